@@ -1,0 +1,75 @@
+//! The run's history: one entry per change, read from change metadata.
+
+use crate::doc::RunDoc;
+use crate::doc::ops::{ChangeNote, Op};
+use crate::genesis::GENESIS_ACTOR;
+
+/// One change in a run's history.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryEntry {
+    /// The change's hash (hex).
+    pub hash: String,
+    /// The user who made it ("unknown" for changes made by other tools).
+    pub by: String,
+    /// The region it was made in.
+    pub region: String,
+    /// When, in seconds since the Unix epoch, by the writer's clock.
+    pub at: i64,
+    /// What it did: create, graft, prune, restore, setFlag, clearFlag, or change.
+    pub op: String,
+    /// The node or flag it touched.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    /// A short description.
+    pub detail: String,
+}
+
+impl RunDoc {
+    /// Every change but the genesis, in causal order.
+    pub fn history(&mut self) -> Vec<HistoryEntry> {
+        let genesis_actor = automerge::ActorId::from(&GENESIS_ACTOR[..]);
+        self.doc
+            .get_changes_meta(&[])
+            .into_iter()
+            .filter(|meta| *meta.actor != genesis_actor)
+            .map(|meta| {
+                let note = meta
+                    .message
+                    .as_deref()
+                    .and_then(|m| serde_json::from_str::<ChangeNote>(m).ok());
+                let (by, region, op, node, detail) = match note {
+                    Some(n) => (n.by, n.region, op_name(n.op), n.node, n.detail),
+                    None => (
+                        "unknown".to_owned(),
+                        "unknown".to_owned(),
+                        "change".to_owned(),
+                        None,
+                        meta.message
+                            .as_deref()
+                            .unwrap_or("")
+                            .chars()
+                            .take(200)
+                            .collect(),
+                    ),
+                };
+                HistoryEntry {
+                    hash: meta.hash.to_string(),
+                    by,
+                    region,
+                    at: meta.timestamp,
+                    op,
+                    node,
+                    detail,
+                }
+            })
+            .collect()
+    }
+}
+
+fn op_name(op: Op) -> String {
+    serde_json::to_value(op)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}

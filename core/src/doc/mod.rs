@@ -1,0 +1,186 @@
+//! [`RunDoc`]: one run's Automerge document, its identity and its materialised view.
+
+mod create;
+mod history;
+mod ops;
+
+use automerge::{AutoCommit, AutomergeError, ChangeHash, LoadOptions, OnPartialLoad};
+
+use crate::error::RunError;
+use crate::genesis::GENESIS;
+use crate::id::RunId;
+use crate::identity::Identity;
+use crate::view::RunState;
+use crate::view::containers::Containers;
+use crate::view::index::{Applied, ViewIndex};
+
+pub use create::{MAX_STEP_NAME_CHARS, MAX_STEPS, MAX_TITLE_CHARS, StepSpec};
+pub use history::HistoryEntry;
+pub use ops::MAX_AGENT_NAME_CHARS;
+
+/// A run document held by one replica.
+///
+/// Every mutation is one Automerge change, committed at once with the replica's user,
+/// region and the operation in its message; the view is updated from that change's
+/// patches, as it is for changes that arrive from other replicas.
+#[derive(Debug)]
+pub struct RunDoc {
+    run_id: RunId,
+    identity: Identity,
+    doc: AutoCommit,
+    containers: Containers,
+    index: ViewIndex,
+}
+
+impl RunDoc {
+    /// The run as it exists before anyone wrote to it: the genesis change only. A replica
+    /// that learns of a run from a peer (or is asked to graft into a run it has never
+    /// seen) starts here; the result merges with every other creation of the same run.
+    pub fn genesis(run_id: RunId, identity: Identity) -> Self {
+        let doc = AutoCommit::load(GENESIS).expect("the genesis constant is a valid change");
+        Self::from_doc(run_id, identity, doc).expect("the genesis change creates every container")
+    }
+
+    /// Opens a run from bytes: a full save, incremental chunks, or both concatenated.
+    ///
+    /// The bytes are checked in full first; corrupt bytes are refused with nothing loaded.
+    pub fn load(run_id: RunId, identity: Identity, bytes: &[u8]) -> Result<Self, RunError> {
+        let mut doc = match strict_load(bytes) {
+            Ok(doc) => doc,
+            // Incremental chunks whose dependencies (at least the genesis) are not in
+            // `bytes`: start from the genesis and add them.
+            Err(RunError::CorruptBytes {
+                source: AutomergeError::MissingDeps,
+                ..
+            }) => {
+                let mut doc =
+                    AutoCommit::load(GENESIS).expect("the genesis constant is a valid change");
+                doc.load_incremental(bytes).map_err(|e| corrupt(bytes, e))?;
+                doc
+            }
+            Err(e) => return Err(e),
+        };
+        doc.set_actor(identity.actor().clone());
+        Self::from_doc(run_id, identity, doc)
+    }
+
+    fn from_doc(run_id: RunId, identity: Identity, mut doc: AutoCommit) -> Result<Self, RunError> {
+        doc.set_actor(identity.actor().clone());
+        let containers = Containers::find(&doc)?;
+        let index = ViewIndex::build(&doc, &containers)?;
+        doc.update_diff_cursor();
+        Ok(Self {
+            run_id,
+            identity,
+            doc,
+            containers,
+            index,
+        })
+    }
+
+    /// Adds changes from bytes (a save, incremental chunks, or a sync dump from another
+    /// replica). The bytes are checked in full before anything is applied. Returns whether
+    /// the document changed.
+    pub fn apply_bytes(&mut self, bytes: &[u8]) -> Result<bool, RunError> {
+        match strict_load(bytes) {
+            Ok(_)
+            | Err(RunError::CorruptBytes {
+                source: AutomergeError::MissingDeps,
+                ..
+            }) => {}
+            Err(e) => return Err(e),
+        }
+        let before = self.doc.get_heads();
+        self.doc
+            .load_incremental(bytes)
+            .map_err(|e| corrupt(bytes, e))?;
+        self.refresh();
+        Ok(self.doc.get_heads() != before)
+    }
+
+    /// The whole document, compacted.
+    pub fn save(&mut self) -> Vec<u8> {
+        self.doc.save()
+    }
+
+    /// The changes made or received since the last `save` or `save_incremental`.
+    pub fn save_incremental(&mut self) -> Vec<u8> {
+        self.doc.save_incremental()
+    }
+
+    /// Takes every change `other` has that this replica lacks.
+    pub fn merge(&mut self, other: &mut RunDoc) -> Result<(), RunError> {
+        self.doc.merge(&mut other.doc)?;
+        self.refresh();
+        Ok(())
+    }
+
+    /// The document's current heads.
+    pub fn heads(&mut self) -> Vec<ChangeHash> {
+        self.doc.get_heads()
+    }
+
+    /// The run's id.
+    pub fn run_id(&self) -> RunId {
+        self.run_id
+    }
+
+    /// Who this replica is.
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+
+    /// The run's lamport clock.
+    pub fn lamport(&self) -> u64 {
+        self.index.lamport
+    }
+
+    /// The materialised run.
+    pub fn state(&self) -> RunState {
+        RunState::from_index(self.run_id, &self.index)
+    }
+
+    /// The Automerge document, for the sync engine. Call [`RunDoc::refresh`] after
+    /// changing it.
+    pub fn automerge_mut(&mut self) -> &mut AutoCommit {
+        &mut self.doc
+    }
+
+    /// Brings the view up to date with changes applied to the document directly.
+    pub fn refresh(&mut self) {
+        let patches = self.doc.diff_incremental();
+        if patches.is_empty() {
+            return;
+        }
+        if self.index.apply(&self.doc, &self.containers, &patches) == Applied::Rebuild {
+            self.rebuild();
+        }
+    }
+
+    fn rebuild(&mut self) {
+        match Containers::find(&self.doc).and_then(|c| Ok((ViewIndex::build(&self.doc, &c)?, c))) {
+            Ok((index, containers)) => {
+                self.index = index;
+                self.containers = containers;
+            }
+            Err(e) => {
+                self.index.issues.insert("root".into(), e.to_string());
+            }
+        }
+    }
+}
+
+fn strict_load(bytes: &[u8]) -> Result<AutoCommit, RunError> {
+    AutoCommit::load_with_options(
+        bytes,
+        LoadOptions::new().on_partial_load(OnPartialLoad::Error),
+    )
+    .map_err(|e| corrupt(bytes, e))
+}
+
+fn corrupt(bytes: &[u8], source: AutomergeError) -> RunError {
+    RunError::CorruptBytes {
+        len: bytes.len(),
+        source,
+    }
+}

@@ -1,0 +1,181 @@
+//! The run's operations: graft, prune, restore, set and clear flags. Each checks its
+//! input, writes one Automerge change, and updates the view from that change's patches.
+
+use automerge::transaction::{CommitOptions, Transactable};
+
+use crate::doc::RunDoc;
+use crate::error::RunError;
+use crate::flag::{self, FlagValue};
+use crate::id::{GraftId, NodeId};
+use crate::record::{GraftRecord, PruneRecord, encode};
+
+/// The longest agent name accepted, in characters.
+pub const MAX_AGENT_NAME_CHARS: usize = 200;
+
+/// The operation a change made, as written in its message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Op {
+    /// Title and base steps written.
+    Create,
+    /// An agent grafted in.
+    Graft,
+    /// A node marked pruned.
+    Prune,
+    /// A prune mark removed.
+    Restore,
+    /// A flag set.
+    SetFlag,
+    /// A flag removed.
+    ClearFlag,
+}
+
+/// The change message: who, where, what. Kept short: it is stored with every change.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub(crate) struct ChangeNote {
+    pub by: String,
+    pub region: String,
+    pub op: Op,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    #[serde(default)]
+    pub detail: String,
+}
+
+impl RunDoc {
+    /// Grafts `agent_name` into the run right after `after` (a step or a graft).
+    pub fn graft(
+        &mut self,
+        after: &str,
+        agent_name: &str,
+        now_ms: u64,
+    ) -> Result<GraftId, RunError> {
+        let after: NodeId = after.parse().map_err(|e| RunError::node_id("anchor", e))?;
+        let agent_name = agent_name.trim();
+        if agent_name.is_empty() {
+            return Err(RunError::EmptyAgentName);
+        }
+        let len = agent_name.chars().count();
+        if len > MAX_AGENT_NAME_CHARS {
+            return Err(RunError::AgentNameTooLong {
+                len,
+                max: MAX_AGENT_NAME_CHARS,
+            });
+        }
+        if !self.anchor_exists(&after) {
+            return Err(RunError::UnknownAnchor { anchor: after });
+        }
+        let lamport = self.index.lamport + 1;
+        let id = GraftId::mint(lamport, self.identity.actor());
+        let record = GraftRecord {
+            after: after.to_string(),
+            agent_name: agent_name.to_owned(),
+            by: self.identity.user().to_owned(),
+            region: self.identity.region().to_owned(),
+            lamport,
+            at: now_ms,
+        };
+        let grafts = self.containers.grafts.clone();
+        self.doc.put(&grafts, id.as_str(), encode(&record))?;
+        self.commit(
+            Op::Graft,
+            Some(id.as_str()),
+            &format!("{agent_name} after {after}"),
+            now_ms,
+        );
+        Ok(id)
+    }
+
+    /// Marks a step or graft as pruned. Returns `false` (and writes nothing) if it already was.
+    ///
+    /// Prune marks form a set with "prune wins": a restore removes only the marks its
+    /// replica had seen, so a prune concurrent with a restore survives on every replica.
+    pub fn prune(&mut self, node: &str, now_ms: u64) -> Result<bool, RunError> {
+        let node = self.existing_node(node)?;
+        if self.index.pruned.contains_key(&node) {
+            return Ok(false);
+        }
+        let record = PruneRecord {
+            by: self.identity.user().to_owned(),
+            region: self.identity.region().to_owned(),
+            lamport: self.index.lamport + 1,
+            at: now_ms,
+        };
+        let pruned = self.containers.pruned.clone();
+        self.doc.put(&pruned, node.as_str(), encode(&record))?;
+        self.commit(Op::Prune, Some(node.as_str()), "", now_ms);
+        Ok(true)
+    }
+
+    /// Removes a node's prune mark. Returns `false` (and writes nothing) if it was not pruned.
+    pub fn restore(&mut self, node: &str, now_ms: u64) -> Result<bool, RunError> {
+        let node = self.existing_node(node)?;
+        if !self.index.pruned.contains_key(&node) {
+            return Ok(false);
+        }
+        let pruned = self.containers.pruned.clone();
+        self.doc.delete(&pruned, node.as_str())?;
+        self.commit(Op::Restore, Some(node.as_str()), "", now_ms);
+        Ok(true)
+    }
+
+    /// Sets a flag. Concurrent writes to one key resolve by Automerge's rule (the same
+    /// winner everywhere) and stay visible in the view as conflicts.
+    pub fn set_flag(&mut self, key: &str, value: FlagValue, now_ms: u64) -> Result<(), RunError> {
+        flag::validate_key(key)?;
+        value.validate(key)?;
+        let flags = self.containers.flags.clone();
+        self.doc.put(&flags, key, value.to_scalar())?;
+        let detail = serde_json::to_string(&value).unwrap_or_default();
+        self.commit(Op::SetFlag, Some(key), &detail, now_ms);
+        Ok(())
+    }
+
+    /// Removes a flag. Returns `false` (and writes nothing) if it was not set.
+    pub fn clear_flag(&mut self, key: &str, now_ms: u64) -> Result<bool, RunError> {
+        flag::validate_key(key)?;
+        if !self.index.flags.contains_key(key) {
+            return Ok(false);
+        }
+        let flags = self.containers.flags.clone();
+        self.doc.delete(&flags, key)?;
+        self.commit(Op::ClearFlag, Some(key), "", now_ms);
+        Ok(true)
+    }
+
+    /// Whether `id` can anchor a graft: a step or graft; in a run that lists no steps
+    /// (steps managed elsewhere), any step id.
+    fn anchor_exists(&self, id: &NodeId) -> bool {
+        self.index.steps.is_empty()
+            || self.index.grafts.contains_key(id)
+            || self.index.steps.iter().any(|s| &s.id == id)
+    }
+
+    fn existing_node(&self, node: &str) -> Result<NodeId, RunError> {
+        let node: NodeId = node.parse().map_err(|e| RunError::node_id("node", e))?;
+        if self.anchor_exists(&node) {
+            Ok(node)
+        } else {
+            Err(RunError::UnknownNode { node })
+        }
+    }
+
+    /// Commits the pending operations as one change and updates the view.
+    pub(crate) fn commit(&mut self, op: Op, node: Option<&str>, detail: &str, now_ms: u64) {
+        let note = ChangeNote {
+            by: self.identity.user().to_owned(),
+            region: self.identity.region().to_owned(),
+            op,
+            node: node.map(str::to_owned),
+            detail: detail.to_owned(),
+        };
+        let message = serde_json::to_string(&note).expect("a change note is plain data");
+        let time = i64::try_from(now_ms / 1000).unwrap_or(i64::MAX);
+        self.doc.commit_with(
+            CommitOptions::default()
+                .with_message(message)
+                .with_time(time),
+        );
+        self.refresh();
+    }
+}

@@ -1,0 +1,114 @@
+//! [`RunError`]: everything a run document refuses, each naming the bad value and the limit.
+
+use crate::id::{InvalidNodeId, NodeId};
+
+/// Why an operation on a run document was refused. Nothing is applied when one is returned.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The agent name was empty (or only whitespace).
+    #[error("agent name is empty")]
+    EmptyAgentName,
+    /// The agent name was longer than the limit.
+    #[error("agent name is {len} characters long, the limit is {max}")]
+    AgentNameTooLong {
+        /// Its length in characters.
+        len: usize,
+        /// The limit in characters.
+        max: usize,
+    },
+    /// The title was longer than the limit.
+    #[error("title is {len} characters long, the limit is {max}")]
+    TitleTooLong {
+        /// Its length in characters.
+        len: usize,
+        /// The limit in characters.
+        max: usize,
+    },
+    /// A step name was empty or too long.
+    #[error("step {id:?}: name is {len} characters long, it must be 1 to {max}")]
+    InvalidStepName {
+        /// The step.
+        id: String,
+        /// The name's length in characters.
+        len: usize,
+        /// The limit in characters.
+        max: usize,
+    },
+    /// Two steps of a new run had the same id.
+    #[error("step id {0:?} appears twice")]
+    DuplicateStep(NodeId),
+    /// A new run had more steps than the limit.
+    #[error("{count} steps given, the limit is {max}")]
+    TooManySteps {
+        /// How many were given.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A node id (step, graft or anchor) was malformed.
+    #[error("invalid {what}: {source}")]
+    InvalidNodeId {
+        /// Which id: "anchor", "node", "step id".
+        what: &'static str,
+        /// What was wrong with it.
+        source: InvalidNodeId,
+    },
+    /// A graft named an anchor that is neither a step nor a graft of this run.
+    #[error("unknown anchor {anchor:?}: the run has no step or graft with that id")]
+    UnknownAnchor {
+        /// The anchor asked for.
+        anchor: NodeId,
+    },
+    /// Prune or restore named a node that is neither a step nor a graft of this run.
+    #[error("unknown node {node:?}: the run has no step or graft with that id")]
+    UnknownNode {
+        /// The node asked for.
+        node: NodeId,
+    },
+    /// A flag key was empty or too long.
+    #[error("invalid flag key {key:?}: it must be 1 to {max} bytes")]
+    InvalidFlagKey {
+        /// The rejected key (cut to 80 characters).
+        key: String,
+        /// The limit in bytes.
+        max: usize,
+    },
+    /// A flag value was not a JSON scalar within the limits.
+    #[error("invalid value for flag {key:?}: {reason}")]
+    InvalidFlagValue {
+        /// The flag.
+        key: String,
+        /// What was wrong with the value.
+        reason: String,
+    },
+    /// A region or user label was empty, too long or held control characters.
+    #[error("invalid {what} {value:?}: it must be 1 to {max} bytes without control characters")]
+    InvalidLabel {
+        /// "region" or "user".
+        what: &'static str,
+        /// The rejected value (cut to 80 characters).
+        value: String,
+        /// The limit in bytes.
+        max: usize,
+    },
+    /// Bytes given to load or merge were not an Automerge document or changes.
+    #[error("corrupt document bytes ({len} bytes): {source}")]
+    CorruptBytes {
+        /// How many bytes were given.
+        len: usize,
+        /// What Automerge found wrong.
+        source: automerge::AutomergeError,
+    },
+    /// The bytes were a valid Automerge document, but not a run.
+    #[error("not a run document: {0}")]
+    NotARun(String),
+    /// Automerge refused an operation that our own checks let through (a bug in runmesh).
+    #[error("automerge refused the operation: {0}")]
+    Automerge(#[from] automerge::AutomergeError),
+}
+
+impl RunError {
+    pub(crate) fn node_id(what: &'static str, source: InvalidNodeId) -> Self {
+        Self::InvalidNodeId { what, source }
+    }
+}

@@ -1,0 +1,113 @@
+//! [`NodeId`]: the id of a step or a graft, the things a pipeline is made of.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// The longest node id accepted, in bytes.
+pub const MAX_NODE_ID_BYTES: usize = 128;
+
+/// The id of a node in a run's pipeline: a base step or a graft.
+///
+/// Non-empty, at most [`MAX_NODE_ID_BYTES`] bytes, no control characters.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(transparent)]
+pub struct NodeId(String);
+
+/// Text that cannot be a node id.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidNodeId {
+    /// The id was empty.
+    #[error("node id is empty")]
+    Empty,
+    /// The id was longer than the limit.
+    #[error("node id is {len} bytes long, the limit is {max}")]
+    TooLong {
+        /// Its length in bytes.
+        len: usize,
+        /// The limit in bytes.
+        max: usize,
+    },
+    /// The id held a control character.
+    #[error("node id {id:?} contains a control character")]
+    ControlCharacter {
+        /// The rejected id.
+        id: String,
+    },
+}
+
+impl NodeId {
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// A node id from text already known to be valid (read back from our own records).
+    pub(crate) fn new_unchecked(id: String) -> Self {
+        Self(id)
+    }
+}
+
+impl fmt::Display for NodeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for NodeId {
+    type Err = InvalidNodeId;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.is_empty() {
+            return Err(InvalidNodeId::Empty);
+        }
+        if s.len() > MAX_NODE_ID_BYTES {
+            return Err(InvalidNodeId::TooLong {
+                len: s.len(),
+                max: MAX_NODE_ID_BYTES,
+            });
+        }
+        if s.chars().any(char::is_control) {
+            return Err(InvalidNodeId::ControlCharacter { id: s.to_owned() });
+        }
+        Ok(Self(s.to_owned()))
+    }
+}
+
+impl TryFrom<&str> for NodeId {
+    type Error = InvalidNodeId;
+
+    fn try_from(s: &str) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for NodeId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_ordinary_ids() {
+        assert_eq!("step1".parse::<NodeId>().unwrap().as_str(), "step1");
+    }
+
+    #[test]
+    fn rejects_empty_long_and_control_ids() {
+        assert_eq!("".parse::<NodeId>(), Err(InvalidNodeId::Empty));
+        let long = "x".repeat(MAX_NODE_ID_BYTES + 1);
+        assert_eq!(
+            long.parse::<NodeId>(),
+            Err(InvalidNodeId::TooLong { len: 129, max: 128 })
+        );
+        assert!(matches!(
+            "a\nb".parse::<NodeId>(),
+            Err(InvalidNodeId::ControlCharacter { .. })
+        ));
+    }
+}

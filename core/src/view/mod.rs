@@ -1,0 +1,11 @@
+//! The materialised view of a run: an index kept current from patches, the ordered
+//! pipeline, and the plain [`RunState`] built from them.
+
+pub(crate) mod containers;
+pub(crate) mod index;
+mod model;
+mod pipeline;
+mod state;
+
+pub use model::{Graft, NodeKind, PipelineNode, PruneMark, SortKey, Step};
+pub use state::RunState;

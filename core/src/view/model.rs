@@ -1,0 +1,109 @@
+//! The plain types of the materialised view: steps, grafts, prune marks, pipeline nodes.
+
+use crate::id::NodeId;
+
+/// A base step of the run.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Step {
+    /// The step's id, unique in the run.
+    pub id: NodeId,
+    /// Its display name.
+    pub name: String,
+    /// The agent that runs it, if the step names one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+}
+
+/// A graft: an agent inserted after a step or after another graft.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Graft {
+    /// The graft's id.
+    pub id: NodeId,
+    /// The step or graft it was inserted after.
+    pub after: NodeId,
+    /// The agent grafted in.
+    pub agent_name: String,
+    /// The user who grafted it.
+    pub by: String,
+    /// The region the user wrote from.
+    pub region: String,
+    /// Its lamport timestamp: one more than the largest the writer had seen.
+    pub lamport: u64,
+    /// When, in milliseconds since the Unix epoch, by the writer's clock.
+    pub at: u64,
+}
+
+impl Graft {
+    /// The key that orders concurrent grafts after the same node, the same on every replica.
+    pub fn sort_key(&self) -> SortKey {
+        SortKey {
+            lamport: self.lamport,
+            region: self.region.clone(),
+            user: self.by.clone(),
+            id: self.id.clone(),
+        }
+    }
+}
+
+/// Siblings after one anchor are ordered by (lamport, region, user, graft id), ascending.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SortKey {
+    /// The graft's lamport timestamp.
+    pub lamport: u64,
+    /// The graft's region.
+    pub region: String,
+    /// The graft's user.
+    pub user: String,
+    /// The graft's id: unique, so the order is total.
+    pub id: NodeId,
+}
+
+/// A node marked as pruned, and by whom.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct PruneMark {
+    /// The pruned step or graft.
+    pub id: NodeId,
+    /// The user who pruned it.
+    pub by: String,
+    /// The region the user wrote from.
+    pub region: String,
+    /// The lamport timestamp of the prune.
+    pub lamport: u64,
+    /// When, in milliseconds since the Unix epoch, by the writer's clock.
+    pub at: u64,
+}
+
+/// What a pipeline node is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NodeKind {
+    /// A base step.
+    Step,
+    /// A step id that grafts name in a run that lists no steps (steps managed elsewhere).
+    External,
+    /// A grafted agent.
+    Graft,
+}
+
+/// One entry of the ordered pipeline.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PipelineNode {
+    /// The node's id.
+    pub id: NodeId,
+    /// Step, external step or graft.
+    pub kind: NodeKind,
+    /// The step's name or the grafted agent's name.
+    pub name: String,
+    /// The step's agent, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+    /// For a graft, the node it was inserted after.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after: Option<NodeId>,
+    /// 0 for steps, 1 for grafts after a step, 2 for a graft after such a graft, …
+    pub depth: usize,
+    /// Whether the node is marked pruned.
+    pub pruned: bool,
+}

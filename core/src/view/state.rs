@@ -1,0 +1,80 @@
+//! [`RunState`]: the materialised run as plain data, the JSON the REST API and the npm
+//! package return.
+
+use std::collections::BTreeMap;
+
+use crate::flag::FlagValue;
+use crate::id::RunId;
+use crate::view::index::ViewIndex;
+use crate::view::model::{Graft, PipelineNode, PruneMark, Step};
+use crate::view::pipeline::pipeline;
+
+/// The whole run as of the document's heads: a pure function of the document.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunState {
+    /// The run.
+    pub run_id: RunId,
+    /// Its title.
+    pub title: String,
+    /// The base steps, in order.
+    pub steps: Vec<Step>,
+    /// Steps with their grafts in place, in order.
+    pub pipeline: Vec<PipelineNode>,
+    /// Every graft, in (lamport, region, user, id) order.
+    pub grafts: Vec<Graft>,
+    /// The pruned nodes (steps or grafts), in id order.
+    pub pruned_steps: Vec<PruneMark>,
+    /// Each flag's winning value (Automerge's last-writer rule).
+    pub flags: BTreeMap<String, FlagValue>,
+    /// Flags with concurrent values: every value, the winner first.
+    pub flag_conflicts: BTreeMap<String, Vec<FlagValue>>,
+    /// The run's lamport clock: the largest timestamp of any graft or prune.
+    pub lamport: u64,
+    /// Data in the document that was skipped, and why.
+    pub issues: Vec<String>,
+}
+
+impl RunState {
+    pub(crate) fn from_index(run_id: RunId, index: &ViewIndex) -> Self {
+        let (pipeline, unplaced) = pipeline(index);
+        let mut grafts: Vec<Graft> = index.grafts.values().cloned().collect();
+        grafts.sort_by_cached_key(Graft::sort_key);
+        let mut issues: Vec<String> = index
+            .issues
+            .iter()
+            .map(|(at, why)| format!("{at}: {why}"))
+            .collect();
+        issues.extend(
+            unplaced
+                .iter()
+                .map(|(id, why)| format!("grafts/{id}: {why}")),
+        );
+        Self {
+            run_id,
+            title: index.title.clone(),
+            steps: index.steps.clone(),
+            pipeline,
+            grafts,
+            pruned_steps: index.pruned.values().cloned().collect(),
+            flags: index
+                .flags
+                .iter()
+                .map(|(k, v)| (k.clone(), v[0].clone()))
+                .collect(),
+            flag_conflicts: index
+                .flags
+                .iter()
+                .filter(|(_, v)| v.len() > 1)
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            lamport: index.lamport,
+            issues,
+        }
+    }
+
+    /// The state as JSON text (the same bytes on every platform for the same document).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("run state is plain data")
+    }
+}

@@ -1,0 +1,3 @@
+fn main() {
+    println!("runmesh-relay {}", runmesh_relay::version());
+}
