@@ -35,7 +35,7 @@ pub enum RunError {
         max: usize,
     },
     /// Two steps of a new run had the same id.
-    #[error("step id {0:?} appears twice")]
+    #[error("step id \"{0}\" appears twice")]
     DuplicateStep(NodeId),
     /// A new run had more steps than the limit.
     #[error("{count} steps given, the limit is {max}")]
@@ -54,13 +54,13 @@ pub enum RunError {
         source: InvalidNodeId,
     },
     /// A graft named an anchor that is neither a step nor a graft of this run.
-    #[error("unknown anchor {anchor:?}: the run has no step or graft with that id")]
+    #[error("unknown anchor \"{anchor}\": the run has no step or graft with that id")]
     UnknownAnchor {
         /// The anchor asked for.
         anchor: NodeId,
     },
     /// Prune or restore named a node that is neither a step nor a graft of this run.
-    #[error("unknown node {node:?}: the run has no step or graft with that id")]
+    #[error("unknown node \"{node}\": the run has no step or graft with that id")]
     UnknownNode {
         /// The node asked for.
         node: NodeId,

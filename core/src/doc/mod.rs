@@ -60,7 +60,6 @@ impl RunDoc {
             }
             Err(e) => return Err(e),
         };
-        doc.set_actor(identity.actor().clone());
         Self::from_doc(run_id, identity, doc)
     }
 
@@ -69,13 +68,15 @@ impl RunDoc {
         let containers = Containers::find(&doc)?;
         let index = ViewIndex::build(&doc, &containers)?;
         doc.update_diff_cursor();
-        Ok(Self {
+        let mut run = Self {
             run_id,
             identity,
             doc,
             containers,
             index,
-        })
+        };
+        run.update_lamport();
+        Ok(run)
     }
 
     /// Adds changes from bytes (a save, incremental chunks, or a sync dump from another
@@ -149,12 +150,21 @@ impl RunDoc {
     /// Brings the view up to date with changes applied to the document directly.
     pub fn refresh(&mut self) {
         let patches = self.doc.diff_incremental();
-        if patches.is_empty() {
-            return;
-        }
         if self.index.apply(&self.doc, &self.containers, &patches) == Applied::Rebuild {
             self.rebuild();
         }
+        self.update_lamport();
+    }
+
+    /// The lamport clock is the largest op counter in the document, which the head
+    /// changes hold (counters only grow along the history).
+    fn update_lamport(&mut self) {
+        let heads = self.doc.get_heads();
+        self.index.lamport = heads
+            .iter()
+            .filter_map(|h| self.doc.get_change_meta_by_hash(h).map(|m| m.max_op))
+            .max()
+            .unwrap_or(0);
     }
 
     fn rebuild(&mut self) {

@@ -29,7 +29,9 @@ pub(crate) struct ViewIndex {
     pub flags: BTreeMap<String, Vec<FlagValue>>,
     /// Data skipped because it was malformed, keyed by where it sits.
     pub issues: BTreeMap<String, String>,
-    /// The largest lamport timestamp of any graft or prune mark.
+    /// The run's lamport clock: Automerge's own, the largest op counter in the document
+    /// (every op's counter is one more than the largest its writer had seen). Set by the
+    /// owner of the document after each change, from the heads.
     pub lamport: u64,
 }
 
@@ -56,10 +58,7 @@ impl ViewIndex {
             let value: Value<'_> = item.value.into();
             index.put_prune(&item.key, &value);
         }
-        let flag_keys: Vec<String> = doc.keys(&c.flags).collect();
-        for key in flag_keys {
-            index.reload_flag(doc, c, &key);
-        }
+        index.reload_flags(doc, c);
         Ok(index)
     }
 
@@ -67,25 +66,28 @@ impl ViewIndex {
     pub fn apply(&mut self, doc: &AutoCommit, c: &Containers, patches: &[Patch]) -> Applied {
         let mut steps_dirty = false;
         for patch in patches {
+            // A patch says which key changed; its value is read back from the document,
+            // because with concurrent writes the patch's value is not always the winner.
+            let key = match &patch.action {
+                PatchAction::PutMap { key, .. } | PatchAction::DeleteMap { key } => {
+                    Some(key.clone())
+                }
+                PatchAction::Conflict { prop } => Some(prop.to_string()),
+                _ => None,
+            };
             if patch.obj == c.grafts {
-                match &patch.action {
-                    PatchAction::PutMap { key, value, .. } => self.put_graft(key, &value.0),
-                    PatchAction::DeleteMap { key } => self.remove_graft(key),
-                    _ => {}
+                if let Some(key) = key {
+                    match doc.get(&c.grafts, &key).ok().flatten() {
+                        Some((value, _)) => self.put_graft(&key, &value),
+                        None => self.remove_graft(&key),
+                    }
                 }
             } else if patch.obj == c.pruned {
-                match &patch.action {
-                    PatchAction::PutMap { key, value, .. } => self.put_prune(key, &value.0),
-                    PatchAction::DeleteMap { key } => self.remove_prune(key),
-                    _ => {}
-                }
-            } else if patch.obj == c.flags {
-                match &patch.action {
-                    PatchAction::PutMap { key, .. } | PatchAction::DeleteMap { key } => {
-                        self.reload_flag(doc, c, key)
+                if let Some(key) = key {
+                    match doc.get(&c.pruned, &key).ok().flatten() {
+                        Some((value, _)) => self.put_prune(&key, &value),
+                        None => self.remove_prune(&key),
                     }
-                    PatchAction::Conflict { prop } => self.reload_flag(doc, c, &prop.to_string()),
-                    _ => {}
                 }
             } else if patch.obj == ROOT {
                 match &patch.action {
@@ -108,6 +110,7 @@ impl ViewIndex {
         if steps_dirty {
             self.reload_steps(doc, c);
         }
+        self.reload_flags(doc, c);
         Applied::Done
     }
 
@@ -152,7 +155,6 @@ impl ViewIndex {
         let at = format!("grafts/{key}");
         match read_graft(key, value) {
             Ok(graft) => {
-                self.lamport = self.lamport.max(graft.lamport);
                 self.children
                     .entry(graft.after.clone())
                     .or_default()
@@ -184,7 +186,6 @@ impl ViewIndex {
         self.remove_prune(key);
         match read_prune(key, value) {
             Ok(mark) => {
-                self.lamport = self.lamport.max(mark.lamport);
                 self.pruned.insert(mark.id.clone(), mark);
             }
             Err(why) => {
@@ -200,20 +201,30 @@ impl ViewIndex {
         }
     }
 
+    /// Re-reads every flag. Flags are few, and a value that joins a key's conflict set
+    /// without winning does not always arrive as a patch, so flags are re-read whole
+    /// after every change rather than patched.
+    pub fn reload_flags(&mut self, doc: &AutoCommit, c: &Containers) {
+        self.flags.clear();
+        self.issues.retain(|k, _| !k.starts_with("flags/"));
+        let keys: Vec<String> = doc.keys(&c.flags).collect();
+        for key in keys {
+            self.reload_flag(doc, c, &key);
+        }
+    }
+
     fn reload_flag(&mut self, doc: &AutoCommit, c: &Containers, key: &str) {
         let at = format!("flags/{key}");
         self.issues.remove(&at);
         self.flags.remove(key);
-        let winner = doc.get(&c.flags, key).ok().flatten();
-        let all = doc.get_all(&c.flags, key).unwrap_or_default();
-        let Some((winner, winner_id)) = winner else {
-            return;
-        };
+        // `get_all` lists the values in op order; the winner (what `get` returns) is last.
+        let mut all = doc.get_all(&c.flags, key).unwrap_or_default();
+        if let Some(winner) = all.pop() {
+            all.insert(0, winner);
+        }
         let mut values = Vec::with_capacity(all.len());
         let mut bad = Vec::new();
-        let ordered = std::iter::once((winner, winner_id.clone()))
-            .chain(all.into_iter().filter(|(_, id)| *id != winner_id));
-        for (value, _) in ordered {
+        for (value, _) in all {
             match value.as_scalar().and_then(FlagValue::from_scalar) {
                 Some(flag) => values.push(flag),
                 None => bad.push(value.to_string()),

@@ -29,7 +29,7 @@ pub struct RunState {
     pub flags: BTreeMap<String, FlagValue>,
     /// Flags with concurrent values: every value, the winner first.
     pub flag_conflicts: BTreeMap<String, Vec<FlagValue>>,
-    /// The run's lamport clock: the largest timestamp of any graft or prune.
+    /// The run's lamport clock: the largest Automerge op counter in the document.
     pub lamport: u64,
     /// Data in the document that was skipped, and why.
     pub issues: Vec<String>,
