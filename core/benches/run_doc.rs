@@ -1,1 +1,224 @@
-fn main() {}
+//! The run document against raw Automerge doing the same Automerge operations on the same
+//! document, so the overhead of runmesh is measured, not guessed. Run with
+//! `cargo bench -p runmesh-core --bench run_doc`; figures are in the README.
+
+use automerge::transaction::{CommitOptions, Transactable};
+use automerge::{AutoCommit, ObjId, ROOT, ReadDoc};
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use runmesh_core::{Identity, RunDoc, RunId, StepSpec};
+use std::hint::black_box;
+use std::time::Duration;
+
+const GRAFTS: usize = 10_000;
+
+fn run_id() -> RunId {
+    "123e4567-e89b-12d3-a456-426614174000".parse().unwrap()
+}
+
+fn who(region: &str, user: &str) -> Identity {
+    Identity::random(region, user).unwrap()
+}
+
+/// A run with 10 steps and `n` grafts spread over them (some after grafts).
+fn big_run(n: usize) -> RunDoc {
+    let steps: Vec<StepSpec> = (0..10)
+        .map(|i| StepSpec::new(&format!("step{i}")).unwrap())
+        .collect();
+    let mut run = RunDoc::create(run_id(), who("us-east-1", "alice"), "bench", &steps, 0).unwrap();
+    let mut last = String::new();
+    for i in 0..n {
+        let after = if i % 3 == 2 {
+            last.clone()
+        } else {
+            format!("step{}", i % 10)
+        };
+        last = run
+            .graft(&after, &format!("Agent{i}"), i as u64)
+            .unwrap()
+            .to_string();
+    }
+    run
+}
+
+fn grafts_obj(doc: &AutoCommit) -> ObjId {
+    doc.get(ROOT, "grafts").unwrap().unwrap().1
+}
+
+/// What runmesh writes for one graft, done with raw Automerge: the same key shape (a
+/// zero-padded lamport, so new keys sort last), the same record and change message.
+fn raw_graft(doc: &mut AutoCommit, grafts: &ObjId, i: u64) {
+    let i = 1_000_000 + i;
+    let record = format!(
+        r#"{{"after":"step1","agentName":"Raw{i}","by":"alice","region":"us-east-1","lamport":{i},"at":{i}}}"#
+    );
+    // runmesh's bucket rule: 256 buckets of 128 consecutive lamport values.
+    let bucket = doc
+        .get(grafts, format!("{:02x}", (i / 128) % 256))
+        .unwrap()
+        .unwrap()
+        .1;
+    doc.put(&bucket, format!("g{i:010}-0a0b0c0d0e0f"), record)
+        .unwrap();
+
+    let message = format!(
+        r#"{{"by":"alice","region":"us-east-1","op":"graft","node":"raw{i}","detail":"Raw{i} after step1"}}"#
+    );
+    doc.commit_with(
+        CommitOptions::default()
+            .with_message(message)
+            .with_time(i as i64),
+    );
+}
+
+fn benches(c: &mut Criterion) {
+    let mut run = big_run(GRAFTS);
+    let saved = run.save();
+
+    let mut g = c.benchmark_group("graft_on_10k_run");
+    g.bench_function("runmesh", |b| {
+        let mut run = RunDoc::load(run_id(), who("us-east-1", "alice"), &saved).unwrap();
+        let mut i = 0u64;
+        b.iter(|| {
+            i += 1;
+            black_box(run.graft("step1", "Bench", i).unwrap());
+        })
+    });
+    g.bench_function("automerge", |b| {
+        let mut doc = AutoCommit::load(&saved).unwrap();
+        let grafts = grafts_obj(&doc);
+        let mut i = 0u64;
+        b.iter(|| {
+            i += 1;
+            raw_graft(&mut doc, &grafts, i);
+        })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("read_whole_10k_run");
+    g.sample_size(20);
+    g.bench_function("runmesh_reindex", |b| {
+        let mut run = RunDoc::load(run_id(), who("r", "u"), &saved).unwrap();
+        b.iter(|| run.reindex())
+    });
+    g.bench_function("runmesh_reindex_and_state", |b| {
+        let mut run = RunDoc::load(run_id(), who("r", "u"), &saved).unwrap();
+        b.iter(|| {
+            run.reindex();
+            black_box(run.state())
+        })
+    });
+    g.bench_function("automerge_read_all_grafts", |b| {
+        let doc = AutoCommit::load(&saved).unwrap();
+        let grafts = grafts_obj(&doc);
+        b.iter(|| {
+            let mut total = 0;
+            for bucket in doc.map_range(&grafts, ..) {
+                for item in doc.map_range(bucket.id(), ..) {
+                    let value: automerge::Value<'_> = item.value.into();
+                    total += value.as_str().map_or(0, str::len);
+                }
+            }
+            black_box(total)
+        })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("view_after_one_change_10k");
+    g.bench_function("runmesh_state_full_pipeline", |b| {
+        let run = RunDoc::load(run_id(), who("r", "u"), &saved).unwrap();
+        b.iter(|| black_box(run.state()))
+    });
+    g.bench_function("runmesh_remote_change", |b| {
+        let mut local = RunDoc::load(run_id(), who("us-east-1", "alice"), &saved).unwrap();
+        let mut remote = RunDoc::load(run_id(), who("eu-central-1", "bob"), &saved).unwrap();
+        let _ = remote.save_incremental();
+        let mut i = 0u64;
+        b.iter_batched(
+            || {
+                i += 1;
+                remote.graft("step2", "Remote", i).unwrap();
+                remote.save_incremental()
+            },
+            |bytes| local.apply_bytes(&bytes).unwrap(),
+            BatchSize::SmallInput,
+        )
+    });
+    g.bench_function("automerge_remote_change", |b| {
+        let mut local = AutoCommit::load(&saved).unwrap();
+        let mut remote = AutoCommit::load(&saved).unwrap();
+        let grafts = grafts_obj(&remote);
+        let _ = remote.save_incremental();
+        let mut i = 0u64;
+        b.iter_batched(
+            || {
+                i += 1;
+                raw_graft(&mut remote, &grafts, i);
+                remote.save_incremental()
+            },
+            |bytes| local.load_incremental(&bytes).unwrap(),
+            BatchSize::SmallInput,
+        )
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("merge_5k_plus_5k");
+    g.sample_size(10);
+    g.measurement_time(Duration::from_secs(20));
+    let base = big_run(0).save();
+    let mut a = RunDoc::load(run_id(), who("us-east-1", "alice"), &base).unwrap();
+    let mut b2 = RunDoc::load(run_id(), who("eu-central-1", "bob"), &base).unwrap();
+    for i in 0..GRAFTS / 2 {
+        a.graft(&format!("step{}", i % 10), "A", i as u64).unwrap();
+        b2.graft(&format!("step{}", i % 10), "B", i as u64).unwrap();
+    }
+    let (a_bytes, b_bytes) = (a.save(), b2.save());
+    g.bench_function("runmesh", |b| {
+        b.iter_batched(
+            || {
+                (
+                    RunDoc::load(run_id(), who("r", "u"), &a_bytes).unwrap(),
+                    RunDoc::load(run_id(), who("r", "v"), &b_bytes).unwrap(),
+                )
+            },
+            |(mut x, mut y)| {
+                x.merge(&mut y).unwrap();
+                x
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    g.bench_function("automerge", |b| {
+        b.iter_batched(
+            || {
+                (
+                    AutoCommit::load(&a_bytes).unwrap(),
+                    AutoCommit::load(&b_bytes).unwrap(),
+                )
+            },
+            |(mut x, mut y)| {
+                x.merge(&mut y).unwrap();
+                x
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("save_load_10k");
+    g.sample_size(10);
+    g.bench_function("runmesh_save", |b| b.iter(|| black_box(run.save())));
+    g.bench_function("automerge_save", |b| {
+        let mut doc = AutoCommit::load(&saved).unwrap();
+        b.iter(|| black_box(doc.save()))
+    });
+    g.bench_function("runmesh_load", |b| {
+        b.iter(|| black_box(RunDoc::load(run_id(), who("r", "u"), &saved).unwrap()))
+    });
+    g.bench_function("automerge_load", |b| {
+        b.iter(|| black_box(AutoCommit::load(&saved).unwrap()))
+    });
+    g.finish();
+}
+
+criterion_group!(run_doc, benches);
+criterion_main!(run_doc);

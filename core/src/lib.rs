@@ -43,6 +43,8 @@ mod id;
 mod identity;
 mod record;
 mod view;
+#[cfg(feature = "wasm")]
+mod wasm;
 
 pub use automerge::{ActorId, ChangeHash};
 pub use doc::{

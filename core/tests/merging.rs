@@ -147,7 +147,9 @@ fn foreign_data_is_skipped_and_reported_never_a_panic() {
     run.graft("step1", "Good", 1).unwrap();
     {
         let doc = run.automerge_mut();
-        let (_, grafts) = doc.get(ROOT, "grafts").unwrap().unwrap();
+        let (_, outer) = doc.get(ROOT, "grafts").unwrap().unwrap();
+        doc.put(&outer, "g-outside", "{}").unwrap();
+        let (_, grafts) = doc.get(&outer, "00").unwrap().unwrap();
         doc.put(&grafts, "g-num", 42).unwrap();
         doc.put(&grafts, "g-json", "{not json").unwrap();
         doc.put(
@@ -184,6 +186,7 @@ fn foreign_data_is_skipped_and_reported_never_a_panic() {
     assert_eq!(names(&run), ["step1", "Good", "step2", "step3"]);
     let issues = state.issues.join("\n");
     for expected in [
+        "grafts/g-outside",
         "grafts/g-num",
         "grafts/g-json",
         "grafts/g-map",

@@ -80,6 +80,8 @@ impl RunDoc {
             &format!("{title} ({} steps)", steps.len()),
             now_ms,
         );
+        run.index.reload_title(&run.doc);
+        run.index.reload_steps(&run.doc, &run.containers);
         Ok(run)
     }
 }

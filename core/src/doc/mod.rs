@@ -45,7 +45,7 @@ impl RunDoc {
     ///
     /// The bytes are checked in full first; corrupt bytes are refused with nothing loaded.
     pub fn load(run_id: RunId, identity: Identity, bytes: &[u8]) -> Result<Self, RunError> {
-        let mut doc = match strict_load(bytes) {
+        let doc = match strict_load(bytes) {
             Ok(doc) => doc,
             // Incremental chunks whose dependencies (at least the genesis) are not in
             // `bytes`: start from the genesis and add them.
@@ -158,13 +158,20 @@ impl RunDoc {
 
     /// The lamport clock is the largest op counter in the document, which the head
     /// changes hold (counters only grow along the history).
-    fn update_lamport(&mut self) {
+    pub(crate) fn update_lamport(&mut self) {
         let heads = self.doc.get_heads();
         self.index.lamport = heads
             .iter()
             .filter_map(|h| self.doc.get_change_meta_by_hash(h).map(|m| m.max_op))
             .max()
             .unwrap_or(0);
+    }
+
+    /// Throws the view away and reads it again from the whole document, as `load` does.
+    /// The view never needs this; benchmarks use it to time a full read.
+    pub fn reindex(&mut self) {
+        self.rebuild();
+        self.update_lamport();
     }
 
     fn rebuild(&mut self) {

@@ -7,7 +7,7 @@ use crate::doc::RunDoc;
 use crate::error::RunError;
 use crate::flag::{self, FlagValue};
 use crate::id::{GraftId, NodeId};
-use crate::record::{GraftRecord, PruneRecord, encode};
+use crate::record::{GraftRecord, PruneRecord, encode, graft_bucket};
 
 /// The longest agent name accepted, in characters.
 pub const MAX_AGENT_NAME_CHARS: usize = 200;
@@ -75,14 +75,17 @@ impl RunDoc {
             lamport,
             at: now_ms,
         };
-        let grafts = self.containers.grafts.clone();
-        self.doc.put(&grafts, id.as_str(), encode(&record))?;
+        let bucket = self.containers.buckets[graft_bucket(lamport)].clone();
+        let encoded = encode(&record);
+        self.doc.put(&bucket, id.as_str(), encoded.as_str())?;
         self.commit(
             Op::Graft,
             Some(id.as_str()),
             &format!("{agent_name} after {after}"),
             now_ms,
         );
+        self.index
+            .put_graft(id.as_str(), &automerge::Value::str(&encoded));
         Ok(id)
     }
 
@@ -104,6 +107,8 @@ impl RunDoc {
         let pruned = self.containers.pruned.clone();
         self.doc.put(&pruned, node.as_str(), encode(&record))?;
         self.commit(Op::Prune, Some(node.as_str()), "", now_ms);
+        self.index
+            .put_prune(node.as_str(), &automerge::Value::str(&encode(&record)));
         Ok(true)
     }
 
@@ -116,6 +121,7 @@ impl RunDoc {
         let pruned = self.containers.pruned.clone();
         self.doc.delete(&pruned, node.as_str())?;
         self.commit(Op::Restore, Some(node.as_str()), "", now_ms);
+        self.index.remove_prune(node.as_str());
         Ok(true)
     }
 
@@ -128,6 +134,7 @@ impl RunDoc {
         self.doc.put(&flags, key, value.to_scalar())?;
         let detail = serde_json::to_string(&value).unwrap_or_default();
         self.commit(Op::SetFlag, Some(key), &detail, now_ms);
+        self.index.reload_flag(&self.doc, &self.containers, key);
         Ok(())
     }
 
@@ -140,6 +147,7 @@ impl RunDoc {
         let flags = self.containers.flags.clone();
         self.doc.delete(&flags, key)?;
         self.commit(Op::ClearFlag, Some(key), "", now_ms);
+        self.index.reload_flag(&self.doc, &self.containers, key);
         Ok(true)
     }
 
@@ -160,7 +168,10 @@ impl RunDoc {
         }
     }
 
-    /// Commits the pending operations as one change and updates the view.
+    /// Commits the pending operations as one change. The caller updates the view itself:
+    /// it knows what it wrote, and asking Automerge for patches of a local change costs
+    /// more than the change (finding each patch's path walks the parent map). The patch
+    /// log is cleared so the next remote change is diffed from here.
     pub(crate) fn commit(&mut self, op: Op, node: Option<&str>, detail: &str, now_ms: u64) {
         let note = ChangeNote {
             by: self.identity.user().to_owned(),
@@ -176,6 +187,7 @@ impl RunDoc {
                 .with_message(message)
                 .with_time(time),
         );
-        self.refresh();
+        self.doc.update_diff_cursor();
+        self.update_lamport();
     }
 }

@@ -2,14 +2,20 @@
 
 use automerge::{AutoCommit, ObjId, ObjType, ROOT, ReadDoc, Value};
 
-use crate::error::RunError;
-use crate::record::keys;
+use std::collections::HashMap;
 
-/// The object ids of the four containers the genesis change creates.
+use crate::error::RunError;
+use crate::record::{GRAFT_BUCKETS, bucket_key, keys};
+
+/// The object ids of the containers the genesis change creates.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Containers {
     pub steps: ObjId,
     pub grafts: ObjId,
+    /// The graft bucket maps, by bucket number.
+    pub buckets: Vec<ObjId>,
+    /// Bucket object id → bucket number, to recognise patches to grafts.
+    pub bucket_of: HashMap<ObjId, usize>,
     pub pruned: ObjId,
     pub flags: ObjId,
 }
@@ -17,11 +23,22 @@ pub(crate) struct Containers {
 impl Containers {
     /// Finds the containers, or says which one is missing or of the wrong type.
     pub fn find(doc: &AutoCommit) -> Result<Self, RunError> {
+        let grafts = container(doc, &ROOT, keys::GRAFTS, ObjType::Map)?;
+        let buckets = (0..GRAFT_BUCKETS)
+            .map(|b| container(doc, &grafts, &bucket_key(b), ObjType::Map))
+            .collect::<Result<Vec<_>, _>>()?;
+        let bucket_of = buckets
+            .iter()
+            .enumerate()
+            .map(|(b, id)| (id.clone(), b))
+            .collect();
         Ok(Self {
-            steps: container(doc, keys::STEPS, ObjType::List)?,
-            grafts: container(doc, keys::GRAFTS, ObjType::Map)?,
-            pruned: container(doc, keys::PRUNED, ObjType::Map)?,
-            flags: container(doc, keys::FLAGS, ObjType::Map)?,
+            steps: container(doc, &ROOT, keys::STEPS, ObjType::List)?,
+            grafts,
+            buckets,
+            bucket_of,
+            pruned: container(doc, &ROOT, keys::PRUNED, ObjType::Map)?,
+            flags: container(doc, &ROOT, keys::FLAGS, ObjType::Map)?,
         })
     }
 
@@ -31,15 +48,26 @@ impl Containers {
     }
 }
 
-fn container(doc: &AutoCommit, key: &str, expected: ObjType) -> Result<ObjId, RunError> {
-    match doc.get(ROOT, key)? {
+fn container(
+    doc: &AutoCommit,
+    parent: &ObjId,
+    key: &str,
+    expected: ObjType,
+) -> Result<ObjId, RunError> {
+    let key_path = if *parent == ROOT {
+        key.to_owned()
+    } else {
+        format!("grafts/{key}")
+    };
+    let key = &key_path[key_path.rfind('/').map_or(0, |i| i + 1)..];
+    match doc.get(parent, key)? {
         Some((Value::Object(found), id)) if found == expected => Ok(id),
         Some((Value::Object(found), _)) => Err(RunError::NotARun(format!(
-            "root key {key:?} is a {found:?}, expected a {expected:?}"
+            "{key_path:?} is a {found:?}, expected a {expected:?}"
         ))),
         Some((Value::Scalar(v), _)) => Err(RunError::NotARun(format!(
-            "root key {key:?} holds the scalar {v}, expected a {expected:?}"
+            "{key_path:?} holds the scalar {v}, expected a {expected:?}"
         ))),
-        None => Err(RunError::NotARun(format!("root key {key:?} is missing"))),
+        None => Err(RunError::NotARun(format!("{key_path:?} is missing"))),
     }
 }

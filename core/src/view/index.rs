@@ -51,8 +51,19 @@ impl ViewIndex {
         index.reload_title(doc);
         index.reload_steps(doc, c);
         for item in doc.map_range(&c.grafts, ..) {
-            let value: Value<'_> = item.value.into();
-            index.put_graft(&item.key, &value);
+            if !matches!(u8::from_str_radix(&item.key, 16), Ok(b) if item.key.len() == 2 && usize::from(b) < c.buckets.len())
+            {
+                index.issues.insert(
+                    format!("grafts/{}", item.key),
+                    "not a graft bucket: grafts live in the maps grafts/00 … grafts/ff".into(),
+                );
+            }
+        }
+        for bucket in &c.buckets {
+            for item in doc.map_range(bucket, ..) {
+                let value: Value<'_> = item.value.into();
+                index.put_graft(&item.key, &value);
+            }
         }
         for item in doc.map_range(&c.pruned, ..) {
             let value: Value<'_> = item.value.into();
@@ -66,28 +77,47 @@ impl ViewIndex {
     pub fn apply(&mut self, doc: &AutoCommit, c: &Containers, patches: &[Patch]) -> Applied {
         let mut steps_dirty = false;
         for patch in patches {
-            // A patch says which key changed; its value is read back from the document,
-            // because with concurrent writes the patch's value is not always the winner.
-            let key = match &patch.action {
+            // A patch names the key that changed. Its value is the winner unless the key
+            // is in conflict (or lost a value): then the winner is read back from the
+            // document, because such patches do not always carry it.
+            let changed = match &patch.action {
+                PatchAction::PutMap {
+                    key,
+                    value,
+                    conflict: false,
+                } => Some((key.clone(), Some(value.0.clone()))),
                 PatchAction::PutMap { key, .. } | PatchAction::DeleteMap { key } => {
-                    Some(key.clone())
+                    Some((key.clone(), None))
                 }
-                PatchAction::Conflict { prop } => Some(prop.to_string()),
+                PatchAction::Conflict { prop } => Some((prop.to_string(), None)),
                 _ => None,
             };
-            if patch.obj == c.grafts {
-                if let Some(key) = key {
-                    match doc.get(&c.grafts, &key).ok().flatten() {
-                        Some((value, _)) => self.put_graft(&key, &value),
-                        None => self.remove_graft(&key),
+            let target = if c.bucket_of.contains_key(&patch.obj) {
+                Some(true)
+            } else if patch.obj == c.pruned {
+                Some(false)
+            } else {
+                None
+            };
+            if let Some(is_graft) = target {
+                if let Some((key, value)) = changed {
+                    let value = value.or_else(|| {
+                        doc.get(&patch.obj, &key)
+                            .ok()
+                            .flatten()
+                            .map(|(v, _)| v.into_owned())
+                    });
+                    match (value, is_graft) {
+                        (Some(value), true) => self.put_graft(&key, &value),
+                        (None, true) => self.remove_graft(&key),
+                        (Some(value), false) => self.put_prune(&key, &value),
+                        (None, false) => self.remove_prune(&key),
                     }
                 }
-            } else if patch.obj == c.pruned {
-                if let Some(key) = key {
-                    match doc.get(&c.pruned, &key).ok().flatten() {
-                        Some((value, _)) => self.put_prune(&key, &value),
-                        None => self.remove_prune(&key),
-                    }
+            } else if patch.obj == c.grafts {
+                // Some other client replaced or removed a bucket: read everything again.
+                if changed.is_some() {
+                    return Applied::Rebuild;
                 }
             } else if patch.obj == ROOT {
                 match &patch.action {
@@ -114,7 +144,7 @@ impl ViewIndex {
         Applied::Done
     }
 
-    fn reload_title(&mut self, doc: &AutoCommit) {
+    pub fn reload_title(&mut self, doc: &AutoCommit) {
         self.issues.remove("title");
         self.title = match doc.get(ROOT, keys::TITLE) {
             Ok(Some((v, _))) => match v.as_str() {
@@ -129,7 +159,7 @@ impl ViewIndex {
         };
     }
 
-    fn reload_steps(&mut self, doc: &AutoCommit, c: &Containers) {
+    pub fn reload_steps(&mut self, doc: &AutoCommit, c: &Containers) {
         self.issues.retain(|k, _| !k.starts_with("steps/"));
         self.steps.clear();
         let mut seen = BTreeSet::new();
@@ -150,7 +180,7 @@ impl ViewIndex {
         }
     }
 
-    fn put_graft(&mut self, key: &str, value: &Value<'_>) {
+    pub fn put_graft(&mut self, key: &str, value: &Value<'_>) {
         self.remove_graft(key);
         let at = format!("grafts/{key}");
         match read_graft(key, value) {
@@ -182,7 +212,7 @@ impl ViewIndex {
         }
     }
 
-    fn put_prune(&mut self, key: &str, value: &Value<'_>) {
+    pub fn put_prune(&mut self, key: &str, value: &Value<'_>) {
         self.remove_prune(key);
         match read_prune(key, value) {
             Ok(mark) => {
@@ -194,7 +224,7 @@ impl ViewIndex {
         }
     }
 
-    fn remove_prune(&mut self, key: &str) {
+    pub fn remove_prune(&mut self, key: &str) {
         self.issues.remove(&format!("pruned/{key}"));
         if let Ok(id) = key.parse::<NodeId>() {
             self.pruned.remove(&id);
@@ -213,7 +243,7 @@ impl ViewIndex {
         }
     }
 
-    fn reload_flag(&mut self, doc: &AutoCommit, c: &Containers, key: &str) {
+    pub fn reload_flag(&mut self, doc: &AutoCommit, c: &Containers, key: &str) {
         let at = format!("flags/{key}");
         self.issues.remove(&at);
         self.flags.remove(key);

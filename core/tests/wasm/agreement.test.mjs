@@ -1,0 +1,31 @@
+// Wasm half of the native/wasm agreement check: the core compiled to wasm must turn the
+// committed fixture documents into exactly the JSON the native core gives (core/tests/agreement.rs).
+// Run after `.ci/wasm-core.sh` has built target/wasm-node.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..', '..', '..');
+const pkg = process.env.RUNMESH_WASM_NODE ?? join(root, 'target', 'wasm-node', 'runmesh_core.js');
+const { stateJson } = createRequire(import.meta.url)(pkg);
+const RUN = '123e4567-e89b-12d3-a456-426614174000';
+
+for (const name of ['busy', 'foreign', 'stepless']) {
+  test(`wasm materialises fixture ${name} to the native JSON`, () => {
+    const bytes = readFileSync(join(here, '..', 'fixtures', `${name}.automerge`));
+    const expected = readFileSync(join(here, '..', 'fixtures', `${name}.state.json`), 'utf8').trimEnd();
+    assert.equal(stateJson(RUN, bytes), expected);
+  });
+}
+
+test('wasm reports corrupt bytes as an Error that says so', () => {
+  assert.throws(() => stateJson(RUN, new Uint8Array([1, 2, 3])), /corrupt document bytes/);
+});
+
+test('wasm reports a bad run id by name', () => {
+  assert.throws(() => stateJson('nope', new Uint8Array()), /invalid run id "nope"/);
+});
