@@ -97,14 +97,20 @@ pub enum RunError {
         /// How many bytes were given.
         len: usize,
         /// What Automerge found wrong.
-        source: automerge::AutomergeError,
+        source: Box<automerge::AutomergeError>,
     },
     /// The bytes were a valid Automerge document, but not a run.
     #[error("not a run document: {0}")]
     NotARun(String),
     /// Automerge refused an operation that our own checks let through (a bug in runmesh).
     #[error("automerge refused the operation: {0}")]
-    Automerge(#[from] automerge::AutomergeError),
+    Automerge(Box<automerge::AutomergeError>),
+}
+
+impl From<automerge::AutomergeError> for RunError {
+    fn from(e: automerge::AutomergeError) -> Self {
+        Self::Automerge(Box::new(e))
+    }
 }
 
 impl RunError {

@@ -45,20 +45,16 @@ impl RunDoc {
     ///
     /// The bytes are checked in full first; corrupt bytes are refused with nothing loaded.
     pub fn load(run_id: RunId, identity: Identity, bytes: &[u8]) -> Result<Self, RunError> {
-        let doc = match strict_load(bytes) {
-            Ok(doc) => doc,
+        let doc = match strict_load(bytes)? {
+            Some(doc) => doc,
             // Incremental chunks whose dependencies (at least the genesis) are not in
             // `bytes`: start from the genesis and add them.
-            Err(RunError::CorruptBytes {
-                source: AutomergeError::MissingDeps,
-                ..
-            }) => {
+            None => {
                 let mut doc =
                     AutoCommit::load(GENESIS).expect("the genesis constant is a valid change");
                 doc.load_incremental(bytes).map_err(|e| corrupt(bytes, e))?;
                 doc
             }
-            Err(e) => return Err(e),
         };
         Self::from_doc(run_id, identity, doc)
     }
@@ -83,14 +79,7 @@ impl RunDoc {
     /// replica). The bytes are checked in full before anything is applied. Returns whether
     /// the document changed.
     pub fn apply_bytes(&mut self, bytes: &[u8]) -> Result<bool, RunError> {
-        match strict_load(bytes) {
-            Ok(_)
-            | Err(RunError::CorruptBytes {
-                source: AutomergeError::MissingDeps,
-                ..
-            }) => {}
-            Err(e) => return Err(e),
-        }
+        strict_load(bytes)?;
         let before = self.doc.get_heads();
         self.doc
             .load_incremental(bytes)
@@ -187,17 +176,22 @@ impl RunDoc {
     }
 }
 
-fn strict_load(bytes: &[u8]) -> Result<AutoCommit, RunError> {
-    AutoCommit::load_with_options(
+/// Parses and checks every chunk of `bytes`. `None`: the bytes are sound but depend on
+/// changes they do not contain (incremental chunks).
+fn strict_load(bytes: &[u8]) -> Result<Option<AutoCommit>, RunError> {
+    match AutoCommit::load_with_options(
         bytes,
         LoadOptions::new().on_partial_load(OnPartialLoad::Error),
-    )
-    .map_err(|e| corrupt(bytes, e))
+    ) {
+        Ok(doc) => Ok(Some(doc)),
+        Err(AutomergeError::MissingDeps) => Ok(None),
+        Err(e) => Err(corrupt(bytes, e)),
+    }
 }
 
 fn corrupt(bytes: &[u8], source: AutomergeError) -> RunError {
     RunError::CorruptBytes {
         len: bytes.len(),
-        source,
+        source: Box::new(source),
     }
 }

@@ -202,12 +202,12 @@ impl ViewIndex {
         let Ok(id) = key.parse::<NodeId>() else {
             return;
         };
-        if let Some(old) = self.grafts.remove(&id) {
-            if let Some(siblings) = self.children.get_mut(&old.after) {
-                siblings.remove(&old.sort_key());
-                if siblings.is_empty() {
-                    self.children.remove(&old.after);
-                }
+        if let Some(old) = self.grafts.remove(&id)
+            && let Some(siblings) = self.children.get_mut(&old.after)
+        {
+            siblings.remove(&old.sort_key());
+            if siblings.is_empty() {
+                self.children.remove(&old.after);
             }
         }
     }
