@@ -34,6 +34,7 @@
 //! - `genesis`: the byte-identical first change every replica starts a run from.
 //! - `id/`: [`RunId`], [`DocumentId`], [`NodeId`], [`GraftId`].
 //! - [`Identity`]: a replica's own actor id, region and user.
+//! - [`sync`]: the sans-IO sync engine and automerge-repo's wire protocol.
 
 mod doc;
 mod error;
@@ -42,6 +43,7 @@ mod genesis;
 mod id;
 mod identity;
 mod record;
+pub mod sync;
 mod view;
 #[cfg(feature = "wasm")]
 mod wasm;

@@ -1,0 +1,140 @@
+//! The `join` → `peer` handshake, both sides, as pure functions.
+
+use crate::sync::PeerId;
+use crate::sync::wire::{PROTOCOL_V1, PeerMetadata, WireMessage};
+
+/// A peer that completed the handshake.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Joined {
+    /// The other side's peer id.
+    pub peer: PeerId,
+    /// What it said about its storage.
+    pub metadata: PeerMetadata,
+}
+
+/// The first message a connecting (initiating) peer sends.
+pub fn join(me: &PeerId, metadata: PeerMetadata) -> WireMessage {
+    WireMessage::Join {
+        sender_id: me.clone(),
+        supported_protocol_versions: vec![PROTOCOL_V1.to_owned()],
+        peer_metadata: Some(metadata),
+    }
+}
+
+/// The receiving side: answers the first message of a connection. `Ok` carries the peer
+/// and the `peer` reply; `Err` carries the `error` reply to send before closing.
+pub fn accept(
+    first: WireMessage,
+    me: &PeerId,
+    metadata: &PeerMetadata,
+) -> Result<(Joined, WireMessage), WireMessage> {
+    let refuse = |message: String, target: Option<PeerId>| WireMessage::Error {
+        message,
+        sender_id: Some(me.clone()),
+        target_id: target,
+    };
+    match first {
+        WireMessage::Join {
+            sender_id,
+            supported_protocol_versions,
+            peer_metadata,
+        } => {
+            // automerge-repo treats a missing list as "1".
+            if !supported_protocol_versions.is_empty()
+                && !supported_protocol_versions.iter().any(|v| v == PROTOCOL_V1)
+            {
+                return Err(refuse(
+                    format!(
+                        "unsupported protocol versions {supported_protocol_versions:?}: this relay speaks \"1\""
+                    ),
+                    Some(sender_id),
+                ));
+            }
+            let reply = WireMessage::Peer {
+                sender_id: me.clone(),
+                selected_protocol_version: PROTOCOL_V1.to_owned(),
+                target_id: sender_id.clone(),
+                peer_metadata: Some(metadata.clone()),
+            };
+            Ok((
+                Joined {
+                    peer: sender_id,
+                    metadata: peer_metadata.unwrap_or_default(),
+                },
+                reply,
+            ))
+        }
+        other => Err(refuse(
+            format!("expected a join message first, got {:?}", other.kind()),
+            None,
+        )),
+    }
+}
+
+/// The initiating side: checks the answer to its `join`.
+pub fn confirm(reply: WireMessage) -> Result<Joined, String> {
+    match reply {
+        WireMessage::Peer {
+            sender_id,
+            selected_protocol_version,
+            peer_metadata,
+            ..
+        } => {
+            if selected_protocol_version != PROTOCOL_V1 {
+                return Err(format!(
+                    "peer selected protocol version {selected_protocol_version:?}, we speak \"1\""
+                ));
+            }
+            Ok(Joined {
+                peer: sender_id,
+                metadata: peer_metadata.unwrap_or_default(),
+            })
+        }
+        WireMessage::Error { message, .. } => Err(format!("peer refused the handshake: {message}")),
+        other => Err(format!("expected a peer message, got {:?}", other.kind())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn join_is_accepted_and_confirmed() {
+        let (client, server) = (PeerId::from("client"), PeerId::from("server"));
+        let (joined, reply) = accept(
+            join(&client, PeerMetadata::default()),
+            &server,
+            &PeerMetadata::default(),
+        )
+        .unwrap();
+        assert_eq!(joined.peer, client);
+        assert_eq!(confirm(reply).unwrap().peer, server);
+    }
+
+    #[test]
+    fn other_versions_and_other_first_messages_are_refused() {
+        let me = PeerId::from("server");
+        let join = WireMessage::Join {
+            sender_id: "c".into(),
+            supported_protocol_versions: vec!["2".into()],
+            peer_metadata: None,
+        };
+        let Err(WireMessage::Error { message, .. }) = accept(join, &me, &PeerMetadata::default())
+        else {
+            panic!()
+        };
+        assert!(
+            message.contains("unsupported protocol versions [\"2\"]"),
+            "{message}"
+        );
+        let leave = WireMessage::Leave {
+            sender_id: "c".into(),
+        };
+        let Err(WireMessage::Error { message, .. }) = accept(leave, &me, &PeerMetadata::default())
+        else {
+            panic!()
+        };
+        assert!(message.contains("expected a join"), "{message}");
+    }
+}

@@ -1,0 +1,277 @@
+//! The sync engine over an in-memory network: a hub (what a relay runs) and clients, each
+//! link a FIFO queue per direction. A seeded schedule interleaves edits, deliveries,
+//! duplicated deliveries and disconnects (which lose whatever was in flight); after a
+//! final reconnect and `run_until_quiescent`, every replica has the same heads and view.
+//!
+//! `RUNMESH_SYNC_CASES` sets the number of seeds (default 64); a failure prints its seed.
+
+#![cfg(not(target_arch = "wasm32"))]
+
+mod common;
+
+use std::collections::VecDeque;
+
+use common::*;
+use runmesh_core::sync::{DocSync, PeerId, WireMessage};
+use runmesh_core::{FlagValue, RunDoc};
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+struct Node {
+    id: PeerId,
+    run: RunDoc,
+    sync: DocSync,
+}
+
+/// Node 0 is the hub; link i (1..) joins client i to the hub.
+struct Network {
+    nodes: Vec<Node>,
+    to_hub: Vec<VecDeque<Vec<u8>>>,
+    to_client: Vec<VecDeque<Vec<u8>>>,
+    connected: Vec<bool>,
+    frames: usize,
+}
+
+impl Network {
+    fn new(clients: usize) -> Self {
+        let doc_id = run_id().document_id().to_string();
+        let nodes = (0..=clients)
+            .map(|i| {
+                let id = PeerId::from(format!("peer{i}"));
+                let who = who(
+                    i as u8 + 1,
+                    if i == 0 { "hub" } else { "region" },
+                    &format!("user{i}"),
+                );
+                let run = if i == 1 {
+                    RunDoc::create(run_id(), who, "T", &steps(&["s1", "s2"]), 0).unwrap()
+                } else {
+                    RunDoc::genesis(run_id(), who)
+                };
+                Node {
+                    sync: DocSync::new(doc_id.clone(), id.clone()),
+                    id,
+                    run,
+                }
+            })
+            .collect();
+        Self {
+            nodes,
+            to_hub: vec![VecDeque::new(); clients + 1],
+            to_client: vec![VecDeque::new(); clients + 1],
+            connected: vec![false; clients + 1],
+            frames: 0,
+        }
+    }
+
+    fn send(&mut self, from: usize, messages: Vec<(PeerId, WireMessage)>) {
+        for (to, message) in messages {
+            let bytes = message.encode();
+            if from == 0 {
+                let i = self.index_of(&to);
+                self.to_client[i].push_back(bytes);
+            } else {
+                self.to_hub[from].push_back(bytes);
+            }
+        }
+    }
+
+    fn index_of(&self, peer: &PeerId) -> usize {
+        self.nodes.iter().position(|n| &n.id == peer).unwrap()
+    }
+
+    fn connect(&mut self, i: usize) {
+        self.connected[i] = true;
+        let hub_id = self.nodes[0].id.clone();
+        let client_id = self.nodes[i].id.clone();
+        let node = &mut self.nodes[i];
+        let opening = node.sync.add_peer(node.run.automerge_mut(), &hub_id);
+        self.send(i, opening.map(|m| (hub_id, m)).into_iter().collect());
+        let hub = &mut self.nodes[0];
+        let opening = hub.sync.add_peer(hub.run.automerge_mut(), &client_id);
+        self.send(0, opening.map(|m| (client_id, m)).into_iter().collect());
+    }
+
+    /// Drops everything in flight on link `i` and forgets both sync sessions.
+    fn disconnect(&mut self, i: usize) {
+        self.connected[i] = false;
+        self.to_hub[i].clear();
+        self.to_client[i].clear();
+        let (hub_id, client_id) = (self.nodes[0].id.clone(), self.nodes[i].id.clone());
+        self.nodes[0].sync.remove_peer(&client_id);
+        self.nodes[i].sync.remove_peer(&hub_id);
+    }
+
+    fn deliver(&mut self, to: usize, from: usize, bytes: &[u8]) {
+        self.frames += 1;
+        let message = WireMessage::decode(bytes, 1 << 24).unwrap();
+        let WireMessage::Sync { data, .. } = message else {
+            panic!("only sync messages travel here")
+        };
+        let from_id = self.nodes[from].id.clone();
+        let node = &mut self.nodes[to];
+        let outcome = node
+            .sync
+            .receive(node.run.automerge_mut(), &from_id, &data)
+            .unwrap();
+        if outcome.changed {
+            node.run.refresh();
+        }
+        self.send(to, outcome.send);
+    }
+
+    /// Delivers one queued frame on link `i` (either direction); `keep` re-queues it too.
+    fn step(&mut self, i: usize, towards_hub: bool, keep: bool) -> bool {
+        let queue = if towards_hub {
+            &mut self.to_hub[i]
+        } else {
+            &mut self.to_client[i]
+        };
+        let Some(bytes) = queue.pop_front() else {
+            return false;
+        };
+        if keep {
+            queue.push_back(bytes.clone());
+        }
+        if towards_hub {
+            self.deliver(0, i, &bytes)
+        } else {
+            self.deliver(i, 0, &bytes)
+        }
+        true
+    }
+
+    fn run_until_quiescent(&mut self) {
+        for _ in 0..100_000 {
+            let mut moved = false;
+            for i in 1..self.nodes.len() {
+                moved |= self.step(i, true, false);
+                moved |= self.step(i, false, false);
+            }
+            if !moved {
+                return;
+            }
+        }
+        panic!("the network did not go quiet after 100,000 rounds");
+    }
+
+    fn local_edit(&mut self, i: usize, rng: &mut Rng, n: usize) {
+        let node = &mut self.nodes[i];
+        let changed = match rng.below(4) {
+            0 | 1 => node
+                .run
+                .graft(
+                    &format!("s{}", 1 + rng.below(2)),
+                    &format!("A{n}"),
+                    n as u64,
+                )
+                .is_ok(),
+            2 => node
+                .run
+                .set_flag("k", FlagValue::Int(rng.below(9) as i64), n as u64)
+                .is_ok(),
+            _ => node
+                .run
+                .prune(&format!("s{}", 1 + rng.below(2)), n as u64)
+                .unwrap_or(false),
+        };
+        if changed && self.connected[i] || (changed && i == 0) {
+            let node = &mut self.nodes[i];
+            let out = node.sync.local_change(node.run.automerge_mut());
+            self.send(i, out);
+        }
+    }
+}
+
+fn simulate(seed: u64) -> Result<usize, String> {
+    let mut rng = Rng(seed);
+    let clients = 2 + rng.below(3);
+    let mut net = Network::new(clients);
+    for i in 1..=clients {
+        net.connect(i);
+    }
+    for n in 0..60 {
+        let link = 1 + rng.below(clients);
+        match rng.below(10) {
+            0..=2 => net.local_edit(rng.below(clients + 1), &mut rng, n),
+            3 => {
+                if net.connected[link] {
+                    net.disconnect(link)
+                } else {
+                    net.connect(link)
+                }
+            }
+            4 => {
+                net.step(link, rng.below(2) == 0, true);
+            }
+            _ => {
+                net.step(link, rng.below(2) == 0, false);
+            }
+        }
+    }
+    // Duplicated frames may still be queued; a reconnect clears them like a real one would.
+    for i in 1..=clients {
+        net.disconnect(i);
+        net.connect(i);
+    }
+    net.run_until_quiescent();
+    let heads = net.nodes[0].run.heads();
+    let view = net.nodes[0].run.state().to_json();
+    for i in 1..=clients {
+        if net.nodes[i].run.heads() != heads {
+            return Err(format!("client {i} has other heads than the hub"));
+        }
+        if net.nodes[i].run.state().to_json() != view {
+            return Err(format!("client {i} shows another run than the hub"));
+        }
+    }
+    Ok(net.frames)
+}
+
+#[test]
+fn clients_and_hub_converge_through_loss_duplication_and_reconnects() {
+    let cases: u64 = std::env::var("RUNMESH_SYNC_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(64);
+    let base: u64 = std::env::var("RUNMESH_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0x5eed);
+    let mut frames = 0;
+    for seed in base..base + cases {
+        frames += simulate(seed).unwrap_or_else(|why| {
+            panic!("seed {seed} (RUNMESH_SEED={seed} RUNMESH_SYNC_CASES=1): {why}")
+        });
+    }
+    assert!(frames > 0);
+}
+
+#[test]
+fn a_new_client_gets_only_what_it_lacks_in_a_few_round_trips() {
+    let mut net = Network::new(2);
+    net.connect(1);
+    net.run_until_quiescent();
+    let before = net.frames;
+    net.connect(2);
+    net.run_until_quiescent();
+    assert!(
+        net.frames - before <= 6,
+        "{} frames to sync a fresh client",
+        net.frames - before
+    );
+    assert_eq!(net.nodes[2].run.state(), net.nodes[1].run.state());
+}
