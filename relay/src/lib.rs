@@ -1,6 +1,81 @@
-//! runmesh-relay: placeholder until the relay issue lands.
+//! # runmesh-relay
+//!
+//! The relay forwards sync between browsers and between relays in other regions, stores
+//! runs durably, and serves the REST API, metrics and the web app.
+//!
+//! - [`config`]: flags (each also an environment variable) checked into a [`Config`].
+//! - `ws/`: the `/ws` endpoint, speaking automerge-repo's protocol v1.
+//! - `docs/`: one task per document owns its Automerge state and its peers' sync
+//!   sessions; changes are stored (fsync) before they are acknowledged or forwarded.
+//! - [`store`]: durable storage behind one trait; a directory by default.
+//! - `http/`: the spec's REST API, `/health/*`, `/metrics`.
+//! - [`metrics`]: the spec's Prometheus metrics, labelled by region.
+//!
+//! [`app`] builds the router (tests drive it with `oneshot`); [`run`] serves it until
+//! `shutdown` fires.
 
-/// The relay's version.
-pub fn version() -> &'static str {
-    env!("CARGO_PKG_VERSION")
+pub mod config;
+mod docs;
+mod http;
+pub mod metrics;
+mod state;
+pub mod store;
+mod ws;
+
+use std::sync::Arc;
+
+use runmesh_core::Identity;
+use runmesh_core::sync::PeerId;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+pub use config::{Args, Config};
+pub use http::{AppError, USER_HEADER};
+pub use state::AppState;
+
+use crate::docs::{DocContext, Registry};
+use crate::metrics::Metrics;
+use crate::store::{DirStore, Store};
+
+/// Builds the shared state for `config`, opening its store.
+pub fn state(config: Config, shutdown: CancellationToken) -> anyhow::Result<AppState> {
+    let store: Arc<dyn Store> = Arc::new(DirStore::open(&config.data_dir).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot open the data directory {}: {e}",
+            config.data_dir.display()
+        )
+    })?);
+    let identity = Identity::random(&config.region, "relay")?;
+    let ctx = DocContext {
+        me: PeerId::random(&format!("relay-{}", config.region)),
+        metrics: Arc::new(Metrics::new(&config.region)),
+        config: Arc::new(config),
+        store,
+        registry: Registry::default(),
+        identity,
+    };
+    Ok(AppState {
+        ctx: Arc::new(ctx),
+        shutdown,
+    })
+}
+
+/// The relay's router over `state`.
+pub fn app(state: AppState) -> axum::Router {
+    http::router(state)
+}
+
+/// Serves the relay on `listener` until `shutdown` is cancelled, then stops accepting,
+/// ends every session and returns. Every acknowledged change is already on disk.
+pub async fn run(
+    listener: TcpListener,
+    config: Config,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let state = state(config, shutdown.clone())?;
+    let router = app(state);
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await?;
+    Ok(())
 }

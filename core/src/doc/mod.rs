@@ -59,6 +59,27 @@ impl RunDoc {
         Self::from_doc(run_id, identity, doc)
     }
 
+    /// Wraps an Automerge document that already holds a run (it has the genesis
+    /// containers); gives the document back with the reason if it does not.
+    pub fn from_automerge(
+        run_id: RunId,
+        identity: Identity,
+        doc: AutoCommit,
+    ) -> Result<Self, (RunError, AutoCommit)> {
+        if let Err(e) = Containers::find(&doc) {
+            return Err((e, doc));
+        }
+        Ok(Self::from_doc(run_id, identity, doc).expect("the containers were just found"))
+    }
+
+    /// Writes later operations on behalf of `user` (a relay acts for many users; the
+    /// actor id stays this replica's own).
+    pub fn act_as(&mut self, user: &str) -> Result<(), RunError> {
+        self.identity =
+            Identity::with_actor(self.identity.actor().clone(), self.identity.region(), user)?;
+        Ok(())
+    }
+
     fn from_doc(run_id: RunId, identity: Identity, mut doc: AutoCommit) -> Result<Self, RunError> {
         doc.set_actor(identity.actor().clone());
         let containers = Containers::find(&doc)?;

@@ -1,0 +1,206 @@
+//! Configuration in two stages: [`Args`] as clap parses them (every flag also an
+//! environment variable), then [`Config`] with typed, checked fields.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+
+/// runmesh relay: syncs runs between browsers and regions, stores them, and serves the
+/// REST API, metrics and the web app.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "runmesh-relay", version, about)]
+pub struct Args {
+    /// Address to listen on for WebSocket (/ws), REST, metrics and the web app.
+    #[arg(long, env = "LISTEN", default_value = "127.0.0.1:3030")]
+    pub listen: String,
+
+    /// Directory where runs are stored (created if missing).
+    #[arg(long, env = "DATA_DIR", default_value = "./runmesh-data")]
+    pub data_dir: PathBuf,
+
+    /// This relay's region, written into the changes it makes and its metrics.
+    #[arg(long, env = "REGION", default_value = "local")]
+    pub region: String,
+
+    /// Relays in other regions to sync with: comma-separated ws:// or wss:// URLs.
+    #[arg(
+        long,
+        env = "CRDT_MESH_PEERS",
+        default_value = "",
+        value_delimiter = ','
+    )]
+    pub mesh_peers: Vec<String>,
+
+    /// Write a full snapshot of a run after this many stored change batches.
+    #[arg(long, env = "SNAPSHOT_INTERVAL_EVENTS", default_value_t = 100)]
+    pub snapshot_interval_events: u32,
+
+    /// How many snapshots to keep per run (older ones and their logs are deleted).
+    #[arg(long, env = "SNAPSHOT_RETAIN", default_value_t = 10)]
+    pub snapshot_retain: u32,
+
+    /// Serve the built web app from this directory at `/`.
+    #[arg(long, env = "WEB_DIST")]
+    pub web_dist: Option<PathBuf>,
+
+    /// Largest WebSocket frame accepted, in bytes; larger frames close that socket.
+    #[arg(long, env = "MAX_FRAME_BYTES", default_value_t = 16 * 1024 * 1024)]
+    pub max_frame_bytes: usize,
+
+    /// Unload a run from memory after this many seconds without peers or requests.
+    #[arg(long, env = "IDLE_UNLOAD_SECS", default_value_t = 30)]
+    pub idle_unload_secs: u64,
+
+    /// Frames queued for one peer before it counts as too slow and is disconnected.
+    #[arg(long, env = "PEER_QUEUE_FRAMES", default_value_t = 1024)]
+    pub peer_queue_frames: usize,
+}
+
+/// Checked configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// Where runs are stored.
+    pub data_dir: PathBuf,
+    /// This relay's region.
+    pub region: String,
+    /// Mesh peer URLs.
+    pub mesh_peers: Vec<String>,
+    /// Snapshot after this many stored batches.
+    pub snapshot_interval_events: u32,
+    /// Snapshots kept per run.
+    pub snapshot_retain: u32,
+    /// The built web app, if any.
+    pub web_dist: Option<PathBuf>,
+    /// Largest frame accepted.
+    pub max_frame_bytes: usize,
+    /// Idle time before a run is unloaded.
+    pub idle_unload: Duration,
+    /// Frames queued per peer before it is disconnected.
+    pub peer_queue_frames: usize,
+}
+
+/// A flag whose value cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid --{flag} {value:?}: {reason}")]
+pub struct ConfigError {
+    flag: &'static str,
+    value: String,
+    reason: String,
+}
+
+impl TryFrom<Args> for Config {
+    type Error = ConfigError;
+
+    fn try_from(args: Args) -> Result<Self, ConfigError> {
+        let bad = |flag, value: &str, reason: &str| ConfigError {
+            flag,
+            value: value.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let listen = args.listen.parse().map_err(|_| {
+            bad(
+                "listen",
+                &args.listen,
+                "expected host:port, e.g. 127.0.0.1:3030",
+            )
+        })?;
+        if args.region.is_empty() || args.region.len() > 64 {
+            return Err(bad("region", &args.region, "must be 1 to 64 bytes"));
+        }
+        let mesh_peers: Vec<String> = args
+            .mesh_peers
+            .iter()
+            .map(|p| p.trim().to_owned())
+            .filter(|p| !p.is_empty())
+            .collect();
+        for peer in &mesh_peers {
+            if !(peer.starts_with("ws://") || peer.starts_with("wss://")) {
+                return Err(bad(
+                    "mesh-peers",
+                    peer,
+                    "each peer must be a ws:// or wss:// URL",
+                ));
+            }
+        }
+        if args.snapshot_interval_events == 0 {
+            return Err(bad("snapshot-interval-events", "0", "must be at least 1"));
+        }
+        if args.snapshot_retain == 0 {
+            return Err(bad("snapshot-retain", "0", "must be at least 1"));
+        }
+        if args.max_frame_bytes < 1024 {
+            return Err(bad(
+                "max-frame-bytes",
+                &args.max_frame_bytes.to_string(),
+                "must be at least 1024",
+            ));
+        }
+        if args.peer_queue_frames == 0 {
+            return Err(bad("peer-queue-frames", "0", "must be at least 1"));
+        }
+        Ok(Self {
+            listen,
+            data_dir: args.data_dir,
+            region: args.region,
+            mesh_peers,
+            snapshot_interval_events: args.snapshot_interval_events,
+            snapshot_retain: args.snapshot_retain,
+            web_dist: args.web_dist,
+            max_frame_bytes: args.max_frame_bytes,
+            idle_unload: Duration::from_secs(args.idle_unload_secs),
+            peer_queue_frames: args.peer_queue_frames,
+        })
+    }
+}
+
+impl Config {
+    /// Defaults for tests and embedding: loopback, port 0, the given data directory.
+    pub fn for_tests(data_dir: PathBuf, region: &str) -> Self {
+        let args = Args::parse_from([
+            "runmesh-relay",
+            "--listen",
+            "127.0.0.1:0",
+            "--region",
+            region,
+        ]);
+        let mut config = Config::try_from(args).expect("defaults are valid");
+        config.data_dir = data_dir;
+        config
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(extra: &[&str]) -> Result<Config, ConfigError> {
+        let mut argv = vec!["runmesh-relay"];
+        argv.extend_from_slice(extra);
+        Config::try_from(Args::try_parse_from(argv).unwrap())
+    }
+
+    #[test]
+    fn defaults_are_loopback_and_the_spec_numbers() {
+        let c = parse(&[]).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:3030");
+        assert_eq!((c.snapshot_interval_events, c.snapshot_retain), (100, 10));
+        assert!(c.mesh_peers.is_empty());
+    }
+
+    #[test]
+    fn mesh_peers_are_split_on_commas_and_must_be_websocket_urls() {
+        let c = parse(&["--mesh-peers", "ws://a:1/ws, wss://b/ws"]).unwrap();
+        assert_eq!(c.mesh_peers, ["ws://a:1/ws", "wss://b/ws"]);
+        let err = parse(&["--mesh-peers", "http://a/ws"]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid --mesh-peers \"http://a/ws\": each peer must be a ws:// or wss:// URL"
+        );
+        let err = parse(&["--listen", "nowhere"]).unwrap_err();
+        assert!(err.to_string().contains("--listen \"nowhere\""));
+    }
+}

@@ -1,0 +1,425 @@
+//! The task that owns one document: its Automerge state, its peers' sync sessions and
+//! its storage. Commands are handled in batches: every change in a batch is applied,
+//! then made durable with one append (one fsync), and only then are replies and
+//! forwarded sync messages sent — group commit, and nothing leaves before it is stored.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use automerge::ChangeHash;
+use runmesh_core::sync::{DocSync, PeerId, WireMessage};
+use runmesh_core::{DocumentId, Identity, RunDoc, RunId};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::config::Config;
+use crate::docs::command::{DocCmd, OpError, OpReply, PeerLink, Read};
+use crate::docs::doc::Doc;
+use crate::docs::ops::apply_op;
+use crate::docs::registry::Registry;
+use crate::metrics::Metrics;
+use crate::store::{EventMeta, Store};
+
+/// Most commands handled in one batch (one fsync).
+const BATCH: usize = 128;
+
+/// What every document task shares.
+#[derive(Debug)]
+pub struct DocContext {
+    /// Checked configuration.
+    pub config: Arc<Config>,
+    /// Where documents are stored.
+    pub store: Arc<dyn Store>,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// The task registry (to hand over commands when a task leaves).
+    pub registry: Registry,
+    /// This relay's peer id.
+    pub me: PeerId,
+    /// This relay's identity for changes it writes (one actor id per process).
+    pub identity: Identity,
+}
+
+struct Actor {
+    ctx: Arc<DocContext>,
+    id: DocumentId,
+    run_id: RunId,
+    doc: Result<Option<Doc>, String>,
+    sync: DocSync,
+    links: HashMap<PeerId, PeerLink>,
+    persisted: Vec<ChangeHash>,
+    since_snapshot: u32,
+}
+
+/// Replies held back until the batch is durable.
+enum Pending {
+    Op(
+        oneshot::Sender<Result<OpReply, OpError>>,
+        Result<OpReply, OpError>,
+    ),
+}
+
+pub(crate) async fn run(
+    ctx: Arc<DocContext>,
+    id: DocumentId,
+    generation: u64,
+    mut rx: mpsc::Receiver<DocCmd>,
+) {
+    let mut actor = Actor::load(ctx.clone(), id).await;
+    ctx.metrics.runs_loaded(1);
+    loop {
+        let first = match tokio::time::timeout(ctx.config.idle_unload, rx.recv()).await {
+            Ok(Some(cmd)) => cmd,
+            Ok(None) => break,
+            Err(_) if actor.links.is_empty() && ctx.registry.leave(&id, generation, &rx) => break,
+            Err(_) => continue,
+        };
+        let mut batch = vec![first];
+        while batch.len() < BATCH {
+            match rx.try_recv() {
+                Ok(cmd) => batch.push(cmd),
+                Err(_) => break,
+            }
+        }
+        actor.handle_batch(batch).await;
+    }
+    ctx.metrics.runs_loaded(-1);
+    ctx.metrics.forget_run(&actor.run_id.to_string());
+    // Anything sent after we left the registry goes to a fresh task.
+    rx.close();
+    while let Ok(cmd) = rx.try_recv() {
+        ctx.registry.send(&ctx, id, cmd).await;
+    }
+}
+
+impl Actor {
+    async fn load(ctx: Arc<DocContext>, id: DocumentId) -> Self {
+        let run_id = RunId::from(id);
+        let store = ctx.store.clone();
+        let loaded = tokio::task::spawn_blocking(move || store.load(&id)).await;
+        let (doc, since_snapshot) = match loaded {
+            Ok(Ok(None)) => (Ok(None), 0),
+            Ok(Ok(Some(stored))) => match Doc::load(run_id, ctx.identity.clone(), &stored.concat())
+            {
+                Ok(doc) => (Ok(Some(doc)), stored.chunks.len() as u32),
+                Err(e) => (Err(e), 0),
+            },
+            Ok(Err(e)) => (Err(e.to_string()), 0),
+            Err(e) => (Err(format!("loading task failed: {e}")), 0),
+        };
+        if let Err(e) = &doc {
+            tracing::error!(doc = %id, error = %e, "stored document cannot be loaded; refusing to serve it");
+        }
+        let mut actor = Self {
+            sync: DocSync::new(id.to_string(), ctx.me.clone()),
+            ctx,
+            id,
+            run_id,
+            doc,
+            links: HashMap::new(),
+            persisted: Vec::new(),
+            since_snapshot,
+        };
+        if let Ok(Some(doc)) = &mut actor.doc {
+            actor.persisted = doc.automerge().get_heads();
+        }
+        actor
+    }
+
+    async fn handle_batch(&mut self, batch: Vec<DocCmd>) {
+        let mut out: Vec<(PeerId, WireMessage)> = Vec::new();
+        let mut pending = Vec::new();
+        let mut changed = false;
+        let mut source_region = self.ctx.config.region.clone();
+        for cmd in batch {
+            match cmd {
+                DocCmd::Sync {
+                    from,
+                    data,
+                    request,
+                } => changed |= self.on_sync(from, &data, request, &mut out),
+                DocCmd::Ephemeral { from, message } => {
+                    self.relay_ephemeral(&from, message, &mut out)
+                }
+                DocCmd::Detach { peer } => {
+                    self.links.remove(&peer);
+                    self.sync.remove_peer(&peer);
+                }
+                DocCmd::Offer { to } => self.offer(to, &mut out),
+                DocCmd::Op { op, user, reply } => {
+                    if let crate::docs::command::RunOp::ApplyBytes {
+                        source_region: r, ..
+                    } = &op
+                    {
+                        source_region = r.clone();
+                    }
+                    let result = self.op(op, &user);
+                    if let Ok(r) = &result {
+                        changed |= r.changed;
+                    }
+                    pending.push(Pending::Op(reply, result));
+                }
+                DocCmd::Read(read) => self.read(read),
+            }
+        }
+        if changed {
+            if let Some(doc) = self.doc.as_mut().ok().and_then(Option::as_mut) {
+                // Peers that asked before the document existed here hear of it now.
+                let waiting: Vec<PeerId> = self
+                    .links
+                    .keys()
+                    .filter(|p| !self.sync.has_peer(p))
+                    .cloned()
+                    .collect();
+                for peer in waiting {
+                    if let Some(message) = self.sync.add_peer(doc.automerge(), &peer) {
+                        out.push((peer, message));
+                    }
+                }
+                out.extend(self.sync.local_change(doc.automerge()));
+            }
+            if let Err(e) = self.persist(&source_region).await {
+                tracing::error!(doc = %self.id, error = %e, "could not store changes; not acknowledging them");
+                for Pending::Op(reply, _) in pending {
+                    let _ = reply.send(Err(OpError::Storage(e.clone())));
+                }
+                return;
+            }
+        }
+        for Pending::Op(reply, result) in pending {
+            let _ = reply.send(result);
+        }
+        self.send(out);
+    }
+
+    fn on_sync(
+        &mut self,
+        from: PeerLink,
+        data: &[u8],
+        request: bool,
+        out: &mut Vec<(PeerId, WireMessage)>,
+    ) -> bool {
+        self.ctx.metrics.sync_message();
+        let peer = from.peer.clone();
+        if let Err(why) = &self.doc {
+            let message = self.error_message(&peer, format!("document unavailable: {why}"));
+            out.push((peer, message));
+            return false;
+        }
+        if request && matches!(self.doc, Ok(None)) {
+            out.push((
+                peer.clone(),
+                WireMessage::DocUnavailable {
+                    document_id: self.id.to_string(),
+                    sender_id: self.ctx.me.clone(),
+                    target_id: peer.clone(),
+                },
+            ));
+            // Keep the link: if the document arrives later, this peer hears of it.
+            self.links.insert(peer, from);
+            return false;
+        }
+        let actor = self.ctx.identity.actor().clone();
+        let Ok(slot) = &mut self.doc else {
+            unreachable!("checked above")
+        };
+        let doc =
+            slot.get_or_insert_with(|| Doc::Plain(automerge::AutoCommit::new().with_actor(actor)));
+        self.links.insert(peer.clone(), from);
+        match self.sync.receive(doc.automerge(), &peer, data) {
+            Ok(outcome) => {
+                out.extend(outcome.send);
+                if outcome.changed {
+                    let taken = self
+                        .doc
+                        .as_mut()
+                        .ok()
+                        .and_then(Option::take)
+                        .expect("document present");
+                    self.doc = Ok(Some(taken.after_sync(self.run_id, &self.ctx.identity)));
+                }
+                outcome.changed
+            }
+            Err(e) => {
+                self.ctx.metrics.sync_failure();
+                tracing::warn!(doc = %self.id, peer = %peer, error = %e, "refused a sync message");
+                out.push((peer.clone(), self.error_message(&peer, e.to_string())));
+                false
+            }
+        }
+    }
+
+    fn offer(&mut self, to: PeerLink, out: &mut Vec<(PeerId, WireMessage)>) {
+        let Ok(Some(doc)) = &mut self.doc else { return };
+        let peer = to.peer.clone();
+        self.links.insert(peer.clone(), to);
+        if let Some(message) = self.sync.add_peer(doc.automerge(), &peer) {
+            out.push((peer, message));
+        }
+    }
+
+    fn relay_ephemeral(
+        &mut self,
+        from: &PeerId,
+        message: WireMessage,
+        out: &mut Vec<(PeerId, WireMessage)>,
+    ) {
+        let WireMessage::Ephemeral {
+            count,
+            session_id,
+            data,
+            ..
+        } = message
+        else {
+            return;
+        };
+        for peer in self.links.keys().filter(|p| *p != from) {
+            out.push((
+                peer.clone(),
+                WireMessage::Ephemeral {
+                    sender_id: from.clone(),
+                    target_id: peer.clone(),
+                    count,
+                    session_id: session_id.clone(),
+                    document_id: self.id.to_string(),
+                    data: data.clone(),
+                },
+            ));
+        }
+    }
+
+    fn op(&mut self, op: crate::docs::command::RunOp, user: &str) -> Result<OpReply, OpError> {
+        let doc = self.doc.as_mut().map_err(|e| OpError::Broken(e.clone()))?;
+        let reply = apply_op(doc, self.run_id, &self.ctx.identity, op, user)?;
+        if let Some(Doc::Run(run)) = doc {
+            self.ctx
+                .metrics
+                .lamport(&self.run_id.to_string(), run.lamport());
+        }
+        Ok(reply)
+    }
+
+    fn read(&mut self, read: Read) {
+        let run = match &mut self.doc {
+            Err(e) => Err(OpError::Broken(e.clone())),
+            Ok(None) => Err(OpError::NotFound),
+            Ok(Some(Doc::Plain(_))) => Err(OpError::NotARun("it has no run containers".into())),
+            Ok(Some(Doc::Run(run))) => Ok(run),
+        };
+        match read {
+            Read::State(reply) => {
+                let _ = reply.send(run.map(|r| r.state()));
+            }
+            Read::Changes(reply) => {
+                let bytes = match &mut self.doc {
+                    Ok(Some(doc)) => Ok(doc.automerge().save()),
+                    Ok(None) => Err(OpError::NotFound),
+                    Err(e) => Err(OpError::Broken(e.clone())),
+                };
+                let _ = reply.send(bytes);
+            }
+            Read::History(reply) => {
+                let _ = reply.send(run.map(|r| r.history()));
+            }
+            Read::Heads(reply) => {
+                let heads = match &mut self.doc {
+                    Ok(Some(doc)) => doc
+                        .automerge()
+                        .get_heads()
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                let _ = reply.send(heads);
+            }
+        }
+    }
+
+    /// Appends the changes since the last append, and snapshots when one is due.
+    async fn persist(&mut self, source_region: &str) -> Result<(), String> {
+        let Ok(Some(doc)) = &mut self.doc else {
+            return Ok(());
+        };
+        let am = doc.automerge();
+        let chunk = am.save_after(&self.persisted);
+        let heads = am.get_heads();
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        let lamport = match doc {
+            Doc::Run(run) => run.lamport(),
+            Doc::Plain(_) => 0,
+        };
+        let meta = EventMeta {
+            source_region: source_region.to_owned(),
+            lamport,
+        };
+        let snapshot_due = self.since_snapshot + 1 >= self.ctx.config.snapshot_interval_events;
+        let snapshot = snapshot_due.then(|| doc.automerge().save());
+        let (store, id, retain) = (
+            self.ctx.store.clone(),
+            self.id,
+            self.ctx.config.snapshot_retain,
+        );
+        let snapshot_len = snapshot.as_ref().map(Vec::len);
+        tokio::task::spawn_blocking(move || {
+            store.append(&id, &chunk, &meta)?;
+            if let Some(bytes) = snapshot {
+                store.snapshot(&id, &bytes, &meta, retain)?;
+            }
+            Ok::<_, crate::store::StoreError>(())
+        })
+        .await
+        .map_err(|e| format!("storage task failed: {e}"))?
+        .map_err(|e| e.to_string())?;
+        self.persisted = heads;
+        match snapshot_len {
+            Some(len) => {
+                self.since_snapshot = 0;
+                self.ctx.metrics.snapshot_written(len);
+            }
+            None => self.since_snapshot += 1,
+        }
+        Ok(())
+    }
+
+    /// Sends each message to its peer; a peer whose queue is full is too slow and is
+    /// disconnected (it resyncs from scratch when it reconnects) rather than buffered
+    /// without bound.
+    fn send(&mut self, out: Vec<(PeerId, WireMessage)>) {
+        for (peer, message) in out {
+            let Some(link) = self.links.get(&peer) else {
+                continue;
+            };
+            if matches!(message, WireMessage::Sync { .. }) {
+                self.ctx.metrics.sync_message();
+            }
+            match link.tx.try_send(message.encode()) {
+                Ok(()) => {}
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    tracing::warn!(doc = %self.id, peer = %peer, "peer is not keeping up; disconnecting it");
+                    link.close.cancel();
+                    self.links.remove(&peer);
+                    self.sync.remove_peer(&peer);
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => {
+                    self.links.remove(&peer);
+                    self.sync.remove_peer(&peer);
+                }
+            }
+        }
+    }
+
+    fn error_message(&self, peer: &PeerId, message: String) -> WireMessage {
+        WireMessage::Error {
+            message,
+            sender_id: Some(self.ctx.me.clone()),
+            target_id: Some(peer.clone()),
+        }
+    }
+}
+
+/// A run document for a REST operation on a run the relay has never seen: the genesis.
+pub(crate) fn new_run(run_id: RunId, identity: &Identity) -> RunDoc {
+    RunDoc::genesis(run_id, identity.clone())
+}

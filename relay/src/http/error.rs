@@ -1,0 +1,90 @@
+//! [`AppError`]: every HTTP error, as JSON `{error, message}` that says what was wrong
+//! without leaking internals.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use runmesh_core::RunError;
+
+use crate::docs::OpError;
+
+/// An HTTP error response.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The request was malformed (bad id, bad JSON, bad base64, invalid value).
+    #[error("{0}")]
+    BadRequest(String),
+    /// The run (or route) does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// The request conflicts with what exists.
+    #[error("{0}")]
+    Conflict(String),
+    /// Well-formed but refused (unknown anchor or node).
+    #[error("{0}")]
+    Unprocessable(String),
+    /// The change could not be made durable; retry later.
+    #[error("{0}")]
+    Unavailable(String),
+    /// Something failed inside the relay; details are in its log.
+    #[error("internal error; see the relay's log")]
+    Internal,
+}
+
+impl AppError {
+    fn parts(&self) -> (StatusCode, &'static str) {
+        match self {
+            Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            Self::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable"),
+            Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            Self::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.parts();
+        let body = serde_json::json!({ "error": code, "message": self.to_string() });
+        (status, Json(body)).into_response()
+    }
+}
+
+impl From<OpError> for AppError {
+    fn from(e: OpError) -> Self {
+        match e {
+            OpError::NotFound => Self::NotFound("run not found".into()),
+            OpError::Exists => Self::Conflict("run already exists".into()),
+            OpError::NotARun(why) => Self::Conflict(format!("document is not a run: {why}")),
+            OpError::Run(e) => e.into(),
+            OpError::Storage(why) => {
+                tracing::error!(%why, "storage failure answered with 503");
+                Self::Unavailable(
+                    "the change could not be stored; nothing was applied durably, retry later"
+                        .into(),
+                )
+            }
+            OpError::Broken(why) => {
+                tracing::error!(%why, "unreadable stored document");
+                Self::Internal
+            }
+        }
+    }
+}
+
+impl From<RunError> for AppError {
+    fn from(e: RunError) -> Self {
+        match e {
+            RunError::UnknownAnchor { .. } | RunError::UnknownNode { .. } => {
+                Self::Unprocessable(e.to_string())
+            }
+            RunError::Automerge(_) => {
+                tracing::error!(error = %e, "automerge refused an operation runmesh had checked");
+                Self::Internal
+            }
+            other => Self::BadRequest(other.to_string()),
+        }
+    }
+}

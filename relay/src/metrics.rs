@@ -1,0 +1,222 @@
+//! Prometheus metrics with the spec's names, each labelled by region.
+//!
+//! Label cardinality is bounded: `region` has one value per relay, and
+//! `crdt_lamport_clock{run_id}` exists only for runs loaded in memory, at most
+//! [`MAX_RUN_SERIES`] of them; a run's series is removed when it is unloaded.
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+use std::sync::atomic::AtomicU64;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+/// The most runs that get their own `crdt_lamport_clock` series.
+pub const MAX_RUN_SERIES: usize = 1000;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Region {
+    region: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RunSeries {
+    region: String,
+    run_id: String,
+}
+
+/// The relay's metrics.
+#[derive(Debug)]
+pub struct Metrics {
+    region: Region,
+    registry: Registry,
+    sync_messages: Family<Region, Counter>,
+    sync_failures: Family<Region, Counter>,
+    snapshot_size: Family<Region, Gauge>,
+    mesh_peers: Family<Region, Gauge>,
+    lamport: Family<RunSeries, Gauge<u64, AtomicU64>>,
+    lamport_runs: Mutex<HashSet<String>>,
+    runs_loaded: Family<Region, Gauge>,
+    connections: Family<Region, Gauge>,
+    malformed_frames: Family<Region, Counter>,
+}
+
+impl Metrics {
+    /// Metrics for a relay in `region`.
+    pub fn new(region: &str) -> Self {
+        let mut registry = Registry::default();
+        let m = Self {
+            region: Region {
+                region: region.to_owned(),
+            },
+            registry: Registry::default(),
+            sync_messages: Family::default(),
+            sync_failures: Family::default(),
+            snapshot_size: Family::default(),
+            mesh_peers: Family::default(),
+            lamport: Family::default(),
+            lamport_runs: Mutex::new(HashSet::new()),
+            runs_loaded: Family::default(),
+            connections: Family::default(),
+            malformed_frames: Family::default(),
+        };
+        registry.register(
+            "crdt_sync_messages",
+            "Sync messages sent and received",
+            m.sync_messages.clone(),
+        );
+        registry.register(
+            "crdt_sync_failures",
+            "Sync messages that failed to decode or apply",
+            m.sync_failures.clone(),
+        );
+        registry.register(
+            "crdt_snapshot_size_bytes",
+            "Size of the last snapshot written",
+            m.snapshot_size.clone(),
+        );
+        registry.register(
+            "crdt_mesh_peers_connected",
+            "Mesh peers currently connected",
+            m.mesh_peers.clone(),
+        );
+        registry.register(
+            "crdt_lamport_clock",
+            "Lamport clock of each loaded run",
+            m.lamport.clone(),
+        );
+        registry.register(
+            "runmesh_runs_loaded",
+            "Documents held in memory",
+            m.runs_loaded.clone(),
+        );
+        registry.register(
+            "runmesh_ws_connections",
+            "Open WebSocket connections",
+            m.connections.clone(),
+        );
+        registry.register(
+            "runmesh_ws_malformed_frames",
+            "Frames refused as malformed or oversized",
+            m.malformed_frames.clone(),
+        );
+        Self { registry, ..m }
+    }
+
+    /// Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)
+            .expect("writing to a String cannot fail");
+        out
+    }
+
+    /// A sync message went in or out.
+    pub fn sync_message(&self) {
+        self.sync_messages.get_or_create(&self.region).inc();
+    }
+
+    /// A sync message failed.
+    pub fn sync_failure(&self) {
+        self.sync_failures.get_or_create(&self.region).inc();
+    }
+
+    /// A snapshot of `bytes` was written.
+    pub fn snapshot_written(&self, bytes: usize) {
+        self.snapshot_size
+            .get_or_create(&self.region)
+            .set(bytes as i64);
+    }
+
+    /// Mesh peers connected changed by `delta`.
+    pub fn mesh_peers(&self, delta: i64) {
+        self.mesh_peers.get_or_create(&self.region).inc_by(delta);
+    }
+
+    /// A WebSocket opened (+1) or closed (-1).
+    pub fn connections(&self, delta: i64) {
+        self.connections.get_or_create(&self.region).inc_by(delta);
+    }
+
+    /// A frame was refused.
+    pub fn malformed_frame(&self) {
+        self.malformed_frames.get_or_create(&self.region).inc();
+    }
+
+    /// A run was loaded (+1) or unloaded (-1).
+    pub fn runs_loaded(&self, delta: i64) {
+        self.runs_loaded.get_or_create(&self.region).inc_by(delta);
+    }
+
+    /// Records a run's lamport clock, if it has (or can get) a series.
+    pub fn lamport(&self, run_id: &str, value: u64) {
+        let mut runs = self
+            .lamport_runs
+            .lock()
+            .expect("metrics lock is never poisoned");
+        if !runs.contains(run_id) {
+            if runs.len() >= MAX_RUN_SERIES {
+                return;
+            }
+            runs.insert(run_id.to_owned());
+        }
+        drop(runs);
+        self.lamport
+            .get_or_create(&self.run_series(run_id))
+            .set(value);
+    }
+
+    /// Drops a run's series (it was unloaded).
+    pub fn forget_run(&self, run_id: &str) {
+        if self
+            .lamport_runs
+            .lock()
+            .expect("metrics lock is never poisoned")
+            .remove(run_id)
+        {
+            self.lamport.remove(&self.run_series(run_id));
+        }
+    }
+
+    fn run_series(&self, run_id: &str) -> RunSeries {
+        RunSeries {
+            region: self.region.region.clone(),
+            run_id: run_id.to_owned(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_the_spec_names_with_the_region_and_bounds_run_series() {
+        let m = Metrics::new("us-east-1");
+        m.sync_message();
+        m.sync_failure();
+        m.mesh_peers(1);
+        m.snapshot_written(42);
+        for i in 0..MAX_RUN_SERIES + 5 {
+            m.lamport(&format!("run{i}"), 7);
+        }
+        let text = m.render();
+        for name in [
+            "crdt_sync_messages_total{region=\"us-east-1\"} 1",
+            "crdt_sync_failures_total{region=\"us-east-1\"} 1",
+            "crdt_mesh_peers_connected{region=\"us-east-1\"} 1",
+            "crdt_snapshot_size_bytes{region=\"us-east-1\"} 42",
+        ] {
+            assert!(text.contains(name), "missing {name} in\n{text}");
+        }
+        assert_eq!(text.matches("crdt_lamport_clock{").count(), MAX_RUN_SERIES);
+        m.forget_run("run0");
+        assert_eq!(
+            m.render().matches("crdt_lamport_clock{").count(),
+            MAX_RUN_SERIES - 1
+        );
+    }
+}

@@ -1,0 +1,256 @@
+//! [`DirStore`]: runs in a directory, one folder per document.
+//!
+//! `runs/<document id>/snapshot-<n>.bin` is the n-th snapshot and `log-<n>.bin` the
+//! chunks appended after it, each record `[len u32][crc32 u32][bytes]`. A record cut
+//! short by a crash fails its length or checksum; loading stops there and truncates the
+//! log to the last whole record (that record was never acknowledged: `append` returns
+//! only after fsync).
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use runmesh_core::DocumentId;
+
+use crate::store::{EventMeta, Store, StoreError, Stored};
+
+const HEADER: usize = 8;
+
+/// A store in a directory on the local disk.
+#[derive(Debug, Clone)]
+pub struct DirStore {
+    root: PathBuf,
+}
+
+impl DirStore {
+    /// A store under `root` (created if missing).
+    pub fn open(root: &Path) -> io::Result<Self> {
+        fs::create_dir_all(root.join("runs"))?;
+        Ok(Self {
+            root: root.to_owned(),
+        })
+    }
+
+    fn dir(&self, doc: &DocumentId) -> PathBuf {
+        self.root.join("runs").join(doc.to_string())
+    }
+}
+
+fn err(doc: &DocumentId, action: &'static str) -> impl FnOnce(io::Error) -> StoreError {
+    let doc = doc.to_string();
+    move |source| StoreError {
+        doc: doc.to_string(),
+        action,
+        source,
+    }
+}
+
+/// Snapshot numbers present in `dir`, ascending.
+fn snapshot_numbers(dir: &Path) -> io::Result<Vec<u64>> {
+    let mut numbers: Vec<u64> = fs::read_dir(dir)?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            name.strip_prefix("snapshot-")?
+                .strip_suffix(".bin")?
+                .parse()
+                .ok()
+        })
+        .collect();
+    numbers.sort_unstable();
+    Ok(numbers)
+}
+
+fn newest_snapshot(dir: &Path) -> io::Result<u64> {
+    Ok(snapshot_numbers(dir)?.last().copied().unwrap_or(0))
+}
+
+fn log_path(dir: &Path, n: u64) -> PathBuf {
+    dir.join(format!("log-{n:08}.bin"))
+}
+
+fn snapshot_path(dir: &Path, n: u64) -> PathBuf {
+    dir.join(format!("snapshot-{n:08}.bin"))
+}
+
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// Reads whole records; truncates a torn tail so later appends stay readable.
+fn read_log(path: &Path) -> io::Result<Vec<Vec<u8>>> {
+    let bytes = match fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut chunks = Vec::new();
+    let mut at = 0;
+    while at + HEADER <= bytes.len() {
+        let len = u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes")) as usize;
+        let crc = u32::from_le_bytes(bytes[at + 4..at + 8].try_into().expect("4 bytes"));
+        let Some(body) = bytes.get(at + HEADER..at + HEADER + len) else {
+            break;
+        };
+        if crc32fast::hash(body) != crc {
+            break;
+        }
+        chunks.push(body.to_vec());
+        at += HEADER + len;
+    }
+    if at < bytes.len() {
+        tracing::warn!(path = %path.display(), kept = at, dropped = bytes.len() - at, "truncating a torn log tail");
+        let file = OpenOptions::new().write(true).open(path)?;
+        file.set_len(at as u64)?;
+        file.sync_all()?;
+    }
+    Ok(chunks)
+}
+
+impl Store for DirStore {
+    fn load(&self, doc: &DocumentId) -> Result<Option<Stored>, StoreError> {
+        let dir = self.dir(doc);
+        if !dir.exists() {
+            return Ok(None);
+        }
+        let n = newest_snapshot(&dir).map_err(err(doc, "listing snapshots"))?;
+        let snapshot = if n > 0 {
+            Some(fs::read(snapshot_path(&dir, n)).map_err(err(doc, "reading the snapshot"))?)
+        } else {
+            None
+        };
+        let chunks = read_log(&log_path(&dir, n)).map_err(err(doc, "reading the log"))?;
+        Ok(Some(Stored { snapshot, chunks }))
+    }
+
+    fn append(&self, doc: &DocumentId, chunk: &[u8], _meta: &EventMeta) -> Result<(), StoreError> {
+        let dir = self.dir(doc);
+        let created = !dir.exists();
+        if created {
+            fs::create_dir_all(&dir).map_err(err(doc, "creating its folder"))?;
+            sync_dir(&self.root.join("runs")).map_err(err(doc, "syncing the runs folder"))?;
+        }
+        let n = newest_snapshot(&dir).map_err(err(doc, "listing snapshots"))?;
+        let path = log_path(&dir, n);
+        let mut file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(err(doc, "opening the log"))?;
+        let mut record = Vec::with_capacity(HEADER + chunk.len());
+        record.extend_from_slice(&(chunk.len() as u32).to_le_bytes());
+        record.extend_from_slice(&crc32fast::hash(chunk).to_le_bytes());
+        record.extend_from_slice(chunk);
+        file.write_all(&record)
+            .map_err(err(doc, "appending to the log"))?;
+        file.sync_data().map_err(err(doc, "syncing the log"))?;
+        if created {
+            sync_dir(&dir).map_err(err(doc, "syncing its folder"))?;
+        }
+        Ok(())
+    }
+
+    fn snapshot(
+        &self,
+        doc: &DocumentId,
+        bytes: &[u8],
+        _meta: &EventMeta,
+        retain: u32,
+    ) -> Result<(), StoreError> {
+        let dir = self.dir(doc);
+        fs::create_dir_all(&dir).map_err(err(doc, "creating its folder"))?;
+        let n = newest_snapshot(&dir).map_err(err(doc, "listing snapshots"))? + 1;
+        let tmp = dir.join(format!("snapshot-{n:08}.tmp"));
+        let mut file = File::create(&tmp).map_err(err(doc, "writing the snapshot"))?;
+        file.write_all(bytes)
+            .map_err(err(doc, "writing the snapshot"))?;
+        file.sync_all().map_err(err(doc, "syncing the snapshot"))?;
+        File::create(log_path(&dir, n)).map_err(err(doc, "starting a new log"))?;
+        fs::rename(&tmp, snapshot_path(&dir, n)).map_err(err(doc, "renaming the snapshot"))?;
+        sync_dir(&dir).map_err(err(doc, "syncing its folder"))?;
+        // Older logs are covered by the new snapshot; older snapshots beyond `retain` go.
+        let numbers = snapshot_numbers(&dir).map_err(err(doc, "listing snapshots"))?;
+        let keep_from = numbers.len().saturating_sub(retain as usize);
+        for old in &numbers[..keep_from] {
+            let _ = fs::remove_file(snapshot_path(&dir, *old));
+        }
+        for old in 0..n {
+            let _ = fs::remove_file(log_path(&dir, old));
+        }
+        Ok(())
+    }
+
+    fn list(&self) -> Result<Vec<DocumentId>, StoreError> {
+        let runs = self.root.join("runs");
+        let entries = fs::read_dir(&runs).map_err(|source| StoreError {
+            doc: "*".into(),
+            action: "listing documents",
+            source,
+        })?;
+        Ok(entries
+            .filter_map(|e| e.ok())
+            .filter_map(|e| e.file_name().into_string().ok()?.parse().ok())
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use runmesh_core::RunId;
+
+    fn doc() -> DocumentId {
+        RunId::random().document_id()
+    }
+
+    #[test]
+    fn appends_survive_reopening_in_order() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = DirStore::open(tmp.path()).unwrap();
+        let d = doc();
+        assert!(store.load(&d).unwrap().is_none());
+        store.append(&d, b"one", &EventMeta::default()).unwrap();
+        store.append(&d, b"two", &EventMeta::default()).unwrap();
+        let again = DirStore::open(tmp.path()).unwrap();
+        let stored = again.load(&d).unwrap().unwrap();
+        assert_eq!(stored.chunks, [b"one".to_vec(), b"two".to_vec()]);
+        assert_eq!(again.list().unwrap(), [d]);
+    }
+
+    #[test]
+    fn a_snapshot_replaces_the_log_and_old_snapshots_are_pruned() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = DirStore::open(tmp.path()).unwrap();
+        let d = doc();
+        for i in 0..5u8 {
+            store.append(&d, &[i], &EventMeta::default()).unwrap();
+            store
+                .snapshot(&d, &[100 + i], &EventMeta::default(), 2)
+                .unwrap();
+        }
+        store.append(&d, b"after", &EventMeta::default()).unwrap();
+        let stored = store.load(&d).unwrap().unwrap();
+        assert_eq!(stored.snapshot, Some(vec![104]));
+        assert_eq!(stored.chunks, [b"after".to_vec()]);
+        let dir = store.dir(&d);
+        assert_eq!(snapshot_numbers(&dir).unwrap(), [4, 5]);
+        assert!(!log_path(&dir, 4).exists());
+    }
+
+    #[test]
+    fn a_torn_tail_is_dropped_and_later_appends_still_load() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = DirStore::open(tmp.path()).unwrap();
+        let d = doc();
+        store.append(&d, b"kept", &EventMeta::default()).unwrap();
+        let path = log_path(&store.dir(&d), 0);
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(&[9, 0, 0, 0, 1, 2]).unwrap(); // a header cut short by a crash
+        assert_eq!(store.load(&d).unwrap().unwrap().chunks, [b"kept".to_vec()]);
+        store.append(&d, b"next", &EventMeta::default()).unwrap();
+        assert_eq!(
+            store.load(&d).unwrap().unwrap().chunks,
+            [b"kept".to_vec(), b"next".to_vec()]
+        );
+    }
+}

@@ -1,0 +1,151 @@
+//! [`Session`]: one peer connection after the handshake, whichever side dialled.
+//!
+//! Frames in are decoded once and routed to document tasks; frames out arrive from the
+//! tasks already encoded, through a bounded queue (a peer that lets it fill is cut off
+//! by the task). The transport is abstract so the server's sockets and the mesh's
+//! outbound sockets share this code.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use runmesh_core::DocumentId;
+use runmesh_core::sync::{PeerId, WireMessage};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::docs::{DocCmd, DocContext, PeerLink};
+
+/// Why a session ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SessionEnd {
+    /// The peer closed the connection or left.
+    Closed,
+    /// The peer broke the protocol; this error was sent to it.
+    ProtocolError(String),
+    /// The relay cut it off (too slow, or shutting down).
+    CutOff,
+}
+
+/// A peer that completed the handshake.
+#[derive(Debug)]
+pub struct Session {
+    ctx: Arc<DocContext>,
+    link: PeerLink,
+    attached: HashSet<DocumentId>,
+}
+
+impl Session {
+    /// A session with `peer`; returns it and the queue its outbound frames arrive on.
+    pub fn new(
+        ctx: Arc<DocContext>,
+        peer: PeerId,
+        is_mesh: bool,
+        close: CancellationToken,
+    ) -> (Self, mpsc::Receiver<Vec<u8>>) {
+        let (tx, rx) = mpsc::channel(ctx.config.peer_queue_frames);
+        let link = PeerLink {
+            peer,
+            tx,
+            close,
+            is_mesh,
+        };
+        (
+            Self {
+                ctx,
+                link,
+                attached: HashSet::new(),
+            },
+            rx,
+        )
+    }
+
+    /// This session's link (for offering documents to a mesh peer).
+    pub fn link(&self) -> &PeerLink {
+        &self.link
+    }
+
+    /// Handles one frame from the peer. `Err` ends the session; for protocol errors the
+    /// caller sends the returned `error` message first.
+    pub async fn on_frame(
+        &mut self,
+        frame: &[u8],
+    ) -> Result<(), (SessionEnd, Option<WireMessage>)> {
+        let message = match WireMessage::decode(frame, self.ctx.config.max_frame_bytes) {
+            Ok(m) => m,
+            Err(e) => {
+                self.ctx.metrics.malformed_frame();
+                tracing::warn!(peer = %self.link.peer, error = %e, "closing a connection that sent a bad frame");
+                return Err(self.protocol_error(e.to_string()));
+            }
+        };
+        match message {
+            WireMessage::Sync {
+                ref document_id, ..
+            }
+            | WireMessage::Request {
+                ref document_id, ..
+            } => {
+                let doc = self.document(document_id)?;
+                let (data, request) = match message {
+                    WireMessage::Sync { data, .. } => (data, false),
+                    WireMessage::Request { data, .. } => (data, true),
+                    _ => unreachable!("matched above"),
+                };
+                self.attached.insert(doc);
+                let cmd = DocCmd::Sync {
+                    from: self.link.clone(),
+                    data,
+                    request,
+                };
+                self.ctx.registry.send(&self.ctx, doc, cmd).await;
+            }
+            WireMessage::Ephemeral {
+                ref document_id, ..
+            } => {
+                let doc = self.document(document_id)?;
+                let cmd = DocCmd::Ephemeral {
+                    from: self.link.peer.clone(),
+                    message,
+                };
+                self.ctx.registry.send(&self.ctx, doc, cmd).await;
+            }
+            WireMessage::Leave { .. } => return Err((SessionEnd::Closed, None)),
+            WireMessage::Error { message, .. } => {
+                tracing::warn!(peer = %self.link.peer, %message, "peer reported an error");
+                return Err((SessionEnd::Closed, None));
+            }
+            WireMessage::Join { .. } | WireMessage::Peer { .. } => {
+                return Err(self.protocol_error("handshake message after the handshake".into()));
+            }
+            // Not needed by a relay: it answers requests itself, and does not gossip heads.
+            WireMessage::DocUnavailable { .. }
+            | WireMessage::RemoteSubscriptionChange {}
+            | WireMessage::RemoteHeadsChanged {} => {}
+        }
+        Ok(())
+    }
+
+    fn document(&mut self, id: &str) -> Result<DocumentId, (SessionEnd, Option<WireMessage>)> {
+        id.parse::<DocumentId>()
+            .map_err(|e| self.protocol_error(e.to_string()))
+    }
+
+    fn protocol_error(&self, message: String) -> (SessionEnd, Option<WireMessage>) {
+        let reply = WireMessage::Error {
+            message: message.clone(),
+            sender_id: Some(self.ctx.me.clone()),
+            target_id: Some(self.link.peer.clone()),
+        };
+        (SessionEnd::ProtocolError(message), Some(reply))
+    }
+
+    /// Tells every document this peer synced that it is gone.
+    pub async fn end(self) {
+        for doc in self.attached {
+            let cmd = DocCmd::Detach {
+                peer: self.link.peer.clone(),
+            };
+            self.ctx.registry.send(&self.ctx, doc, cmd).await;
+        }
+    }
+}
