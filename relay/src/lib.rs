@@ -10,10 +10,12 @@
 //! - [`store`]: durable storage behind one trait; a directory by default.
 //! - `http/`: the spec's REST API, `/health/*`, `/metrics`.
 //! - [`metrics`]: the spec's Prometheus metrics, labelled by region.
+//! - [`client`]: the dialling side of the protocol (mesh links, tests, load generator).
 //!
 //! [`app`] builds the router (tests drive it with `oneshot`); [`run`] serves it until
 //! `shutdown` fires.
 
+pub mod client;
 pub mod config;
 mod docs;
 mod http;

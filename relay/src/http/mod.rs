@@ -3,6 +3,7 @@
 mod body;
 mod error;
 mod ops;
+mod path;
 mod runs;
 
 use axum::Router;
@@ -34,6 +35,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/crdt/runs/{run_id}/state", get(runs::get_state))
         .route("/api/crdt/runs/{run_id}/changes", get(runs::get_changes))
         .route("/api/crdt/runs/{run_id}/history", get(runs::get_history))
+        .route("/api/crdt/runs/{run_id}/heads", get(runs::get_heads))
         .route("/api/crdt/runs/{run_id}/sync", post(runs::post_sync))
         .route(
             "/api/crdt/runs/{run_id}/register-peer",

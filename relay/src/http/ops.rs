@@ -72,12 +72,9 @@ pub struct RegisterPeerBody {
 /// relay. Without a mesh peer in that region there is no one to sync with.
 pub async fn register_peer(
     State(state): State<AppState>,
-    axum::extract::Path(id): axum::extract::Path<String>,
+    crate::http::path::RunPath(run): crate::http::path::RunPath,
     JsonBody(body): JsonBody<RegisterPeerBody>,
 ) -> Result<impl IntoResponse, AppError> {
-    let run: runmesh_core::RunId = id
-        .parse()
-        .map_err(|e: runmesh_core::InvalidRunId| AppError::BadRequest(e.to_string()))?;
     if body.peer_region.trim().is_empty() {
         return Err(AppError::BadRequest("peerRegion is empty".into()));
     }

@@ -12,6 +12,7 @@ use tokio::sync::oneshot;
 use crate::docs::{DocCmd, OpReply, Read, RunOp};
 use crate::http::body::JsonBody;
 use crate::http::error::AppError;
+use crate::http::path::RunPath;
 use crate::state::AppState;
 
 /// The header naming the user a REST change is made for (until auth provides it).
@@ -60,9 +61,8 @@ async fn read<T>(
 /// `GET /api/crdt/runs/{runId}/state`
 pub async fn get_state(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    RunPath(run): RunPath,
 ) -> Result<Json<StateBody>, AppError> {
-    let run = run_id(&id)?;
     let s = read(&state, run, Read::State).await??;
     Ok(Json(StateBody {
         state: s,
@@ -73,19 +73,26 @@ pub async fn get_state(
 /// `GET /api/crdt/runs/{runId}/changes`: the whole document, as Automerge bytes.
 pub async fn get_changes(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    RunPath(run): RunPath,
 ) -> Result<impl IntoResponse, AppError> {
-    let run = run_id(&id)?;
     let bytes = read(&state, run, Read::Changes).await??;
     Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes))
+}
+
+/// `GET /api/crdt/runs/{runId}/heads`: the document's heads (hex), empty if unknown.
+pub async fn get_heads(
+    State(state): State<AppState>,
+    RunPath(run): RunPath,
+) -> Result<impl IntoResponse, AppError> {
+    let heads = read(&state, run, Read::Heads).await?;
+    Ok(Json(serde_json::json!({ "runId": run, "heads": heads })))
 }
 
 /// `GET /api/crdt/runs/{runId}/history`
 pub async fn get_history(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    RunPath(run): RunPath,
 ) -> Result<impl IntoResponse, AppError> {
-    let run = run_id(&id)?;
     let history = read(&state, run, Read::History).await??;
     Ok(Json(
         serde_json::json!({ "runId": run, "history": history }),
@@ -106,11 +113,10 @@ pub struct SyncBody {
 /// `POST /api/crdt/runs/{runId}/sync`: merges base64 Automerge bytes.
 pub async fn post_sync(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    RunPath(run): RunPath,
     headers: HeaderMap,
     JsonBody(body): JsonBody<SyncBody>,
 ) -> Result<impl IntoResponse, AppError> {
-    let run = run_id(&id)?;
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(body.changes.trim())
         .map_err(|e| AppError::BadRequest(format!("changes is not valid base64: {e}")))?;
@@ -210,11 +216,10 @@ pub struct GraftBody {
 /// `POST /app/runs/{runId}/graft`: grafts an agent (creating the run if it is new here).
 pub async fn graft(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    RunPath(run): RunPath,
     headers: HeaderMap,
     JsonBody(body): JsonBody<GraftBody>,
 ) -> Result<impl IntoResponse, AppError> {
-    let run = run_id(&id)?;
     let reply = op(
         &state,
         run,
@@ -243,11 +248,10 @@ pub struct NodeBody {
 /// `POST /app/runs/{runId}/prune`
 pub async fn prune(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    RunPath(run): RunPath,
     headers: HeaderMap,
     JsonBody(body): JsonBody<NodeBody>,
 ) -> Result<Json<StateBody>, AppError> {
-    let run = run_id(&id)?;
     let reply = op(
         &state,
         run,
@@ -264,11 +268,10 @@ pub async fn prune(
 /// `POST /app/runs/{runId}/restore`
 pub async fn restore(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    RunPath(run): RunPath,
     headers: HeaderMap,
     JsonBody(body): JsonBody<NodeBody>,
 ) -> Result<Json<StateBody>, AppError> {
-    let run = run_id(&id)?;
     let reply = op(
         &state,
         run,
@@ -291,11 +294,11 @@ pub struct FlagBody {
 /// `PUT /app/runs/{runId}/flags/{key}`
 pub async fn set_flag(
     State(state): State<AppState>,
-    Path((id, key)): Path<(String, String)>,
+    RunPath(run): RunPath,
+    Path((_, key)): Path<(String, String)>,
     headers: HeaderMap,
     JsonBody(body): JsonBody<FlagBody>,
 ) -> Result<Json<StateBody>, AppError> {
-    let run = run_id(&id)?;
     let value = FlagValue::from_json(&key, &body.value)?;
     let reply = op(&state, run, RunOp::SetFlag { key, value }, user(&headers)).await?;
     Ok(Json(StateBody {
@@ -307,10 +310,10 @@ pub async fn set_flag(
 /// `DELETE /app/runs/{runId}/flags/{key}`
 pub async fn clear_flag(
     State(state): State<AppState>,
-    Path((id, key)): Path<(String, String)>,
+    RunPath(run): RunPath,
+    Path((_, key)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Json<StateBody>, AppError> {
-    let run = run_id(&id)?;
     let reply = op(&state, run, RunOp::ClearFlag { key }, user(&headers)).await?;
     Ok(Json(StateBody {
         state: reply.state,
