@@ -1,0 +1,195 @@
+//! Nothing acknowledged is lost: across restarts, snapshots, unloading, and SIGKILL.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+
+use common::*;
+use serde_json::Value;
+
+const RUN: &str = "123e4567-e89b-12d3-a456-426614174000";
+
+async fn graft(base: &str, agent: &str) -> Option<String> {
+    let resp = reqwest::Client::new()
+        .post(format!("{base}/app/runs/{RUN}/graft"))
+        .body(format!(r#"{{"after":"step1","agentName":"{agent}"}}"#))
+        .send()
+        .await
+        .ok()?;
+    if resp.status() != 201 {
+        return None;
+    }
+    let body: Value = resp.json().await.ok()?;
+    body["graftId"].as_str().map(str::to_owned)
+}
+
+async fn graft_ids(base: &str) -> BTreeSet<String> {
+    let state: Value = reqwest::get(format!("{base}/api/crdt/runs/{RUN}/state"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    state["grafts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_restart_on_the_same_data_dir_loses_nothing_and_snapshots_rotate() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tweak = |c: &mut runmesh_relay::Config| {
+        c.snapshot_interval_events = 5;
+        c.snapshot_retain = 2;
+    };
+    let relay = TestRelay::start_in(tmp.path(), "us-east-1", tweak).await;
+    let mut acked = BTreeSet::new();
+    for i in 0..23 {
+        acked.insert(graft(&relay.base(), &format!("A{i}")).await.unwrap());
+    }
+    let before: Value = reqwest::get(relay.http(&format!("/api/crdt/runs/{RUN}/state")))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    relay.stop().await;
+
+    let run_dir = std::fs::read_dir(tmp.path().join("runs"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mut files: Vec<String> = std::fs::read_dir(&run_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    files.sort();
+    // 23 batches, a snapshot every 5: snapshots 1..4, the newest two kept, one live log.
+    assert_eq!(
+        files,
+        [
+            "log-00000004.bin",
+            "snapshot-00000003.bin",
+            "snapshot-00000004.bin"
+        ]
+    );
+
+    let relay = TestRelay::start_in(tmp.path(), "us-east-1", tweak).await;
+    let after: Value = reqwest::get(relay.http(&format!("/api/crdt/runs/{RUN}/state")))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(after["grafts"], before["grafts"]);
+    assert_eq!(graft_ids(&relay.base()).await, acked);
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn an_idle_run_is_unloaded_and_reloads_on_demand() {
+    let tmp = tempfile::tempdir().unwrap();
+    let relay = TestRelay::start_in(tmp.path(), "us-east-1", |c| {
+        c.idle_unload = std::time::Duration::from_millis(200)
+    })
+    .await;
+    let id = graft(&relay.base(), "A").await.unwrap();
+    let metrics = relay.http("/metrics");
+    eventually("the run to be unloaded", || async {
+        let text = reqwest::get(&metrics).await.ok()?.text().await.ok()?;
+        text.contains("runmesh_runs_loaded{region=\"us-east-1\"} 0")
+            .then_some(())
+    })
+    .await;
+    assert!(
+        graft_ids(&relay.base()).await.contains(&id),
+        "reloaded from disk"
+    );
+    relay.stop().await;
+}
+
+struct Relay {
+    child: Child,
+    base: String,
+}
+
+fn spawn_relay(dir: &std::path::Path) -> Relay {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_runmesh-relay"))
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--region",
+            "crash",
+            "--snapshot-interval-events",
+            "7",
+        ])
+        .arg("--data-dir")
+        .arg(dir)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_owned();
+    Relay { child, base }
+}
+
+#[tokio::test]
+async fn sigkill_in_a_write_burst_keeps_every_acknowledged_change() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut relay = spawn_relay(tmp.path());
+    let acked = Arc::new(Mutex::new(BTreeSet::new()));
+    let writers: Vec<_> = (0..8)
+        .map(|w| {
+            let (base, acked) = (relay.base.clone(), acked.clone());
+            tokio::spawn(async move {
+                for i in 0..200 {
+                    match graft(&base, &format!("W{w}-{i}")).await {
+                        Some(id) => {
+                            acked.lock().unwrap().insert(id);
+                        }
+                        None => return,
+                    }
+                }
+            })
+        })
+        .collect();
+    eventually("a few hundred acknowledged grafts", || {
+        let n = acked.lock().unwrap().len();
+        async move { (n >= 300).then_some(()) }
+    })
+    .await;
+    relay.child.kill().unwrap(); // SIGKILL, mid-burst
+    relay.child.wait().unwrap();
+    for w in writers {
+        w.await.unwrap();
+    }
+    let acked = acked.lock().unwrap().clone();
+
+    let mut restarted = spawn_relay(tmp.path());
+    let stored = graft_ids(&restarted.base).await;
+    let lost: Vec<_> = acked.difference(&stored).collect();
+    println!(
+        "{} grafts acknowledged before SIGKILL, {} stored after restart",
+        acked.len(),
+        stored.len()
+    );
+    assert!(lost.is_empty(), "acknowledged but lost: {lost:?}");
+    restarted.child.kill().unwrap();
+    restarted.child.wait().unwrap();
+}

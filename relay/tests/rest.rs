@@ -1,0 +1,286 @@
+//! The REST API: the seed's curl commands verbatim, round trips, and every error case.
+
+mod common;
+
+use common::*;
+use serde_json::{Value, json};
+
+async fn post(url: &str, body: &str) -> (u16, Value) {
+    let resp = reqwest::Client::new()
+        .post(url)
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+async fn get(url: &str) -> (u16, Value) {
+    let resp = reqwest::get(url).await.unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+async fn heads(relay: &TestRelay, run: &str) -> Value {
+    get(&relay.http(&format!("/api/crdt/runs/{run}/heads")))
+        .await
+        .1["heads"]
+        .clone()
+}
+
+const RUN: &str = "123e4567-e89b-12d3-a456-426614174000";
+
+#[tokio::test]
+async fn the_seed_commands_work_verbatim() {
+    let relay = TestRelay::start("us-east-1").await;
+    // With a Content-Type header, then without one (as the seed's partition test does).
+    let resp = reqwest::Client::new()
+        .post(relay.http(&format!("/app/runs/{RUN}/graft")))
+        .header("Content-Type", "application/json")
+        .body(r#"{"after": "step1", "agentName": "SecurityAgent"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let (status, _) = post(
+        &relay.http(&format!("/app/runs/{RUN}/graft")),
+        r#"{"after": "step2", "agentName": "PerformanceAgent"}"#,
+    )
+    .await;
+    assert_eq!(status, 201);
+    let (status, state) = get(&relay.http(&format!("/api/crdt/runs/{RUN}/state"))).await;
+    assert_eq!(status, 200);
+    assert_eq!(state["runId"], RUN);
+    assert_eq!(state["region"], "us-east-1");
+    let agents: Vec<&str> = state["grafts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["agentName"].as_str().unwrap())
+        .collect();
+    assert_eq!(agents, ["SecurityAgent", "PerformanceAgent"]);
+    for key in ["grafts", "prunedSteps", "flags", "pipeline"] {
+        assert!(state.get(key).is_some(), "state lacks {key}");
+    }
+    let (status, mesh) = get(&relay.http("/api/crdt/mesh/status")).await;
+    assert_eq!(
+        (status, mesh["region"].as_str(), mesh["status"].as_str()),
+        (200, Some("us-east-1"), Some("active"))
+    );
+
+    // Disaster recovery: GET …/changes from here, POST …/sync into a brand-new relay.
+    let snapshot = reqwest::get(relay.http(&format!("/api/crdt/runs/{RUN}/changes")))
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let fresh = TestRelay::start("us-west-2").await;
+    use base64::Engine;
+    let body = json!({
+        "changes": base64::engine::general_purpose::STANDARD.encode(&snapshot),
+        "sourceRegion": "eu-central-1",
+        "lamportTimestamp": 12345
+    });
+    let (status, reply) = post(
+        &fresh.http(&format!("/api/crdt/runs/{RUN}/sync")),
+        &body.to_string(),
+    )
+    .await;
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(reply["applied"], true);
+    let (_, restored) = get(&fresh.http(&format!("/api/crdt/runs/{RUN}/state"))).await;
+    assert_eq!(restored["grafts"], state["grafts"]);
+    assert_eq!(restored["pipeline"], state["pipeline"]);
+    relay.stop().await;
+    fresh.stop().await;
+}
+
+#[tokio::test]
+async fn create_prune_restore_and_flags_round_trip() {
+    let relay = TestRelay::start("eu-central-1").await;
+    let body = json!({ "runId": RUN, "title": "Nightly", "steps": ["fetch", {"id": "build", "name": "Build", "agent": "Builder"}] });
+    let (status, created) = post(&relay.http("/api/crdt/runs"), &body.to_string()).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["state"]["steps"][1]["name"], "Build");
+    assert!(created["url"].as_str().unwrap().starts_with("automerge:"));
+    let (status, again) = post(&relay.http("/api/crdt/runs"), &body.to_string()).await;
+    assert_eq!((status, again["error"].as_str()), (409, Some("conflict")));
+
+    let (status, _) = post(
+        &relay.http(&format!("/app/runs/{RUN}/prune")),
+        r#"{"nodeId":"fetch"}"#,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (_, state) = get(&relay.http(&format!("/api/crdt/runs/{RUN}/state"))).await;
+    assert_eq!(state["prunedSteps"][0]["id"], "fetch");
+    let (status, state) = post(
+        &relay.http(&format!("/app/runs/{RUN}/restore")),
+        r#"{"nodeId":"fetch"}"#,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(state["prunedSteps"], json!([]));
+
+    let resp = reqwest::Client::new()
+        .put(relay.http(&format!("/app/runs/{RUN}/flags/retries")))
+        .header(runmesh_relay::USER_HEADER, "carol")
+        .body(r#"{"value": 3}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let state: Value = resp.json().await.unwrap();
+    assert_eq!(state["flags"]["retries"], 3);
+    let resp = reqwest::Client::new()
+        .delete(relay.http(&format!("/app/runs/{RUN}/flags/retries")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let (_, history) = get(&relay.http(&format!("/api/crdt/runs/{RUN}/history"))).await;
+    let ops: Vec<&str> = history["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["op"].as_str().unwrap())
+        .collect();
+    assert_eq!(ops, ["create", "prune", "restore", "setFlag", "clearFlag"]);
+    assert_eq!(history["history"][3]["by"], "carol");
+    assert_eq!(history["history"][3]["region"], "eu-central-1");
+    let (_, list) = get(&relay.http("/api/crdt/runs")).await;
+    assert_eq!(list["runs"][0]["runId"], RUN);
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_4xx_that_names_it_and_stores_nothing() {
+    let relay = TestRelay::start("us-east-1").await;
+    let body = json!({ "runId": RUN, "title": "T", "steps": ["step1"] });
+    assert_eq!(
+        post(&relay.http("/api/crdt/runs"), &body.to_string())
+            .await
+            .0,
+        201
+    );
+    let before = heads(&relay, RUN).await;
+
+    let cases: Vec<(String, &str, u16, &str)> = vec![
+        (
+            "/app/runs/not-a-uuid/graft".into(),
+            r#"{"after":"step1","agentName":"A"}"#,
+            400,
+            "invalid run id \"not-a-uuid\"",
+        ),
+        (
+            format!("/app/runs/{RUN}/graft"),
+            r#"{"after": "step1""#,
+            400,
+            "invalid JSON body",
+        ),
+        (
+            format!("/app/runs/{RUN}/graft"),
+            r#"{"after": "step1"}"#,
+            400,
+            "missing field `agentName`",
+        ),
+        (
+            format!("/app/runs/{RUN}/graft"),
+            "",
+            400,
+            "request body is empty",
+        ),
+        (
+            format!("/app/runs/{RUN}/graft"),
+            r#"{"after":"step9","agentName":"A"}"#,
+            422,
+            "unknown anchor \"step9\"",
+        ),
+        (
+            format!("/app/runs/{RUN}/graft"),
+            r#"{"after":"step1","agentName":"  "}"#,
+            400,
+            "agent name is empty",
+        ),
+        (
+            format!("/app/runs/{RUN}/prune"),
+            r#"{"nodeId":"nope"}"#,
+            422,
+            "unknown node \"nope\"",
+        ),
+        (
+            format!("/api/crdt/runs/{RUN}/sync"),
+            r#"{"changes":"%%%"}"#,
+            400,
+            "not valid base64",
+        ),
+        (
+            format!("/api/crdt/runs/{RUN}/sync"),
+            r#"{"changes":"aGVsbG8gd29ybGQ="}"#,
+            400,
+            "corrupt document bytes",
+        ),
+        (
+            format!("/api/crdt/runs/{RUN}/register-peer"),
+            r#"{"peerRegion":""}"#,
+            400,
+            "peerRegion is empty",
+        ),
+    ];
+    for (path, body, status, needle) in cases {
+        let (got, reply) = post(&relay.http(&path), body).await;
+        assert_eq!(got, status, "{path} {body}: {reply}");
+        let message = reply["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains(needle),
+            "{path} {body}: {message:?} lacks {needle:?}"
+        );
+    }
+    let resp = reqwest::Client::new()
+        .put(relay.http(&format!("/app/runs/{RUN}/flags/mode")))
+        .body(r#"{"value": {"nested": true}}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    assert_eq!(heads(&relay, RUN).await, before, "nothing was stored");
+    let (status, missing) =
+        get(&relay.http("/api/crdt/runs/00000000-0000-4000-8000-000000000000/state")).await;
+    assert_eq!(
+        (status, missing["error"].as_str()),
+        (404, Some("not_found"))
+    );
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn health_and_metrics_answer() {
+    let relay = TestRelay::start("ap-southeast-1").await;
+    assert_eq!(get(&relay.http("/health/live")).await.0, 200);
+    let (status, ready) = get(&relay.http("/health/ready")).await;
+    assert_eq!((status, ready["status"].as_str()), (200, Some("ready")));
+    post(
+        &relay.http(&format!("/app/runs/{RUN}/graft")),
+        r#"{"after":"s","agentName":"A"}"#,
+    )
+    .await;
+    let text = reqwest::get(relay.http("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains(&format!(
+            "crdt_lamport_clock{{region=\"ap-southeast-1\",run_id=\"{RUN}\"}}"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("runmesh_runs_loaded{region=\"ap-southeast-1\"} 1"),
+        "{text}"
+    );
+    relay.stop().await;
+}
