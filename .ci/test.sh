@@ -13,3 +13,5 @@ echo "== cargo test"
 cargo test --workspace
 echo "== wasm32 build of core, checked against native"
 bash .ci/wasm-core.sh
+echo "== interop: stock automerge-repo clients through the relay"
+bash .ci/interop.sh

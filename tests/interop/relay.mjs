@@ -1,0 +1,35 @@
+// Starts the real runmesh relay binary on 127.0.0.1:0 with a fresh data directory and
+// resolves once it prints its address.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export async function startRelay(region = 'interop') {
+  const bin = process.env.RUNMESH_RELAY_BIN ?? join(root, 'target', 'debug', 'runmesh-relay');
+  const dataDir = mkdtempSync(join(tmpdir(), 'runmesh-interop-'));
+  const child = spawn(bin, ['--listen', '127.0.0.1:0', '--region', region, '--data-dir', dataDir], {
+    env: { ...process.env, RUST_LOG: 'warn' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const line = await new Promise((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout });
+    lines.once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`relay exited with ${code} before listening`)));
+  });
+  const http = line.match(/http:\/\/[0-9.:]+/)?.[0];
+  if (!http) throw new Error(`no address in relay output: ${line}`);
+  return {
+    http,
+    ws: http.replace('http://', 'ws://') + '/ws',
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
