@@ -123,14 +123,15 @@ impl Network {
         };
         let from_id = self.nodes[from].id.clone();
         let node = &mut self.nodes[to];
-        let outcome = node
+        let changed = node
             .sync
             .receive(node.run.automerge_mut(), &from_id, &data)
             .unwrap();
-        if outcome.changed {
+        if changed {
             node.run.refresh();
         }
-        self.send(to, outcome.send);
+        let out = node.sync.flush(node.run.automerge_mut());
+        self.send(to, out);
     }
 
     /// Delivers one queued frame on link `i` (either direction); `keep` re-queues it too.
@@ -190,7 +191,8 @@ impl Network {
         };
         if changed && self.connected[i] || (changed && i == 0) {
             let node = &mut self.nodes[i];
-            let out = node.sync.local_change(node.run.automerge_mut());
+            node.sync.local_change();
+            let out = node.sync.flush(node.run.automerge_mut());
             self.send(i, out);
         }
     }

@@ -146,7 +146,18 @@ impl RunDoc {
         self.index.lamport
     }
 
+    /// How many grafts the run has (cheap: no pipeline is built).
+    pub fn graft_count(&self) -> usize {
+        self.index.grafts.len()
+    }
+
+    /// The grafts, in no particular order (cheap: no pipeline is built).
+    pub fn grafts(&self) -> impl Iterator<Item = &crate::view::Graft> {
+        self.index.grafts.values()
+    }
+
     /// The materialised run.
+
     pub fn state(&self) -> RunState {
         RunState::from_index(self.run_id, &self.index)
     }

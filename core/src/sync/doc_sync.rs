@@ -1,10 +1,13 @@
 //! [`DocSync`]: one document's Automerge sync sessions with each of its peers.
 //!
-//! Sans-IO: the owner hands it the document and incoming sync messages, and gets back
-//! whether the document changed and the messages to send. The owner makes new changes
-//! durable *before* sending anything, so nothing is forwarded that could be lost.
+//! Sans-IO: the owner hands it the document and incoming sync messages
+//! ([`DocSync::receive`], which says whether the document changed), then asks for the
+//! messages to send ([`DocSync::flush`]). Receiving many messages before one flush is
+//! what makes a busy relay cheap: each peer gets one message per batch, not one per
+//! incoming change. The owner makes new changes durable *before* sending the flush, so
+//! nothing is forwarded that could be lost.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use automerge::AutoCommit;
 use automerge::sync::{self, SyncDoc};
@@ -23,21 +26,16 @@ pub enum SyncError {
     Apply(String),
 }
 
-/// What receiving a message did.
-#[derive(Debug, Default)]
-pub struct Outcome {
-    /// The document gained changes (persist them before sending `send`).
-    pub changed: bool,
-    /// Messages for peers, in order.
-    pub send: Vec<(PeerId, WireMessage)>,
-}
-
 /// The sync state of one document with each peer syncing it.
 #[derive(Debug)]
 pub struct DocSync {
     document_id: String,
     me: PeerId,
     peers: BTreeMap<PeerId, sync::State>,
+    /// Peers that sent something since the last flush (they are owed a reply).
+    owed: BTreeSet<PeerId>,
+    /// The document changed since the last flush (every peer may need to hear).
+    dirty: bool,
 }
 
 impl DocSync {
@@ -47,6 +45,8 @@ impl DocSync {
             document_id,
             me,
             peers: BTreeMap::new(),
+            owed: BTreeSet::new(),
+            dirty: false,
         }
     }
 
@@ -74,16 +74,17 @@ impl DocSync {
     /// Ends the session with `peer` (it disconnected).
     pub fn remove_peer(&mut self, peer: &PeerId) {
         self.peers.remove(peer);
+        self.owed.remove(peer);
     }
 
-    /// Applies a sync message from `from`; the reply to it and any news for the other
-    /// peers come back in [`Outcome::send`].
+    /// Applies a sync message from `from`. Returns whether the document changed; the
+    /// replies wait for [`DocSync::flush`].
     pub fn receive(
         &mut self,
         doc: &mut AutoCommit,
         from: &PeerId,
         data: &[u8],
-    ) -> Result<Outcome, SyncError> {
+    ) -> Result<bool, SyncError> {
         let message = sync::Message::decode(data).map_err(|e| SyncError::Decode(e.to_string()))?;
         let before = doc.get_heads();
         let state = self
@@ -94,22 +95,27 @@ impl DocSync {
             .receive_sync_message(state, message)
             .map_err(|e| SyncError::Apply(e.to_string()))?;
         let changed = doc.get_heads() != before;
-        let send = if changed {
-            self.generate_all(doc)
+        self.owed.insert(from.clone());
+        self.dirty |= changed;
+        Ok(changed)
+    }
+
+    /// Notes a local change: every peer will hear of it at the next flush.
+    pub fn local_change(&mut self) {
+        self.dirty = true;
+    }
+
+    /// The messages owed since the last flush: to every peer if the document changed,
+    /// else only to the peers that sent something.
+    pub fn flush(&mut self, doc: &mut AutoCommit) -> Vec<(PeerId, WireMessage)> {
+        let targets: Vec<PeerId> = if self.dirty {
+            self.peers.keys().cloned().collect()
         } else {
-            self.generate_for(doc, from).into_iter().collect()
+            self.owed.iter().cloned().collect()
         };
-        Ok(Outcome { changed, send })
-    }
-
-    /// After a local change: the messages that carry it to every peer.
-    pub fn local_change(&mut self, doc: &mut AutoCommit) -> Vec<(PeerId, WireMessage)> {
-        self.generate_all(doc)
-    }
-
-    fn generate_all(&mut self, doc: &mut AutoCommit) -> Vec<(PeerId, WireMessage)> {
-        let peers: Vec<PeerId> = self.peers.keys().cloned().collect();
-        peers
+        self.dirty = false;
+        self.owed.clear();
+        targets
             .iter()
             .filter_map(|p| self.generate_for(doc, p))
             .collect()

@@ -6,6 +6,6 @@ pub mod handshake;
 mod peer_id;
 mod wire;
 
-pub use doc_sync::{DocSync, Outcome, SyncError};
+pub use doc_sync::{DocSync, SyncError};
 pub use peer_id::PeerId;
 pub use wire::{PROTOCOL_V1, PeerMetadata, WireError, WireMessage};

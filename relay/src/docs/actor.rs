@@ -48,6 +48,8 @@ struct Actor {
     links: HashMap<PeerId, PeerLink>,
     persisted: Vec<ChangeHash>,
     since_snapshot: u32,
+    /// Sync changed the document since its run view was last refreshed.
+    stale: bool,
 }
 
 /// Replies held back until the batch is durable.
@@ -118,6 +120,7 @@ impl Actor {
             links: HashMap::new(),
             persisted: Vec::new(),
             since_snapshot,
+            stale: false,
         };
         if let Ok(Some(doc)) = &mut actor.doc {
             actor.persisted = doc.automerge().get_heads();
@@ -146,6 +149,7 @@ impl Actor {
                 }
                 DocCmd::Offer { to } => self.offer(to, &mut out),
                 DocCmd::Op { op, user, reply } => {
+                    self.refresh_view();
                     if let crate::docs::command::RunOp::ApplyBytes {
                         source_region: r, ..
                     } = &op
@@ -158,9 +162,13 @@ impl Actor {
                     }
                     pending.push(Pending::Op(reply, result));
                 }
-                DocCmd::Read(read) => self.read(read),
+                DocCmd::Read(read) => {
+                    self.refresh_view();
+                    self.read(read);
+                }
             }
         }
+        self.refresh_view();
         if changed {
             if let Some(doc) = self.doc.as_mut().ok().and_then(Option::as_mut) {
                 // Peers that asked before the document existed here hear of it now.
@@ -175,7 +183,7 @@ impl Actor {
                         out.push((peer, message));
                     }
                 }
-                out.extend(self.sync.local_change(doc.automerge()));
+                self.sync.local_change();
             }
             if let Err(e) = self.persist(&source_region).await {
                 tracing::error!(doc = %self.id, error = %e, "could not store changes; not acknowledging them");
@@ -184,6 +192,10 @@ impl Actor {
                 }
                 return;
             }
+        }
+        // One message per peer for the whole batch, sent only now that it is durable.
+        if let Some(doc) = self.doc.as_mut().ok().and_then(Option::as_mut) {
+            out.extend(self.sync.flush(doc.automerge()));
         }
         for Pending::Op(reply, result) in pending {
             let _ = reply.send(result);
@@ -226,18 +238,10 @@ impl Actor {
             slot.get_or_insert_with(|| Doc::Plain(automerge::AutoCommit::new().with_actor(actor)));
         self.links.insert(peer.clone(), from);
         match self.sync.receive(doc.automerge(), &peer, data) {
-            Ok(outcome) => {
-                out.extend(outcome.send);
-                if outcome.changed {
-                    let taken = self
-                        .doc
-                        .as_mut()
-                        .ok()
-                        .and_then(Option::take)
-                        .expect("document present");
-                    self.doc = Ok(Some(taken.after_sync(self.run_id, &self.ctx.identity)));
-                }
-                outcome.changed
+            Ok(changed) => {
+                // The run's view is brought up to date once per batch, not per message.
+                self.stale |= changed;
+                changed
             }
             Err(e) => {
                 self.ctx.metrics.sync_failure();
@@ -245,6 +249,19 @@ impl Actor {
                 out.push((peer.clone(), self.error_message(&peer, e.to_string())));
                 false
             }
+        }
+    }
+
+    /// Brings the run view up to date after sync changes (or notices that a plain
+    /// document has become a run).
+    fn refresh_view(&mut self) {
+        if !std::mem::take(&mut self.stale) {
+            return;
+        }
+        if let Ok(slot) = &mut self.doc
+            && let Some(doc) = slot.take()
+        {
+            *slot = Some(doc.after_sync(self.run_id, &self.ctx.identity));
         }
     }
 

@@ -134,7 +134,8 @@ impl SyncClient {
 
     /// Sends what local changes produced.
     pub async fn push(&mut self) {
-        for (_, message) in self.sync.local_change(self.run.automerge_mut()) {
+        self.sync.local_change();
+        for (_, message) in self.sync.flush(self.run.automerge_mut()) {
             self.conn.send(&message).await.unwrap();
         }
     }
@@ -206,14 +207,14 @@ impl SyncClient {
 
     async fn handle(&mut self, message: WireMessage) {
         if let WireMessage::Sync { data, .. } = message {
-            let outcome = self
+            let changed = self
                 .sync
                 .receive(self.run.automerge_mut(), &self.relay, &data)
                 .unwrap();
-            if outcome.changed {
+            if changed {
                 self.run.refresh();
             }
-            for (_, reply) in outcome.send {
+            for (_, reply) in self.sync.flush(self.run.automerge_mut()) {
                 self.conn.send(&reply).await.unwrap();
             }
         }

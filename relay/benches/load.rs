@@ -1,0 +1,313 @@
+//! Load generator: drives the real relay binary over real sockets on 127.0.0.1.
+//!
+//! `cargo bench -p runmesh-relay --bench load [-- throughput|fanout|coldjoin|memory]`
+//! Every scenario is bounded in count and time and stops by itself. Figures: README.
+
+#[path = "load/client.rs"]
+mod client;
+#[path = "load/relay.rs"]
+mod relay;
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use client::{Cmd, Seen};
+use relay::Relay;
+use runmesh_core::{Identity, RunDoc, RunId, StepSpec};
+use tokio::sync::mpsc;
+
+const DEADLINE: Duration = Duration::from_secs(120);
+
+async fn create_run(http: &str, run: RunId) {
+    let body = serde_json::json!({ "runId": run, "title": "load", "steps": ["step1", "step2"] });
+    let resp = reqwest::Client::new()
+        .post(format!("{http}/api/crdt/runs"))
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+}
+
+/// Waits until `done` says so, feeding it every report; panics after [`DEADLINE`].
+async fn collect(rx: &mut mpsc::UnboundedReceiver<Seen>, mut done: impl FnMut(&Seen) -> bool) {
+    tokio::time::timeout(DEADLINE, async {
+        while let Some(seen) = rx.recv().await {
+            if done(&seen) {
+                return;
+            }
+        }
+        panic!("all clients stopped");
+    })
+    .await
+    .expect("scenario deadline");
+}
+
+async fn clients(
+    n: usize,
+    offset: usize,
+    relay: &Relay,
+    run: RunId,
+    track_agents: bool,
+    report: &mpsc::UnboundedSender<Seen>,
+) -> Vec<mpsc::UnboundedSender<Cmd>> {
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        out.push(
+            client::spawn(
+                offset + i,
+                relay.ws.clone(),
+                run,
+                true,
+                track_agents,
+                report.clone(),
+            )
+            .await,
+        );
+    }
+    out
+}
+
+async fn throughput() {
+    const WRITERS: usize = 10;
+    const READERS: usize = 10;
+    let per_writer: usize = std::env::var("RUNMESH_LOAD_PER_WRITER")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(300);
+    let tmp = tempfile::tempdir().unwrap();
+    let relay = Relay::start(tmp.path(), &[]);
+    let run = RunId::random();
+    create_run(&relay.http, run).await;
+    let (report, mut rx) = mpsc::unbounded_channel();
+    let writers = clients(WRITERS, 0, &relay, run, false, &report).await;
+    let readers = clients(READERS, WRITERS, &relay, run, false, &report).await;
+    let mut joined = std::collections::HashSet::new();
+    collect(&mut rx, |s| {
+        joined.insert(s.client);
+        joined.len() == WRITERS + READERS
+    })
+    .await;
+    let total = WRITERS * per_writer;
+    let start = Instant::now();
+    for (w, tx) in writers.iter().enumerate() {
+        for i in 0..per_writer {
+            tx.send(Cmd::Graft {
+                after: "step1".into(),
+                agent: format!("w{w}-{i}"),
+            })
+            .unwrap();
+        }
+    }
+    let mut complete = std::collections::HashSet::new();
+    collect(&mut rx, |s| {
+        if s.grafts == total {
+            complete.insert(s.client);
+        }
+        complete.len() == WRITERS + READERS
+    })
+    .await;
+    let took = start.elapsed();
+    println!(
+        "throughput: {total} grafts from {WRITERS} writers reached all {} clients in {took:.2?}: {:.0} changes/s",
+        WRITERS + READERS,
+        total as f64 / took.as_secs_f64()
+    );
+    for tx in writers.iter().chain(&readers) {
+        let _ = tx.send(Cmd::Stop);
+    }
+    relay.stop();
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+async fn fanout() {
+    const READERS: usize = 100;
+    const GRAFTS: usize = 100;
+    let tmp = tempfile::tempdir().unwrap();
+    let relay = Relay::start(tmp.path(), &[]);
+    let run = RunId::random();
+    create_run(&relay.http, run).await;
+    let (report, mut rx) = mpsc::unbounded_channel();
+    let writer = clients(1, 0, &relay, run, false, &report).await.remove(0);
+    let readers = clients(READERS, 1, &relay, run, true, &report).await;
+    let mut joined = std::collections::HashSet::new();
+    collect(&mut rx, |s| {
+        joined.insert(s.client);
+        joined.len() == READERS + 1
+    })
+    .await;
+    let mut sent: HashMap<String, Instant> = HashMap::new();
+    let mut latencies = Vec::with_capacity(GRAFTS * READERS);
+    let mut ticker = tokio::time::interval(Duration::from_millis(10));
+    let mut next = 0;
+    let deadline = Instant::now() + DEADLINE;
+    while latencies.len() < GRAFTS * READERS {
+        assert!(Instant::now() < deadline, "fan-out deadline");
+        tokio::select! {
+            _ = ticker.tick(), if next < GRAFTS => {
+                let agent = format!("g{next}");
+                sent.insert(agent.clone(), Instant::now());
+                writer.send(Cmd::Graft { after: "step1".into(), agent }).unwrap();
+                next += 1;
+            }
+            Some(seen) = rx.recv() => {
+                if seen.client == 0 { continue; }
+                for agent in seen.new_agents {
+                    if let Some(t) = sent.get(&agent) {
+                        latencies.push(seen.at.duration_since(*t));
+                    }
+                }
+            }
+        }
+    }
+    latencies.sort();
+    println!(
+        "fan-out: {GRAFTS} grafts to {READERS} clients: p50 {:.2?}, p99 {:.2?}, max {:.2?}",
+        percentile(&latencies, 0.5),
+        percentile(&latencies, 0.99),
+        latencies.last().unwrap()
+    );
+    let _ = writer.send(Cmd::Stop);
+    for tx in &readers {
+        let _ = tx.send(Cmd::Stop);
+    }
+    relay.stop();
+}
+
+async fn join_once(relay: &Relay, run: RunId, expect: usize, index: usize) -> Duration {
+    let (report, mut rx) = mpsc::unbounded_channel();
+    let start = Instant::now();
+    let tx = client::spawn(index, relay.ws.clone(), run, true, false, report).await;
+    collect(&mut rx, |s| s.grafts == expect).await;
+    let took = start.elapsed();
+    let _ = tx.send(Cmd::Stop);
+    took
+}
+
+async fn cold_join() {
+    const GRAFTS: usize = 10_000;
+    let tmp = tempfile::tempdir().unwrap();
+    let run = RunId::random();
+    let steps: Vec<StepSpec> = (0..10)
+        .map(|i| StepSpec::new(&format!("step{i}")).unwrap())
+        .collect();
+    let mut doc = RunDoc::create(
+        run,
+        Identity::random("bench", "seed").unwrap(),
+        "big",
+        &steps,
+        0,
+    )
+    .unwrap();
+    for i in 0..GRAFTS {
+        doc.graft(&format!("step{}", i % 10), &format!("A{i}"), i as u64)
+            .unwrap();
+    }
+    let bytes = doc.save();
+    let relay = Relay::start(tmp.path(), &[]);
+    let body = serde_json::json!({ "changes": base64::engine::general_purpose::STANDARD.encode(&bytes), "sourceRegion": "seed" });
+    let resp = reqwest::Client::new()
+        .post(format!("{}/api/crdt/runs/{run}/sync", relay.http))
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let memory: Vec<Duration> = {
+        let mut v = Vec::new();
+        for i in 0..5 {
+            v.push(join_once(&relay, run, GRAFTS, i).await);
+        }
+        v
+    };
+    relay.stop();
+    let mut disk = Vec::new();
+    for i in 0..3 {
+        let relay = Relay::start(tmp.path(), &[]);
+        disk.push(join_once(&relay, run, GRAFTS, 100 + i).await);
+        relay.stop();
+    }
+    let median = |mut v: Vec<Duration>| {
+        v.sort();
+        v[v.len() / 2]
+    };
+    println!(
+        "cold join of a {GRAFTS}-graft run ({} KiB saved): from memory {:.2?}, from disk {:.2?} (medians of {} and {})",
+        bytes.len() / 1024,
+        median(memory.clone()),
+        median(disk.clone()),
+        memory.len(),
+        disk.len()
+    );
+}
+
+async fn memory() {
+    const RUNS: usize = 1000;
+    let tmp = tempfile::tempdir().unwrap();
+    let relay = Relay::start(tmp.path(), &["--idle-unload-secs", "2"]);
+    let before = relay.rss_mib();
+    let http = reqwest::Client::new();
+    for i in 0..RUNS {
+        let run = RunId::random();
+        create_run(&relay.http, run).await;
+        let resp = http
+            .post(format!("{}/app/runs/{run}/graft", relay.http))
+            .body(format!(r#"{{"after":"step1","agentName":"A{i}"}}"#))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 201);
+    }
+    let loaded = relay.rss_mib();
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        let text = http
+            .get(format!("{}/metrics", relay.http))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if text.contains("runmesh_runs_loaded{region=\"bench\"} 0") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "runs never unloaded");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let idle = relay.rss_mib();
+    println!(
+        "memory: relay RSS {before:.1} MiB at start, {loaded:.1} MiB with {RUNS} runs loaded, {idle:.1} MiB once they are idle and unloaded"
+    );
+    relay.stop();
+}
+
+fn main() {
+    let filter: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let wanted = |name: &str| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        if wanted("throughput") {
+            throughput().await;
+        }
+        if wanted("fanout") {
+            fanout().await;
+        }
+        if wanted("coldjoin") {
+            cold_join().await;
+        }
+        if wanted("memory") {
+            memory().await;
+        }
+    });
+}
