@@ -51,9 +51,9 @@ fn raw_graft(doc: &mut AutoCommit, grafts: &ObjId, i: u64) {
     let record = format!(
         r#"{{"after":"step1","agentName":"Raw{i}","by":"alice","region":"us-east-1","lamport":{i},"at":{i}}}"#
     );
-    // runmesh's bucket rule: 256 buckets of 128 consecutive lamport values.
+    // runmesh's bucket rule: 64 buckets of 128 consecutive lamport values.
     let bucket = doc
-        .get(grafts, format!("{:02x}", (i / 128) % 256))
+        .get(grafts, format!("{:02x}", (i / 128) % 64))
         .unwrap()
         .unwrap()
         .1;

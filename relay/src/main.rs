@@ -1,4 +1,9 @@
 use anyhow::Context;
+
+// mimalloc hands memory back to the OS after idle runs are unloaded; glibc's malloc
+// keeps it, so the relay's RSS would only ever grow.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use clap::Parser;
 use runmesh_relay::{Args, Config};
 use tokio_util::sync::CancellationToken;

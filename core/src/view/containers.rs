@@ -2,8 +2,6 @@
 
 use automerge::{AutoCommit, ObjId, ObjType, ROOT, ReadDoc, Value};
 
-use std::collections::HashMap;
-
 use crate::error::RunError;
 use crate::record::{GRAFT_BUCKETS, bucket_key, keys};
 
@@ -14,8 +12,6 @@ pub(crate) struct Containers {
     pub grafts: ObjId,
     /// The graft bucket maps, by bucket number.
     pub buckets: Vec<ObjId>,
-    /// Bucket object id → bucket number, to recognise patches to grafts.
-    pub bucket_of: HashMap<ObjId, usize>,
     pub pruned: ObjId,
     pub flags: ObjId,
 }
@@ -27,19 +23,18 @@ impl Containers {
         let buckets = (0..GRAFT_BUCKETS)
             .map(|b| container(doc, &grafts, &bucket_key(b), ObjType::Map))
             .collect::<Result<Vec<_>, _>>()?;
-        let bucket_of = buckets
-            .iter()
-            .enumerate()
-            .map(|(b, id)| (id.clone(), b))
-            .collect();
         Ok(Self {
             steps: container(doc, &ROOT, keys::STEPS, ObjType::List)?,
             grafts,
             buckets,
-            bucket_of,
             pruned: container(doc, &ROOT, keys::PRUNED, ObjType::Map)?,
             flags: container(doc, &ROOT, keys::FLAGS, ObjType::Map)?,
         })
+    }
+
+    /// Whether `obj` is one of the graft buckets.
+    pub fn is_bucket(&self, obj: &ObjId) -> bool {
+        self.buckets.contains(obj)
     }
 
     /// Whether a root key names one of the containers.

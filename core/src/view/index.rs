@@ -92,7 +92,7 @@ impl ViewIndex {
                 PatchAction::Conflict { prop } => Some((prop.to_string(), None)),
                 _ => None,
             };
-            let target = if c.bucket_of.contains_key(&patch.obj) {
+            let target = if c.is_bucket(&patch.obj) {
                 Some(true)
             } else if patch.obj == c.pruned {
                 Some(false)
