@@ -129,6 +129,11 @@ impl Connection {
         }
     }
 
+    /// The WebSocket, for callers that pump frames themselves (the mesh).
+    pub fn into_inner(self) -> WebSocketStream<MaybeTlsStream<TcpStream>> {
+        self.ws
+    }
+
     /// Closes the connection.
     pub async fn close(mut self) {
         let _ = self.ws.close(None).await;

@@ -9,6 +9,7 @@
 //!   sessions; changes are stored (fsync) before they are acknowledged or forwarded.
 //! - [`store`]: durable storage behind one trait; a directory by default.
 //! - `http/`: the spec's REST API, `/health/*`, `/metrics`.
+//! - `mesh/`: links to relays in other regions (`CRDT_MESH_PEERS`), both directions.
 //! - [`metrics`]: the spec's Prometheus metrics, labelled by region.
 //! - [`client`]: the dialling side of the protocol (mesh links, tests, load generator).
 //!
@@ -19,6 +20,7 @@ pub mod client;
 pub mod config;
 mod docs;
 mod http;
+mod mesh;
 pub mod metrics;
 mod state;
 pub mod store;
@@ -36,6 +38,7 @@ pub use http::{AppError, USER_HEADER};
 pub use state::AppState;
 
 use crate::docs::{DocContext, Registry};
+use crate::mesh::Mesh;
 use crate::metrics::Metrics;
 use crate::store::{DirStore, Store};
 
@@ -55,6 +58,7 @@ pub fn state(config: Config, shutdown: CancellationToken) -> anyhow::Result<AppS
         store,
         registry: Registry::default(),
         identity,
+        mesh: Mesh::default(),
     };
     Ok(AppState {
         ctx: Arc::new(ctx),
@@ -75,6 +79,7 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let state = state(config, shutdown.clone())?;
+    mesh::dialer::spawn_all(&state.ctx, &shutdown);
     let router = app(state);
     axum::serve(listener, router)
         .with_graceful_shutdown(async move { shutdown.cancelled().await })

@@ -71,6 +71,11 @@ impl DocSync {
         Some(self.wrap(peer, message))
     }
 
+    /// The heads `peer` last told us it has, if it has said.
+    pub fn their_heads(&self, peer: &PeerId) -> Option<&[automerge::ChangeHash]> {
+        self.peers.get(peer)?.their_heads.as_deref()
+    }
+
     /// Ends the session with `peer` (it disconnected).
     pub fn remove_peer(&mut self, peer: &PeerId) {
         self.peers.remove(peer);

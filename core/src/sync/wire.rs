@@ -18,6 +18,10 @@ pub struct PeerMetadata {
     /// Whether the peer expects not to come back with this storage id.
     #[serde(default)]
     pub is_ephemeral: bool,
+    /// runmesh relays say which region they serve; stock clients leave it out (and
+    /// ignore it), and its presence is how a relay recognises a mesh peer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
 }
 
 /// One protocol message.
@@ -208,6 +212,7 @@ mod tests {
                 peer_metadata: Some(PeerMetadata {
                     storage_id: Some("s".into()),
                     is_ephemeral: false,
+                    region: Some("eu".into()),
                 }),
             },
             WireMessage::Peer {

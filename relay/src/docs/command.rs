@@ -137,6 +137,11 @@ pub enum DocCmd {
         /// The peer.
         peer: PeerId,
     },
+    /// A mesh peer we asked does not have the document.
+    Unavailable {
+        /// The mesh peer.
+        from: PeerId,
+    },
     /// Offer the document to a mesh peer (full sync on connect).
     Offer {
         /// The mesh peer's link.

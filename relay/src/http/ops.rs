@@ -49,16 +49,10 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
 
 /// `GET /api/crdt/mesh/status`
 pub async fn mesh_status(State(state): State<AppState>) -> impl IntoResponse {
-    Json(serde_json::json!({
-        "region": state.ctx.config.region,
-        "status": "active",
-        "peerId": state.ctx.me,
-        "peers": state.ctx.config.mesh_peers.iter().map(|url| serde_json::json!({
-            "url": url,
-            "connected": false,
-        })).collect::<Vec<_>>(),
-        "runsLoaded": state.ctx.registry.loaded().len(),
-    }))
+    let mut body = state.ctx.mesh.status(&state.ctx.config.region);
+    body["peerId"] = serde_json::json!(state.ctx.me);
+    body["runsLoaded"] = serde_json::json!(state.ctx.registry.loaded().len());
+    Json(body)
 }
 
 /// Body of `POST …/register-peer`.
@@ -68,18 +62,30 @@ pub struct RegisterPeerBody {
     peer_region: String,
 }
 
-/// `POST /api/crdt/runs/{runId}/register-peer`: asks for a full sync with a region's
-/// relay. Without a mesh peer in that region there is no one to sync with.
+/// `POST /api/crdt/runs/{runId}/register-peer`: forces a full sync of every run with
+/// the relay(s) of that region (their sync sessions start over; only what differs
+/// travels), and reports which links it used.
 pub async fn register_peer(
     State(state): State<AppState>,
     crate::http::path::RunPath(run): crate::http::path::RunPath,
     JsonBody(body): JsonBody<RegisterPeerBody>,
 ) -> Result<impl IntoResponse, AppError> {
-    if body.peer_region.trim().is_empty() {
+    let region = body.peer_region.trim();
+    if region.is_empty() {
         return Err(AppError::BadRequest("peerRegion is empty".into()));
     }
-    Err::<Json<serde_json::Value>, _>(AppError::NotFound(format!(
-        "no mesh peer in region {:?} is connected to this relay ({}) for run {run}",
-        body.peer_region, state.ctx.config.region
-    )))
+    let links = state.ctx.mesh.links_in(region);
+    if links.is_empty() {
+        return Err(AppError::NotFound(format!(
+            "no mesh peer in region {region:?} is connected to this relay ({})",
+            state.ctx.config.region
+        )));
+    }
+    let mut peers = Vec::new();
+    for (link, url) in links {
+        peers.push(serde_json::json!({ "peerId": link.peer, "url": url }));
+        crate::mesh::offer_all(state.ctx.clone(), link).await;
+    }
+    let body = serde_json::json!({ "runId": run, "peerRegion": region, "status": "resynced", "peers": peers });
+    Ok((StatusCode::ACCEPTED, Json(body)))
 }

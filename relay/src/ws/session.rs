@@ -70,6 +70,9 @@ impl Session {
         &mut self,
         frame: &[u8],
     ) -> Result<(), (SessionEnd, Option<WireMessage>)> {
+        if self.link.is_mesh {
+            self.ctx.mesh.touch(&self.link.peer);
+        }
         let message = match WireMessage::decode(frame, self.ctx.config.max_frame_bytes) {
             Ok(m) => m,
             Err(e) => {
@@ -117,6 +120,16 @@ impl Session {
             WireMessage::Join { .. } | WireMessage::Peer { .. } => {
                 return Err(self.protocol_error("handshake message after the handshake".into()));
             }
+            // A mesh peer we asked for a document does not have it either.
+            WireMessage::DocUnavailable {
+                ref document_id, ..
+            } if self.link.is_mesh => {
+                let doc = self.document(document_id)?;
+                let cmd = DocCmd::Unavailable {
+                    from: self.link.peer.clone(),
+                };
+                self.ctx.registry.send(&self.ctx, doc, cmd).await;
+            }
             // Not needed by a relay: it answers requests itself, and does not gossip heads.
             WireMessage::DocUnavailable { .. }
             | WireMessage::RemoteSubscriptionChange {}
@@ -128,6 +141,20 @@ impl Session {
     fn document(&mut self, id: &str) -> Result<DocumentId, (SessionEnd, Option<WireMessage>)> {
         id.parse::<DocumentId>()
             .map_err(|e| self.protocol_error(e.to_string()))
+    }
+
+    /// An `error` message from us to this peer.
+    pub fn error(&self, message: &str) -> WireMessage {
+        WireMessage::Error {
+            message: message.to_owned(),
+            sender_id: Some(self.ctx.me.clone()),
+            target_id: Some(self.link.peer.clone()),
+        }
+    }
+
+    /// Counts a frame refused as malformed.
+    pub fn malformed(&self) {
+        self.ctx.metrics.malformed_frame();
     }
 
     fn protocol_error(&self, message: String) -> (SessionEnd, Option<WireMessage>) {

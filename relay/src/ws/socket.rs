@@ -1,4 +1,5 @@
-//! The server side of `/ws`: upgrade, handshake, then a [`Session`] pumping frames.
+//! The server side of `/ws`: upgrade, handshake, then [`pump`] frames through a
+//! [`Session`]. A peer whose `join` carries a region is another relay: a mesh link.
 
 use std::time::Duration;
 
@@ -6,10 +7,11 @@ use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
-use runmesh_core::sync::{PeerMetadata, WireMessage, handshake};
+use runmesh_core::sync::{WireMessage, handshake};
 
 use crate::state::AppState;
-use crate::ws::session::{Session, SessionEnd};
+use crate::ws::pump::{Incoming, pump};
+use crate::ws::session::Session;
 
 /// How long a new connection may take to send its `join`.
 const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -27,25 +29,47 @@ pub async fn ws_handler(State(state): State<AppState>, upgrade: WebSocketUpgrade
 
 async fn serve(mut socket: WebSocket, state: AppState) {
     state.ctx.metrics.connections(1);
+    if let Some((session, outbound, close)) = join(&mut socket, &state).await {
+        let (sink, stream) = socket.split();
+        let sink = sink.with(|frame: Vec<u8>| {
+            std::future::ready(Ok::<_, axum::Error>(Message::Binary(frame.into())))
+        });
+        let incoming = stream.map(|m| match m {
+            Ok(Message::Binary(bytes)) => Incoming::Binary(bytes.to_vec()),
+            Ok(Message::Text(_)) => Incoming::Text,
+            Ok(Message::Close(_)) => Incoming::Closed,
+            Ok(_) => Incoming::Control,
+            Err(e) => Incoming::Error(e.to_string()),
+        });
+        let peer = session.link().peer.clone();
+        let mesh = session.link().is_mesh;
+        let end = pump(session, outbound, incoming, Box::pin(sink), close).await;
+        if mesh {
+            state.ctx.mesh.link_down(&state.ctx, &peer);
+        }
+        tracing::debug!(%peer, ?end, "session ended");
+    }
+    state.ctx.metrics.connections(-1);
+}
+
+/// Reads the `join`, answers it, and sets up the session; `None` if the peer failed.
+async fn join(
+    socket: &mut WebSocket,
+    state: &AppState,
+) -> Option<(
+    Session,
+    tokio::sync::mpsc::Receiver<Vec<u8>>,
+    tokio_util::sync::CancellationToken,
+)> {
     let me = state.ctx.me.clone();
     let first = match tokio::time::timeout(JOIN_TIMEOUT, socket.recv()).await {
         Ok(Some(Ok(Message::Binary(bytes)))) => {
             WireMessage::decode(&bytes, state.ctx.config.max_frame_bytes)
         }
-        _ => {
-            state.ctx.metrics.connections(-1);
-            return;
-        }
+        _ => return None,
     };
     let joined = match first {
-        Ok(first) => handshake::accept(
-            first,
-            &me,
-            &PeerMetadata {
-                storage_id: None,
-                is_ephemeral: false,
-            },
-        ),
+        Ok(first) => handshake::accept(first, &me, &state.ctx.mesh.metadata(&state.ctx)),
         Err(e) => {
             state.ctx.metrics.malformed_frame();
             Err(WireMessage::Error {
@@ -60,83 +84,27 @@ async fn serve(mut socket: WebSocket, state: AppState) {
         Err(error) => {
             let _ = socket.send(Message::Binary(error.encode().into())).await;
             let _ = socket.close().await;
-            state.ctx.metrics.connections(-1);
-            return;
+            return None;
         }
     };
-    if socket
+    socket
         .send(Message::Binary(reply.encode().into()))
         .await
-        .is_err()
-    {
-        state.ctx.metrics.connections(-1);
-        return;
-    }
+        .ok()?;
     let close = state.shutdown.child_token();
-    let (mut session, mut outbound) =
-        Session::new(state.ctx.clone(), joined.peer.clone(), false, close.clone());
-    tracing::debug!(peer = %joined.peer, "peer joined");
-    let (mut sink, mut stream) = socket.split();
-    let writer_close = close.clone();
-    let writer = tokio::spawn(async move {
-        loop {
-            tokio::select! {
-                frame = outbound.recv() => match frame {
-                    Some(frame) => if sink.send(Message::Binary(frame.into())).await.is_err() { break },
-                    None => break,
-                },
-                () = writer_close.cancelled() => {
-                    // Flush what is queued (an error message, say), within reason.
-                    let drain = async {
-                        while let Ok(frame) = outbound.try_recv() {
-                            if sink.send(Message::Binary(frame.into())).await.is_err() {
-                                break;
-                            }
-                        }
-                    };
-                    let _ = tokio::time::timeout(Duration::from_secs(1), drain).await;
-                    break;
-                }
-            }
-        }
-        let _ = sink.close().await;
-    });
-    let end = loop {
-        let frame = tokio::select! {
-            frame = stream.next() => frame,
-            () = close.cancelled() => break SessionEnd::CutOff,
-        };
-        match frame {
-            Some(Ok(Message::Binary(bytes))) => {
-                if let Err((end, reply)) = session.on_frame(&bytes).await {
-                    if let Some(reply) = reply {
-                        let _ = session.link().tx.try_send(reply.encode());
-                    }
-                    break end;
-                }
-            }
-            Some(Ok(Message::Text(_))) => {
-                state.ctx.metrics.malformed_frame();
-                let reply = WireMessage::Error {
-                    message: "text frames are not part of the protocol: send binary CBOR".into(),
-                    sender_id: Some(me.clone()),
-                    target_id: Some(joined.peer.clone()),
-                };
-                let _ = session.link().tx.try_send(reply.encode());
-                break SessionEnd::ProtocolError("text frame".into());
-            }
-            Some(Ok(_)) => {}
-            Some(Err(e)) => {
-                state.ctx.metrics.malformed_frame();
-                tracing::warn!(peer = %joined.peer, error = %e, "websocket error");
-                break SessionEnd::Closed;
-            }
-            None => break SessionEnd::Closed,
-        }
-    };
-    tracing::debug!(peer = %joined.peer, ?end, "session ended");
-    session.end().await;
-    close.cancel();
-    let _ = writer.await;
-    state.ctx.metrics.connections(-1);
+    let is_mesh = joined.metadata.region.is_some();
+    let (session, outbound) = Session::new(
+        state.ctx.clone(),
+        joined.peer.clone(),
+        is_mesh,
+        close.clone(),
+    );
+    if let Some(region) = &joined.metadata.region {
+        tracing::info!(peer = %joined.peer, %region, "mesh peer connected to us");
+        state
+            .ctx
+            .mesh
+            .link_up(&state.ctx, session.link().clone(), region.clone(), None);
+    }
+    Some((session, outbound, close))
 }

@@ -3,8 +3,12 @@
 //! then made durable with one append (one fsync), and only then are replies and
 //! forwarded sync messages sent — group commit, and nothing leaves before it is stored.
 
-use std::collections::HashMap;
+mod io;
+mod lookup;
+
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::time::Instant;
 
 use automerge::ChangeHash;
 use runmesh_core::sync::{DocSync, PeerId, WireMessage};
@@ -17,7 +21,7 @@ use crate::docs::doc::Doc;
 use crate::docs::ops::apply_op;
 use crate::docs::registry::Registry;
 use crate::metrics::Metrics;
-use crate::store::{EventMeta, Store};
+use crate::store::Store;
 
 /// Most commands handled in one batch (one fsync).
 const BATCH: usize = 128;
@@ -37,9 +41,11 @@ pub struct DocContext {
     pub me: PeerId,
     /// This relay's identity for changes it writes (one actor id per process).
     pub identity: Identity,
+    /// Links to relays in other regions.
+    pub mesh: crate::mesh::Mesh,
 }
 
-struct Actor {
+pub(crate) struct Actor {
     ctx: Arc<DocContext>,
     id: DocumentId,
     run_id: RunId,
@@ -50,6 +56,12 @@ struct Actor {
     since_snapshot: u32,
     /// Sync changed the document since its run view was last refreshed.
     stale: bool,
+    /// Mesh peers asked for this (unknown) document, still to answer.
+    asked: HashSet<PeerId>,
+    /// Clients waiting for the answer of that lookup.
+    waiting: HashSet<PeerId>,
+    /// When the lookup gives up.
+    lookup_deadline: Option<Instant>,
 }
 
 /// Replies held back until the batch is durable.
@@ -69,11 +81,25 @@ pub(crate) async fn run(
     let mut actor = Actor::load(ctx.clone(), id).await;
     ctx.metrics.runs_loaded(1);
     loop {
-        let first = match tokio::time::timeout(ctx.config.idle_unload, rx.recv()).await {
+        let wait = actor.next_wake(ctx.config.idle_unload);
+        let first = match tokio::time::timeout(wait, rx.recv()).await {
             Ok(Some(cmd)) => cmd,
             Ok(None) => break,
-            Err(_) if actor.links.is_empty() && ctx.registry.leave(&id, generation, &rx) => break,
-            Err(_) => continue,
+            Err(_) => {
+                let mut out = Vec::new();
+                if actor.expire_lookup(&mut out) {
+                    actor.send(out);
+                    continue;
+                }
+                // Mesh links are attached to every loaded run; only clients keep it in
+                // memory.
+                let idle =
+                    actor.links.values().all(|l| l.is_mesh) && actor.lookup_deadline.is_none();
+                if idle && ctx.registry.leave(&id, generation, &rx) {
+                    break;
+                }
+                continue;
+            }
         };
         let mut batch = vec![first];
         while batch.len() < BATCH {
@@ -121,6 +147,9 @@ impl Actor {
             persisted: Vec::new(),
             since_snapshot,
             stale: false,
+            asked: HashSet::new(),
+            waiting: HashSet::new(),
+            lookup_deadline: None,
         };
         if let Ok(Some(doc)) = &mut actor.doc {
             actor.persisted = doc.automerge().get_heads();
@@ -133,6 +162,7 @@ impl Actor {
         let mut pending = Vec::new();
         let mut changed = false;
         let mut source_region = self.ctx.config.region.clone();
+        self.attach_mesh(&mut out);
         for cmd in batch {
             match cmd {
                 DocCmd::Sync {
@@ -148,6 +178,7 @@ impl Actor {
                     self.sync.remove_peer(&peer);
                 }
                 DocCmd::Offer { to } => self.offer(to, &mut out),
+                DocCmd::Unavailable { from } => self.mesh_unavailable(&from, &mut out),
                 DocCmd::Op { op, user, reply } => {
                     self.refresh_view();
                     if let crate::docs::command::RunOp::ApplyBytes {
@@ -184,7 +215,9 @@ impl Actor {
                     }
                 }
                 self.sync.local_change();
+                self.lookup_done();
             }
+            self.attach_mesh(&mut out);
             if let Err(e) = self.persist(&source_region).await {
                 tracing::error!(doc = %self.id, error = %e, "could not store changes; not acknowledging them");
                 for Pending::Op(reply, _) in pending {
@@ -196,6 +229,7 @@ impl Actor {
         // One message per peer for the whole batch, sent only now that it is durable.
         if let Some(doc) = self.doc.as_mut().ok().and_then(Option::as_mut) {
             out.extend(self.sync.flush(doc.automerge()));
+            self.report_divergence();
         }
         for Pending::Op(reply, result) in pending {
             let _ = reply.send(result);
@@ -218,16 +252,7 @@ impl Actor {
             return false;
         }
         if request && matches!(self.doc, Ok(None)) {
-            out.push((
-                peer.clone(),
-                WireMessage::DocUnavailable {
-                    document_id: self.id.to_string(),
-                    sender_id: self.ctx.me.clone(),
-                    target_id: peer.clone(),
-                },
-            ));
-            // Keep the link: if the document arrives later, this peer hears of it.
-            self.links.insert(peer, from);
+            self.lookup(from, out);
             return false;
         }
         let actor = self.ctx.identity.actor().clone();
@@ -269,6 +294,8 @@ impl Actor {
         let Ok(Some(doc)) = &mut self.doc else { return };
         let peer = to.peer.clone();
         self.links.insert(peer.clone(), to);
+        // A fresh session: a forced resync (register-peer) starts from scratch.
+        self.sync.remove_peer(&peer);
         if let Some(message) = self.sync.add_peer(doc.automerge(), &peer) {
             out.push((peer, message));
         }
@@ -348,81 +375,6 @@ impl Actor {
                     _ => Vec::new(),
                 };
                 let _ = reply.send(heads);
-            }
-        }
-    }
-
-    /// Appends the changes since the last append, and snapshots when one is due.
-    async fn persist(&mut self, source_region: &str) -> Result<(), String> {
-        let Ok(Some(doc)) = &mut self.doc else {
-            return Ok(());
-        };
-        let am = doc.automerge();
-        let chunk = am.save_after(&self.persisted);
-        let heads = am.get_heads();
-        if chunk.is_empty() {
-            return Ok(());
-        }
-        let lamport = match doc {
-            Doc::Run(run) => run.lamport(),
-            Doc::Plain(_) => 0,
-        };
-        let meta = EventMeta {
-            source_region: source_region.to_owned(),
-            lamport,
-        };
-        let snapshot_due = self.since_snapshot + 1 >= self.ctx.config.snapshot_interval_events;
-        let snapshot = snapshot_due.then(|| doc.automerge().save());
-        let (store, id, retain) = (
-            self.ctx.store.clone(),
-            self.id,
-            self.ctx.config.snapshot_retain,
-        );
-        let snapshot_len = snapshot.as_ref().map(Vec::len);
-        tokio::task::spawn_blocking(move || {
-            store.append(&id, &chunk, &meta)?;
-            if let Some(bytes) = snapshot {
-                store.snapshot(&id, &bytes, &meta, retain)?;
-            }
-            Ok::<_, crate::store::StoreError>(())
-        })
-        .await
-        .map_err(|e| format!("storage task failed: {e}"))?
-        .map_err(|e| e.to_string())?;
-        self.persisted = heads;
-        match snapshot_len {
-            Some(len) => {
-                self.since_snapshot = 0;
-                self.ctx.metrics.snapshot_written(len);
-            }
-            None => self.since_snapshot += 1,
-        }
-        Ok(())
-    }
-
-    /// Sends each message to its peer; a peer whose queue is full is too slow and is
-    /// disconnected (it resyncs from scratch when it reconnects) rather than buffered
-    /// without bound.
-    fn send(&mut self, out: Vec<(PeerId, WireMessage)>) {
-        for (peer, message) in out {
-            let Some(link) = self.links.get(&peer) else {
-                continue;
-            };
-            if matches!(message, WireMessage::Sync { .. }) {
-                self.ctx.metrics.sync_message();
-            }
-            match link.tx.try_send(message.encode()) {
-                Ok(()) => {}
-                Err(mpsc::error::TrySendError::Full(_)) => {
-                    tracing::warn!(doc = %self.id, peer = %peer, "peer is not keeping up; disconnecting it");
-                    link.close.cancel();
-                    self.links.remove(&peer);
-                    self.sync.remove_peer(&peer);
-                }
-                Err(mpsc::error::TrySendError::Closed(_)) => {
-                    self.links.remove(&peer);
-                    self.sync.remove_peer(&peer);
-                }
             }
         }
     }

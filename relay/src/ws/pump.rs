@@ -1,0 +1,98 @@
+//! [`pump`]: moves frames between a joined peer's socket and its [`Session`], for both
+//! the server's sockets (axum) and the mesh's outbound ones (tokio-tungstenite), which
+//! the callers adapt to one [`Incoming`] stream and one sink of encoded frames.
+
+use std::time::Duration;
+
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::ws::session::{Session, SessionEnd};
+
+/// A frame from the peer, transport-neutral.
+#[derive(Debug)]
+pub enum Incoming {
+    /// A binary frame: one protocol message.
+    Binary(Vec<u8>),
+    /// A text frame: not part of the protocol.
+    Text,
+    /// Ping, pong, and other control frames.
+    Control,
+    /// The peer closed the connection.
+    Closed,
+    /// The socket failed.
+    Error(String),
+}
+
+/// Runs the session until the peer leaves, breaks the protocol, or `close` fires.
+/// Outbound frames are written by their own task so a slow socket never blocks reading.
+pub async fn pump<R, W>(
+    mut session: Session,
+    mut outbound: mpsc::Receiver<Vec<u8>>,
+    mut incoming: R,
+    mut sink: W,
+    close: CancellationToken,
+) -> SessionEnd
+where
+    R: Stream<Item = Incoming> + Unpin,
+    W: Sink<Vec<u8>> + Unpin + Send + 'static,
+{
+    let writer_close = close.clone();
+    let writer = tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                frame = outbound.recv() => match frame {
+                    Some(frame) => if sink.send(frame).await.is_err() { break },
+                    None => break,
+                },
+                () = writer_close.cancelled() => {
+                    // Flush what is queued (an error message, say), within reason.
+                    let drain = async {
+                        while let Ok(frame) = outbound.try_recv() {
+                            if sink.send(frame).await.is_err() {
+                                break;
+                            }
+                        }
+                    };
+                    let _ = tokio::time::timeout(Duration::from_secs(1), drain).await;
+                    break;
+                }
+            }
+        }
+        let _ = sink.close().await;
+    });
+    let end = loop {
+        let frame = tokio::select! {
+            frame = incoming.next() => frame.unwrap_or(Incoming::Closed),
+            () = close.cancelled() => break SessionEnd::CutOff,
+        };
+        match frame {
+            Incoming::Binary(bytes) => {
+                if let Err((end, reply)) = session.on_frame(&bytes).await {
+                    if let Some(reply) = reply {
+                        let _ = session.link().tx.try_send(reply.encode());
+                    }
+                    break end;
+                }
+            }
+            Incoming::Text => {
+                session.malformed();
+                let reply =
+                    session.error("text frames are not part of the protocol: send binary CBOR");
+                let _ = session.link().tx.try_send(reply.encode());
+                break SessionEnd::ProtocolError("text frame".into());
+            }
+            Incoming::Control => {}
+            Incoming::Closed => break SessionEnd::Closed,
+            Incoming::Error(e) => {
+                tracing::warn!(peer = %session.link().peer, error = %e, "websocket error");
+                break SessionEnd::Closed;
+            }
+        }
+    };
+    session.end().await;
+    close.cancel();
+    let _ = writer.await;
+    end
+}
