@@ -56,6 +56,11 @@ pub struct Args {
     /// Frames queued for one peer before it counts as too slow and is disconnected.
     #[arg(long, env = "PEER_QUEUE_FRAMES", default_value_t = 1024)]
     pub peer_queue_frames: usize,
+
+    /// Longest wait between attempts to reach a mesh peer, in milliseconds (the wait
+    /// doubles from 100 ms up to this, with ±50 % jitter).
+    #[arg(long, env = "MESH_BACKOFF_MAX_MS", default_value_t = 1000)]
+    pub mesh_backoff_max_ms: u64,
 }
 
 /// Checked configuration.
@@ -81,6 +86,8 @@ pub struct Config {
     pub idle_unload: Duration,
     /// Frames queued per peer before it is disconnected.
     pub peer_queue_frames: usize,
+    /// Longest wait between mesh reconnect attempts.
+    pub mesh_backoff_max: Duration,
 }
 
 /// A flag whose value cannot be used.
@@ -153,6 +160,7 @@ impl TryFrom<Args> for Config {
             max_frame_bytes: args.max_frame_bytes,
             idle_unload: Duration::from_secs(args.idle_unload_secs),
             peer_queue_frames: args.peer_queue_frames,
+            mesh_backoff_max: Duration::from_millis(args.mesh_backoff_max_ms.max(100)),
         })
     }
 }

@@ -16,6 +16,9 @@ pub struct PeerLink {
     pub close: CancellationToken,
     /// Whether the peer is another relay (mesh) rather than a client.
     pub is_mesh: bool,
+    /// Unique per connection: a peer that reconnects with the same peer id gets a new
+    /// session, and late messages about its old connection are recognised as such.
+    pub session: u64,
 }
 
 /// A change to a run made through the REST API.
@@ -136,6 +139,8 @@ pub enum DocCmd {
     Detach {
         /// The peer.
         peer: PeerId,
+        /// Its connection; a newer connection of the same peer is left alone.
+        session: u64,
     },
     /// A mesh peer we asked does not have the document.
     Unavailable {

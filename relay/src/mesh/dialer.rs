@@ -1,5 +1,6 @@
 //! One task per configured peer URL: dial, run the session, and when it ends dial again,
-//! forever, with exponential backoff (100 ms doubling to a 10 s cap) and ±50 % jitter.
+//! forever, with exponential backoff (100 ms doubling up to `--mesh-backoff-max-ms`,
+//! 1 s by default) and ±50 % jitter.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,7 +16,8 @@ use crate::ws::pump::{Incoming, pump};
 use crate::ws::session::Session;
 
 const BACKOFF_START: Duration = Duration::from_millis(100);
-const BACKOFF_CAP: Duration = Duration::from_secs(10);
+/// How often a dialer standing by checks whether the peer's link to us is still up.
+const STANDBY_POLL: Duration = Duration::from_millis(200);
 
 /// Starts a dialer for every configured mesh peer.
 pub fn spawn_all(ctx: &Arc<DocContext>, shutdown: &CancellationToken) {
@@ -35,9 +37,9 @@ pub fn spawn_all(ctx: &Arc<DocContext>, shutdown: &CancellationToken) {
 }
 
 /// The delay before attempt `n` (1-based) after a failure or a dropped link.
-pub fn backoff(attempt: u32, jitter: f64) -> Duration {
+pub fn backoff(attempt: u32, cap: Duration, jitter: f64) -> Duration {
     let exp = BACKOFF_START.saturating_mul(1u32 << attempt.min(16).saturating_sub(1));
-    exp.min(BACKOFF_CAP).mul_f64(0.5 + jitter)
+    exp.min(cap).mul_f64(0.5 + jitter)
 }
 
 fn jitter() -> f64 {
@@ -75,8 +77,23 @@ async fn dial_forever(
                 let close = shutdown.child_token();
                 let (session, outbound) =
                     Session::new(ctx.clone(), peer.clone(), true, close.clone());
-                ctx.mesh
-                    .link_up(&ctx, session.link().clone(), region, Some(url.clone()));
+                let link = session.link().clone();
+                if !ctx
+                    .mesh
+                    .link_up(&ctx, link.clone(), region, Some(url.clone()), true)
+                {
+                    // The peer's own link to us is the one both sides keep: wait while
+                    // it lives, then dial again.
+                    conn.close().await;
+                    tracing::debug!(%url, %peer, "the peer's link to us is kept; standing by");
+                    ctx.mesh.dialer_status()[index].peer = Some(peer.clone());
+                    while ctx.mesh.has_peer(&peer) && !shutdown.is_cancelled() {
+                        tokio::time::sleep(STANDBY_POLL).await;
+                    }
+                    ctx.mesh.dialer_status()[index].peer = None;
+                    attempt = 0;
+                    continue;
+                }
                 let (sink, stream) = conn.into_inner().split();
                 let sink = sink.with(|frame: Vec<u8>| {
                     std::future::ready(Ok::<_, tokio_tungstenite::tungstenite::Error>(
@@ -91,7 +108,7 @@ async fn dial_forever(
                     Err(e) => Incoming::Error(e.to_string()),
                 });
                 let end = pump(session, outbound, incoming, Box::pin(sink), close).await;
-                ctx.mesh.link_down(&ctx, &peer);
+                ctx.mesh.link_down(&ctx, &link);
                 ctx.mesh.dialer_status()[index].peer = None;
                 tracing::warn!(%url, ?end, "mesh link down");
             }
@@ -105,7 +122,7 @@ async fn dial_forever(
             }
         }
         attempt = attempt.saturating_add(1);
-        let delay = backoff(attempt, jitter());
+        let delay = backoff(attempt, ctx.config.mesh_backoff_max, jitter());
         tokio::select! {
             () = tokio::time::sleep(delay) => {}
             () = shutdown.cancelled() => return,
@@ -119,11 +136,12 @@ mod tests {
 
     #[test]
     fn backoff_doubles_to_a_cap_with_jitter_around_it() {
-        assert_eq!(backoff(1, 0.5), Duration::from_millis(100));
-        assert_eq!(backoff(2, 0.5), Duration::from_millis(200));
-        assert_eq!(backoff(5, 0.5), Duration::from_millis(1600));
-        assert_eq!(backoff(30, 0.5), BACKOFF_CAP);
-        assert_eq!(backoff(1, 0.0), Duration::from_millis(50));
-        assert_eq!(backoff(30, 1.0), BACKOFF_CAP.mul_f64(1.5));
+        let cap = Duration::from_secs(10);
+        assert_eq!(backoff(1, cap, 0.5), Duration::from_millis(100));
+        assert_eq!(backoff(2, cap, 0.5), Duration::from_millis(200));
+        assert_eq!(backoff(5, cap, 0.5), Duration::from_millis(1600));
+        assert_eq!(backoff(30, cap, 0.5), cap);
+        assert_eq!(backoff(1, cap, 0.0), Duration::from_millis(50));
+        assert_eq!(backoff(30, cap, 1.0), cap.mul_f64(1.5));
     }
 }

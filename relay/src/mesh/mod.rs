@@ -22,6 +22,8 @@ pub use status::PeerStatus;
 #[derive(Debug)]
 struct MeshLink {
     link: PeerLink,
+    /// The relay that dialled this link.
+    dialer: PeerId,
     region: String,
     url: Option<String>,
     since: SystemTime,
@@ -52,18 +54,46 @@ impl Mesh {
         self.links.lock().expect("mesh lock is never poisoned")
     }
 
-    /// A mesh link came up: remember it and offer it every run.
+    /// A mesh link came up: remember it and offer it every run. Returns `false` if it
+    /// duplicates a live link to the same relay and lost the tie-break, in which case
+    /// the caller closes it.
+    ///
+    /// Two relays that dial each other would otherwise sync every change twice. Both
+    /// sides keep the link dialled by the relay with the smaller peer id (and, between
+    /// two links dialled by the same side, the newer one), so they agree without talking.
     pub fn link_up(
         &self,
         ctx: &Arc<DocContext>,
         link: PeerLink,
         region: String,
         url: Option<String>,
-    ) {
-        self.lock().insert(
+        outbound: bool,
+    ) -> bool {
+        let dialer = if outbound {
+            ctx.me.clone()
+        } else {
+            link.peer.clone()
+        };
+        let mut links = self.lock();
+        if let Some(existing) = links.get(&link.peer) {
+            let preferred = if ctx.me < link.peer {
+                &ctx.me
+            } else {
+                &link.peer
+            };
+            if dialer != existing.dialer && &dialer != preferred {
+                return false;
+            }
+            tracing::info!(peer = %link.peer, "replacing a duplicate mesh link");
+            existing.link.close.cancel();
+        } else {
+            ctx.metrics.mesh_peers(1);
+        }
+        links.insert(
             link.peer.clone(),
             MeshLink {
                 link: link.clone(),
+                dialer,
                 region,
                 url,
                 since: SystemTime::now(),
@@ -71,15 +101,26 @@ impl Mesh {
                 divergent: HashSet::new(),
             },
         );
-        ctx.metrics.mesh_peers(1);
+        drop(links);
         tokio::spawn(offer_all(ctx.clone(), link));
+        true
     }
 
-    /// A mesh link went down.
-    pub fn link_down(&self, ctx: &DocContext, peer: &PeerId) {
-        if self.lock().remove(peer).is_some() {
+    /// A mesh link went down (ignored if that peer has a newer link).
+    pub fn link_down(&self, ctx: &DocContext, link: &PeerLink) {
+        let mut links = self.lock();
+        if links
+            .get(&link.peer)
+            .is_some_and(|l| l.link.session == link.session)
+        {
+            links.remove(&link.peer);
             ctx.metrics.mesh_peers(-1);
         }
+    }
+
+    /// Whether a live link to `peer` exists.
+    pub fn has_peer(&self, peer: &PeerId) -> bool {
+        self.lock().contains_key(peer)
     }
 
     /// Every live mesh link.

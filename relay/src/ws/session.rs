@@ -43,11 +43,14 @@ impl Session {
         close: CancellationToken,
     ) -> (Self, mpsc::Receiver<Vec<u8>>) {
         let (tx, rx) = mpsc::channel(ctx.config.peer_queue_frames);
+        static SESSIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let session = SESSIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let link = PeerLink {
             peer,
             tx,
             close,
             is_mesh,
+            session,
         };
         (
             Self {
@@ -171,6 +174,7 @@ impl Session {
         for doc in self.attached {
             let cmd = DocCmd::Detach {
                 peer: self.link.peer.clone(),
+                session: self.link.session,
             };
             self.ctx.registry.send(&self.ctx, doc, cmd).await;
         }

@@ -41,12 +41,12 @@ async fn serve(mut socket: WebSocket, state: AppState) {
             Ok(_) => Incoming::Control,
             Err(e) => Incoming::Error(e.to_string()),
         });
-        let peer = session.link().peer.clone();
-        let mesh = session.link().is_mesh;
+        let link = session.link().clone();
         let end = pump(session, outbound, incoming, Box::pin(sink), close).await;
-        if mesh {
-            state.ctx.mesh.link_down(&state.ctx, &peer);
+        if link.is_mesh {
+            state.ctx.mesh.link_down(&state.ctx, &link);
         }
+        let peer = link.peer;
         tracing::debug!(%peer, ?end, "session ended");
     }
     state.ctx.metrics.connections(-1);
@@ -100,11 +100,22 @@ async fn join(
         close.clone(),
     );
     if let Some(region) = &joined.metadata.region {
+        if !state.ctx.mesh.link_up(
+            &state.ctx,
+            session.link().clone(),
+            region.clone(),
+            None,
+            false,
+        ) {
+            tracing::debug!(peer = %joined.peer, "refusing a duplicate mesh link; ours to it stays");
+            let error = session.error(
+                "duplicate mesh link: the link dialled by the relay with the smaller peer id stays",
+            );
+            let _ = socket.send(Message::Binary(error.encode().into())).await;
+            let _ = socket.close().await;
+            return None;
+        }
         tracing::info!(peer = %joined.peer, %region, "mesh peer connected to us");
-        state
-            .ctx
-            .mesh
-            .link_up(&state.ctx, session.link().clone(), region.clone(), None);
     }
     Some((session, outbound, close))
 }

@@ -33,9 +33,19 @@ impl TestRelay {
 
     /// A relay on an existing data directory, with `tweak` applied to its config.
     pub async fn start_in(dir: &Path, region: &str, tweak: impl FnOnce(&mut Config)) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::start_on(listener, dir, region, tweak).await
+    }
+
+    /// A relay on a listener the caller bound (so others can know its address first).
+    pub async fn start_on(
+        listener: tokio::net::TcpListener,
+        dir: &Path,
+        region: &str,
+        tweak: impl FnOnce(&mut Config),
+    ) -> Self {
         let mut config = Config::for_tests(dir.to_owned(), region);
         tweak(&mut config);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(runmesh_relay::run(listener, config, shutdown.clone()));

@@ -24,7 +24,7 @@ impl Actor {
         } else {
             self.ctx.mesh.links()
         };
-        self.links.insert(peer.clone(), from);
+        self.attach(from);
         if mesh.is_empty() {
             out.push((peer.clone(), self.unavailable(&peer)));
             return;
@@ -54,7 +54,7 @@ impl Actor {
                     },
                 ));
                 self.asked.insert(link.peer.clone());
-                self.links.insert(link.peer.clone(), link);
+                self.attach(link);
             }
         }
     }
@@ -113,15 +113,20 @@ impl Actor {
 
     /// Makes every live mesh link a peer of this document (it loaded, or appeared).
     pub(super) fn attach_mesh(&mut self, out: &mut Vec<(PeerId, WireMessage)>) {
-        let Some(doc) = self.doc.as_mut().ok().and_then(Option::as_mut) else {
+        if !matches!(self.doc, Ok(Some(_))) {
             return;
-        };
+        }
         for link in self.ctx.mesh.links() {
-            if self.links.contains_key(&link.peer) && self.sync.has_peer(&link.peer) {
+            let current = self
+                .links
+                .get(&link.peer)
+                .is_some_and(|l| l.session == link.session);
+            if current && self.sync.has_peer(&link.peer) {
                 continue;
             }
             let peer = link.peer.clone();
-            self.links.insert(peer.clone(), link);
+            self.attach(link);
+            let Ok(Some(doc)) = &mut self.doc else { return };
             if let Some(message) = self.sync.add_peer(doc.automerge(), &peer) {
                 out.push((peer, message));
             }

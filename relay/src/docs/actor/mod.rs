@@ -173,9 +173,12 @@ impl Actor {
                 DocCmd::Ephemeral { from, message } => {
                     self.relay_ephemeral(&from, message, &mut out)
                 }
-                DocCmd::Detach { peer } => {
-                    self.links.remove(&peer);
-                    self.sync.remove_peer(&peer);
+                DocCmd::Detach { peer, session } => {
+                    // Only if it is still that connection: the peer may have reconnected.
+                    if self.links.get(&peer).is_some_and(|l| l.session == session) {
+                        self.links.remove(&peer);
+                        self.sync.remove_peer(&peer);
+                    }
                 }
                 DocCmd::Offer { to } => self.offer(to, &mut out),
                 DocCmd::Unavailable { from } => self.mesh_unavailable(&from, &mut out),
@@ -255,13 +258,13 @@ impl Actor {
             self.lookup(from, out);
             return false;
         }
+        self.attach(from);
         let actor = self.ctx.identity.actor().clone();
         let Ok(slot) = &mut self.doc else {
             unreachable!("checked above")
         };
         let doc =
             slot.get_or_insert_with(|| Doc::Plain(automerge::AutoCommit::new().with_actor(actor)));
-        self.links.insert(peer.clone(), from);
         match self.sync.receive(doc.automerge(), &peer, data) {
             Ok(changed) => {
                 // The run's view is brought up to date once per batch, not per message.
@@ -275,6 +278,17 @@ impl Actor {
                 false
             }
         }
+    }
+
+    /// Records `link` as this peer's connection. A new connection of a known peer starts
+    /// a new sync session: the old one's state belongs to a socket that is gone.
+    pub(super) fn attach(&mut self, link: PeerLink) {
+        if let Some(old) = self.links.get(&link.peer)
+            && old.session != link.session
+        {
+            self.sync.remove_peer(&link.peer);
+        }
+        self.links.insert(link.peer.clone(), link);
     }
 
     /// Brings the run view up to date after sync changes (or notices that a plain
@@ -291,11 +305,14 @@ impl Actor {
     }
 
     fn offer(&mut self, to: PeerLink, out: &mut Vec<(PeerId, WireMessage)>) {
-        let Ok(Some(doc)) = &mut self.doc else { return };
+        if !matches!(self.doc, Ok(Some(_))) {
+            return;
+        }
         let peer = to.peer.clone();
-        self.links.insert(peer.clone(), to);
         // A fresh session: a forced resync (register-peer) starts from scratch.
         self.sync.remove_peer(&peer);
+        self.attach(to);
+        let Ok(Some(doc)) = &mut self.doc else { return };
         if let Some(message) = self.sync.add_peer(doc.automerge(), &peer) {
             out.push((peer, message));
         }
