@@ -189,7 +189,7 @@ impl Network {
                 .prune(&format!("s{}", 1 + rng.below(2)), n as u64)
                 .unwrap_or(false),
         };
-        if changed && self.connected[i] || (changed && i == 0) {
+        if changed && (self.connected[i] || i == 0) {
             let node = &mut self.nodes[i];
             node.sync.local_change();
             let out = node.sync.flush(node.run.automerge_mut());

@@ -193,3 +193,37 @@ async fn sigkill_in_a_write_burst_keeps_every_acknowledged_change() {
     restarted.child.kill().unwrap();
     restarted.child.wait().unwrap();
 }
+
+#[tokio::test]
+async fn sigterm_with_open_sessions_exits_zero_and_keeps_the_data() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut relay = spawn_relay(tmp.path());
+    let id = graft(&relay.base, "BeforeTerm").await.unwrap();
+    // An open WebSocket session on the run while the relay shuts down.
+    let ws = relay.base.replace("http://", "ws://") + "/ws";
+    let mut client = SyncClient::connect_url(
+        &ws,
+        runmesh_core::RunDoc::genesis(
+            RUN.parse().unwrap(),
+            runmesh_core::Identity::random("r", "u").unwrap(),
+        ),
+    )
+    .await;
+    client.open(true).await;
+    client.wait_for("the run", |s| s.grafts.len() == 1).await;
+    let status = Command::new("kill")
+        .args(["-TERM", &relay.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = eventually("the relay to exit", || {
+        let exited = relay.child.try_wait().unwrap();
+        async move { exited }
+    })
+    .await;
+    assert!(exit.success(), "exit status {exit:?}");
+    let mut again = spawn_relay(tmp.path());
+    assert!(graft_ids(&again.base).await.contains(&id));
+    again.child.kill().unwrap();
+    again.child.wait().unwrap();
+}

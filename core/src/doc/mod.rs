@@ -65,9 +65,9 @@ impl RunDoc {
         run_id: RunId,
         identity: Identity,
         doc: AutoCommit,
-    ) -> Result<Self, (RunError, AutoCommit)> {
+    ) -> Result<Self, Box<(RunError, AutoCommit)>> {
         if let Err(e) = Containers::find(&doc) {
-            return Err((e, doc));
+            return Err(Box::new((e, doc)));
         }
         Ok(Self::from_doc(run_id, identity, doc).expect("the containers were just found"))
     }
@@ -157,7 +157,6 @@ impl RunDoc {
     }
 
     /// The materialised run.
-
     pub fn state(&self) -> RunState {
         RunState::from_index(self.run_id, &self.index)
     }

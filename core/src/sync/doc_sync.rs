@@ -63,10 +63,7 @@ impl DocSync {
     /// Starts a fresh session with `peer` and returns the opening message, if there is
     /// anything to say (used to offer a document to a mesh peer).
     pub fn add_peer(&mut self, doc: &mut AutoCommit, peer: &PeerId) -> Option<WireMessage> {
-        let state = self
-            .peers
-            .entry(peer.clone())
-            .or_insert_with(sync::State::new);
+        let state = self.peers.entry(peer.clone()).or_default();
         let message = doc.sync().generate_sync_message(state)?;
         Some(self.wrap(peer, message))
     }
@@ -92,10 +89,7 @@ impl DocSync {
     ) -> Result<bool, SyncError> {
         let message = sync::Message::decode(data).map_err(|e| SyncError::Decode(e.to_string()))?;
         let before = doc.get_heads();
-        let state = self
-            .peers
-            .entry(from.clone())
-            .or_insert_with(sync::State::new);
+        let state = self.peers.entry(from.clone()).or_default();
         doc.sync()
             .receive_sync_message(state, message)
             .map_err(|e| SyncError::Apply(e.to_string()))?;

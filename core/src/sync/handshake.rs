@@ -27,11 +27,13 @@ pub fn accept(
     first: WireMessage,
     me: &PeerId,
     metadata: &PeerMetadata,
-) -> Result<(Joined, WireMessage), WireMessage> {
-    let refuse = |message: String, target: Option<PeerId>| WireMessage::Error {
-        message,
-        sender_id: Some(me.clone()),
-        target_id: target,
+) -> Result<(Joined, WireMessage), Box<WireMessage>> {
+    let refuse = |message: String, target: Option<PeerId>| {
+        Box::new(WireMessage::Error {
+            message,
+            sender_id: Some(me.clone()),
+            target_id: target,
+        })
     };
     match first {
         WireMessage::Join {
@@ -120,8 +122,10 @@ mod tests {
             supported_protocol_versions: vec!["2".into()],
             peer_metadata: None,
         };
-        let Err(WireMessage::Error { message, .. }) = accept(join, &me, &PeerMetadata::default())
-        else {
+        let Err(refusal) = accept(join, &me, &PeerMetadata::default()) else {
+            panic!()
+        };
+        let WireMessage::Error { message, .. } = *refusal else {
             panic!()
         };
         assert!(
@@ -131,8 +135,10 @@ mod tests {
         let leave = WireMessage::Leave {
             sender_id: "c".into(),
         };
-        let Err(WireMessage::Error { message, .. }) = accept(leave, &me, &PeerMetadata::default())
-        else {
+        let Err(refusal) = accept(leave, &me, &PeerMetadata::default()) else {
+            panic!()
+        };
+        let WireMessage::Error { message, .. } = *refusal else {
             panic!()
         };
         assert!(message.contains("expected a join"), "{message}");

@@ -10,7 +10,7 @@ pub enum Doc {
     /// A runmesh run: REST operations and views work on it.
     Run(Box<RunDoc>),
     /// Some other document: synced and stored, but not a run.
-    Plain(AutoCommit),
+    Plain(Box<AutoCommit>),
 }
 
 impl Doc {
@@ -23,11 +23,11 @@ impl Doc {
     /// A run if `doc` has a run's containers.
     pub fn classify(run_id: RunId, identity: Identity, doc: AutoCommit) -> Self {
         if !matches!(doc.get(ROOT, "grafts"), Ok(Some(_))) {
-            return Self::Plain(doc);
+            return Self::Plain(Box::new(doc));
         }
         match RunDoc::from_automerge(run_id, identity, doc) {
             Ok(run) => Self::Run(Box::new(run)),
-            Err((_, doc)) => Self::Plain(doc),
+            Err(rejected) => Self::Plain(Box::new(rejected.1)),
         }
     }
 
@@ -35,7 +35,7 @@ impl Doc {
     pub fn automerge(&mut self) -> &mut AutoCommit {
         match self {
             Self::Run(run) => run.automerge_mut(),
-            Self::Plain(doc) => doc,
+            Self::Plain(doc) => doc.as_mut(),
         }
     }
 
@@ -47,7 +47,7 @@ impl Doc {
                 run.refresh();
                 Self::Run(run)
             }
-            Self::Plain(doc) => Self::classify(run_id, identity.clone(), doc),
+            Self::Plain(doc) => Self::classify(run_id, identity.clone(), *doc),
         }
     }
 }

@@ -32,7 +32,7 @@ impl Registry {
     /// Sends `cmd` to the document's task, starting the task (which loads the document
     /// from the store) if none is running.
     pub async fn send(&self, ctx: &Arc<DocContext>, doc: DocumentId, mut cmd: DocCmd) {
-        loop {
+        for _ in 0..3 {
             let tx = self.handle(ctx, doc);
             match tx.send(cmd).await {
                 Ok(()) => return,
@@ -40,7 +40,11 @@ impl Registry {
                 // start a new one.
                 Err(mpsc::error::SendError(back)) => cmd = back,
             }
+            tokio::task::yield_now().await;
         }
+        // Only while the runtime shuts down do fresh tasks die at once; the command
+        // (a detach, say) no longer matters then.
+        tracing::debug!(%doc, "dropping a command: the relay is shutting down");
     }
 
     fn handle(&self, ctx: &Arc<DocContext>, doc: DocumentId) -> mpsc::Sender<DocCmd> {

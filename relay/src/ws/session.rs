@@ -26,6 +26,9 @@ pub enum SessionEnd {
     CutOff,
 }
 
+/// How a frame ends a session: why, and the `error` message to send first, if any.
+pub type Stop = (SessionEnd, Option<Box<WireMessage>>);
+
 /// A peer that completed the handshake.
 #[derive(Debug)]
 pub struct Session {
@@ -69,10 +72,7 @@ impl Session {
 
     /// Handles one frame from the peer. `Err` ends the session; for protocol errors the
     /// caller sends the returned `error` message first.
-    pub async fn on_frame(
-        &mut self,
-        frame: &[u8],
-    ) -> Result<(), (SessionEnd, Option<WireMessage>)> {
+    pub async fn on_frame(&mut self, frame: &[u8]) -> Result<(), Stop> {
         if self.link.is_mesh {
             self.ctx.mesh.touch(&self.link.peer);
         }
@@ -141,7 +141,7 @@ impl Session {
         Ok(())
     }
 
-    fn document(&mut self, id: &str) -> Result<DocumentId, (SessionEnd, Option<WireMessage>)> {
+    fn document(&mut self, id: &str) -> Result<DocumentId, Stop> {
         id.parse::<DocumentId>()
             .map_err(|e| self.protocol_error(e.to_string()))
     }
@@ -160,13 +160,13 @@ impl Session {
         self.ctx.metrics.malformed_frame();
     }
 
-    fn protocol_error(&self, message: String) -> (SessionEnd, Option<WireMessage>) {
+    fn protocol_error(&self, message: String) -> Stop {
         let reply = WireMessage::Error {
             message: message.clone(),
             sender_id: Some(self.ctx.me.clone()),
             target_id: Some(self.link.peer.clone()),
         };
-        (SessionEnd::ProtocolError(message), Some(reply))
+        (SessionEnd::ProtocolError(message), Some(Box::new(reply)))
     }
 
     /// Tells every document this peer synced that it is gone.

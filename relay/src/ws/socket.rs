@@ -72,11 +72,11 @@ async fn join(
         Ok(first) => handshake::accept(first, &me, &state.ctx.mesh.metadata(&state.ctx)),
         Err(e) => {
             state.ctx.metrics.malformed_frame();
-            Err(WireMessage::Error {
+            Err(Box::new(WireMessage::Error {
                 message: e.to_string(),
                 sender_id: Some(me.clone()),
                 target_id: None,
-            })
+            }))
         }
     };
     let (joined, reply) = match joined {

@@ -263,8 +263,9 @@ impl Actor {
         let Ok(slot) = &mut self.doc else {
             unreachable!("checked above")
         };
-        let doc =
-            slot.get_or_insert_with(|| Doc::Plain(automerge::AutoCommit::new().with_actor(actor)));
+        let doc = slot.get_or_insert_with(|| {
+            Doc::Plain(Box::new(automerge::AutoCommit::new().with_actor(actor)))
+        });
         match self.sync.receive(doc.automerge(), &peer, data) {
             Ok(changed) => {
                 // The run's view is brought up to date once per batch, not per message.
