@@ -304,3 +304,32 @@ async fn a_relay_restarted_from_its_data_dir_catches_up() {
         r.stop().await;
     }
 }
+
+#[tokio::test]
+async fn two_relays_that_each_create_a_run_during_a_partition_merge_with_nothing_lost() {
+    let b_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let proxy = Proxy::start(b_listener.local_addr().unwrap()).await;
+    proxy.cut().await;
+    let b = start_with_peers(b_listener, "eu-central-1", vec![]).await;
+    let a = start_with_peers(
+        tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        "us-east-1",
+        vec![format!("ws://{}/ws", proxy.addr)],
+    )
+    .await;
+    // Neither relay has seen the run: each graft creates it on its own side.
+    graft(&a, "step1", "SecurityAgent").await;
+    graft(&b, "step1", "ReliabilityAgent").await;
+    let (status, _) = post(b.http(&format!("/app/runs/{RUN}/prune")), json!({"nodeId": "step1"})).await;
+    assert_eq!(status, 200);
+    proxy.restore();
+    until_has(&a, "ReliabilityAgent").await;
+    until_has(&b, "SecurityAgent").await;
+    let (sa, sb) = (state(&a).await.unwrap(), state(&b).await.unwrap());
+    assert_eq!(sa["pipeline"], sb["pipeline"]);
+    assert_eq!(sa["prunedSteps"][0]["id"], "step1", "B's prune survived the merge too");
+    assert_eq!(agents(&sa).len(), 2);
+    proxy.stop();
+    a.stop().await;
+    b.stop().await;
+}
