@@ -320,14 +320,21 @@ async fn two_relays_that_each_create_a_run_during_a_partition_merge_with_nothing
     // Neither relay has seen the run: each graft creates it on its own side.
     graft(&a, "step1", "SecurityAgent").await;
     graft(&b, "step1", "ReliabilityAgent").await;
-    let (status, _) = post(b.http(&format!("/app/runs/{RUN}/prune")), json!({"nodeId": "step1"})).await;
+    let (status, _) = post(
+        b.http(&format!("/app/runs/{RUN}/prune")),
+        json!({"nodeId": "step1"}),
+    )
+    .await;
     assert_eq!(status, 200);
     proxy.restore();
     until_has(&a, "ReliabilityAgent").await;
     until_has(&b, "SecurityAgent").await;
     let (sa, sb) = (state(&a).await.unwrap(), state(&b).await.unwrap());
     assert_eq!(sa["pipeline"], sb["pipeline"]);
-    assert_eq!(sa["prunedSteps"][0]["id"], "step1", "B's prune survived the merge too");
+    assert_eq!(
+        sa["prunedSteps"][0]["id"], "step1",
+        "B's prune survived the merge too"
+    );
     assert_eq!(agents(&sa).len(), 2);
     proxy.stop();
     a.stop().await;

@@ -53,23 +53,44 @@ impl fmt::Display for NodeId {
     }
 }
 
+fn check(s: &str) -> Result<(), InvalidNodeId> {
+    if s.is_empty() {
+        return Err(InvalidNodeId::Empty);
+    }
+    if s.len() > MAX_NODE_ID_BYTES {
+        return Err(InvalidNodeId::TooLong {
+            len: s.len(),
+            max: MAX_NODE_ID_BYTES,
+        });
+    }
+    if s.chars().any(char::is_control) {
+        return Err(InvalidNodeId::ControlCharacter { id: s.to_owned() });
+    }
+    Ok(())
+}
+
 impl FromStr for NodeId {
     type Err = InvalidNodeId;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        if s.is_empty() {
-            return Err(InvalidNodeId::Empty);
-        }
-        if s.len() > MAX_NODE_ID_BYTES {
-            return Err(InvalidNodeId::TooLong {
-                len: s.len(),
-                max: MAX_NODE_ID_BYTES,
-            });
-        }
-        if s.chars().any(char::is_control) {
-            return Err(InvalidNodeId::ControlCharacter { id: s.to_owned() });
-        }
+        check(s)?;
         Ok(Self(s.to_owned()))
+    }
+}
+
+impl std::borrow::Borrow<str> for NodeId {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for NodeId {
+    type Error = InvalidNodeId;
+
+    /// Checks `s` and keeps its allocation.
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        check(&s)?;
+        Ok(Self(s))
     }
 }
 

@@ -182,7 +182,6 @@ impl ViewIndex {
 
     pub fn put_graft(&mut self, key: &str, value: &Value<'_>) {
         self.remove_graft(key);
-        let at = format!("grafts/{key}");
         match read_graft(key, value) {
             Ok(graft) => {
                 self.children
@@ -192,17 +191,17 @@ impl ViewIndex {
                 self.grafts.insert(graft.id.clone(), graft);
             }
             Err(why) => {
-                self.issues.insert(at, why);
+                self.issues.insert(format!("grafts/{key}"), why);
             }
         }
     }
 
     fn remove_graft(&mut self, key: &str) {
-        self.issues.remove(&format!("grafts/{key}"));
-        let Ok(id) = key.parse::<NodeId>() else {
-            return;
-        };
-        if let Some(old) = self.grafts.remove(&id)
+        // Cheap when there is nothing to remove: this runs for every graft on a full read.
+        if !self.issues.is_empty() {
+            self.issues.remove(&format!("grafts/{key}"));
+        }
+        if let Some(old) = self.grafts.remove(key)
             && let Some(siblings) = self.children.get_mut(&old.after)
         {
             siblings.remove(&old.sort_key());
@@ -304,10 +303,7 @@ fn read_graft(key: &str, value: &Value<'_>) -> Result<Graft, String> {
         .ok_or_else(|| format!("graft {key:?} is {value}, expected a JSON string"))?;
     let record: GraftRecord = serde_json::from_str(text)
         .map_err(|e| format!("graft {key:?} is not a graft record: {e}"))?;
-    let after = record
-        .after
-        .parse::<NodeId>()
-        .map_err(|e| format!("graft {key:?} anchor: {e}"))?;
+    let after = NodeId::try_from(record.after).map_err(|e| format!("graft {key:?} anchor: {e}"))?;
     if after == id {
         return Err(format!("graft {key:?} is anchored to itself"));
     }
