@@ -3,6 +3,7 @@
 
 use std::time::Instant;
 
+use automerge::AutoCommit;
 use runmesh_core::sync::{DocSync, PeerId, PeerMetadata, WireMessage};
 use runmesh_core::{Identity, RunDoc, RunId};
 use runmesh_relay::client::Connection;
@@ -37,11 +38,12 @@ pub async fn spawn(
         .await
         .expect("connect");
     let relay = conn.remote.peer.clone();
-    let mut doc = RunDoc::genesis(run, Identity::random("load", &format!("u{index}")).unwrap());
+    let identity = Identity::random("load", &format!("u{index}")).unwrap();
+    let mut doc = Replica::Joining(Box::default());
     let mut sync = DocSync::new(run.document_id().to_string(), me);
     tokio::spawn(async move {
         let opening = sync
-            .add_peer(doc.automerge_mut(), &relay)
+            .add_peer(doc.automerge(), &relay)
             .expect("opening message");
         let opening = match opening {
             WireMessage::Sync {
@@ -64,9 +66,10 @@ pub async fn spawn(
                 cmd = rx.recv() => match cmd {
                     Some(Cmd::Graft { after, agent }) => {
                         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
-                        doc.graft(&after, &agent, now).expect("graft");
+                        let Replica::Run(run) = &mut doc else { panic!("write only after joining") };
+                        run.graft(&after, &agent, now).expect("graft");
                         sync.local_change();
-                        for (_, m) in sync.flush(doc.automerge_mut()) {
+                        for (_, m) in sync.flush(doc.automerge()) {
                             if conn.send(&m).await.is_err() { return; }
                         }
                     }
@@ -77,9 +80,10 @@ pub async fn spawn(
                         if matches!(message, Ok(None) | Err(_)) { return; }
                         continue;
                     };
-                    let changed = sync.receive(doc.automerge_mut(), &relay, &data).expect("sync");
+                    let changed = sync.receive(doc.automerge(), &relay, &data).expect("sync");
                     if changed {
-                        doc.refresh();
+                        doc.after_change(run, &identity);
+                        let Replica::Run(doc) = &doc else { continue };
                         // Cheap reads only: building the whole state per message would make
                         // the load generator, not the relay, the bottleneck.
                         let mut new_agents = Vec::new();
@@ -92,7 +96,7 @@ pub async fn spawn(
                         }
                         let _ = report.send(Seen { client: index, grafts: doc.graft_count(), at: Instant::now(), new_agents });
                     }
-                    for (_, m) in sync.flush(doc.automerge_mut()) {
+                    for (_, m) in sync.flush(doc.automerge()) {
                         if conn.send(&m).await.is_err() { return; }
                     }
                 }
@@ -100,4 +104,35 @@ pub async fn spawn(
         }
     });
     tx
+}
+
+/// A client opening a run it does not have starts from an *empty* document rather than
+/// the genesis: the relay then answers with the whole run (Automerge sends a full save when
+/// the peer lacks most of the document), which an empty document loads on Automerge's fast
+/// path instead of applying change by change.
+enum Replica {
+    Joining(Box<AutoCommit>),
+    Run(Box<RunDoc>),
+}
+
+impl Replica {
+    fn automerge(&mut self) -> &mut AutoCommit {
+        match self {
+            Self::Joining(doc) => doc,
+            Self::Run(run) => run.automerge_mut(),
+        }
+    }
+
+    fn after_change(&mut self, run_id: RunId, identity: &Identity) {
+        match self {
+            Self::Run(run) => run.refresh(),
+            Self::Joining(doc) => {
+                let doc = std::mem::take(doc.as_mut());
+                *self = match RunDoc::from_automerge(run_id, identity.clone(), doc) {
+                    Ok(run) => Self::Run(Box::new(run)),
+                    Err(rejected) => Self::Joining(Box::new(rejected.1)),
+                };
+            }
+        }
+    }
 }
