@@ -9,28 +9,10 @@
 
 mod common;
 
+use common::Rng;
 use common::*;
 use proptest::prelude::*;
 use runmesh_core::{FlagValue, RunDoc};
-
-/// SplitMix64: a tiny deterministic generator, so one seed replays one whole schedule.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
-}
 
 const REGIONS: [&str; 3] = ["us-east-1", "eu-central-1", "ap-southeast-1"];
 const USERS: [&str; 3] = ["alice", "bob", "carol"];

@@ -167,6 +167,25 @@ impl WireMessage {
         out
     }
 
+    /// The same sync message as a `request` (which asks for `doc-unavailable` if the
+    /// other side lacks the document); other messages are returned unchanged.
+    pub fn into_request(self) -> Self {
+        match self {
+            Self::Sync {
+                document_id,
+                sender_id,
+                target_id,
+                data,
+            } => Self::Request {
+                document_id,
+                sender_id,
+                target_id,
+                data,
+            },
+            other => other,
+        }
+    }
+
     /// The document this message is about, if any.
     pub fn document_id(&self) -> Option<&str> {
         match self {

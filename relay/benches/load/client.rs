@@ -45,19 +45,10 @@ pub async fn spawn(
         let opening = sync
             .add_peer(doc.automerge(), &relay)
             .expect("opening message");
-        let opening = match opening {
-            WireMessage::Sync {
-                document_id,
-                sender_id,
-                target_id,
-                data,
-            } if request => WireMessage::Request {
-                document_id,
-                sender_id,
-                target_id,
-                data,
-            },
-            other => other,
+        let opening = if request {
+            opening.into_request()
+        } else {
+            opening
         };
         conn.send(&opening).await.expect("send");
         let mut known = std::collections::HashSet::new();

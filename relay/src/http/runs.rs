@@ -48,6 +48,20 @@ async fn op(state: &AppState, run: RunId, op: RunOp, user: String) -> Result<OpR
         .map_err(AppError::from)
 }
 
+/// Runs an operation and answers with the run's state afterwards.
+async fn state_after(
+    state: &AppState,
+    run: RunId,
+    change: RunOp,
+    headers: &HeaderMap,
+) -> Result<Json<StateBody>, AppError> {
+    let reply = op(state, run, change, user(headers)).await?;
+    Ok(Json(StateBody {
+        state: reply.state,
+        region: state.ctx.config.region.clone(),
+    }))
+}
+
 async fn read<T>(
     state: &AppState,
     run: RunId,
@@ -252,17 +266,7 @@ pub async fn prune(
     headers: HeaderMap,
     JsonBody(body): JsonBody<NodeBody>,
 ) -> Result<Json<StateBody>, AppError> {
-    let reply = op(
-        &state,
-        run,
-        RunOp::Prune { node: body.node_id },
-        user(&headers),
-    )
-    .await?;
-    Ok(Json(StateBody {
-        state: reply.state,
-        region: state.ctx.config.region.clone(),
-    }))
+    state_after(&state, run, RunOp::Prune { node: body.node_id }, &headers).await
 }
 
 /// `POST /app/runs/{runId}/restore`
@@ -272,17 +276,7 @@ pub async fn restore(
     headers: HeaderMap,
     JsonBody(body): JsonBody<NodeBody>,
 ) -> Result<Json<StateBody>, AppError> {
-    let reply = op(
-        &state,
-        run,
-        RunOp::Restore { node: body.node_id },
-        user(&headers),
-    )
-    .await?;
-    Ok(Json(StateBody {
-        state: reply.state,
-        region: state.ctx.config.region.clone(),
-    }))
+    state_after(&state, run, RunOp::Restore { node: body.node_id }, &headers).await
 }
 
 /// Body of `PUT …/flags/{key}`.
@@ -300,11 +294,7 @@ pub async fn set_flag(
     JsonBody(body): JsonBody<FlagBody>,
 ) -> Result<Json<StateBody>, AppError> {
     let value = FlagValue::from_json(&key, &body.value)?;
-    let reply = op(&state, run, RunOp::SetFlag { key, value }, user(&headers)).await?;
-    Ok(Json(StateBody {
-        state: reply.state,
-        region: state.ctx.config.region.clone(),
-    }))
+    state_after(&state, run, RunOp::SetFlag { key, value }, &headers).await
 }
 
 /// `DELETE /app/runs/{runId}/flags/{key}`
@@ -314,11 +304,7 @@ pub async fn clear_flag(
     Path((_, key)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Json<StateBody>, AppError> {
-    let reply = op(&state, run, RunOp::ClearFlag { key }, user(&headers)).await?;
-    Ok(Json(StateBody {
-        state: reply.state,
-        region: state.ctx.config.region.clone(),
-    }))
+    state_after(&state, run, RunOp::ClearFlag { key }, &headers).await
 }
 
 /// `GET /api/crdt/runs`: the runs this relay stores.

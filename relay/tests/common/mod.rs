@@ -125,19 +125,10 @@ impl SyncClient {
             .sync
             .add_peer(self.run.automerge_mut(), &self.relay)
             .expect("a first sync message");
-        let message = match message {
-            WireMessage::Sync {
-                document_id,
-                sender_id,
-                target_id,
-                data,
-            } if request => WireMessage::Request {
-                document_id,
-                sender_id,
-                target_id,
-                data,
-            },
-            other => other,
+        let message = if request {
+            message.into_request()
+        } else {
+            message
         };
         self.conn.send(&message).await.unwrap();
     }

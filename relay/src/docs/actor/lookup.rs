@@ -37,24 +37,11 @@ impl Actor {
         for link in mesh {
             // An empty scratch document makes the opening message say "I have nothing".
             let mut scratch = AutoCommit::new();
-            if let Some(WireMessage::Sync {
-                document_id,
-                sender_id,
-                target_id,
-                data,
-            }) = self.sync.add_peer(&mut scratch, &link.peer)
-            {
-                out.push((
-                    link.peer.clone(),
-                    WireMessage::Request {
-                        document_id,
-                        sender_id,
-                        target_id,
-                        data,
-                    },
-                ));
-                self.asked.insert(link.peer.clone());
-                self.attach(link);
+            let peer = link.peer.clone();
+            self.attach(link);
+            if let Some(opening) = self.sync.add_peer(&mut scratch, &peer) {
+                out.push((peer.clone(), opening.into_request()));
+                self.asked.insert(peer);
             }
         }
     }
