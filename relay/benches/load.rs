@@ -142,7 +142,11 @@ async fn fanout() {
     .await;
     let mut sent: HashMap<String, Instant> = HashMap::new();
     let mut latencies = Vec::with_capacity(GRAFTS * READERS);
-    let mut ticker = tokio::time::interval(Duration::from_millis(10));
+    let interval: u64 = std::env::var("RUNMESH_FANOUT_INTERVAL_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50);
+    let mut ticker = tokio::time::interval(Duration::from_millis(interval));
     let mut next = 0;
     let deadline = Instant::now() + DEADLINE;
     while latencies.len() < GRAFTS * READERS {
@@ -166,7 +170,7 @@ async fn fanout() {
     }
     latencies.sort();
     println!(
-        "fan-out: {GRAFTS} grafts to {READERS} clients: p50 {:.2?}, p99 {:.2?}, max {:.2?}",
+        "fan-out: {GRAFTS} grafts, one every {interval} ms, to {READERS} clients: p50 {:.2?}, p99 {:.2?}, max {:.2?}",
         percentile(&latencies, 0.5),
         percentile(&latencies, 0.99),
         latencies.last().unwrap()
