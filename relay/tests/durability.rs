@@ -227,3 +227,63 @@ async fn sigterm_with_open_sessions_exits_zero_and_keeps_the_data() {
     again.child.kill().unwrap();
     again.child.wait().unwrap();
 }
+
+#[tokio::test]
+async fn an_unreadable_stored_run_is_refused_without_harming_other_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let relay = TestRelay::start_in(tmp.path(), "us-east-1", |_| {}).await;
+    graft(&relay.base(), "A").await.unwrap();
+    let other = "00000000-0000-4000-8000-000000000001";
+    let resp = reqwest::Client::new()
+        .post(relay.http(&format!("/app/runs/{other}/graft")))
+        .body(r#"{"after":"s","agentName":"Fine"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    relay.stop().await;
+
+    // A well-framed log record (right length and CRC) whose bytes are not Automerge.
+    let doc: runmesh_core::RunId = RUN.parse().unwrap();
+    let log = tmp
+        .path()
+        .join("runs")
+        .join(doc.document_id().to_string())
+        .join("log-00000000.bin");
+    let junk = b"not an automerge change";
+    let mut record = (junk.len() as u32).to_le_bytes().to_vec();
+    record.extend_from_slice(&crc32fast::hash(junk).to_le_bytes());
+    record.extend_from_slice(junk);
+    let mut file = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+    std::io::Write::write_all(&mut file, &record).unwrap();
+
+    let relay = TestRelay::start_in(tmp.path(), "us-east-1", |_| {}).await;
+    let resp = reqwest::get(relay.http(&format!("/api/crdt/runs/{RUN}/state")))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 500);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(
+        body["message"], "internal error; see the relay's log",
+        "no internals leak"
+    );
+    let mut client = SyncClient::fresh(&relay, doc, "r", "u").await;
+    client.open(true).await;
+    let reply = client.next_other().await.unwrap();
+    assert!(
+        matches!(
+            reply,
+            runmesh_core::sync::WireMessage::DocUnavailable { .. }
+        ),
+        "{reply:?}"
+    );
+    // The same connection and the relay still serve the healthy run.
+    let state: Value = reqwest::get(relay.http(&format!("/api/crdt/runs/{other}/state")))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(state["grafts"][0]["agentName"], "Fine");
+    relay.stop().await;
+}

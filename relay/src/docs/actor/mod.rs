@@ -250,7 +250,16 @@ impl Actor {
         self.ctx.metrics.sync_message();
         let peer = from.peer.clone();
         if let Err(why) = &self.doc {
-            let message = self.error_message(&peer, format!("document unavailable: {why}"));
+            // An unreadable stored document is this document's problem, not the
+            // connection's: answer `doc-unavailable` (an `error` would close the socket,
+            // and with it every other run a mesh link carries).
+            tracing::warn!(doc = %self.id, %peer, error = %why, "asked for an unreadable document");
+            let message = WireMessage::DocUnavailable {
+                document_id: self.id.to_string(),
+                sender_id: self.ctx.me.clone(),
+                target_id: peer.clone(),
+            };
+            self.attach(from);
             out.push((peer, message));
             return false;
         }
