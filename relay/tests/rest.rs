@@ -5,23 +5,6 @@ mod common;
 use common::*;
 use serde_json::{Value, json};
 
-async fn post(url: &str, body: &str) -> (u16, Value) {
-    let resp = reqwest::Client::new()
-        .post(url)
-        .body(body.to_owned())
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
-}
-
-async fn get(url: &str) -> (u16, Value) {
-    let resp = reqwest::get(url).await.unwrap();
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
-}
-
 async fn heads(relay: &TestRelay, run: &str) -> Value {
     get(&relay.http(&format!("/api/crdt/runs/{run}/heads")))
         .await

@@ -44,20 +44,9 @@ async fn start_with_peers(
     TestRelay::start_on(listener, &dir, region, |c| c.mesh_peers = peers).await
 }
 
-async fn post(url: String, body: Value) -> (u16, Value) {
-    let resp = reqwest::Client::new()
-        .post(url)
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
-}
-
 async fn graft(relay: &TestRelay, after: &str, agent: &str) {
     let (status, body) = post(
-        relay.http(&format!("/app/runs/{RUN}/graft")),
+        &relay.http(&format!("/app/runs/{RUN}/graft")),
         json!({"after": after, "agentName": agent}),
     )
     .await;
@@ -177,7 +166,7 @@ async fn a_graft_in_one_region_shows_up_in_the_others() {
     assert!(metrics.contains("crdt_sync_messages_total{region=\"us-east-1\"}"));
 
     let (status, body) = post(
-        relays[0].http(&format!("/api/crdt/runs/{RUN}/register-peer")),
+        &relays[0].http(&format!("/api/crdt/runs/{RUN}/register-peer")),
         json!({"peerRegion": "eu-central-1"}),
     )
     .await;
@@ -229,7 +218,7 @@ async fn a_partition_heals_into_one_order_with_both_grafts() {
     .await;
     until_connected(&b, 1).await;
     let (status, _) = post(
-        a.http("/api/crdt/runs"),
+        &a.http("/api/crdt/runs"),
         json!({"runId": RUN, "title": "P", "steps": ["step1", "step2"]}),
     )
     .await;
@@ -321,7 +310,7 @@ async fn two_relays_that_each_create_a_run_during_a_partition_merge_with_nothing
     graft(&a, "step1", "SecurityAgent").await;
     graft(&b, "step1", "ReliabilityAgent").await;
     let (status, _) = post(
-        b.http(&format!("/app/runs/{RUN}/prune")),
+        &b.http(&format!("/app/runs/{RUN}/prune")),
         json!({"nodeId": "step1"}),
     )
     .await;
