@@ -84,8 +84,7 @@ impl RunDoc {
             &format!("{agent_name} after {after}"),
             now_ms,
         );
-        self.index
-            .put_graft(id.as_str(), &automerge::Value::str(&encoded));
+        self.index.put_graft(id.as_str(), Ok(&encoded));
         Ok(id)
     }
 

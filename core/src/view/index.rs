@@ -7,7 +7,9 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use automerge::{AutoCommit, ObjId, Patch, PatchAction, ROOT, ReadDoc, Value};
+use automerge::{
+    AutoCommit, ObjId, Patch, PatchAction, ROOT, ReadDoc, ScalarValueRef, Value, ValueRef,
+};
 
 use crate::error::RunError;
 use crate::flag::FlagValue;
@@ -55,14 +57,22 @@ impl ViewIndex {
             {
                 index.issues.insert(
                     format!("grafts/{}", item.key),
-                    "not a graft bucket: grafts live in the maps grafts/00 … grafts/ff".into(),
+                    "not a graft bucket: grafts live in the maps grafts/00 … grafts/3f".into(),
                 );
             }
         }
         for bucket in &c.buckets {
             for item in doc.map_range(bucket, ..) {
-                let value: Value<'_> = item.value.into();
-                index.put_graft(&item.key, &value);
+                // Borrow the record's text: a full read touches every graft.
+                match &item.value {
+                    ValueRef::Scalar(ScalarValueRef::Str(text)) => {
+                        index.put_graft(&item.key, Ok(text))
+                    }
+                    _ => {
+                        let value: Value<'_> = item.value.into();
+                        index.put_graft(&item.key, Err(value.to_string()));
+                    }
+                }
             }
         }
         for item in doc.map_range(&c.pruned, ..) {
@@ -108,7 +118,9 @@ impl ViewIndex {
                             .map(|(v, _)| v.into_owned())
                     });
                     match (value, is_graft) {
-                        (Some(value), true) => self.put_graft(&key, &value),
+                        (Some(value), true) => {
+                            self.put_graft(&key, value.as_str().ok_or_else(|| value.to_string()))
+                        }
                         (None, true) => self.remove_graft(&key),
                         (Some(value), false) => self.put_prune(&key, &value),
                         (None, false) => self.remove_prune(&key),
@@ -180,14 +192,21 @@ impl ViewIndex {
         }
     }
 
-    pub fn put_graft(&mut self, key: &str, value: &Value<'_>) {
+    /// Indexes the graft stored under `key`: its record's text, or what the value was
+    /// instead of text.
+    pub fn put_graft(&mut self, key: &str, text: Result<&str, String>) {
         self.remove_graft(key);
-        match read_graft(key, value) {
+        match read_graft(key, text) {
             Ok(graft) => {
-                self.children
-                    .entry(graft.after.clone())
-                    .or_default()
-                    .insert(graft.sort_key());
+                match self.children.get_mut(&graft.after) {
+                    Some(siblings) => {
+                        siblings.insert(graft.sort_key());
+                    }
+                    None => {
+                        self.children
+                            .insert(graft.after.clone(), BTreeSet::from([graft.sort_key()]));
+                    }
+                }
                 self.grafts.insert(graft.id.clone(), graft);
             }
             Err(why) => {
@@ -294,13 +313,11 @@ fn read_step(doc: &AutoCommit, value: &Value<'_>, obj: ObjId) -> Result<Step, St
     })
 }
 
-fn read_graft(key: &str, value: &Value<'_>) -> Result<Graft, String> {
+fn read_graft(key: &str, text: Result<&str, String>) -> Result<Graft, String> {
     let id = key
         .parse::<NodeId>()
         .map_err(|e| format!("graft key: {e}"))?;
-    let text = value
-        .as_str()
-        .ok_or_else(|| format!("graft {key:?} is {value}, expected a JSON string"))?;
+    let text = text.map_err(|value| format!("graft {key:?} is {value}, expected a JSON string"))?;
     let record: GraftRecord = serde_json::from_str(text)
         .map_err(|e| format!("graft {key:?} is not a graft record: {e}"))?;
     let after = NodeId::try_from(record.after).map_err(|e| format!("graft {key:?} anchor: {e}"))?;
