@@ -249,12 +249,7 @@ async fn health_and_metrics_answer() {
         r#"{"after":"s","agentName":"A"}"#,
     )
     .await;
-    let text = reqwest::get(relay.http("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = relay.metrics().await;
     assert!(
         text.contains(&format!(
             "crdt_lamport_clock{{region=\"ap-southeast-1\",run_id=\"{RUN}\"}}"

@@ -118,12 +118,7 @@ async fn a_malformed_frame_closes_only_that_socket_with_an_error() {
     let mut bob = SyncClient::fresh(&relay, run_id(), "eu", "bob").await;
     bob.open(true).await;
     bob.wait_for("the run", |s| s.steps.len() == 2).await;
-    let metrics = reqwest::get(relay.http("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = relay.metrics().await;
     assert!(
         metrics.contains("runmesh_ws_malformed_frames_total{region=\"us-east-1\"} 2"),
         "{metrics}"

@@ -33,12 +33,7 @@ fn url(l: &tokio::net::TcpListener) -> String {
 }
 
 async fn sync_messages(relay: &TestRelay) -> u64 {
-    let text = reqwest::get(relay.http("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = relay.metrics().await;
     text.lines()
         .find(|l| l.starts_with("crdt_sync_messages_total"))
         .and_then(|l| l.split_whitespace().last())

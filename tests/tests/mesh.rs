@@ -44,6 +44,21 @@ async fn start_with_peers(
     TestRelay::start_on(listener, &dir, region, |c| c.mesh_peers = peers).await
 }
 
+/// Relay A (us-east-1) dials relay B (eu-central-1) through a proxy the test controls;
+/// B does not dial A, so cutting the proxy partitions them.
+async fn pair_through_proxy() -> (TestRelay, TestRelay, Proxy) {
+    let b_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let proxy = Proxy::start(b_listener.local_addr().unwrap()).await;
+    let b = start_with_peers(b_listener, "eu-central-1", vec![]).await;
+    let a = start_with_peers(
+        tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        "us-east-1",
+        vec![format!("ws://{}/ws", proxy.addr)],
+    )
+    .await;
+    (a, b, proxy)
+}
+
 async fn graft(relay: &TestRelay, after: &str, agent: &str) {
     let (status, body) = post(
         &relay.http(&format!("/app/runs/{RUN}/graft")),
@@ -153,12 +168,7 @@ async fn a_graft_in_one_region_shows_up_in_the_others() {
             .then_some(())
     })
     .await;
-    let metrics = reqwest::get(relays[0].http("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = relays[0].metrics().await;
     assert!(
         metrics.contains("crdt_mesh_peers_connected{region=\"us-east-1\"} 2"),
         "relays that dial each other keep one link per pair:\n{metrics}"
@@ -207,15 +217,7 @@ async fn changes_cross_a_line_of_relays_both_ways() {
 
 #[tokio::test]
 async fn a_partition_heals_into_one_order_with_both_grafts() {
-    let b_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let proxy = Proxy::start(b_listener.local_addr().unwrap()).await;
-    let b = start_with_peers(b_listener, "eu-central-1", vec![]).await;
-    let a = start_with_peers(
-        tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
-        "us-east-1",
-        vec![format!("ws://{}/ws", proxy.addr)],
-    )
-    .await;
+    let (a, b, proxy) = pair_through_proxy().await;
     until_connected(&b, 1).await;
     let (status, _) = post(
         &a.http("/api/crdt/runs"),
@@ -296,16 +298,8 @@ async fn a_relay_restarted_from_its_data_dir_catches_up() {
 
 #[tokio::test]
 async fn two_relays_that_each_create_a_run_during_a_partition_merge_with_nothing_lost() {
-    let b_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let proxy = Proxy::start(b_listener.local_addr().unwrap()).await;
+    let (a, b, proxy) = pair_through_proxy().await;
     proxy.cut().await;
-    let b = start_with_peers(b_listener, "eu-central-1", vec![]).await;
-    let a = start_with_peers(
-        tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
-        "us-east-1",
-        vec![format!("ws://{}/ws", proxy.addr)],
-    )
-    .await;
     // Neither relay has seen the run: each graft creates it on its own side.
     graft(&a, "step1", "SecurityAgent").await;
     graft(&b, "step1", "ReliabilityAgent").await;

@@ -66,6 +66,16 @@ impl TestRelay {
         format!("http://{}{path}", self.addr)
     }
 
+    /// The relay's Prometheus text.
+    pub async fn metrics(&self) -> String {
+        reqwest::get(self.http("/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     pub fn ws(&self) -> String {
         format!("ws://{}/ws", self.addr)
     }
