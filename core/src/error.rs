@@ -99,6 +99,10 @@ pub enum RunError {
         /// What Automerge found wrong.
         source: Box<automerge::AutomergeError>,
     },
+    /// The bytes hold a run but not its id (runs created by another tool or as a bare
+    /// genesis do not record it).
+    #[error("these bytes do not say which run they hold: pass the run id")]
+    UnknownRunId,
     /// The bytes were a valid Automerge document, but not a run.
     #[error("not a run document: {0}")]
     NotARun(String),

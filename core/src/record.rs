@@ -34,6 +34,9 @@ pub(crate) mod keys {
     pub const PRUNED: &str = "pruned";
     pub const FLAGS: &str = "flags";
     pub const TITLE: &str = "title";
+    /// The run's UUID, written by the creating change so saved bytes name their run.
+    pub const RUN_ID: &str = "runId";
+
     pub const STEP_ID: &str = "id";
     pub const STEP_NAME: &str = "name";
     pub const STEP_AGENT: &str = "agent";

@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use runmesh_core::{FlagValue, NodeKind, RunDoc, RunError};
+use runmesh_core::{FlagValue, NodeKind, RunDoc, RunError, RunId};
 
 #[test]
 fn grafts_sit_after_their_anchor_and_grafts_of_grafts_follow_them() {
@@ -251,4 +251,19 @@ fn history_says_who_where_when_and_what() {
     assert_eq!(history[1].at, 7);
     assert_eq!(history[1].node.as_deref(), Some(g.as_str()));
     assert_eq!(history[1].detail, "SecurityAgent after step1");
+}
+
+#[test]
+fn saved_runs_name_themselves_and_bare_ones_ask_for_their_id() {
+    let run_id = RunId::random();
+    let mut run = RunDoc::create(run_id, who(1, "us", "alice"), "T", &[], 1).unwrap();
+    let opened = RunDoc::open(who(2, "eu", "bob"), &run.save()).unwrap();
+    assert_eq!(opened.run_id(), run_id);
+    assert_eq!(opened.state(), run.state());
+    let mut bare = RunDoc::genesis(run_id, who(1, "us", "alice"));
+    let err = RunDoc::open(who(2, "eu", "bob"), &bare.save()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "these bytes do not say which run they hold: pass the run id"
+    );
 }

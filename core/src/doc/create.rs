@@ -59,9 +59,11 @@ impl RunDoc {
         }
         let steps_obj = run.containers.steps.clone();
         let doc = &mut run.doc;
+        doc.put(ROOT, keys::RUN_ID, run_id.to_string())?;
         if !title.is_empty() {
             doc.put(ROOT, keys::TITLE, title)?;
         }
+
         for (i, step) in steps.iter().enumerate() {
             let obj = doc.insert_object(&steps_obj, i, ObjType::Map)?;
             doc.put(&obj, keys::STEP_ID, step.id.as_str())?;

@@ -59,7 +59,26 @@ impl RunDoc {
         Self::from_doc(run_id, identity, doc)
     }
 
+    /// Opens a run from bytes that name it (every run made by [`RunDoc::create`] does);
+    /// [`RunError::UnknownRunId`] if they do not.
+    pub fn open(identity: Identity, bytes: &[u8]) -> Result<Self, RunError> {
+        let mut run = Self::load(RunId::from_bytes([0; 16]), identity, bytes)?;
+        run.run_id = run.stored_run_id().ok_or(RunError::UnknownRunId)?;
+        Ok(run)
+    }
+
+    /// The run id the document records, if it records one.
+    pub fn stored_run_id(&self) -> Option<RunId> {
+        use automerge::ReadDoc;
+        let (value, _) = self
+            .doc
+            .get(automerge::ROOT, crate::record::keys::RUN_ID)
+            .ok()??;
+        value.to_str()?.parse().ok()
+    }
+
     /// Wraps an Automerge document that already holds a run (it has the genesis
+
     /// containers); gives the document back with the reason if it does not.
     pub fn from_automerge(
         run_id: RunId,

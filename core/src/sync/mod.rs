@@ -1,11 +1,13 @@
 //! The sans-IO sync engine: automerge-repo's wire protocol (v1), the handshake, and each
 //! document's sync sessions. The relay and clients drive it; it performs no I/O.
 
+mod client;
 mod doc_sync;
 pub mod handshake;
 mod peer_id;
 mod wire;
 
+pub use client::{ClientError, ClientSync, MAX_CLIENT_FRAME_BYTES, Received};
 pub use doc_sync::{DocSync, SyncError};
 pub use peer_id::PeerId;
 pub use wire::{PROTOCOL_V1, PeerMetadata, WireError, WireMessage};
