@@ -74,11 +74,10 @@ impl RunDoc {
             .doc
             .get(automerge::ROOT, crate::record::keys::RUN_ID)
             .ok()??;
-        value.to_str()?.parse().ok()
+        value.as_str()?.parse().ok()
     }
 
     /// Wraps an Automerge document that already holds a run (it has the genesis
-
     /// containers); gives the document back with the reason if it does not.
     pub fn from_automerge(
         run_id: RunId,
