@@ -9,9 +9,10 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
+cargo clippy -p runmesh-core --features wasm --target wasm32-unknown-unknown -- -D warnings
 echo "== cargo test"
 cargo test --workspace
-echo "== wasm32 build of core, checked against native"
-bash .ci/wasm-core.sh
+echo "== npm package: wasm core vs native, JS tests, packed tarball in a fresh project"
+bash .ci/npm.sh
 echo "== interop: stock automerge-repo clients through the relay"
 bash .ci/interop.sh

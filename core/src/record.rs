@@ -36,7 +36,6 @@ pub(crate) mod keys {
     pub const TITLE: &str = "title";
     /// The run's UUID, written by the creating change so saved bytes name their run.
     pub const RUN_ID: &str = "runId";
-
     pub const STEP_ID: &str = "id";
     pub const STEP_NAME: &str = "name";
     pub const STEP_AGENT: &str = "agent";

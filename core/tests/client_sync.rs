@@ -184,6 +184,9 @@ fn clients_converge_through_the_hub_and_count_what_it_lacks() {
     assert_eq!(clients[0].run.state(), clients[1].run.state());
     assert_eq!(clients[0].run.heads(), clients[1].run.heads());
     assert_eq!(clients[1].unacknowledged(), 0);
+    assert!(clients[1].sync.in_sync(&mut clients[1].run));
+    clients[1].run.graft("step1", "Unsent", 4).unwrap();
+    assert!(!clients[1].sync.in_sync(&mut clients[1].run));
 }
 
 #[test]

@@ -9,10 +9,11 @@ import { createInterface } from 'node:readline';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-export async function startRelay(region = 'interop') {
+// `port` and `dataDir` let a test restart a relay where it was; `stop({keepData})` keeps the directory.
+export async function startRelay(region = 'interop', { port = 0, dataDir } = {}) {
   const bin = process.env.RUNMESH_RELAY_BIN ?? join(root, 'target', 'debug', 'runmesh-relay');
-  const dataDir = mkdtempSync(join(tmpdir(), 'runmesh-interop-'));
-  const child = spawn(bin, ['--listen', '127.0.0.1:0', '--region', region, '--data-dir', dataDir], {
+  dataDir ??= mkdtempSync(join(tmpdir(), 'runmesh-interop-'));
+  const child = spawn(bin, ['--listen', `127.0.0.1:${port}`, '--region', region, '--data-dir', dataDir], {
     env: { ...process.env, RUST_LOG: 'warn' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -26,10 +27,12 @@ export async function startRelay(region = 'interop') {
   return {
     http,
     ws: http.replace('http://', 'ws://') + '/ws',
-    async stop() {
+    port: Number(new URL(http).port),
+    dataDir,
+    async stop({ keepData = false } = {}) {
       child.kill('SIGTERM');
       await new Promise((resolve) => child.once('exit', resolve));
-      rmSync(dataDir, { recursive: true, force: true });
+      if (!keepData) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

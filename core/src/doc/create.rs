@@ -63,7 +63,6 @@ impl RunDoc {
         if !title.is_empty() {
             doc.put(ROOT, keys::TITLE, title)?;
         }
-
         for (i, step) in steps.iter().enumerate() {
             let obj = doc.insert_object(&steps_obj, i, ObjType::Map)?;
             doc.put(&obj, keys::STEP_ID, step.id.as_str())?;

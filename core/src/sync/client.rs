@@ -217,6 +217,19 @@ impl ClientSync {
             .count()
     }
 
+    /// Whether this replica and the relay hold the same changes, by what the relay last
+    /// said: it has all of ours, and we have all of its.
+    pub fn in_sync(&self, run: &mut RunDoc) -> bool {
+        let Some(relay) = &self.relay else {
+            return false;
+        };
+        let Some(theirs) = self.sync.their_heads(relay) else {
+            return false;
+        };
+        let doc = run.automerge_mut();
+        theirs.iter().all(|h| doc.get_change_by_hash(h).is_some()) && self.unacknowledged(run) == 0
+    }
+
     /// The heads the relay last acknowledged (persist them to count unacknowledged
     /// changes across restarts).
     pub fn acknowledged_heads(&self) -> &[ChangeHash] {

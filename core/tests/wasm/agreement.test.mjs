@@ -1,17 +1,19 @@
 // Wasm half of the native/wasm agreement check: the core compiled to wasm must turn the
 // committed fixture documents into exactly the JSON the native core gives (core/tests/agreement.rs).
-// Run after `.ci/wasm-core.sh` has built target/wasm-node.
+// Run after scripts/build-npm.sh has built target/npm/runmesh (.ci/npm.sh does both).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, join } from 'node:path';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..', '..');
-const pkg = process.env.RUNMESH_WASM_NODE ?? join(root, 'target', 'wasm-node', 'runmesh_core.js');
-const { stateJson } = createRequire(import.meta.url)(pkg);
+// The wasm module of the built npm package (scripts/build-npm.sh), without its JS API.
+const wasmDir = join(process.env.RUNMESH_NPM_PKG ?? join(root, 'target', 'npm', 'runmesh'), 'wasm');
+const wasm = await import(pathToFileURL(join(wasmDir, 'runmesh_core.js')).href);
+wasm.initSync({ module: readFileSync(join(wasmDir, 'runmesh_core_bg.wasm')) });
+const { stateJson } = wasm;
 const RUN = '123e4567-e89b-12d3-a456-426614174000';
 
 for (const name of ['busy', 'foreign', 'stepless']) {

@@ -1,4 +1,9 @@
-//! The wasm-bindgen API (feature `wasm`): what the npm package `runmesh` exposes.
+//! The wasm-bindgen API (feature `wasm`): the low-level layer under the npm package
+//! `runmesh`. Values cross as strings, numbers, bytes and JSON text; the package's own
+//! JavaScript (`npm/src/`) turns them into the documented objects and events.
+
+mod client;
+mod run_doc;
 
 use wasm_bindgen::prelude::*;
 
@@ -11,4 +16,9 @@ pub fn state_json(run_id: &str, bytes: &[u8]) -> Result<String, JsError> {
     let identity = Identity::random("local", "reader")?;
     let run = RunDoc::load(run_id, identity, bytes)?;
     Ok(run.state().to_json())
+}
+
+/// Milliseconds since the Unix epoch, by the JavaScript clock.
+fn now_ms() -> u64 {
+    js_sys::Date::now() as u64
 }

@@ -1,0 +1,334 @@
+// The runmesh API over the wasm layer. Shared by the browser and Node entries, which
+// differ only in how they instantiate the wasm module.
+
+const RAW = Symbol('runmesh.raw');
+const EMIT = Symbol('runmesh.emit');
+
+/** Builds the public API on an instantiated wasm module. */
+export function makeApi(wasm) {
+  const { WasmRunDoc, WasmClient } = wasm;
+
+  class RunDoc {
+    #raw;
+    #listeners = new Set();
+
+    /** @internal Use RunDoc.create, RunDoc.load or RunDoc.empty. */
+    constructor(raw) {
+      if (!(raw instanceof WasmRunDoc)) {
+        throw new TypeError('use RunDoc.create(), RunDoc.load() or RunDoc.empty()');
+      }
+      this.#raw = raw;
+    }
+
+    static create({ title = '', steps = [], region = 'local', user = 'anonymous', runId = '' } = {}) {
+      if (!Array.isArray(steps)) throw new TypeError('steps must be an array');
+      return new RunDoc(
+        WasmRunDoc.create(text('runId', runId), text('title', title), JSON.stringify(steps), text('region', region), text('user', user)),
+      );
+    }
+
+    static load(bytes, { runId = '', region = 'local', user = 'anonymous' } = {}) {
+      return new RunDoc(WasmRunDoc.load(bytesOf(bytes), text('runId', runId), text('region', region), text('user', user)));
+    }
+
+    static empty(runId, { region = 'local', user = 'anonymous' } = {}) {
+      return new RunDoc(WasmRunDoc.empty(text('runId', runId), text('region', region), text('user', user)));
+    }
+
+    get runId() {
+      return this.#raw.runId();
+    }
+
+    get documentId() {
+      return this.#raw.documentId();
+    }
+
+    graft(after, agentName) {
+      const id = this.#raw.graft(text('after', after), text('agentName', agentName));
+      this[EMIT]({ local: true });
+      return id;
+    }
+
+    prune(node) {
+      const changed = this.#raw.prune(text('node', node));
+      if (changed) this[EMIT]({ local: true });
+      return changed;
+    }
+
+    restore(node) {
+      const changed = this.#raw.restore(text('node', node));
+      if (changed) this[EMIT]({ local: true });
+      return changed;
+    }
+
+    setFlag(key, value) {
+      if (value === undefined) throw new TypeError(`flag "${key}": value is undefined, expected a JSON scalar`);
+      this.#raw.setFlag(text('key', key), JSON.stringify(value));
+      this[EMIT]({ local: true });
+    }
+
+    clearFlag(key) {
+      const changed = this.#raw.clearFlag(text('key', key));
+      if (changed) this[EMIT]({ local: true });
+      return changed;
+    }
+
+    state() {
+      return JSON.parse(this.#raw.stateJson());
+    }
+
+    history() {
+      return JSON.parse(this.#raw.historyJson());
+    }
+
+    get lamport() {
+      return this.#raw.lamport();
+    }
+
+    get graftCount() {
+      return this.#raw.graftCount();
+    }
+
+    save() {
+      return this.#raw.save();
+    }
+
+    saveIncremental() {
+      return this.#raw.saveIncremental();
+    }
+
+    applyChanges(bytes) {
+      const changed = this.#raw.applyChanges(bytesOf(bytes));
+      if (changed) this[EMIT]({ local: false });
+      return changed;
+    }
+
+    merge(other) {
+      if (!(other instanceof RunDoc)) throw new TypeError('merge() takes another RunDoc');
+      const changed = this.#raw.merge(other[RAW]);
+      if (changed) this[EMIT]({ local: false });
+      return changed;
+    }
+
+    heads() {
+      return this.#raw.heads();
+    }
+
+    /** Calls `listener({local})` after every change; returns a function that unsubscribes. */
+    onChange(listener) {
+      if (typeof listener !== 'function') throw new TypeError('onChange() takes a function');
+      this.#listeners.add(listener);
+      return () => this.#listeners.delete(listener);
+    }
+
+    /** Releases the wasm memory; the RunDoc cannot be used afterwards. */
+    free() {
+      this.#listeners.clear();
+      this.#raw.free();
+    }
+
+    get [RAW]() {
+      return this.#raw;
+    }
+
+    [EMIT](event) {
+      for (const listener of [...this.#listeners]) {
+        try {
+          listener(event);
+        } catch (e) {
+          queueMicrotask(() => {
+            throw e;
+          });
+        }
+      }
+    }
+  }
+
+  function connect(url, runIdOrDoc, options = {}) {
+    return new Connection(url, runIdOrDoc, options);
+  }
+
+  class Connection {
+    #url;
+    #options;
+    #client;
+    #socket = null;
+    #closed = false;
+    #attempt = 0;
+    #timer = null;
+    #status = 'connecting';
+    #statusListeners = new Set();
+    #presenceListeners = new Set();
+    #waiters = [];
+    #unsubscribe;
+    #error = null;
+
+    constructor(url, runIdOrDoc, options) {
+      const { token, WebSocket: Socket = globalThis.WebSocket, region, user } = options;
+      if (typeof Socket !== 'function') {
+        throw new Error('no WebSocket implementation: pass {WebSocket} (for example from the "ws" package) on Node 20');
+      }
+      this.doc = runIdOrDoc instanceof RunDoc ? runIdOrDoc : RunDoc.empty(runIdOrDoc, { region, user });
+      const target = new URL(url);
+      if (token) target.searchParams.set('token', token);
+      this.#url = target.toString();
+      this.#options = { ...options, Socket };
+      this.#client = new WasmClient(this.doc[RAW]);
+      this.#unsubscribe = this.doc.onChange(({ local }) => {
+        if (local) this.#sendAll(this.#client.localChange(this.doc[RAW]));
+      });
+      this.#dial();
+    }
+
+    /** 'connecting' | 'syncing' | 'synced' | 'offline' | 'unavailable' | 'closed' */
+    get status() {
+      return this.#status;
+    }
+
+    get peerId() {
+      return this.#client.peerId();
+    }
+
+    /** Changes the relay has not acknowledged yet. */
+    get unacknowledged() {
+      return this.#client.unacknowledged(this.doc[RAW]);
+    }
+
+    onStatus(listener) {
+      this.#statusListeners.add(listener);
+      return () => this.#statusListeners.delete(listener);
+    }
+
+    /** Ephemeral data (presence) from other peers on this run: `listener(peerId, value)`. */
+    onPresence(listener) {
+      this.#presenceListeners.add(listener);
+      return () => this.#presenceListeners.delete(listener);
+    }
+
+    /** Sends any JSON value to the run's other peers, not stored; false while offline. */
+    sendPresence(value) {
+      const frame = this.#client.ephemeralJson(JSON.stringify(value));
+      if (!frame) return false;
+      this.#send(frame);
+      return true;
+    }
+
+    /** Resolves once the relay holds everything this replica has and vice versa. */
+    synced({ timeoutMs = 10_000 } = {}) {
+      if (this.#status === 'synced') return Promise.resolve();
+      if (this.#status === 'unavailable') return Promise.reject(this.#unavailable());
+      if (this.#status === 'closed') return Promise.reject(new Error('connection closed'));
+      return new Promise((resolve, reject) => {
+        const waiter = { resolve, reject };
+        waiter.timer = setTimeout(() => {
+          this.#waiters = this.#waiters.filter((w) => w !== waiter);
+          const why = this.#error ? `: ${this.#error.message}` : '';
+          reject(new Error(`not synced with ${this.#url} after ${timeoutMs} ms (status ${this.#status})${why}`));
+        }, timeoutMs);
+        this.#waiters.push(waiter);
+      });
+    }
+
+    close() {
+      this.#closed = true;
+      clearTimeout(this.#timer);
+      this.#unsubscribe();
+      this.#socket?.close();
+      this.#client.close();
+      this.#setStatus('closed');
+      this.#settle(new Error('connection closed'));
+    }
+
+    #dial() {
+      if (this.#closed) return;
+      this.#setStatus('connecting');
+      const socket = new this.#options.Socket(this.#url);
+      socket.binaryType = 'arraybuffer';
+      this.#socket = socket;
+      socket.onopen = () => {
+        this.#attempt = 0;
+        this.#send(this.#client.open());
+      };
+      socket.onmessage = (event) => this.#onFrame(event.data);
+      socket.onerror = () => {};
+      socket.onclose = () => {
+        if (this.#socket !== socket) return;
+        this.#client.close();
+        this.#socket = null;
+        if (this.#closed) return;
+        if (this.#status !== 'unavailable') this.#setStatus('offline');
+        const { minDelayMs = 250, maxDelayMs = 10_000 } = this.#options;
+        const delay = Math.min(maxDelayMs, minDelayMs * 2 ** this.#attempt++);
+        this.#timer = setTimeout(() => this.#dial(), delay / 2 + Math.random() * (delay / 2));
+      };
+    }
+
+    #onFrame(data) {
+      if (typeof data === 'string') return; // the protocol is binary only
+      let received;
+      try {
+        received = this.#client.receive(this.doc[RAW], new Uint8Array(data));
+      } catch (e) {
+        this.#error = e;
+        this.#socket?.close();
+        return;
+      }
+      this.#sendAll(received.frames);
+      if (received.changed) this.doc[EMIT]({ local: false });
+      for (const { peer, json } of received.ephemeral) {
+        const value = JSON.parse(json);
+        for (const listener of [...this.#presenceListeners]) listener(peer, value);
+      }
+      if (received.unavailable) {
+        this.#setStatus('unavailable');
+        this.#settle(this.#unavailable());
+      } else if (this.#client.isJoined()) {
+        const settled = this.#client.inSync(this.doc[RAW]);
+        this.#setStatus(settled ? 'synced' : 'syncing');
+        if (settled) this.#settle(null);
+      }
+    }
+
+    #unavailable() {
+      return new Error(`run ${this.doc.runId} is not on the relay (nor on any relay it knows)`);
+    }
+
+    #settle(error) {
+      const waiters = this.#waiters;
+      this.#waiters = [];
+      for (const w of waiters) {
+        clearTimeout(w.timer);
+        if (error) w.reject(error);
+        else w.resolve();
+      }
+    }
+
+    #sendAll(frames) {
+      for (const frame of frames) this.#send(frame);
+      if (frames.length > 0 && this.#status === 'synced') this.#setStatus('syncing');
+    }
+
+    #send(frame) {
+      if (this.#socket?.readyState === 1) this.#socket.send(frame);
+    }
+
+    #setStatus(status) {
+      if (status === this.#status) return;
+      this.#status = status;
+      for (const listener of [...this.#statusListeners]) listener(status);
+    }
+  }
+
+  return { RunDoc, Connection, connect };
+}
+
+function text(name, value) {
+  if (typeof value !== 'string') throw new TypeError(`${name} must be a string, got ${typeof value}`);
+  return value;
+}
+
+function bytesOf(bytes) {
+  if (bytes instanceof Uint8Array) return bytes;
+  if (bytes instanceof ArrayBuffer) return new Uint8Array(bytes);
+  throw new TypeError('expected a Uint8Array or ArrayBuffer');
+}

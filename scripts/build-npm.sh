@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Builds the npm package `runmesh` into target/npm/runmesh: core with its `wasm` feature,
+# bound by wasm-bindgen (target web: ESM, instantiated by `init()` in browsers and at
+# import in Node), optimised by wasm-opt -O3, plus the JavaScript API and types in core/npm.
+# `npm pack target/npm/runmesh` makes the tarball.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/tools.sh
+
+out=target/npm/runmesh
+cargo build -p runmesh-core --target wasm32-unknown-unknown --features wasm --profile npm-release
+rm -rf "$out"
+mkdir -p "$out/wasm"
+wasm-bindgen --target web --no-typescript --out-dir "$out/wasm" \
+  target/wasm32-unknown-unknown/npm-release/runmesh_core.wasm
+wasm-opt -O3 --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+  --enable-mutable-globals --enable-reference-types --enable-multivalue \
+  "$out/wasm/runmesh_core_bg.wasm" -o "$out/wasm/runmesh_core_bg.wasm"
+cp core/npm/src/*.js "$out/"
+cp core/npm/package.json core/npm/index.d.ts core/npm/README.md "$out/"
+raw=$(stat -c %s "$out/wasm/runmesh_core_bg.wasm")
+gz=$(gzip -9 -c "$out/wasm/runmesh_core_bg.wasm" | wc -c)
+echo "built $out: wasm $raw bytes raw, $gz bytes gzip -9" >&2

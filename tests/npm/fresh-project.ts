@@ -1,0 +1,13 @@
+// Type-checked (not run) in the fresh project: the declarations must describe real use.
+import { connect, init, RunDoc, type PipelineNode, type RunState } from 'runmesh';
+
+await init();
+const doc: RunDoc = RunDoc.create({ title: 'Typed', steps: ['a', { id: 'b', agent: 'Builder' }] });
+const graftId: string = doc.graft('a', 'Agent');
+const state: RunState = doc.state();
+const grafts: PipelineNode[] = state.pipeline.filter((n) => n.kind === 'graft');
+const flag: string | number | boolean | null | undefined = state.flags['mode'];
+const pruned: boolean = doc.prune(graftId);
+const conn = connect('ws://127.0.0.1:3030/ws', doc, { token: 't' });
+conn.onStatus((s) => s === 'synced');
+void [grafts, flag, pruned, conn.unacknowledged];
