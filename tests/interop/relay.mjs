@@ -10,10 +10,11 @@ import { createInterface } from 'node:readline';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 // `port` and `dataDir` let a test restart a relay where it was; `stop({keepData})` keeps the directory.
-export async function startRelay(region = 'interop', { port = 0, dataDir } = {}) {
+// `args` are extra relay flags (e.g. ['--web-dist', dir]).
+export async function startRelay(region = 'interop', { port = 0, dataDir, args = [] } = {}) {
   const bin = process.env.RUNMESH_RELAY_BIN ?? join(root, 'target', 'debug', 'runmesh-relay');
   dataDir ??= mkdtempSync(join(tmpdir(), 'runmesh-interop-'));
-  const child = spawn(bin, ['--listen', `127.0.0.1:${port}`, '--region', region, '--data-dir', dataDir], {
+  const child = spawn(bin, ['--listen', `127.0.0.1:${port}`, '--region', region, '--data-dir', dataDir, ...args], {
     env: { ...process.env, RUST_LOG: 'warn' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

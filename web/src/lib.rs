@@ -1,12 +1,23 @@
-//! runmesh-web: the collaborative run editor that runs in the browser.
+//! runmesh-web: the offline-first collaborative run editor that runs in the browser.
 //!
-//! Not built yet beyond this placeholder: the app (Leptos, Trunk) is tracked in its own
-//! issue. It links the core so that the workspace proves the core builds for it.
+//! Built by Trunk from `www/index.html` (`trunk build --release`) and served by the relay
+//! at `/`. Every run opened is kept in IndexedDB and edited there first; the core's
+//! [`ClientSync`](runmesh_core::sync::ClientSync) carries edits to the relay over a
+//! WebSocket that reconnects with backoff; a service worker (`www/sw.js`) keeps the app
+//! itself available offline.
+//!
+//! The browser-only part is `app/` (Leptos components, IndexedDB, the socket); the plain
+//! logic beside it (routes, presence, backoff) is tested natively.
 
-/// The app's name, shown in its title bar.
-pub const APP_NAME: &str = "runmesh";
+pub mod backoff;
+pub mod presence;
+pub mod route;
 
-/// The version of the core this app was built with.
-pub fn core_version() -> &'static str {
-    env!("CARGO_PKG_VERSION")
+#[cfg(target_arch = "wasm32")]
+mod app;
+
+/// Starts the app in the page (in the browser; natively there is nothing to start).
+pub fn start() {
+    #[cfg(target_arch = "wasm32")]
+    app::start();
 }

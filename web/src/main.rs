@@ -1,3 +1,3 @@
 fn main() {
-    println!("{} {}", runmesh_web::APP_NAME, runmesh_web::core_version());
+    runmesh_web::start();
 }

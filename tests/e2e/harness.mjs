@@ -1,0 +1,92 @@
+// Shared set-up for the browser tests: the real relay serving the built app (dist/), and
+// Debian's Chromium through playwright-core, one fresh profile per "person".
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { startRelay } from '../interop/relay.mjs';
+
+export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const shots = process.env.RUNMESH_SCREENSHOTS ?? join(root, 'target', 'e2e-screenshots');
+mkdirSync(shots, { recursive: true });
+
+export function startAppRelay() {
+  return startRelay('e2e', { args: ['--web-dist', process.env.RUNMESH_WEB_DIST ?? join(root, 'dist')] });
+}
+
+/** A browser with its own fresh profile (its own IndexedDB, service worker, cache). */
+export async function person(name) {
+  const dir = mkdtempSync(join(tmpdir(), `runmesh-e2e-${name}-`));
+  const context = await chromium.launchPersistentContext(dir, {
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    viewport: { width: 1200, height: 800 },
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  const page = context.pages()[0] ?? (await context.newPage());
+  page.on('pageerror', (e) => console.error(`[${name}] page error:`, e.message));
+  return {
+    name,
+    context,
+    page,
+    async close() {
+      await context.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Sets the user's name in the header (stored, used for later edits). */
+export async function setUser(page, user) {
+  await page.fill('[data-testid=user-name]', user);
+  await page.press('[data-testid=user-name]', 'Enter');
+  await page.locator('[data-testid=user-name]').evaluate((el) => el.blur());
+}
+
+/** Creates a run from the list screen; resolves with its URL once it is open. */
+export async function createRun(page, title, steps) {
+  await page.fill('[data-testid=new-title]', title);
+  await page.fill('[data-testid=new-steps]', steps);
+  await page.click('[data-testid=create-run]');
+  await page.waitForURL(/\/runs\/[0-9a-f-]{36}$/);
+  await page.waitForSelector('[data-testid=pipeline] [data-testid=node]');
+  return page.url();
+}
+
+export async function graft(page, after, agent) {
+  await page.selectOption('[data-testid=graft-after]', after);
+  await page.fill('[data-testid=agent-name]', agent);
+  await page.click('[data-testid=graft-submit]');
+}
+
+/** The pipeline's node names, in order. */
+export function names(page) {
+  return page.$$eval('[data-testid=pipeline] [data-testid=node-name]', (els) => els.map((e) => e.textContent));
+}
+
+export async function waitForNames(page, predicate, what, timeout = 15_000) {
+  const started = Date.now();
+  for (;;) {
+    const now = await names(page);
+    if (predicate(now)) return now;
+    if (Date.now() - started > timeout) throw new Error(`timed out waiting for ${what}; pipeline is ${JSON.stringify(now)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export async function waitForStatus(page, status, timeout = 15_000) {
+  await page.waitForSelector(`[data-testid=net-status]:has-text("${status}")`, { timeout });
+}
+
+export async function shot(page, name) {
+  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+}

@@ -1,0 +1,38 @@
+//! Who this browser writes as: a user name and a region, kept in localStorage and
+//! editable in the header.
+
+use leptos::prelude::window;
+
+const USER_KEY: &str = "runmesh.user";
+const REGION_KEY: &str = "runmesh.region";
+
+fn storage() -> Option<web_sys::Storage> {
+    window().local_storage().ok().flatten()
+}
+
+/// The stored user name, or a new `guest-xxxx` (stored).
+pub fn user() -> String {
+    if let Some(name) = storage().and_then(|s| s.get_item(USER_KEY).ok().flatten()) {
+        if !name.trim().is_empty() {
+            return name;
+        }
+    }
+    let name = format!("guest-{:04x}", (js_sys::Math::random() * 65536.0) as u32);
+    set_user(&name);
+    name
+}
+
+/// Stores a new user name.
+pub fn set_user(name: &str) {
+    if let Some(s) = storage() {
+        let _ = s.set_item(USER_KEY, name);
+    }
+}
+
+/// The stored region (default `browser`).
+pub fn region() -> String {
+    storage()
+        .and_then(|s| s.get_item(REGION_KEY).ok().flatten())
+        .filter(|r| !r.trim().is_empty())
+        .unwrap_or_else(|| "browser".to_owned())
+}

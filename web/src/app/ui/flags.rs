@@ -1,0 +1,97 @@
+//! The flags editor: each flag's value, every concurrent value when replicas disagree,
+//! set and clear.
+
+use leptos::prelude::*;
+use runmesh_core::FlagValue;
+
+use crate::app::session;
+use crate::app::ui::ctx;
+
+fn show(value: &FlagValue) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+/// A typed value: JSON scalars as themselves (`true`, `3`, `null`, `"x"`), anything else
+/// as a string.
+fn parse(text: &str) -> serde_json::Value {
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(v) if !v.is_object() && !v.is_array() => v,
+        _ => serde_json::Value::String(text.to_owned()),
+    }
+}
+
+#[component]
+pub fn Flags() -> impl IntoView {
+    let ctx = ctx();
+    let flags = move || {
+        ctx.state
+            .with(|s| {
+                s.as_ref().map(|s| {
+                    s.flags
+                        .iter()
+                        .map(|(k, v)| {
+                            let others: Vec<String> = s
+                                .flag_conflicts
+                                .get(k)
+                                .map(|all| all.iter().skip(1).map(show).collect())
+                                .unwrap_or_default();
+                            (k.clone(), show(v), others)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .unwrap_or_default()
+    };
+    let key = RwSignal::new(String::new());
+    let value = RwSignal::new(String::new());
+    let set = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let (k, v) = (key.get_untracked(), parse(&value.get_untracked()));
+        session::edit(ctx, move |run, now| {
+            let flag = FlagValue::from_json(&k, &v)?;
+            run.set_flag(&k, flag, now)
+        });
+        if ctx.error.with_untracked(Option::is_none) {
+            key.set(String::new());
+            value.set(String::new());
+        }
+    };
+    view! {
+        <section class="card">
+            <h2>"Flags"</h2>
+            <table class="flags" data-testid="flags">
+                <For each=flags key=|f| f.clone() let:flag>
+                    {
+                        let (k, v, others) = flag;
+                        let clear_key = k.clone();
+                        let conflict = !others.is_empty();
+                        view! {
+                            <tr class:conflict=conflict>
+                                <td class="key">{k.clone()}</td>
+                                <td>
+                                    <code>{v}</code>
+                                    <Show when=move || conflict>
+                                        <div class="conflict-note" title="Set concurrently on other replicas; the first value wins everywhere">
+                                            "also set to " {others.join(", ")}
+                                        </div>
+                                    </Show>
+                                </td>
+                                <td><button class="ghost" on:click=move |_| {
+                                    let k = clear_key.clone();
+                                    session::edit(ctx, move |run, now| run.clear_flag(&k, now).map(|_| ()));
+                                }>"Clear"</button></td>
+                            </tr>
+                        }
+                    }
+                </For>
+            </table>
+            <form class="row" on:submit=set>
+                <input placeholder="flag" maxlength="128" required data-testid="flag-key"
+                    prop:value=move || key.get() on:input=move |ev| key.set(event_target_value(&ev)) />
+                <input placeholder="value" data-testid="flag-value"
+                    prop:value=move || value.get() on:input=move |ev| value.set(event_target_value(&ev)) />
+                <button type="submit" data-testid="flag-set">"Set"</button>
+            </form>
+        </section>
+    }
+}

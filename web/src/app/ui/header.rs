@@ -1,0 +1,56 @@
+//! The header: the app's name, the connection state with the count of changes the relay
+//! has not acknowledged, and who you are.
+
+use leptos::prelude::*;
+
+use crate::app::ui::ctx;
+use crate::app::{Net, identity};
+use crate::route::Route;
+
+#[component]
+pub fn Header() -> impl IntoView {
+    let ctx = ctx();
+    let status = move || ctx.net.get();
+    view! {
+        <header class="top">
+            <a class="brand" href="/" on:click=move |ev| {
+                ev.prevent_default();
+                ctx.navigate(Route::Runs);
+            }>"runmesh"</a>
+            <div class="spacer"></div>
+            <span class=move || format!("status status-{}", status().label())
+                data-testid="net-status" title="Connection to the relay">
+                <span class="dot"></span>{move || status().label()}
+            </span>
+            <Show when=move || { ctx.pending.get() > 0 && status() != Net::Idle }>
+                <span class="pending" data-testid="pending" title="Changes the relay has not acknowledged yet">
+                    {move || {
+                        let n = ctx.pending.get();
+                        format!("{n} unsent change{}", if n == 1 { "" } else { "s" })
+                    }}
+                </span>
+            </Show>
+            <label class="me">
+                "You"
+                <input
+                    data-testid="user-name"
+                    maxlength="64"
+                    prop:value=move || ctx.user.get()
+                    on:change=move |ev| {
+                        let name = event_target_value(&ev).trim().to_owned();
+                        if name.is_empty() {
+                            return;
+                        }
+                        identity::set_user(&name);
+                        ctx.user.set(name.clone());
+                        if let Some(session) = ctx.session() {
+                            if let Err(e) = session.borrow_mut().run.act_as(&name) {
+                                ctx.error.set(Some(e.to_string()));
+                            }
+                        }
+                    }
+                />
+            </label>
+        </header>
+    }
+}

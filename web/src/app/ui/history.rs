@@ -1,0 +1,44 @@
+//! The run's history, newest first: who, from which region, when, what.
+
+use leptos::prelude::*;
+use runmesh_core::HistoryEntry;
+
+use crate::app::ui::ctx;
+
+fn when(seconds: i64) -> String {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(seconds as f64 * 1000.0));
+    String::from(date.to_locale_time_string("default"))
+}
+
+/// The change in words.
+fn describe(entry: &HistoryEntry) -> String {
+    let node = entry.node.as_deref().unwrap_or("?");
+    match entry.op.as_str() {
+        "create" => format!("created the run: {}", entry.detail),
+        "graft" => format!("grafted {}", entry.detail),
+        "prune" => format!("pruned {node}"),
+        "restore" => format!("restored {node}"),
+        "setFlag" => format!("set {node} to {}", entry.detail),
+        "clearFlag" => format!("cleared {node}"),
+        _ => entry.detail.clone(),
+    }
+}
+
+#[component]
+pub fn History() -> impl IntoView {
+    let ctx = ctx();
+    view! {
+        <section class="card">
+            <h2>"History"</h2>
+            <ol class="history" data-testid="history">
+                <For each=move || ctx.history.get() key=|h| h.hash.clone() let:entry>
+                    <li>
+                        <span class="who">{entry.by.clone()}</span>
+                        <span class="muted">" · " {entry.region.clone()} " · " {when(entry.at)}</span>
+                        <div>{describe(&entry)}</div>
+                    </li>
+                </For>
+            </ol>
+        </section>
+    }
+}

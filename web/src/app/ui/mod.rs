@@ -1,0 +1,19 @@
+//! The screens and their parts.
+
+pub mod banner;
+pub mod flags;
+pub mod header;
+pub mod history;
+pub mod people;
+pub mod pipeline;
+pub mod run_list;
+pub mod run_view;
+
+use leptos::prelude::*;
+
+use crate::app::Ctx;
+
+/// The shared context.
+pub fn ctx() -> Ctx {
+    expect_context::<Ctx>()
+}

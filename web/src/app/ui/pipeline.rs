@@ -1,0 +1,116 @@
+//! The pipeline: steps with grafts in place (indented by depth), the graft form, and
+//! prune / restore on every node.
+
+use leptos::prelude::*;
+use runmesh_core::{NodeKind, PipelineNode};
+
+use crate::app::session;
+use crate::app::ui::ctx;
+
+#[component]
+pub fn Pipeline() -> impl IntoView {
+    let ctx = ctx();
+    let nodes = move || {
+        ctx.state
+            .with(|s| s.as_ref().map(|s| s.pipeline.clone()))
+            .unwrap_or_default()
+    };
+    let after = RwSignal::new(String::new());
+    let agent = RwSignal::new(String::new());
+    // Default the anchor to the first node once there is one.
+    Effect::new(move |_| {
+        let first = nodes().first().map(|n| n.id.to_string());
+        if after.with_untracked(String::is_empty) {
+            if let Some(first) = first {
+                after.set(first);
+            }
+        }
+    });
+    let graft = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let (anchor, name) = (after.get_untracked(), agent.get_untracked());
+        session::edit(ctx, move |run, now| run.graft(&anchor, &name, now).map(|_| ()));
+        if ctx.error.with_untracked(Option::is_none) {
+            agent.set(String::new());
+        }
+    };
+    view! {
+        <section class="card">
+            <h2>"Pipeline"</h2>
+            <form class="row graft" on:submit=graft>
+                <span>"Graft"</span>
+                <input data-testid="agent-name" placeholder="Agent name" maxlength="200" required
+                    prop:value=move || agent.get()
+                    on:input=move |ev| agent.set(event_target_value(&ev)) />
+                <span>"after"</span>
+                <select data-testid="graft-after"
+                    prop:value=move || after.get()
+                    on:change=move |ev| after.set(event_target_value(&ev))>
+                    <For each=nodes key=|n| (n.id.to_string(), n.name.clone()) let:node>
+                        <option value=node.id.to_string()>{option_label(&node)}</option>
+                    </For>
+                </select>
+                <button type="submit" data-testid="graft-submit">"Graft"</button>
+            </form>
+            <ol class="pipeline" data-testid="pipeline">
+                <For each=nodes key=|n| (n.id.to_string(), n.pruned, n.depth) let:node>
+                    <Node node=node after=after />
+                </For>
+            </ol>
+            <Show when=move || nodes().is_empty()>
+                <p class="muted">"No steps yet: this run gets its steps elsewhere, or has not synced. Grafts may name any step id."</p>
+            </Show>
+        </section>
+    }
+}
+
+fn option_label(node: &PipelineNode) -> String {
+    let indent = "\u{a0}\u{a0}".repeat(node.depth);
+    format!("{indent}{}", node.name)
+}
+
+#[component]
+fn Node(node: PipelineNode, after: RwSignal<String>) -> impl IntoView {
+    let ctx = ctx();
+    let id = node.id.to_string();
+    let kind = match node.kind {
+        NodeKind::Step => "step",
+        NodeKind::External => "external",
+        NodeKind::Graft => "graft",
+    };
+    let class = format!(
+        "node node-{kind}{}",
+        if node.pruned { " pruned" } else { "" }
+    );
+    let style = format!("margin-left: {}rem", node.depth as f32 * 1.5);
+    let pruned = node.pruned;
+    let toggle_id = id.clone();
+    let toggle = move |_| {
+        let id = toggle_id.clone();
+        if pruned {
+            session::edit(ctx, move |run, now| run.restore(&id, now).map(|_| ()));
+        } else {
+            session::edit(ctx, move |run, now| run.prune(&id, now).map(|_| ()));
+        }
+    };
+    let anchor_id = id.clone();
+    let detail = match (&node.agent, node.kind) {
+        (Some(agent), _) => format!("agent {agent}"),
+        (None, NodeKind::Graft) => "grafted agent".to_owned(),
+        (None, NodeKind::External) => "step managed elsewhere".to_owned(),
+        (None, NodeKind::Step) => String::new(),
+    };
+    view! {
+        <li class=class style=style data-testid="node" data-id=id.clone() data-kind=kind>
+            <span class="kind">{kind}</span>
+            <span class="name" data-testid="node-name">{node.name.clone()}</span>
+            <span class="muted detail">{detail}</span>
+            <span class="spacer"></span>
+            <button class="ghost" title="Graft an agent after this"
+                on:click=move |_| after.set(anchor_id.clone())>"+ after"</button>
+            <button class="ghost" data-testid="toggle-prune" on:click=toggle>
+                {if pruned { "Restore" } else { "Prune" }}
+            </button>
+        </li>
+    }
+}

@@ -1,0 +1,65 @@
+// runmesh service worker: keeps the app shell (index.html and the assets it names) so the
+// app opens with no network. Navigations are answered from the cache at once and refreshed
+// in the background; the API, the WebSocket, health and metrics always go to the network.
+const CACHE = 'runmesh-shell-v1';
+const NETWORK_ONLY = [/^\/api\//, /^\/app\//, /^\/ws$/, /^\/health\//, /^\/metrics$/];
+
+async function cacheShell() {
+  const cache = await caches.open(CACHE);
+  const response = await fetch('/', { cache: 'reload' });
+  if (!response.ok) throw new Error(`fetching the app shell: ${response.status}`);
+  const html = await response.clone().text();
+  const assets = [...html.matchAll(/(?:href|src)="(\/[^"]+)"/g)].map((m) => m[1]);
+  await cache.put('/', response);
+  await cache.addAll([...new Set(assets)]);
+}
+
+self.addEventListener('install', (event) => {
+  event.waitUntil(cacheShell().then(() => self.skipWaiting()));
+});
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil(
+    (async () => {
+      for (const name of await caches.keys()) if (name !== CACHE) await caches.delete(name);
+      await self.clients.claim();
+    })(),
+  );
+});
+
+async function refreshShell() {
+  try {
+    await cacheShell();
+  } catch {
+    // offline: keep what we have
+  }
+}
+
+self.addEventListener('fetch', (event) => {
+  const request = event.request;
+  const url = new URL(request.url);
+  if (request.method !== 'GET' || url.origin !== self.location.origin) return;
+  if (NETWORK_ONLY.some((re) => re.test(url.pathname))) return;
+  if (request.mode === 'navigate') {
+    event.respondWith(
+      (async () => {
+        const cached = await caches.match('/');
+        if (cached) {
+          event.waitUntil(refreshShell());
+          return cached;
+        }
+        return fetch(request);
+      })(),
+    );
+    return;
+  }
+  event.respondWith(
+    (async () => {
+      const cached = await caches.match(request);
+      if (cached) return cached;
+      const response = await fetch(request);
+      if (response.ok) (await caches.open(CACHE)).put(request, response.clone());
+      return response;
+    })(),
+  );
+});
