@@ -1,19 +1,13 @@
 #!/usr/bin/env bash
-# Installs only what is missing: rustfmt/clippy, the wasm32 target, and the wasm-bindgen
-# CLI at exactly the version Cargo.lock pins for the wasm-bindgen crate.
+# Installs only what is missing: the build tools (scripts/setup.sh) and Debian's Chromium
+# for the browser tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PATH="$HOME/.cargo/bin:$PATH"
-
-for component in rustfmt clippy; do
-  rustup component list --installed | grep -q "^$component" || rustup component add "$component"
-done
-rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
-
-want=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' Cargo.lock)
-have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
-if [ "$have" != "$want" ]; then
-  echo "installing wasm-bindgen-cli $want (found: ${have:-none})"
-  # Not --locked: its lock file pins a webpki-roots the registry here lacks.
-  cargo install wasm-bindgen-cli --version "$want"
+bash scripts/setup.sh
+if ! command -v chromium >/dev/null; then
+  echo "installing Debian's chromium for the browser tests"
+  sudo_cmd=""
+  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium >/dev/null
 fi

@@ -10,9 +10,12 @@ cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy -p runmesh-core --features wasm --target wasm32-unknown-unknown -- -D warnings
+cargo clippy -p runmesh-web --target wasm32-unknown-unknown -- -D warnings
 echo "== cargo test"
 cargo test --workspace
 echo "== npm package: wasm core vs native, JS tests, packed tarball in a fresh project"
 bash .ci/npm.sh
 echo "== interop: stock automerge-repo clients through the relay"
 bash .ci/interop.sh
+echo "== web app in Chromium"
+bash .ci/e2e.sh

@@ -79,7 +79,10 @@ mod tests {
         book.heard("p2", who("zoe"), 0.0);
         book.heard("p1", who("ada"), 10_000.0);
         assert_eq!(
-            book.list().iter().map(|s| s.who.user.as_str()).collect::<Vec<_>>(),
+            book.list()
+                .iter()
+                .map(|s| s.who.user.as_str())
+                .collect::<Vec<_>>(),
             ["ada", "zoe"]
         );
         assert!(!book.expire(14_999.0));

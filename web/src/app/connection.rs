@@ -38,22 +38,22 @@ fn relay_url() -> String {
 /// otherwise linger half-open for minutes).
 pub fn watch_browser(ctx: Ctx) {
     let on_offline = Closure::<dyn Fn()>::new(move || {
-        if let Some(session) = ctx.session() {
-            if let Some(kick) = session.borrow_mut().kick.take() {
-                let _ = kick.unbounded_send(());
-            }
+        if let Some(session) = ctx.session()
+            && let Some(kick) = session.borrow_mut().kick.take()
+        {
+            let _ = kick.unbounded_send(());
         }
         ctx.net.set(Net::Offline);
     });
-    let _ = window()
-        .add_event_listener_with_callback("offline", on_offline.as_ref().unchecked_ref());
+    let _ =
+        window().add_event_listener_with_callback("offline", on_offline.as_ref().unchecked_ref());
     on_offline.forget();
     let on_popstate = Closure::<dyn Fn()>::new(move || {
         let path = window().location().pathname().unwrap_or_default();
         ctx.route.set(crate::route::Route::from_path(&path));
     });
-    let _ = window()
-        .add_event_listener_with_callback("popstate", on_popstate.as_ref().unchecked_ref());
+    let _ =
+        window().add_event_listener_with_callback("popstate", on_popstate.as_ref().unchecked_ref());
     on_popstate.forget();
 }
 

@@ -12,10 +12,10 @@ fn storage() -> Option<web_sys::Storage> {
 
 /// The stored user name, or a new `guest-xxxx` (stored).
 pub fn user() -> String {
-    if let Some(name) = storage().and_then(|s| s.get_item(USER_KEY).ok().flatten()) {
-        if !name.trim().is_empty() {
-            return name;
-        }
+    if let Some(name) = storage().and_then(|s| s.get_item(USER_KEY).ok().flatten())
+        && !name.trim().is_empty()
+    {
+        return name;
     }
     let name = format!("guest-{:04x}", (js_sys::Math::random() * 65536.0) as u32);
     set_user(&name);

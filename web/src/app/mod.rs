@@ -101,12 +101,9 @@ impl Ctx {
 
     /// Goes to a screen and records it in the browser history.
     pub fn navigate(&self, route: Route) {
-        if let Some(history) = window().history().ok() {
-            let _ = history.push_state_with_url(
-                &wasm_bindgen::JsValue::NULL,
-                "",
-                Some(&route.path()),
-            );
+        if let Ok(history) = window().history() {
+            let _ =
+                history.push_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&route.path()));
         }
         self.route.set(route);
     }

@@ -103,7 +103,8 @@ async fn open(ctx: Ctx, run_id: RunId) {
     let (run, acknowledged) = match result {
         Ok(opened) => opened,
         Err(e) => {
-            ctx.error.set(Some(format!("cannot open run {run_id}: {e}")));
+            ctx.error
+                .set(Some(format!("cannot open run {run_id}: {e}")));
             return;
         }
     };
@@ -146,7 +147,8 @@ pub fn refresh(ctx: Ctx, session: &Rc<RefCell<Session>>, changed: bool) {
     ctx.pending.set(s.sync.unacknowledged(&mut s.run));
     if s.sync.is_joined() {
         let in_sync = s.unsaved == 0 && s.sync.in_sync(&mut s.run);
-        ctx.net.set(if in_sync { Net::Online } else { Net::Syncing });
+        ctx.net
+            .set(if in_sync { Net::Online } else { Net::Syncing });
     }
 }
 
@@ -207,8 +209,7 @@ pub async fn persist(ctx: Ctx, session: &Rc<RefCell<Session>>) {
 
 /// Creates a run, stores it, and opens it.
 pub fn create(ctx: Ctx, title: &str, steps: &[runmesh_core::StepSpec]) {
-    let identity = match Identity::random(&ctx.region.get_untracked(), &ctx.user.get_untracked())
-    {
+    let identity = match Identity::random(&ctx.region.get_untracked(), &ctx.user.get_untracked()) {
         Ok(identity) => identity,
         Err(e) => return ctx.error.set(Some(e.to_string())),
     };

@@ -48,7 +48,10 @@ pub async fn save(
     set(&record, "runId", &run_id.to_string().into());
     set(&record, "title", &title.into());
     set(&record, "bytes", &Uint8Array::from(bytes).into());
-    let heads: Array = acknowledged.iter().map(|h| JsValue::from(h.as_str())).collect();
+    let heads: Array = acknowledged
+        .iter()
+        .map(|h| JsValue::from(h.as_str()))
+        .collect();
     set(&record, "acknowledged", &heads.into());
     set(&record, "updated", &js_sys::Date::now().into());
     let tx = db
@@ -93,10 +96,7 @@ pub async fn list(db: &Rexie) -> Result<Vec<RunSummary>, String> {
         .transaction(&[RUNS], TransactionMode::ReadOnly)
         .map_err(|e| e.to_string())?;
     let store = tx.store(RUNS).map_err(|e| e.to_string())?;
-    let records = store
-        .get_all(None, None)
-        .await
-        .map_err(|e| e.to_string())?;
+    let records = store.get_all(None, None).await.map_err(|e| e.to_string())?;
     let mut runs: Vec<RunSummary> = records
         .iter()
         .filter_map(|r| {
@@ -107,7 +107,7 @@ pub async fn list(db: &Rexie) -> Result<Vec<RunSummary>, String> {
             })
         })
         .collect();
-    runs.sort_by(|a, b| b.updated.cmp(&a.updated));
+    runs.sort_by_key(|r| std::cmp::Reverse(r.updated));
     Ok(runs)
 }
 

@@ -85,6 +85,9 @@ pub fn Flags() -> impl IntoView {
                     }
                 </For>
             </table>
+            <Show when=move || flags().is_empty()>
+                <p class="muted">"No flags set."</p>
+            </Show>
             <form class="row" on:submit=set>
                 <input placeholder="flag" maxlength="128" required data-testid="flag-key"
                     prop:value=move || key.get() on:input=move |ev| key.set(event_target_value(&ev)) />

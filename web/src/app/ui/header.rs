@@ -43,10 +43,10 @@ pub fn Header() -> impl IntoView {
                         }
                         identity::set_user(&name);
                         ctx.user.set(name.clone());
-                        if let Some(session) = ctx.session() {
-                            if let Err(e) = session.borrow_mut().run.act_as(&name) {
-                                ctx.error.set(Some(e.to_string()));
-                            }
+                        if let Some(session) = ctx.session()
+                            && let Err(e) = session.borrow_mut().run.act_as(&name)
+                        {
+                            ctx.error.set(Some(e.to_string()));
                         }
                     }
                 />

@@ -20,16 +20,18 @@ pub fn Pipeline() -> impl IntoView {
     // Default the anchor to the first node once there is one.
     Effect::new(move |_| {
         let first = nodes().first().map(|n| n.id.to_string());
-        if after.with_untracked(String::is_empty) {
-            if let Some(first) = first {
-                after.set(first);
-            }
+        if after.with_untracked(String::is_empty)
+            && let Some(first) = first
+        {
+            after.set(first);
         }
     });
     let graft = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let (anchor, name) = (after.get_untracked(), agent.get_untracked());
-        session::edit(ctx, move |run, now| run.graft(&anchor, &name, now).map(|_| ()));
+        session::edit(ctx, move |run, now| {
+            run.graft(&anchor, &name, now).map(|_| ())
+        });
         if ctx.error.with_untracked(Option::is_none) {
             agent.set(String::new());
         }

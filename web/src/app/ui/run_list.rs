@@ -32,10 +32,17 @@ pub fn RunList() -> impl IntoView {
     let open = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let text = link.get_untracked();
-        let id = text.trim().trim_end_matches('/').rsplit('/').next().unwrap_or("");
+        let id = text
+            .trim()
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or("");
         match id.parse::<RunId>() {
             Ok(run) => ctx.navigate(Route::Run(run)),
-            Err(e) => ctx.error.set(Some(format!("{e}: paste a run link or its id"))),
+            Err(e) => ctx
+                .error
+                .set(Some(format!("{e}: paste a run link or its id"))),
         }
     };
     view! {

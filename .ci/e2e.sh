@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The web app in a real browser: builds it (scripts/build-web.sh), then drives Debian's
+# Chromium with playwright-core against the real relay serving dist/. Screenshots go to
+# target/e2e-screenshots.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/build-web.sh
+cargo build -p runmesh-relay
+cd tests/e2e
+npm install --no-audit --no-fund --loglevel=error
+RUNMESH_RELAY_BIN="$PWD/../../target/debug/runmesh-relay" node --test --test-concurrency=1 .

@@ -1,0 +1,127 @@
+// The web app in Debian's Chromium against the real relay serving dist/ (`trunk build`).
+// Each "person" is a separate browser profile: its own IndexedDB, service worker and cache.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  createRun, graft, names, person, setUser, shot, shots, startAppRelay, waitForNames, waitForStatus,
+} from './harness.mjs';
+
+async function withPeople(fn) {
+  const relay = await startAppRelay();
+  const alice = await person('alice');
+  const bob = await person('bob');
+  try {
+    await fn(relay, alice, bob);
+  } finally {
+    await alice.close();
+    await bob.close();
+    await relay.stop();
+  }
+}
+
+/** Opens the app, names the user, and waits for the service worker to control the page. */
+async function arrive(who, url, user) {
+  await who.page.goto(url);
+  await who.page.waitForSelector('[data-testid=user-name]');
+  await setUser(who.page, user);
+  await who.page.evaluate(() => navigator.serviceWorker.ready);
+  await who.page.waitForFunction(() => navigator.serviceWorker.controller !== null);
+}
+
+test('a graft in one browser appears in the other, with presence', async () => {
+  await withPeople(async (relay, alice, bob) => {
+    await arrive(alice, `${relay.http}/`, 'alice');
+    await shot(alice.page, 'a-run-list-empty');
+    const url = await createRun(alice.page, 'Release 42', 'plan, build, ship');
+    await arrive(bob, url, 'bob');
+    await waitForNames(bob.page, (n) => n.join() === 'plan,build,ship', 'bob to receive the run');
+
+    await graft(alice.page, 'plan', 'SecurityAgent');
+    const seen = await waitForNames(bob.page, (n) => n.includes('SecurityAgent'), 'the graft to reach bob');
+    assert.deepEqual(seen, ['plan', 'SecurityAgent', 'build', 'ship']);
+    assert.equal(await bob.page.textContent('[data-testid=run-title]'), 'Release 42');
+
+    // Presence: each sees the other (announced over ephemeral messages).
+    await bob.page.waitForSelector('[data-testid=people] li:has-text("alice")');
+    await alice.page.waitForSelector('[data-testid=people] li:has-text("bob")');
+    // History names who did what.
+    await bob.page.waitForSelector('[data-testid=history] li:has-text("grafted SecurityAgent after plan")');
+    await waitForStatus(alice.page, 'online');
+    await shot(alice.page, 'a-live-graft-alice');
+    await shot(bob.page, 'a-live-graft-bob');
+  });
+});
+
+test('offline edit survives an offline reload and reaches the other browser when back online', async () => {
+  await withPeople(async (relay, alice, bob) => {
+    await arrive(alice, `${relay.http}/`, 'alice');
+    const url = await createRun(alice.page, 'Offline run', 'plan, build');
+    await waitForStatus(alice.page, 'online');
+    await arrive(bob, url, 'bob');
+    await waitForNames(bob.page, (n) => n.join() === 'plan,build', 'bob to receive the run');
+
+    await alice.context.setOffline(true);
+    await waitForStatus(alice.page, 'offline');
+    await graft(alice.page, 'build', 'WrittenOffline');
+    assert.deepEqual(await names(alice.page), ['plan', 'build', 'WrittenOffline'], 'applied at once');
+    await alice.page.waitForSelector('[data-testid=pending]:has-text("1 unsent change")');
+
+    // Reload with no network: the service worker serves the app, IndexedDB the run.
+    await alice.page.reload();
+    await waitForNames(alice.page, (n) => n.includes('WrittenOffline'), 'the offline edit after reload');
+    await alice.page.waitForSelector('[data-testid=pending]:has-text("1 unsent change")');
+    await waitForStatus(alice.page, 'offline');
+    const renderedAt = Number(await alice.page.getAttribute('html', 'data-rendered-at'));
+    await shot(alice.page, 'b-offline-after-reload');
+    assert.ok(!(await names(bob.page)).includes('WrittenOffline'), 'bob cannot have it yet');
+
+    await alice.context.setOffline(false);
+    await waitForNames(bob.page, (n) => n.includes('WrittenOffline'), 'the offline edit to reach bob');
+    await waitForStatus(alice.page, 'online');
+    assert.equal(await alice.page.locator('[data-testid=pending]').count(), 0, 'nothing left unsent');
+    await shot(bob.page, 'b-bob-received');
+    writeFileSync(join(shots, 'first-render-offline-ms.txt'), `${renderedAt}\n`);
+    console.log(`first render after an offline reload (service worker cache): ${renderedAt} ms after navigation start`);
+  });
+});
+
+test('concurrent grafts after the same step: both kept, same order in both browsers', async () => {
+  await withPeople(async (relay, alice, bob) => {
+    await arrive(alice, `${relay.http}/`, 'alice');
+    const url = await createRun(alice.page, 'Concurrent', 'plan, ship');
+    await waitForStatus(alice.page, 'online');
+    await arrive(bob, url, 'bob');
+    await waitForNames(bob.page, (n) => n.join() === 'plan,ship', 'bob to receive the run');
+
+    await alice.context.setOffline(true);
+    await bob.context.setOffline(true);
+    await waitForStatus(alice.page, 'offline');
+    await waitForStatus(bob.page, 'offline');
+    await graft(alice.page, 'plan', 'AliceAgent');
+    await graft(bob.page, 'plan', 'BobAgent');
+    for (const [who, value] of [[alice, 'fast'], [bob, 'safe']]) {
+      await who.page.fill('[data-testid=flag-key]', 'mode');
+      await who.page.fill('[data-testid=flag-value]', value);
+      await who.page.click('[data-testid=flag-set]');
+    }
+    await alice.context.setOffline(false);
+    await bob.context.setOffline(false);
+
+    const both = (n) => n.includes('AliceAgent') && n.includes('BobAgent');
+    const a = await waitForNames(alice.page, both, 'alice to see both grafts');
+    const b = await waitForNames(bob.page, both, 'bob to see both grafts');
+    assert.deepEqual(a, b, 'one order everywhere');
+    assert.deepEqual(a.filter((n) => n.endsWith('Agent')).length, 2);
+    assert.equal(a[0], 'plan');
+    assert.equal(a.at(-1), 'ship');
+    // The flag set concurrently shows one winner and the other value, the same on both.
+    const conflict = '[data-testid=flags] tr.conflict';
+    await alice.page.waitForSelector(`${conflict}:has-text("also set to")`);
+    await bob.page.waitForSelector(`${conflict}:has-text("also set to")`);
+    assert.equal(await alice.page.textContent(conflict), await bob.page.textContent(conflict));
+    await shot(alice.page, 'c-concurrent-alice');
+    await shot(bob.page, 'c-concurrent-bob');
+  });
+});
