@@ -50,11 +50,32 @@ impl Connection {
         me: PeerId,
         metadata: PeerMetadata,
     ) -> Result<Self, ClientError> {
+        Self::connect_with_token(url, me, metadata, None).await
+    }
+
+    /// Like [`Connection::connect`], presenting `token` as `Authorization: Bearer …`.
+    pub async fn connect_with_token(
+        url: &str,
+        me: PeerId,
+        metadata: PeerMetadata,
+        token: Option<&str>,
+    ) -> Result<Self, ClientError> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
         let socket_err = |source| ClientError::Socket {
             url: url.to_owned(),
             source: Box::new(source),
         };
-        let (mut ws, _) = tokio_tungstenite::connect_async(url)
+        let mut request = url.into_client_request().map_err(socket_err)?;
+        if let Some(token) = token {
+            let value = format!("Bearer {token}")
+                .parse()
+                .map_err(|_| ClientError::Protocol {
+                    url: url.to_owned(),
+                    reason: "the token is not a valid header value".into(),
+                })?;
+            request.headers_mut().insert("authorization", value);
+        }
+        let (mut ws, _) = tokio_tungstenite::connect_async(request)
             .await
             .map_err(socket_err)?;
         ws.send(Message::Binary(

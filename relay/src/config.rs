@@ -61,6 +61,35 @@ pub struct Args {
     /// doubles from 100 ms up to this, with ±50 % jitter).
     #[arg(long, env = "MESH_BACKOFF_MAX_MS", default_value_t = 1000)]
     pub mesh_backoff_max_ms: u64,
+
+    /// Require JWTs signed with this HS256 secret (at least 16 bytes) on /ws and the REST API.
+    #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+
+    /// Require JWTs verified by this public key (a PEM file: RSA for RS256, EC P-256 for ES256).
+    #[arg(long, env = "JWT_PUBLIC_KEY")]
+    pub jwt_public_key: Option<PathBuf>,
+
+    /// The token mesh peers present, and this relay presents when it dials them (at least 16 bytes).
+    #[arg(long, env = "MESH_TOKEN", hide_env_values = true)]
+    pub mesh_token: Option<String>,
+
+    /// Addresses mesh peers may connect from (comma-separated IPs; empty: any).
+    #[arg(long, env = "MESH_ALLOW", default_value = "", value_delimiter = ',')]
+    pub mesh_allow: Vec<String>,
+
+    /// Changes per minute each user may make on this relay (REST and WebSocket).
+    #[arg(long, env = "RATE_LIMIT_PER_MINUTE", default_value_t = 1000)]
+    pub rate_limit_per_minute: u32,
+
+    /// Runs one connection may sync at once.
+    #[arg(long, env = "MAX_RUNS_PER_CONNECTION", default_value_t = 1000)]
+    pub max_runs_per_connection: usize,
+
+    /// Close a connection that sends nothing, not even a pong to the relay's pings (every
+    /// 30 s), for this many seconds.
+    #[arg(long, env = "IDLE_TIMEOUT_SECS", default_value_t = 90)]
+    pub idle_timeout_secs: u64,
 }
 
 /// Checked configuration.
@@ -88,6 +117,14 @@ pub struct Config {
     pub peer_queue_frames: usize,
     /// Longest wait between mesh reconnect attempts.
     pub mesh_backoff_max: Duration,
+    /// Authentication.
+    pub auth: crate::auth::AuthConfig,
+    /// Changes per minute per user.
+    pub rate_limit_per_minute: std::num::NonZeroU32,
+    /// Runs one connection may sync at once.
+    pub max_runs_per_connection: usize,
+    /// Silence after which a connection is closed.
+    pub idle_timeout: Duration,
 }
 
 /// A flag whose value cannot be used.
@@ -149,6 +186,49 @@ impl TryFrom<Args> for Config {
         if args.peer_queue_frames == 0 {
             return Err(bad("peer-queue-frames", "0", "must be at least 1"));
         }
+        let jwt_public_key = match &args.jwt_public_key {
+            Some(path) => Some(std::fs::read_to_string(path).map_err(|e| {
+                bad(
+                    "jwt-public-key",
+                    &path.display().to_string(),
+                    &e.to_string(),
+                )
+            })?),
+            None => None,
+        };
+        let mut mesh_allow = Vec::new();
+        for ip in args
+            .mesh_allow
+            .iter()
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
+        {
+            mesh_allow.push(
+                ip.parse::<std::net::IpAddr>()
+                    .map_err(|_| bad("mesh-allow", ip, "expected IP addresses, comma-separated"))?
+                    .to_canonical(),
+            );
+        }
+        let auth = crate::auth::AuthConfig {
+            jwt_secret: args.jwt_secret.clone(),
+            jwt_public_key,
+            mesh_token: args.mesh_token.clone(),
+            mesh_allow,
+        };
+        crate::auth::Verifier::new(&auth)
+            .map_err(|reason| bad("jwt-secret/jwt-public-key/mesh-token", "…", &reason))?;
+        let rate_limit_per_minute = std::num::NonZeroU32::new(args.rate_limit_per_minute)
+            .ok_or_else(|| bad("rate-limit-per-minute", "0", "must be at least 1"))?;
+        if args.max_runs_per_connection == 0 {
+            return Err(bad("max-runs-per-connection", "0", "must be at least 1"));
+        }
+        if args.idle_timeout_secs < 31 {
+            return Err(bad(
+                "idle-timeout-secs",
+                &args.idle_timeout_secs.to_string(),
+                "must be more than the 30 s ping interval",
+            ));
+        }
         Ok(Self {
             listen,
             data_dir: args.data_dir,
@@ -161,6 +241,10 @@ impl TryFrom<Args> for Config {
             idle_unload: Duration::from_secs(args.idle_unload_secs),
             peer_queue_frames: args.peer_queue_frames,
             mesh_backoff_max: Duration::from_millis(args.mesh_backoff_max_ms.max(100)),
+            auth,
+            rate_limit_per_minute,
+            max_runs_per_connection: args.max_runs_per_connection,
+            idle_timeout: Duration::from_secs(args.idle_timeout_secs),
         })
     }
 }

@@ -16,10 +16,12 @@
 //! [`app`] builds the router (tests drive it with `oneshot`); [`run`] serves it until
 //! `shutdown` fires.
 
+pub mod auth;
 pub mod client;
 pub mod config;
 mod docs;
 mod http;
+pub mod limits;
 mod mesh;
 pub mod metrics;
 mod state;
@@ -51,6 +53,8 @@ pub fn state(config: Config, shutdown: CancellationToken) -> anyhow::Result<AppS
         )
     })?);
     let identity = Identity::random(&config.region, "relay")?;
+    let verifier = auth::Verifier::new(&config.auth).map_err(|e| anyhow::anyhow!(e))?;
+    let limits = limits::MutationLimits::new(config.rate_limit_per_minute);
     let ctx = DocContext {
         me: PeerId::random(&format!("relay-{}", config.region)),
         metrics: Arc::new(Metrics::new(&config.region)),
@@ -59,6 +63,8 @@ pub fn state(config: Config, shutdown: CancellationToken) -> anyhow::Result<AppS
         registry: Registry::default(),
         identity,
         mesh: Mesh::default(),
+        verifier,
+        limits,
     };
     Ok(AppState {
         ctx: Arc::new(ctx),
@@ -81,8 +87,11 @@ pub async fn run(
     let state = state(config, shutdown.clone())?;
     mesh::dialer::spawn_all(&state.ctx, &shutdown);
     let router = app(state);
-    axum::serve(listener, router)
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await?;
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move { shutdown.cancelled().await })
+    .await?;
     Ok(())
 }

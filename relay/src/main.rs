@@ -10,12 +10,15 @@ use tokio_util::sync::CancellationToken;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // Logs go to stderr; stdout carries only the "listening on" line scripts read.
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
     let config = Config::try_from(Args::parse())?;
+    warn_if_open(&config);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -48,4 +51,27 @@ async fn stop_on_signal(shutdown: CancellationToken) {
     let _ = ctrl_c.await;
     tracing::info!("shutting down");
     shutdown.cancel();
+}
+
+/// Says loudly that a relay without auth lets anyone read and write every run.
+fn warn_if_open(config: &Config) {
+    if config.auth.jwt_secret.is_some() || config.auth.jwt_public_key.is_some() {
+        return;
+    }
+    let exposed = !config.listen.ip().is_loopback();
+    eprintln!(
+        "\n  ┌────────────────────────────────────────────────────────────────────┐\n  \
+         │ runmesh relay is running OPEN: no --jwt-secret / --jwt-public-key. │\n  \
+         │ Anyone who can reach {:<45} │\n  \
+         │ can read and change every run.                                     │\n  \
+         └────────────────────────────────────────────────────────────────────┘\n",
+        config.listen.to_string()
+            + " "
+            + if exposed {
+                "(NOT loopback!)"
+            } else {
+                "(loopback only)"
+            },
+    );
+    tracing::warn!(listen = %config.listen, exposed, "no authentication configured: the relay is open");
 }

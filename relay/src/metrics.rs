@@ -42,6 +42,7 @@ pub struct Metrics {
     runs_loaded: Family<Region, Gauge>,
     connections: Family<Region, Gauge>,
     malformed_frames: Family<Region, Counter>,
+    rate_limited: Family<Region, Counter>,
 }
 
 impl Metrics {
@@ -62,6 +63,7 @@ impl Metrics {
             runs_loaded: Family::default(),
             connections: Family::default(),
             malformed_frames: Family::default(),
+            rate_limited: Family::default(),
         };
         registry.register(
             "crdt_sync_messages",
@@ -103,6 +105,11 @@ impl Metrics {
             "Frames refused as malformed or oversized",
             m.malformed_frames.clone(),
         );
+        registry.register(
+            "runmesh_rate_limited",
+            "Requests and change batches refused over the per-user rate limit",
+            m.rate_limited.clone(),
+        );
         Self { registry, ..m }
     }
 
@@ -139,6 +146,11 @@ impl Metrics {
     /// A WebSocket opened (+1) or closed (-1).
     pub fn connections(&self, delta: i64) {
         self.connections.get_or_create(&self.region).inc_by(delta);
+    }
+
+    /// Changes were refused over the rate limit.
+    pub fn rate_limited(&self) {
+        self.rate_limited.get_or_create(&self.region).inc();
     }
 
     /// A frame was refused.

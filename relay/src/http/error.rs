@@ -23,6 +23,15 @@ pub enum AppError {
     /// Well-formed but refused (unknown anchor or node).
     #[error("{0}")]
     Unprocessable(String),
+    /// No credential, or one that does not verify.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The credential does not grant this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The user's change allowance is spent.
+    #[error("{0}")]
+    RateLimited(crate::limits::Limited),
     /// The change could not be made durable; retry later.
     #[error("{0}")]
     Unavailable(String),
@@ -39,6 +48,9 @@ impl AppError {
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             Self::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            Self::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             Self::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -48,7 +60,13 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, code) = self.parts();
         let body = serde_json::json!({ "error": code, "message": self.to_string() });
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let Self::RateLimited(limited) = &self {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, limited.retry_secs.into());
+        }
+        response
     }
 }
 

@@ -1,6 +1,7 @@
 //! The HTTP surface: REST API, health, metrics, `/ws`, and the web app at `/`.
 
 mod body;
+mod caller;
 mod error;
 mod ops;
 mod path;
@@ -11,6 +12,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
 use tower_http::services::{ServeDir, ServeFile};
 
+pub use caller::Caller;
 pub use error::AppError;
 pub use runs::USER_HEADER;
 

@@ -48,7 +48,10 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 /// `GET /api/crdt/mesh/status`
-pub async fn mesh_status(State(state): State<AppState>) -> impl IntoResponse {
+pub async fn mesh_status(
+    State(state): State<AppState>,
+    _caller: crate::http::Caller,
+) -> impl IntoResponse {
     let mut body = state.ctx.mesh.status(&state.ctx.config.region);
     body["peerId"] = serde_json::json!(state.ctx.me);
     body["runsLoaded"] = serde_json::json!(state.ctx.registry.loaded().len());
@@ -68,8 +71,10 @@ pub struct RegisterPeerBody {
 pub async fn register_peer(
     State(state): State<AppState>,
     crate::http::path::RunPath(run): crate::http::path::RunPath,
+    caller: crate::http::Caller,
     JsonBody(body): JsonBody<RegisterPeerBody>,
 ) -> Result<impl IntoResponse, AppError> {
+    caller.admin(crate::auth::Access::Write)?;
     let region = body.peer_region.trim();
     if region.is_empty() {
         return Err(AppError::BadRequest("peerRegion is empty".into()));

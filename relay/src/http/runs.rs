@@ -2,34 +2,28 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use base64::Engine;
 use runmesh_core::{FlagValue, RunId, RunState, StepSpec};
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
+use crate::auth::Access;
 use crate::docs::{DocCmd, OpReply, Read, RunOp};
 use crate::http::body::JsonBody;
+use crate::http::caller::Caller;
 use crate::http::error::AppError;
 use crate::http::path::RunPath;
 use crate::state::AppState;
 
-/// The header naming the user a REST change is made for (until auth provides it).
+/// The header naming the user a REST change is made for in open mode (with auth, the
+/// token's `sub`).
 pub const USER_HEADER: &str = "x-runmesh-user";
 
 fn run_id(text: &str) -> Result<RunId, AppError> {
     text.parse()
         .map_err(|e: runmesh_core::InvalidRunId| AppError::BadRequest(e.to_string()))
-}
-
-fn user(headers: &HeaderMap) -> String {
-    headers
-        .get(USER_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty())
-        .unwrap_or("anonymous")
-        .to_owned()
 }
 
 /// The state as the spec shapes it, plus the relay's region.
@@ -53,9 +47,10 @@ async fn state_after(
     state: &AppState,
     run: RunId,
     change: RunOp,
-    headers: &HeaderMap,
+    caller: &Caller,
 ) -> Result<Json<StateBody>, AppError> {
-    let reply = op(state, run, change, user(headers)).await?;
+    caller.write(state, run)?;
+    let reply = op(state, run, change, caller.user()).await?;
     Ok(Json(StateBody {
         state: reply.state,
         region: state.ctx.config.region.clone(),
@@ -76,7 +71,9 @@ async fn read<T>(
 pub async fn get_state(
     State(state): State<AppState>,
     RunPath(run): RunPath,
+    caller: Caller,
 ) -> Result<Json<StateBody>, AppError> {
+    caller.read(run)?;
     let s = read(&state, run, Read::State).await??;
     Ok(Json(StateBody {
         state: s,
@@ -88,7 +85,9 @@ pub async fn get_state(
 pub async fn get_changes(
     State(state): State<AppState>,
     RunPath(run): RunPath,
+    caller: Caller,
 ) -> Result<impl IntoResponse, AppError> {
+    caller.read(run)?;
     let bytes = read(&state, run, Read::Changes).await??;
     Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes))
 }
@@ -97,7 +96,9 @@ pub async fn get_changes(
 pub async fn get_heads(
     State(state): State<AppState>,
     RunPath(run): RunPath,
+    caller: Caller,
 ) -> Result<impl IntoResponse, AppError> {
+    caller.read(run)?;
     let heads = read(&state, run, Read::Heads).await?;
     Ok(Json(serde_json::json!({ "runId": run, "heads": heads })))
 }
@@ -106,7 +107,9 @@ pub async fn get_heads(
 pub async fn get_history(
     State(state): State<AppState>,
     RunPath(run): RunPath,
+    caller: Caller,
 ) -> Result<impl IntoResponse, AppError> {
+    caller.read(run)?;
     let history = read(&state, run, Read::History).await??;
     Ok(Json(
         serde_json::json!({ "runId": run, "history": history }),
@@ -128,9 +131,13 @@ pub struct SyncBody {
 pub async fn post_sync(
     State(state): State<AppState>,
     RunPath(run): RunPath,
-    headers: HeaderMap,
+    caller: Caller,
     JsonBody(body): JsonBody<SyncBody>,
 ) -> Result<impl IntoResponse, AppError> {
+    caller
+        .grants
+        .check(run, Access::Write)
+        .map_err(AppError::Forbidden)?;
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(body.changes.trim())
         .map_err(|e| AppError::BadRequest(format!("changes is not valid base64: {e}")))?;
@@ -140,6 +147,7 @@ pub async fn post_sync(
     let source_region = body
         .source_region
         .unwrap_or_else(|| state.ctx.config.region.clone());
+    caller.write(&state, run)?;
     let reply = op(
         &state,
         run,
@@ -147,7 +155,7 @@ pub async fn post_sync(
             bytes,
             source_region: source_region.clone(),
         },
-        user(&headers),
+        caller.user(),
     )
     .await?;
     Ok(Json(serde_json::json!({
@@ -185,7 +193,7 @@ pub enum StepInput {
 /// `POST /api/crdt/runs`: creates a run (a random id unless one is given).
 pub async fn create_run(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     JsonBody(body): JsonBody<CreateBody>,
 ) -> Result<impl IntoResponse, AppError> {
     let run = match &body.run_id {
@@ -200,6 +208,7 @@ pub async fn create_run(
             StepInput::Full(spec) => Ok(spec),
         })
         .collect::<Result<Vec<_>, _>>()?;
+    caller.write(&state, run)?;
     let reply = op(
         &state,
         run,
@@ -207,7 +216,7 @@ pub async fn create_run(
             title: body.title,
             steps,
         },
-        user(&headers),
+        caller.user(),
     )
     .await?;
     let body = serde_json::json!({
@@ -231,9 +240,10 @@ pub struct GraftBody {
 pub async fn graft(
     State(state): State<AppState>,
     RunPath(run): RunPath,
-    headers: HeaderMap,
+    caller: Caller,
     JsonBody(body): JsonBody<GraftBody>,
 ) -> Result<impl IntoResponse, AppError> {
+    caller.write(&state, run)?;
     let reply = op(
         &state,
         run,
@@ -241,7 +251,7 @@ pub async fn graft(
             after: body.after,
             agent_name: body.agent_name,
         },
-        user(&headers),
+        caller.user(),
     )
     .await?;
     let body = serde_json::json!({
@@ -263,20 +273,20 @@ pub struct NodeBody {
 pub async fn prune(
     State(state): State<AppState>,
     RunPath(run): RunPath,
-    headers: HeaderMap,
+    caller: Caller,
     JsonBody(body): JsonBody<NodeBody>,
 ) -> Result<Json<StateBody>, AppError> {
-    state_after(&state, run, RunOp::Prune { node: body.node_id }, &headers).await
+    state_after(&state, run, RunOp::Prune { node: body.node_id }, &caller).await
 }
 
 /// `POST /app/runs/{runId}/restore`
 pub async fn restore(
     State(state): State<AppState>,
     RunPath(run): RunPath,
-    headers: HeaderMap,
+    caller: Caller,
     JsonBody(body): JsonBody<NodeBody>,
 ) -> Result<Json<StateBody>, AppError> {
-    state_after(&state, run, RunOp::Restore { node: body.node_id }, &headers).await
+    state_after(&state, run, RunOp::Restore { node: body.node_id }, &caller).await
 }
 
 /// Body of `PUT …/flags/{key}`.
@@ -290,11 +300,11 @@ pub async fn set_flag(
     State(state): State<AppState>,
     RunPath(run): RunPath,
     Path((_, key)): Path<(String, String)>,
-    headers: HeaderMap,
+    caller: Caller,
     JsonBody(body): JsonBody<FlagBody>,
 ) -> Result<Json<StateBody>, AppError> {
     let value = FlagValue::from_json(&key, &body.value)?;
-    state_after(&state, run, RunOp::SetFlag { key, value }, &headers).await
+    state_after(&state, run, RunOp::SetFlag { key, value }, &caller).await
 }
 
 /// `DELETE /app/runs/{runId}/flags/{key}`
@@ -302,13 +312,16 @@ pub async fn clear_flag(
     State(state): State<AppState>,
     RunPath(run): RunPath,
     Path((_, key)): Path<(String, String)>,
-    headers: HeaderMap,
+    caller: Caller,
 ) -> Result<Json<StateBody>, AppError> {
-    state_after(&state, run, RunOp::ClearFlag { key }, &headers).await
+    state_after(&state, run, RunOp::ClearFlag { key }, &caller).await
 }
 
 /// `GET /api/crdt/runs`: the runs this relay stores.
-pub async fn list_runs(State(state): State<AppState>) -> Result<impl IntoResponse, AppError> {
+pub async fn list_runs(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<impl IntoResponse, AppError> {
     let store = state.ctx.store.clone();
     let mut docs = tokio::task::spawn_blocking(move || store.list())
         .await
@@ -320,6 +333,7 @@ pub async fn list_runs(State(state): State<AppState>) -> Result<impl IntoRespons
     docs.sort();
     let runs: Vec<_> = docs
         .into_iter()
+        .filter(|d| caller.grants.access(RunId::from(*d)).is_some())
         .map(|d| serde_json::json!({ "runId": RunId::from(d), "documentId": d.to_string() }))
         .collect();
     Ok(Json(serde_json::json!({ "runs": runs })))

@@ -9,10 +9,11 @@ use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 
+use crate::auth::Grants;
 use crate::client::Connection;
 use crate::docs::DocContext;
 use crate::mesh::PeerStatus;
-use crate::ws::pump::{Incoming, pump};
+use crate::ws::pump::{Incoming, Outgoing, pump};
 use crate::ws::session::Session;
 
 const BACKOFF_START: Duration = Duration::from_millis(100);
@@ -56,7 +57,10 @@ async fn dial_forever(
 ) {
     let mut attempt = 0u32;
     while !shutdown.is_cancelled() {
-        match Connection::connect(&url, ctx.me.clone(), ctx.mesh.metadata(&ctx)).await {
+        let token = ctx.verifier.mesh_token();
+        match Connection::connect_with_token(&url, ctx.me.clone(), ctx.mesh.metadata(&ctx), token)
+            .await
+        {
             Ok(conn) => {
                 attempt = 0;
                 let peer = conn.remote.peer.clone();
@@ -76,7 +80,7 @@ async fn dial_forever(
                 }
                 let close = shutdown.child_token();
                 let (session, outbound) =
-                    Session::new(ctx.clone(), peer.clone(), true, close.clone());
+                    Session::new(ctx.clone(), peer.clone(), Grants::Mesh, close.clone());
                 let link = session.link().clone();
                 if !ctx
                     .mesh
@@ -95,10 +99,11 @@ async fn dial_forever(
                     continue;
                 }
                 let (sink, stream) = conn.into_inner().split();
-                let sink = sink.with(|frame: Vec<u8>| {
-                    std::future::ready(Ok::<_, tokio_tungstenite::tungstenite::Error>(
-                        Message::Binary(frame.into()),
-                    ))
+                let sink = sink.with(|out: Outgoing| {
+                    std::future::ready(Ok::<_, tokio_tungstenite::tungstenite::Error>(match out {
+                        Outgoing::Frame(frame) => Message::Binary(frame.into()),
+                        Outgoing::Ping => Message::Ping(Vec::new().into()),
+                    }))
                 });
                 let incoming = stream.map(|m| match m {
                     Ok(Message::Binary(bytes)) => Incoming::Binary(bytes.to_vec()),

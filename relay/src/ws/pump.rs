@@ -25,8 +25,21 @@ pub enum Incoming {
     Error(String),
 }
 
-/// Runs the session until the peer leaves, breaks the protocol, or `close` fires.
-/// Outbound frames are written by their own task so a slow socket never blocks reading.
+/// What the writer sends: a protocol frame, or a keep-alive ping.
+#[derive(Debug)]
+pub enum Outgoing {
+    /// One encoded protocol message.
+    Frame(Vec<u8>),
+    /// A WebSocket ping (browsers and tungstenite answer with a pong).
+    Ping,
+}
+
+/// How often an idle connection is pinged.
+pub const PING_INTERVAL: Duration = Duration::from_secs(30);
+
+/// Runs the session until the peer leaves, breaks the protocol, goes silent for the
+/// configured idle timeout (pongs count), or `close` fires. Outbound frames are written
+/// by their own task so a slow socket never blocks reading; it also pings every 30 s.
 pub async fn pump<R, W>(
     mut session: Session,
     mut outbound: mpsc::Receiver<Vec<u8>>,
@@ -36,21 +49,25 @@ pub async fn pump<R, W>(
 ) -> SessionEnd
 where
     R: Stream<Item = Incoming> + Unpin,
-    W: Sink<Vec<u8>> + Unpin + Send + 'static,
+    W: Sink<Outgoing> + Unpin + Send + 'static,
 {
     let writer_close = close.clone();
+    let idle_timeout = session.idle_timeout();
     let writer = tokio::spawn(async move {
+        let mut ping =
+            tokio::time::interval_at(tokio::time::Instant::now() + PING_INTERVAL, PING_INTERVAL);
         loop {
             tokio::select! {
                 frame = outbound.recv() => match frame {
-                    Some(frame) => if sink.send(frame).await.is_err() { break },
+                    Some(frame) => if sink.send(Outgoing::Frame(frame)).await.is_err() { break },
                     None => break,
                 },
+                _ = ping.tick() => if sink.send(Outgoing::Ping).await.is_err() { break },
                 () = writer_close.cancelled() => {
                     // Flush what is queued (an error message, say), within reason.
                     let drain = async {
                         while let Ok(frame) = outbound.try_recv() {
-                            if sink.send(frame).await.is_err() {
+                            if sink.send(Outgoing::Frame(frame)).await.is_err() {
                                 break;
                             }
                         }
@@ -64,7 +81,13 @@ where
     });
     let end = loop {
         let frame = tokio::select! {
-            frame = incoming.next() => frame.unwrap_or(Incoming::Closed),
+            frame = tokio::time::timeout(idle_timeout, incoming.next()) => match frame {
+                Ok(frame) => frame.unwrap_or(Incoming::Closed),
+                Err(_) => {
+                    tracing::info!(peer = %session.link().peer, "closing a connection silent for {idle_timeout:?}");
+                    break SessionEnd::CutOff;
+                }
+            },
             () = close.cancelled() => break SessionEnd::CutOff,
         };
         match frame {

@@ -8,11 +8,12 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use runmesh_core::DocumentId;
 use runmesh_core::sync::{PeerId, WireMessage};
+use runmesh_core::{DocumentId, RunId};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::auth::{Access, Grants};
 use crate::docs::{DocCmd, DocContext, PeerLink};
 
 /// Why a session ended.
@@ -35,6 +36,9 @@ pub struct Session {
     ctx: Arc<DocContext>,
     link: PeerLink,
     attached: HashSet<DocumentId>,
+    grants: Grants,
+    /// Whose rate allowance this connection's changes spend.
+    user: String,
 }
 
 impl Session {
@@ -42,9 +46,14 @@ impl Session {
     pub fn new(
         ctx: Arc<DocContext>,
         peer: PeerId,
-        is_mesh: bool,
+        grants: Grants,
         close: CancellationToken,
     ) -> (Self, mpsc::Receiver<Vec<u8>>) {
+        let is_mesh = grants.is_mesh();
+        let user = grants
+            .user()
+            .map(str::to_owned)
+            .unwrap_or_else(|| peer.to_string());
         let (tx, rx) = mpsc::channel(ctx.config.peer_queue_frames);
         static SESSIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let session = SESSIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -60,9 +69,16 @@ impl Session {
                 ctx,
                 link,
                 attached: HashSet::new(),
+                grants,
+                user,
             },
             rx,
         )
+    }
+
+    /// How long the peer may stay silent.
+    pub fn idle_timeout(&self) -> std::time::Duration {
+        self.ctx.config.idle_timeout
     }
 
     /// This session's link (for offering documents to a mesh peer).
@@ -97,6 +113,7 @@ impl Session {
                     WireMessage::Request { data, .. } => (data, true),
                     _ => unreachable!("matched above"),
                 };
+                self.admit(doc, &data)?;
                 self.attached.insert(doc);
                 let cmd = DocCmd::Sync {
                     from: self.link.clone(),
@@ -109,6 +126,9 @@ impl Session {
                 ref document_id, ..
             } => {
                 let doc = self.document(document_id)?;
+                self.grants
+                    .check(RunId::from(doc), Access::Read)
+                    .map_err(|why| self.protocol_error(format!("forbidden: {why}")))?;
                 let cmd = DocCmd::Ephemeral {
                     from: self.link.peer.clone(),
                     message,
@@ -139,6 +159,43 @@ impl Session {
             | WireMessage::RemoteHeadsChanged {} => {}
         }
         Ok(())
+    }
+
+    /// Whether this sync message may go to the document: the run is readable, the
+    /// connection is within its run limit, and changes it carries are allowed (write
+    /// access, rate allowance). A refused message is not applied at all.
+    fn admit(&self, doc: DocumentId, data: &[u8]) -> Result<(), Stop> {
+        let run = RunId::from(doc);
+        if !self.grants.is_mesh() {
+            self.grants
+                .check(run, Access::Read)
+                .map_err(|why| self.protocol_error(format!("forbidden: {why}")))?;
+            let max = self.ctx.config.max_runs_per_connection;
+            if !self.attached.contains(&doc) && self.attached.len() >= max {
+                return Err(self.protocol_error(format!(
+                    "this connection already syncs {max} runs, the limit (--max-runs-per-connection)"
+                )));
+            }
+        }
+        if self.grants.is_mesh() {
+            return Ok(());
+        }
+        let chunks = automerge::sync::Message::decode(data)
+            .map(|m| m.changes.len())
+            .unwrap_or(0);
+        if chunks == 0 {
+            return Ok(()); // no changes (or undecodable: the document task reports it)
+        }
+        self.grants.check(run, Access::Write).map_err(|why| {
+            self.protocol_error(format!("changes refused, nothing applied: {why}"))
+        })?;
+        self.ctx
+            .limits
+            .take(&self.user, u32::try_from(chunks).unwrap_or(u32::MAX))
+            .map_err(|limited| {
+                self.ctx.metrics.rate_limited();
+                self.protocol_error(format!("changes refused, nothing applied: {limited}"))
+            })
     }
 
     fn document(&mut self, id: &str) -> Result<DocumentId, Stop> {

@@ -9,30 +9,39 @@ use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
 use runmesh_core::sync::{WireMessage, handshake};
 
+use crate::auth::Grants;
+use crate::http::Caller;
 use crate::state::AppState;
-use crate::ws::pump::{Incoming, pump};
+use crate::ws::pump::{Incoming, Outgoing, pump};
 use crate::ws::session::Session;
 
 /// How long a new connection may take to send its `join`.
 const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// `GET /ws`: upgrades to a WebSocket speaking automerge-repo's protocol.
-pub async fn ws_handler(State(state): State<AppState>, upgrade: WebSocketUpgrade) -> Response {
+pub async fn ws_handler(
+    State(state): State<AppState>,
+    caller: Caller,
+    upgrade: WebSocketUpgrade,
+) -> Response {
     // Frames up to twice the limit are read so that an oversized one can be answered
     // with an `error` message; beyond that the socket is dropped outright.
     let limit = state.ctx.config.max_frame_bytes.saturating_mul(2);
     upgrade
         .max_message_size(limit)
         .max_frame_size(limit)
-        .on_upgrade(move |socket| serve(socket, state))
+        .on_upgrade(move |socket| serve(socket, state, caller.grants))
 }
 
-async fn serve(mut socket: WebSocket, state: AppState) {
+async fn serve(mut socket: WebSocket, state: AppState, grants: Grants) {
     state.ctx.metrics.connections(1);
-    if let Some((session, outbound, close)) = join(&mut socket, &state).await {
+    if let Some((session, outbound, close)) = join(&mut socket, &state, grants).await {
         let (sink, stream) = socket.split();
-        let sink = sink.with(|frame: Vec<u8>| {
-            std::future::ready(Ok::<_, axum::Error>(Message::Binary(frame.into())))
+        let sink = sink.with(|out: Outgoing| {
+            std::future::ready(Ok::<_, axum::Error>(match out {
+                Outgoing::Frame(frame) => Message::Binary(frame.into()),
+                Outgoing::Ping => Message::Ping(Vec::new().into()),
+            }))
         });
         let incoming = stream.map(|m| match m {
             Ok(Message::Binary(bytes)) => Incoming::Binary(bytes.to_vec()),
@@ -56,6 +65,7 @@ async fn serve(mut socket: WebSocket, state: AppState) {
 async fn join(
     socket: &mut WebSocket,
     state: &AppState,
+    grants: Grants,
 ) -> Option<(
     Session,
     tokio::sync::mpsc::Receiver<Vec<u8>>,
@@ -93,10 +103,24 @@ async fn join(
         .ok()?;
     let close = state.shutdown.child_token();
     let is_mesh = joined.metadata.region.is_some();
+    let verifier = &state.ctx.verifier;
+    let open_mesh = verifier.is_open() && verifier.mesh_token().is_none();
+    if is_mesh && !grants.is_mesh() && !open_mesh {
+        tracing::warn!(peer = %joined.peer, "refusing a relay that did not present the mesh token");
+        let error = WireMessage::Error {
+            message: "mesh peers must present the mesh token (--mesh-token)".into(),
+            sender_id: Some(me.clone()),
+            target_id: Some(joined.peer.clone()),
+        };
+        let _ = socket.send(Message::Binary(error.encode().into())).await;
+        let _ = socket.close().await;
+        return None;
+    }
+    let grants = if is_mesh { Grants::Mesh } else { grants };
     let (session, outbound) = Session::new(
         state.ctx.clone(),
         joined.peer.clone(),
-        is_mesh,
+        grants,
         close.clone(),
     );
     if let Some(region) = &joined.metadata.region {

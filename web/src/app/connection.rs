@@ -16,7 +16,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 
 use crate::app::session::{self, Session};
-use crate::app::{Ctx, Net};
+use crate::app::{Ctx, Net, identity};
 use crate::backoff;
 use crate::presence::{ANNOUNCE_MS, Announce};
 
@@ -31,7 +31,11 @@ fn relay_url() -> String {
     } else {
         "ws"
     };
-    format!("{scheme}://{}/ws", location.host().unwrap_or_default())
+    let host = location.host().unwrap_or_default();
+    match identity::token() {
+        Some(token) => format!("{scheme}://{host}/ws?token={token}"),
+        None => format!("{scheme}://{host}/ws"),
+    }
 }
 
 /// Closes the open run's socket when the browser says it went offline (a socket can

@@ -140,6 +140,8 @@ pub fn start() {
 
 #[component]
 fn App() -> impl IntoView {
+    // Keep a `?token=` from the link before any navigation drops it.
+    let _ = identity::token();
     let ctx = Ctx::new();
     provide_context(ctx);
     session::follow_route(ctx);

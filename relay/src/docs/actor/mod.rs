@@ -43,6 +43,10 @@ pub struct DocContext {
     pub identity: Identity,
     /// Links to relays in other regions.
     pub mesh: crate::mesh::Mesh,
+    /// Checks credentials.
+    pub verifier: crate::auth::Verifier,
+    /// Per-user change limits.
+    pub limits: crate::limits::MutationLimits,
 }
 
 pub(crate) struct Actor {

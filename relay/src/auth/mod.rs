@@ -1,0 +1,33 @@
+//! Who may do what: JWTs for people (`--jwt-secret` HS256, or `--jwt-public-key` RS256 /
+//! ES256), a shared token for mesh peers (`--mesh-token`, optionally only from
+//! `--mesh-allow` addresses), or nothing at all in open mode (loud at start-up).
+//!
+//! A token's `runs` claim maps a run UUID (or `*`) to `read` or `write`; `write` implies
+//! `read`. Browsers pass the token as the `token` query parameter (a WebSocket cannot set
+//! headers); other clients may send `Authorization: Bearer <token>`.
+
+mod grants;
+mod verifier;
+
+pub use grants::{Access, Grants};
+pub use verifier::{AuthConfig, AuthError, Verifier};
+
+use axum::http::HeaderMap;
+use axum::http::header::AUTHORIZATION;
+
+/// The credential a request carries: `Authorization: Bearer …` or `?token=…`.
+pub fn credential<'a>(headers: &'a HeaderMap, query: Option<&'a str>) -> Option<&'a str> {
+    if let Some(bearer) = headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    {
+        return Some(bearer.trim());
+    }
+    query?
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(k, _)| *k == "token")
+        .map(|(_, v)| v)
+        .filter(|v| !v.is_empty())
+}

@@ -1,0 +1,271 @@
+//! [`Verifier`]: turns a request's credential into [`Grants`], or says why it cannot.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode};
+use serde::Deserialize;
+
+use crate::auth::grants::{Access, Grants};
+
+/// How the relay authenticates, from its flags.
+#[derive(Clone, Debug, Default)]
+pub struct AuthConfig {
+    /// HS256 secret.
+    pub jwt_secret: Option<String>,
+    /// PEM text of an RSA or EC public key (RS256 / ES256).
+    pub jwt_public_key: Option<String>,
+    /// The token mesh peers present.
+    pub mesh_token: Option<String>,
+    /// Addresses mesh peers may connect from (empty: any).
+    pub mesh_allow: Vec<IpAddr>,
+}
+
+/// Why a credential was refused (401).
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum AuthError {
+    /// Auth is on and the request carries nothing.
+    #[error("missing token: pass it as ?token=… or Authorization: Bearer …")]
+    Missing,
+    /// The JWT expired.
+    #[error("token expired")]
+    Expired,
+    /// The JWT failed verification or its claims are malformed.
+    #[error("invalid token: {0}")]
+    Invalid(String),
+    /// The mesh token from an address not in the allowlist.
+    #[error("mesh token presented from {0}, which is not in --mesh-allow")]
+    NotAllowed(IpAddr),
+}
+
+#[derive(Deserialize)]
+struct Claims {
+    sub: String,
+    #[serde(default)]
+    runs: HashMap<String, String>,
+}
+
+/// Checks credentials.
+#[derive(Clone)]
+pub struct Verifier {
+    jwt: Option<(DecodingKey, Validation)>,
+    mesh_token: Option<String>,
+    mesh_allow: Vec<IpAddr>,
+}
+
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verifier")
+            .field("jwt", &self.jwt.as_ref().map(|(_, v)| &v.algorithms))
+            .field("mesh_token", &self.mesh_token.is_some())
+            .field("mesh_allow", &self.mesh_allow)
+            .finish()
+    }
+}
+
+impl Verifier {
+    /// Builds the verifier; an unreadable key is an error naming the problem.
+    pub fn new(config: &AuthConfig) -> Result<Self, String> {
+        let jwt = match (&config.jwt_secret, &config.jwt_public_key) {
+            (Some(_), Some(_)) => {
+                return Err("give --jwt-secret or --jwt-public-key, not both".into());
+            }
+            (Some(secret), None) => {
+                if secret.len() < 16 {
+                    return Err("--jwt-secret must be at least 16 bytes".into());
+                }
+                Some((
+                    DecodingKey::from_secret(secret.as_bytes()),
+                    validation(&[Algorithm::HS256]),
+                ))
+            }
+            (None, Some(pem)) => {
+                let (key, algorithm) = match DecodingKey::from_ec_pem(pem.as_bytes()) {
+                    Ok(key) => (key, Algorithm::ES256),
+                    Err(_) => (
+                        DecodingKey::from_rsa_pem(pem.as_bytes()).map_err(|e| {
+                            format!("--jwt-public-key is neither an EC (ES256) nor an RSA (RS256) public key in PEM: {e}")
+                        })?,
+                        Algorithm::RS256,
+                    ),
+                };
+                Some((key, validation(&[algorithm])))
+            }
+            (None, None) => None,
+        };
+        if config.mesh_token.as_ref().is_some_and(|t| t.len() < 16) {
+            return Err("--mesh-token must be at least 16 bytes".into());
+        }
+        Ok(Self {
+            jwt,
+            mesh_token: config.mesh_token.clone(),
+            mesh_allow: config.mesh_allow.clone(),
+        })
+    }
+
+    /// Whether the relay runs open (no JWT configured).
+    pub fn is_open(&self) -> bool {
+        self.jwt.is_none()
+    }
+
+    /// The mesh token this relay presents when it dials other relays.
+    pub fn mesh_token(&self) -> Option<&str> {
+        self.mesh_token.as_deref()
+    }
+
+    /// What `credential`, presented from `from`, grants.
+    pub fn grants(
+        &self,
+        credential: Option<&str>,
+        from: Option<IpAddr>,
+    ) -> Result<Grants, AuthError> {
+        if let (Some(token), Some(mesh)) = (credential, &self.mesh_token)
+            && constant_time_eq(token.as_bytes(), mesh.as_bytes())
+        {
+            if let Some(ip) = from
+                && !self.mesh_allow.is_empty()
+                && !self.mesh_allow.contains(&ip.to_canonical())
+            {
+                return Err(AuthError::NotAllowed(ip));
+            }
+            return Ok(Grants::Mesh);
+        }
+        let Some((key, validation)) = &self.jwt else {
+            return Ok(Grants::Open);
+        };
+        let token = credential.ok_or(AuthError::Missing)?;
+        let data = decode::<Claims>(token, key, validation).map_err(|e| match e.kind() {
+            jsonwebtoken::errors::ErrorKind::ExpiredSignature => AuthError::Expired,
+            _ => AuthError::Invalid(e.to_string()),
+        })?;
+        let mut runs = HashMap::new();
+        for (run, access) in data.claims.runs {
+            let access = match access.as_str() {
+                "read" => Access::Read,
+                "write" => Access::Write,
+                other => {
+                    return Err(AuthError::Invalid(format!(
+                        "runs[{run:?}] is {other:?}; expected \"read\" or \"write\""
+                    )));
+                }
+            };
+            let key = if run == "*" {
+                run
+            } else {
+                run.parse::<runmesh_core::RunId>()
+                    .map_err(|e| AuthError::Invalid(format!("runs claim: {e}")))?
+                    .to_string()
+            };
+            runs.insert(key, access);
+        }
+        Ok(Grants::User {
+            user: data.claims.sub,
+            runs,
+        })
+    }
+}
+
+fn validation(algorithms: &[Algorithm]) -> Validation {
+    let mut v = Validation::new(algorithms[0]);
+    v.algorithms = algorithms.to_vec();
+    v.leeway = 30;
+    v.set_required_spec_claims(&["exp", "sub"]);
+    v.validate_aud = false;
+    v
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jsonwebtoken::{EncodingKey, Header, encode};
+
+    const SECRET: &str = "a-test-secret-of-some-length";
+
+    fn token(claims: serde_json::Value) -> String {
+        encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(SECRET.as_bytes()),
+        )
+        .unwrap()
+    }
+
+    fn now() -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    }
+
+    fn verifier() -> Verifier {
+        Verifier::new(&AuthConfig {
+            jwt_secret: Some(SECRET.into()),
+            mesh_token: Some("mesh-token-of-some-length".into()),
+            mesh_allow: vec!["10.0.0.7".parse().unwrap()],
+            ..Default::default()
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn tokens_are_verified_and_their_runs_read() {
+        let v = verifier();
+        let run = runmesh_core::RunId::random();
+        let ok = token(
+            serde_json::json!({"sub": "ada", "exp": now() + 60, "runs": {run.to_string(): "write", "*": "read"}}),
+        );
+        let Grants::User { user, runs } = v.grants(Some(&ok), None).unwrap() else {
+            panic!()
+        };
+        assert_eq!(user, "ada");
+        assert_eq!(runs.len(), 2);
+        assert_eq!(v.grants(None, None), Err(AuthError::Missing));
+        let old = token(serde_json::json!({"sub": "ada", "exp": now() - 3600, "runs": {}}));
+        assert_eq!(v.grants(Some(&old), None), Err(AuthError::Expired));
+        let bad =
+            token(serde_json::json!({"sub": "ada", "exp": now() + 60, "runs": {"*": "admin"}}));
+        assert!(
+            matches!(v.grants(Some(&bad), None), Err(AuthError::Invalid(m)) if m.contains("\"admin\""))
+        );
+        let forged = format!("{}x", &ok[..ok.len() - 1]);
+        assert!(matches!(
+            v.grants(Some(&forged), None),
+            Err(AuthError::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn the_mesh_token_counts_only_from_allowed_addresses() {
+        let v = verifier();
+        let mesh = Some("mesh-token-of-some-length");
+        assert_eq!(
+            v.grants(mesh, Some("10.0.0.7".parse().unwrap())),
+            Ok(Grants::Mesh)
+        );
+        assert_eq!(
+            v.grants(mesh, Some("10.0.0.8".parse().unwrap())),
+            Err(AuthError::NotAllowed("10.0.0.8".parse().unwrap()))
+        );
+    }
+
+    #[test]
+    fn open_mode_and_bad_keys() {
+        let open = Verifier::new(&AuthConfig::default()).unwrap();
+        assert!(open.is_open());
+        assert_eq!(open.grants(None, None), Ok(Grants::Open));
+        let short = Verifier::new(&AuthConfig {
+            jwt_secret: Some("short".into()),
+            ..Default::default()
+        });
+        assert_eq!(short.unwrap_err(), "--jwt-secret must be at least 16 bytes");
+        let junk = Verifier::new(&AuthConfig {
+            jwt_public_key: Some("not a pem".into()),
+            ..Default::default()
+        });
+        assert!(junk.unwrap_err().contains("neither an EC"));
+    }
+}

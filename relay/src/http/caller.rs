@@ -1,0 +1,98 @@
+//! [`Caller`]: who is making a request, from its token (or, in open mode, the
+//! `X-Runmesh-User` header), and what they may do.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use runmesh_core::RunId;
+
+use crate::auth::{self, Access, Grants};
+use crate::http::error::AppError;
+use crate::http::runs::USER_HEADER;
+use crate::state::AppState;
+
+/// An authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// What the credential grants.
+    pub grants: Grants,
+    header_user: Option<String>,
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        let credential = auth::credential(&parts.headers, parts.uri.query());
+        let grants = state
+            .ctx
+            .verifier
+            .grants(credential, ip)
+            .map_err(|e| AppError::Unauthorized(e.to_string()))?;
+        let header_user = parts
+            .headers
+            .get(USER_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned);
+        Ok(Self {
+            grants,
+            header_user,
+        })
+    }
+}
+
+impl Caller {
+    /// The user changes are made for: the token's `sub`, else the header (open mode).
+    pub fn user(&self) -> String {
+        self.grants
+            .user()
+            .map(str::to_owned)
+            .or_else(|| self.header_user.clone())
+            .unwrap_or_else(|| "anonymous".to_owned())
+    }
+
+    /// Refuses unless the caller may read `run`.
+    pub fn read(&self, run: RunId) -> Result<(), AppError> {
+        self.grants
+            .check(run, Access::Read)
+            .map_err(AppError::Forbidden)
+    }
+
+    /// Refuses unless the caller may change `run` and has rate allowance left (mesh
+    /// peers have no limit).
+    pub fn write(&self, state: &AppState, run: RunId) -> Result<(), AppError> {
+        self.grants
+            .check(run, Access::Write)
+            .map_err(AppError::Forbidden)?;
+        if !self.grants.is_mesh() {
+            state.ctx.limits.take(&self.user(), 1).map_err(|limited| {
+                state.ctx.metrics.rate_limited();
+                AppError::RateLimited(limited)
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Refuses unless the caller may act on every run.
+    pub fn admin(&self, need: Access) -> Result<(), AppError> {
+        if self.grants.is_admin(need) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(format!(
+                "this needs a token granting {} on every run (\"*\") or the mesh token",
+                if need == Access::Write {
+                    "write"
+                } else {
+                    "read"
+                }
+            )))
+        }
+    }
+}
