@@ -11,7 +11,9 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy -p runmesh-core --features wasm --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p runmesh-web --target wasm32-unknown-unknown -- -D warnings
-echo "== cargo test"
+echo "== cargo test (PostgreSQL store against a real PostgreSQL)"
+RUNMESH_TEST_DATABASE_URL=$(bash .ci/postgres.sh)
+export RUNMESH_TEST_DATABASE_URL RUNMESH_REQUIRE_POSTGRES=1
 cargo test --workspace
 echo "== npm package: wasm core vs native, JS tests, packed tarball in a fresh project"
 bash .ci/npm.sh

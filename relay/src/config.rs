@@ -62,6 +62,10 @@ pub struct Args {
     #[arg(long, env = "MESH_BACKOFF_MAX_MS", default_value_t = 1000)]
     pub mesh_backoff_max_ms: u64,
 
+    /// Store runs in PostgreSQL instead of --data-dir (postgres://user:password@host/db).
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
     /// Require JWTs signed with this HS256 secret (at least 16 bytes) on /ws and the REST API.
     #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
@@ -117,6 +121,8 @@ pub struct Config {
     pub peer_queue_frames: usize,
     /// Longest wait between mesh reconnect attempts.
     pub mesh_backoff_max: Duration,
+    /// PostgreSQL instead of the directory store.
+    pub database_url: Option<String>,
     /// Authentication.
     pub auth: crate::auth::AuthConfig,
     /// Changes per minute per user.
@@ -241,6 +247,7 @@ impl TryFrom<Args> for Config {
             idle_unload: Duration::from_secs(args.idle_unload_secs),
             peer_queue_frames: args.peer_queue_frames,
             mesh_backoff_max: Duration::from_millis(args.mesh_backoff_max_ms.max(100)),
+            database_url: args.database_url.filter(|u| !u.trim().is_empty()),
             auth,
             rate_limit_per_minute,
             max_runs_per_connection: args.max_runs_per_connection,

@@ -42,16 +42,27 @@ pub use state::AppState;
 use crate::docs::{DocContext, Registry};
 use crate::mesh::Mesh;
 use crate::metrics::Metrics;
-use crate::store::{DirStore, Store};
+use crate::store::{DirStore, PgStore, Store};
 
 /// Builds the shared state for `config`, opening its store.
 pub fn state(config: Config, shutdown: CancellationToken) -> anyhow::Result<AppState> {
-    let store: Arc<dyn Store> = Arc::new(DirStore::open(&config.data_dir).map_err(|e| {
-        anyhow::anyhow!(
-            "cannot open the data directory {}: {e}",
-            config.data_dir.display()
-        )
-    })?);
+    let store: Arc<dyn Store> = match &config.database_url {
+        Some(url) => {
+            // The synchronous client runs its own runtime: connect off this one.
+            let url = url.clone();
+            let store = std::thread::spawn(move || PgStore::connect(&url))
+                .join()
+                .map_err(|_| anyhow::anyhow!("connecting to PostgreSQL panicked"))?
+                .map_err(|e| anyhow::anyhow!("cannot use DATABASE_URL: {e}"))?;
+            Arc::new(store)
+        }
+        None => Arc::new(DirStore::open(&config.data_dir).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot open the data directory {}: {e}",
+                config.data_dir.display()
+            )
+        })?),
+    };
     let identity = Identity::random(&config.region, "relay")?;
     let verifier = auth::Verifier::new(&config.auth).map_err(|e| anyhow::anyhow!(e))?;
     let limits = limits::MutationLimits::new(config.rate_limit_per_minute);

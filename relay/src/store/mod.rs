@@ -1,12 +1,15 @@
-//! Durable storage of runs behind one trait: a directory by default ([`DirStore`]).
+//! Durable storage of runs behind one trait: a directory by default ([`DirStore`]), or
+//! PostgreSQL when `DATABASE_URL` is set ([`PgStore`]).
 //!
 //! Each document is a newest snapshot (a full Automerge save) plus the change chunks
 //! appended after it. `append` returns only once the chunk is on disk (fsync), which is
 //! what lets the relay acknowledge or forward a change.
 
 mod dir;
+mod pg;
 
 pub use dir::DirStore;
+pub use pg::PgStore;
 
 use runmesh_core::DocumentId;
 

@@ -1,0 +1,253 @@
+//! [`PgStore`]: runs in PostgreSQL (`DATABASE_URL`), in the spec's tables.
+//!
+//! `crdt_snapshots` holds full saves (the spec's columns plus `seq`, their order, and
+//! `after_event`, the last event they include); `collaboration_events` holds each appended
+//! chunk with `crdt_changes`, `source_region` and `lamport_timestamp`. Loading takes the
+//! newest snapshot and the events after it. An append is durable when its transaction has
+//! committed (PostgreSQL's `synchronous_commit`, on by default). Migrations run at start-up.
+
+use std::io;
+
+use postgres::NoTls;
+use r2d2::Pool;
+use r2d2_postgres::PostgresConnectionManager;
+use runmesh_core::{DocumentId, RunId};
+use uuid::Uuid;
+
+use crate::store::{EventMeta, Store, StoreError, Stored};
+
+/// The schema, one statement per migration; `runmesh_migrations` records which ran.
+const MIGRATIONS: &[&str] = &["CREATE TABLE crdt_snapshots (
+        id UUID PRIMARY KEY,
+        run_id UUID NOT NULL,
+        snapshot_data BYTEA NOT NULL,
+        lamport_timestamp BIGINT NOT NULL,
+        region VARCHAR(50) NOT NULL,
+        created_at TIMESTAMP NOT NULL DEFAULT now(),
+        event_count INTEGER,
+        seq BIGINT GENERATED ALWAYS AS IDENTITY,
+        after_event BIGINT NOT NULL DEFAULT 0
+    );
+    CREATE INDEX crdt_snapshots_run ON crdt_snapshots (run_id, seq);
+    CREATE TABLE collaboration_events (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        run_id UUID NOT NULL,
+        crdt_changes BYTEA NOT NULL,
+        source_region VARCHAR(50) NOT NULL,
+        lamport_timestamp BIGINT NOT NULL,
+        created_at TIMESTAMP NOT NULL DEFAULT now()
+    );
+    CREATE INDEX collaboration_events_run ON collaboration_events (run_id, id);"];
+
+/// A store in PostgreSQL.
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: Pool<PostgresConnectionManager<NoTls>>,
+}
+
+fn pg_err(doc: &str, action: &'static str) -> impl FnOnce(postgres::Error) -> StoreError {
+    let doc = doc.to_owned();
+    move |e| StoreError {
+        doc,
+        action,
+        source: io::Error::other(e),
+    }
+}
+
+fn uuid(doc: &DocumentId) -> Uuid {
+    Uuid::from_bytes(*RunId::from(*doc).as_bytes())
+}
+
+impl PgStore {
+    /// Connects (a pool of up to 16 connections) and brings the schema up to date.
+    pub fn connect(url: &str) -> Result<Self, StoreError> {
+        let fail = |action, e: String| StoreError {
+            doc: "-".into(),
+            action,
+            source: io::Error::other(e),
+        };
+        let config: postgres::Config = url
+            .parse()
+            .map_err(|e: postgres::Error| fail("parsing DATABASE_URL", e.to_string()))?;
+        let manager = PostgresConnectionManager::new(config, NoTls);
+        let pool = Pool::builder()
+            .max_size(16)
+            .min_idle(Some(1))
+            .connection_timeout(std::time::Duration::from_secs(10))
+            .build(manager)
+            .map_err(|e| fail("connecting to PostgreSQL", e.to_string()))?;
+        let store = Self { pool };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn client(
+        &self,
+        doc: &str,
+    ) -> Result<r2d2::PooledConnection<PostgresConnectionManager<NoTls>>, StoreError> {
+        self.pool.get().map_err(|e| StoreError {
+            doc: doc.to_owned(),
+            action: "taking a database connection",
+            source: io::Error::other(e.to_string()),
+        })
+    }
+
+    fn migrate(&self) -> Result<(), StoreError> {
+        let mut client = self.client("-")?;
+        let mut tx = client
+            .transaction()
+            .map_err(pg_err("-", "starting the migration"))?;
+        // One migrator at a time (several relays may share a database).
+        tx.batch_execute(
+            "SELECT pg_advisory_xact_lock(7286001);
+             CREATE TABLE IF NOT EXISTS runmesh_migrations (version INTEGER PRIMARY KEY);",
+        )
+        .map_err(pg_err("-", "creating the migrations table"))?;
+        let done: i64 = tx
+            .query_one("SELECT count(*) FROM runmesh_migrations", &[])
+            .map_err(pg_err("-", "reading the migrations table"))?
+            .get(0);
+        for (version, sql) in MIGRATIONS.iter().enumerate().skip(done as usize) {
+            tx.batch_execute(sql)
+                .map_err(pg_err("-", "running a migration"))?;
+            tx.execute(
+                "INSERT INTO runmesh_migrations (version) VALUES ($1)",
+                &[&(version as i32 + 1)],
+            )
+            .map_err(pg_err("-", "recording a migration"))?;
+        }
+        tx.commit().map_err(pg_err("-", "committing the migration"))
+    }
+}
+
+impl Store for PgStore {
+    fn load(&self, doc: &DocumentId) -> Result<Option<Stored>, StoreError> {
+        let name = doc.to_string();
+        let run = uuid(doc);
+        let mut client = self.client(&name)?;
+        let mut tx = client
+            .build_transaction()
+            .read_only(true)
+            .isolation_level(postgres::IsolationLevel::RepeatableRead)
+            .start()
+            .map_err(pg_err(&name, "starting a read"))?;
+        let snapshot = tx
+            .query_opt(
+                "SELECT snapshot_data, after_event FROM crdt_snapshots
+                 WHERE run_id = $1 ORDER BY seq DESC LIMIT 1",
+                &[&run],
+            )
+            .map_err(pg_err(&name, "reading the snapshot"))?;
+        let (snapshot, after): (Option<Vec<u8>>, i64) = match snapshot {
+            Some(row) => (Some(row.get(0)), row.get(1)),
+            None => (None, 0),
+        };
+        let chunks: Vec<Vec<u8>> = tx
+            .query(
+                "SELECT crdt_changes FROM collaboration_events
+                 WHERE run_id = $1 AND id > $2 ORDER BY id",
+                &[&run, &after],
+            )
+            .map_err(pg_err(&name, "reading the events"))?
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        tx.commit().map_err(pg_err(&name, "ending a read"))?;
+        if snapshot.is_none() && chunks.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(Stored { snapshot, chunks }))
+    }
+
+    fn append(&self, doc: &DocumentId, chunk: &[u8], meta: &EventMeta) -> Result<(), StoreError> {
+        let name = doc.to_string();
+        let lamport = i64::try_from(meta.lamport).unwrap_or(i64::MAX);
+        self.client(&name)?
+            .execute(
+                "INSERT INTO collaboration_events
+                     (run_id, crdt_changes, source_region, lamport_timestamp)
+                 VALUES ($1, $2, $3, $4)",
+                &[&uuid(doc), &chunk, &meta.source_region, &lamport],
+            )
+            .map_err(pg_err(&name, "appending an event"))?;
+        Ok(())
+    }
+
+    fn snapshot(
+        &self,
+        doc: &DocumentId,
+        bytes: &[u8],
+        meta: &EventMeta,
+        retain: u32,
+    ) -> Result<(), StoreError> {
+        let name = doc.to_string();
+        let run = uuid(doc);
+        let lamport = i64::try_from(meta.lamport).unwrap_or(i64::MAX);
+        let mut client = self.client(&name)?;
+        let mut tx = client
+            .transaction()
+            .map_err(pg_err(&name, "starting a snapshot"))?;
+        let (after, count): (i64, i64) = {
+            let row = tx
+                .query_one(
+                    "SELECT coalesce(max(id), 0), count(*) FROM collaboration_events WHERE run_id = $1",
+                    &[&run],
+                )
+                .map_err(pg_err(&name, "reading the event count"))?;
+            (row.get(0), row.get(1))
+        };
+        let id = Uuid::from_bytes(*RunId::random().as_bytes());
+        tx.execute(
+            "INSERT INTO crdt_snapshots
+                 (id, run_id, snapshot_data, lamport_timestamp, region, event_count, after_event)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[
+                &id,
+                &run,
+                &bytes,
+                &lamport,
+                &meta.source_region,
+                &(i32::try_from(count).unwrap_or(i32::MAX)),
+                &after,
+            ],
+        )
+        .map_err(pg_err(&name, "writing the snapshot"))?;
+        // Keep the newest `retain` snapshots and the events after the oldest kept one.
+        let oldest_kept: Option<(i64, i64)> = tx
+            .query_opt(
+                "SELECT seq, after_event FROM crdt_snapshots WHERE run_id = $1
+                 ORDER BY seq DESC OFFSET $2 LIMIT 1",
+                &[&run, &(i64::from(retain.max(1)) - 1)],
+            )
+            .map_err(pg_err(&name, "finding old snapshots"))?
+            .map(|row| (row.get(0), row.get(1)));
+        if let Some((seq, cutoff)) = oldest_kept {
+            tx.execute(
+                "DELETE FROM crdt_snapshots WHERE run_id = $1 AND seq < $2",
+                &[&run, &seq],
+            )
+            .map_err(pg_err(&name, "deleting old snapshots"))?;
+            tx.execute(
+                "DELETE FROM collaboration_events WHERE run_id = $1 AND id <= $2",
+                &[&run, &cutoff],
+            )
+            .map_err(pg_err(&name, "deleting old events"))?;
+        }
+        tx.commit()
+            .map_err(pg_err(&name, "committing the snapshot"))
+    }
+
+    fn list(&self) -> Result<Vec<DocumentId>, StoreError> {
+        let rows = self
+            .client("-")?
+            .query(
+                "SELECT run_id FROM crdt_snapshots UNION SELECT run_id FROM collaboration_events",
+                &[],
+            )
+            .map_err(pg_err("-", "listing runs"))?;
+        Ok(rows
+            .iter()
+            .map(|row| RunId::from_bytes(*row.get::<_, Uuid>(0).as_bytes()).document_id())
+            .collect())
+    }
+}
