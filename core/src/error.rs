@@ -99,6 +99,14 @@ pub enum RunError {
         /// What Automerge found wrong.
         source: Box<automerge::AutomergeError>,
     },
+    /// Automerge failed while parsing the bytes (a panic inside it, caught here).
+    #[error("corrupt document bytes ({len} bytes): automerge failed while parsing them: {reason}")]
+    Unparsable {
+        /// How many bytes were given.
+        len: usize,
+        /// What automerge said.
+        reason: String,
+    },
     /// The bytes hold a run but not its id (runs created by another tool or as a bare
     /// genesis do not record it).
     #[error("these bytes do not say which run they hold: pass the run id")]

@@ -290,6 +290,60 @@ async fn memory() {
     relay.stop();
 }
 
+/// 5,000 WebSockets that joined and attached to one of 50 runs, then sit idle: the
+/// relay's memory before, with them open, and per connection.
+async fn idle_sockets() {
+    const SOCKETS: usize = 5000;
+    const RUNS: usize = 50;
+    let tmp = tempfile::tempdir().unwrap();
+    let relay = Relay::start(tmp.path(), &[]);
+    let runs: Vec<RunId> = (0..RUNS).map(|_| RunId::random()).collect();
+    for run in &runs {
+        create_run(&relay.http, *run).await;
+    }
+    let before = relay.rss_mib();
+    let started = Instant::now();
+    let mut conns = Vec::with_capacity(SOCKETS);
+    for batch in 0..SOCKETS / 250 {
+        let joins: Vec<_> = (0..250)
+            .map(|i| {
+                let (ws, run) = (relay.ws.clone(), runs[(batch * 250 + i) % RUNS]);
+                tokio::spawn(async move {
+                    let me = runmesh_core::sync::PeerId::random("idle");
+                    let mut conn = runmesh_relay::client::Connection::connect(
+                        &ws,
+                        me.clone(),
+                        runmesh_core::sync::PeerMetadata::default(),
+                    )
+                    .await
+                    .expect("connect");
+                    let relay_peer = conn.remote.peer.clone();
+                    let mut sync =
+                        runmesh_core::sync::DocSync::new(run.document_id().to_string(), me);
+                    let mut doc = automerge::AutoCommit::load(runmesh_core::GENESIS).unwrap();
+                    let opening = sync.add_peer(&mut doc, &relay_peer).unwrap();
+                    conn.send(&opening.into_request()).await.expect("request");
+                    // The run arrives; after that the socket is idle.
+                    let _ = conn.recv().await;
+                    conn
+                })
+            })
+            .collect();
+        for join in joins {
+            conns.push(join.await.unwrap());
+        }
+    }
+    let connected = started.elapsed();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let open = relay.rss_mib();
+    println!(
+        "idle sockets: {SOCKETS} joined WebSockets on {RUNS} runs (connected in {connected:.1?}): relay RSS {before:.1} MiB before, {open:.1} MiB with them open ({:.1} KiB per socket)",
+        (open - before) * 1024.0 / SOCKETS as f64
+    );
+    drop(conns);
+    relay.stop();
+}
+
 fn main() {
     let filter: Vec<String> = std::env::args()
         .skip(1)
@@ -312,6 +366,9 @@ fn main() {
         }
         if wanted("memory") {
             memory().await;
+        }
+        if wanted("idle") {
+            idle_sockets().await;
         }
     });
 }

@@ -52,7 +52,7 @@ impl RunDoc {
             None => {
                 let mut doc =
                     AutoCommit::load(GENESIS).expect("the genesis constant is a valid change");
-                doc.load_incremental(bytes).map_err(|e| corrupt(bytes, e))?;
+                guard(bytes, || doc.load_incremental(bytes))?.map_err(|e| corrupt(bytes, e))?;
                 doc
             }
         };
@@ -228,14 +228,37 @@ impl RunDoc {
 /// Parses and checks every chunk of `bytes`. `None`: the bytes are sound but depend on
 /// changes they do not contain (incremental chunks).
 fn strict_load(bytes: &[u8]) -> Result<Option<AutoCommit>, RunError> {
-    match AutoCommit::load_with_options(
-        bytes,
-        LoadOptions::new().on_partial_load(OnPartialLoad::Error),
-    ) {
+    let loaded = guard(bytes, || {
+        AutoCommit::load_with_options(
+            bytes,
+            LoadOptions::new().on_partial_load(OnPartialLoad::Error),
+        )
+    })?;
+    match loaded {
         Ok(doc) => Ok(Some(doc)),
         Err(AutomergeError::MissingDeps) => Ok(None),
         Err(e) => Err(corrupt(bytes, e)),
     }
+}
+
+/// Runs an Automerge parse of untrusted `bytes`, turning a panic inside Automerge into
+/// an error (automerge 0.12 can panic on some malformed input: found by the `doc_load`
+/// fuzz target, kept in its corpus). Callers only parse into fresh documents here, so
+/// nothing half-built survives the panic. Needs `panic = "unwind"` (native builds); a
+/// wasm build with `panic = "abort"` still traps.
+pub(crate) fn guard<T>(bytes: &[u8], parse: impl FnOnce() -> T) -> Result<T, RunError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(parse)).map_err(|panic| {
+        let reason = panic
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| panic.downcast_ref::<&str>().copied())
+            .unwrap_or("a panic without a message")
+            .to_owned();
+        RunError::Unparsable {
+            len: bytes.len(),
+            reason,
+        }
+    })
 }
 
 fn corrupt(bytes: &[u8], source: AutomergeError) -> RunError {

@@ -87,11 +87,15 @@ impl DocSync {
         from: &PeerId,
         data: &[u8],
     ) -> Result<bool, SyncError> {
-        let message = sync::Message::decode(data).map_err(|e| SyncError::Decode(e.to_string()))?;
+        let message = crate::doc::guard(data, || sync::Message::decode(data))
+            .map_err(|e| SyncError::Decode(e.to_string()))?
+            .map_err(|e| SyncError::Decode(e.to_string()))?;
         let before = doc.get_heads();
         let state = self.peers.entry(from.clone()).or_default();
-        doc.sync()
-            .receive_sync_message(state, message)
+        // Automerge parses the changes a message carries before applying any of them, so
+        // a panic while parsing (see `guard`) leaves the document as it was.
+        crate::doc::guard(data, || doc.sync().receive_sync_message(state, message))
+            .map_err(|e| SyncError::Apply(e.to_string()))?
             .map_err(|e| SyncError::Apply(e.to_string()))?;
         let changed = doc.get_heads() != before;
         self.owed.insert(from.clone());

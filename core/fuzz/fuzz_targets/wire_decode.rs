@@ -1,0 +1,14 @@
+//! Any bytes through the wire decoder: never a panic, and whatever decodes re-encodes to
+//! bytes that decode to the same message.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use runmesh_core::sync::WireMessage;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(message) = WireMessage::decode(data, 1 << 20) {
+        let again =
+            WireMessage::decode(&message.encode(), usize::MAX).expect("re-encoded message decodes");
+        assert_eq!(again, message);
+    }
+});
