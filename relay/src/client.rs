@@ -60,6 +60,18 @@ impl Connection {
         metadata: PeerMetadata,
         token: Option<&str>,
     ) -> Result<Self, ClientError> {
+        Self::connect_with(url, me, metadata, token, None).await
+    }
+
+    /// Like [`Connection::connect_with_token`], with the TLS settings for `wss://` URLs
+    /// (default: the web PKI roots).
+    pub async fn connect_with(
+        url: &str,
+        me: PeerId,
+        metadata: PeerMetadata,
+        token: Option<&str>,
+        tls: Option<std::sync::Arc<rustls::ClientConfig>>,
+    ) -> Result<Self, ClientError> {
         use tokio_tungstenite::tungstenite::client::IntoClientRequest;
         let socket_err = |source| ClientError::Socket {
             url: url.to_owned(),
@@ -75,9 +87,24 @@ impl Connection {
                 })?;
             request.headers_mut().insert("authorization", value);
         }
-        let (mut ws, _) = tokio_tungstenite::connect_async(request)
-            .await
-            .map_err(socket_err)?;
+        let connector = if url.starts_with("wss://") {
+            let tls = match tls {
+                Some(tls) => tls,
+                None => {
+                    crate::tls::client_config(None).map_err(|reason| ClientError::Protocol {
+                        url: url.to_owned(),
+                        reason,
+                    })?
+                }
+            };
+            Some(tokio_tungstenite::Connector::Rustls(tls))
+        } else {
+            None
+        };
+        let (mut ws, _) =
+            tokio_tungstenite::connect_async_tls_with_config(request, None, false, connector)
+                .await
+                .map_err(socket_err)?;
         ws.send(Message::Binary(
             handshake::join(&me, metadata).encode().into(),
         ))

@@ -62,6 +62,18 @@ pub struct Args {
     #[arg(long, env = "MESH_BACKOFF_MAX_MS", default_value_t = 1000)]
     pub mesh_backoff_max_ms: u64,
 
+    /// Serve https:// and wss:// with this certificate chain (PEM; needs --tls-key).
+    #[arg(long, env = "TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The private key for --tls-cert (PEM).
+    #[arg(long, env = "TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Extra CA certificates (PEM) to trust when dialling wss:// mesh peers.
+    #[arg(long, env = "MESH_CA")]
+    pub mesh_ca: Option<PathBuf>,
+
     /// Store runs in PostgreSQL instead of --data-dir (postgres://user:password@host/db).
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
@@ -123,6 +135,12 @@ pub struct Config {
     pub mesh_backoff_max: Duration,
     /// PostgreSQL instead of the directory store.
     pub database_url: Option<String>,
+    /// TLS certificate chain and key.
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key.
+    pub tls_key: Option<PathBuf>,
+    /// Extra CAs for wss:// mesh peers.
+    pub mesh_ca: Option<PathBuf>,
     /// Authentication.
     pub auth: crate::auth::AuthConfig,
     /// Changes per minute per user.
@@ -223,6 +241,9 @@ impl TryFrom<Args> for Config {
         };
         crate::auth::Verifier::new(&auth)
             .map_err(|reason| bad("jwt-secret/jwt-public-key/mesh-token", "…", &reason))?;
+        if args.tls_cert.is_some() != args.tls_key.is_some() {
+            return Err(bad("tls-cert/tls-key", "…", "give both or neither"));
+        }
         let rate_limit_per_minute = std::num::NonZeroU32::new(args.rate_limit_per_minute)
             .ok_or_else(|| bad("rate-limit-per-minute", "0", "must be at least 1"))?;
         if args.max_runs_per_connection == 0 {
@@ -248,6 +269,9 @@ impl TryFrom<Args> for Config {
             peer_queue_frames: args.peer_queue_frames,
             mesh_backoff_max: Duration::from_millis(args.mesh_backoff_max_ms.max(100)),
             database_url: args.database_url.filter(|u| !u.trim().is_empty()),
+            tls_cert: args.tls_cert,
+            tls_key: args.tls_key,
+            mesh_ca: args.mesh_ca,
             auth,
             rate_limit_per_minute,
             max_runs_per_connection: args.max_runs_per_connection,

@@ -26,6 +26,7 @@ mod mesh;
 pub mod metrics;
 mod state;
 pub mod store;
+pub mod tls;
 mod ws;
 
 use std::sync::Arc;
@@ -66,6 +67,7 @@ pub fn state(config: Config, shutdown: CancellationToken) -> anyhow::Result<AppS
     let identity = Identity::random(&config.region, "relay")?;
     let verifier = auth::Verifier::new(&config.auth).map_err(|e| anyhow::anyhow!(e))?;
     let limits = limits::MutationLimits::new(config.rate_limit_per_minute);
+    let mesh_tls = tls::client_config(config.mesh_ca.as_deref()).map_err(|e| anyhow::anyhow!(e))?;
     let ctx = DocContext {
         me: PeerId::random(&format!("relay-{}", config.region)),
         metrics: Arc::new(Metrics::new(&config.region)),
@@ -76,6 +78,7 @@ pub fn state(config: Config, shutdown: CancellationToken) -> anyhow::Result<AppS
         mesh: Mesh::default(),
         verifier,
         limits,
+        mesh_tls,
     };
     Ok(AppState {
         ctx: Arc::new(ctx),
@@ -95,14 +98,34 @@ pub async fn run(
     config: Config,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    let tls_server = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => {
+            Some(tls::server_config(cert, key).map_err(|e| anyhow::anyhow!(e))?)
+        }
+        _ => None,
+    };
     let state = state(config, shutdown.clone())?;
     mesh::dialer::spawn_all(&state.ctx, &shutdown);
     let router = app(state);
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move { shutdown.cancelled().await })
-    .await?;
+    let stop = async move { shutdown.cancelled().await };
+    match tls_server {
+        Some(tls) => {
+            let listener = tls::TlsListener::new(listener, tls)?;
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<tls::PeerAddr>(),
+            )
+            .with_graceful_shutdown(stop)
+            .await?
+        }
+        None => {
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<tls::PeerAddr>(),
+            )
+            .with_graceful_shutdown(stop)
+            .await?
+        }
+    }
     Ok(())
 }

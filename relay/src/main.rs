@@ -24,8 +24,13 @@ async fn main() -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
     // Tests and scripts read this line to find the port when listening on :0.
+    let scheme = if config.tls_cert.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     println!(
-        "runmesh-relay listening on http://{addr} (region {})",
+        "runmesh-relay listening on {scheme}://{addr} (region {})",
         config.region
     );
     tracing::info!(%addr, region = %config.region, data_dir = %config.data_dir.display(), "relay started");

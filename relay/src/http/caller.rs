@@ -1,8 +1,6 @@
 //! [`Caller`]: who is making a request, from its token (or, in open mode, the
 //! `X-Runmesh-User` header), and what they may do.
 
-use std::net::SocketAddr;
-
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use runmesh_core::RunId;
@@ -11,6 +9,7 @@ use crate::auth::{self, Access, Grants};
 use crate::http::error::AppError;
 use crate::http::runs::USER_HEADER;
 use crate::state::AppState;
+use crate::tls::PeerAddr;
 
 /// An authenticated caller.
 #[derive(Debug, Clone)]
@@ -26,8 +25,8 @@ impl FromRequestParts<AppState> for Caller {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let ip = parts
             .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip());
+            .get::<ConnectInfo<PeerAddr>>()
+            .map(|c| c.0.0.ip());
         let credential = auth::credential(&parts.headers, parts.uri.query());
         let grants = state
             .ctx

@@ -58,7 +58,8 @@ async fn dial_forever(
     let mut attempt = 0u32;
     while !shutdown.is_cancelled() {
         let token = ctx.verifier.mesh_token();
-        match Connection::connect_with_token(&url, ctx.me.clone(), ctx.mesh.metadata(&ctx), token)
+        let tls = Some(ctx.mesh_tls.clone());
+        match Connection::connect_with(&url, ctx.me.clone(), ctx.mesh.metadata(&ctx), token, tls)
             .await
         {
             Ok(conn) => {

@@ -47,6 +47,8 @@ pub struct DocContext {
     pub verifier: crate::auth::Verifier,
     /// Per-user change limits.
     pub limits: crate::limits::MutationLimits,
+    /// TLS settings for dialling `wss://` mesh peers.
+    pub mesh_tls: std::sync::Arc<rustls::ClientConfig>,
 }
 
 pub(crate) struct Actor {
