@@ -98,6 +98,10 @@ pub struct Args {
     #[arg(long, env = "RATE_LIMIT_PER_MINUTE", default_value_t = 1000)]
     pub rate_limit_per_minute: u32,
 
+    /// Largest a run may grow, in stored bytes; changes past it are refused.
+    #[arg(long, env = "MAX_DOCUMENT_BYTES", default_value_t = 64 * 1024 * 1024)]
+    pub max_document_bytes: usize,
+
     /// Runs one connection may sync at once.
     #[arg(long, env = "MAX_RUNS_PER_CONNECTION", default_value_t = 1000)]
     pub max_runs_per_connection: usize,
@@ -147,6 +151,8 @@ pub struct Config {
     pub rate_limit_per_minute: std::num::NonZeroU32,
     /// Runs one connection may sync at once.
     pub max_runs_per_connection: usize,
+    /// Largest stored size of a run.
+    pub max_document_bytes: usize,
     /// Silence after which a connection is closed.
     pub idle_timeout: Duration,
 }
@@ -275,6 +281,7 @@ impl TryFrom<Args> for Config {
             auth,
             rate_limit_per_minute,
             max_runs_per_connection: args.max_runs_per_connection,
+            max_document_bytes: args.max_document_bytes,
             idle_timeout: Duration::from_secs(args.idle_timeout_secs),
         })
     }

@@ -262,3 +262,42 @@ async fn health_and_metrics_answer() {
     );
     relay.stop().await;
 }
+
+#[tokio::test]
+async fn a_run_stops_growing_at_the_document_size_limit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let relay = TestRelay::start_in(tmp.path(), "size", |c| c.max_document_bytes = 4096).await;
+    let run = runmesh_core::RunId::random();
+    let url = relay.http(&format!("/app/runs/{run}/graft"));
+    let mut refused = None;
+    for i in 0..200 {
+        let (status, body) = post(
+            &url,
+            format!(
+                r#"{{"after": "step1", "agentName": "{}{i}"}}"#,
+                "x".repeat(150)
+            ),
+        )
+        .await;
+        if status != 201 {
+            refused = Some((i, status, body));
+            break;
+        }
+    }
+    let (at, status, body) = refused.expect("the limit never applied");
+    assert_eq!(status, 413, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("--max-document-bytes"),
+        "{body}"
+    );
+    let (_, state) = get(&relay.http(&format!("/api/crdt/runs/{run}/state"))).await;
+    assert_eq!(
+        state["grafts"].as_array().unwrap().len(),
+        at,
+        "nothing of the refused change was kept"
+    );
+    relay.stop().await;
+}

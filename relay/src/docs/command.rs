@@ -114,6 +114,9 @@ pub enum OpError {
     /// The stored document could not be loaded.
     #[error("stored document is unreadable: {0}")]
     Broken(String),
+    /// The change would make the document larger than `--max-document-bytes`.
+    #[error("{0}")]
+    TooLarge(String),
 }
 
 /// A message to a document's task.

@@ -23,6 +23,9 @@ pub enum AppError {
     /// Well-formed but refused (unknown anchor or node).
     #[error("{0}")]
     Unprocessable(String),
+    /// The run would grow past its size limit.
+    #[error("{0}")]
+    TooLarge(String),
     /// No credential, or one that does not verify.
     #[error("{0}")]
     Unauthorized(String),
@@ -49,6 +52,7 @@ impl AppError {
             Self::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            Self::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             Self::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             Self::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
@@ -74,6 +78,7 @@ impl From<OpError> for AppError {
     fn from(e: OpError) -> Self {
         match e {
             OpError::NotFound => Self::NotFound("run not found".into()),
+            OpError::TooLarge(why) => Self::TooLarge(why),
             OpError::Exists => Self::Conflict("run already exists".into()),
             OpError::NotARun(why) => Self::Conflict(format!("document is not a run: {why}")),
             OpError::Run(e) => e.into(),

@@ -35,6 +35,7 @@ impl Actor {
             self.ctx.config.snapshot_retain,
         );
         let snapshot_len = snapshot.as_ref().map(Vec::len);
+        let chunk_len = chunk.len();
         tokio::task::spawn_blocking(move || {
             store.append(&id, &chunk, &meta)?;
             if let Some(bytes) = snapshot {
@@ -48,10 +49,14 @@ impl Actor {
         self.persisted = heads;
         match snapshot_len {
             Some(len) => {
+                self.stored_bytes = len;
                 self.since_snapshot = 0;
                 self.ctx.metrics.snapshot_written(len);
             }
-            None => self.since_snapshot += 1,
+            None => {
+                self.stored_bytes += chunk_len;
+                self.since_snapshot += 1;
+            }
         }
         Ok(())
     }

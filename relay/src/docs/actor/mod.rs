@@ -60,6 +60,9 @@ pub(crate) struct Actor {
     links: HashMap<PeerId, PeerLink>,
     persisted: Vec<ChangeHash>,
     since_snapshot: u32,
+    /// Bytes the store holds for this document (snapshot plus chunks after it): what
+    /// `--max-document-bytes` limits.
+    stored_bytes: usize,
     /// Sync changed the document since its run view was last refreshed.
     stale: bool,
     /// Mesh peers asked for this (unknown) document, still to answer.
@@ -130,15 +133,17 @@ impl Actor {
         let run_id = RunId::from(id);
         let store = ctx.store.clone();
         let loaded = tokio::task::spawn_blocking(move || store.load(&id)).await;
-        let (doc, since_snapshot) = match loaded {
-            Ok(Ok(None)) => (Ok(None), 0),
-            Ok(Ok(Some(stored))) => match Doc::load(run_id, ctx.identity.clone(), &stored.concat())
-            {
-                Ok(doc) => (Ok(Some(doc)), stored.chunks.len() as u32),
-                Err(e) => (Err(e), 0),
-            },
-            Ok(Err(e)) => (Err(e.to_string()), 0),
-            Err(e) => (Err(format!("loading task failed: {e}")), 0),
+        let (doc, since_snapshot, stored_bytes) = match loaded {
+            Ok(Ok(None)) => (Ok(None), 0, 0),
+            Ok(Ok(Some(stored))) => {
+                let bytes = stored.concat();
+                match Doc::load(run_id, ctx.identity.clone(), &bytes) {
+                    Ok(doc) => (Ok(Some(doc)), stored.chunks.len() as u32, bytes.len()),
+                    Err(e) => (Err(e), 0, 0),
+                }
+            }
+            Ok(Err(e)) => (Err(e.to_string()), 0, 0),
+            Err(e) => (Err(format!("loading task failed: {e}")), 0, 0),
         };
         if let Err(e) = &doc {
             tracing::error!(doc = %id, error = %e, "stored document cannot be loaded; refusing to serve it");
@@ -152,6 +157,7 @@ impl Actor {
             links: HashMap::new(),
             persisted: Vec::new(),
             since_snapshot,
+            stored_bytes,
             stale: false,
             asked: HashSet::new(),
             waiting: HashSet::new(),
@@ -275,6 +281,10 @@ impl Actor {
         }
         self.attach(from);
         let actor = self.ctx.identity.actor().clone();
+        if let Some(why) = self.too_large(data) {
+            out.push((peer.clone(), self.error_message(&peer, why)));
+            return false;
+        }
         let Ok(slot) = &mut self.doc else {
             unreachable!("checked above")
         };
@@ -364,7 +374,36 @@ impl Actor {
         }
     }
 
+    /// Why a message carrying `incoming` bytes of changes would make this document too
+    /// large, if it would (messages without changes always pass).
+    fn too_large(&self, incoming: &[u8]) -> Option<String> {
+        let max = self.ctx.config.max_document_bytes;
+        if self.stored_bytes + incoming.len() <= max {
+            return None;
+        }
+        let carries_changes = automerge::sync::Message::decode(incoming)
+            .map(|m| !m.changes.is_empty())
+            .unwrap_or(true);
+        carries_changes.then(|| {
+            format!(
+                "run {} holds {} bytes; these changes would pass the limit of {max} bytes (--max-document-bytes): refused, nothing applied",
+                self.run_id, self.stored_bytes
+            )
+        })
+    }
+
     fn op(&mut self, op: crate::docs::command::RunOp, user: &str) -> Result<OpReply, OpError> {
+        let incoming = match &op {
+            crate::docs::command::RunOp::ApplyBytes { bytes, .. } => bytes.len(),
+            _ => 1024,
+        };
+        let max = self.ctx.config.max_document_bytes;
+        if self.stored_bytes + incoming > max {
+            return Err(OpError::TooLarge(format!(
+                "run {} holds {} bytes; this change would pass the limit of {max} bytes (--max-document-bytes)",
+                self.run_id, self.stored_bytes
+            )));
+        }
         let doc = self.doc.as_mut().map_err(|e| OpError::Broken(e.clone()))?;
         let reply = apply_op(doc, self.run_id, &self.ctx.identity, op, user)?;
         if let Some(Doc::Run(run)) = doc {
