@@ -1,12 +1,14 @@
 //! Nothing acknowledged is lost: across restarts, snapshots, unloading, and SIGKILL.
 
+#[path = "common/child.rs"]
+mod child;
 mod common;
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 
+use child::ChildRelay;
 use common::*;
 use serde_json::Value;
 
@@ -116,37 +118,11 @@ async fn an_idle_run_is_unloaded_and_reloads_on_demand() {
     relay.stop().await;
 }
 
-struct Relay {
-    child: Child,
-    base: String,
-}
-
-fn spawn_relay(dir: &std::path::Path) -> Relay {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_runmesh-relay"))
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--region",
-            "crash",
-            "--snapshot-interval-events",
-            "7",
-        ])
-        .arg("--data-dir")
-        .arg(dir)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.as_mut().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .to_owned();
-    Relay { child, base }
+fn spawn_relay(dir: &std::path::Path) -> ChildRelay {
+    ChildRelay::spawn(
+        dir,
+        &["--region", "crash", "--snapshot-interval-events", "7"],
+    )
 }
 
 #[tokio::test]

@@ -3,24 +3,16 @@
 //! real relay binary, whose resident memory is read from /proc, while another client
 //! pushes 256 MiB of ephemeral messages through the run to it.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "common/child.rs"]
+mod child;
+
 use automerge::AutoCommit;
+use child::ChildRelay;
 use runmesh_core::sync::{DocSync, PeerId, PeerMetadata, WireMessage};
 use runmesh_core::{GENESIS, RunId};
 use runmesh_relay::client::Connection;
-
-fn rss_mib(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
-}
 
 /// Joins and attaches to `run` (a request from an empty replica).
 async fn attach(ws: &str, run: RunId, name: &str) -> Connection {
@@ -39,25 +31,8 @@ async fn attach(ws: &str, run: RunId, name: &str) -> Connection {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_consumer_is_cut_off_and_the_relay_s_memory_stays_bounded() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_runmesh-relay"))
-        .args(["--listen", "127.0.0.1:0", "--peer-queue-frames", "8"])
-        .arg("--data-dir")
-        .arg(tmp.path())
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.as_mut().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let http = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap()
-        .to_owned();
-    let ws = format!("{}/ws", http.replace("http://", "ws://"));
+    let mut relay = ChildRelay::spawn(tmp.path(), &["--peer-queue-frames", "8"]);
+    let (http, ws) = (relay.base.clone(), relay.ws());
     let run = RunId::random();
     let resp = reqwest::Client::new()
         .post(format!("{http}/app/runs/{run}/graft"))
@@ -71,8 +46,7 @@ async fn a_slow_consumer_is_cut_off_and_the_relay_s_memory_stays_bounded() {
     let mut fast = attach(&ws, run, "fast").await;
     // Let both attach before the flood.
     let _ = tokio::time::timeout(Duration::from_millis(300), fast.recv()).await;
-    let pid = child.id();
-    let start = rss_mib(pid);
+    let start = relay.rss_mib();
     const FRAME: usize = 1 << 20;
     const FRAMES: u64 = 256;
     let mut peak: f64 = start;
@@ -88,14 +62,14 @@ async fn a_slow_consumer_is_cut_off_and_the_relay_s_memory_stays_bounded() {
         };
         fast.send(&message).await.unwrap();
         if count % 16 == 0 {
-            peak = peak.max(rss_mib(pid));
+            peak = peak.max(relay.rss_mib());
         }
         assert!(Instant::now() < deadline, "the flood took too long");
     }
     // Give the relay a moment to handle what is in flight, sampling all the while.
     let settle = Instant::now() + Duration::from_millis(500);
     while Instant::now() < settle {
-        peak = peak.max(rss_mib(pid));
+        peak = peak.max(relay.rss_mib());
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let sent_mib = (FRAMES as usize * FRAME) as f64 / (1024.0 * 1024.0);
@@ -124,6 +98,6 @@ async fn a_slow_consumer_is_cut_off_and_the_relay_s_memory_stays_bounded() {
         frames < FRAMES,
         "the slow consumer got all {frames} frames: it was never cut off"
     );
-    let _ = child.kill();
-    let _ = child.wait();
+    let _ = relay.child.kill();
+    let _ = relay.child.wait();
 }

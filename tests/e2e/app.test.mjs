@@ -30,6 +30,16 @@ async function arrive(who, url, user) {
   await who.page.waitForFunction(() => navigator.serviceWorker.controller !== null);
 }
 
+/** Alice creates a run and is online with it; Bob opens her link and has received it. */
+async function sharedRun(relay, alice, bob, title, steps) {
+  await arrive(alice, `${relay.http}/`, 'alice');
+  const url = await createRun(alice.page, title, steps.join(', '));
+  await waitForStatus(alice.page, 'online');
+  await arrive(bob, url, 'bob');
+  await waitForNames(bob.page, (n) => n.join() === steps.join(), 'bob to receive the run');
+  return url;
+}
+
 test('a graft in one browser appears in the other, with presence', async () => {
   await withPeople(async (relay, alice, bob) => {
     await arrive(alice, `${relay.http}/`, 'alice');
@@ -56,11 +66,7 @@ test('a graft in one browser appears in the other, with presence', async () => {
 
 test('offline edit survives an offline reload and reaches the other browser when back online', async () => {
   await withPeople(async (relay, alice, bob) => {
-    await arrive(alice, `${relay.http}/`, 'alice');
-    const url = await createRun(alice.page, 'Offline run', 'plan, build');
-    await waitForStatus(alice.page, 'online');
-    await arrive(bob, url, 'bob');
-    await waitForNames(bob.page, (n) => n.join() === 'plan,build', 'bob to receive the run');
+    await sharedRun(relay, alice, bob, 'Offline run', ['plan', 'build']);
 
     await alice.context.setOffline(true);
     await waitForStatus(alice.page, 'offline');
@@ -89,11 +95,7 @@ test('offline edit survives an offline reload and reaches the other browser when
 
 test('concurrent grafts after the same step: both kept, same order in both browsers', async () => {
   await withPeople(async (relay, alice, bob) => {
-    await arrive(alice, `${relay.http}/`, 'alice');
-    const url = await createRun(alice.page, 'Concurrent', 'plan, ship');
-    await waitForStatus(alice.page, 'online');
-    await arrive(bob, url, 'bob');
-    await waitForNames(bob.page, (n) => n.join() === 'plan,ship', 'bob to receive the run');
+    await sharedRun(relay, alice, bob, 'Concurrent', ['plan', 'ship']);
 
     await alice.context.setOffline(true);
     await bob.context.setOffline(true);

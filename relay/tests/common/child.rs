@@ -1,0 +1,55 @@
+//! The real relay binary as a child process (relay tests only: the binary's path is known
+//! to this package's tests alone).
+#![allow(dead_code)]
+
+use std::path::Path;
+
+/// The real relay binary as a child process, on 127.0.0.1:0 with `args`.
+pub struct ChildRelay {
+    pub child: std::process::Child,
+    /// `http://127.0.0.1:port`
+    pub base: String,
+}
+
+impl ChildRelay {
+    /// Starts the binary and reads the address it prints.
+    pub fn spawn(dir: &Path, args: &[&str]) -> Self {
+        use std::io::{BufRead, BufReader};
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_runmesh-relay"))
+            .args(["--listen", "127.0.0.1:0"])
+            .args(args)
+            .arg("--data-dir")
+            .arg(dir)
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.as_mut().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let base = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no address in {line:?}"))
+            .to_owned();
+        Self { child, base }
+    }
+
+    /// `ws://…/ws`
+    pub fn ws(&self) -> String {
+        format!("{}/ws", self.base.replace("http://", "ws://"))
+    }
+
+    /// Resident memory, in MiB (from /proc).
+    pub fn rss_mib(&self) -> f64 {
+        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default()
+            .lines()
+            .find(|l| l.starts_with("VmRSS:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<f64>().ok())
+            .map_or(0.0, |kb| kb / 1024.0)
+    }
+}
