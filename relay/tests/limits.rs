@@ -67,3 +67,33 @@ async fn a_silent_connection_is_closed_after_the_idle_timeout() {
     assert!(started.elapsed() >= Duration::from_millis(450));
     relay.stop().await;
 }
+
+#[tokio::test]
+async fn changes_past_the_document_size_limit_are_refused_over_the_socket() {
+    let tmp = tempfile::tempdir().unwrap();
+    let relay = TestRelay::start_in(tmp.path(), "limits", |c| c.max_document_bytes = 4096).await;
+    let run = RunId::random();
+    let mut big = RunDoc::genesis(run, Identity::random("eu", "u").unwrap());
+    for _ in 0..60 {
+        // Random names: Automerge compresses repetitive text far below its length.
+        let name: String = (0..10)
+            .map(|_| RunId::random().to_string()[..15].to_owned())
+            .collect();
+        big.graft("step1", &name, 1).unwrap();
+    }
+    let mut client = SyncClient::connect(&relay, big).await;
+    client.open(false).await;
+    match client.next_other().await {
+        Some(WireMessage::Error { message, .. }) => {
+            assert!(message.contains("--max-document-bytes"), "{message}")
+        }
+        other => panic!("expected an error, got {other:?}"),
+    }
+    let (_, heads) = get(&relay.http(&format!("/api/crdt/runs/{run}/heads"))).await;
+    assert_eq!(
+        heads["heads"],
+        serde_json::json!([]),
+        "nothing of the refused changes was applied"
+    );
+    relay.stop().await;
+}
