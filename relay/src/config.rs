@@ -288,7 +288,8 @@ impl TryFrom<Args> for Config {
 }
 
 impl Config {
-    /// Defaults for tests and embedding: loopback, port 0, the given data directory.
+    /// Defaults for tests and embedding: loopback, port 0, the given data directory, and
+    /// a rate limit high enough not to throttle load tests (tests of the limit set theirs).
     pub fn for_tests(data_dir: PathBuf, region: &str) -> Self {
         let args = Args::parse_from([
             "runmesh-relay",
@@ -296,6 +297,8 @@ impl Config {
             "127.0.0.1:0",
             "--region",
             region,
+            "--rate-limit-per-minute",
+            "100000000",
         ]);
         let mut config = Config::try_from(args).expect("defaults are valid");
         config.data_dir = data_dir;

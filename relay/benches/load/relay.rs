@@ -13,7 +13,9 @@ pub struct Relay {
 impl Relay {
     pub fn start(dir: &Path, extra: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_runmesh-relay"))
+            // Capacity is what is measured here, not the per-user rate limit.
             .args(["--listen", "127.0.0.1:0", "--region", "bench"])
+            .args(["--rate-limit-per-minute", "100000000"])
             .arg("--data-dir")
             .arg(dir)
             .args(extra)

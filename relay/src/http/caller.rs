@@ -17,6 +17,8 @@ pub struct Caller {
     /// What the credential grants.
     pub grants: Grants,
     header_user: Option<String>,
+    /// The client's address, when known.
+    ip: Option<std::net::IpAddr>,
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -43,6 +45,7 @@ impl FromRequestParts<AppState> for Caller {
         Ok(Self {
             grants,
             header_user,
+            ip,
         })
     }
 }
@@ -71,7 +74,14 @@ impl Caller {
             .check(run, Access::Write)
             .map_err(AppError::Forbidden)?;
         if !self.grants.is_mesh() {
-            state.ctx.limits.take(&self.user(), 1).map_err(|limited| {
+            // Without a token anyone may claim any user name: in open mode the allowance
+            // is per name per client address.
+            let key = match (self.grants.user(), self.ip) {
+                (Some(user), _) => user.to_owned(),
+                (None, Some(ip)) => format!("{}@{ip}", self.user()),
+                (None, None) => self.user(),
+            };
+            state.ctx.limits.take(&key, 1).map_err(|limited| {
                 state.ctx.metrics.rate_limited();
                 AppError::RateLimited(limited)
             })?;
