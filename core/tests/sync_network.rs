@@ -101,6 +101,12 @@ impl Network {
     }
 
     fn deliver(&mut self, to: usize, from: usize, bytes: &[u8]) {
+        self.receive(to, from, bytes);
+        self.flush(to);
+    }
+
+    /// Applies one frame without answering yet (a relay answers once per batch).
+    fn receive(&mut self, to: usize, from: usize, bytes: &[u8]) {
         self.frames += 1;
         let message = WireMessage::decode(bytes, 1 << 24).unwrap();
         let WireMessage::Sync { data, .. } = message else {
@@ -115,8 +121,23 @@ impl Network {
         if changed {
             node.run.refresh();
         }
+    }
+
+    fn flush(&mut self, i: usize) {
+        let node = &mut self.nodes[i];
         let out = node.sync.flush(node.run.automerge_mut());
-        self.send(to, out);
+        self.send(i, out);
+    }
+
+    /// The hub takes up to `n` frames, in order per link, then answers once.
+    fn hub_batch(&mut self, rng: &mut Rng, n: usize) {
+        for _ in 0..n {
+            let link = 1 + rng.below(self.nodes.len() - 1);
+            if let Some(bytes) = self.to_hub[link].pop_front() {
+                self.receive(0, link, &bytes);
+            }
+        }
+        self.flush(0);
     }
 
     /// Delivers one queued frame on link `i` (either direction); `keep` re-queues it too.
@@ -226,6 +247,56 @@ fn simulate(seed: u64) -> Result<usize, String> {
         }
     }
     Ok(net.frames)
+}
+
+/// Reliable links (what a WebSocket gives) and no reconnect at the end: sync alone must
+/// bring every replica to the same heads, however edits and batches interleave.
+fn simulate_steady(seed: u64) -> Result<usize, String> {
+    let mut rng = Rng(seed);
+    let clients = 3 + rng.below(6);
+    let mut net = Network::new(clients);
+    for i in 1..=clients {
+        net.connect(i);
+    }
+    for n in 0..400 {
+        match rng.below(10) {
+            0..=3 => net.local_edit(1 + rng.below(clients), &mut rng, n),
+            4..=5 => {
+                let n = 1 + rng.below(8);
+                net.hub_batch(&mut rng, n)
+            }
+            _ => {
+                net.step(1 + rng.below(clients), false, false);
+            }
+        }
+    }
+    net.run_until_quiescent();
+    let heads = net.nodes[0].run.heads();
+    for i in 1..=clients {
+        if net.nodes[i].run.heads() != heads {
+            return Err(format!(
+                "client {i} stopped syncing with other heads than the hub"
+            ));
+        }
+    }
+    Ok(net.frames)
+}
+
+#[test]
+fn busy_clients_converge_without_a_reconnect() {
+    let cases: u64 = std::env::var("RUNMESH_SYNC_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(64);
+    let base: u64 = std::env::var("RUNMESH_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0x5eed);
+    for seed in base..base + cases {
+        simulate_steady(seed).unwrap_or_else(|why| {
+            panic!("seed {seed} (RUNMESH_SEED={seed} RUNMESH_SYNC_CASES=1): {why}")
+        });
+    }
 }
 
 #[test]

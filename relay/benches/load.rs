@@ -17,6 +17,10 @@ use relay::Relay;
 use runmesh_core::{Identity, RunDoc, RunId, StepSpec};
 use tokio::sync::mpsc;
 
+// The clients share the machine with the relay; they allocate as cheaply as it does.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const DEADLINE: Duration = Duration::from_secs(120);
 
 async fn create_run(http: &str, run: RunId) {

@@ -13,6 +13,7 @@ use automerge::AutoCommit;
 use automerge::sync::{self, SyncDoc};
 
 use crate::sync::PeerId;
+use crate::sync::receive::{Trim, receive};
 use crate::sync::wire::WireMessage;
 
 /// A sync message that could not be decoded or applied.
@@ -26,12 +27,19 @@ pub enum SyncError {
     Apply(String),
 }
 
+/// One peer's sync session: Automerge's state plus when to trim it (see [`receive`]).
+#[derive(Debug, Default)]
+struct Session {
+    state: sync::State,
+    trim: Trim,
+}
+
 /// The sync state of one document with each peer syncing it.
 #[derive(Debug)]
 pub struct DocSync {
     document_id: String,
     me: PeerId,
-    peers: BTreeMap<PeerId, sync::State>,
+    peers: BTreeMap<PeerId, Session>,
     /// Peers that sent something since the last flush (they are owed a reply).
     owed: BTreeSet<PeerId>,
     /// The document changed since the last flush (every peer may need to hear).
@@ -63,14 +71,14 @@ impl DocSync {
     /// Starts a fresh session with `peer` and returns the opening message, if there is
     /// anything to say (used to offer a document to a mesh peer).
     pub fn add_peer(&mut self, doc: &mut AutoCommit, peer: &PeerId) -> Option<WireMessage> {
-        let state = self.peers.entry(peer.clone()).or_default();
-        let message = doc.sync().generate_sync_message(state)?;
+        let session = self.peers.entry(peer.clone()).or_default();
+        let message = doc.sync().generate_sync_message(&mut session.state)?;
         Some(self.wrap(peer, message))
     }
 
     /// The heads `peer` last told us it has, if it has said.
     pub fn their_heads(&self, peer: &PeerId) -> Option<&[automerge::ChangeHash]> {
-        self.peers.get(peer)?.their_heads.as_deref()
+        self.peers.get(peer)?.state.their_heads.as_deref()
     }
 
     /// Ends the session with `peer` (it disconnected).
@@ -91,12 +99,14 @@ impl DocSync {
             .map_err(|e| SyncError::Decode(e.to_string()))?
             .map_err(|e| SyncError::Decode(e.to_string()))?;
         let before = doc.get_heads();
-        let state = self.peers.entry(from.clone()).or_default();
+        let session = self.peers.entry(from.clone()).or_default();
         // Automerge parses the changes a message carries before applying any of them, so
         // a panic while parsing (see `guard`) leaves the document as it was.
-        crate::doc::guard(data, || doc.sync().receive_sync_message(state, message))
-            .map_err(|e| SyncError::Apply(e.to_string()))?
-            .map_err(|e| SyncError::Apply(e.to_string()))?;
+        crate::doc::guard(data, || {
+            receive(doc, &mut session.state, &mut session.trim, message)
+        })
+        .map_err(|e| SyncError::Apply(e.to_string()))?
+        .map_err(|e| SyncError::Apply(e.to_string()))?;
         let changed = doc.get_heads() != before;
         self.owed.insert(from.clone());
         self.dirty |= changed;
@@ -129,8 +139,8 @@ impl DocSync {
         doc: &mut AutoCommit,
         peer: &PeerId,
     ) -> Option<(PeerId, WireMessage)> {
-        let state = self.peers.get_mut(peer)?;
-        let message = doc.sync().generate_sync_message(state)?;
+        let session = self.peers.get_mut(peer)?;
+        let message = doc.sync().generate_sync_message(&mut session.state)?;
         Some((peer.clone(), self.wrap(peer, message)))
     }
 

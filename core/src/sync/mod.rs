@@ -5,6 +5,7 @@ mod client;
 mod doc_sync;
 pub mod handshake;
 mod peer_id;
+mod receive;
 mod wire;
 
 pub use client::{ClientError, ClientSync, MAX_CLIENT_FRAME_BYTES, Received};

@@ -59,6 +59,8 @@ pub async fn spawn(
                         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
                         let Replica::Run(run) = &mut doc else { panic!("write only after joining") };
                         run.graft(&after, &agent, now).expect("graft");
+                        // A writer's own graft may be the last one it was missing.
+                        let _ = report.send(Seen { client: index, grafts: run.graft_count(), at: Instant::now(), new_agents: Vec::new() });
                         sync.local_change();
                         for (_, m) in sync.flush(doc.automerge()) {
                             if conn.send(&m).await.is_err() { return; }
