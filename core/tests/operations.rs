@@ -35,8 +35,8 @@ fn grafts_sit_after_their_anchor_and_grafts_of_grafts_follow_them() {
     assert_eq!(state.grafts.last().unwrap().lamport, state.lamport);
     assert_eq!(state.grafts[0].lamport + 3, state.lamport);
     assert_eq!(state.grafts.len(), 4);
-    assert_eq!(state.grafts[0].by, "alice");
-    assert_eq!(state.grafts[0].region, "us-east-1");
+    assert_eq!(&*state.grafts[0].by, "alice");
+    assert_eq!(&*state.grafts[0].region, "us-east-1");
     assert_eq!(state.grafts[0].at, 2_000);
     assert!(state.issues.is_empty(), "{:?}", state.issues);
 }

@@ -68,10 +68,10 @@ impl RunDoc {
         let lamport = self.index.lamport + 1;
         let id = GraftId::mint(lamport, self.identity.actor());
         let record = GraftRecord {
-            after: after.to_string(),
-            agent_name: agent_name.to_owned(),
-            by: self.identity.user().to_owned(),
-            region: self.identity.region().to_owned(),
+            after: after.as_str().into(),
+            agent_name: agent_name.into(),
+            by: self.identity.user().into(),
+            region: self.identity.region().into(),
             lamport,
             at: now_ms,
         };
@@ -98,16 +98,17 @@ impl RunDoc {
             return Ok(false);
         }
         let record = PruneRecord {
-            by: self.identity.user().to_owned(),
-            region: self.identity.region().to_owned(),
+            by: self.identity.user().into(),
+            region: self.identity.region().into(),
             lamport: self.index.lamport + 1,
             at: now_ms,
         };
         let pruned = self.containers.pruned.clone();
-        self.doc.put(&pruned, node.as_str(), encode(&record))?;
+        let encoded = encode(&record);
+        self.doc.put(&pruned, node.as_str(), encoded.as_str())?;
         self.commit(Op::Prune, Some(node.as_str()), "", now_ms);
         self.index
-            .put_prune(node.as_str(), &automerge::Value::str(&encode(&record)));
+            .put_prune(node.as_str(), &automerge::Value::str(&encoded));
         Ok(true)
     }
 

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 /// The longest node id accepted, in bytes.
 pub const MAX_NODE_ID_BYTES: usize = 128;
@@ -9,9 +10,11 @@ pub const MAX_NODE_ID_BYTES: usize = 128;
 /// The id of a node in a run's pipeline: a base step or a graft.
 ///
 /// Non-empty, at most [`MAX_NODE_ID_BYTES`] bytes, no control characters.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
-#[serde(transparent)]
-pub struct NodeId(String);
+///
+/// Shared text: a graft's id sits in the index several times (its entry, its anchor's
+/// children, the pipeline), and cloning it is a reference count, not a copy.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct NodeId(Arc<str>);
 
 /// Text that cannot be a node id.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -43,7 +46,7 @@ impl NodeId {
 
     /// A node id from text already known to be valid (read back from our own records).
     pub(crate) fn new_unchecked(id: String) -> Self {
-        Self(id)
+        Self(id.into())
     }
 }
 
@@ -63,7 +66,13 @@ fn check(s: &str) -> Result<(), InvalidNodeId> {
             max: MAX_NODE_ID_BYTES,
         });
     }
-    if s.chars().any(char::is_control) {
+    // Control characters are U+0000–U+001F and U+007F–U+009F; ASCII text needs no decoding.
+    let control = if s.is_ascii() {
+        s.bytes().any(|b| b < 0x20 || b == 0x7f)
+    } else {
+        s.chars().any(char::is_control)
+    };
+    if control {
         return Err(InvalidNodeId::ControlCharacter { id: s.to_owned() });
     }
     Ok(())
@@ -74,7 +83,7 @@ impl FromStr for NodeId {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         check(s)?;
-        Ok(Self(s.to_owned()))
+        Ok(Self(s.into()))
     }
 }
 
@@ -87,10 +96,9 @@ impl std::borrow::Borrow<str> for NodeId {
 impl TryFrom<String> for NodeId {
     type Error = InvalidNodeId;
 
-    /// Checks `s` and keeps its allocation.
     fn try_from(s: String) -> Result<Self, Self::Error> {
         check(&s)?;
-        Ok(Self(s))
+        Ok(Self(s.into()))
     }
 }
 
@@ -99,6 +107,12 @@ impl TryFrom<&str> for NodeId {
 
     fn try_from(s: &str) -> Result<Self, Self::Error> {
         s.parse()
+    }
+}
+
+impl serde::Serialize for NodeId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
     }
 }
 

@@ -5,7 +5,10 @@
 //! not grow with the size of the run. Data that some other client wrote in a shape we do
 //! not understand is skipped and listed in `issues`, never a panic.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use automerge::{
     AutoCommit, ObjId, Patch, PatchAction, ROOT, ReadDoc, ScalarValueRef, Value, ValueRef,
@@ -23,9 +26,11 @@ use crate::view::model::{Graft, PruneMark, SortKey, Step};
 pub(crate) struct ViewIndex {
     pub title: String,
     pub steps: Vec<Step>,
-    pub grafts: HashMap<NodeId, Graft>,
+    pub grafts: FxHashMap<NodeId, Graft>,
     /// anchor id → the grafts after it, in pipeline order.
-    pub children: HashMap<NodeId, BTreeSet<SortKey>>,
+    pub children: FxHashMap<NodeId, BTreeSet<SortKey>>,
+    /// Users and regions, each stored once however many grafts name it.
+    names: FxHashSet<Arc<str>>,
     pub pruned: BTreeMap<NodeId, PruneMark>,
     /// key → values, the winning value first, then any concurrent ones.
     pub flags: BTreeMap<String, Vec<FlagValue>>,
@@ -61,16 +66,18 @@ impl ViewIndex {
                 );
             }
         }
+        let grafts: usize = c.buckets.iter().map(|b| doc.length(b)).sum();
+        index.grafts.reserve(grafts);
         for bucket in &c.buckets {
             for item in doc.map_range(bucket, ..) {
                 // Borrow the record's text: a full read touches every graft.
                 match &item.value {
                     ValueRef::Scalar(ScalarValueRef::Str(text)) => {
-                        index.put_graft(&item.key, Ok(text))
+                        index.insert_graft(&item.key, Ok(text))
                     }
                     _ => {
                         let value: Value<'_> = item.value.into();
-                        index.put_graft(&item.key, Err(value.to_string()));
+                        index.insert_graft(&item.key, Err(value.to_string()));
                     }
                 }
             }
@@ -196,7 +203,12 @@ impl ViewIndex {
     /// instead of text.
     pub fn put_graft(&mut self, key: &str, text: Result<&str, String>) {
         self.remove_graft(key);
-        match read_graft(key, text) {
+        self.insert_graft(key, text);
+    }
+
+    /// [`Self::put_graft`] for a key not in the index (a full read meets each key once).
+    fn insert_graft(&mut self, key: &str, text: Result<&str, String>) {
+        match read_graft(key, text, &mut self.names) {
             Ok(graft) => {
                 match self.children.get_mut(&graft.after) {
                     Some(siblings) => {
@@ -313,14 +325,29 @@ fn read_step(doc: &AutoCommit, value: &Value<'_>, obj: ObjId) -> Result<Step, St
     })
 }
 
-fn read_graft(key: &str, text: Result<&str, String>) -> Result<Graft, String> {
+/// The shared copy of `name`.
+fn intern(names: &mut FxHashSet<Arc<str>>, name: &str) -> Arc<str> {
+    if let Some(shared) = names.get(name) {
+        return shared.clone();
+    }
+    let shared: Arc<str> = name.into();
+    names.insert(shared.clone());
+    shared
+}
+
+fn read_graft(
+    key: &str,
+    text: Result<&str, String>,
+    names: &mut FxHashSet<Arc<str>>,
+) -> Result<Graft, String> {
     let id = key
         .parse::<NodeId>()
         .map_err(|e| format!("graft key: {e}"))?;
     let text = text.map_err(|value| format!("graft {key:?} is {value}, expected a JSON string"))?;
-    let record: GraftRecord = serde_json::from_str(text)
+    let record = GraftRecord::parse(text)
         .map_err(|e| format!("graft {key:?} is not a graft record: {e}"))?;
-    let after = NodeId::try_from(record.after).map_err(|e| format!("graft {key:?} anchor: {e}"))?;
+    let after =
+        NodeId::try_from(&*record.after).map_err(|e| format!("graft {key:?} anchor: {e}"))?;
     if after == id {
         return Err(format!("graft {key:?} is anchored to itself"));
     }
@@ -330,9 +357,9 @@ fn read_graft(key: &str, text: Result<&str, String>) -> Result<Graft, String> {
     Ok(Graft {
         id,
         after,
-        agent_name: record.agent_name,
-        by: record.by,
-        region: record.region,
+        agent_name: record.agent_name.into_owned(),
+        by: intern(names, &record.by),
+        region: intern(names, &record.region),
         lamport: record.lamport,
         at: record.at,
     })
@@ -345,12 +372,12 @@ fn read_prune(key: &str, value: &Value<'_>) -> Result<PruneMark, String> {
     let text = value
         .as_str()
         .ok_or_else(|| format!("prune mark {key:?} is {value}, expected a JSON string"))?;
-    let record: PruneRecord = serde_json::from_str(text)
+    let record: PruneRecord<'_> = serde_json::from_str(text)
         .map_err(|e| format!("prune mark {key:?} is not a prune record: {e}"))?;
     Ok(PruneMark {
         id,
-        by: record.by,
-        region: record.region,
+        by: record.by.into_owned(),
+        region: record.region.into_owned(),
         lamport: record.lamport,
         at: record.at,
     })

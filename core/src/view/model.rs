@@ -1,5 +1,7 @@
 //! The plain types of the materialised view: steps, grafts, prune marks, pipeline nodes.
 
+use std::sync::Arc;
+
 use crate::id::NodeId;
 
 /// A base step of the run.
@@ -24,10 +26,10 @@ pub struct Graft {
     pub after: NodeId,
     /// The agent grafted in.
     pub agent_name: String,
-    /// The user who grafted it.
-    pub by: String,
-    /// The region the user wrote from.
-    pub region: String,
+    /// The user who grafted it (shared text: a run has few users).
+    pub by: Arc<str>,
+    /// The region the user wrote from (shared text).
+    pub region: Arc<str>,
     /// Its lamport timestamp: one more than the largest the writer had seen.
     pub lamport: u64,
     /// When, in milliseconds since the Unix epoch, by the writer's clock.
@@ -52,9 +54,9 @@ pub struct SortKey {
     /// The graft's lamport timestamp.
     pub lamport: u64,
     /// The graft's region.
-    pub region: String,
+    pub region: Arc<str>,
     /// The graft's user.
-    pub user: String,
+    pub user: Arc<str>,
     /// The graft's id: unique, so the order is total.
     pub id: NodeId,
 }
