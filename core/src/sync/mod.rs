@@ -7,6 +7,7 @@ pub mod handshake;
 mod peer_id;
 mod receive;
 mod wire;
+mod wire_decode;
 
 pub use client::{ClientError, ClientSync, MAX_CLIENT_FRAME_BYTES, Received};
 pub use doc_sync::{DocSync, SyncError};

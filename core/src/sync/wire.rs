@@ -24,8 +24,8 @@ pub struct PeerMetadata {
     pub region: Option<String>,
 }
 
-/// One protocol message.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// One protocol message. Written by serde's derive; read by `wire_decode`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "type")]
 pub enum WireMessage {
     /// Client → server: who I am, which versions I speak.
@@ -157,7 +157,12 @@ impl WireMessage {
                 max: max_len,
             });
         }
-        ciborium::de::from_reader(frame).map_err(|e| WireError::Malformed(e.to_string()))
+        ciborium::de::from_reader(frame).map_err(|e| {
+            WireError::Malformed(match e {
+                ciborium::de::Error::Semantic(_, why) => why,
+                other => other.to_string(),
+            })
+        })
     }
 
     /// Encodes the message as one CBOR map.

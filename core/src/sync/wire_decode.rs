@@ -1,0 +1,192 @@
+//! Reading a [`WireMessage`] from CBOR.
+//!
+//! Every field any message type has is read into one flat struct, and the message is
+//! built from it by its `type`. serde's derive for an internally tagged enum would do
+//! the same job by buffering the whole map first, and its code came to 44 KB of the web
+//! app's wasm on its own; this is a fraction of that, and its errors name the message
+//! type and the missing field. Fields a type does not use are ignored, as are unknown
+//! ones (automerge-repo adds fields freely).
+
+use serde::Deserialize;
+
+use crate::sync::PeerId;
+use crate::sync::wire::{PeerMetadata, WireMessage};
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Fields {
+    #[serde(rename = "type")]
+    kind: String,
+    sender_id: Option<PeerId>,
+    target_id: Option<PeerId>,
+    document_id: Option<String>,
+    #[serde(default, with = "serde_bytes")]
+    data: Option<Vec<u8>>,
+    supported_protocol_versions: Option<Vec<String>>,
+    selected_protocol_version: Option<String>,
+    peer_metadata: Option<PeerMetadata>,
+    count: Option<u64>,
+    session_id: Option<String>,
+    message: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for WireMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Fields::deserialize(d)?
+            .into_message()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+impl Fields {
+    fn into_message(self) -> Result<WireMessage, String> {
+        let kind = self.kind;
+        let need = |field: &str| format!("`{kind}` message without `{field}`");
+        macro_rules! take {
+            ($field:ident, $name:literal) => {
+                self.$field.ok_or_else(|| need($name))?
+            };
+        }
+        Ok(match kind.as_str() {
+            "join" => WireMessage::Join {
+                sender_id: take!(sender_id, "senderId"),
+                supported_protocol_versions: self.supported_protocol_versions.unwrap_or_default(),
+                peer_metadata: self.peer_metadata,
+            },
+            "peer" => WireMessage::Peer {
+                sender_id: take!(sender_id, "senderId"),
+                selected_protocol_version: take!(
+                    selected_protocol_version,
+                    "selectedProtocolVersion"
+                ),
+                target_id: take!(target_id, "targetId"),
+                peer_metadata: self.peer_metadata,
+            },
+            "leave" => WireMessage::Leave {
+                sender_id: take!(sender_id, "senderId"),
+            },
+            "request" | "sync" => {
+                let document_id = take!(document_id, "documentId");
+                let sender_id = take!(sender_id, "senderId");
+                let target_id = take!(target_id, "targetId");
+                let data = take!(data, "data");
+                if kind == "request" {
+                    WireMessage::Request {
+                        document_id,
+                        sender_id,
+                        target_id,
+                        data,
+                    }
+                } else {
+                    WireMessage::Sync {
+                        document_id,
+                        sender_id,
+                        target_id,
+                        data,
+                    }
+                }
+            }
+            "doc-unavailable" => WireMessage::DocUnavailable {
+                document_id: take!(document_id, "documentId"),
+                sender_id: take!(sender_id, "senderId"),
+                target_id: take!(target_id, "targetId"),
+            },
+            "ephemeral" => WireMessage::Ephemeral {
+                sender_id: take!(sender_id, "senderId"),
+                target_id: take!(target_id, "targetId"),
+                count: take!(count, "count"),
+                session_id: take!(session_id, "sessionId"),
+                document_id: take!(document_id, "documentId"),
+                data: take!(data, "data"),
+            },
+            "error" => WireMessage::Error {
+                message: take!(message, "message"),
+                sender_id: self.sender_id,
+                target_id: self.target_id,
+            },
+            "remote-subscription-change" => WireMessage::RemoteSubscriptionChange {},
+            "remote-heads-changed" => WireMessage::RemoteHeadsChanged {},
+            other => return Err(format!("unknown message type {other:?}")),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cbor(pairs: &[(&str, ciborium::Value)]) -> Vec<u8> {
+        let map = ciborium::Value::Map(
+            pairs
+                .iter()
+                .map(|(k, v)| (ciborium::Value::Text((*k).into()), v.clone()))
+                .collect(),
+        );
+        let mut out = Vec::new();
+        ciborium::into_writer(&map, &mut out).unwrap();
+        out
+    }
+
+    fn text(s: &str) -> ciborium::Value {
+        ciborium::Value::Text(s.into())
+    }
+
+    fn decode(frame: &[u8]) -> Result<WireMessage, String> {
+        WireMessage::decode(frame, 1 << 20).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_missing_field_is_named_with_the_message_type() {
+        let frame = cbor(&[
+            ("type", text("sync")),
+            ("senderId", text("a")),
+            ("targetId", text("b")),
+            ("data", ciborium::Value::Bytes(vec![1])),
+        ]);
+        let err = decode(&frame).unwrap_err();
+        assert!(err.contains("`sync` message without `documentId`"), "{err}");
+    }
+
+    #[test]
+    fn unknown_fields_are_ignored_and_unknown_types_refused() {
+        let frame = cbor(&[
+            ("type", text("leave")),
+            ("senderId", text("a")),
+            ("somethingNew", ciborium::Value::Array(vec![])),
+        ]);
+        assert_eq!(
+            decode(&frame).unwrap(),
+            WireMessage::Leave {
+                sender_id: PeerId::from("a")
+            }
+        );
+        let err = decode(&cbor(&[("type", text("nope"))])).unwrap_err();
+        assert!(err.contains("unknown message type \"nope\""), "{err}");
+        let err = decode(&cbor(&[("senderId", text("a"))])).unwrap_err();
+        assert!(err.contains("type"), "{err}");
+    }
+
+    #[test]
+    fn a_field_of_the_wrong_type_is_refused() {
+        let frame = cbor(&[
+            ("type", text("sync")),
+            ("documentId", text("d")),
+            ("senderId", text("a")),
+            ("targetId", text("b")),
+            ("data", text("not bytes")),
+        ]);
+        assert!(decode(&frame).is_err());
+    }
+
+    #[test]
+    fn remote_heads_gossip_with_its_own_fields_is_accepted() {
+        let frame = cbor(&[
+            ("type", text("remote-heads-changed")),
+            ("senderId", text("a")),
+            ("targetId", text("b")),
+            ("documentId", text("d")),
+            ("newHeads", ciborium::Value::Map(vec![])),
+        ]);
+        assert_eq!(decode(&frame).unwrap(), WireMessage::RemoteHeadsChanged {});
+    }
+}
