@@ -74,6 +74,30 @@ impl Network {
         }
     }
 
+    /// A network whose clients have all joined the hub.
+    fn all_connected(clients: usize) -> Self {
+        let mut net = Self::new(clients);
+        for i in 1..=clients {
+            net.connect(i);
+        }
+        net
+    }
+
+    /// The frames delivered, if every client has the hub's heads and shows its run.
+    fn converged(&mut self) -> Result<usize, String> {
+        let heads = self.nodes[0].run.heads();
+        let view = self.nodes[0].run.state().to_json();
+        for (i, node) in self.nodes.iter_mut().enumerate().skip(1) {
+            if node.run.heads() != heads {
+                return Err(format!("client {i} has other heads than the hub"));
+            }
+            if node.run.state().to_json() != view {
+                return Err(format!("client {i} shows another run than the hub"));
+            }
+        }
+        Ok(self.frames)
+    }
+
     fn index_of(&self, peer: &PeerId) -> usize {
         self.nodes.iter().position(|n| &n.id == peer).unwrap()
     }
@@ -207,10 +231,7 @@ impl Network {
 fn simulate(seed: u64) -> Result<usize, String> {
     let mut rng = Rng(seed);
     let clients = 2 + rng.below(3);
-    let mut net = Network::new(clients);
-    for i in 1..=clients {
-        net.connect(i);
-    }
+    let mut net = Network::all_connected(clients);
     for n in 0..60 {
         let link = 1 + rng.below(clients);
         match rng.below(10) {
@@ -236,17 +257,7 @@ fn simulate(seed: u64) -> Result<usize, String> {
         net.connect(i);
     }
     net.run_until_quiescent();
-    let heads = net.nodes[0].run.heads();
-    let view = net.nodes[0].run.state().to_json();
-    for i in 1..=clients {
-        if net.nodes[i].run.heads() != heads {
-            return Err(format!("client {i} has other heads than the hub"));
-        }
-        if net.nodes[i].run.state().to_json() != view {
-            return Err(format!("client {i} shows another run than the hub"));
-        }
-    }
-    Ok(net.frames)
+    net.converged()
 }
 
 /// Reliable links (what a WebSocket gives) and no reconnect at the end: sync alone must
@@ -254,10 +265,7 @@ fn simulate(seed: u64) -> Result<usize, String> {
 fn simulate_steady(seed: u64) -> Result<usize, String> {
     let mut rng = Rng(seed);
     let clients = 3 + rng.below(6);
-    let mut net = Network::new(clients);
-    for i in 1..=clients {
-        net.connect(i);
-    }
+    let mut net = Network::all_connected(clients);
     for n in 0..400 {
         match rng.below(10) {
             0..=3 => net.local_edit(1 + rng.below(clients), &mut rng, n),
@@ -271,51 +279,36 @@ fn simulate_steady(seed: u64) -> Result<usize, String> {
         }
     }
     net.run_until_quiescent();
-    let heads = net.nodes[0].run.heads();
-    for i in 1..=clients {
-        if net.nodes[i].run.heads() != heads {
-            return Err(format!(
-                "client {i} stopped syncing with other heads than the hub"
-            ));
-        }
-    }
-    Ok(net.frames)
+    net.converged()
+}
+
+/// Runs `simulation` for each seed (`RUNMESH_SEED`, `RUNMESH_SYNC_CASES`), naming the
+/// seed that fails; returns the frames delivered in all.
+fn for_each_seed(simulation: fn(u64) -> Result<usize, String>) -> usize {
+    let env = |name: &str, default: u64| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let (base, cases) = (env("RUNMESH_SEED", 0x5eed), env("RUNMESH_SYNC_CASES", 64));
+    (base..base + cases)
+        .map(|seed| {
+            simulation(seed).unwrap_or_else(|why| {
+                panic!("seed {seed} (RUNMESH_SEED={seed} RUNMESH_SYNC_CASES=1): {why}")
+            })
+        })
+        .sum()
 }
 
 #[test]
 fn busy_clients_converge_without_a_reconnect() {
-    let cases: u64 = std::env::var("RUNMESH_SYNC_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(64);
-    let base: u64 = std::env::var("RUNMESH_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0x5eed);
-    for seed in base..base + cases {
-        simulate_steady(seed).unwrap_or_else(|why| {
-            panic!("seed {seed} (RUNMESH_SEED={seed} RUNMESH_SYNC_CASES=1): {why}")
-        });
-    }
+    assert!(for_each_seed(simulate_steady) > 0);
 }
 
 #[test]
 fn clients_and_hub_converge_through_loss_duplication_and_reconnects() {
-    let cases: u64 = std::env::var("RUNMESH_SYNC_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(64);
-    let base: u64 = std::env::var("RUNMESH_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0x5eed);
-    let mut frames = 0;
-    for seed in base..base + cases {
-        frames += simulate(seed).unwrap_or_else(|why| {
-            panic!("seed {seed} (RUNMESH_SEED={seed} RUNMESH_SYNC_CASES=1): {why}")
-        });
-    }
-    assert!(frames > 0);
+    assert!(for_each_seed(simulate) > 0);
 }
 
 #[test]
