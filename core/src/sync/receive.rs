@@ -64,7 +64,7 @@ pub(crate) fn receive(
 
     let changes_empty = changes.is_empty();
     if !changes_empty && !state.read_only {
-        doc.load_incremental(&changes.iter().flatten().copied().collect::<Vec<u8>>())?;
+        doc.load_incremental(&changes.iter().collect::<Vec<&[u8]>>().concat())?;
         let after_heads = doc.get_heads();
         state.shared_heads = advance_heads(&before_heads, &after_heads, &state.shared_heads);
     }
