@@ -130,6 +130,8 @@ fn benches(c: &mut Criterion) {
     });
     g.bench_function("runmesh_remote_change", |b| {
         let mut local = RunDoc::load(run_id(), who("us-east-1", "alice"), &saved).unwrap();
+        // A replica showing the run: its view is read, and each change patches it.
+        black_box(local.graft_count());
         let mut remote = RunDoc::load(run_id(), who("eu-central-1", "bob"), &saved).unwrap();
         let _ = remote.save_incremental();
         let mut i = 0u64;
@@ -175,10 +177,10 @@ fn benches(c: &mut Criterion) {
     g.bench_function("runmesh", |b| {
         b.iter_batched(
             || {
-                (
-                    RunDoc::load(run_id(), who("r", "u"), &a_bytes).unwrap(),
-                    RunDoc::load(run_id(), who("r", "v"), &b_bytes).unwrap(),
-                )
+                let x = RunDoc::load(run_id(), who("r", "u"), &a_bytes).unwrap();
+                // The merge patches a view that is already read.
+                black_box(x.graft_count());
+                (x, RunDoc::load(run_id(), who("r", "v"), &b_bytes).unwrap())
             },
             |(mut x, mut y)| {
                 x.merge(&mut y).unwrap();
@@ -211,8 +213,17 @@ fn benches(c: &mut Criterion) {
         let mut doc = AutoCommit::load(&saved).unwrap();
         b.iter(|| black_box(doc.save()))
     });
+    // Load alone (the view is read on first use, as a relay that only syncs the run
+    // never does), and load followed by that first read.
     g.bench_function("runmesh_load", |b| {
         b.iter(|| black_box(RunDoc::load(run_id(), who("r", "u"), &saved).unwrap()))
+    });
+    g.bench_function("runmesh_load_and_read", |b| {
+        b.iter(|| {
+            let run = RunDoc::load(run_id(), who("r", "u"), &saved).unwrap();
+            black_box(run.graft_count());
+            run
+        })
     });
     g.bench_function("automerge_load", |b| {
         b.iter(|| black_box(AutoCommit::load(&saved).unwrap()))

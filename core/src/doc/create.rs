@@ -81,8 +81,8 @@ impl RunDoc {
             &format!("{title} ({} steps)", steps.len()),
             now_ms,
         );
-        run.index.reload_title(&run.doc);
-        run.index.reload_steps(&run.doc, &run.containers);
+        // The view has not been read yet; its first use reads the title and steps.
+        debug_assert!(!run.view_is_built());
         Ok(run)
     }
 }

@@ -3,6 +3,9 @@
 mod create;
 mod history;
 mod ops;
+mod view;
+
+use std::sync::OnceLock;
 
 use automerge::{AutoCommit, AutomergeError, ChangeHash, LoadOptions, OnPartialLoad};
 
@@ -12,7 +15,8 @@ use crate::id::RunId;
 use crate::identity::Identity;
 use crate::view::RunState;
 use crate::view::containers::Containers;
-use crate::view::index::{Applied, ViewIndex};
+use crate::view::index::Applied;
+use view::View;
 
 pub use create::{MAX_STEP_NAME_CHARS, MAX_STEPS, MAX_TITLE_CHARS, StepSpec};
 pub use history::HistoryEntry;
@@ -21,15 +25,23 @@ pub use ops::MAX_AGENT_NAME_CHARS;
 /// A run document held by one replica.
 ///
 /// Every mutation is one Automerge change, committed at once with the replica's user,
-/// region and the operation in its message; the view is updated from that change's
-/// patches, as it is for changes that arrive from other replicas.
+/// region and the operation in its message. The view is read from the whole document
+/// when it is first asked for (a replica that only syncs the run never reads it), then
+/// kept up to date from the patches of each change, local or remote.
 #[derive(Debug)]
 pub struct RunDoc {
     run_id: RunId,
     identity: Identity,
     doc: AutoCommit,
+    /// The containers as last found; a view that can no longer find them reads here.
     containers: Containers,
-    index: ViewIndex,
+    view: OnceLock<View>,
+    /// The document was handed out for changing ([`RunDoc::automerge_mut`]) and has not
+    /// been refreshed since.
+    unrefreshed: bool,
+    /// Automerge's own clock: the largest op counter in the document (every op's counter
+    /// is one more than the largest its writer had seen).
+    lamport: u64,
 }
 
 impl RunDoc {
@@ -101,14 +113,15 @@ impl RunDoc {
     fn from_doc(run_id: RunId, identity: Identity, mut doc: AutoCommit) -> Result<Self, RunError> {
         doc.set_actor(identity.actor().clone());
         let containers = Containers::find(&doc)?;
-        let index = ViewIndex::build(&doc, &containers)?;
         doc.update_diff_cursor();
         let mut run = Self {
             run_id,
             identity,
             doc,
             containers,
-            index,
+            view: OnceLock::new(),
+            unrefreshed: false,
+            lamport: 0,
         };
         run.update_lamport();
         Ok(run)
@@ -161,35 +174,73 @@ impl RunDoc {
 
     /// The run's lamport clock.
     pub fn lamport(&self) -> u64 {
-        self.index.lamport
+        self.lamport
     }
 
-    /// How many grafts the run has (cheap: no pipeline is built).
+    /// How many grafts the run has (no pipeline is built).
     pub fn graft_count(&self) -> usize {
-        self.index.grafts.len()
+        self.view().index.grafts.len()
     }
 
-    /// The grafts, in no particular order (cheap: no pipeline is built).
+    /// The grafts, in no particular order (no pipeline is built).
     pub fn grafts(&self) -> impl Iterator<Item = &crate::view::Graft> {
-        self.index.grafts.values()
+        self.view().index.grafts.values()
     }
 
     /// The materialised run.
     pub fn state(&self) -> RunState {
-        RunState::from_index(self.run_id, &self.index)
+        RunState::from_index(self.run_id, &self.view().index, self.lamport)
+    }
+
+    /// Whether the view has been read (it is read on first use, not on load).
+    pub fn view_is_built(&self) -> bool {
+        self.view.get().is_some()
+    }
+
+    /// The view, read from the whole document if this is its first use.
+    fn view(&self) -> &View {
+        self.view
+            .get_or_init(|| View::read(&self.doc, &self.containers, self.unrefreshed))
+    }
+
+    /// The view (read first if need be) beside the document, for the operations.
+    fn view_mut(&mut self) -> (&mut View, &AutoCommit) {
+        if self.view.get().is_none() {
+            let view = View::read(&self.doc, &self.containers, self.unrefreshed);
+            self.containers = view.containers.clone();
+            self.view = OnceLock::from(view);
+        }
+        let view = self.view.get_mut().expect("the view was just read");
+        (view, &self.doc)
     }
 
     /// The Automerge document, for the sync engine. Call [`RunDoc::refresh`] after
     /// changing it.
     pub fn automerge_mut(&mut self) -> &mut AutoCommit {
+        self.unrefreshed = true;
         &mut self.doc
     }
 
     /// Brings the view up to date with changes applied to the document directly.
+    ///
+    /// A view that has not been read yet stays unread: only the point it would be
+    /// patched from moves on.
     pub fn refresh(&mut self) {
-        let patches = self.doc.diff_incremental();
-        if self.index.apply(&self.doc, &self.containers, &patches) == Applied::Rebuild {
-            self.rebuild();
+        self.unrefreshed = false;
+        match self.view.get_mut() {
+            None => self.doc.update_diff_cursor(),
+            Some(view) if view.ahead_of_cursor => {
+                *view = View::read(&self.doc, &view.containers, false);
+                self.containers = view.containers.clone();
+                self.doc.update_diff_cursor();
+            }
+            Some(view) => {
+                let patches = self.doc.diff_incremental();
+                if view.index.apply(&self.doc, &view.containers, &patches) == Applied::Rebuild {
+                    *view = View::read(&self.doc, &view.containers, false);
+                    self.containers = view.containers.clone();
+                }
+            }
         }
         self.update_lamport();
     }
@@ -198,30 +249,18 @@ impl RunDoc {
     /// changes hold (counters only grow along the history).
     pub(crate) fn update_lamport(&mut self) {
         let heads = self.doc.get_heads();
-        self.index.lamport = heads
+        self.lamport = heads
             .iter()
             .filter_map(|h| self.doc.get_change_meta_by_hash(h).map(|m| m.max_op))
             .max()
             .unwrap_or(0);
     }
 
-    /// Throws the view away and reads it again from the whole document, as `load` does.
-    /// The view never needs this; benchmarks use it to time a full read.
+    /// Throws the view away and reads it again from the whole document, as its first
+    /// use does. The view never needs this; benchmarks use it to time a full read.
     pub fn reindex(&mut self) {
-        self.rebuild();
-        self.update_lamport();
-    }
-
-    fn rebuild(&mut self) {
-        match Containers::find(&self.doc).and_then(|c| Ok((ViewIndex::build(&self.doc, &c)?, c))) {
-            Ok((index, containers)) => {
-                self.index = index;
-                self.containers = containers;
-            }
-            Err(e) => {
-                self.index.issues.insert("root".into(), e.to_string());
-            }
-        }
+        self.view = OnceLock::new();
+        self.view_mut();
     }
 }
 

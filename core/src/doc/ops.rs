@@ -65,7 +65,7 @@ impl RunDoc {
         if !self.anchor_exists(&after) {
             return Err(RunError::UnknownAnchor { anchor: after });
         }
-        let lamport = self.index.lamport + 1;
+        let lamport = self.lamport + 1;
         let id = GraftId::mint(lamport, self.identity.actor());
         let record = GraftRecord {
             after: after.as_str().into(),
@@ -75,7 +75,7 @@ impl RunDoc {
             lamport,
             at: now_ms,
         };
-        let bucket = self.containers.buckets[graft_bucket(lamport)].clone();
+        let bucket = self.view().containers.buckets[graft_bucket(lamport)].clone();
         let encoded = encode(&record);
         self.doc.put(&bucket, id.as_str(), encoded.as_str())?;
         self.commit(
@@ -84,7 +84,7 @@ impl RunDoc {
             &format!("{agent_name} after {after}"),
             now_ms,
         );
-        self.index.put_graft(id.as_str(), Ok(&encoded));
+        self.view_mut().0.index.put_graft(id.as_str(), Ok(&encoded));
         Ok(id)
     }
 
@@ -94,20 +94,22 @@ impl RunDoc {
     /// replica had seen, so a prune concurrent with a restore survives on every replica.
     pub fn prune(&mut self, node: &str, now_ms: u64) -> Result<bool, RunError> {
         let node = self.existing_node(node)?;
-        if self.index.pruned.contains_key(&node) {
+        if self.view().index.pruned.contains_key(&node) {
             return Ok(false);
         }
         let record = PruneRecord {
             by: self.identity.user().into(),
             region: self.identity.region().into(),
-            lamport: self.index.lamport + 1,
+            lamport: self.lamport + 1,
             at: now_ms,
         };
-        let pruned = self.containers.pruned.clone();
+        let pruned = self.view().containers.pruned.clone();
         let encoded = encode(&record);
         self.doc.put(&pruned, node.as_str(), encoded.as_str())?;
         self.commit(Op::Prune, Some(node.as_str()), "", now_ms);
-        self.index
+        self.view_mut()
+            .0
+            .index
             .put_prune(node.as_str(), &automerge::Value::str(&encoded));
         Ok(true)
     }
@@ -115,13 +117,13 @@ impl RunDoc {
     /// Removes a node's prune mark. Returns `false` (and writes nothing) if it was not pruned.
     pub fn restore(&mut self, node: &str, now_ms: u64) -> Result<bool, RunError> {
         let node = self.existing_node(node)?;
-        if !self.index.pruned.contains_key(&node) {
+        if !self.view().index.pruned.contains_key(&node) {
             return Ok(false);
         }
-        let pruned = self.containers.pruned.clone();
+        let pruned = self.view().containers.pruned.clone();
         self.doc.delete(&pruned, node.as_str())?;
         self.commit(Op::Restore, Some(node.as_str()), "", now_ms);
-        self.index.remove_prune(node.as_str());
+        self.view_mut().0.index.remove_prune(node.as_str());
         Ok(true)
     }
 
@@ -130,33 +132,36 @@ impl RunDoc {
     pub fn set_flag(&mut self, key: &str, value: FlagValue, now_ms: u64) -> Result<(), RunError> {
         flag::validate_key(key)?;
         value.validate(key)?;
-        let flags = self.containers.flags.clone();
+        let flags = self.view().containers.flags.clone();
         self.doc.put(&flags, key, value.to_scalar())?;
         let detail = serde_json::to_string(&value).unwrap_or_default();
         self.commit(Op::SetFlag, Some(key), &detail, now_ms);
-        self.index.reload_flag(&self.doc, &self.containers, key);
+        let (view, doc) = self.view_mut();
+        view.index.reload_flag(doc, &view.containers, key);
         Ok(())
     }
 
     /// Removes a flag. Returns `false` (and writes nothing) if it was not set.
     pub fn clear_flag(&mut self, key: &str, now_ms: u64) -> Result<bool, RunError> {
         flag::validate_key(key)?;
-        if !self.index.flags.contains_key(key) {
+        if !self.view().index.flags.contains_key(key) {
             return Ok(false);
         }
-        let flags = self.containers.flags.clone();
+        let flags = self.view().containers.flags.clone();
         self.doc.delete(&flags, key)?;
         self.commit(Op::ClearFlag, Some(key), "", now_ms);
-        self.index.reload_flag(&self.doc, &self.containers, key);
+        let (view, doc) = self.view_mut();
+        view.index.reload_flag(doc, &view.containers, key);
         Ok(true)
     }
 
     /// Whether `id` can anchor a graft: a step or graft; in a run that lists no steps
     /// (steps managed elsewhere), any step id.
     fn anchor_exists(&self, id: &NodeId) -> bool {
-        self.index.steps.is_empty()
-            || self.index.grafts.contains_key(id)
-            || self.index.steps.iter().any(|s| &s.id == id)
+        let index = &self.view().index;
+        index.steps.is_empty()
+            || index.grafts.contains_key(id)
+            || index.steps.iter().any(|s| &s.id == id)
     }
 
     fn existing_node(&self, node: &str) -> Result<NodeId, RunError> {

@@ -14,7 +14,6 @@ use automerge::{
     AutoCommit, ObjId, Patch, PatchAction, ROOT, ReadDoc, ScalarValueRef, Value, ValueRef,
 };
 
-use crate::error::RunError;
 use crate::flag::FlagValue;
 use crate::id::NodeId;
 use crate::record::{GraftRecord, PruneRecord, keys};
@@ -36,10 +35,6 @@ pub(crate) struct ViewIndex {
     pub flags: BTreeMap<String, Vec<FlagValue>>,
     /// Data skipped because it was malformed, keyed by where it sits.
     pub issues: BTreeMap<String, String>,
-    /// The run's lamport clock: Automerge's own, the largest op counter in the document
-    /// (every op's counter is one more than the largest its writer had seen). Set by the
-    /// owner of the document after each change, from the heads.
-    pub lamport: u64,
 }
 
 /// What the caller must do after patches were applied.
@@ -53,7 +48,7 @@ pub(crate) enum Applied {
 
 impl ViewIndex {
     /// Reads the whole document.
-    pub fn build(doc: &AutoCommit, c: &Containers) -> Result<Self, RunError> {
+    pub fn build(doc: &AutoCommit, c: &Containers) -> Self {
         let mut index = Self::default();
         index.reload_title(doc);
         index.reload_steps(doc, c);
@@ -87,7 +82,7 @@ impl ViewIndex {
             index.put_prune(&item.key, &value);
         }
         index.reload_flags(doc, c);
-        Ok(index)
+        index
     }
 
     /// Applies the patches of one or more changes.

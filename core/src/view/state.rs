@@ -36,7 +36,7 @@ pub struct RunState {
 }
 
 impl RunState {
-    pub(crate) fn from_index(run_id: RunId, index: &ViewIndex) -> Self {
+    pub(crate) fn from_index(run_id: RunId, index: &ViewIndex, lamport: u64) -> Self {
         let (pipeline, unplaced) = pipeline(index);
         let mut grafts: Vec<Graft> = index.grafts.values().cloned().collect();
         grafts.sort_by_cached_key(Graft::sort_key);
@@ -68,7 +68,7 @@ impl RunState {
                 .filter(|(_, v)| v.len() > 1)
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
-            lamport: index.lamport,
+            lamport,
             issues,
         }
     }
