@@ -255,13 +255,6 @@ impl RunDoc {
             .max()
             .unwrap_or(0);
     }
-
-    /// Throws the view away and reads it again from the whole document, as its first
-    /// use does. The view never needs this; benchmarks use it to time a full read.
-    pub fn reindex(&mut self) {
-        self.view = OnceLock::new();
-        self.view_mut();
-    }
 }
 
 /// Parses and checks every chunk of `bytes`. `None`: the bytes are sound but depend on
