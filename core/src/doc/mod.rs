@@ -229,16 +229,15 @@ impl RunDoc {
         self.unrefreshed = false;
         match self.view.get_mut() {
             None => self.doc.update_diff_cursor(),
-            Some(view) if view.ahead_of_cursor => {
-                *view = View::read(&self.doc, &view.containers, false);
-                self.containers = view.containers.clone();
-                self.doc.update_diff_cursor();
-            }
             Some(view) => {
-                let patches = self.doc.diff_incremental();
-                if view.index.apply(&self.doc, &view.containers, &patches) == Applied::Rebuild {
+                let reread = view.ahead_of_cursor || {
+                    let patches = self.doc.diff_incremental();
+                    view.index.apply(&self.doc, &view.containers, &patches) == Applied::Rebuild
+                };
+                if reread {
                     *view = View::read(&self.doc, &view.containers, false);
                     self.containers = view.containers.clone();
+                    self.doc.update_diff_cursor();
                 }
             }
         }
