@@ -4,14 +4,29 @@
 const CACHE = 'runmesh-shell-v1';
 const NETWORK_ONLY = [/^\/api\//, /^\/app\//, /^\/ws$/, /^\/health\//, /^\/metrics$/];
 
+/** Trunk names the built JS, wasm and CSS by content hash: a cached copy never goes stale. */
+const HASHED = /-[0-9a-f]{12,}(?:_bg)?\.[a-z]+$/;
+
+/**
+ * Fetches index.html and whatever it names that the cache lacks (the ~1.6 MB wasm is not
+ * downloaded again while its name is unchanged), then forgets assets no longer named.
+ */
 async function cacheShell() {
   const cache = await caches.open(CACHE);
   const response = await fetch('/', { cache: 'reload' });
   if (!response.ok) throw new Error(`fetching the app shell: ${response.status}`);
   const html = await response.clone().text();
-  const assets = [...html.matchAll(/(?:href|src)="(\/[^"]+)"/g)].map((m) => m[1]);
+  const assets = [...new Set([...html.matchAll(/(?:href|src)="(\/[^"]+)"/g)].map((m) => m[1]))];
+  const wanted = [];
+  for (const asset of assets) {
+    if (!HASHED.test(asset) || !(await cache.match(asset))) wanted.push(asset);
+  }
+  await cache.addAll(wanted);
   await cache.put('/', response);
-  await cache.addAll([...new Set(assets)]);
+  const keep = new Set(['/', ...assets]);
+  for (const request of await cache.keys()) {
+    if (!keep.has(new URL(request.url).pathname)) await cache.delete(request);
+  }
 }
 
 self.addEventListener('install', (event) => {

@@ -44,6 +44,14 @@ test('a graft in one browser appears in the other, with presence', async () => {
   await withPeople(async (relay, alice, bob) => {
     await arrive(alice, `${relay.http}/`, 'alice');
     await shot(alice.page, 'a-run-list-empty');
+    // The relay sends the wasm compressed (scripts/precompress.mjs), not its 1.6 MB raw.
+    const wasm = await alice.page.evaluate(() => {
+      const entry = performance.getEntriesByType('resource').find((e) => e.name.endsWith('.wasm'));
+      return entry && { encoded: entry.encodedBodySize, decoded: entry.decodedBodySize };
+    });
+    assert.ok(wasm, 'the page loaded a wasm file');
+    assert.ok(wasm.encoded > 0 && wasm.encoded < wasm.decoded / 2, `wasm sent compressed: ${JSON.stringify(wasm)}`);
+    console.log(`app wasm over the wire: ${wasm.encoded} bytes (${wasm.decoded} decoded)`);
     const url = await createRun(alice.page, 'Release 42', 'plan, build, ship');
     await arrive(bob, url, 'bob');
     await waitForNames(bob.page, (n) => n.join() === 'plan,build,ship', 'bob to receive the run');
