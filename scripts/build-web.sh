@@ -6,6 +6,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 source scripts/tools.sh
+# Panic locations name source files; ship them relative to the crate registry and this
+# checkout rather than with the builder's home directory in every path.
+cargo fetch -q  # so the registry directories below exist on a fresh machine
+remap="--remap-path-prefix=$PWD=runmesh"
+for index in "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/; do
+  remap="$remap --remap-path-prefix=${index%/}=crates"
+done
+export RUSTFLAGS="$remap"
 trunk build --release --cargo-profile wasm-release
 node scripts/precompress.mjs dist
 wasm=$(ls dist/*_bg.wasm)

@@ -66,6 +66,21 @@ test('a graft in one browser appears in the other, with presence', async () => {
     await alice.page.waitForSelector('[data-testid=people] li:has-text("bob")');
     // History names who did what.
     await bob.page.waitForSelector('[data-testid=history] li:has-text("grafted SecurityAgent after plan")');
+
+    // Prune and restore from either side reach the other, and each row's button follows
+    // its node's state (rows are rebuilt in place as the pipeline changes).
+    const node = (name, pruned) =>
+      `[data-testid=node]${pruned ? '.pruned' : ':not(.pruned)'}:has([data-testid=node-name]:text-is("${name}"))`;
+    const toggle = (page, name) => page.click(`[data-testid=node]:has([data-testid=node-name]:text-is("${name}")) [data-testid=toggle-prune]`);
+    await toggle(alice.page, 'SecurityAgent');
+    await bob.page.waitForSelector(node('SecurityAgent', true));
+    assert.equal(await bob.page.textContent(`${node('SecurityAgent', true)} [data-testid=toggle-prune]`), 'Restore');
+    await toggle(bob.page, 'SecurityAgent');
+    await alice.page.waitForSelector(node('SecurityAgent', false));
+    await toggle(alice.page, 'SecurityAgent');
+    await bob.page.waitForSelector(node('SecurityAgent', true));
+    assert.deepEqual(await names(bob.page), ['plan', 'SecurityAgent', 'build', 'ship'], 'pruning keeps the place');
+    await bob.page.waitForSelector('[data-testid=history] li:has-text("restored")');
     await waitForStatus(alice.page, 'online');
     await shot(alice.page, 'a-live-graft-alice');
     await shot(bob.page, 'a-live-graft-bob');

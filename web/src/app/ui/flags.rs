@@ -60,8 +60,7 @@ pub fn Flags() -> impl IntoView {
         <section class="card">
             <h2>"Flags"</h2>
             <table class="flags" data-testid="flags">
-                <For each=flags key=|f| f.clone() let:flag>
-                    {
+                {move || flags().into_iter().map(|flag| {
                         let (k, v, others) = flag;
                         let clear_key = k.clone();
                         let conflict = !others.is_empty();
@@ -82,8 +81,7 @@ pub fn Flags() -> impl IntoView {
                                 }>"Clear"</button></td>
                             </tr>
                         }
-                    }
-                </For>
+                    }).collect_view()}
             </table>
             <Show when=move || flags().is_empty()>
                 <p class="muted">"No flags set."</p>

@@ -31,13 +31,13 @@ pub fn History() -> impl IntoView {
         <section class="card">
             <h2>"History"</h2>
             <ol class="history" data-testid="history">
-                <For each=move || ctx.history.get() key=|h| h.hash.clone() let:entry>
+                {move || ctx.history.get().into_iter().map(|entry| view! {
                     <li>
                         <span class="who">{entry.by.clone()}</span>
                         <span class="muted">" · " {entry.region.clone()} " · " {when(entry.at)}</span>
                         <div>{describe(&entry)}</div>
                     </li>
-                </For>
+                }).collect_view()}
             </ol>
         </section>
     }

@@ -12,9 +12,9 @@ pub fn People() -> impl IntoView {
             <h2>"Here now"</h2>
             <ul class="people" data-testid="people">
                 <li class="me">{move || ctx.user.get()} <span class="muted">" (you)"</span></li>
-                <For each=move || ctx.people.get() key=|p| (p.peer.clone(), p.who.clone()) let:person>
-                    <li>{person.who.user.clone()} <span class="muted">" · " {person.who.region.clone()}</span></li>
-                </For>
+                {move || ctx.people.get().into_iter().map(|person| view! {
+                    <li>{person.who.user} <span class="muted">" · " {person.who.region}</span></li>
+                }).collect_view()}
             </ul>
         </section>
     }

@@ -48,16 +48,14 @@ pub fn Pipeline() -> impl IntoView {
                 <select data-testid="graft-after"
                     prop:value=move || after.get()
                     on:change=move |ev| after.set(event_target_value(&ev))>
-                    <For each=nodes key=|n| (n.id.to_string(), n.name.clone()) let:node>
+                    {move || nodes().into_iter().map(|node| view! {
                         <option value=node.id.to_string()>{option_label(&node)}</option>
-                    </For>
+                    }).collect_view()}
                 </select>
                 <button type="submit" data-testid="graft-submit">"Graft"</button>
             </form>
             <ol class="pipeline" data-testid="pipeline">
-                <For each=nodes key=|n| (n.id.to_string(), n.pruned, n.depth) let:node>
-                    <Node node=node after=after />
-                </For>
+                {move || nodes().into_iter().map(|node| view! { <Node node=node after=after /> }).collect_view()}
             </ol>
             <Show when=move || nodes().is_empty()>
                 <p class="muted">"No steps yet: this run gets its steps elsewhere, or has not synced. Grafts may name any step id."</p>

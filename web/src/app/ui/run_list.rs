@@ -76,8 +76,7 @@ pub fn RunList() -> impl IntoView {
             <Show when=move || !ctx.runs.get().is_empty()
                 fallback=|| view! { <p class="muted">"No runs yet. Create one, or open a link someone shared."</p> }>
                 <ul class="runs" data-testid="run-list">
-                    <For each=move || ctx.runs.get() key=|r| (r.run_id.clone(), r.title.clone()) let:run>
-                        {
+                    {move || ctx.runs.get().into_iter().map(|run| {
                             let id = run.run_id.clone();
                             let href = format!("/runs/{id}");
                             let title = if run.title.is_empty() { "Untitled run".to_owned() } else { run.title.clone() };
@@ -92,8 +91,7 @@ pub fn RunList() -> impl IntoView {
                                     <code class="muted">{run.run_id.clone()}</code>
                                 </li>
                             }
-                        }
-                    </For>
+                    }).collect_view()}
                 </ul>
             </Show>
         </section>
