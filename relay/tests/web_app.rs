@@ -1,13 +1,13 @@
 //! The web app at `/`: files from `--web-dist`, the precompressed `.br`/`.gz` copies
-//! `scripts/build-web.sh` writes when the client accepts them, and index.html for the app's
-//! own routes.
+//! `scripts/build-web.sh` writes when the client accepts them, index.html for the app's
+//! own routes (but 404 for a missing file), and cache headers.
 
 mod common;
 
 use std::path::Path;
 
 use common::TestRelay;
-use reqwest::header::{ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE};
+use reqwest::header::{ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE};
 
 /// A dist directory whose compressed copies differ from the originals, so a test can tell
 /// which one was served.
@@ -18,6 +18,7 @@ fn write_dist(dir: &Path) {
     std::fs::write(dir.join("app_bg.wasm.gz"), b"gz:wasm").unwrap();
     std::fs::write(dir.join("app_bg.wasm.br"), b"br:wasm").unwrap();
     std::fs::write(dir.join("sw.js"), "// no compressed copy").unwrap();
+    std::fs::write(dir.join("app-0123456789abcdef_bg.wasm"), b"\0asm hashed").unwrap();
 }
 
 /// A relay serving a fresh dist directory; the two directories live as long as the test.
@@ -96,5 +97,53 @@ async fn the_apps_own_routes_get_index_html() {
     // The API keeps its own answers.
     let health = get(&relay, "/health/live", None).await;
     assert_eq!(header(&health, CONTENT_ENCODING), None);
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn a_missing_file_is_404_not_the_app() {
+    let (relay, _dirs) = start().await;
+    for path in [
+        "/app-fedcba9876543210_bg.wasm",
+        "/favicon.ico",
+        "/runs/x/old.js",
+    ] {
+        let response = reqwest::Client::new()
+            .get(relay.http(path))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 404, "GET {path}");
+        assert_eq!(
+            header(&response, CACHE_CONTROL),
+            None,
+            "GET {path}: nothing to cache"
+        );
+    }
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn content_hashed_files_are_cached_for_good_and_the_rest_revalidated() {
+    let (relay, _dirs) = start().await;
+    let hashed = get(&relay, "/app-0123456789abcdef_bg.wasm", None).await;
+    assert_eq!(
+        header(&hashed, CACHE_CONTROL).as_deref(),
+        Some("public, max-age=31536000, immutable")
+    );
+    for path in [
+        "/",
+        "/index.html",
+        "/sw.js",
+        "/app_bg.wasm",
+        "/runs/6f1c0c1e-0000-4000-8000-000000000000",
+    ] {
+        let response = get(&relay, path, Some("gzip")).await;
+        assert_eq!(
+            header(&response, CACHE_CONTROL).as_deref(),
+            Some("no-cache"),
+            "GET {path}"
+        );
+    }
     relay.stop().await;
 }

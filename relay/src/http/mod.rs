@@ -1,5 +1,6 @@
 //! The HTTP surface: REST API, health, metrics, `/ws`, and the web app at `/`.
 
+mod app;
 mod body;
 mod caller;
 mod error;
@@ -10,7 +11,6 @@ mod runs;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
-use tower_http::services::{ServeDir, ServeFile};
 
 pub use caller::Caller;
 pub use error::AppError;
@@ -52,19 +52,7 @@ pub fn router(state: AppState) -> Router {
         )
         .layer(DefaultBodyLimit::max(MAX_BODY));
     let router = match &state.ctx.config.web_dist {
-        Some(dir) => {
-            // Unknown paths get the app's index.html so its own routes survive a reload.
-            // `scripts/build-web.sh` writes a `.br` and a `.gz` beside each file; a client
-            // that accepts one gets it (the wasm is ~1.6 MB raw, ~0.6 MB compressed).
-            let index = ServeFile::new(dir.join("index.html"))
-                .precompressed_br()
-                .precompressed_gzip();
-            let files = ServeDir::new(dir)
-                .precompressed_br()
-                .precompressed_gzip()
-                .fallback(index);
-            api.fallback_service(files)
-        }
+        Some(dir) => api.fallback_service(app::service(dir)),
         None => api.fallback(|| async { AppError::NotFound("no such endpoint".into()) }),
     };
     router.with_state(state)
