@@ -137,6 +137,11 @@ fn benches(c: &mut Criterion) {
         let run = RunDoc::load(run_id(), who("r", "u"), &saved).unwrap();
         b.iter(|| black_box(run.state()))
     });
+    // What the npm package's `state()` costs before `JSON.parse`: the state as JSON text.
+    g.bench_function("runmesh_state_json", |b| {
+        let run = RunDoc::load(run_id(), who("r", "u"), &saved).unwrap();
+        b.iter(|| black_box(run.state().to_json()))
+    });
     g.bench_function("runmesh_remote_change", |b| {
         let mut local = RunDoc::load(run_id(), who("us-east-1", "alice"), &saved).unwrap();
         // A replica showing the run: its view is read, and each change patches it.
