@@ -147,3 +147,23 @@ async fn content_hashed_files_are_cached_for_good_and_the_rest_revalidated() {
     }
     relay.stop().await;
 }
+
+#[tokio::test]
+async fn an_unknown_api_path_is_a_json_404_not_the_app() {
+    let (relay, _dirs) = start().await;
+    for path in ["/api/crdt/nope", "/app/runs", "/health/nope", "/metrics/x"] {
+        let response = reqwest::Client::new()
+            .get(relay.http(path))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 404, "GET {path}");
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["error"], "not_found", "GET {path}");
+        assert!(
+            body["message"].as_str().unwrap().contains(path),
+            "GET {path}: {body}"
+        );
+    }
+    relay.stop().await;
+}

@@ -1,6 +1,6 @@
-//! The built web app at `/`: files from `--web-dist`, their precompressed copies, the
-//! app's index.html for any other path, and cache headers that let a browser keep what
-//! Trunk named by content hash.
+//! The built web app at `/`: files from `--web-dist` and their precompressed copies,
+//! index.html for the app's own routes, 404 for a missing file or an unknown API path, and
+//! cache headers that let a browser keep what Trunk named by content hash.
 
 use std::path::Path;
 
@@ -12,6 +12,12 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use tower_http::services::{ServeDir, ServeFile};
+
+use crate::http::AppError;
+
+/// Paths that belong to the relay's own API: an unknown one there is a JSON 404, not the
+/// app's page.
+const API_PREFIXES: [&str; 4] = ["/api/", "/app/", "/health/", "/metrics"];
 
 /// A file whose name carries its content hash never changes under that name.
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
@@ -31,11 +37,15 @@ pub fn service(dir: &Path) -> Router {
         .fallback(move |request: Request| {
             let (mut assets, mut routes) = (assets.clone(), routes.clone());
             async move {
+                let path = request.uri().path();
+                if API_PREFIXES.iter().any(|prefix| path.starts_with(prefix)) {
+                    return AppError::NotFound(format!("no such endpoint: {path}")).into_response();
+                }
                 // A path naming a file (`…/x.js`) is that file or 404; any other path is one
                 // of the app's own routes (`/runs/<uuid>`) and gets index.html, so a reload
                 // works. Answering a missing asset with index.html would have a browser
                 // cache a page as a script, for a year if the name looks content-hashed.
-                let served = if names_a_file(request.uri().path()) {
+                let served = if names_a_file(path) {
                     assets.try_call(request).await.map(|r| r.map(Body::new))
                 } else {
                     routes.try_call(request).await.map(|r| r.map(Body::new))
@@ -70,7 +80,7 @@ async fn cache_control(request: Request, next: Next) -> Response {
 }
 
 /// Whether a path names a file the way Trunk names built assets:
-/// `<name>-<16 hex digits>[_bg].<ext>`.
+/// `<name>-<hash: 12 or more hex digits>[_bg].<ext>`.
 fn is_content_hashed(path: &str) -> bool {
     let file = path.rsplit('/').next().unwrap_or_default();
     let Some((stem, _ext)) = file.rsplit_once('.') else {
