@@ -41,6 +41,12 @@ async fn get(relay: &TestRelay, path: &str, accept: Option<&str>) -> reqwest::Re
     response
 }
 
+async fn get_404(relay: &TestRelay, path: &str) -> reqwest::Response {
+    let response = reqwest::get(relay.http(path)).await.unwrap();
+    assert_eq!(response.status(), 404, "GET {path}");
+    response
+}
+
 fn header(response: &reqwest::Response, name: reqwest::header::HeaderName) -> Option<String> {
     response
         .headers()
@@ -108,12 +114,7 @@ async fn a_missing_file_is_404_not_the_app() {
         "/favicon.ico",
         "/runs/x/old.js",
     ] {
-        let response = reqwest::Client::new()
-            .get(relay.http(path))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 404, "GET {path}");
+        let response = get_404(&relay, path).await;
         assert_eq!(
             header(&response, CACHE_CONTROL),
             None,
@@ -152,12 +153,7 @@ async fn content_hashed_files_are_cached_for_good_and_the_rest_revalidated() {
 async fn an_unknown_api_path_is_a_json_404_not_the_app() {
     let (relay, _dirs) = start().await;
     for path in ["/api/crdt/nope", "/app/runs", "/health/nope", "/metrics/x"] {
-        let response = reqwest::Client::new()
-            .get(relay.http(path))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 404, "GET {path}");
+        let response = get_404(&relay, path).await;
         let body: serde_json::Value = response.json().await.unwrap();
         assert_eq!(body["error"], "not_found", "GET {path}");
         assert!(
