@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs only what is missing to build everything: rustfmt/clippy, the wasm32 target,
+# Installs only what is missing to build everything: rustfmt/clippy, the wasm32 target, rust-src,
 # the wasm-bindgen CLI at exactly the version Cargo.lock pins, Trunk 0.21.14 (0.22 needs a
 # newer rustc), and binaryen's wasm-opt 132 from npm (scripts/tools.sh).
 set -euo pipefail
@@ -10,6 +10,10 @@ for component in rustfmt clippy; do
   rustup component list --installed | grep -q "^$component" || rustup component add "$component"
 done
 rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+# std's source, so scripts/build-web.sh can rebuild std without panic messages (smaller app);
+# without it the app still builds, larger.
+rustup component list --installed | grep -q "^rust-src" || rustup component add rust-src ||
+  echo "warning: could not add rust-src; the web app will build with panic messages" >&2
 
 want=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' Cargo.lock)
 have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
