@@ -21,20 +21,20 @@ export RUSTFLAGS="$remap"
 # only. A panic then shows in the console as "unreachable" with no message; build with
 # RUNMESH_WEB_PANIC_MESSAGES=1 to keep them. Should a toolchain reject the switches, the
 # ordinary build below still ships a working app, and says so.
+trunk_build() { trunk build --release --cargo-profile wasm-release; }
 small_build() {
   RUSTC_BOOTSTRAP=1 CARGO_UNSTABLE_BUILD_STD=std,panic_abort \
-    RUSTFLAGS="$remap -Zunstable-options -Cpanic=immediate-abort" \
-    trunk build --release --cargo-profile wasm-release
+    RUSTFLAGS="$remap -Zunstable-options -Cpanic=immediate-abort" trunk_build
 }
-sysroot_src="$(rustc --print sysroot)/lib/rustlib/src/rust/library"
+larger="building with panic messages, ~55 KB gzip larger"
 if [ -n "${RUNMESH_WEB_PANIC_MESSAGES:-}" ]; then
-  trunk build --release --cargo-profile wasm-release
-elif [ ! -d "$sysroot_src" ]; then
-  echo "warning: the toolchain has no rust-src (rustup component add rust-src): building with panic messages, ~55 KB gzip larger" >&2
-  trunk build --release --cargo-profile wasm-release
+  trunk_build
+elif [ ! -d "$(rustc --print sysroot)/lib/rustlib/src/rust/library" ]; then
+  echo "warning: the toolchain has no rust-src (rustup component add rust-src): $larger" >&2
+  trunk_build
 elif ! small_build; then
-  echo "warning: this toolchain rejected -Cpanic=immediate-abort with build-std: building with panic messages, ~55 KB gzip larger" >&2
-  trunk build --release --cargo-profile wasm-release
+  echo "warning: this toolchain rejected -Cpanic=immediate-abort with build-std: $larger" >&2
+  trunk_build
 fi
 node scripts/precompress.mjs dist
 wasm=$(ls dist/*_bg.wasm)
