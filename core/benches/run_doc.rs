@@ -243,6 +243,17 @@ fn benches(c: &mut Criterion) {
         b.iter(|| black_box(AutoCommit::load(&saved).unwrap()))
     });
     g.finish();
+
+    // The history (10,001 changes): the change metadata, put in the order every replica
+    // agrees on, and each change message read.
+    let mut g = c.benchmark_group("history_10k");
+    g.sample_size(10);
+    g.bench_function("runmesh_history", |b| b.iter(|| black_box(run.history())));
+    g.bench_function("automerge_changes_meta", |b| {
+        let mut doc = AutoCommit::load(&saved).unwrap();
+        b.iter(|| black_box(doc.get_changes_meta(&[]).len()))
+    });
+    g.finish();
 }
 
 criterion_group!(run_doc, benches);

@@ -137,6 +137,8 @@ export declare class RunDoc {
   /** false if the flag was not set. */
   clearFlag(key: string): boolean;
   state(): RunState;
+  /** Every change, oldest first, in the same order on every replica: each after the changes
+   *  it depends on, concurrent ones by timestamp, then hash. */
   history(): HistoryEntry[];
   save(): Uint8Array;
   /** The changes since the last `save` or `saveIncremental`. */

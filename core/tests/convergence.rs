@@ -125,9 +125,13 @@ fn simulate(seed: u64) -> Result<(), String> {
     }
     let heads = docs[0].heads();
     let view = docs[0].state().to_json();
+    let history = docs[0].history();
     for (i, doc) in docs.iter_mut().enumerate().skip(1) {
         if doc.heads() != heads {
             return Err(format!("replica {i} has other heads than replica 0"));
+        }
+        if doc.history() != history {
+            return Err(format!("replica {i} lists the history in another order"));
         }
         let other = doc.state().to_json();
         if other != view {

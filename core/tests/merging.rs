@@ -219,3 +219,32 @@ fn a_deep_chain_of_grafts_does_not_overflow_the_stack() {
     assert_eq!(state.pipeline.len(), 5_003);
     assert_eq!(state.pipeline[5_000].depth, 5_000);
 }
+
+#[test]
+fn history_reads_the_same_on_every_replica() {
+    let (mut us, mut eu) = pair();
+    let mut ap = RunDoc::load(run_id(), who(3, "ap-south-1", "carol"), &us.save()).unwrap();
+    // Three concurrent changes, which each replica receives in another order.
+    us.graft("step1", "SecurityAgent", 5_000).unwrap();
+    eu.graft("step1", "ReliabilityAgent", 5_000).unwrap();
+    ap.set_flag("mode", FlagValue::Str("safe".into()), 4_000)
+        .unwrap();
+    us.merge(&mut eu).unwrap();
+    us.merge(&mut ap).unwrap();
+    eu.merge(&mut ap).unwrap();
+    eu.merge(&mut us).unwrap();
+    ap.merge(&mut eu).unwrap();
+    let loaded = RunDoc::load(run_id(), who(4, "r", "u"), &ap.save()).unwrap();
+    let history = us.history();
+    for mut other in [eu, ap, loaded] {
+        assert_eq!(other.history(), history);
+    }
+    // Concurrent changes in time order (the tie between the grafts broken by hash).
+    let ops: Vec<&str> = history.iter().map(|h| h.op.as_str()).collect();
+    assert_eq!(ops, ["create", "setFlag", "graft", "graft"]);
+    // A change follows every change it saw, even when its writer's clock is behind.
+    us.prune("step2", 1_000).unwrap();
+    let after = us.history();
+    assert_eq!(after.last().map(|h| h.op.as_str()), Some("prune"));
+    assert_eq!(after[..4], history[..]);
+}

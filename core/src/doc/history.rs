@@ -1,5 +1,11 @@
 //! The run's history: one entry per change, read from change metadata.
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use automerge::{ChangeHash, ChangeMetadata};
+use rustc_hash::FxHashMap;
+
 use crate::doc::RunDoc;
 use crate::doc::ops::{ChangeNote, Op};
 use crate::genesis::GENESIS_ACTOR;
@@ -26,11 +32,11 @@ pub struct HistoryEntry {
 }
 
 impl RunDoc {
-    /// Every change but the genesis, in causal order.
+    /// Every change but the genesis, in an order every replica agrees on (see
+    /// [`agreed_order`]).
     pub fn history(&mut self) -> Vec<HistoryEntry> {
         let genesis_actor = automerge::ActorId::from(&GENESIS_ACTOR[..]);
-        self.doc
-            .get_changes_meta(&[])
+        agreed_order(self.doc.get_changes_meta(&[]))
             .into_iter()
             .filter(|meta| *meta.actor != genesis_actor)
             .map(|meta| {
@@ -65,6 +71,44 @@ impl RunDoc {
             })
             .collect()
     }
+}
+
+/// The changes in causal order (each after every change it depends on), concurrent ones by
+/// timestamp, then hash. Automerge lists changes in the order this replica applied them,
+/// which differs between replicas that received concurrent changes in different orders.
+fn agreed_order(changes: Vec<ChangeMetadata<'_>>) -> Vec<ChangeMetadata<'_>> {
+    let position: FxHashMap<ChangeHash, usize> = changes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.hash, i))
+        .collect();
+    let mut waiting_on = vec![0usize; changes.len()];
+    let mut dependents = vec![Vec::new(); changes.len()];
+    for (i, change) in changes.iter().enumerate() {
+        for dep in &change.deps {
+            if let Some(&d) = position.get(dep) {
+                waiting_on[i] += 1;
+                dependents[d].push(i);
+            }
+        }
+    }
+    let key = |i: usize| Reverse((changes[i].timestamp, changes[i].hash, i));
+    let mut ready: BinaryHeap<_> = (0..changes.len())
+        .filter(|&i| waiting_on[i] == 0)
+        .map(key)
+        .collect();
+    let mut order = Vec::with_capacity(changes.len());
+    while let Some(Reverse((_, _, i))) = ready.pop() {
+        order.push(i);
+        for &next in &dependents[i] {
+            waiting_on[next] -= 1;
+            if waiting_on[next] == 0 {
+                ready.push(key(next));
+            }
+        }
+    }
+    let mut slots: Vec<_> = changes.into_iter().map(Some).collect();
+    order.into_iter().filter_map(|i| slots[i].take()).collect()
 }
 
 fn op_name(op: Op) -> String {
