@@ -146,6 +146,13 @@ test('concurrent grafts after the same step: both kept, same order in both brows
     await alice.page.waitForSelector(`${conflict}:has-text("also set to")`);
     await bob.page.waitForSelector(`${conflict}:has-text("also set to")`);
     assert.equal(await alice.page.textContent(conflict), await bob.page.textContent(conflict));
+    // Both list the history in one order (received in opposite orders): create, two grafts,
+    // two flags.
+    const history = async (page) => {
+      await page.waitForFunction(() => document.querySelectorAll('[data-testid=history] li').length === 5);
+      return page.locator('[data-testid=history] li').allTextContents();
+    };
+    assert.deepEqual(await history(alice.page), await history(bob.page), 'one history everywhere');
     await shot(alice.page, 'c-concurrent-alice');
     await shot(bob.page, 'c-concurrent-bob');
   });

@@ -157,8 +157,7 @@ fn on_frame(ctx: Ctx, session: &Rc<RefCell<Session>>, frame: &[u8]) -> bool {
     };
     session.borrow_mut().send(received.frames);
     if received.joined {
-        let announce = session.borrow_mut().announce_frame();
-        session.borrow_mut().send(announce.into_iter().collect());
+        session.borrow_mut().announce();
     }
     if !received.ephemeral.is_empty() {
         let now = js_sys::Date::now();
@@ -196,9 +195,8 @@ pub fn spawn_presence(ctx: Ctx, session: Rc<RefCell<Session>>) {
             if session.borrow().closed {
                 return;
             }
-            let frame = session.borrow_mut().announce_frame();
-            session.borrow_mut().send(frame.into_iter().collect());
             let mut s = session.borrow_mut();
+            s.announce();
             if s.presence.expire(js_sys::Date::now()) {
                 ctx.people.set(s.presence.list());
             }

@@ -45,15 +45,19 @@ impl Session {
         }
     }
 
-    /// This tab's announcement, as ephemeral CBOR.
-    pub fn announce_frame(&mut self) -> Option<Vec<u8>> {
+    /// Tells the others on the run who this tab is (an ephemeral message); nothing while
+    /// not joined.
+    pub fn announce(&mut self) {
         let who = Announce {
             user: self.run.identity().user().to_owned(),
             region: self.run.identity().region().to_owned(),
         };
         let mut cbor = Vec::new();
-        ciborium::into_writer(&who, &mut cbor).ok()?;
-        self.sync.ephemeral(cbor)
+        if ciborium::into_writer(&who, &mut cbor).is_ok()
+            && let Some(frame) = self.sync.ephemeral(cbor)
+        {
+            self.send(vec![frame]);
+        }
     }
 }
 

@@ -43,10 +43,13 @@ pub fn Header() -> impl IntoView {
                         }
                         identity::set_user(&name);
                         ctx.user.set(name.clone());
-                        if let Some(session) = ctx.session()
-                            && let Err(e) = session.borrow_mut().run.act_as(&name)
-                        {
-                            ctx.error.set(Some(e.to_string()));
+                        if let Some(session) = ctx.session() {
+                            let mut s = session.borrow_mut();
+                            match s.run.act_as(&name) {
+                                // The others see the new name now, not at the next beat.
+                                Ok(()) => s.announce(),
+                                Err(e) => ctx.error.set(Some(e.to_string())),
+                            }
                         }
                     }
                 />
