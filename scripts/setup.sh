@@ -10,10 +10,10 @@ for component in rustfmt clippy; do
   rustup component list --installed | grep -q "^$component" || rustup component add "$component"
 done
 rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
-# std's source, so scripts/build-web.sh can rebuild std without panic messages (smaller app);
-# without it the app still builds, larger.
+# std's source, so the wasm builds can rebuild std for size (scripts/wasm-std.sh); without it
+# the web app and the npm package still build, larger.
 rustup component list --installed | grep -q "^rust-src" || rustup component add rust-src ||
-  echo "warning: could not add rust-src; the web app will build with panic messages" >&2
+  echo "warning: could not add rust-src; the web app and npm package will build larger" >&2
 
 want=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' Cargo.lock)
 have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
