@@ -3,6 +3,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use sha2::{Digest, Sha256};
+
 /// An automerge-repo document id: 16 bytes, written in bs58check (base58 with a
 /// four-byte double-SHA-256 checksum), optionally prefixed `automerge:` in URLs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -37,7 +39,10 @@ impl DocumentId {
 
 impl fmt::Display for DocumentId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&bs58::encode(self.0).with_check().into_string())
+        let mut bytes = [0; 20];
+        bytes[..16].copy_from_slice(&self.0);
+        bytes[16..].copy_from_slice(&checksum(&self.0));
+        f.write_str(&bs58::encode(bytes).into_string())
     }
 }
 
@@ -50,15 +55,32 @@ impl FromStr for DocumentId {
             reason,
         };
         let text = s.strip_prefix("automerge:").unwrap_or(s);
-        let bytes = bs58::decode(text)
-            .with_check(None)
+        let mut bytes = bs58::decode(text)
             .into_vec()
             .map_err(|e| invalid(format!("not bs58check: {e}")))?;
+        if bytes.len() < 4 {
+            return Err(invalid(format!(
+                "not bs58check: {} bytes, too short for the checksum",
+                bytes.len()
+            )));
+        }
+        let sum = bytes.split_off(bytes.len() - 4);
+        if sum != checksum(&bytes) {
+            return Err(invalid("not bs58check: the checksum does not match".into()));
+        }
         let bytes: [u8; 16] = bytes
             .try_into()
             .map_err(|b: Vec<u8>| invalid(format!("{} bytes, expected 16", b.len())))?;
         Ok(Self(bytes))
     }
+}
+
+/// bs58check's checksum: the first four bytes of SHA-256 applied twice. Written here over
+/// the SHA-256 Automerge already ships, rather than bs58's `check` feature, which would
+/// bring a second copy of SHA-256 into the wasm.
+fn checksum(bytes: &[u8]) -> [u8; 4] {
+    let twice = Sha256::digest(Sha256::digest(bytes));
+    [twice[0], twice[1], twice[2], twice[3]]
 }
 
 #[cfg(test)]
@@ -87,8 +109,27 @@ mod tests {
 
     #[test]
     fn wrong_length_is_named() {
-        let short = bs58::encode([1u8; 8]).with_check().into_string();
-        let err = short.parse::<DocumentId>().unwrap_err();
+        let mut short = vec![1u8; 8];
+        short.extend(checksum(&short));
+        let err = bs58::encode(short)
+            .into_string()
+            .parse::<DocumentId>()
+            .unwrap_err();
         assert!(err.to_string().contains("8 bytes, expected 16"), "{err}");
+        let err = "1".parse::<DocumentId>().unwrap_err();
+        assert!(
+            err.to_string().contains("too short for the checksum"),
+            "{err}"
+        );
+    }
+
+    /// The same text as the `bs58check` npm package (automerge-repo's) gives for these
+    /// bytes: `bs58check.encode(Uint8Array.from({length: 16}, (_, i) => (i * 17 + 3) & 255))`.
+    #[test]
+    fn matches_automerge_repo() {
+        let bytes: [u8; 16] = std::array::from_fn(|i| (i as u8).wrapping_mul(17).wrapping_add(3));
+        let id = DocumentId::from_bytes(bytes);
+        assert_eq!(id.to_string(), "3VHcy1141NH64j1ERamv6DwQYoN");
+        assert_eq!("3VHcy1141NH64j1ERamv6DwQYoN".parse::<DocumentId>(), Ok(id));
     }
 }
