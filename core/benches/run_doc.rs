@@ -44,6 +44,18 @@ fn grafts_obj(doc: &AutoCommit) -> ObjId {
     doc.get(ROOT, "grafts").unwrap().unwrap().1
 }
 
+/// Raw Automerge's read of every graft: each record's text, nothing parsed.
+fn raw_read_all_grafts(doc: &AutoCommit, grafts: &ObjId) -> usize {
+    let mut total = 0;
+    for bucket in doc.map_range(grafts, ..) {
+        for item in doc.map_range(bucket.id(), ..) {
+            let value: automerge::Value<'_> = item.value.into();
+            total += value.as_str().map_or(0, str::len);
+        }
+    }
+    total
+}
+
 /// What runmesh writes for one graft, done with raw Automerge: the same key shape (a
 /// zero-padded lamport, so new keys sort last), the same record and change message.
 fn raw_graft(doc: &mut AutoCommit, grafts: &ObjId, i: u64) {
@@ -116,19 +128,21 @@ fn benches(c: &mut Criterion) {
             BatchSize::LargeInput,
         )
     });
+    // The same on a freshly loaded raw document, as runmesh's first read gets.
+    g.bench_function("automerge_first_read_all_grafts", |b| {
+        b.iter_batched(
+            || AutoCommit::load(&saved).unwrap(),
+            |doc| {
+                black_box(raw_read_all_grafts(&doc, &grafts_obj(&doc)));
+                doc
+            },
+            BatchSize::LargeInput,
+        )
+    });
     g.bench_function("automerge_read_all_grafts", |b| {
         let doc = AutoCommit::load(&saved).unwrap();
         let grafts = grafts_obj(&doc);
-        b.iter(|| {
-            let mut total = 0;
-            for bucket in doc.map_range(&grafts, ..) {
-                for item in doc.map_range(bucket.id(), ..) {
-                    let value: automerge::Value<'_> = item.value.into();
-                    total += value.as_str().map_or(0, str::len);
-                }
-            }
-            black_box(total)
-        })
+        b.iter(|| black_box(raw_read_all_grafts(&doc, &grafts)))
     });
     g.finish();
 
@@ -241,6 +255,13 @@ fn benches(c: &mut Criterion) {
     });
     g.bench_function("automerge_load", |b| {
         b.iter(|| black_box(AutoCommit::load(&saved).unwrap()))
+    });
+    g.bench_function("automerge_load_and_read", |b| {
+        b.iter(|| {
+            let doc = AutoCommit::load(&saved).unwrap();
+            black_box(raw_read_all_grafts(&doc, &grafts_obj(&doc)));
+            doc
+        })
     });
     g.finish();
 
