@@ -77,7 +77,7 @@ pub struct PruneMark {
 }
 
 /// What a pipeline node is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum NodeKind {
     /// A base step.

@@ -30,14 +30,16 @@ pub fn History() -> impl IntoView {
     view! {
         <section class="card">
             <h2>"History"</h2>
+            // Keyed by change hash (a change never changes): a new change adds one row
+            // instead of rewriting every row below it.
             <ol class="history" data-testid="history">
-                {move || ctx.history.get().into_iter().map(|entry| view! {
+                <For each=move || ctx.history.get() key=|entry| entry.hash.clone() let:entry>
                     <li>
                         <span class="who">{entry.by.clone()}</span>
                         <span class="muted">" · " {entry.region.clone()} " · " {when(entry.at)}</span>
                         <div>{describe(&entry)}</div>
                     </li>
-                }).collect_view()}
+                </For>
             </ol>
         </section>
     }

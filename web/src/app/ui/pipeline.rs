@@ -54,14 +54,33 @@ pub fn Pipeline() -> impl IntoView {
                 </select>
                 <button type="submit" data-testid="graft-submit">"Graft"</button>
             </form>
+            // Keyed by everything a row shows, so a new graft inserts its row between the
+            // others. Rebuilding rows in place (unkeyed) let the DOM show, between two
+            // tasks, the rows shifted down with the last one not yet appended.
             <ol class="pipeline" data-testid="pipeline">
-                {move || nodes().into_iter().map(|node| view! { <Node node=node after=after /> }).collect_view()}
+                <For each=nodes key=row_key let:node>
+                    <Node node=node after=after />
+                </For>
             </ol>
             <Show when=move || nodes().is_empty()>
                 <p class="muted">"No steps yet: this run gets its steps elsewhere, or has not synced. Grafts may name any step id."</p>
             </Show>
         </section>
     }
+}
+
+/// What a pipeline row shows: a row is rebuilt when any of it changes.
+type RowKey = (String, NodeKind, String, Option<String>, usize, bool);
+
+fn row_key(node: &PipelineNode) -> RowKey {
+    (
+        node.id.to_string(),
+        node.kind,
+        node.name.clone(),
+        node.agent.clone(),
+        node.depth,
+        node.pruned,
+    )
 }
 
 fn option_label(node: &PipelineNode) -> String {
