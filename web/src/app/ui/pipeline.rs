@@ -55,8 +55,8 @@ pub fn Pipeline() -> impl IntoView {
                 <button type="submit" data-testid="graft-submit">"Graft"</button>
             </form>
             // Keyed by everything a row shows, so a new graft inserts its row between the
-            // others. Rebuilding rows in place (unkeyed) let the DOM show, between two
-            // tasks, the rows shifted down with the last one not yet appended.
+            // others. Rebuilt in place (unkeyed), the rows were rewritten shifted down and
+            // the last one appended, and the browser test could read the list in between.
             <ol class="pipeline" data-testid="pipeline">
                 <For each=nodes key=row_key let:node>
                     <Node node=node after=after />
