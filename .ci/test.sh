@@ -4,20 +4,31 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 export CARGO_TERM_COLOR=never
+# A clean build gains nothing from incremental state, and it is ~700 MB of disk.
+export CARGO_INCREMENTAL=0
+
+# Free disk, printed before each step: a full disk fails a build far from its cause.
+disk() { df -h --output=avail . | tail -1 | xargs printf '   (%s free on disk)\n'; }
 
 echo "== cargo fmt --check"
+disk
 cargo fmt --all -- --check
 echo "== cargo clippy"
+disk
 cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy -p runmesh-core --features wasm --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p runmesh-web --target wasm32-unknown-unknown -- -D warnings
 echo "== cargo test (PostgreSQL store against a real PostgreSQL)"
+disk
 RUNMESH_TEST_DATABASE_URL=$(bash .ci/postgres.sh)
 export RUNMESH_TEST_DATABASE_URL RUNMESH_REQUIRE_POSTGRES=1
 cargo test --workspace
 echo "== npm package: wasm core vs native, JS tests, packed tarball in a fresh project"
+disk
 bash .ci/npm.sh
 echo "== interop: stock automerge-repo clients through the relay"
+disk
 bash .ci/interop.sh
 echo "== web app in Chromium"
+disk
 bash .ci/e2e.sh

@@ -1,12 +1,10 @@
 //! TLS: a relay serving wss:// with --tls-cert/--tls-key, another relay dialling it as a
 //! wss:// mesh peer trusting a private CA (--mesh-ca), and a client reading a run over wss.
 
-mod common;
-
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use runmesh_core::sync::{DocSync, PeerId, PeerMetadata, WireMessage};
 use runmesh_core::{Identity, RunDoc, RunId};
 use runmesh_relay::client::Connection;

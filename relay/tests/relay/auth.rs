@@ -2,12 +2,10 @@
 //! wrong run, read-only), ES256/RS256 keys, the per-user rate limit, and mesh peers that
 //! must present the mesh token.
 
-mod common;
-
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use common::*;
+use crate::common::*;
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use runmesh_core::sync::{PeerId, PeerMetadata, WireMessage};
 use runmesh_core::{Identity, RunDoc, RunId};

@@ -1,15 +1,11 @@
 //! Nothing acknowledged is lost: across restarts, snapshots, unloading, and SIGKILL.
 
-#[path = "common/child.rs"]
-mod child;
-mod common;
-
 use std::collections::BTreeSet;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 
-use child::ChildRelay;
-use common::*;
+use crate::child::ChildRelay;
+use crate::common::*;
 use serde_json::Value;
 
 const RUN: &str = "123e4567-e89b-12d3-a456-426614174000";

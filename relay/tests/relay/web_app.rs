@@ -2,11 +2,9 @@
 //! `scripts/build-web.sh` writes when the client accepts them, index.html for the app's
 //! own routes (but 404 for a missing file), and cache headers.
 
-mod common;
-
 use std::path::Path;
 
-use common::TestRelay;
+use crate::common::TestRelay;
 use reqwest::header::{ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE};
 
 /// A dist directory whose compressed copies differ from the originals, so a test can tell

@@ -5,11 +5,8 @@
 
 use std::time::{Duration, Instant};
 
-#[path = "common/child.rs"]
-mod child;
-
+use crate::child::ChildRelay;
 use automerge::AutoCommit;
-use child::ChildRelay;
 use runmesh_core::sync::{DocSync, PeerId, PeerMetadata, WireMessage};
 use runmesh_core::{GENESIS, RunId};
 use runmesh_relay::client::Connection;

@@ -1,11 +1,9 @@
 //! Connection limits on a real relay: runs per connection, and the idle timeout that
 //! closes a silent socket (the relay's 30 s pings keep live ones busy).
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use runmesh_core::sync::WireMessage;
 use runmesh_core::{Identity, RunDoc, RunId};
 

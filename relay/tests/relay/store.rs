@@ -2,9 +2,7 @@
 //! when `RUNMESH_TEST_DATABASE_URL` names a database (`.ci/postgres.sh` starts one and CI
 //! sets it; `RUNMESH_REQUIRE_POSTGRES=1` makes its absence a failure).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use runmesh_core::{DocumentId, RunId};
 use runmesh_relay::store::{DirStore, EventMeta, PgStore, Store};
 

@@ -1,8 +1,6 @@
 //! The REST API: the seed's curl commands verbatim, round trips, and every error case.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{Value, json};
 
 async fn heads(relay: &TestRelay, run: &str) -> Value {

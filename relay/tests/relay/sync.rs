@@ -1,8 +1,6 @@
 //! Clients syncing through a real relay over real WebSockets.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use runmesh_core::sync::WireMessage;
 use runmesh_core::{Identity, RunDoc, StepSpec};
 

@@ -1,0 +1,19 @@
+//! The relay's integration tests against real relays on 127.0.0.1, as one test binary:
+//! one link and one copy on disk instead of one per file (each is ~80 MB with line tables,
+//! and CI machines have little disk to spare). Run one area with
+//! `cargo test -p runmesh-relay --test relay auth::`.
+
+#[path = "../common/child.rs"]
+mod child;
+#[path = "../common/mod.rs"]
+mod common;
+
+mod auth;
+mod durability;
+mod limits;
+mod rest;
+mod slow_consumer;
+mod store;
+mod sync;
+mod tls;
+mod web_app;
