@@ -116,12 +116,19 @@ impl<'a> GraftRecord<'a> {
 /// A JSON string with no escapes and no control characters (which JSON forbids raw).
 fn scan_str<'a>(rest: &mut &'a str) -> Option<&'a str> {
     let body = rest.strip_prefix('"')?;
-    let end = body.find(['"', '\\'])?;
-    if body.as_bytes()[end] != b'"' || body[..end].bytes().any(|b| b < 0x20) {
-        return None;
+    // One pass: the closing quote ends it; an escape or a control character sends the
+    // record to serde_json. A quote byte is never inside a multi-byte character.
+    for (end, b) in body.bytes().enumerate() {
+        match b {
+            b'"' => {
+                *rest = &body[end + 1..];
+                return Some(&body[..end]);
+            }
+            b'\\' | 0..0x20 => return None,
+            _ => {}
+        }
     }
-    *rest = &body[end + 1..];
-    Some(&body[..end])
+    None
 }
 
 /// A JSON integer that fits a u64, written without sign, fraction, exponent or leading zeros.

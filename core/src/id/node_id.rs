@@ -66,12 +66,12 @@ fn check(s: &str) -> Result<(), InvalidNodeId> {
             max: MAX_NODE_ID_BYTES,
         });
     }
-    // Control characters are U+0000–U+001F and U+007F–U+009F; ASCII text needs no decoding.
-    let control = if s.is_ascii() {
-        s.bytes().any(|b| b < 0x20 || b == 0x7f)
-    } else {
-        s.chars().any(char::is_control)
-    };
+    // Control characters are U+0000–U+001F and U+007F–U+009F. In UTF-8 the last range is
+    // the two bytes C2 80 … C2 9F, so one pass over the bytes finds them all.
+    let bytes = s.as_bytes();
+    let control = bytes.iter().enumerate().any(|(i, &b)| {
+        b < 0x20 || b == 0x7f || (b == 0xc2 && matches!(bytes.get(i + 1), Some(0x80..=0x9f)))
+    });
     if control {
         return Err(InvalidNodeId::ControlCharacter { id: s.to_owned() });
     }
@@ -144,5 +144,32 @@ mod tests {
             "a\nb".parse::<NodeId>(),
             Err(InvalidNodeId::ControlCharacter { .. })
         ));
+    }
+
+    #[test]
+    fn finds_control_characters_as_char_is_control_does() {
+        let samples = [
+            "plain",
+            "a\u{7f}",
+            "a\u{80}b",
+            "\u{9f}",
+            "\u{a0}",
+            "é",
+            "\u{c2}\u{a9}",
+            "Ā\u{85}",
+            "\u{2028}",
+            "日本\u{1f}",
+        ];
+        for s in samples {
+            let expected = s.chars().any(char::is_control);
+            assert_eq!(
+                matches!(
+                    s.parse::<NodeId>(),
+                    Err(InvalidNodeId::ControlCharacter { .. })
+                ),
+                expected,
+                "{s:?}"
+            );
+        }
     }
 }

@@ -6,9 +6,8 @@
 //! not understand is skipped and listed in `issues`, never a panic.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
 
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 
 use automerge::{
     AutoCommit, ObjId, Patch, PatchAction, ROOT, ReadDoc, ScalarValueRef, Value, ValueRef,
@@ -19,6 +18,7 @@ use crate::id::NodeId;
 use crate::record::{GraftRecord, PruneRecord, keys};
 use crate::view::containers::Containers;
 use crate::view::model::{Graft, PruneMark, SortKey, Step};
+use crate::view::names::{Field, Names};
 
 /// The run as of the document's current heads, indexed for cheap updates.
 #[derive(Clone, Debug, Default)]
@@ -26,10 +26,11 @@ pub(crate) struct ViewIndex {
     pub title: String,
     pub steps: Vec<Step>,
     pub grafts: FxHashMap<NodeId, Graft>,
-    /// anchor id → the grafts after it, in pipeline order.
-    pub children: FxHashMap<NodeId, BTreeSet<SortKey>>,
-    /// Users and regions, each stored once however many grafts name it.
-    names: FxHashSet<Arc<str>>,
+    /// anchor id → the grafts after it, in pipeline order (sorted, no repeats). A sorted
+    /// Vec rather than a set: a full read builds each in one sort, and a change moves at
+    /// most one anchor's siblings, a few hundred at most in practice.
+    pub children: FxHashMap<NodeId, Vec<SortKey>>,
+    names: Names,
     pub pruned: BTreeMap<NodeId, PruneMark>,
     /// key → values, the winning value first, then any concurrent ones.
     pub flags: BTreeMap<String, Vec<FlagValue>>,
@@ -66,16 +67,31 @@ impl ViewIndex {
         for bucket in &c.buckets {
             for item in doc.map_range(bucket, ..) {
                 // Borrow the record's text: a full read touches every graft.
-                match &item.value {
-                    ValueRef::Scalar(ScalarValueRef::Str(text)) => {
-                        index.insert_graft(&item.key, Ok(text))
+                let text = match &item.value {
+                    ValueRef::Scalar(ScalarValueRef::Str(text)) => Ok(&**text),
+                    _ => Err(Value::from(item.value).to_string()),
+                };
+                match read_graft(&item.key, text, &mut index.names, |after| {
+                    shared_id(&index.children, &index.grafts, after)
+                }) {
+                    Ok(graft) => {
+                        // Sorted once all are in: cheaper than keeping them sorted.
+                        index
+                            .children
+                            .entry(graft.after.clone())
+                            .or_insert_with(|| Vec::with_capacity(1))
+                            .push(graft.sort_key());
+                        index.grafts.insert(graft.id.clone(), graft);
                     }
-                    _ => {
-                        let value: Value<'_> = item.value.into();
-                        index.insert_graft(&item.key, Err(value.to_string()));
+                    Err(why) => {
+                        index.issues.insert(format!("grafts/{}", item.key), why);
                     }
                 }
             }
+        }
+        for siblings in index.children.values_mut() {
+            siblings.sort_unstable();
+            siblings.dedup();
         }
         for item in doc.map_range(&c.pruned, ..) {
             let value: Value<'_> = item.value.into();
@@ -198,21 +214,14 @@ impl ViewIndex {
     /// instead of text.
     pub fn put_graft(&mut self, key: &str, text: Result<&str, String>) {
         self.remove_graft(key);
-        self.insert_graft(key, text);
-    }
-
-    /// [`Self::put_graft`] for a key not in the index (a full read meets each key once).
-    fn insert_graft(&mut self, key: &str, text: Result<&str, String>) {
-        match read_graft(key, text, &mut self.names) {
+        match read_graft(key, text, &mut self.names, |after| {
+            shared_id(&self.children, &self.grafts, after)
+        }) {
             Ok(graft) => {
-                match self.children.get_mut(&graft.after) {
-                    Some(siblings) => {
-                        siblings.insert(graft.sort_key());
-                    }
-                    None => {
-                        self.children
-                            .insert(graft.after.clone(), BTreeSet::from([graft.sort_key()]));
-                    }
+                let siblings = self.children.entry(graft.after.clone()).or_default();
+                let key = graft.sort_key();
+                if let Err(at) = siblings.binary_search(&key) {
+                    siblings.insert(at, key);
                 }
                 self.grafts.insert(graft.id.clone(), graft);
             }
@@ -223,14 +232,15 @@ impl ViewIndex {
     }
 
     fn remove_graft(&mut self, key: &str) {
-        // Cheap when there is nothing to remove: this runs for every graft on a full read.
         if !self.issues.is_empty() {
             self.issues.remove(&format!("grafts/{key}"));
         }
         if let Some(old) = self.grafts.remove(key)
             && let Some(siblings) = self.children.get_mut(&old.after)
         {
-            siblings.remove(&old.sort_key());
+            if let Ok(at) = siblings.binary_search(&old.sort_key()) {
+                siblings.remove(at);
+            }
             if siblings.is_empty() {
                 self.children.remove(&old.after);
             }
@@ -320,20 +330,26 @@ fn read_step(doc: &AutoCommit, value: &Value<'_>, obj: ObjId) -> Result<Step, St
     })
 }
 
-/// The shared copy of `name`.
-fn intern(names: &mut FxHashSet<Arc<str>>, name: &str) -> Arc<str> {
-    if let Some(shared) = names.get(name) {
-        return shared.clone();
-    }
-    let shared: Arc<str> = name.into();
-    names.insert(shared.clone());
-    shared
+/// The index's copy of node id `text` if it holds one (as an anchor or a graft): ids are
+/// shared, not allocated again for every graft that names them.
+fn shared_id(
+    anchors: &FxHashMap<NodeId, Vec<SortKey>>,
+    grafts: &FxHashMap<NodeId, Graft>,
+    text: &str,
+) -> Option<NodeId> {
+    anchors
+        .get_key_value(text)
+        .map(|(id, _)| id)
+        .or_else(|| grafts.get_key_value(text).map(|(id, _)| id))
+        .cloned()
 }
 
+/// Reads a graft record. `known` gives the index's copy of an anchor's id, if any.
 fn read_graft(
     key: &str,
     text: Result<&str, String>,
-    names: &mut FxHashSet<Arc<str>>,
+    names: &mut Names,
+    known: impl FnOnce(&str) -> Option<NodeId>,
 ) -> Result<Graft, String> {
     let id = key
         .parse::<NodeId>()
@@ -341,8 +357,12 @@ fn read_graft(
     let text = text.map_err(|value| format!("graft {key:?} is {value}, expected a JSON string"))?;
     let record = GraftRecord::parse(text)
         .map_err(|e| format!("graft {key:?} is not a graft record: {e}"))?;
-    let after =
-        NodeId::try_from(&*record.after).map_err(|e| format!("graft {key:?} anchor: {e}"))?;
+    let after = match known(&record.after) {
+        Some(after) => after,
+        None => {
+            NodeId::try_from(&*record.after).map_err(|e| format!("graft {key:?} anchor: {e}"))?
+        }
+    };
     if after == id {
         return Err(format!("graft {key:?} is anchored to itself"));
     }
@@ -353,8 +373,8 @@ fn read_graft(
         id,
         after,
         agent_name: record.agent_name.into_owned(),
-        by: intern(names, &record.by),
-        region: intern(names, &record.region),
+        by: names.intern(Field::User, &record.by),
+        region: names.intern(Field::Region, &record.region),
         lamport: record.lamport,
         at: record.at,
     })

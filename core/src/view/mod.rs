@@ -4,6 +4,7 @@
 pub(crate) mod containers;
 pub(crate) mod index;
 mod model;
+mod names;
 mod pipeline;
 mod state;
 
