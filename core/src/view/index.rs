@@ -27,8 +27,8 @@ pub(crate) struct ViewIndex {
     pub steps: Vec<Step>,
     pub grafts: FxHashMap<NodeId, Graft>,
     /// anchor id → the grafts after it, in pipeline order (sorted, no repeats). A sorted
-    /// Vec rather than a set: a full read builds each in one sort, and a change moves at
-    /// most one anchor's siblings, a few hundred at most in practice.
+    /// Vec rather than a set: a full read sorts each once, and a new graft, whose lamport
+    /// is the largest its writer has seen, lands at or near the end of its siblings.
     pub children: FxHashMap<NodeId, Vec<SortKey>>,
     names: Names,
     pub pruned: BTreeMap<NodeId, PruneMark>,
