@@ -84,7 +84,11 @@ impl RunDoc {
             &format!("{agent_name} after {after}"),
             now_ms,
         );
-        self.view_mut().0.index.put_graft(id.as_str(), Ok(&encoded));
+        let at = graft_bucket(lamport);
+        self.view_mut()
+            .0
+            .index
+            .put_graft(at, id.as_str(), Ok(&encoded));
         Ok(id)
     }
 

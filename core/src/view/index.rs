@@ -5,6 +5,7 @@
 //! not grow with the size of the run. Data that some other client wrote in a shape we do
 //! not understand is skipped and listed in `issues`, never a panic.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 
 use rustc_hash::FxHashMap;
@@ -15,10 +16,11 @@ use automerge::{
 
 use crate::flag::FlagValue;
 use crate::id::NodeId;
-use crate::record::{GraftRecord, PruneRecord, keys};
+use crate::record::{GraftRecord, PruneRecord, bucket_key, keys};
 use crate::view::containers::Containers;
-use crate::view::model::{Graft, PruneMark, SortKey, Step};
+use crate::view::model::{Graft, PruneMark, Step};
 use crate::view::names::{Field, Names};
+use crate::view::siblings::{Sibling, order};
 
 /// The run as of the document's current heads, indexed for cheap updates.
 #[derive(Clone, Debug, Default)]
@@ -26,16 +28,25 @@ pub(crate) struct ViewIndex {
     pub title: String,
     pub steps: Vec<Step>,
     pub grafts: FxHashMap<NodeId, Graft>,
-    /// anchor id → the grafts after it, in pipeline order (sorted, no repeats). A sorted
-    /// Vec rather than a set: a full read sorts each once, and a new graft, whose lamport
-    /// is the largest its writer has seen, lands at or near the end of its siblings.
-    pub children: FxHashMap<NodeId, Vec<SortKey>>,
+    /// anchor id → the grafts after it, in pipeline order ([`order`]; no repeats). A
+    /// sorted Vec rather than a set: a full read sorts each once, and a new graft, whose
+    /// lamport is the largest its writer has seen, lands at or near the end of its siblings.
+    pub children: FxHashMap<NodeId, Vec<Sibling>>,
     names: Names,
     pub pruned: BTreeMap<NodeId, PruneMark>,
     /// key → values, the winning value first, then any concurrent ones.
     pub flags: BTreeMap<String, Vec<FlagValue>>,
     /// Data skipped because it was malformed, keyed by where it sits.
     pub issues: BTreeMap<String, String>,
+}
+
+/// How [`ViewIndex::index_graft`] files a graft among its siblings.
+#[derive(Clone, Copy, Debug)]
+enum Siblings {
+    /// Appended: a full read sorts every list once at the end.
+    Unsorted,
+    /// At its place in [`order`].
+    Sorted,
 }
 
 /// What the caller must do after patches were applied.
@@ -64,34 +75,19 @@ impl ViewIndex {
         }
         let grafts: usize = c.buckets.iter().map(|b| doc.length(b)).sum();
         index.grafts.reserve(grafts);
-        for bucket in &c.buckets {
+        for (at, bucket) in c.buckets.iter().enumerate() {
             for item in doc.map_range(bucket, ..) {
                 // Borrow the record's text: a full read touches every graft.
                 let text = match &item.value {
                     ValueRef::Scalar(ScalarValueRef::Str(text)) => Ok(&**text),
                     _ => Err(Value::from(item.value).to_string()),
                 };
-                match read_graft(&item.key, text, &mut index.names, |after| {
-                    shared_id(&index.children, &index.grafts, after)
-                }) {
-                    Ok(graft) => {
-                        // Sorted once all are in: cheaper than keeping them sorted.
-                        index
-                            .children
-                            .entry(graft.after.clone())
-                            .or_insert_with(|| Vec::with_capacity(1))
-                            .push(graft.sort_key());
-                        index.grafts.insert(graft.id.clone(), graft);
-                    }
-                    Err(why) => {
-                        index.issues.insert(format!("grafts/{}", item.key), why);
-                    }
-                }
+                index.index_graft(at, &item.key, text, Siblings::Unsorted);
             }
         }
+        // Sorted once all are in: cheaper than keeping them sorted.
         for siblings in index.children.values_mut() {
-            siblings.sort_unstable();
-            siblings.dedup();
+            siblings.sort_unstable_by(|a, b| order(&index.grafts, a, b));
         }
         for item in doc.map_range(&c.pruned, ..) {
             let value: Value<'_> = item.value.into();
@@ -136,10 +132,14 @@ impl ViewIndex {
                             .map(|(v, _)| v.into_owned())
                     });
                     match (value, is_graft) {
-                        (Some(value), true) => {
-                            self.put_graft(&key, value.as_str().ok_or_else(|| value.to_string()))
+                        (Some(value), true) if self.is_new_graft(&key) => {
+                            let bucket = c.buckets.iter().position(|b| *b == patch.obj);
+                            let text = value.as_str().ok_or_else(|| value.to_string());
+                            self.index_graft(bucket.unwrap_or(0), &key, text, Siblings::Sorted);
                         }
-                        (None, true) => self.remove_graft(&key),
+                        // Grafts are written once and never removed, so only a foreign
+                        // writer gets here: read every stored copy as a full read would.
+                        (_, true) => self.reread_graft(doc, c, &key),
                         (Some(value), false) => self.put_prune(&key, &value),
                         (None, false) => self.remove_prune(&key),
                     }
@@ -210,23 +210,75 @@ impl ViewIndex {
         }
     }
 
-    /// Indexes the graft stored under `key`: its record's text, or what the value was
-    /// instead of text.
-    pub fn put_graft(&mut self, key: &str, text: Result<&str, String>) {
+    /// Indexes a graft this replica just wrote under the new key `key` in bucket `at`.
+    pub fn put_graft(&mut self, at: usize, key: &str, text: Result<&str, String>) {
         self.remove_graft(key);
-        match read_graft(key, text, &mut self.names, |after| {
+        self.index_graft(at, key, text, Siblings::Sorted);
+    }
+
+    /// Whether `key` names no graft and no skipped data yet: the common case of a patch.
+    fn is_new_graft(&self, key: &str) -> bool {
+        !self.grafts.contains_key(key)
+            && (self.issues.is_empty() || !self.issues.contains_key(&format!("grafts/{key}")))
+    }
+
+    /// Indexes one stored copy of the graft `key`, read from bucket `at`: its record's
+    /// text, or what the value was instead of text. A key already indexed from an earlier
+    /// bucket (only a foreign writer stores one key twice) is skipped and reported.
+    fn index_graft(&mut self, at: usize, key: &str, text: Result<&str, String>, mode: Siblings) {
+        let read = read_graft(key, text, &mut self.names, |after| {
             shared_id(&self.children, &self.grafts, after)
-        }) {
-            Ok(graft) => {
-                let siblings = self.children.entry(graft.after.clone()).or_default();
-                let key = graft.sort_key();
-                if let Err(at) = siblings.binary_search(&key) {
-                    siblings.insert(at, key);
-                }
-                self.grafts.insert(graft.id.clone(), graft);
-            }
+        });
+        let graft = match read {
+            Ok(graft) => graft,
             Err(why) => {
                 self.issues.insert(format!("grafts/{key}"), why);
+                return;
+            }
+        };
+        let slot = match self.grafts.entry(graft.id.clone()) {
+            Entry::Vacant(slot) => slot,
+            Entry::Occupied(_) => {
+                self.issues.insert(
+                    format!("grafts/{key}"),
+                    format!(
+                        "graft {key:?} is stored in more than one bucket: the copy in bucket {} is skipped, an earlier one is read",
+                        bucket_key(at)
+                    ),
+                );
+                return;
+            }
+        };
+        let sibling = Sibling::of(&graft);
+        // The anchor's id is cloned only for a new entry: each clone and drop of an id is
+        // an atomic count, and a full read does this for every graft.
+        let siblings = match self.children.get_mut(&graft.after) {
+            Some(siblings) => siblings,
+            None => self.children.entry(graft.after.clone()).or_default(),
+        };
+        slot.insert(graft);
+        match mode {
+            Siblings::Unsorted => siblings.push(sibling),
+            Siblings::Sorted => {
+                if let Err(at) = siblings.binary_search_by(|s| order(&self.grafts, s, &sibling)) {
+                    siblings.insert(at, sibling);
+                }
+            }
+        }
+    }
+
+    /// Forgets the graft `key` and reads it again from every bucket that holds it, in
+    /// bucket order, exactly as a full read does.
+    fn reread_graft(&mut self, doc: &AutoCommit, c: &Containers, key: &str) {
+        self.remove_graft(key);
+        for (at, bucket) in c.buckets.iter().enumerate() {
+            if let Ok(Some((value, _))) = doc.get(bucket, key) {
+                self.index_graft(
+                    at,
+                    key,
+                    value.as_str().ok_or_else(|| value.to_string()),
+                    Siblings::Sorted,
+                );
             }
         }
     }
@@ -235,16 +287,19 @@ impl ViewIndex {
         if !self.issues.is_empty() {
             self.issues.remove(&format!("grafts/{key}"));
         }
-        if let Some(old) = self.grafts.remove(key)
-            && let Some(siblings) = self.children.get_mut(&old.after)
-        {
-            if let Ok(at) = siblings.binary_search(&old.sort_key()) {
+        let Some(old) = self.grafts.get(key) else {
+            return;
+        };
+        if let Some(siblings) = self.children.get_mut(&old.after) {
+            let sibling = Sibling::of(old);
+            if let Ok(at) = siblings.binary_search_by(|s| order(&self.grafts, s, &sibling)) {
                 siblings.remove(at);
             }
             if siblings.is_empty() {
                 self.children.remove(&old.after);
             }
         }
+        self.grafts.remove(key);
     }
 
     pub fn put_prune(&mut self, key: &str, value: &Value<'_>) {
@@ -333,7 +388,7 @@ fn read_step(doc: &AutoCommit, value: &Value<'_>, obj: ObjId) -> Result<Step, St
 /// The index's copy of node id `text` if it holds one (as an anchor or a graft): ids are
 /// shared, not allocated again for every graft that names them.
 fn shared_id(
-    anchors: &FxHashMap<NodeId, Vec<SortKey>>,
+    anchors: &FxHashMap<NodeId, Vec<Sibling>>,
     grafts: &FxHashMap<NodeId, Graft>,
     text: &str,
 ) -> Option<NodeId> {

@@ -6,6 +6,7 @@ pub(crate) mod index;
 mod model;
 mod names;
 mod pipeline;
+mod siblings;
 mod state;
 
 pub use model::{Graft, NodeKind, PipelineNode, PruneMark, SortKey, Step};

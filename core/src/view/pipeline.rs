@@ -84,7 +84,9 @@ fn place_grafts_after(index: &ViewIndex, root: &NodeId, out: &mut Vec<PipelineNo
             stack.pop();
             continue;
         };
-        let graft = &index.grafts[id];
+        let Some(graft) = index.grafts.get(id) else {
+            continue;
+        };
         out.push(PipelineNode {
             id: graft.id.clone(),
             kind: NodeKind::Graft,
