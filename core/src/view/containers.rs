@@ -32,9 +32,9 @@ impl Containers {
         })
     }
 
-    /// Whether `obj` is one of the graft buckets.
-    pub fn is_bucket(&self, obj: &ObjId) -> bool {
-        self.buckets.contains(obj)
+    /// Which graft bucket `obj` is, if it is one.
+    pub fn bucket_of(&self, obj: &ObjId) -> Option<usize> {
+        self.buckets.iter().position(|b| b == obj)
     }
 
     /// Whether a root key names one of the containers.

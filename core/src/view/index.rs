@@ -116,14 +116,13 @@ impl ViewIndex {
                 PatchAction::Conflict { prop } => Some((prop.to_string(), None)),
                 _ => None,
             };
-            let target = if c.is_bucket(&patch.obj) {
-                Some(true)
-            } else if patch.obj == c.pruned {
-                Some(false)
-            } else {
-                None
+            // Some(bucket) for a graft bucket, None for the prune marks.
+            let target = match c.bucket_of(&patch.obj) {
+                Some(at) => Some(Some(at)),
+                None if patch.obj == c.pruned => Some(None),
+                None => None,
             };
-            if let Some(is_graft) = target {
+            if let Some(bucket) = target {
                 if let Some((key, value)) = changed {
                     let value = value.or_else(|| {
                         doc.get(&patch.obj, &key)
@@ -131,17 +130,16 @@ impl ViewIndex {
                             .flatten()
                             .map(|(v, _)| v.into_owned())
                     });
-                    match (value, is_graft) {
-                        (Some(value), true) if self.is_new_graft(&key) => {
-                            let bucket = c.buckets.iter().position(|b| *b == patch.obj);
+                    match (value, bucket) {
+                        (Some(value), Some(at)) if self.is_new_graft(&key) => {
                             let text = value.as_str().ok_or_else(|| value.to_string());
-                            self.index_graft(bucket.unwrap_or(0), &key, text, Siblings::Sorted);
+                            self.index_graft(at, &key, text, Siblings::Sorted);
                         }
                         // Grafts are written once and never removed, so only a foreign
                         // writer gets here: read every stored copy as a full read would.
-                        (_, true) => self.reread_graft(doc, c, &key),
-                        (Some(value), false) => self.put_prune(&key, &value),
-                        (None, false) => self.remove_prune(&key),
+                        (_, Some(_)) => self.reread_graft(doc, c, &key),
+                        (Some(value), None) => self.put_prune(&key, &value),
+                        (None, None) => self.remove_prune(&key),
                     }
                 }
             } else if patch.obj == c.grafts {
