@@ -18,6 +18,10 @@ disk
 cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy -p runmesh-core --features wasm --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p runmesh-web --target wasm32-unknown-unknown -- -D warnings
+# scripts/size-floor (Automerge alone, for the npm size figures) is its own workspace.
+cargo fmt --manifest-path scripts/size-floor/Cargo.toml -- --check
+CARGO_TARGET_DIR=target/size-floor cargo clippy --manifest-path scripts/size-floor/Cargo.toml \
+  --target wasm32-unknown-unknown -- -D warnings
 echo "== cargo test (PostgreSQL store against a real PostgreSQL)"
 disk
 RUNMESH_TEST_DATABASE_URL=$(bash .ci/postgres.sh)
