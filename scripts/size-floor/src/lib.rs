@@ -4,7 +4,8 @@
 use automerge::sync::{self, SyncDoc};
 use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{
-    ActorId, AutoCommit, Change, ChangeHash, LoadOptions, ObjType, OnPartialLoad, ROOT, ReadDoc,
+    ActorId, AutoCommit, Change, ChangeHash, LoadOptions, ObjType, OnPartialLoad, PatchAction,
+    ROOT, ReadDoc,
 };
 use wasm_bindgen::prelude::*;
 
@@ -99,11 +100,22 @@ impl Doc {
         n
     }
 
-    /// The patches since the last call.
-    pub fn patches(&mut self) -> String {
+    /// Reads the patches since the last call as the view does: the key each names, and
+    /// the value a put carries.
+    pub fn patches(&mut self) -> usize {
         let patches = self.doc.diff_incremental();
         self.doc.update_diff_cursor();
-        format!("{patches:?}")
+        let mut n = 0;
+        for patch in patches {
+            n += patch.path.len();
+            n += match patch.action {
+                PatchAction::PutMap { key, value, .. } => key.len() + value.0.to_string().len(),
+                PatchAction::DeleteMap { key } => key.len(),
+                PatchAction::Conflict { prop } => prop.to_string().len(),
+                _ => 0,
+            };
+        }
+        n
     }
 
     /// The history as the view lists it: each change's actor, time and message.
