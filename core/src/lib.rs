@@ -35,11 +35,16 @@
 //! - `id/`: [`RunId`], [`DocumentId`], [`NodeId`], [`GraftId`].
 //! - [`Identity`]: a replica's own actor id, region and user.
 //! - [`sync`]: the sans-IO sync engine and automerge-repo's wire protocol.
+//! - [`hub`]: one run's sync, storage and mesh rules as a sans-IO state machine, which a
+//!   relay drives (and the simulation in `tests/sim/` puts under adversarial schedules).
+//! - [`Backoff`]: how long to wait before dialling a relay again.
 
+mod backoff;
 mod doc;
 mod error;
 mod flag;
 mod genesis;
+pub mod hub;
 mod id;
 mod identity;
 mod record;
@@ -49,6 +54,7 @@ mod view;
 mod wasm;
 
 pub use automerge::{ActorId, ChangeHash};
+pub use backoff::Backoff;
 pub use doc::{
     HistoryEntry, MAX_AGENT_NAME_CHARS, MAX_STEP_NAME_CHARS, MAX_STEPS, MAX_TITLE_CHARS, RunDoc,
     StepSpec,

@@ -9,15 +9,15 @@ use std::collections::{BTreeMap, VecDeque};
 use automerge::AutoCommit;
 use common::*;
 use runmesh_core::sync::{
-    ClientError, ClientSync, DocSync, PeerId, PeerMetadata, WireMessage, handshake,
+    ClientError, ClientSync, DocSync, PeerId, PeerMetadata, WireMessage, decode_message, handshake,
 };
-use runmesh_core::{GENESIS, RunDoc, RunId};
+use runmesh_core::{DocumentId, GENESIS, RunDoc, RunId};
 
 /// A hub that keeps every document it is sent and answers requests for the rest with
 /// `doc-unavailable`.
 struct Hub {
     me: PeerId,
-    docs: BTreeMap<String, (AutoCommit, DocSync)>,
+    docs: BTreeMap<DocumentId, (AutoCommit, DocSync)>,
     peers: Vec<PeerId>,
 }
 
@@ -58,13 +58,14 @@ impl Hub {
                 document_id, data, ..
             } => {
                 let me = self.me.clone();
-                let (doc, sync) = self.docs.entry(document_id.clone()).or_insert_with(|| {
+                let (doc, sync) = self.docs.entry(document_id).or_insert_with(|| {
                     (
                         AutoCommit::load(GENESIS).unwrap(),
                         DocSync::new(document_id, me),
                     )
                 });
-                sync.receive(doc, from, &data).unwrap();
+                sync.receive(doc, from, decode_message(&data).unwrap())
+                    .unwrap();
                 sync.flush(doc)
                     .into_iter()
                     .map(|(p, m)| (p, m.encode()))

@@ -12,7 +12,7 @@ mod common;
 use std::collections::VecDeque;
 
 use common::*;
-use runmesh_core::sync::{DocSync, PeerId, WireMessage};
+use runmesh_core::sync::{DocSync, PeerId, WireMessage, decode_message};
 use runmesh_core::{FlagValue, RunDoc};
 
 struct Node {
@@ -32,7 +32,7 @@ struct Network {
 
 impl Network {
     fn new(clients: usize) -> Self {
-        let doc_id = run_id().document_id().to_string();
+        let doc_id = run_id().document_id();
         let nodes = (0..=clients)
             .map(|i| {
                 let id = PeerId::from(format!("peer{i}"));
@@ -47,7 +47,7 @@ impl Network {
                     RunDoc::genesis(run_id(), who)
                 };
                 Node {
-                    sync: DocSync::new(doc_id.clone(), id.clone()),
+                    sync: DocSync::new(doc_id, id.clone()),
                     id,
                     run,
                 }
@@ -140,7 +140,11 @@ impl Network {
         let node = &mut self.nodes[to];
         let changed = node
             .sync
-            .receive(node.run.automerge_mut(), &from_id, &data)
+            .receive(
+                node.run.automerge_mut(),
+                &from_id,
+                decode_message(&data).unwrap(),
+            )
             .unwrap();
         if changed {
             node.run.refresh();

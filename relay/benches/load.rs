@@ -328,8 +328,7 @@ async fn idle_sockets() {
                     .await
                     .expect("connect");
                     let relay_peer = conn.remote.peer.clone();
-                    let mut sync =
-                        runmesh_core::sync::DocSync::new(run.document_id().to_string(), me);
+                    let mut sync = runmesh_core::sync::DocSync::new(run.document_id(), me);
                     let mut doc = automerge::AutoCommit::load(runmesh_core::GENESIS).unwrap();
                     let opening = sync.add_peer(&mut doc, &relay_peer).unwrap();
                     conn.send(&opening.into_request()).await.expect("request");

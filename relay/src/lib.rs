@@ -1,20 +1,22 @@
 //! # runmesh-relay
 //!
 //! The relay forwards sync between browsers and between relays in other regions, stores
-//! runs durably, and serves the REST API, metrics and the web app.
+//! runs durably, and serves the REST API, metrics and the web app. It is a thin shell:
+//! the rules of each run — what is stored before anything leaves, when a client waits for
+//! the mesh, which peers hear what — are decided by core's sans-IO
+//! [hub](runmesh_core::hub); the relay performs what the hub asks (sockets, disk, timers).
 //!
-//! - [`config`]: flags (each also an environment variable) checked into a [`Config`].
-//! - `ws/`: the `/ws` endpoint, speaking automerge-repo's protocol v1.
-//! - `docs/`: one task per document owns its Automerge state and its peers' sync
-//!   sessions; changes are stored (fsync) before they are acknowledged or forwarded.
-//! - [`store`]: durable storage behind one trait; a directory by default.
-//! - `http/`: the spec's REST API, `/health/*`, `/metrics`.
+//! From the top down (each module uses only those below it):
+//! - `http/`: the REST API, `/health/*`, `/metrics`, the `/ws` upgrade, the web app.
 //! - `mesh/`: links to relays in other regions (`CRDT_MESH_PEERS`), both directions.
-//! - [`metrics`]: the spec's Prometheus metrics, labelled by region.
-//! - [`client`]: the dialling side of the protocol (mesh links, tests, load generator).
+//! - `ws/`: a joined WebSocket peer: frames decoded once, checked, routed to runs.
+//! - `docs/`: one task per run in memory, each driving that run's hub.
+//! - [`store`], [`auth`], [`limits`], [`metrics`], [`config`], [`tls`], [`client`]:
+//!   storage behind one trait, credentials, rate limits, the spec's metrics, flags, TLS,
+//!   and the dialling side of the protocol.
 //!
-//! [`app`] builds the router (tests drive it with `oneshot`); [`run`] serves it until
-//! `shutdown` fires.
+//! [`state`] builds the handles for a [`Config`]; [`app`] builds the router (tests drive
+//! it with `oneshot`); [`run`] serves it until `shutdown` fires.
 
 pub mod auth;
 pub mod client;
@@ -24,30 +26,91 @@ mod http;
 pub mod limits;
 mod mesh;
 pub mod metrics;
-mod state;
 pub mod store;
 pub mod tls;
 mod ws;
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use runmesh_core::Identity;
+use runmesh_core::hub::HubConfig;
 use runmesh_core::sync::PeerId;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 pub use config::{Args, Config};
-pub use http::{AppError, USER_HEADER};
-pub use state::AppState;
+pub use http::{AppError, AppState, USER_HEADER};
 
-use crate::docs::{DocContext, Registry};
+use crate::docs::{Divergence, Documents, MeshLinks, TaskEnv};
 use crate::mesh::Mesh;
+use crate::mesh::dialer::DialPlan;
 use crate::metrics::Metrics;
 use crate::store::{DirStore, PgStore, Store};
+use crate::ws::{SessionEnv, SessionLimits};
 
-/// Builds the shared state for `config`, opening its store.
-pub fn state(config: Config, shutdown: CancellationToken) -> anyhow::Result<AppState> {
-    let store: Arc<dyn Store> = match &config.database_url {
+/// How long a client's request for an unknown run waits for the mesh.
+const LOOKUP_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Builds the relay's handles for `config`, opening its store.
+pub fn state(config: &Config, shutdown: CancellationToken) -> anyhow::Result<AppState> {
+    let store = open_store(config)?;
+    let me = PeerId::random(&format!("relay-{}", config.region));
+    let metrics = Arc::new(Metrics::new(&config.region));
+    let (live, mesh_links) = tokio::sync::watch::channel(MeshLinks::default());
+    let divergence = Divergence::default();
+    let docs = Documents::new(TaskEnv {
+        store,
+        metrics: metrics.clone(),
+        hub: Arc::new(HubConfig {
+            me: me.clone(),
+            identity: Identity::random(&config.region, "relay")?,
+            max_document_bytes: config.max_document_bytes,
+            snapshot_interval_events: config.snapshot_interval_events,
+            lookup_timeout: LOOKUP_TIMEOUT.as_millis() as u64,
+        }),
+        mesh: mesh_links,
+        divergence: divergence.clone(),
+        snapshot_retain: config.snapshot_retain,
+        idle_unload: config.idle_unload,
+        started: Instant::now(),
+    });
+    let limits = Arc::new(limits::MutationLimits::new(config.rate_limit_per_minute));
+    let sessions = SessionEnv {
+        docs: docs.clone(),
+        limits: limits.clone(),
+        metrics: metrics.clone(),
+        me: me.clone(),
+        config: SessionLimits {
+            max_frame_bytes: config.max_frame_bytes,
+            max_runs_per_connection: config.max_runs_per_connection,
+            peer_queue_frames: config.peer_queue_frames,
+            idle_timeout: config.idle_timeout,
+        },
+    };
+    let mesh = Mesh::new(
+        me.clone(),
+        config.region.clone(),
+        live,
+        docs.clone(),
+        divergence,
+        metrics.clone(),
+    );
+    Ok(AppState {
+        docs,
+        mesh: Arc::new(mesh),
+        sessions,
+        verifier: auth::Verifier::new(&config.auth).map_err(|e| anyhow::anyhow!(e))?,
+        limits,
+        metrics,
+        region: config.region.as_str().into(),
+        me,
+        shutdown,
+    })
+}
+
+fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    Ok(match &config.database_url {
         Some(url) => {
             // The synchronous client runs its own runtime: connect off this one.
             let url = url.clone();
@@ -63,32 +126,12 @@ pub fn state(config: Config, shutdown: CancellationToken) -> anyhow::Result<AppS
                 config.data_dir.display()
             )
         })?),
-    };
-    let identity = Identity::random(&config.region, "relay")?;
-    let verifier = auth::Verifier::new(&config.auth).map_err(|e| anyhow::anyhow!(e))?;
-    let limits = limits::MutationLimits::new(config.rate_limit_per_minute);
-    let mesh_tls = tls::client_config(config.mesh_ca.as_deref()).map_err(|e| anyhow::anyhow!(e))?;
-    let ctx = DocContext {
-        me: PeerId::random(&format!("relay-{}", config.region)),
-        metrics: Arc::new(Metrics::new(&config.region)),
-        config: Arc::new(config),
-        store,
-        registry: Registry::default(),
-        identity,
-        mesh: Mesh::default(),
-        verifier,
-        limits,
-        mesh_tls,
-    };
-    Ok(AppState {
-        ctx: Arc::new(ctx),
-        shutdown,
     })
 }
 
-/// The relay's router over `state`.
+/// The relay's router over `state`, without the web app.
 pub fn app(state: AppState) -> axum::Router {
-    http::router(state)
+    http::router(state, None)
 }
 
 /// Serves the relay on `listener` until `shutdown` is cancelled, then stops accepting,
@@ -104,27 +147,28 @@ pub async fn run(
         }
         _ => None,
     };
-    let state = state(config, shutdown.clone())?;
-    mesh::dialer::spawn_all(&state.ctx, &shutdown);
-    let router = app(state);
+    let state = state(&config, shutdown.clone())?;
+    let plan = DialPlan {
+        urls: config.mesh_peers.clone(),
+        token: state.verifier.mesh_token().map(str::to_owned),
+        tls: tls::client_config(config.mesh_ca.as_deref()).map_err(|e| anyhow::anyhow!(e))?,
+        backoff_max: config.mesh_backoff_max,
+    };
+    mesh::dialer::spawn_all(state.mesh.clone(), state.sessions.clone(), plan, &shutdown);
+    let router = http::router(state, config.web_dist.as_deref());
+    let service = router.into_make_service_with_connect_info::<tls::PeerAddr>();
     let stop = async move { shutdown.cancelled().await };
     match tls_server {
         Some(tls) => {
             let listener = tls::TlsListener::new(listener, tls)?;
-            axum::serve(
-                listener,
-                router.into_make_service_with_connect_info::<tls::PeerAddr>(),
-            )
-            .with_graceful_shutdown(stop)
-            .await?
+            axum::serve(listener, service)
+                .with_graceful_shutdown(stop)
+                .await?
         }
         None => {
-            axum::serve(
-                listener,
-                router.into_make_service_with_connect_info::<tls::PeerAddr>(),
-            )
-            .with_graceful_shutdown(stop)
-            .await?
+            axum::serve(listener, service)
+                .with_graceful_shutdown(stop)
+                .await?
         }
     }
     Ok(())

@@ -64,7 +64,8 @@ impl RunDoc {
             None => {
                 let mut doc =
                     AutoCommit::load(GENESIS).expect("the genesis constant is a valid change");
-                guard(bytes, || doc.load_incremental(bytes))?.map_err(|e| corrupt(bytes, e))?;
+                guard(bytes.len(), || doc.load_incremental(bytes))?
+                    .map_err(|e| corrupt(bytes, e))?;
                 doc
             }
         };
@@ -221,6 +222,12 @@ impl RunDoc {
         &mut self.doc
     }
 
+    /// The Automerge document for saving and reading, which change nothing the view
+    /// shows (so, unlike [`RunDoc::automerge_mut`], no refresh is owed after).
+    pub(crate) fn automerge_unchanged(&mut self) -> &mut AutoCommit {
+        &mut self.doc
+    }
+
     /// Brings the view up to date with changes applied to the document directly.
     ///
     /// A view that has not been read yet stays unread: only the point it would be
@@ -259,7 +266,7 @@ impl RunDoc {
 /// Parses and checks every chunk of `bytes`. `None`: the bytes are sound but depend on
 /// changes they do not contain (incremental chunks).
 fn strict_load(bytes: &[u8]) -> Result<Option<AutoCommit>, RunError> {
-    let loaded = guard(bytes, || {
+    let loaded = guard(bytes.len(), || {
         AutoCommit::load_with_options(
             bytes,
             LoadOptions::new().on_partial_load(OnPartialLoad::Error),
@@ -277,7 +284,7 @@ fn strict_load(bytes: &[u8]) -> Result<Option<AutoCommit>, RunError> {
 /// fuzz target, kept in its corpus). Callers only parse into fresh documents here, so
 /// nothing half-built survives the panic. Needs `panic = "unwind"` (native builds); a
 /// wasm build with `panic = "abort"` still traps.
-pub(crate) fn guard<T>(bytes: &[u8], parse: impl FnOnce() -> T) -> Result<T, RunError> {
+pub(crate) fn guard<T>(len: usize, parse: impl FnOnce() -> T) -> Result<T, RunError> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(parse)).map_err(|panic| {
         let reason = panic
             .downcast_ref::<String>()
@@ -285,10 +292,7 @@ pub(crate) fn guard<T>(bytes: &[u8], parse: impl FnOnce() -> T) -> Result<T, Run
             .or_else(|| panic.downcast_ref::<&str>().copied())
             .unwrap_or("a panic without a message")
             .to_owned();
-        RunError::Unparsable {
-            len: bytes.len(),
-            reason,
-        }
+        RunError::Unparsable { len, reason }
     })
 }
 

@@ -75,6 +75,12 @@ impl FromStr for DocumentId {
     }
 }
 
+impl serde::Serialize for DocumentId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 /// bs58check's checksum: the first four bytes of SHA-256 applied twice. Written here over
 /// the SHA-256 Automerge already ships, rather than bs58's `check` feature, which would
 /// bring a second copy of SHA-256 into the wasm.

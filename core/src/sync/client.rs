@@ -13,10 +13,10 @@ use automerge::{AutoCommit, ChangeHash};
 
 use crate::doc::RunDoc;
 use crate::genesis::{GENESIS, GENESIS_ACTOR};
-use crate::id::RunId;
+use crate::id::{DocumentId, RunId};
 use crate::sync::handshake;
 use crate::sync::wire::{PeerMetadata, WireMessage};
-use crate::sync::{DocSync, PeerId};
+use crate::sync::{DocSync, PeerId, decode_message};
 
 /// The largest frame a client accepts from a relay (a whole large run in one message).
 pub const MAX_CLIENT_FRAME_BYTES: usize = 256 * 1024 * 1024;
@@ -60,7 +60,7 @@ pub struct Received {
 #[derive(Debug)]
 pub struct ClientSync {
     run_id: RunId,
-    document_id: String,
+    document_id: DocumentId,
     me: PeerId,
     session_id: String,
     /// The relay, once the handshake completed on the current socket.
@@ -76,10 +76,10 @@ pub struct ClientSync {
 impl ClientSync {
     /// Sync for `run_id`, speaking as `me`.
     pub fn new(run_id: RunId, me: PeerId) -> Self {
-        let document_id = run_id.document_id().to_string();
+        let document_id = run_id.document_id();
         Self {
             run_id,
-            sync: DocSync::new(document_id.clone(), me.clone()),
+            sync: DocSync::new(document_id, me.clone()),
             document_id,
             session_id: PeerId::random("session").as_str().to_owned(),
             me,
@@ -147,9 +147,11 @@ impl ClientSync {
             | WireMessage::Request {
                 document_id, data, ..
             } if document_id == self.document_id => {
+                let message =
+                    decode_message(&data).map_err(|e| ClientError::Sync(e.to_string()))?;
                 let changed = self
                     .sync
-                    .receive(run.automerge_mut(), &relay, &data)
+                    .receive(run.automerge_mut(), &relay, message)
                     .map_err(|e| ClientError::Sync(e.to_string()))?;
                 if changed {
                     run.refresh();
@@ -199,7 +201,7 @@ impl ClientSync {
                 target_id: relay,
                 count: self.ephemeral_count,
                 session_id: self.session_id.clone(),
-                document_id: self.document_id.clone(),
+                document_id: self.document_id,
                 data,
             }
             .encode(),

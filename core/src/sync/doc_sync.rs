@@ -1,8 +1,8 @@
 //! [`DocSync`]: one document's Automerge sync sessions with each of its peers.
 //!
-//! Sans-IO: the owner hands it the document and incoming sync messages
-//! ([`DocSync::receive`], which says whether the document changed), then asks for the
-//! messages to send ([`DocSync::flush`]). Receiving many messages before one flush is
+//! Sans-IO: the owner hands it the document and incoming sync messages, decoded once at
+//! the edge by [`decode_message`] ([`DocSync::receive`] says whether the document
+//! changed), then asks for the messages to send ([`DocSync::flush`]). Receiving many messages before one flush is
 //! what makes a busy relay cheap: each peer gets one message per batch, not one per
 //! incoming change. The owner makes new changes durable *before* sending the flush, so
 //! nothing is forwarded that could be lost.
@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use automerge::AutoCommit;
 use automerge::sync::{self, SyncDoc};
 
+use crate::id::DocumentId;
 use crate::sync::PeerId;
 use crate::sync::receive::{Trim, receive};
 use crate::sync::wire::WireMessage;
@@ -27,6 +28,20 @@ pub enum SyncError {
     Apply(String),
 }
 
+/// Decodes the Automerge sync message a `sync` or `request` frame carries, turning a
+/// panic inside Automerge's parser into an error (see `doc::guard`). Done once, where
+/// the frame arrives; everything after works on the decoded message.
+pub fn decode_message(data: &[u8]) -> Result<sync::Message, SyncError> {
+    crate::doc::guard(data.len(), || sync::Message::decode(data))
+        .map_err(|e| SyncError::Decode(e.to_string()))?
+        .map_err(|e| SyncError::Decode(e.to_string()))
+}
+
+/// The bytes of changes `message` carries (what a size limit weighs).
+pub fn change_bytes(message: &sync::Message) -> usize {
+    message.changes.iter().map(<[u8]>::len).sum()
+}
+
 /// One peer's sync session: Automerge's state plus when to trim it (see [`receive`]).
 #[derive(Debug, Default)]
 struct Session {
@@ -37,7 +52,7 @@ struct Session {
 /// The sync state of one document with each peer syncing it.
 #[derive(Debug)]
 pub struct DocSync {
-    document_id: String,
+    document_id: DocumentId,
     me: PeerId,
     peers: BTreeMap<PeerId, Session>,
     /// Peers that sent something since the last flush (they are owed a reply).
@@ -48,7 +63,7 @@ pub struct DocSync {
 
 impl DocSync {
     /// Sync sessions for `document_id`, speaking as `me`.
-    pub fn new(document_id: String, me: PeerId) -> Self {
+    pub fn new(document_id: DocumentId, me: PeerId) -> Self {
         Self {
             document_id,
             me,
@@ -76,6 +91,14 @@ impl DocSync {
         Some(self.wrap(peer, message))
     }
 
+    /// Starts a session with `peer` (if it has none) whose opening message waits for the
+    /// next [`DocSync::flush`]: what an owner uses when the document holds changes that
+    /// may not leave yet.
+    pub fn join(&mut self, peer: &PeerId) {
+        self.peers.entry(peer.clone()).or_default();
+        self.owed.insert(peer.clone());
+    }
+
     /// The heads `peer` last told us it has, if it has said.
     pub fn their_heads(&self, peer: &PeerId) -> Option<&[automerge::ChangeHash]> {
         self.peers.get(peer)?.state.their_heads.as_deref()
@@ -93,16 +116,14 @@ impl DocSync {
         &mut self,
         doc: &mut AutoCommit,
         from: &PeerId,
-        data: &[u8],
+        message: sync::Message,
     ) -> Result<bool, SyncError> {
-        let message = crate::doc::guard(data, || sync::Message::decode(data))
-            .map_err(|e| SyncError::Decode(e.to_string()))?
-            .map_err(|e| SyncError::Decode(e.to_string()))?;
         let before = doc.get_heads();
         let session = self.peers.entry(from.clone()).or_default();
         // Automerge parses the changes a message carries before applying any of them, so
         // a panic while parsing (see `guard`) leaves the document as it was.
-        crate::doc::guard(data, || {
+        let len = change_bytes(&message);
+        crate::doc::guard(len, || {
             receive(doc, &mut session.state, &mut session.trim, message)
         })
         .map_err(|e| SyncError::Apply(e.to_string()))?
@@ -146,7 +167,7 @@ impl DocSync {
 
     fn wrap(&self, peer: &PeerId, message: sync::Message) -> WireMessage {
         WireMessage::Sync {
-            document_id: self.document_id.clone(),
+            document_id: self.document_id,
             sender_id: self.me.clone(),
             target_id: peer.clone(),
             data: message.encode(),

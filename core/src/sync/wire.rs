@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::id::DocumentId;
 use crate::sync::PeerId;
 
 /// The only protocol version there is.
@@ -62,8 +63,8 @@ pub enum WireMessage {
     /// Start syncing a document; answer `doc-unavailable` if you do not have it.
     #[serde(rename = "request", rename_all = "camelCase")]
     Request {
-        /// The document (bs58check id).
-        document_id: String,
+        /// The document.
+        document_id: DocumentId,
         /// Sender.
         sender_id: PeerId,
         /// Receiver.
@@ -75,8 +76,8 @@ pub enum WireMessage {
     /// An Automerge sync message about a document.
     #[serde(rename = "sync", rename_all = "camelCase")]
     Sync {
-        /// The document (bs58check id).
-        document_id: String,
+        /// The document.
+        document_id: DocumentId,
         /// Sender.
         sender_id: PeerId,
         /// Receiver.
@@ -89,7 +90,7 @@ pub enum WireMessage {
     #[serde(rename = "doc-unavailable", rename_all = "camelCase")]
     DocUnavailable {
         /// The document.
-        document_id: String,
+        document_id: DocumentId,
         /// Sender.
         sender_id: PeerId,
         /// Receiver.
@@ -107,7 +108,7 @@ pub enum WireMessage {
         /// The session this stream belongs to.
         session_id: String,
         /// The document it is about.
-        document_id: String,
+        document_id: DocumentId,
         /// Arbitrary CBOR from the application.
         #[serde(with = "serde_bytes")]
         data: Vec<u8>,
@@ -191,13 +192,31 @@ impl WireMessage {
         }
     }
 
+    /// A protocol `error` from `from` to `to`; the sender closes the connection after it.
+    pub fn error(from: &PeerId, to: Option<&PeerId>, message: impl Into<String>) -> Self {
+        Self::Error {
+            message: message.into(),
+            sender_id: Some(from.clone()),
+            target_id: to.cloned(),
+        }
+    }
+
+    /// `doc-unavailable`: neither `from` nor any peer it asked has `document`.
+    pub fn unavailable(document: DocumentId, from: &PeerId, to: &PeerId) -> Self {
+        Self::DocUnavailable {
+            document_id: document,
+            sender_id: from.clone(),
+            target_id: to.clone(),
+        }
+    }
+
     /// The document this message is about, if any.
-    pub fn document_id(&self) -> Option<&str> {
+    pub fn document_id(&self) -> Option<DocumentId> {
         match self {
             Self::Request { document_id, .. }
             | Self::Sync { document_id, .. }
             | Self::DocUnavailable { document_id, .. }
-            | Self::Ephemeral { document_id, .. } => Some(document_id),
+            | Self::Ephemeral { document_id, .. } => Some(*document_id),
             _ => None,
         }
     }
@@ -227,6 +246,10 @@ mod tests {
         PeerId::from(s)
     }
 
+    fn doc() -> DocumentId {
+        DocumentId::from_bytes([7; 16])
+    }
+
     #[test]
     fn every_message_round_trips() {
         let messages = [
@@ -246,7 +269,7 @@ mod tests {
                 peer_metadata: None,
             },
             WireMessage::Sync {
-                document_id: "d".into(),
+                document_id: doc(),
                 sender_id: peer("a"),
                 target_id: peer("b"),
                 data: vec![1, 2, 3],
@@ -256,7 +279,7 @@ mod tests {
                 target_id: peer("b"),
                 count: 7,
                 session_id: "s".into(),
-                document_id: "d".into(),
+                document_id: doc(),
                 data: vec![9],
             },
             WireMessage::Error {
@@ -273,7 +296,7 @@ mod tests {
     #[test]
     fn data_is_a_cbor_byte_string_and_keys_are_camel_case() {
         let m = WireMessage::Sync {
-            document_id: "d".into(),
+            document_id: doc(),
             sender_id: peer("a"),
             target_id: peer("b"),
             data: vec![1, 2],
@@ -286,7 +309,10 @@ mod tests {
                 .map(|(_, v)| v.clone())
         };
         assert_eq!(get("type").unwrap().as_text(), Some("sync"));
-        assert_eq!(get("documentId").unwrap().as_text(), Some("d"));
+        assert_eq!(
+            get("documentId").unwrap().as_text(),
+            Some(doc().to_string().as_str())
+        );
         assert_eq!(get("data").unwrap().as_bytes().unwrap(), &vec![1, 2]);
     }
 

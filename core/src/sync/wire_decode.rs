@@ -9,6 +9,7 @@
 
 use serde::Deserialize;
 
+use crate::id::DocumentId;
 use crate::sync::PeerId;
 use crate::sync::wire::{PeerMetadata, WireMessage};
 
@@ -47,6 +48,11 @@ impl Fields {
                 self.$field.ok_or_else(|| need($name))?
             };
         }
+        let document = |text: Option<String>| -> Result<DocumentId, String> {
+            let text = text.ok_or_else(|| need("documentId"))?;
+            text.parse()
+                .map_err(|e| format!("`{kind}` message with an {e}"))
+        };
         Ok(match kind.as_str() {
             "join" => WireMessage::Join {
                 sender_id: take!(sender_id, "senderId"),
@@ -66,7 +72,7 @@ impl Fields {
                 sender_id: take!(sender_id, "senderId"),
             },
             "request" | "sync" => {
-                let document_id = take!(document_id, "documentId");
+                let document_id = document(self.document_id)?;
                 let sender_id = take!(sender_id, "senderId");
                 let target_id = take!(target_id, "targetId");
                 let data = take!(data, "data");
@@ -87,7 +93,7 @@ impl Fields {
                 }
             }
             "doc-unavailable" => WireMessage::DocUnavailable {
-                document_id: take!(document_id, "documentId"),
+                document_id: document(self.document_id)?,
                 sender_id: take!(sender_id, "senderId"),
                 target_id: take!(target_id, "targetId"),
             },
@@ -96,7 +102,7 @@ impl Fields {
                 target_id: take!(target_id, "targetId"),
                 count: take!(count, "count"),
                 session_id: take!(session_id, "sessionId"),
-                document_id: take!(document_id, "documentId"),
+                document_id: document(self.document_id)?,
                 data: take!(data, "data"),
             },
             "error" => WireMessage::Error {
@@ -135,7 +141,10 @@ mod tests {
     fn sync_frame(leave_out: &str, data: ciborium::Value) -> Vec<u8> {
         let fields = [
             ("type", text("sync")),
-            ("documentId", text("d")),
+            (
+                "documentId",
+                text(&DocumentId::from_bytes([7; 16]).to_string()),
+            ),
             ("senderId", text("a")),
             ("targetId", text("b")),
             ("data", data),
@@ -156,6 +165,22 @@ mod tests {
         let frame = sync_frame("documentId", ciborium::Value::Bytes(vec![1]));
         let err = decode(&frame).unwrap_err();
         assert!(err.contains("`sync` message without `documentId`"), "{err}");
+    }
+
+    #[test]
+    fn a_document_id_that_is_not_bs58check_is_named() {
+        let frame = cbor(&[
+            ("type", text("sync")),
+            ("documentId", text("d")),
+            ("senderId", text("a")),
+            ("targetId", text("b")),
+            ("data", ciborium::Value::Bytes(vec![1])),
+        ]);
+        let err = decode(&frame).unwrap_err();
+        assert!(
+            err.contains("`sync` message with an invalid document id \"d\""),
+            "{err}"
+        );
     }
 
     #[test]

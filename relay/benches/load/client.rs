@@ -40,7 +40,7 @@ pub async fn spawn(
     let relay = conn.remote.peer.clone();
     let identity = Identity::random("load", &format!("u{index}")).unwrap();
     let mut doc = Replica::Joining(Box::default());
-    let mut sync = DocSync::new(run.document_id().to_string(), me);
+    let mut sync = DocSync::new(run.document_id(), me);
     tokio::spawn(async move {
         let opening = sync
             .add_peer(doc.automerge(), &relay)
@@ -73,7 +73,7 @@ pub async fn spawn(
                         if matches!(message, Ok(None) | Err(_)) { return; }
                         continue;
                     };
-                    let changed = sync.receive(doc.automerge(), &relay, &data).expect("sync");
+                    let changed = sync.receive(doc.automerge(), &relay, runmesh_core::sync::decode_message(&data).expect("a sync message")).expect("sync");
                     if changed {
                         doc.after_change(run, &identity);
                         let Replica::Run(doc) = &doc else { continue };

@@ -1,11 +1,22 @@
-//! Documents in memory: the registry of per-document tasks, and what each task does.
+//! Runs in memory: one task per run owns the run's [hub](runmesh_core::hub) and performs
+//! what it decides.
+//!
+//! - [`Documents`] (`registry.rs`): how the rest of the relay reaches a run's task.
+//! - `task.rs`: the task's loop; `shell.rs`: a hub batch in, its effects performed.
+//! - [`PeerLink`] (`link.rs`): a connection as tasks see it; [`MeshLinks`] flow down to
+//!   every task from the mesh, [`Divergence`] flows out of them to the mesh's status.
 
-pub(crate) mod actor;
-pub mod command;
-mod doc;
-mod ops;
+mod command;
+mod divergence;
+mod env;
+mod link;
 mod registry;
+mod shell;
+mod slots;
+mod task;
 
-pub use actor::DocContext;
-pub use command::{DocCmd, OpError, OpReply, PeerLink, Read, RunOp};
-pub use registry::Registry;
+pub use command::{DocCmd, Read};
+pub use divergence::Divergence;
+pub use env::TaskEnv;
+pub use link::{MeshLinks, PeerLink};
+pub use registry::Documents;

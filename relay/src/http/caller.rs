@@ -7,9 +7,12 @@ use runmesh_core::RunId;
 
 use crate::auth::{self, Access, Grants};
 use crate::http::error::AppError;
-use crate::http::runs::USER_HEADER;
-use crate::state::AppState;
+use crate::http::state::AppState;
 use crate::tls::PeerAddr;
+
+/// The header naming the user a REST change is made for in open mode (with auth, the
+/// token's `sub`).
+pub const USER_HEADER: &str = "x-runmesh-user";
 
 /// An authenticated caller.
 #[derive(Debug, Clone)]
@@ -31,7 +34,6 @@ impl FromRequestParts<AppState> for Caller {
             .map(|c| c.0.0.ip());
         let credential = auth::credential(&parts.headers, parts.uri.query());
         let grants = state
-            .ctx
             .verifier
             .grants(credential, ip)
             .map_err(|e| AppError::Unauthorized(e.to_string()))?;
@@ -81,8 +83,8 @@ impl Caller {
                 (None, Some(ip)) => format!("{}@{ip}", self.user()),
                 (None, None) => self.user(),
             };
-            state.ctx.limits.take(&key, 1).map_err(|limited| {
-                state.ctx.metrics.rate_limited();
+            state.limits.take(&key, 1).map_err(|limited| {
+                state.metrics.rate_limited();
                 AppError::RateLimited(limited)
             })?;
         }

@@ -5,8 +5,7 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use runmesh_core::RunError;
-
-use crate::docs::OpError;
+use runmesh_core::hub::OpError;
 
 /// An HTTP error response.
 #[derive(Debug, thiserror::Error)]
@@ -78,9 +77,8 @@ impl From<OpError> for AppError {
     fn from(e: OpError) -> Self {
         match e {
             OpError::NotFound => Self::NotFound("run not found".into()),
-            OpError::TooLarge(why) => Self::TooLarge(why),
-            OpError::Exists => Self::Conflict("run already exists".into()),
-            OpError::NotARun(why) => Self::Conflict(format!("document is not a run: {why}")),
+            OpError::TooLarge { .. } => Self::TooLarge(e.to_string()),
+            OpError::Exists | OpError::NotARun => Self::Conflict(e.to_string()),
             OpError::Run(e) => e.into(),
             OpError::Storage(why) => {
                 tracing::error!(%why, "storage failure answered with 503");
@@ -89,7 +87,7 @@ impl From<OpError> for AppError {
                         .into(),
                 )
             }
-            OpError::Broken(why) => {
+            OpError::Unreadable(why) => {
                 tracing::error!(%why, "unreadable stored document");
                 Self::Internal
             }

@@ -6,24 +6,26 @@ mod caller;
 mod error;
 mod ops;
 mod path;
-mod runs;
+mod reads;
+mod state;
+mod writes;
+mod ws;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
 
-pub use caller::Caller;
+pub use caller::USER_HEADER;
 pub use error::AppError;
-pub use runs::USER_HEADER;
+pub use state::AppState;
 
-use crate::state::AppState;
-use crate::ws::ws_handler;
+use crate::http::ws::ws_handler;
 
 /// Largest REST body: a whole document can travel through `POST …/sync`.
 const MAX_BODY: usize = 64 * 1024 * 1024;
 
-/// The relay's router.
-pub fn router(state: AppState) -> Router {
+/// The relay's router; serves the web app from `web_dist` if given.
+pub fn router(state: AppState, web_dist: Option<&std::path::Path>) -> Router {
     let api = Router::new()
         .route("/ws", get(ws_handler))
         .route("/health/live", get(ops::live))
@@ -32,26 +34,26 @@ pub fn router(state: AppState) -> Router {
         .route("/api/crdt/mesh/status", get(ops::mesh_status))
         .route(
             "/api/crdt/runs",
-            get(runs::list_runs).post(runs::create_run),
+            get(reads::list_runs).post(writes::create_run),
         )
-        .route("/api/crdt/runs/{run_id}/state", get(runs::get_state))
-        .route("/api/crdt/runs/{run_id}/changes", get(runs::get_changes))
-        .route("/api/crdt/runs/{run_id}/history", get(runs::get_history))
-        .route("/api/crdt/runs/{run_id}/heads", get(runs::get_heads))
-        .route("/api/crdt/runs/{run_id}/sync", post(runs::post_sync))
+        .route("/api/crdt/runs/{run_id}/state", get(reads::get_state))
+        .route("/api/crdt/runs/{run_id}/changes", get(reads::get_changes))
+        .route("/api/crdt/runs/{run_id}/history", get(reads::get_history))
+        .route("/api/crdt/runs/{run_id}/heads", get(reads::get_heads))
+        .route("/api/crdt/runs/{run_id}/sync", post(writes::post_sync))
         .route(
             "/api/crdt/runs/{run_id}/register-peer",
             post(ops::register_peer),
         )
-        .route("/app/runs/{run_id}/graft", post(runs::graft))
-        .route("/app/runs/{run_id}/prune", post(runs::prune))
-        .route("/app/runs/{run_id}/restore", post(runs::restore))
+        .route("/app/runs/{run_id}/graft", post(writes::graft))
+        .route("/app/runs/{run_id}/prune", post(writes::prune))
+        .route("/app/runs/{run_id}/restore", post(writes::restore))
         .route(
             "/app/runs/{run_id}/flags/{key}",
-            put(runs::set_flag).delete(runs::clear_flag),
+            put(writes::set_flag).delete(writes::clear_flag),
         )
         .layer(DefaultBodyLimit::max(MAX_BODY));
-    let router = match &state.ctx.config.web_dist {
+    let router = match web_dist {
         Some(dir) => api.fallback_service(app::service(dir)),
         None => api.fallback(|| async { AppError::NotFound("no such endpoint".into()) }),
     };

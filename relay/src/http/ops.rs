@@ -7,8 +7,11 @@ use axum::response::IntoResponse;
 use serde::Deserialize;
 
 use crate::http::body::JsonBody;
+use crate::http::caller::Caller;
 use crate::http::error::AppError;
-use crate::state::AppState;
+use crate::http::path::RunPath;
+use crate::http::state::AppState;
+use crate::metrics::Metrics;
 
 /// `GET /health/live`: the process is up.
 pub async fn live() -> impl IntoResponse {
@@ -17,11 +20,7 @@ pub async fn live() -> impl IntoResponse {
 
 /// `GET /health/ready`: the store answers and the relay is not shutting down.
 pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
-    let store = state.ctx.store.clone();
-    let store_ok = matches!(
-        tokio::task::spawn_blocking(move || store.list()).await,
-        Ok(Ok(_))
-    );
+    let store_ok = state.docs.stored().await.is_ok();
     let ok = store_ok && !state.shutdown.is_cancelled();
     let status = if ok {
         StatusCode::OK
@@ -31,30 +30,27 @@ pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     let body = serde_json::json!({
         "status": if ok { "ready" } else { "unavailable" },
         "store": if store_ok { "ok" } else { "failing" },
-        "region": state.ctx.config.region,
+        "region": state.region,
     });
     (status, Json(body))
 }
 
 /// `GET /metrics`: Prometheus text.
-pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+pub async fn metrics(State(metrics): State<std::sync::Arc<Metrics>>) -> impl IntoResponse {
     (
         [(
             header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        state.ctx.metrics.render(),
+        metrics.render(),
     )
 }
 
 /// `GET /api/crdt/mesh/status`
-pub async fn mesh_status(
-    State(state): State<AppState>,
-    _caller: crate::http::Caller,
-) -> impl IntoResponse {
-    let mut body = state.ctx.mesh.status(&state.ctx.config.region);
-    body["peerId"] = serde_json::json!(state.ctx.me);
-    body["runsLoaded"] = serde_json::json!(state.ctx.registry.loaded().len());
+pub async fn mesh_status(State(state): State<AppState>, _caller: Caller) -> impl IntoResponse {
+    let mut body = state.mesh.status();
+    body["peerId"] = serde_json::json!(state.me);
+    body["runsLoaded"] = serde_json::json!(state.docs.loaded().len());
     Json(body)
 }
 
@@ -70,8 +66,8 @@ pub struct RegisterPeerBody {
 /// travels), and reports which links it used.
 pub async fn register_peer(
     State(state): State<AppState>,
-    crate::http::path::RunPath(run): crate::http::path::RunPath,
-    caller: crate::http::Caller,
+    RunPath(run): RunPath,
+    caller: Caller,
     JsonBody(body): JsonBody<RegisterPeerBody>,
 ) -> Result<impl IntoResponse, AppError> {
     caller.admin(crate::auth::Access::Write)?;
@@ -79,17 +75,17 @@ pub async fn register_peer(
     if region.is_empty() {
         return Err(AppError::BadRequest("peerRegion is empty".into()));
     }
-    let links = state.ctx.mesh.links_in(region);
+    let links = state.mesh.links_in(region);
     if links.is_empty() {
         return Err(AppError::NotFound(format!(
             "no mesh peer in region {region:?} is connected to this relay ({})",
-            state.ctx.config.region
+            state.region
         )));
     }
     let mut peers = Vec::new();
     for (link, url) in links {
-        peers.push(serde_json::json!({ "peerId": link.peer, "url": url }));
-        crate::mesh::offer_all(state.ctx.clone(), link).await;
+        peers.push(serde_json::json!({ "peerId": link.peer(), "url": url }));
+        crate::mesh::offer_all(state.docs.clone(), link).await;
     }
     let body = serde_json::json!({ "runId": run, "peerRegion": region, "status": "resynced", "peers": peers });
     Ok((StatusCode::ACCEPTED, Json(body)))

@@ -1,23 +1,38 @@
 //! The regional mesh: links to relays in other regions, in both directions.
 //!
 //! Every relay dials each URL in `CRDT_MESH_PEERS` ([`dialer`]); a relay that dials us
-//! says its region in `join`, which makes its session a mesh link too. On every new link
-//! the relay offers it every run it stores (the sync protocol sends only what the other
-//! side lacks); after that, document tasks forward changes to mesh links like to any
-//! peer, and attach mesh links to runs as they load or appear.
+//! says its region in `join`, which makes its session a mesh link too. The live links
+//! flow down to every run task through a watch channel (tasks attach them to their runs
+//! as they load or appear); on every new link the relay also offers it every run it
+//! stores (`offer.rs`; the sync protocol sends only what the other side lacks).
 
 pub(crate) mod dialer;
+mod offer;
 mod status;
 
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
 
-use runmesh_core::DocumentId;
 use runmesh_core::sync::{PeerId, PeerMetadata};
+use tokio::sync::watch;
 
-use crate::docs::{DocCmd, DocContext, PeerLink};
+use crate::docs::{Divergence, Documents, MeshLinks, PeerLink};
+use crate::metrics::Metrics;
+pub use offer::offer_all;
 pub use status::PeerStatus;
+
+/// Which relay opened a link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Dialled {
+    /// We dialled this URL.
+    ByUs {
+        /// The URL from `CRDT_MESH_PEERS`.
+        url: String,
+    },
+    /// The peer dialled us.
+    ByThem,
+}
 
 #[derive(Debug)]
 struct MeshLink {
@@ -27,95 +42,116 @@ struct MeshLink {
     region: String,
     url: Option<String>,
     since: SystemTime,
-    last_message: Option<SystemTime>,
-    /// Runs whose heads on this peer differ from ours, as its last sync said.
-    divergent: HashSet<DocumentId>,
 }
 
 /// The mesh's shared state.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Mesh {
+    me: PeerId,
+    region: String,
     links: Mutex<HashMap<PeerId, MeshLink>>,
     /// One entry per configured URL, updated by its dialer.
     dialers: Mutex<Vec<PeerStatus>>,
+    /// The live links, for every run task.
+    live: watch::Sender<MeshLinks>,
+    docs: Documents,
+    divergence: Divergence,
+    metrics: Arc<Metrics>,
+}
+
+/// Whether a new link to a relay we already have a link to replaces the old one. Two
+/// relays that dial each other would otherwise sync every change twice: both sides keep
+/// the link dialled by the relay with the smaller peer id (and, between two links dialled
+/// by the same side, the newer one), so they agree without talking.
+fn replaces(me: &PeerId, peer: &PeerId, old_dialer: &PeerId, new_dialer: &PeerId) -> bool {
+    let preferred = if me < peer { me } else { peer };
+    new_dialer == old_dialer || new_dialer == preferred
 }
 
 impl Mesh {
+    /// The mesh of the relay `me` in `region`, publishing its links on `live`.
+    pub fn new(
+        me: PeerId,
+        region: String,
+        live: watch::Sender<MeshLinks>,
+        docs: Documents,
+        divergence: Divergence,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        Self {
+            me,
+            region,
+            links: Mutex::new(HashMap::new()),
+            dialers: Mutex::new(Vec::new()),
+            live,
+            docs,
+            divergence,
+            metrics,
+        }
+    }
+
     /// What this relay says about itself in `join` and `peer`.
-    pub fn metadata(&self, ctx: &DocContext) -> PeerMetadata {
+    pub fn metadata(&self) -> PeerMetadata {
         PeerMetadata {
             storage_id: None,
             is_ephemeral: false,
-            region: Some(ctx.config.region.clone()),
+            region: Some(self.region.clone()),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<PeerId, MeshLink>> {
+    fn lock(&self) -> MutexGuard<'_, HashMap<PeerId, MeshLink>> {
         self.links.lock().expect("mesh lock is never poisoned")
     }
 
-    /// A mesh link came up: remember it and offer it every run. Returns `false` if it
-    /// duplicates a live link to the same relay and lost the tie-break, in which case
-    /// the caller closes it.
-    ///
-    /// Two relays that dial each other would otherwise sync every change twice. Both
-    /// sides keep the link dialled by the relay with the smaller peer id (and, between
-    /// two links dialled by the same side, the newer one), so they agree without talking.
-    pub fn link_up(
-        &self,
-        ctx: &Arc<DocContext>,
-        link: PeerLink,
-        region: String,
-        url: Option<String>,
-        outbound: bool,
-    ) -> bool {
-        let dialer = if outbound {
-            ctx.me.clone()
-        } else {
-            link.peer.clone()
+    /// A mesh link came up: remember it, tell the run tasks, and offer it every run.
+    /// Returns `false` if it duplicates a live link to the same relay and lost the
+    /// tie-break ([`replaces`]); the caller closes it.
+    pub fn link_up(&self, link: PeerLink, region: String, dialled: Dialled) -> bool {
+        let (dialer, url) = match dialled {
+            Dialled::ByUs { url } => (self.me.clone(), Some(url)),
+            Dialled::ByThem => (link.peer().clone(), None),
         };
         let mut links = self.lock();
-        if let Some(existing) = links.get(&link.peer) {
-            let preferred = if ctx.me < link.peer {
-                &ctx.me
-            } else {
-                &link.peer
-            };
-            if dialer != existing.dialer && &dialer != preferred {
+        if let Some(existing) = links.get(link.peer()) {
+            if !replaces(&self.me, link.peer(), &existing.dialer, &dialer) {
                 return false;
             }
-            tracing::info!(peer = %link.peer, "replacing a duplicate mesh link");
+            tracing::info!(peer = %link.peer(), "replacing a duplicate mesh link");
             existing.link.close.cancel();
         } else {
-            ctx.metrics.mesh_peers(1);
+            self.metrics.mesh_peers(1);
         }
-        links.insert(
-            link.peer.clone(),
-            MeshLink {
-                link: link.clone(),
-                dialer,
-                region,
-                url,
-                since: SystemTime::now(),
-                last_message: None,
-                divergent: HashSet::new(),
-            },
-        );
+        let entry = MeshLink {
+            link: link.clone(),
+            dialer,
+            region,
+            url,
+            since: SystemTime::now(),
+        };
+        links.insert(link.peer().clone(), entry);
+        self.publish(&links);
         drop(links);
-        tokio::spawn(offer_all(ctx.clone(), link));
+        tokio::spawn(offer_all(self.docs.clone(), link));
         true
     }
 
     /// A mesh link went down (ignored if that peer has a newer link).
-    pub fn link_down(&self, ctx: &DocContext, link: &PeerLink) {
+    pub fn link_down(&self, link: &PeerLink) {
         let mut links = self.lock();
         if links
-            .get(&link.peer)
-            .is_some_and(|l| l.link.session == link.session)
+            .get(link.peer())
+            .is_some_and(|l| l.link.link.session == link.link.session)
         {
-            links.remove(&link.peer);
-            ctx.metrics.mesh_peers(-1);
+            links.remove(link.peer());
+            self.metrics.mesh_peers(-1);
+            self.divergence.forget(link.peer());
+            self.publish(&links);
         }
+    }
+
+    fn publish(&self, links: &HashMap<PeerId, MeshLink>) {
+        let live: Vec<PeerLink> = links.values().map(|l| l.link.clone()).collect();
+        self.live.send_replace(Arc::new(live));
     }
 
     /// Whether a live link to `peer` exists.
@@ -123,12 +159,7 @@ impl Mesh {
         self.lock().contains_key(peer)
     }
 
-    /// Every live mesh link.
-    pub fn links(&self) -> Vec<PeerLink> {
-        self.lock().values().map(|l| l.link.clone()).collect()
-    }
-
-    /// Mesh links to relays in `region`.
+    /// Mesh links to relays in `region`, with the URL we dialled, if we did.
     pub fn links_in(&self, region: &str) -> Vec<(PeerLink, Option<String>)> {
         self.lock()
             .values()
@@ -137,49 +168,31 @@ impl Mesh {
             .collect()
     }
 
-    /// A frame arrived from `peer` (no-op for peers that are not mesh links).
-    pub fn touch(&self, peer: &PeerId) {
-        if let Some(link) = self.lock().get_mut(peer) {
-            link.last_message = Some(SystemTime::now());
-        }
+    /// The runs, for offering them to a link.
+    pub fn docs(&self) -> &Documents {
+        &self.docs
     }
 
-    /// Records whether `peer` has the same heads as we do for `doc`.
-    pub fn set_divergent(&self, peer: &PeerId, doc: DocumentId, divergent: bool) {
-        if let Some(link) = self.lock().get_mut(peer) {
-            if divergent {
-                link.divergent.insert(doc);
-            } else {
-                link.divergent.remove(&doc);
-            }
-        }
-    }
-
-    pub(crate) fn dialer_status(&self) -> std::sync::MutexGuard<'_, Vec<PeerStatus>> {
+    pub(crate) fn dialer_status(&self) -> MutexGuard<'_, Vec<PeerStatus>> {
         self.dialers.lock().expect("mesh lock is never poisoned")
     }
 }
 
-/// Offers every stored or loaded run to a mesh link (a full sync: only what it lacks
-/// travels). `Offer` also resets that link's sync session, so this forces a resync.
-pub async fn offer_all(ctx: Arc<DocContext>, link: PeerLink) {
-    let store = ctx.store.clone();
-    let mut docs: HashSet<DocumentId> =
-        match tokio::task::spawn_blocking(move || store.list()).await {
-            Ok(Ok(docs)) => docs.into_iter().collect(),
-            _ => {
-                tracing::error!("could not list stored runs to offer a mesh peer");
-                HashSet::new()
-            }
-        };
-    docs.extend(ctx.registry.loaded());
-    tracing::info!(peer = %link.peer, runs = docs.len(), "offering runs to a mesh peer");
-    for doc in docs {
-        if link.close.is_cancelled() {
-            return;
-        }
-        ctx.registry
-            .send(&ctx, doc, DocCmd::Offer { to: link.clone() })
-            .await;
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_sides_keep_the_link_the_smaller_peer_id_dialled() {
+        let (a, b) = (PeerId::from("a"), PeerId::from("b"));
+        // At a: a link b dialled, then one a dialled (a is smaller): a's wins.
+        assert!(replaces(&a, &b, &b, &a));
+        // At b: a link b dialled, then one a dialled: the same, a's wins.
+        assert!(replaces(&b, &a, &b, &a));
+        // The other order: a's link stays, b's loses, on both sides.
+        assert!(!replaces(&a, &b, &a, &b));
+        assert!(!replaces(&b, &a, &a, &b));
+        // A redial by the same side replaces its old link.
+        assert!(replaces(&a, &b, &b, &b));
     }
 }

@@ -31,7 +31,8 @@ fn millis(t: SystemTime) -> u64 {
 impl Mesh {
     /// Region, status, and per peer: URL, region, connected, since, last message and
     /// how many runs have heads that differ from ours.
-    pub fn status(&self, region: &str) -> Value {
+    pub fn status(&self) -> Value {
+        let region = &self.region;
         let links = self.lock();
         let mut peers: Vec<Value> = Vec::new();
         let mut seen = std::collections::HashSet::new();
@@ -47,8 +48,8 @@ impl Mesh {
                 "region": link.map(|l| l.region.clone()).or_else(|| dialer.region.clone()),
                 "connected": link.is_some(),
                 "since": link.map(|l| millis(l.since)),
-                "lastMessage": link.and_then(|l| l.last_message).map(millis),
-                "divergentRuns": link.map(|l| l.divergent.len()),
+                "lastMessage": link.and_then(|l| l.link.last_heard()),
+                "divergentRuns": link.map(|l| self.divergence.count(&l.link.link.peer)),
                 "failedAttempts": dialer.attempts,
                 "lastError": dialer.last_error,
             }));
@@ -61,8 +62,8 @@ impl Mesh {
                 "region": link.region,
                 "connected": true,
                 "since": millis(link.since),
-                "lastMessage": link.last_message.map(millis),
-                "divergentRuns": link.divergent.len(),
+                "lastMessage": link.link.last_heard(),
+                "divergentRuns": self.divergence.count(peer),
             }));
         }
         let connected = links.len();

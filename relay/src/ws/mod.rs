@@ -1,8 +1,9 @@
-//! WebSocket peers: the `/ws` endpoint clients and other relays connect to, and the
-//! session logic the mesh's outbound links share.
+//! WebSocket peers after the upgrade: the server side's handshake (`server.rs`), the
+//! [`Session`] that decodes and routes each frame, and the [`pump`](pump::pump) both the
+//! server's sockets and the mesh's outbound ones run through.
 
 pub(crate) mod pump;
-pub(crate) mod session;
-mod socket;
+pub(crate) mod server;
+mod session;
 
-pub use socket::ws_handler;
+pub use session::{Session, SessionEnv, SessionLimits};

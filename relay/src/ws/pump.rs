@@ -84,7 +84,7 @@ where
             frame = tokio::time::timeout(idle_timeout, incoming.next()) => match frame {
                 Ok(frame) => frame.unwrap_or(Incoming::Closed),
                 Err(_) => {
-                    tracing::info!(peer = %session.link().peer, "closing a connection silent for {idle_timeout:?}");
+                    tracing::info!(peer = %session.link().peer(), "closing a connection silent for {idle_timeout:?}");
                     break SessionEnd::CutOff;
                 }
             },
@@ -92,11 +92,11 @@ where
         };
         match frame {
             Incoming::Binary(bytes) => {
-                if let Err((end, reply)) = session.on_frame(&bytes).await {
-                    if let Some(reply) = reply {
+                if let Err(stop) = session.on_frame(&bytes).await {
+                    if let Some(reply) = stop.reply {
                         let _ = session.link().tx.try_send(reply.encode());
                     }
-                    break end;
+                    break stop.end;
                 }
             }
             Incoming::Text => {
@@ -109,7 +109,7 @@ where
             Incoming::Control => {}
             Incoming::Closed => break SessionEnd::Closed,
             Incoming::Error(e) => {
-                tracing::warn!(peer = %session.link().peer, error = %e, "websocket error");
+                tracing::warn!(peer = %session.link().peer(), error = %e, "websocket error");
                 break SessionEnd::Closed;
             }
         }

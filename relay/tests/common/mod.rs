@@ -111,7 +111,7 @@ impl SyncClient {
             .await
             .unwrap();
         let relay = conn.remote.peer.clone();
-        let sync = DocSync::new(run.run_id().document_id().to_string(), me);
+        let sync = DocSync::new(run.run_id().document_id(), me);
         Self {
             conn,
             run,
@@ -220,7 +220,11 @@ impl SyncClient {
         if let WireMessage::Sync { data, .. } = message {
             let changed = self
                 .sync
-                .receive(self.run.automerge_mut(), &self.relay, &data)
+                .receive(
+                    self.run.automerge_mut(),
+                    &self.relay,
+                    runmesh_core::sync::decode_message(&data).expect("a sync message"),
+                )
                 .unwrap();
             if changed {
                 self.run.refresh();

@@ -17,8 +17,7 @@ async fn a_connection_may_sync_only_so_many_runs() {
     // Two runs are fine (requests for runs it lacks: doc-unavailable, but attached)…
     for run in &runs[..2] {
         let mut probe = RunDoc::genesis(*run, who.clone());
-        let mut sync =
-            runmesh_core::sync::DocSync::new(run.document_id().to_string(), client.conn.me.clone());
+        let mut sync = runmesh_core::sync::DocSync::new(run.document_id(), client.conn.me.clone());
         let opening = sync
             .add_peer(probe.automerge_mut(), &client.conn.remote.peer)
             .unwrap();
@@ -30,8 +29,7 @@ async fn a_connection_may_sync_only_so_many_runs() {
     }
     // …the third is refused with an error that names the limit.
     let mut probe = RunDoc::genesis(runs[2], who);
-    let mut sync =
-        runmesh_core::sync::DocSync::new(runs[2].document_id().to_string(), client.conn.me.clone());
+    let mut sync = runmesh_core::sync::DocSync::new(runs[2].document_id(), client.conn.me.clone());
     let opening = sync
         .add_peer(probe.automerge_mut(), &client.conn.remote.peer)
         .unwrap();

@@ -18,7 +18,7 @@ async fn attach(ws: &str, run: RunId, name: &str) -> Connection {
         .await
         .unwrap();
     let relay = conn.remote.peer.clone();
-    let mut sync = DocSync::new(run.document_id().to_string(), me);
+    let mut sync = DocSync::new(run.document_id(), me);
     let mut doc = AutoCommit::load(GENESIS).unwrap();
     let opening = sync.add_peer(&mut doc, &relay).unwrap();
     conn.send(&opening).await.unwrap();
@@ -54,7 +54,7 @@ async fn a_slow_consumer_is_cut_off_and_the_relay_s_memory_stays_bounded() {
             target_id: PeerId::from("relay"),
             count,
             session_id: "flood".into(),
-            document_id: run.document_id().to_string(),
+            document_id: run.document_id(),
             data: vec![(count % 251) as u8; FRAME],
         };
         fast.send(&message).await.unwrap();

@@ -57,7 +57,7 @@ async fn a_run_crosses_a_wss_mesh_link_and_reaches_a_wss_client() {
             .unwrap();
     let relay = conn.remote.peer.clone();
     let mut replica = RunDoc::genesis(run, Identity::random("ap", "reader").unwrap());
-    let mut sync = DocSync::new(run.document_id().to_string(), me);
+    let mut sync = DocSync::new(run.document_id(), me);
     let deadline = Instant::now() + Duration::from_secs(10);
     // Ask until the run has crossed the mesh to A (a request before it arrives is answered
     // doc-unavailable once A's own mesh lookup fails).
@@ -75,7 +75,11 @@ async fn a_run_crosses_a_wss_mesh_link_and_reaches_a_wss_client() {
             match message {
                 WireMessage::Sync { data, .. } => {
                     if sync
-                        .receive(replica.automerge_mut(), &relay, &data)
+                        .receive(
+                            replica.automerge_mut(),
+                            &relay,
+                            runmesh_core::sync::decode_message(&data).expect("a sync message"),
+                        )
                         .unwrap()
                     {
                         replica.refresh();

@@ -1,25 +1,23 @@
-//! The run endpoints: the spec's `/api/crdt/runs/…` and `/app/runs/…` paths.
+//! The run changes: the spec's `POST /api/crdt/runs`, `POST …/sync` and `/app/runs/…`
+//! paths. Each is one operation on the run's task, answered once it is durable.
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use base64::Engine;
+use runmesh_core::hub::{OpReply, RunOp};
 use runmesh_core::{FlagValue, RunId, RunState, StepSpec};
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
 use crate::auth::Access;
-use crate::docs::{DocCmd, OpReply, Read, RunOp};
+use crate::docs::DocCmd;
 use crate::http::body::JsonBody;
 use crate::http::caller::Caller;
 use crate::http::error::AppError;
 use crate::http::path::RunPath;
-use crate::state::AppState;
-
-/// The header naming the user a REST change is made for in open mode (with auth, the
-/// token's `sub`).
-pub const USER_HEADER: &str = "x-runmesh-user";
+use crate::http::state::AppState;
 
 fn run_id(text: &str) -> Result<RunId, AppError> {
     text.parse()
@@ -34,9 +32,20 @@ pub struct StateBody {
     region: String,
 }
 
+impl StateBody {
+    /// `state` as this relay in `region` answers it.
+    pub fn new(state: RunState, region: &str) -> Self {
+        Self {
+            state,
+            region: region.to_owned(),
+        }
+    }
+}
+
 async fn op(state: &AppState, run: RunId, op: RunOp, user: String) -> Result<OpReply, AppError> {
     let (reply, rx) = oneshot::channel();
-    state.send(run, DocCmd::Op { op, user, reply }).await;
+    let cmd = DocCmd::Op { op, user, reply };
+    state.docs.send(run.document_id(), cmd).await;
     rx.await
         .map_err(|_| AppError::Internal)?
         .map_err(AppError::from)
@@ -51,69 +60,7 @@ async fn state_after(
 ) -> Result<Json<StateBody>, AppError> {
     caller.write(state, run)?;
     let reply = op(state, run, change, caller.user()).await?;
-    Ok(Json(StateBody {
-        state: reply.state,
-        region: state.ctx.config.region.clone(),
-    }))
-}
-
-async fn read<T>(
-    state: &AppState,
-    run: RunId,
-    make: impl FnOnce(oneshot::Sender<T>) -> Read,
-) -> Result<T, AppError> {
-    let (reply, rx) = oneshot::channel();
-    state.send(run, DocCmd::Read(make(reply))).await;
-    rx.await.map_err(|_| AppError::Internal)
-}
-
-/// `GET /api/crdt/runs/{runId}/state`
-pub async fn get_state(
-    State(state): State<AppState>,
-    RunPath(run): RunPath,
-    caller: Caller,
-) -> Result<Json<StateBody>, AppError> {
-    caller.read(run)?;
-    let s = read(&state, run, Read::State).await??;
-    Ok(Json(StateBody {
-        state: s,
-        region: state.ctx.config.region.clone(),
-    }))
-}
-
-/// `GET /api/crdt/runs/{runId}/changes`: the whole document, as Automerge bytes.
-pub async fn get_changes(
-    State(state): State<AppState>,
-    RunPath(run): RunPath,
-    caller: Caller,
-) -> Result<impl IntoResponse, AppError> {
-    caller.read(run)?;
-    let bytes = read(&state, run, Read::Changes).await??;
-    Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes))
-}
-
-/// `GET /api/crdt/runs/{runId}/heads`: the document's heads (hex), empty if unknown.
-pub async fn get_heads(
-    State(state): State<AppState>,
-    RunPath(run): RunPath,
-    caller: Caller,
-) -> Result<impl IntoResponse, AppError> {
-    caller.read(run)?;
-    let heads = read(&state, run, Read::Heads).await?;
-    Ok(Json(serde_json::json!({ "runId": run, "heads": heads })))
-}
-
-/// `GET /api/crdt/runs/{runId}/history`
-pub async fn get_history(
-    State(state): State<AppState>,
-    RunPath(run): RunPath,
-    caller: Caller,
-) -> Result<impl IntoResponse, AppError> {
-    caller.read(run)?;
-    let history = read(&state, run, Read::History).await??;
-    Ok(Json(
-        serde_json::json!({ "runId": run, "history": history }),
-    ))
+    Ok(Json(StateBody::new(reply.state, &state.region)))
 }
 
 /// Body of `POST …/sync`.
@@ -146,7 +93,7 @@ pub async fn post_sync(
     }
     let source_region = body
         .source_region
-        .unwrap_or_else(|| state.ctx.config.region.clone());
+        .unwrap_or_else(|| state.region.to_string());
     caller.write(&state, run)?;
     let reply = op(
         &state,
@@ -164,7 +111,7 @@ pub async fn post_sync(
         "sourceRegion": source_region,
         "lamportTimestamp": reply.state.lamport,
         "senderLamportTimestamp": body.lamport_timestamp,
-        "region": state.ctx.config.region,
+        "region": state.region,
     })))
 }
 
@@ -223,7 +170,7 @@ pub async fn create_run(
         "runId": run,
         "documentId": run.document_id().to_string(),
         "url": run.document_id().url(),
-        "state": StateBody { state: reply.state, region: state.ctx.config.region.clone() },
+        "state": StateBody::new(reply.state, &state.region),
     });
     Ok((StatusCode::CREATED, Json(body)))
 }
@@ -257,7 +204,7 @@ pub async fn graft(
     let body = serde_json::json!({
         "graftId": reply.graft,
         "runId": run,
-        "state": StateBody { state: reply.state, region: state.ctx.config.region.clone() },
+        "state": StateBody::new(reply.state, &state.region),
     });
     Ok((StatusCode::CREATED, Json(body)))
 }
@@ -315,26 +262,4 @@ pub async fn clear_flag(
     caller: Caller,
 ) -> Result<Json<StateBody>, AppError> {
     state_after(&state, run, RunOp::ClearFlag { key }, &caller).await
-}
-
-/// `GET /api/crdt/runs`: the runs this relay stores.
-pub async fn list_runs(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> Result<impl IntoResponse, AppError> {
-    let store = state.ctx.store.clone();
-    let mut docs = tokio::task::spawn_blocking(move || store.list())
-        .await
-        .map_err(|_| AppError::Internal)?
-        .map_err(|e| {
-            tracing::error!(error = %e, "listing runs failed");
-            AppError::Internal
-        })?;
-    docs.sort();
-    let runs: Vec<_> = docs
-        .into_iter()
-        .filter(|d| caller.grants.access(RunId::from(*d)).is_some())
-        .map(|d| serde_json::json!({ "runId": RunId::from(d), "documentId": d.to_string() }))
-        .collect();
-    Ok(Json(serde_json::json!({ "runs": runs })))
 }

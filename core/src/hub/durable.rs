@@ -1,0 +1,125 @@
+//! [`Durability`]: which of the run's changes are stored, which are being stored, and
+//! when the next snapshot is due.
+//!
+//! One persist is in flight at a time. Its chunk is everything since the last durable
+//! point, so the changes of many inputs go to the store as one append (group commit).
+
+use automerge::ChangeHash;
+
+use crate::hub::content::Content;
+use crate::hub::io::{Persist, PersistId};
+
+#[derive(Debug)]
+struct InFlight {
+    id: PersistId,
+    heads: Vec<ChangeHash>,
+    chunk_len: usize,
+    snapshot_len: Option<usize>,
+}
+
+/// What is stored of one run.
+#[derive(Debug)]
+pub(crate) struct Durability {
+    /// Heads of what the store holds.
+    persisted: Vec<ChangeHash>,
+    in_flight: Option<InFlight>,
+    next_id: u64,
+    /// Chunks appended since the last snapshot.
+    since_snapshot: u32,
+    /// Bytes the store holds (snapshot plus chunks): what the size limit weighs.
+    stored_bytes: usize,
+    /// Snapshot after this many chunks.
+    snapshot_every: u32,
+}
+
+impl Durability {
+    /// Nothing stored yet; snapshots every `snapshot_every` chunks.
+    pub(crate) fn new(snapshot_every: u32) -> Self {
+        Self {
+            persisted: Vec::new(),
+            in_flight: None,
+            next_id: 0,
+            since_snapshot: 0,
+            stored_bytes: 0,
+            snapshot_every: snapshot_every.max(1),
+        }
+    }
+
+    /// The store holds exactly this (a load): `heads`, `chunks` after the snapshot,
+    /// `bytes` in all. Forgets any persist in flight.
+    pub(crate) fn reset(&mut self, heads: Vec<ChangeHash>, chunks: u32, bytes: usize) {
+        self.persisted = heads;
+        self.since_snapshot = chunks;
+        self.stored_bytes = bytes;
+        self.in_flight = None;
+    }
+
+    /// Bytes the store holds for the run.
+    pub(crate) fn stored_bytes(&self) -> usize {
+        self.stored_bytes
+    }
+
+    /// Whether a persist is in flight.
+    pub(crate) fn busy(&self) -> bool {
+        self.in_flight.is_some()
+    }
+
+    /// Whether everything in `content` is stored.
+    pub(crate) fn holds_all(&self, content: &mut Content) -> bool {
+        self.in_flight.is_none() && content.unchanged().get_heads() == self.persisted
+    }
+
+    /// The persist of everything `content` holds beyond the store, or `None` if there is
+    /// nothing to store or a persist is already in flight.
+    pub(crate) fn start(&mut self, content: &mut Content, source_region: &str) -> Option<Persist> {
+        if self.in_flight.is_some() {
+            return None;
+        }
+        let lamport = content.lamport();
+        let doc = content.unchanged();
+        let heads = doc.get_heads();
+        if heads == self.persisted {
+            return None;
+        }
+        let chunk = doc.save_after(&self.persisted);
+        let snapshot = (self.since_snapshot + 1 >= self.snapshot_every).then(|| doc.save());
+        self.next_id += 1;
+        let id = PersistId(self.next_id);
+        self.in_flight = Some(InFlight {
+            id,
+            heads,
+            chunk_len: chunk.len(),
+            snapshot_len: snapshot.as_ref().map(Vec::len),
+        });
+        Some(Persist {
+            id,
+            chunk,
+            snapshot,
+            source_region: source_region.to_owned(),
+            lamport,
+        })
+    }
+
+    /// Persist `id` is durable. Returns the size of the snapshot it wrote, if any; `None`
+    /// also when `id` is not the persist in flight (a stale answer: ignored).
+    pub(crate) fn stored(&mut self, id: PersistId) -> Option<Option<usize>> {
+        let done = self.in_flight.take_if(|f| f.id == id)?;
+        self.persisted = done.heads;
+        match done.snapshot_len {
+            Some(len) => {
+                self.stored_bytes = len;
+                self.since_snapshot = 0;
+            }
+            None => {
+                self.stored_bytes += done.chunk_len;
+                self.since_snapshot += 1;
+            }
+        }
+        Some(done.snapshot_len)
+    }
+
+    /// Persist `id` failed. Returns whether it was the one in flight.
+    pub(crate) fn failed(&mut self, id: PersistId) -> bool {
+        self.in_flight.take_if(|f| f.id == id).is_some()
+    }
+}

@@ -1,0 +1,624 @@
+//! The hub: one run's sync, storage and mesh rules as a sans-IO state machine.
+//!
+//! A relay holds one [`RunHub`] per run in memory. Its shell feeds it [`Input`]s — a
+//! peer's sync or ephemeral message, a peer leaving, the mesh links, a local operation,
+//! the outcome of a load or a persist, a tick — through [`RunHub::handle_batch`], and
+//! performs the [`Effect`]s it returns, in order. The hub never touches a socket, a
+//! clock or a disk: time comes in as `now`, storage as inputs and effects. That is what
+//! lets the same rules run under a deterministic simulation with thousands of
+//! adversarial schedules (`core/tests/sim/`) and under tokio in the relay.
+//!
+//! The rules it keeps:
+//! - **Durable before it leaves.** Changes from every input of a batch go to the store
+//!   as one [`Persist`] (group commit). While anything in memory is not yet stored, no
+//!   sync message leaves and no operation is answered; they go once [`Input::Stored`]
+//!   says the store holds everything.
+//! - **A failed store loses nothing that was promised.** On [`Input::StoreFailed`] the
+//!   unstored changes are dropped: their operations are answered with an error, the
+//!   peers that sent them are evicted (their sync sessions would never resend them) and
+//!   the run is reloaded from the store.
+//! - **Lookups cannot loop.** A client's `request` for a run this relay lacks is asked
+//!   of the mesh peers (one hop) before `doc-unavailable`; a mesh peer's request never
+//!   is (`lookup.rs`).
+//! - **One session per connection.** A peer that reconnects starts a fresh sync session.
+//!
+//! It lives in `core` beside [`DocSync`](crate::sync::DocSync), as samod keeps its hub in
+//! its core crate: here the compiler keeps it free of tokio and I/O (core has neither),
+//! and the simulation tests it without a runtime. Nothing of it reaches the wasm builds,
+//! which do not call it.
+
+mod content;
+mod durable;
+mod io;
+mod lookup;
+mod ops;
+mod peers;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use automerge::sync::Message;
+use automerge::{AutoCommit, ChangeHash};
+
+pub use io::{
+    Effect, HubEvent, Input, Link, Millis, PeerKind, Persist, PersistId, SessionId, Stored,
+};
+pub use ops::{OpError, OpReply, RunOp};
+
+use crate::doc::HistoryEntry;
+use crate::hub::content::Content;
+use crate::hub::durable::Durability;
+use crate::hub::lookup::Lookup;
+use crate::hub::peers::Peers;
+use crate::id::{DocumentId, RunId};
+use crate::identity::Identity;
+use crate::sync::{DocSync, PeerId, WireMessage, change_bytes};
+use crate::view::RunState;
+
+/// Settings every hub of one relay shares.
+#[derive(Clone, Debug)]
+pub struct HubConfig {
+    /// The relay's peer id.
+    pub me: PeerId,
+    /// The relay's identity (its own actor id) for changes it writes.
+    pub identity: Identity,
+    /// Largest a run may grow, in stored bytes.
+    pub max_document_bytes: usize,
+    /// Snapshot after this many appended chunks.
+    pub snapshot_interval_events: u32,
+    /// How long a client's request waits for the mesh before `doc-unavailable`.
+    pub lookup_timeout: Millis,
+}
+
+/// What the hub holds.
+#[derive(Debug)]
+enum State {
+    /// Waiting for [`Input::Loaded`]; other inputs wait in `deferred`.
+    Loading,
+    /// The stored run cannot be read: it is not served (nor overwritten).
+    Unreadable(String),
+    /// The run, or `None` if it is not here.
+    Ready(Option<Content>),
+}
+
+/// One run's hub. `R` is the shell's handle for answering an operation.
+#[derive(Debug)]
+pub struct RunHub<R> {
+    config: Arc<HubConfig>,
+    id: DocumentId,
+    run_id: RunId,
+    state: State,
+    deferred: Vec<Input<R>>,
+    sync: DocSync,
+    peers: Peers,
+    durable: Durability,
+    lookup: Lookup,
+    /// Answers waiting until everything in memory is stored.
+    held: Vec<(R, Result<OpReply, OpError>)>,
+    /// Peers whose changes are in memory but not yet stored.
+    contributors: BTreeSet<PeerId>,
+    /// Where the unstored changes came from, if not from this relay's region.
+    source_region: Option<String>,
+    /// Sync changed the document since the run's view was refreshed.
+    stale: bool,
+    /// The run came to be here; peers waiting for it hear once it is stored.
+    appeared: bool,
+}
+
+impl<R> RunHub<R> {
+    /// A hub for `id`, waiting for [`Input::Loaded`].
+    pub fn new(config: Arc<HubConfig>, id: DocumentId) -> Self {
+        Self {
+            sync: DocSync::new(id, config.me.clone()),
+            durable: Durability::new(config.snapshot_interval_events),
+            config,
+            id,
+            run_id: RunId::from(id),
+            state: State::Loading,
+            deferred: Vec::new(),
+            peers: Peers::default(),
+            lookup: Lookup::default(),
+            held: Vec::new(),
+            contributors: BTreeSet::new(),
+            source_region: None,
+            stale: false,
+            appeared: false,
+        }
+    }
+
+    /// The run's document id.
+    pub fn document_id(&self) -> DocumentId {
+        self.id
+    }
+
+    /// Handles one input; see [`RunHub::handle_batch`].
+    pub fn handle(&mut self, now: Millis, input: Input<R>) -> Vec<Effect<R>> {
+        self.handle_batch(now, [input])
+    }
+
+    /// Handles `inputs` as one batch: their changes are stored with one persist, and each
+    /// peer gets one sync message for all of them. Returns the effects, in the order to
+    /// perform them.
+    pub fn handle_batch(
+        &mut self,
+        now: Millis,
+        inputs: impl IntoIterator<Item = Input<R>>,
+    ) -> Vec<Effect<R>> {
+        let mut out = Vec::new();
+        for input in inputs {
+            self.input(now, input, &mut out);
+        }
+        self.settle(&mut out);
+        out
+    }
+
+    /// When the hub must be woken with [`Input::Tick`], if it must.
+    pub fn next_wake(&self) -> Option<Millis> {
+        self.lookup.deadline()
+    }
+
+    /// Whether the run may leave memory: no client on it, nothing waiting or in flight.
+    pub fn is_idle(&self) -> bool {
+        !matches!(self.state, State::Loading)
+            && self.peers.only_mesh()
+            && !self.lookup.active()
+            && !self.durable.busy()
+            && self.held.is_empty()
+            && self.deferred.is_empty()
+    }
+
+    /// Inputs and answers the hub is holding (bounded by what one batch brings).
+    pub fn backlog(&self) -> usize {
+        self.deferred.len() + self.held.len()
+    }
+
+    /// The run's materialised state.
+    pub fn state(&mut self) -> Result<RunState, OpError> {
+        match self.run()? {
+            Content::Run(run) => Ok(run.state()),
+            Content::Plain(_) => Err(OpError::NotARun),
+        }
+    }
+
+    /// The run's history.
+    pub fn history(&mut self) -> Result<Vec<HistoryEntry>, OpError> {
+        match self.run()? {
+            Content::Run(run) => Ok(run.history()),
+            Content::Plain(_) => Err(OpError::NotARun),
+        }
+    }
+
+    /// The whole document, saved.
+    pub fn save(&mut self) -> Result<Vec<u8>, OpError> {
+        Ok(self.run()?.unchanged().save())
+    }
+
+    /// The document's heads (none if it is not here).
+    pub fn heads(&mut self) -> Vec<ChangeHash> {
+        self.run()
+            .map_or_else(|_| Vec::new(), |c| c.unchanged().get_heads())
+    }
+
+    fn run(&mut self) -> Result<&mut Content, OpError> {
+        self.refresh_view();
+        match &mut self.state {
+            State::Loading => Err(OpError::Storage(
+                "the run is being reloaded from the store".into(),
+            )),
+            State::Unreadable(why) => Err(OpError::Unreadable(why.clone())),
+            State::Ready(None) => Err(OpError::NotFound),
+            State::Ready(Some(content)) => Ok(content),
+        }
+    }
+
+    fn input(&mut self, now: Millis, input: Input<R>, out: &mut Vec<Effect<R>>) {
+        if matches!(self.state, State::Loading) {
+            match input {
+                Input::Loaded(loaded) => {
+                    self.loaded(loaded, out);
+                    for input in std::mem::take(&mut self.deferred) {
+                        self.input(now, input, out);
+                    }
+                }
+                other => self.deferred.push(other),
+            }
+            return;
+        }
+        match input {
+            Input::Loaded(_) => {} // not asked for
+            Input::Sync {
+                from,
+                message,
+                request,
+            } => self.on_sync(now, from, message, request, out),
+            Input::Ephemeral {
+                from,
+                session_id,
+                count,
+                data,
+            } => {
+                for link in self.peers.others(&from.peer) {
+                    let message = WireMessage::Ephemeral {
+                        sender_id: from.peer.clone(),
+                        target_id: link.peer.clone(),
+                        count,
+                        session_id: session_id.clone(),
+                        document_id: self.id,
+                        data: data.clone(),
+                    };
+                    out.push(send(link, message));
+                }
+            }
+            Input::Unavailable { from } => {
+                self.sync.remove_peer(&from.peer);
+                let clients = self.lookup.lacks(&from.peer);
+                self.unavailable_to(clients, out);
+            }
+            Input::Left { peer, session } => {
+                if self.peers.detach(&peer, session) {
+                    self.sync.remove_peer(&peer);
+                    self.lookup.forget(&peer);
+                    let clients = self.lookup.lacks(&peer);
+                    self.unavailable_to(clients, out);
+                }
+            }
+            Input::Mesh(live) => {
+                for gone in self.peers.set_mesh(live) {
+                    self.sync.remove_peer(&gone.peer);
+                    let clients = self.lookup.lacks(&gone.peer);
+                    self.unavailable_to(clients, out);
+                }
+                self.attach_mesh();
+            }
+            Input::Offer { to } => {
+                if self.has_content() {
+                    // A fresh session: a forced resync starts from scratch.
+                    self.sync.remove_peer(&to.peer);
+                    self.attach(to.clone());
+                    self.sync.join(&to.peer);
+                }
+            }
+            Input::Op {
+                op,
+                user,
+                at_ms,
+                reply,
+            } => self.op(op, &user, at_ms, reply, out),
+            Input::Stored(id) => {
+                if let Some(Some(len)) = self.durable.stored(id) {
+                    out.push(Effect::Event(HubEvent::SnapshotStored(len)));
+                }
+            }
+            Input::StoreFailed(id, why) => self.store_failed(id, why, out),
+            Input::Tick => {
+                let clients = self.lookup.expire(now);
+                self.unavailable_to(clients, out);
+            }
+        }
+    }
+
+    fn loaded(
+        &mut self,
+        loaded: Result<Option<crate::hub::Stored>, String>,
+        out: &mut Vec<Effect<R>>,
+    ) {
+        let loaded = loaded.and_then(|stored| match stored {
+            None => Ok(None),
+            Some(stored) => Content::load(self.run_id, &self.config.identity, &stored.bytes)
+                .map(|content| Some((content, stored)))
+                .map_err(|e| e.to_string()),
+        });
+        self.state = match loaded {
+            Err(why) => {
+                out.push(Effect::Event(HubEvent::Unreadable(why.clone())));
+                State::Unreadable(why)
+            }
+            Ok(None) => {
+                self.durable.reset(Vec::new(), 0, 0);
+                State::Ready(None)
+            }
+            Ok(Some((mut content, stored))) => {
+                let heads = content.unchanged().get_heads();
+                self.durable.reset(heads, stored.chunks, stored.bytes.len());
+                State::Ready(Some(content))
+            }
+        };
+        self.attach_mesh();
+    }
+
+    fn on_sync(
+        &mut self,
+        now: Millis,
+        from: Link,
+        message: Message,
+        request: bool,
+        out: &mut Vec<Effect<R>>,
+    ) {
+        out.push(Effect::Event(HubEvent::SyncReceived));
+        let unknown = match &mut self.state {
+            State::Ready(None) => true,
+            State::Ready(Some(content)) => content.unchanged().get_heads().is_empty(),
+            // An unreadable stored run is this run's problem, not the connection's:
+            // `doc-unavailable` (an `error` would close the socket, and with it every
+            // other run a mesh link carries).
+            State::Unreadable(_) | State::Loading => {
+                self.attach(from.clone());
+                let message = WireMessage::unavailable(self.id, &self.config.me, &from.peer);
+                out.push(send(&from, message));
+                return;
+            }
+        };
+        if request && unknown {
+            self.look_up(now, from, out);
+            return;
+        }
+        self.attach(from.clone());
+        let incoming = change_bytes(&message);
+        let max = self.config.max_document_bytes;
+        let stored = self.durable.stored_bytes();
+        if incoming > 0 && stored + incoming > max {
+            let why = format!(
+                "run {} holds {stored} bytes; these changes would pass the limit of {max} bytes (--max-document-bytes): refused, nothing applied",
+                self.run_id
+            );
+            out.push(send(
+                &from,
+                WireMessage::error(&self.config.me, Some(&from.peer), why),
+            ));
+            return;
+        }
+        let State::Ready(slot) = &mut self.state else {
+            unreachable!("handled above")
+        };
+        let created = slot.is_none();
+        let content = slot.get_or_insert_with(|| Content::empty(&self.config.identity));
+        match self.sync.receive(content.automerge(), &from.peer, message) {
+            Ok(changed) => {
+                if changed {
+                    self.stale = true;
+                    self.appeared |= unknown;
+                    self.contributors.insert(from.peer);
+                }
+            }
+            Err(e) => {
+                if created {
+                    *slot = None;
+                }
+                let why = e.to_string();
+                out.push(Effect::Event(HubEvent::SyncRefused(why.clone())));
+                out.push(send(
+                    &from,
+                    WireMessage::error(&self.config.me, Some(&from.peer), why),
+                ));
+            }
+        }
+    }
+
+    /// A client asked for a run this relay lacks: ask the mesh peers first (the client
+    /// waits), or answer at once if there are none or the asker is a mesh peer.
+    fn look_up(&mut self, now: Millis, from: Link, out: &mut Vec<Effect<R>>) {
+        let mesh = match from.kind {
+            PeerKind::Mesh => Vec::new(),
+            PeerKind::Client => self.peers.mesh().to_vec(),
+        };
+        self.attach(from.clone());
+        if mesh.is_empty() {
+            out.push(send(
+                &from,
+                WireMessage::unavailable(self.id, &self.config.me, &from.peer),
+            ));
+            return;
+        }
+        if !self
+            .lookup
+            .wait(from.peer, now + self.config.lookup_timeout)
+        {
+            return; // already asking
+        }
+        for link in mesh {
+            // An empty scratch document makes the opening message say "I have nothing".
+            let mut scratch = AutoCommit::new();
+            self.attach(link.clone());
+            if let Some(opening) = self.sync.add_peer(&mut scratch, &link.peer) {
+                self.lookup.asking(link.peer.clone());
+                out.push(send(&link, opening.into_request()));
+            }
+        }
+    }
+
+    fn op(&mut self, op: RunOp, user: &str, at_ms: u64, reply: R, out: &mut Vec<Effect<R>>) {
+        self.refresh_view();
+        let slot = match &mut self.state {
+            State::Ready(slot) => slot,
+            State::Unreadable(why) => {
+                let result = Err(OpError::Unreadable(why.clone()));
+                return out.push(Effect::Reply { to: reply, result });
+            }
+            State::Loading => unreachable!("inputs wait while loading"),
+        };
+        let max = self.config.max_document_bytes;
+        let stored = self.durable.stored_bytes();
+        if stored + op.weight() > max {
+            let result = Err(OpError::TooLarge {
+                run: self.run_id,
+                stored,
+                max,
+            });
+            return out.push(Effect::Reply { to: reply, result });
+        }
+        let was_absent = slot.is_none();
+        let source = match &op {
+            RunOp::ApplyBytes { source_region, .. } => Some(source_region.clone()),
+            _ => None,
+        };
+        match ops::apply(slot, self.run_id, &self.config.identity, op, user, at_ms) {
+            Ok(done) => {
+                if done.changed {
+                    self.sync.local_change();
+                    self.appeared |= was_absent;
+                    if source.is_some() {
+                        self.source_region = source;
+                    }
+                    if let Some(Content::Run(run)) = slot {
+                        out.push(Effect::Event(HubEvent::Lamport(run.lamport())));
+                    }
+                }
+                self.held.push((reply, Ok(done)));
+            }
+            Err(e) => out.push(Effect::Reply {
+                to: reply,
+                result: Err(e),
+            }),
+        }
+    }
+
+    /// Drops every change not yet stored: their operations fail, the peers that sent
+    /// them are evicted, and the run is reloaded from the store.
+    fn store_failed(&mut self, id: PersistId, why: String, out: &mut Vec<Effect<R>>) {
+        if !self.durable.failed(id) {
+            return;
+        }
+        out.push(Effect::Event(HubEvent::StoreFailed(why.clone())));
+        for (reply, _) in self.held.drain(..) {
+            let result = Err(OpError::Storage(why.clone()));
+            out.push(Effect::Reply { to: reply, result });
+        }
+        for peer in std::mem::take(&mut self.contributors) {
+            if let Some(link) = self.peers.get(&peer).cloned() {
+                self.peers.detach(&peer, link.session);
+                self.sync.remove_peer(&peer);
+                let reason = format!(
+                    "its changes to run {} could not be stored: {why}",
+                    self.run_id
+                );
+                out.push(Effect::Evict { link, reason });
+            }
+        }
+        self.state = State::Loading;
+        self.stale = false;
+        self.appeared = false;
+        self.source_region = None;
+        out.push(Effect::Load);
+    }
+
+    /// The end of a batch: store what is unstored, or, once everything is stored, let
+    /// out what waited for it.
+    fn settle(&mut self, out: &mut Vec<Effect<R>>) {
+        self.refresh_view();
+        let State::Ready(Some(content)) = &mut self.state else {
+            return;
+        };
+        if !self.durable.holds_all(content) {
+            let region = self
+                .source_region
+                .as_deref()
+                .unwrap_or(self.config.identity.region());
+            if let Some(persist) = self.durable.start(content, region) {
+                out.push(Effect::Persist(persist));
+            }
+            return;
+        }
+        self.source_region = None;
+        self.contributors.clear();
+        if std::mem::take(&mut self.appeared) {
+            // Peers that asked before the run existed here hear of it now.
+            self.lookup.found();
+            let waiting: Vec<PeerId> = self
+                .peers
+                .all()
+                .filter(|l| !self.sync.has_peer(&l.peer))
+                .map(|l| l.peer.clone())
+                .collect();
+            for peer in waiting {
+                self.sync.join(&peer);
+            }
+            self.attach_mesh();
+        }
+        for (to, result) in self.held.drain(..) {
+            out.push(Effect::Reply { to, result });
+        }
+        let State::Ready(Some(content)) = &mut self.state else {
+            unreachable!("checked above")
+        };
+        for (peer, message) in self.sync.flush(content.unchanged()) {
+            if let Some(link) = self.peers.get(&peer) {
+                out.push(send(link, message));
+            }
+        }
+        let mut ours = content.unchanged().get_heads();
+        ours.sort();
+        let mesh: Vec<PeerId> = self
+            .peers
+            .all()
+            .filter(|l| l.kind == PeerKind::Mesh)
+            .map(|l| l.peer.clone())
+            .collect();
+        for peer in mesh {
+            let differs = self.sync.their_heads(&peer).is_none_or(|theirs| {
+                let mut theirs = theirs.to_vec();
+                theirs.sort();
+                theirs != ours
+            });
+            if let Some(differs) = self.peers.report(&peer, differs) {
+                out.push(Effect::Divergence { peer, differs });
+            }
+        }
+    }
+
+    /// Makes every live mesh link a peer of the run, if the run is here.
+    fn attach_mesh(&mut self) {
+        if !self.has_content() {
+            return;
+        }
+        for link in self.peers.mesh().to_vec() {
+            if self.peers.is_current(&link) && self.sync.has_peer(&link.peer) {
+                continue;
+            }
+            let peer = link.peer.clone();
+            self.attach(link);
+            self.sync.join(&peer);
+        }
+    }
+
+    /// Records `link` as its peer's connection; a new connection of a known peer starts a
+    /// new sync session.
+    fn attach(&mut self, link: Link) {
+        let peer = link.peer.clone();
+        if self.peers.attach(link) {
+            self.sync.remove_peer(&peer);
+        }
+    }
+
+    fn unavailable_to(&mut self, clients: Vec<PeerId>, out: &mut Vec<Effect<R>>) {
+        for client in clients {
+            if let Some(link) = self.peers.get(&client) {
+                let message = WireMessage::unavailable(self.id, &self.config.me, &client);
+                out.push(send(link, message));
+            }
+        }
+    }
+
+    fn has_content(&self) -> bool {
+        matches!(self.state, State::Ready(Some(_)))
+    }
+
+    /// Brings the run's view up to date after sync changes (or notices that a plain
+    /// document has become a run).
+    fn refresh_view(&mut self) {
+        if !std::mem::take(&mut self.stale) {
+            return;
+        }
+        if let State::Ready(slot) = &mut self.state
+            && let Some(content) = slot.take()
+        {
+            *slot = Some(content.after_sync(self.run_id, &self.config.identity));
+        }
+    }
+}
+
+fn send<R>(to: &Link, message: WireMessage) -> Effect<R> {
+    Effect::Send {
+        to: to.clone(),
+        message,
+    }
+}

@@ -1,0 +1,204 @@
+//! Local operations on a hub's run ([`RunOp`]), what they answer, and why they fail.
+
+use crate::error::RunError;
+use crate::flag::FlagValue;
+use crate::hub::content::Content;
+use crate::id::{GraftId, RunId};
+use crate::identity::Identity;
+use crate::view::RunState;
+use crate::{RunDoc, StepSpec};
+
+/// A change to a run made through the REST API.
+#[derive(Debug)]
+pub enum RunOp {
+    /// Create the run with a title and base steps.
+    Create {
+        /// Title.
+        title: String,
+        /// Base steps.
+        steps: Vec<StepSpec>,
+    },
+    /// Graft an agent after a node.
+    Graft {
+        /// The anchor.
+        after: String,
+        /// The agent.
+        agent_name: String,
+    },
+    /// Mark a node pruned.
+    Prune {
+        /// The node.
+        node: String,
+    },
+    /// Remove a prune mark.
+    Restore {
+        /// The node.
+        node: String,
+    },
+    /// Set a flag.
+    SetFlag {
+        /// The key.
+        key: String,
+        /// The value.
+        value: FlagValue,
+    },
+    /// Remove a flag.
+    ClearFlag {
+        /// The key.
+        key: String,
+    },
+    /// Merge Automerge bytes (a save or changes) from another relay or a backup.
+    ApplyBytes {
+        /// The bytes.
+        bytes: Vec<u8>,
+        /// The region they came from.
+        source_region: String,
+    },
+}
+
+impl RunOp {
+    /// About how many bytes the operation adds to the stored run (what the size limit
+    /// weighs before applying it).
+    pub(crate) fn weight(&self) -> usize {
+        match self {
+            Self::ApplyBytes { bytes, .. } => bytes.len(),
+            _ => 1024,
+        }
+    }
+}
+
+/// What an operation did.
+#[derive(Debug)]
+pub struct OpReply {
+    /// The run afterwards.
+    pub state: RunState,
+    /// The graft made, for `Graft`.
+    pub graft: Option<GraftId>,
+    /// Whether the document changed.
+    pub changed: bool,
+}
+
+/// Why an operation or read failed. Nothing was applied when one is returned.
+#[derive(Debug, thiserror::Error)]
+pub enum OpError {
+    /// No such run here.
+    #[error("run not found")]
+    NotFound,
+    /// The run already exists (create).
+    #[error("run already exists")]
+    Exists,
+    /// The document exists but is not a run.
+    #[error("document is not a run: it has no run containers")]
+    NotARun,
+    /// The run refused the operation.
+    #[error(transparent)]
+    Run(#[from] RunError),
+    /// The change could not be made durable, so it was dropped, not acknowledged.
+    #[error("storage failed: {0}")]
+    Storage(String),
+    /// The stored document could not be loaded.
+    #[error("stored document is unreadable: {0}")]
+    Unreadable(String),
+    /// The change would make the run larger than its size limit.
+    #[error(
+        "run {run} holds {stored} bytes; this change would pass the limit of {max} bytes (--max-document-bytes)"
+    )]
+    TooLarge {
+        /// The run.
+        run: RunId,
+        /// What it holds now.
+        stored: usize,
+        /// The limit.
+        max: usize,
+    },
+}
+
+/// Applies `op` to `content` (creating the run when the operation allows it), acting for
+/// `user` at `now`. Nothing is changed when an error is returned.
+pub(crate) fn apply(
+    content: &mut Option<Content>,
+    run_id: RunId,
+    identity: &Identity,
+    op: RunOp,
+    user: &str,
+    now: u64,
+) -> Result<OpReply, OpError> {
+    match op {
+        RunOp::Create { title, steps } => {
+            if content.is_some() {
+                return Err(OpError::Exists);
+            }
+            let mut who = identity.clone();
+            if !user.is_empty() {
+                who = Identity::with_actor(identity.actor().clone(), identity.region(), user)?;
+            }
+            let run = RunDoc::create(run_id, who, &title, &steps, now)?;
+            Ok(created(content, run))
+        }
+        RunOp::ApplyBytes { bytes, .. } => match content {
+            None => Ok(created(
+                content,
+                RunDoc::load(run_id, identity.clone(), &bytes)?,
+            )),
+            Some(Content::Plain(_)) => Err(OpError::NotARun),
+            Some(Content::Run(run)) => {
+                let changed = run.apply_bytes(&bytes)?;
+                Ok(OpReply {
+                    state: run.state(),
+                    graft: None,
+                    changed,
+                })
+            }
+        },
+        op => {
+            // A graft (or prune, flag…) on a run never seen here creates it from the
+            // shared genesis, so it merges with every other replica's creation of it.
+            let was_absent = content.is_none();
+            let result = edit(content, run_id, identity, op, user, now);
+            if result.is_err() && was_absent {
+                *content = None;
+            }
+            result
+        }
+    }
+}
+
+fn created(content: &mut Option<Content>, run: RunDoc) -> OpReply {
+    let state = run.state();
+    *content = Some(Content::Run(Box::new(run)));
+    OpReply {
+        state,
+        graft: None,
+        changed: true,
+    }
+}
+
+fn edit(
+    content: &mut Option<Content>,
+    run_id: RunId,
+    identity: &Identity,
+    op: RunOp,
+    user: &str,
+    now: u64,
+) -> Result<OpReply, OpError> {
+    let fresh = || Content::Run(Box::new(RunDoc::genesis(run_id, identity.clone())));
+    let Content::Run(run) = content.get_or_insert_with(fresh) else {
+        return Err(OpError::NotARun);
+    };
+    run.act_as(user)?;
+    let before = run.heads();
+    let graft = match op {
+        RunOp::Graft { after, agent_name } => Some(run.graft(&after, &agent_name, now)?),
+        RunOp::Prune { node } => run.prune(&node, now).map(|_| None)?,
+        RunOp::Restore { node } => run.restore(&node, now).map(|_| None)?,
+        RunOp::SetFlag { key, value } => run.set_flag(&key, value, now).map(|()| None)?,
+        RunOp::ClearFlag { key } => run.clear_flag(&key, now).map(|_| None)?,
+        RunOp::Create { .. } | RunOp::ApplyBytes { .. } => unreachable!("handled by apply"),
+    };
+    let changed = run.heads() != before;
+    Ok(OpReply {
+        state: run.state(),
+        graft,
+        changed,
+    })
+}

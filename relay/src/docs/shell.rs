@@ -1,0 +1,294 @@
+//! [`Shell`]: a run's hub and the I/O it asks for. The hub decides; the shell turns
+//! commands into inputs and performs the effects, in order: loads and persists on the
+//! blocking pool (their outcomes go straight back to the hub), frames to the peers'
+//! queues, answers to the HTTP handlers.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+use runmesh_core::hub::{Effect, HubEvent, Input, Link, Persist, RunHub, Stored};
+use runmesh_core::sync::{PeerId, WireMessage};
+use runmesh_core::{DocumentId, RunId};
+use tokio::sync::mpsc::error::TrySendError;
+
+use crate::docs::command::{DocCmd, OpAnswer, Read};
+use crate::docs::env::TaskEnv;
+use crate::docs::link::PeerLink;
+use crate::store::EventMeta;
+
+/// One run's hub with the connections it sends to.
+#[derive(Debug)]
+pub(crate) struct Shell {
+    env: Arc<TaskEnv>,
+    id: DocumentId,
+    /// The run id as metrics label it.
+    label: String,
+    hub: RunHub<OpAnswer>,
+    /// The connections the hub knows, by peer, for its `Send` effects.
+    links: HashMap<PeerId, PeerLink>,
+}
+
+impl Shell {
+    /// Loads the run and attaches the live mesh links.
+    pub(crate) async fn start(env: Arc<TaskEnv>, id: DocumentId) -> Self {
+        let mut shell = Self {
+            hub: RunHub::new(env.hub.clone(), id),
+            env,
+            id,
+            label: RunId::from(id).to_string(),
+            links: HashMap::new(),
+        };
+        let loaded = shell.load().await;
+        let mesh = shell.mesh_input();
+        shell.handle(vec![Input::Loaded(loaded), mesh]).await;
+        shell
+    }
+
+    /// The run id as metrics label it.
+    pub(crate) fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// The run's hub, for the task's timing and idle checks.
+    pub(crate) fn hub(&self) -> &RunHub<OpAnswer> {
+        &self.hub
+    }
+
+    /// Handles a batch of commands: one hub batch (one persist), then the reads.
+    pub(crate) async fn commands(&mut self, batch: Vec<DocCmd>) {
+        let mut inputs = Vec::with_capacity(batch.len());
+        let mut reads = Vec::new();
+        for cmd in batch {
+            match cmd {
+                DocCmd::Read(read) => reads.push(read),
+                cmd => inputs.push(self.input(cmd)),
+            }
+        }
+        self.handle(inputs).await;
+        for read in reads {
+            self.read(read);
+        }
+    }
+
+    /// The mesh links changed.
+    pub(crate) async fn mesh_changed(&mut self) {
+        let mesh = self.mesh_input();
+        self.handle(vec![mesh]).await;
+    }
+
+    /// Time passed.
+    pub(crate) async fn tick(&mut self) {
+        self.handle(vec![Input::Tick]).await;
+    }
+
+    fn mesh_input(&mut self) -> Input<OpAnswer> {
+        let live = self.env.mesh.borrow().clone();
+        let mut links = Vec::with_capacity(live.len());
+        for link in live.iter() {
+            links.push(link.link.clone());
+            self.remember(link.clone());
+        }
+        Input::Mesh(links)
+    }
+
+    fn input(&mut self, cmd: DocCmd) -> Input<OpAnswer> {
+        match cmd {
+            DocCmd::Sync {
+                from,
+                message,
+                request,
+            } => Input::Sync {
+                from: self.remember(from),
+                message,
+                request,
+            },
+            DocCmd::Ephemeral {
+                from,
+                session_id,
+                count,
+                data,
+            } => Input::Ephemeral {
+                from: from.link.clone(),
+                session_id,
+                count,
+                data,
+            },
+            DocCmd::Detach(link) => Input::Left {
+                peer: link.peer,
+                session: link.session,
+            },
+            DocCmd::Unavailable { from } => Input::Unavailable {
+                from: from.link.clone(),
+            },
+            DocCmd::Offer { to } => Input::Offer {
+                to: self.remember(to),
+            },
+            DocCmd::Op { op, user, reply } => Input::Op {
+                op,
+                user,
+                at_ms: crate::docs::link::epoch_millis(),
+                reply,
+            },
+            DocCmd::Read(_) => unreachable!("reads are answered after the batch"),
+        }
+    }
+
+    /// Keeps `link` as its peer's connection for sends; returns the hub's view of it.
+    fn remember(&mut self, link: PeerLink) -> Link {
+        let hub_link = link.link.clone();
+        self.links.insert(link.link.peer.clone(), link);
+        hub_link
+    }
+
+    async fn handle(&mut self, inputs: Vec<Input<OpAnswer>>) {
+        let effects = self.hub.handle_batch(self.env.now(), inputs);
+        let mut queue = VecDeque::from(effects);
+        while let Some(effect) = queue.pop_front() {
+            let next = match effect {
+                Effect::Load => {
+                    let loaded = self.load().await;
+                    Some(Input::Loaded(loaded))
+                }
+                Effect::Persist(persist) => Some(self.persist(persist).await),
+                Effect::Send { to, message } => self.send(&to, message),
+                Effect::Reply { to, result } => {
+                    let _ = to.send(result);
+                    None
+                }
+                Effect::Evict { link, reason } => {
+                    tracing::warn!(doc = %self.id, peer = %link.peer, %reason, "evicting a peer");
+                    if let Some(peer) = self.forget(&link) {
+                        peer.close.cancel();
+                    }
+                    None
+                }
+                Effect::Divergence { peer, differs } => {
+                    self.env.divergence.set(&peer, self.id, differs);
+                    None
+                }
+                Effect::Event(event) => {
+                    self.event(&event);
+                    None
+                }
+            };
+            if let Some(input) = next {
+                queue.extend(self.hub.handle(self.env.now(), input));
+            }
+        }
+    }
+
+    /// Sends to the peer's queue. A peer whose queue is full is not keeping up: it is cut
+    /// off (it resyncs from scratch when it reconnects) rather than buffered without
+    /// bound; the hub hears that it left.
+    fn send(&mut self, to: &Link, message: WireMessage) -> Option<Input<OpAnswer>> {
+        let peer = self
+            .links
+            .get(&to.peer)
+            .filter(|l| l.link.session == to.session)?;
+        if matches!(message, WireMessage::Sync { .. }) {
+            self.env.metrics.sync_message();
+        }
+        match peer.tx.try_send(message.encode()) {
+            Ok(()) => None,
+            Err(TrySendError::Full(_)) => {
+                tracing::warn!(doc = %self.id, peer = %to.peer, "peer is not keeping up; disconnecting it");
+                peer.close.cancel();
+                self.forget(to);
+                Some(left(to))
+            }
+            Err(TrySendError::Closed(_)) => {
+                self.forget(to);
+                Some(left(to))
+            }
+        }
+    }
+
+    fn forget(&mut self, link: &Link) -> Option<PeerLink> {
+        if self
+            .links
+            .get(&link.peer)
+            .is_some_and(|l| l.link.session == link.session)
+        {
+            return self.links.remove(&link.peer);
+        }
+        None
+    }
+
+    async fn load(&self) -> Result<Option<Stored>, String> {
+        let (store, id) = (self.env.store.clone(), self.id);
+        let loaded = tokio::task::spawn_blocking(move || store.load(&id))
+            .await
+            .map_err(|e| format!("the loading task failed: {e}"))?
+            .map_err(|e| e.to_string())?;
+        Ok(loaded.map(|stored| Stored {
+            bytes: stored.concat(),
+            chunks: u32::try_from(stored.chunks.len()).unwrap_or(u32::MAX),
+        }))
+    }
+
+    async fn persist(&self, persist: Persist) -> Input<OpAnswer> {
+        let (store, id) = (self.env.store.clone(), self.id);
+        let retain = self.env.snapshot_retain;
+        let meta = EventMeta {
+            source_region: persist.source_region,
+            lamport: persist.lamport,
+        };
+        let (chunk, snapshot) = (persist.chunk, persist.snapshot);
+        let stored = tokio::task::spawn_blocking(move || {
+            store.append(&id, &chunk, &meta)?;
+            if let Some(bytes) = snapshot {
+                store.snapshot(&id, &bytes, &meta, retain)?;
+            }
+            Ok::<_, crate::store::StoreError>(())
+        })
+        .await;
+        match stored {
+            Ok(Ok(())) => Input::Stored(persist.id),
+            Ok(Err(e)) => Input::StoreFailed(persist.id, e.to_string()),
+            Err(e) => Input::StoreFailed(persist.id, format!("the storage task failed: {e}")),
+        }
+    }
+
+    fn read(&mut self, read: Read) {
+        match read {
+            Read::State(reply) => {
+                let _ = reply.send(self.hub.state());
+            }
+            Read::Changes(reply) => {
+                let _ = reply.send(self.hub.save());
+            }
+            Read::History(reply) => {
+                let _ = reply.send(self.hub.history());
+            }
+            Read::Heads(reply) => {
+                let _ = reply.send(self.hub.heads());
+            }
+        }
+    }
+
+    fn event(&self, event: &HubEvent) {
+        let metrics = &self.env.metrics;
+        match event {
+            HubEvent::SyncReceived => metrics.sync_message(),
+            HubEvent::SyncRefused(why) => {
+                metrics.sync_failure();
+                tracing::warn!(doc = %self.id, error = %why, "refused a sync message");
+            }
+            HubEvent::SnapshotStored(bytes) => metrics.snapshot_written(*bytes),
+            HubEvent::Lamport(value) => metrics.lamport(&self.label, *value),
+            HubEvent::Unreadable(why) => {
+                tracing::error!(doc = %self.id, error = %why, "stored run cannot be loaded; refusing to serve it");
+            }
+            HubEvent::StoreFailed(why) => {
+                tracing::error!(doc = %self.id, error = %why, "could not store changes; dropped them and reloading");
+            }
+        }
+    }
+}
+
+fn left(link: &Link) -> Input<OpAnswer> {
+    Input::Left {
+        peer: link.peer.clone(),
+        session: link.session,
+    }
+}

@@ -1,0 +1,79 @@
+//! The task that owns one run: it waits for commands, a mesh change or the hub's next
+//! wake-up, hands each batch to its [`Shell`], and leaves memory once the run has been
+//! idle for `--idle-unload-secs`.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use runmesh_core::DocumentId;
+use tokio::sync::mpsc;
+
+use crate::docs::command::DocCmd;
+use crate::docs::env::TaskEnv;
+use crate::docs::shell::Shell;
+use crate::docs::slots::Slots;
+
+/// Most commands handled in one batch (one persist, one fsync).
+const BATCH: usize = 128;
+
+/// Runs the task for `id` until it is idle and leaves `slots`. Returns the commands that
+/// reached its queue after it left, for a fresh task.
+pub(crate) async fn run(
+    env: Arc<TaskEnv>,
+    slots: Slots,
+    id: DocumentId,
+    generation: u64,
+    mut rx: mpsc::Receiver<DocCmd>,
+) -> Vec<DocCmd> {
+    let mut mesh = env.mesh.clone();
+    mesh.mark_unchanged();
+    let mut shell = Shell::start(env.clone(), id).await;
+    env.metrics.runs_loaded(1);
+    let mut active = Instant::now();
+    let mut mesh_open = true;
+    loop {
+        let idle_at = active + env.idle_unload;
+        let wake_at = shell
+            .hub()
+            .next_wake()
+            .map_or(idle_at, |at| env.instant(at).min(idle_at));
+        tokio::select! {
+            biased;
+            cmd = rx.recv() => {
+                let Some(first) = cmd else { break };
+                let mut batch = vec![first];
+                while batch.len() < BATCH {
+                    match rx.try_recv() {
+                        Ok(cmd) => batch.push(cmd),
+                        Err(_) => break,
+                    }
+                }
+                shell.commands(batch).await;
+                active = Instant::now();
+            }
+            changed = mesh.changed(), if mesh_open => match changed {
+                Ok(()) => shell.mesh_changed().await,
+                Err(_) => mesh_open = false, // the relay is shutting down
+            },
+            () = tokio::time::sleep_until(wake_at.into()) => {
+                shell.tick().await;
+                let idle = Instant::now() >= idle_at && shell.hub().is_idle();
+                if idle && slots.leave(&id, generation, &rx) {
+                    break;
+                }
+                if Instant::now() >= idle_at {
+                    active = Instant::now();
+                }
+            }
+        }
+    }
+    env.metrics.runs_loaded(-1);
+    env.metrics.forget_run(shell.label());
+    // Anything sent after the task left its slot goes to a fresh task.
+    rx.close();
+    let mut leftovers = Vec::new();
+    while let Ok(cmd) = rx.try_recv() {
+        leftovers.push(cmd);
+    }
+    leftovers
+}

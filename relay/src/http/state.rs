@@ -1,0 +1,60 @@
+//! [`AppState`]: the handles the HTTP layer holds. Each handler takes the ones it uses
+//! (axum's `FromRef`), and below this layer every module gets only its own.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use runmesh_core::sync::PeerId;
+use tokio_util::sync::CancellationToken;
+
+use crate::auth::Verifier;
+use crate::docs::Documents;
+use crate::limits::MutationLimits;
+use crate::mesh::Mesh;
+use crate::metrics::Metrics;
+use crate::ws::SessionEnv;
+
+/// Shared state of a running relay.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The runs.
+    pub docs: Documents,
+    /// The regional mesh.
+    pub mesh: Arc<Mesh>,
+    /// What `/ws` sessions need.
+    pub sessions: SessionEnv,
+    /// Checks credentials.
+    pub verifier: Verifier,
+    /// Per-user change limits.
+    pub limits: Arc<MutationLimits>,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// This relay's region.
+    pub region: Arc<str>,
+    /// This relay's peer id.
+    pub me: PeerId,
+    /// Cancelled when the relay shuts down; sessions end with it.
+    pub shutdown: CancellationToken,
+}
+
+impl FromRef<AppState> for Documents {
+    fn from_ref(state: &AppState) -> Self {
+        state.docs.clone()
+    }
+}
+
+impl FromRef<AppState> for Arc<Metrics> {
+    fn from_ref(state: &AppState) -> Self {
+        state.metrics.clone()
+    }
+}
+
+/// This relay's region, for the answers that name it.
+#[derive(Debug, Clone)]
+pub struct Region(pub Arc<str>);
+
+impl FromRef<AppState> for Region {
+    fn from_ref(state: &AppState) -> Self {
+        Region(state.region.clone())
+    }
+}
