@@ -59,6 +59,11 @@ impl Durability {
         self.stored_bytes
     }
 
+    /// The persist that will hold a change made now: the next one to start.
+    pub(crate) fn upcoming(&self) -> PersistId {
+        PersistId(self.next_id + 1)
+    }
+
     /// Whether a persist is in flight.
     pub(crate) fn busy(&self) -> bool {
         self.in_flight.is_some()

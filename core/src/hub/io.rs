@@ -65,8 +65,10 @@ pub enum Input<R> {
     },
     /// An `ephemeral` message to pass on to the run's other peers.
     Ephemeral {
-        /// The sender's connection.
+        /// The connection it came on.
         from: Link,
+        /// The peer that first sent it (it may have crossed other relays).
+        sender: PeerId,
         /// The sender's ephemeral session.
         session_id: String,
         /// Sequence number within that session.

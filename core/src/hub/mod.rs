@@ -11,8 +11,8 @@
 //! The rules it keeps:
 //! - **Durable before it leaves.** Changes from every input of a batch go to the store
 //!   as one [`Persist`] (group commit). While anything in memory is not yet stored, no
-//!   sync message leaves and no operation is answered; they go once [`Input::Stored`]
-//!   says the store holds everything.
+//!   sync message leaves; an operation is answered once the persist that holds its
+//!   change is stored.
 //! - **A failed store loses nothing that was promised.** On [`Input::StoreFailed`] the
 //!   unstored changes are dropped: their operations are answered with an error, the
 //!   peers that sent them are evicted (their sync sessions would never resend them) and
@@ -21,6 +21,8 @@
 //!   of the mesh peers (one hop) before `doc-unavailable`; a mesh peer's request never
 //!   is (`lookup.rs`).
 //! - **One session per connection.** A peer that reconnects starts a fresh sync session.
+//! - **Ephemeral messages pass once.** Presence crosses the mesh but never circles it
+//!   (`ephemeral.rs`).
 //!
 //! It lives in `core` beside [`DocSync`](crate::sync::DocSync), as samod keeps its hub in
 //! its core crate: here the compiler keeps it free of tokio and I/O (core has neither),
@@ -29,6 +31,7 @@
 
 mod content;
 mod durable;
+mod ephemeral;
 mod io;
 mod lookup;
 mod ops;
@@ -48,6 +51,7 @@ pub use ops::{OpError, OpReply, RunOp};
 use crate::doc::HistoryEntry;
 use crate::hub::content::Content;
 use crate::hub::durable::Durability;
+use crate::hub::ephemeral::Echoes;
 use crate::hub::lookup::Lookup;
 use crate::hub::peers::Peers;
 use crate::id::{DocumentId, RunId};
@@ -81,6 +85,15 @@ enum State {
     Ready(Option<Content>),
 }
 
+/// An answer waiting for its change to be stored.
+#[derive(Debug)]
+struct Held<R> {
+    to: R,
+    result: Result<OpReply, OpError>,
+    /// The persist that holds the change (and everything the answer shows).
+    after: PersistId,
+}
+
 /// One run's hub. `R` is the shell's handle for answering an operation.
 #[derive(Debug)]
 pub struct RunHub<R> {
@@ -93,8 +106,9 @@ pub struct RunHub<R> {
     peers: Peers,
     durable: Durability,
     lookup: Lookup,
-    /// Answers waiting until everything in memory is stored.
-    held: Vec<(R, Result<OpReply, OpError>)>,
+    echoes: Echoes,
+    /// Answers waiting for the persist that holds their change.
+    held: Vec<Held<R>>,
     /// Peers whose changes are in memory but not yet stored.
     contributors: BTreeSet<PeerId>,
     /// Where the unstored changes came from, if not from this relay's region.
@@ -118,6 +132,7 @@ impl<R> RunHub<R> {
             deferred: Vec::new(),
             peers: Peers::default(),
             lookup: Lookup::default(),
+            echoes: Echoes::default(),
             held: Vec::new(),
             contributors: BTreeSet::new(),
             source_region: None,
@@ -233,13 +248,18 @@ impl<R> RunHub<R> {
             } => self.on_sync(now, from, message, request, out),
             Input::Ephemeral {
                 from,
+                sender,
                 session_id,
                 count,
                 data,
             } => {
-                for link in self.peers.others(&from.peer) {
+                if !self.echoes.first_time(&session_id, count) {
+                    return; // it came round the mesh
+                }
+                let others = self.peers.others(&from.peer);
+                for link in others.filter(|l| l.peer != sender) {
                     let message = WireMessage::Ephemeral {
-                        sender_id: from.peer.clone(),
+                        sender_id: sender.clone(),
                         target_id: link.peer.clone(),
                         count,
                         session_id: session_id.clone(),
@@ -285,8 +305,17 @@ impl<R> RunHub<R> {
                 reply,
             } => self.op(op, &user, at_ms, reply, out),
             Input::Stored(id) => {
-                if let Some(Some(len)) = self.durable.stored(id) {
-                    out.push(Effect::Event(HubEvent::SnapshotStored(len)));
+                if let Some(snapshot) = self.durable.stored(id) {
+                    if let Some(len) = snapshot {
+                        out.push(Effect::Event(HubEvent::SnapshotStored(len)));
+                    }
+                    // Answers whose change this persist holds may go, even if newer
+                    // changes are still to be stored.
+                    let (ready, waiting) = std::mem::take(&mut self.held)
+                        .into_iter()
+                        .partition(|h| h.after <= id);
+                    self.held = waiting;
+                    answer(ready, out);
                 }
             }
             Input::StoreFailed(id, why) => self.store_failed(id, why, out),
@@ -463,7 +492,11 @@ impl<R> RunHub<R> {
                         out.push(Effect::Event(HubEvent::Lamport(run.lamport())));
                     }
                 }
-                self.held.push((reply, Ok(done)));
+                self.held.push(Held {
+                    to: reply,
+                    result: Ok(done),
+                    after: self.durable.upcoming(),
+                });
             }
             Err(e) => out.push(Effect::Reply {
                 to: reply,
@@ -479,9 +512,12 @@ impl<R> RunHub<R> {
             return;
         }
         out.push(Effect::Event(HubEvent::StoreFailed(why.clone())));
-        for (reply, _) in self.held.drain(..) {
+        for held in self.held.drain(..) {
             let result = Err(OpError::Storage(why.clone()));
-            out.push(Effect::Reply { to: reply, result });
+            out.push(Effect::Reply {
+                to: held.to,
+                result,
+            });
         }
         for peer in std::mem::take(&mut self.contributors) {
             if let Some(link) = self.peers.get(&peer).cloned() {
@@ -534,9 +570,7 @@ impl<R> RunHub<R> {
             }
             self.attach_mesh();
         }
-        for (to, result) in self.held.drain(..) {
-            out.push(Effect::Reply { to, result });
-        }
+        answer(std::mem::take(&mut self.held), out);
         let State::Ready(Some(content)) = &mut self.state else {
             unreachable!("checked above")
         };
@@ -613,6 +647,12 @@ impl<R> RunHub<R> {
         {
             *slot = Some(content.after_sync(self.run_id, &self.config.identity));
         }
+    }
+}
+
+fn answer<R>(held: Vec<Held<R>>, out: &mut Vec<Effect<R>>) {
+    for Held { to, result, .. } in held {
+        out.push(Effect::Reply { to, result });
     }
 }
 

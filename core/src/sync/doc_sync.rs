@@ -57,6 +57,9 @@ pub struct DocSync {
     peers: BTreeMap<PeerId, Session>,
     /// Peers that sent something since the last flush (they are owed a reply).
     owed: BTreeSet<PeerId>,
+    /// Peers whose changes were applied since the last flush: their reply must carry our
+    /// new heads, even if they have since said they hold them too (see `flush`).
+    applied_from: BTreeSet<PeerId>,
     /// The document changed since the last flush (every peer may need to hear).
     dirty: bool,
 }
@@ -69,6 +72,7 @@ impl DocSync {
             me,
             peers: BTreeMap::new(),
             owed: BTreeSet::new(),
+            applied_from: BTreeSet::new(),
             dirty: false,
         }
     }
@@ -108,6 +112,7 @@ impl DocSync {
     pub fn remove_peer(&mut self, peer: &PeerId) {
         self.peers.remove(peer);
         self.owed.remove(peer);
+        self.applied_from.remove(peer);
     }
 
     /// Applies a sync message from `from`. Returns whether the document changed; the
@@ -130,6 +135,9 @@ impl DocSync {
         .map_err(|e| SyncError::Apply(e.to_string()))?;
         let changed = doc.get_heads() != before;
         self.owed.insert(from.clone());
+        if changed {
+            self.applied_from.insert(from.clone());
+        }
         self.dirty |= changed;
         Ok(changed)
     }
@@ -141,12 +149,23 @@ impl DocSync {
 
     /// The messages owed since the last flush: to every peer if the document changed,
     /// else only to the peers that sent something.
+    ///
+    /// A peer whose changes were applied always hears our heads: that is how it learns
+    /// they arrived (a client counts its unacknowledged changes by it). Automerge would
+    /// stay silent if, before this flush, the peer had sent a second message saying it
+    /// has our heads — which it does once it sent its changes, so a relay that answers
+    /// once per batch, after storing, would never acknowledge them.
     pub fn flush(&mut self, doc: &mut AutoCommit) -> Vec<(PeerId, WireMessage)> {
         let targets: Vec<PeerId> = if self.dirty {
             self.peers.keys().cloned().collect()
         } else {
             self.owed.iter().cloned().collect()
         };
+        for peer in std::mem::take(&mut self.applied_from) {
+            if let Some(session) = self.peers.get_mut(&peer) {
+                session.state.last_sent_heads = Vec::new();
+            }
+        }
         self.dirty = false;
         self.owed.clear();
         targets

@@ -2,6 +2,7 @@
 
 use automerge::sync::Message;
 use runmesh_core::hub::{Link, OpError, OpReply, RunOp};
+use runmesh_core::sync::PeerId;
 use runmesh_core::{ChangeHash, HistoryEntry, RunState};
 use tokio::sync::oneshot;
 
@@ -37,8 +38,10 @@ pub enum DocCmd {
     },
     /// An ephemeral message to pass on to the run's other peers.
     Ephemeral {
-        /// The sender's connection.
+        /// The connection it came on.
         from: PeerLink,
+        /// The peer that first sent it.
+        sender: PeerId,
         /// Its ephemeral session.
         session_id: String,
         /// Sequence number in that session.

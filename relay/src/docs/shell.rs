@@ -104,11 +104,13 @@ impl Shell {
             },
             DocCmd::Ephemeral {
                 from,
+                sender,
                 session_id,
                 count,
                 data,
             } => Input::Ephemeral {
                 from: from.link.clone(),
+                sender,
                 session_id,
                 count,
                 data,

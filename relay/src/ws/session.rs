@@ -137,6 +137,7 @@ impl Session {
             } => self.sync(document_id, &data, true).await,
             WireMessage::Ephemeral {
                 document_id,
+                sender_id,
                 session_id,
                 count,
                 data,
@@ -146,8 +147,15 @@ impl Session {
                     .check(RunId::from(document_id), Access::Read)
                     .map_err(|why| self.protocol_error(format!("forbidden: {why}")))?;
                 let from = self.link.clone();
+                // A client speaks for itself; a relay passes on what others said.
+                let sender = if self.link.is_mesh() {
+                    sender_id
+                } else {
+                    self.link.peer().clone()
+                };
                 let cmd = DocCmd::Ephemeral {
                     from,
+                    sender,
                     session_id,
                     count,
                     data,

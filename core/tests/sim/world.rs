@@ -1,0 +1,642 @@
+//! [`World`]: relays, clients and the network between them on one seeded schedule.
+//!
+//! A run of the world has two phases. During the faults, a random workload edits runs
+//! (clients and the REST API) while connections break, relays crash and restart from
+//! their stores, mesh links are partitioned, clients go offline, writes fail or are slow,
+//! and frames are delayed and duplicated. Then everything heals and the world runs until
+//! nothing is left to do; `check.rs` then compares every replica.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::time::Duration;
+
+use automerge::ChangeHash;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use runmesh_core::hub::RunOp;
+use runmesh_core::{Backoff, DocumentId, FlagValue, RunId, StepSpec};
+
+use crate::client::SimClient;
+use crate::net::{Conn, End, Event, Schedule};
+use crate::relay::{Out, SimRelay};
+
+/// Frames a relay lets wait for one peer before it cuts the peer off as too slow.
+const PEER_QUEUE: usize = 48;
+/// Events allowed after the faults end before the world must have gone quiet.
+const QUIET_WITHIN: u64 = 200_000;
+
+/// The shape of one world, drawn from its seed.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub relays: usize,
+    pub clients: usize,
+    pub runs: usize,
+    /// Mesh as a line (0–1–2…) rather than every pair.
+    pub line: bool,
+    /// How long the faults last, in ms.
+    pub chaos_ms: u64,
+    /// Percent of writes that fail during the faults.
+    pub store_fail: u32,
+    /// Percent of frames delivered twice.
+    pub duplicate: u32,
+}
+
+impl Plan {
+    pub fn from_rng(rng: &mut ChaCha8Rng) -> Self {
+        Self {
+            relays: rng.random_range(2..=4),
+            clients: rng.random_range(2..=6),
+            runs: rng.random_range(1..=2),
+            line: rng.random_bool(0.3),
+            chaos_ms: rng.random_range(1_000..3_000),
+            store_fail: rng.random_range(0..=4),
+            duplicate: rng.random_range(0..=3),
+        }
+    }
+}
+
+/// What a finished world reports.
+#[derive(Debug, Default)]
+pub struct Summary {
+    pub events: u64,
+    /// How often each kind of thing happened.
+    pub counts: Counts,
+    /// A digest of everything that happened, to show a seed replays exactly.
+    pub trace: u64,
+}
+
+/// How often things happened in a world (summed over seeds in the report).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Counts {
+    pub frames: u64,
+    pub duplicated: u64,
+    pub writes: u64,
+    pub failed_writes: u64,
+    pub crashes: u64,
+    pub broken_connections: u64,
+    pub evictions: u64,
+    pub operations: u64,
+}
+
+impl std::ops::AddAssign for Counts {
+    fn add_assign(&mut self, o: Self) {
+        self.frames += o.frames;
+        self.duplicated += o.duplicated;
+        self.writes += o.writes;
+        self.failed_writes += o.failed_writes;
+        self.crashes += o.crashes;
+        self.broken_connections += o.broken_connections;
+        self.evictions += o.evictions;
+        self.operations += o.operations;
+    }
+}
+
+/// Everything in one simulation.
+pub struct World {
+    pub plan: Plan,
+    pub rng: ChaCha8Rng,
+    pub now: u64,
+    pub relays: Vec<SimRelay>,
+    pub clients: Vec<SimClient>,
+    pub runs: Vec<RunId>,
+    pub conns: BTreeMap<u64, Conn>,
+    next_conn: u64,
+    mesh_pairs: Vec<(usize, usize)>,
+    mesh_conn: BTreeMap<(usize, usize), u64>,
+    mesh_failures: BTreeMap<(usize, usize), u32>,
+    partitioned: BTreeSet<(usize, usize)>,
+    schedule: Schedule,
+    healing: bool,
+    events: u64,
+    healed_at: u64,
+    /// Operations on relays: which run, and the change each made.
+    ops: BTreeMap<u64, (DocumentId, Option<ChangeHash>)>,
+    /// Changes whose operation was answered with success, and with a storage error.
+    pub acked: Vec<(DocumentId, ChangeHash)>,
+    pub refused: Vec<(DocumentId, ChangeHash)>,
+    trace: DefaultHasher,
+    pub counts: Counts,
+    /// Print every frame and answer (`RUNMESH_SIM_LOG`).
+    log: bool,
+}
+
+fn backoff() -> Backoff {
+    Backoff::new(Duration::from_millis(50), Duration::from_millis(800))
+}
+
+impl World {
+    /// The world of `seed`; `broken` makes every relay's shell acknowledge writes before
+    /// they are stored.
+    pub fn new(seed: u64, broken: bool) -> Self {
+        let log = std::env::var_os("RUNMESH_SIM_LOG").is_some();
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let plan = Plan::from_rng(&mut rng);
+        let runs: Vec<RunId> = (0..plan.runs)
+            .map(|k| {
+                RunId::from_bytes([
+                    seed as u8, k as u8, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7,
+                ])
+            })
+            .collect();
+        let mut relays: Vec<SimRelay> = (0..plan.relays).map(SimRelay::new).collect();
+        for relay in &mut relays {
+            relay.ack_before_write = broken;
+            relay.log = log;
+        }
+        let clients = (0..plan.clients)
+            .map(|c| SimClient::new(c, rng.random_range(0..plan.relays), runs[c % plan.runs]))
+            .collect();
+        let mesh_pairs = (0..plan.relays)
+            .flat_map(|a| (a + 1..plan.relays).map(move |b| (a, b)))
+            .filter(|(a, b)| !plan.line || b - a == 1)
+            .collect();
+        Self {
+            plan,
+            rng,
+            now: 0,
+            relays,
+            clients,
+            runs,
+            conns: BTreeMap::new(),
+            next_conn: 0,
+            mesh_pairs,
+            mesh_conn: BTreeMap::new(),
+            mesh_failures: BTreeMap::new(),
+            partitioned: BTreeSet::new(),
+            schedule: Schedule::default(),
+            healing: false,
+            events: 0,
+            healed_at: 0,
+            ops: BTreeMap::new(),
+            acked: Vec::new(),
+            refused: Vec::new(),
+            trace: DefaultHasher::new(),
+            counts: Counts::default(),
+            log,
+        }
+    }
+
+    /// Runs the world to quiet, then checks every replica.
+    pub fn run(mut self) -> Result<Summary, String> {
+        self.start()?;
+        while let Some((time, event)) = self.schedule.next() {
+            self.now = time;
+            self.events += 1;
+            (time, self.events).hash(&mut self.trace);
+            if self.healing && self.events - self.healed_at > QUIET_WITHIN {
+                return Err(format!(
+                    "still busy {QUIET_WITHIN} events after the faults ended: messages loop"
+                ));
+            }
+            self.handle(event)?;
+        }
+        crate::check::converged(&mut self)?;
+        Ok(Summary {
+            events: self.events,
+            counts: self.counts,
+            trace: self.trace.finish(),
+        })
+    }
+
+    fn start(&mut self) -> Result<(), String> {
+        let steps: Vec<StepSpec> = ["step1", "step2", "step3"]
+            .iter()
+            .map(|s| StepSpec::new(s).expect("a valid step"))
+            .collect();
+        for (k, run) in self.runs.clone().into_iter().enumerate() {
+            let relay = k % self.plan.relays;
+            let create = RunOp::Create {
+                title: format!("run {k}"),
+                steps: steps.clone(),
+            };
+            self.op(relay, run.document_id(), create)?;
+        }
+        for pair in self.mesh_pairs.clone() {
+            self.schedule.at(
+                0,
+                Event::Dial {
+                    from: pair.0,
+                    to: pair.1,
+                },
+            );
+        }
+        for client in 0..self.clients.len() {
+            let at = self.rng.random_range(0..50);
+            self.schedule.at(at, Event::Connect { client });
+        }
+        self.schedule.at(1, Event::Act);
+        self.schedule.at(self.plan.chaos_ms, Event::Heal);
+        Ok(())
+    }
+
+    fn handle(&mut self, event: Event) -> Result<(), String> {
+        match event {
+            Event::Deliver { conn, dir, frame } => self.deliver(conn, dir, &frame),
+            Event::Written {
+                relay,
+                epoch,
+                doc,
+                persist,
+            } => {
+                if self.relays[relay].epoch != epoch {
+                    return Ok(()); // the relay crashed meanwhile; `crash` decided its fate
+                }
+                let fails = !self.healing && self.rng.random_range(0..100) < self.plan.store_fail;
+                self.counts.writes += 1;
+                self.counts.failed_writes += u64::from(fails);
+                let mut out = Vec::new();
+                self.relays[relay].written(self.now, doc, persist.id, !fails, &mut out);
+                self.apply(relay, out)
+            }
+            Event::Wake { relay, epoch, doc } => {
+                if self.relays[relay].epoch != epoch || !self.relays[relay].up {
+                    return Ok(());
+                }
+                let mut out = Vec::new();
+                self.relays[relay].wake(self.now, doc, &mut out);
+                self.apply(relay, out)
+            }
+            Event::Dial { from, to } => self.dial(from, to),
+            Event::Connect { client } => self.connect(client),
+            Event::Restart { relay } => {
+                if self.relays[relay].up {
+                    return Ok(());
+                }
+                self.relays[relay].restart()?;
+                for &(a, b) in &self.mesh_pairs.clone() {
+                    if a == relay || b == relay {
+                        self.schedule.at(self.now, Event::Dial { from: a, to: b });
+                    }
+                }
+                Ok(())
+            }
+            Event::Act => {
+                if self.healing {
+                    return Ok(());
+                }
+                crate::workload::act(self)?;
+                {
+                    let next = self.now + self.rng.random_range(1..12);
+                    self.schedule.at(next, Event::Act);
+                }
+                Ok(())
+            }
+            Event::Heal => self.heal(),
+        }
+    }
+
+    fn heal(&mut self) -> Result<(), String> {
+        self.healing = true;
+        self.healed_at = self.events;
+        self.partitioned.clear();
+        for relay in 0..self.relays.len() {
+            if !self.relays[relay].up {
+                self.schedule.at(self.now, Event::Restart { relay });
+            }
+        }
+        for &(a, b) in &self.mesh_pairs {
+            self.schedule
+                .at(self.now + 1, Event::Dial { from: a, to: b });
+        }
+        for client in 0..self.clients.len() {
+            self.clients[client].online = true;
+            self.schedule.at(self.now + 1, Event::Connect { client });
+        }
+        Ok(())
+    }
+
+    fn deliver(&mut self, conn: u64, dir: usize, frame: &[u8]) -> Result<(), String> {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return Ok(());
+        };
+        if !c.up {
+            return Ok(());
+        }
+        c.in_flight[dir] -= 1;
+        self.counts.frames += 1;
+        frame.len().hash(&mut self.trace);
+        if self.log {
+            let m = runmesh_core::sync::WireMessage::decode(frame, usize::MAX).unwrap();
+            let detail = match &m {
+                runmesh_core::sync::WireMessage::Sync { data, .. }
+                | runmesh_core::sync::WireMessage::Request { data, .. } => {
+                    let s = runmesh_core::sync::decode_message(data).unwrap();
+                    format!(
+                        "heads {:?} changes {} need {}",
+                        s.heads
+                            .iter()
+                            .map(|h| h.to_string()[..6].to_owned())
+                            .collect::<Vec<_>>(),
+                        s.changes.len(),
+                        s.need.len()
+                    )
+                }
+                _ => String::new(),
+            };
+            eprintln!(
+                "{} conn {conn} {:?}->{:?} {} {detail}",
+                self.now,
+                c.ends[dir],
+                c.ends[1 - dir],
+                m.kind()
+            );
+        }
+        match c.ends[1 - dir] {
+            End::Relay(r) => {
+                if !self.relays[r].up {
+                    return Ok(());
+                }
+                let mut out = Vec::new();
+                self.relays[r].on_frame(self.now, conn, frame, &mut out);
+                self.apply(r, out)
+            }
+            End::Client(i) => {
+                let client = &mut self.clients[i];
+                let received = client
+                    .sync
+                    .receive(&mut client.run, frame)
+                    .map_err(|e| format!("client {i} refused what its relay sent: {e}"))?;
+                if received.joined {
+                    client.failures = 0;
+                }
+                for frame in received.frames {
+                    self.send(conn, End::Client(i), frame);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Performs what relay `r` asked for.
+    pub fn apply(&mut self, r: usize, out: Vec<Out>) -> Result<(), String> {
+        for out in out {
+            match out {
+                Out::Frame { conn, frame } => self.send(conn, End::Relay(r), frame),
+                Out::Write { doc, persist } => {
+                    let at = self.now + self.rng.random_range(1..15);
+                    let epoch = self.relays[r].epoch;
+                    let written = Event::Written {
+                        relay: r,
+                        epoch,
+                        doc,
+                        persist,
+                    };
+                    self.schedule.at(at, written);
+                }
+                Out::Wake { doc, at } => {
+                    let epoch = self.relays[r].epoch;
+                    let wake = Event::Wake {
+                        relay: r,
+                        epoch,
+                        doc,
+                    };
+                    self.schedule.at(at.max(self.now), wake);
+                }
+                Out::Cut { conn } => {
+                    self.counts.evictions += 1;
+                    self.cut(conn)?;
+                }
+                Out::Answered { op, stored, error } => {
+                    let Some((doc, change)) = self.ops.get(&op).copied() else {
+                        continue;
+                    };
+                    if self.log {
+                        eprintln!(
+                            "{} relay {r} answered op {op} change {change:?} stored {stored} error {error:?}",
+                            self.now
+                        );
+                    }
+                    if let Some(change) = change {
+                        if stored {
+                            self.acked.push((doc, change));
+                        } else if error.is_some_and(|e| e.starts_with("storage failed")) {
+                            self.refused.push((doc, change));
+                        }
+                    }
+                }
+                Out::Violation(why) => return Err(why),
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends `frame` from `from` on `conn`.
+    pub fn send(&mut self, conn: u64, from: End, frame: Vec<u8>) {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        if !c.up {
+            return;
+        }
+        let dir = c.dir(from);
+        c.in_flight[dir] += 1;
+        c.sent[dir] += 1;
+        if matches!(from, End::Relay(_)) && c.in_flight[dir] > PEER_QUEUE {
+            // The relay's shell cuts a peer that lets its queue fill.
+            self.counts.evictions += 1;
+            let _ = self.cut(conn);
+            return;
+        }
+        let slow = self.rng.random_bool(0.02);
+        let delay = if slow {
+            self.rng.random_range(50..300)
+        } else {
+            self.rng.random_range(1..30)
+        };
+        let due = c.due(dir, self.now, delay);
+        let twice = c.sent[dir] > 1 && self.rng.random_range(0..100) < self.plan.duplicate;
+        if twice {
+            self.counts.duplicated += 1;
+            c.in_flight[dir] += 1;
+            let copy = frame.clone();
+            self.schedule.at(due, Event::Deliver { conn, dir, frame });
+            self.schedule.at(
+                due,
+                Event::Deliver {
+                    conn,
+                    dir,
+                    frame: copy,
+                },
+            );
+        } else {
+            self.schedule.at(due, Event::Deliver { conn, dir, frame });
+        }
+    }
+
+    /// Breaks `conn`: both ends see it close.
+    pub fn cut(&mut self, conn: u64) -> Result<(), String> {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return Ok(());
+        };
+        if !c.up {
+            return Ok(());
+        }
+        c.up = false;
+        self.counts.broken_connections += 1;
+        let ends = c.ends;
+        for end in ends {
+            match end {
+                End::Relay(r) => {
+                    if self.relays[r].up {
+                        let mut out = Vec::new();
+                        self.relays[r].closed(self.now, conn, &mut out);
+                        self.apply(r, out)?;
+                    }
+                }
+                End::Client(i) => {
+                    let client = &mut self.clients[i];
+                    client.sync.close();
+                    client.conn = None;
+                    if client.online {
+                        client.failures += 1;
+                        let wait = backoff().delay(client.failures, self.rng.random());
+                        let at = self.now + wait.as_millis() as u64;
+                        self.schedule.at(at, Event::Connect { client: i });
+                    }
+                }
+            }
+        }
+        if let [End::Relay(a), End::Relay(b)] = ends {
+            let pair = (a.min(b), a.max(b));
+            if self.mesh_conn.get(&pair) == Some(&conn) {
+                self.mesh_conn.remove(&pair);
+                self.redial(pair);
+            }
+        }
+        Ok(())
+    }
+
+    fn redial(&mut self, pair: (usize, usize)) {
+        let failures = self.mesh_failures.entry(pair).or_default();
+        *failures += 1;
+        let wait = backoff().delay(*failures, self.rng.random());
+        let at = self.now + wait.as_millis() as u64;
+        self.schedule.at(
+            at,
+            Event::Dial {
+                from: pair.0,
+                to: pair.1,
+            },
+        );
+    }
+
+    fn dial(&mut self, from: usize, to: usize) -> Result<(), String> {
+        let pair = (from, to);
+        if self.mesh_conn.contains_key(&pair) {
+            return Ok(());
+        }
+        let reachable =
+            self.relays[from].up && self.relays[to].up && !self.partitioned.contains(&pair);
+        if !reachable {
+            if self.relays[from].up {
+                self.redial(pair);
+            }
+            return Ok(());
+        }
+        self.mesh_failures.insert(pair, 0);
+        let conn = self.open(End::Relay(from), End::Relay(to));
+        self.mesh_conn.insert(pair, conn);
+        self.relays[to].accepted(conn);
+        let join = self.relays[from].dialled(conn);
+        self.send(conn, End::Relay(from), join);
+        Ok(())
+    }
+
+    fn connect(&mut self, i: usize) -> Result<(), String> {
+        let client = &self.clients[i];
+        if client.conn.is_some() || !client.online {
+            return Ok(());
+        }
+        let home = client.home;
+        if !self.relays[home].up {
+            let client = &mut self.clients[i];
+            client.failures += 1;
+            let wait = backoff().delay(client.failures, self.rng.random());
+            let at = self.now + wait.as_millis() as u64;
+            self.schedule.at(at, Event::Connect { client: i });
+            return Ok(());
+        }
+        let conn = self.open(End::Client(i), End::Relay(home));
+        self.relays[home].accepted(conn);
+        let client = &mut self.clients[i];
+        client.conn = Some(conn);
+        let join = client.sync.open();
+        self.send(conn, End::Client(i), join);
+        Ok(())
+    }
+
+    fn open(&mut self, from: End, to: End) -> u64 {
+        self.next_conn += 1;
+        self.conns.insert(self.next_conn, Conn::new(from, to));
+        self.next_conn
+    }
+
+    /// A REST operation on relay `r` (if it is up).
+    pub fn op(&mut self, r: usize, doc: DocumentId, op: RunOp) -> Result<(), String> {
+        if !self.relays[r].up {
+            return Ok(());
+        }
+        self.counts.operations += 1;
+        let id = self.ops.len() as u64;
+        self.ops.insert(id, (doc, None));
+        let mut out = Vec::new();
+        let change = self.relays[r].op(self.now, doc, op, id, &mut out);
+        self.ops.insert(id, (doc, change));
+        self.apply(r, out)
+    }
+
+    /// Relay `r` crashes; it restarts a little later.
+    pub fn crash(&mut self, r: usize) -> Result<(), String> {
+        if !self.relays[r].up {
+            return Ok(());
+        }
+        self.counts.crashes += 1;
+        let rng = &mut self.rng;
+        let broken = self.relays[r].crash(|| rng.random_bool(0.5));
+        for conn in broken {
+            self.cut(conn)?;
+        }
+        for (&pair, &conn) in &self.mesh_conn.clone() {
+            if pair.0 == r || pair.1 == r {
+                self.cut(conn)?;
+            }
+        }
+        let at = self.now + self.rng.random_range(50..600);
+        self.schedule.at(at, Event::Restart { relay: r });
+        Ok(())
+    }
+
+    /// Cuts the mesh link between `pair` and keeps it cut until it is healed.
+    pub fn partition(&mut self, pair: (usize, usize), cut: bool) -> Result<(), String> {
+        if cut {
+            self.partitioned.insert(pair);
+            if let Some(conn) = self.mesh_conn.get(&pair).copied() {
+                self.cut(conn)?;
+            }
+        } else if self.partitioned.remove(&pair) {
+            self.schedule.at(
+                self.now,
+                Event::Dial {
+                    from: pair.0,
+                    to: pair.1,
+                },
+            );
+        }
+        Ok(())
+    }
+
+    /// Schedules `event` now.
+    pub fn at_now(&mut self, event: Event) {
+        self.schedule.at(self.now, event);
+    }
+
+    /// The mesh pairs.
+    pub fn mesh_pairs(&self) -> &[(usize, usize)] {
+        &self.mesh_pairs
+    }
+
+    /// A flag value for the workload.
+    pub fn flag(&mut self) -> FlagValue {
+        FlagValue::Int(self.rng.random_range(0..100))
+    }
+}
