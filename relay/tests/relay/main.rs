@@ -12,6 +12,7 @@ mod auth;
 mod durability;
 mod limits;
 mod rest;
+mod router;
 mod slow_consumer;
 mod store;
 mod sync;
