@@ -7,9 +7,8 @@
 //! itself available offline.
 //!
 //! The browser-only part is `app/` (Leptos components, IndexedDB, the socket); the plain
-//! logic beside it (routes, presence, backoff) is tested natively.
+//! logic beside it (routes, presence) is tested natively.
 
-pub mod backoff;
 pub mod presence;
 pub mod route;
 

@@ -1,110 +1,147 @@
-//! The socket to the relay's `/ws` (same origin), driven by the session's `ClientSync`:
-//! reconnects with backoff, closes when the browser goes offline and comes back when it is
-//! online again; and the presence announcements that ride on it.
+//! [`Connection`]: the socket to the relay, as a stream of [`Event`]s. It dials, redials
+//! with [`Backoff`] while the browser is online, and closes when the browser says it went
+//! offline (a socket can otherwise linger half-open for minutes). It knows nothing of
+//! what travels on it: the session reads the events and writes to the [`Outbox`].
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
+use std::time::Duration;
 
-use futures::channel::mpsc::unbounded;
+use futures::channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded};
 use futures::{FutureExt, SinkExt, StreamExt, pin_mut, select};
 use gloo_net::websocket::Message;
 use gloo_net::websocket::futures::WebSocket;
 use gloo_timers::future::TimeoutFuture;
-use leptos::prelude::*;
+use leptos::prelude::window;
 use leptos::task::spawn_local;
+use runmesh_core::Backoff;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 
-use crate::app::session::{self, Session};
-use crate::app::{Ctx, Net, identity};
-use crate::backoff;
-use crate::presence::{ANNOUNCE_MS, Announce};
+/// Reconnect waits: 250 ms doubling to 10 s, each half to all of its step.
+const BACKOFF: Backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(10));
+
+/// What happens to the socket.
+#[derive(Debug)]
+pub enum Event {
+    /// Dialling the relay.
+    Dialling,
+    /// The socket is open; frames go out through the outbox.
+    Open(Outbox),
+    /// A binary frame from the relay.
+    Frame(Vec<u8>),
+    /// The socket closed (it redials).
+    Closed,
+    /// The browser is offline (it redials once it is back).
+    Offline,
+}
+
+/// Frames to send on the open socket.
+#[derive(Clone, Debug)]
+pub struct Outbox(UnboundedSender<Vec<u8>>);
+
+impl Outbox {
+    pub fn send(&self, frame: Vec<u8>) {
+        let _ = self.0.unbounded_send(frame);
+    }
+}
+
+/// A redialling socket; dropping it does not stop it, [`Connection::stop`] does.
+pub struct Connection {
+    kick: Rc<RefCell<Option<UnboundedSender<()>>>>,
+    stopped: Rc<Cell<bool>>,
+    on_offline: Closure<dyn Fn()>,
+}
+
+impl Connection {
+    /// Dials `url` now and whenever the socket closes, until stopped.
+    pub fn spawn(url: String) -> (Self, UnboundedReceiver<Event>) {
+        let (events, rx) = unbounded();
+        let kick: Rc<RefCell<Option<UnboundedSender<()>>>> = Rc::default();
+        let stopped = Rc::new(Cell::new(false));
+        let on_offline = {
+            let (kick, events) = (kick.clone(), events.clone());
+            Closure::<dyn Fn()>::new(move || {
+                if let Some(kick) = kick.borrow_mut().take() {
+                    let _ = kick.unbounded_send(());
+                }
+                let _ = events.unbounded_send(Event::Offline);
+            })
+        };
+        let _ = window()
+            .add_event_listener_with_callback("offline", on_offline.as_ref().unchecked_ref());
+        spawn_local(redial(url, events, kick.clone(), stopped.clone()));
+        let connection = Self {
+            kick,
+            stopped,
+            on_offline,
+        };
+        (connection, rx)
+    }
+
+    /// Closes the current socket; it redials.
+    pub fn kick(&self) {
+        if let Some(kick) = self.kick.borrow_mut().take() {
+            let _ = kick.unbounded_send(());
+        }
+    }
+
+    /// Closes the socket for good.
+    pub fn stop(&self) {
+        self.stopped.set(true);
+        self.kick();
+        let _ = window().remove_event_listener_with_callback(
+            "offline",
+            self.on_offline.as_ref().unchecked_ref(),
+        );
+    }
+}
 
 fn online() -> bool {
     window().navigator().on_line()
 }
 
-fn relay_url() -> String {
-    let location = window().location();
-    let scheme = if location.protocol().as_deref() == Ok("https:") {
-        "wss"
-    } else {
-        "ws"
-    };
-    let host = location.host().unwrap_or_default();
-    match identity::token() {
-        Some(token) => format!("{scheme}://{host}/ws?token={token}"),
-        None => format!("{scheme}://{host}/ws"),
+async fn redial(
+    url: String,
+    events: UnboundedSender<Event>,
+    kick: Rc<RefCell<Option<UnboundedSender<()>>>>,
+    stopped: Rc<Cell<bool>>,
+) {
+    let mut failures = 0;
+    while !stopped.get() {
+        if !online() {
+            let _ = events.unbounded_send(Event::Offline);
+            TimeoutFuture::new(250).await;
+            continue;
+        }
+        let _ = events.unbounded_send(Event::Dialling);
+        let answered = once(&url, &events, &kick).await;
+        if stopped.get() {
+            return;
+        }
+        let _ = events.unbounded_send(Event::Closed);
+        // A relay that answered and then went resets the waits; one that never answers
+        // (down, or refusing) is dialled less and less often.
+        failures = if answered { 1 } else { failures + 1 };
+        let wait = BACKOFF.delay(failures, js_sys::Math::random());
+        TimeoutFuture::new(wait.as_millis() as u32).await;
     }
 }
 
-/// Closes the open run's socket when the browser says it went offline (a socket can
-/// otherwise linger half-open for minutes).
-pub fn watch_browser(ctx: Ctx) {
-    let on_offline = Closure::<dyn Fn()>::new(move || {
-        if let Some(session) = ctx.session()
-            && let Some(kick) = session.borrow_mut().kick.take()
-        {
-            let _ = kick.unbounded_send(());
-        }
-        ctx.net.set(Net::Offline);
-    });
-    let _ =
-        window().add_event_listener_with_callback("offline", on_offline.as_ref().unchecked_ref());
-    on_offline.forget();
-    let on_popstate = Closure::<dyn Fn()>::new(move || {
-        let path = window().location().pathname().unwrap_or_default();
-        ctx.route.set(crate::route::Route::from_path(&path));
-    });
-    let _ =
-        window().add_event_listener_with_callback("popstate", on_popstate.as_ref().unchecked_ref());
-    on_popstate.forget();
-}
-
-/// Keeps the session connected until it is closed.
-pub fn spawn(ctx: Ctx, session: Rc<RefCell<Session>>) {
-    spawn_local(async move {
-        let mut attempt = 0;
-        loop {
-            if session.borrow().closed {
-                return;
-            }
-            if !online() {
-                ctx.net.set(Net::Offline);
-                TimeoutFuture::new(250).await;
-                continue;
-            }
-            ctx.net.set(Net::Connecting);
-            if connect_once(ctx, &session).await {
-                attempt = 0;
-            }
-            if session.borrow().closed {
-                return;
-            }
-            ctx.net.set(Net::Offline);
-            let delay = backoff::delay_ms(attempt, js_sys::Math::random());
-            attempt += 1;
-            TimeoutFuture::new(delay as u32).await;
-        }
-    });
-}
-
-/// One socket's life. Returns whether the handshake completed (resets the backoff).
-async fn connect_once(ctx: Ctx, session: &Rc<RefCell<Session>>) -> bool {
-    let Ok(socket) = WebSocket::open(&relay_url()) else {
+/// One socket's life. Returns whether the relay sent anything on it.
+async fn once(
+    url: &str,
+    events: &UnboundedSender<Event>,
+    kick: &Rc<RefCell<Option<UnboundedSender<()>>>>,
+) -> bool {
+    let Ok(socket) = WebSocket::open(url) else {
         return false;
     };
     let (mut write, mut read) = socket.split();
     let (out_tx, mut out_rx) = unbounded::<Vec<u8>>();
     let (kick_tx, mut kick_rx) = unbounded::<()>();
-    {
-        let mut s = session.borrow_mut();
-        let join = s.sync.open();
-        let _ = out_tx.unbounded_send(join);
-        s.outbox = Some(out_tx);
-        s.kick = Some(kick_tx);
-    }
-    let mut joined = false;
+    *kick.borrow_mut() = Some(kick_tx);
+    let _ = events.unbounded_send(Event::Open(Outbox(out_tx)));
     let writer = async move {
         while let Some(frame) = out_rx.next().await {
             if write.send(Message::Bytes(frame)).await.is_err() {
@@ -114,10 +151,14 @@ async fn connect_once(ctx: Ctx, session: &Rc<RefCell<Session>>) -> bool {
         let _ = write.close().await;
     }
     .fuse();
+    let answered = Cell::new(false);
     let reader = async {
         while let Some(message) = read.next().await {
             match message {
-                Ok(Message::Bytes(frame)) => joined |= on_frame(ctx, session, &frame),
+                Ok(Message::Bytes(frame)) => {
+                    answered.set(true);
+                    let _ = events.unbounded_send(Event::Frame(frame));
+                }
                 Ok(Message::Text(_)) => {}
                 Err(_) => break,
             }
@@ -131,75 +172,6 @@ async fn connect_once(ctx: Ctx, session: &Rc<RefCell<Session>>) -> bool {
         _ = reader => {},
         _ = kicked => {},
     }
-    let mut s = session.borrow_mut();
-    s.outbox = None;
-    s.kick = None;
-    s.sync.close();
-    joined
-}
-
-/// Handles a frame from the relay; true once joined.
-fn on_frame(ctx: Ctx, session: &Rc<RefCell<Session>>, frame: &[u8]) -> bool {
-    let result = {
-        let mut guard = session.borrow_mut();
-        let s = &mut *guard;
-        s.sync.receive(&mut s.run, frame)
-    };
-    let received = match result {
-        Ok(received) => received,
-        Err(e) => {
-            ctx.error.set(Some(e.to_string()));
-            if let Some(kick) = session.borrow_mut().kick.take() {
-                let _ = kick.unbounded_send(());
-            }
-            return false;
-        }
-    };
-    session.borrow_mut().send(received.frames);
-    if received.joined {
-        session.borrow_mut().announce();
-    }
-    if !received.ephemeral.is_empty() {
-        let now = js_sys::Date::now();
-        let mut s = session.borrow_mut();
-        for (peer, data) in &received.ephemeral {
-            if let Ok(who) = ciborium::from_reader::<Announce, _>(data.as_slice()) {
-                s.presence.heard(peer.as_str(), who, now);
-            }
-        }
-        ctx.people.set(s.presence.list());
-    }
-    if received.unavailable {
-        ctx.error.set(Some(
-            "This run is not on the relay (nor on any relay it knows). Check the link, or create it again."
-                .to_owned(),
-        ));
-    }
-    session::refresh(ctx, session, received.changed);
-    if received.changed {
-        let ctx2 = ctx;
-        let session = session.clone();
-        spawn_local(async move {
-            session::persist(ctx2, &session).await;
-            ctx2.reload_runs();
-        });
-    }
-    session.borrow().sync.is_joined()
-}
-
-/// Announces this tab on the run every few seconds, and forgets peers gone quiet.
-pub fn spawn_presence(ctx: Ctx, session: Rc<RefCell<Session>>) {
-    spawn_local(async move {
-        loop {
-            TimeoutFuture::new(ANNOUNCE_MS).await;
-            if session.borrow().closed {
-                return;
-            }
-            let mut s = session.borrow_mut();
-            s.announce();
-            if s.presence.expire(js_sys::Date::now()) {
-                ctx.people.set(s.presence.list());
-            }
-        }
-    });
+    kick.borrow_mut().take();
+    answered.get()
 }

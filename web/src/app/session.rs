@@ -1,31 +1,34 @@
-//! The open run: its document, its sync with the relay, who else is on it. Every edit is
-//! applied at once, stored in IndexedDB, and only then offered to the relay; frames that
-//! would go out while a store is in flight wait for it.
+//! The open run: its document, its sync with the relay over a [`Connection`], who else is
+//! on it. Every edit is applied at once, stored in IndexedDB, and only then offered to
+//! the relay; frames that would go out while a store is in flight wait for it.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use futures::channel::mpsc::UnboundedSender;
+use futures::StreamExt;
+use futures::channel::mpsc::UnboundedReceiver;
+use gloo_timers::future::TimeoutFuture;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use runmesh_core::sync::{ClientSync, PeerId};
 use runmesh_core::{ChangeHash, Identity, RunDoc, RunError, RunId};
 
-use crate::app::{Ctx, Net, connection, store};
-use crate::presence::{Announce, PresenceBook};
+use crate::app::connection::{Connection, Event, Outbox};
+use crate::app::context::{Ctx, Net};
+use crate::app::{identity, store};
+use crate::presence::{ANNOUNCE_MS, Announce, PresenceBook};
 use crate::route::Route;
 
 /// One open run.
 pub struct Session {
-    pub run: RunDoc,
-    pub sync: ClientSync,
-    pub presence: PresenceBook,
-    /// The current socket's outgoing queue, while connected.
-    pub outbox: Option<UnboundedSender<Vec<u8>>>,
-    /// Closes the current socket (the browser went offline, or the run was left).
-    pub kick: Option<UnboundedSender<()>>,
+    run: RunDoc,
+    sync: ClientSync,
+    presence: PresenceBook,
+    connection: Connection,
+    /// The current socket's outbox, while one is open.
+    outbox: Option<Outbox>,
     /// The user left the run: its loops stop.
-    pub closed: bool,
+    closed: bool,
     /// Stores in flight; frames wait in `held` until they are done.
     unsaved: u32,
     held: Vec<Vec<u8>>,
@@ -33,21 +36,21 @@ pub struct Session {
 
 impl Session {
     /// Sends frames now, or after the stores in flight.
-    pub fn send(&mut self, frames: Vec<Vec<u8>>) {
+    fn send(&mut self, frames: Vec<Vec<u8>>) {
         if self.unsaved > 0 {
             self.held.extend(frames);
             return;
         }
         if let Some(outbox) = &self.outbox {
             for frame in frames {
-                let _ = outbox.unbounded_send(frame);
+                outbox.send(frame);
             }
         }
     }
 
     /// Tells the others on the run who this tab is (an ephemeral message); nothing while
     /// not joined.
-    pub fn announce(&mut self) {
+    fn announce(&mut self) {
         let who = Announce {
             user: self.run.identity().user().to_owned(),
             region: self.run.identity().region().to_owned(),
@@ -61,85 +64,232 @@ impl Session {
     }
 }
 
-/// Opens the run the route names, and closes it when the route moves on.
-pub fn follow_route(ctx: Ctx) {
-    Effect::new(move |_| {
-        let route = ctx.route.get();
-        close(ctx);
-        if let Route::Run(run_id) = route {
-            spawn_local(open(ctx, run_id));
-        }
-    });
-}
+/// The open run, if any: a handle the screens share.
+#[derive(Clone, Copy)]
+pub struct OpenRun(StoredValue<Option<Rc<RefCell<Session>>>, LocalStorage>);
 
-fn close(ctx: Ctx) {
-    if let Some(session) = ctx.session() {
-        let mut s = session.borrow_mut();
-        s.closed = true;
-        if let Some(kick) = s.kick.take() {
-            let _ = kick.unbounded_send(());
-        }
+impl OpenRun {
+    fn get(&self) -> Option<Rc<RefCell<Session>>> {
+        self.0.with_value(|s| s.clone())
     }
-    ctx.session.set_value(None);
-    ctx.state.set(None);
-    ctx.history.set(Vec::new());
-    ctx.people.set(Vec::new());
-    ctx.pending.set(0);
-    ctx.net.set(Net::Idle);
-}
 
-async fn open(ctx: Ctx, run_id: RunId) {
-    let result = async {
-        let db = ctx.db().await?;
-        let stored = store::load(&db, run_id).await?;
-        let identity = Identity::random(&ctx.region.get_untracked(), &ctx.user.get_untracked())
-            .map_err(|e| e.to_string())?;
-        let (run, acknowledged) = match stored {
-            Some(stored) => (
-                RunDoc::load(run_id, identity, &stored.bytes).map_err(|e| e.to_string())?,
-                stored.acknowledged,
-            ),
-            None => (RunDoc::genesis(run_id, identity), Vec::new()),
+    /// Opens the run the route names, and closes it when the route moves on.
+    pub fn follow_route(ctx: Ctx) -> Self {
+        let open = Self(StoredValue::new_local(None));
+        Effect::new(move |_| {
+            let route = ctx.route.get();
+            open.close(ctx);
+            if let Route::Run(run_id) = route {
+                spawn_local(open.open(ctx, run_id));
+            }
+        });
+        open
+    }
+
+    fn close(&self, ctx: Ctx) {
+        if let Some(session) = self.get() {
+            let mut s = session.borrow_mut();
+            s.closed = true;
+            s.connection.stop();
+        }
+        self.0.set_value(None);
+        ctx.state.set(None);
+        ctx.history.set(Vec::new());
+        ctx.people.set(Vec::new());
+        ctx.pending.set(0);
+        ctx.net.set(Net::Idle);
+    }
+
+    async fn open(self, ctx: Ctx, run_id: RunId) {
+        let (run, acknowledged) = match load(ctx, run_id).await {
+            Ok(opened) => opened,
+            Err(e) => {
+                ctx.error
+                    .set(Some(format!("cannot open run {run_id}: {e}")));
+                return;
+            }
         };
-        Ok::<_, String>((run, acknowledged))
+        if ctx.route.get_untracked() != Route::Run(run_id) {
+            return; // the user moved on while it loaded
+        }
+        let mut sync = ClientSync::new(run_id, PeerId::random("web"));
+        let acknowledged = acknowledged
+            .iter()
+            .filter_map(|h| h.parse::<ChangeHash>().ok());
+        sync.set_acknowledged_heads(acknowledged.collect());
+        let (connection, events) = Connection::spawn(relay_url());
+        let session = Rc::new(RefCell::new(Session {
+            run,
+            sync,
+            presence: PresenceBook::default(),
+            connection,
+            outbox: None,
+            closed: false,
+            unsaved: 0,
+            held: Vec::new(),
+        }));
+        self.0.set_value(Some(session.clone()));
+        refresh(ctx, &session, true);
+        spawn_local(follow(ctx, session.clone(), events));
+        spawn_local(keep_announcing(ctx, session));
     }
-    .await;
-    let (run, acknowledged) = match result {
-        Ok(opened) => opened,
+
+    /// Applies an edit to the open run; on success stores it, then offers it to the relay.
+    pub fn edit(&self, ctx: Ctx, op: impl FnOnce(&mut RunDoc, u64) -> Result<(), RunError>) {
+        let Some(session) = self.get() else {
+            return;
+        };
+        let now = js_sys::Date::now() as u64;
+        let result = op(&mut session.borrow_mut().run, now);
+        match result {
+            Err(e) => ctx.error.set(Some(e.to_string())),
+            Ok(()) => {
+                ctx.error.set(None);
+                refresh(ctx, &session, true);
+                spawn_local(async move {
+                    persist(ctx, &session).await;
+                    let frames = {
+                        let mut guard = session.borrow_mut();
+                        let s = &mut *guard;
+                        s.sync.local_change(&mut s.run)
+                    };
+                    session.borrow_mut().send(frames);
+                    refresh(ctx, &session, false);
+                });
+            }
+        }
+    }
+
+    /// The user renamed themself: the open run's next changes carry the new name, and the
+    /// others see it now, not at the next beat.
+    pub fn rename(&self, ctx: Ctx, name: &str) {
+        let Some(session) = self.get() else {
+            return;
+        };
+        let mut s = session.borrow_mut();
+        match s.run.act_as(name) {
+            Ok(()) => s.announce(),
+            Err(e) => ctx.error.set(Some(e.to_string())),
+        }
+    }
+}
+
+async fn load(ctx: Ctx, run_id: RunId) -> Result<(RunDoc, Vec<String>), String> {
+    let db = ctx.db().await?;
+    let stored = store::load(&db, run_id).await?;
+    let identity = Identity::random(&ctx.region.get_untracked(), &ctx.user.get_untracked())
+        .map_err(|e| e.to_string())?;
+    Ok(match stored {
+        Some(stored) => (
+            RunDoc::load(run_id, identity, &stored.bytes).map_err(|e| e.to_string())?,
+            stored.acknowledged,
+        ),
+        None => (RunDoc::genesis(run_id, identity), Vec::new()),
+    })
+}
+
+fn relay_url() -> String {
+    let location = window().location();
+    let scheme = if location.protocol().as_deref() == Ok("https:") {
+        "wss"
+    } else {
+        "ws"
+    };
+    let host = location.host().unwrap_or_default();
+    match identity::token() {
+        Some(token) => format!("{scheme}://{host}/ws?token={token}"),
+        None => format!("{scheme}://{host}/ws"),
+    }
+}
+
+/// Reads the connection's events until the run is closed.
+async fn follow(ctx: Ctx, session: Rc<RefCell<Session>>, mut events: UnboundedReceiver<Event>) {
+    while let Some(event) = events.next().await {
+        if session.borrow().closed {
+            return;
+        }
+        match event {
+            Event::Dialling => ctx.net.set(Net::Connecting),
+            Event::Offline => ctx.net.set(Net::Offline),
+            Event::Open(outbox) => {
+                let mut s = session.borrow_mut();
+                outbox.send(s.sync.open());
+                s.outbox = Some(outbox);
+            }
+            Event::Frame(frame) => on_frame(ctx, &session, &frame),
+            Event::Closed => {
+                let mut s = session.borrow_mut();
+                s.outbox = None;
+                s.sync.close();
+                drop(s);
+                ctx.net.set(Net::Offline);
+            }
+        }
+    }
+}
+
+/// Handles a frame from the relay.
+fn on_frame(ctx: Ctx, session: &Rc<RefCell<Session>>, frame: &[u8]) {
+    let result = {
+        let mut guard = session.borrow_mut();
+        let s = &mut *guard;
+        s.sync.receive(&mut s.run, frame)
+    };
+    let received = match result {
+        Ok(received) => received,
         Err(e) => {
-            ctx.error
-                .set(Some(format!("cannot open run {run_id}: {e}")));
+            ctx.error.set(Some(e.to_string()));
+            session.borrow().connection.kick();
             return;
         }
     };
-    if ctx.route.get_untracked() != Route::Run(run_id) {
-        return; // the user moved on while it loaded
+    session.borrow_mut().send(received.frames);
+    if received.joined {
+        session.borrow_mut().announce();
     }
-    let mut sync = ClientSync::new(run_id, PeerId::random("web"));
-    sync.set_acknowledged_heads(
-        acknowledged
-            .iter()
-            .filter_map(|h| h.parse::<ChangeHash>().ok())
-            .collect(),
-    );
-    let session = Rc::new(RefCell::new(Session {
-        run,
-        sync,
-        presence: PresenceBook::default(),
-        outbox: None,
-        kick: None,
-        closed: false,
-        unsaved: 0,
-        held: Vec::new(),
-    }));
-    ctx.session.set_value(Some(session.clone()));
-    refresh(ctx, &session, true);
-    connection::spawn(ctx, session.clone());
-    connection::spawn_presence(ctx, session);
+    if !received.ephemeral.is_empty() {
+        let now = js_sys::Date::now();
+        let mut s = session.borrow_mut();
+        for (peer, data) in &received.ephemeral {
+            if let Ok(who) = ciborium::from_reader::<Announce, _>(data.as_slice()) {
+                s.presence.heard(peer.as_str(), who, now);
+            }
+        }
+        ctx.people.set(s.presence.list());
+    }
+    if received.unavailable {
+        ctx.error.set(Some(
+            "This run is not on the relay (nor on any relay it knows). Check the link, or create it again."
+                .to_owned(),
+        ));
+    }
+    refresh(ctx, session, received.changed);
+    if received.changed {
+        let session = session.clone();
+        spawn_local(async move {
+            persist(ctx, &session).await;
+            ctx.reload_runs();
+        });
+    }
+}
+
+/// Announces this tab on the run every few seconds, and forgets peers gone quiet.
+async fn keep_announcing(ctx: Ctx, session: Rc<RefCell<Session>>) {
+    loop {
+        TimeoutFuture::new(ANNOUNCE_MS).await;
+        if session.borrow().closed {
+            return;
+        }
+        let mut s = session.borrow_mut();
+        s.announce();
+        if s.presence.expire(js_sys::Date::now()) {
+            ctx.people.set(s.presence.list());
+        }
+    }
 }
 
 /// Brings the signals up to date with the session.
-pub fn refresh(ctx: Ctx, session: &Rc<RefCell<Session>>, changed: bool) {
+fn refresh(ctx: Ctx, session: &Rc<RefCell<Session>>, changed: bool) {
     let mut guard = session.borrow_mut();
     let s = &mut *guard;
     if changed {
@@ -156,34 +306,8 @@ pub fn refresh(ctx: Ctx, session: &Rc<RefCell<Session>>, changed: bool) {
     }
 }
 
-/// Applies an edit to the open run; on success stores it, then offers it to the relay.
-pub fn edit(ctx: Ctx, op: impl FnOnce(&mut RunDoc, u64) -> Result<(), RunError>) {
-    let Some(session) = ctx.session() else {
-        return;
-    };
-    let now = js_sys::Date::now() as u64;
-    let result = op(&mut session.borrow_mut().run, now);
-    match result {
-        Err(e) => ctx.error.set(Some(e.to_string())),
-        Ok(()) => {
-            ctx.error.set(None);
-            refresh(ctx, &session, true);
-            spawn_local(async move {
-                persist(ctx, &session).await;
-                let frames = {
-                    let mut guard = session.borrow_mut();
-                    let s = &mut *guard;
-                    s.sync.local_change(&mut s.run)
-                };
-                session.borrow_mut().send(frames);
-                refresh(ctx, &session, false);
-            });
-        }
-    }
-}
-
 /// Stores the run in IndexedDB; frames wait while it is in flight.
-pub async fn persist(ctx: Ctx, session: &Rc<RefCell<Session>>) {
+async fn persist(ctx: Ctx, session: &Rc<RefCell<Session>>) {
     let (run_id, title, bytes, acknowledged) = {
         let mut s = session.borrow_mut();
         s.unsaved += 1;

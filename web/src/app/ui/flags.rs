@@ -4,8 +4,7 @@
 use leptos::prelude::*;
 use runmesh_core::FlagValue;
 
-use crate::app::session;
-use crate::app::ui::ctx;
+use crate::app::ui::{ctx, open_run};
 
 fn show(value: &FlagValue) -> String {
     serde_json::to_string(value).unwrap_or_default()
@@ -23,6 +22,7 @@ fn parse(text: &str) -> serde_json::Value {
 #[component]
 pub fn Flags() -> impl IntoView {
     let ctx = ctx();
+    let open = open_run();
     let flags = move || {
         ctx.state
             .with(|s| {
@@ -47,7 +47,7 @@ pub fn Flags() -> impl IntoView {
     let set = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let (k, v) = (key.get_untracked(), parse(&value.get_untracked()));
-        session::edit(ctx, move |run, now| {
+        open.edit(ctx, move |run, now| {
             let flag = FlagValue::from_json(&k, &v)?;
             run.set_flag(&k, flag, now)
         });
@@ -77,7 +77,7 @@ pub fn Flags() -> impl IntoView {
                                 </td>
                                 <td><button class="ghost" on:click=move |_| {
                                     let k = clear_key.clone();
-                                    session::edit(ctx, move |run, now| run.clear_flag(&k, now).map(|_| ()));
+                                    open.edit(ctx, move |run, now| run.clear_flag(&k, now).map(|_| ()));
                                 }>"Clear"</button></td>
                             </tr>
                         }

@@ -3,13 +3,15 @@
 
 use leptos::prelude::*;
 
-use crate::app::ui::ctx;
-use crate::app::{Net, identity};
+use crate::app::context::Net;
+use crate::app::identity;
+use crate::app::ui::{ctx, open_run};
 use crate::route::Route;
 
 #[component]
 pub fn Header() -> impl IntoView {
     let ctx = ctx();
+    let open = open_run();
     let status = move || ctx.net.get();
     view! {
         <header class="top">
@@ -43,14 +45,7 @@ pub fn Header() -> impl IntoView {
                         }
                         identity::set_user(&name);
                         ctx.user.set(name.clone());
-                        if let Some(session) = ctx.session() {
-                            let mut s = session.borrow_mut();
-                            match s.run.act_as(&name) {
-                                // The others see the new name now, not at the next beat.
-                                Ok(()) => s.announce(),
-                                Err(e) => ctx.error.set(Some(e.to_string())),
-                            }
-                        }
+                        open.rename(ctx, &name);
                     }
                 />
             </label>

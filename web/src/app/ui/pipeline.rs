@@ -4,12 +4,12 @@
 use leptos::prelude::*;
 use runmesh_core::{NodeKind, PipelineNode};
 
-use crate::app::session;
-use crate::app::ui::ctx;
+use crate::app::ui::{ctx, open_run};
 
 #[component]
 pub fn Pipeline() -> impl IntoView {
     let ctx = ctx();
+    let open = open_run();
     let nodes = move || {
         ctx.state
             .with(|s| s.as_ref().map(|s| s.pipeline.clone()))
@@ -29,7 +29,7 @@ pub fn Pipeline() -> impl IntoView {
     let graft = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let (anchor, name) = (after.get_untracked(), agent.get_untracked());
-        session::edit(ctx, move |run, now| {
+        open.edit(ctx, move |run, now| {
             run.graft(&anchor, &name, now).map(|_| ())
         });
         if ctx.error.with_untracked(Option::is_none) {
@@ -91,6 +91,7 @@ fn option_label(node: &PipelineNode) -> String {
 #[component]
 fn Node(node: PipelineNode, after: RwSignal<String>) -> impl IntoView {
     let ctx = ctx();
+    let open = open_run();
     let id = node.id.to_string();
     let kind = match node.kind {
         NodeKind::Step => "step",
@@ -107,9 +108,9 @@ fn Node(node: PipelineNode, after: RwSignal<String>) -> impl IntoView {
     let toggle = move |_| {
         let id = toggle_id.clone();
         if pruned {
-            session::edit(ctx, move |run, now| run.restore(&id, now).map(|_| ()));
+            open.edit(ctx, move |run, now| run.restore(&id, now).map(|_| ()));
         } else {
-            session::edit(ctx, move |run, now| run.prune(&id, now).map(|_| ()));
+            open.edit(ctx, move |run, now| run.prune(&id, now).map(|_| ()));
         }
     };
     let anchor_id = id.clone();

@@ -1,0 +1,125 @@
+//! [`Ctx`]: the signals the screens share, and the database handle.
+
+use std::rc::Rc;
+
+use leptos::prelude::*;
+use rexie::Rexie;
+use runmesh_core::{HistoryEntry, RunState};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::closure::Closure;
+
+use crate::app::{identity, store};
+use crate::presence::Seen;
+use crate::route::Route;
+
+pub use store::RunSummary;
+
+/// The connection as the header shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Net {
+    /// No run open: nothing to sync.
+    Idle,
+    /// The browser is offline or the relay cannot be reached; edits stay local.
+    Offline,
+    /// Dialling the relay.
+    Connecting,
+    /// Connected, changes in flight.
+    Syncing,
+    /// Connected and in step with the relay.
+    Online,
+}
+
+impl Net {
+    pub fn label(self) -> &'static str {
+        match self {
+            Net::Idle => "ready",
+            Net::Offline => "offline",
+            Net::Connecting => "connecting",
+            Net::Syncing => "syncing",
+            Net::Online => "online",
+        }
+    }
+}
+
+/// The signals every screen may read, and the database (opened on first use).
+#[derive(Clone, Copy)]
+pub struct Ctx {
+    pub route: RwSignal<Route>,
+    pub user: RwSignal<String>,
+    pub region: RwSignal<String>,
+    pub net: RwSignal<Net>,
+    /// Changes the relay has not acknowledged yet.
+    pub pending: RwSignal<usize>,
+    pub runs: RwSignal<Vec<RunSummary>>,
+    pub state: RwSignal<Option<RunState>>,
+    pub history: RwSignal<Vec<HistoryEntry>>,
+    pub people: RwSignal<Vec<Seen>>,
+    /// The last error, shown until the next successful action.
+    pub error: RwSignal<Option<String>>,
+    db: StoredValue<Option<Rc<Rexie>>, LocalStorage>,
+}
+
+impl Ctx {
+    pub fn new() -> Self {
+        Self {
+            route: RwSignal::new(Route::from_path(&location_path())),
+            user: RwSignal::new(identity::user()),
+            region: RwSignal::new(identity::region()),
+            net: RwSignal::new(Net::Idle),
+            pending: RwSignal::new(0),
+            runs: RwSignal::new(Vec::new()),
+            state: RwSignal::new(None),
+            history: RwSignal::new(Vec::new()),
+            people: RwSignal::new(Vec::new()),
+            error: RwSignal::new(None),
+            db: StoredValue::new_local(None),
+        }
+    }
+
+    /// The database, opened on first use.
+    pub async fn db(&self) -> Result<Rc<Rexie>, String> {
+        if let Some(db) = self.db.with_value(|d| d.clone()) {
+            return Ok(db);
+        }
+        let db = Rc::new(store::open().await?);
+        self.db.set_value(Some(db.clone()));
+        Ok(db)
+    }
+
+    /// Goes to a screen and records it in the browser history.
+    pub fn navigate(&self, route: Route) {
+        if let Ok(history) = window().history() {
+            let _ =
+                history.push_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&route.path()));
+        }
+        self.route.set(route);
+    }
+
+    /// Follows the browser's back and forward buttons.
+    pub fn follow_history(&self) {
+        let route = self.route;
+        let on_popstate =
+            Closure::<dyn Fn()>::new(move || route.set(Route::from_path(&location_path())));
+        let _ = window()
+            .add_event_listener_with_callback("popstate", on_popstate.as_ref().unchecked_ref());
+        on_popstate.forget();
+    }
+
+    /// Re-reads the run list from IndexedDB.
+    pub fn reload_runs(&self) {
+        let ctx = *self;
+        leptos::task::spawn_local(async move {
+            match ctx.db().await {
+                Ok(db) => match store::list(&db).await {
+                    Ok(runs) => ctx.runs.set(runs),
+                    Err(e) => ctx.error.set(Some(e)),
+                },
+                Err(e) => ctx.error.set(Some(e)),
+            }
+        });
+    }
+}
+
+fn location_path() -> String {
+    window().location().pathname().unwrap_or_default()
+}
