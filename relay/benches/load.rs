@@ -114,9 +114,10 @@ async fn throughput() {
     .await;
     let took = start.elapsed();
     println!(
-        "throughput: {total} grafts from {WRITERS} writers reached all {} clients in {took:.2?}: {:.0} changes/s",
+        "throughput: {total} grafts from {WRITERS} writers reached all {} clients in {took:.2?}: {:.0} changes/s; relay CPU {:.2} s in all",
         WRITERS + READERS,
-        total as f64 / took.as_secs_f64()
+        total as f64 / took.as_secs_f64(),
+        relay.cpu_secs()
     );
     for tx in writers.iter().chain(&readers) {
         let _ = tx.send(Cmd::Stop);
@@ -174,10 +175,11 @@ async fn fanout() {
     }
     latencies.sort();
     println!(
-        "fan-out: {GRAFTS} grafts, one every {interval} ms, to {READERS} clients: p50 {:.2?}, p99 {:.2?}, max {:.2?}",
+        "fan-out: {GRAFTS} grafts, one every {interval} ms, to {READERS} clients: p50 {:.2?}, p99 {:.2?}, max {:.2?}; relay CPU {:.2} s in all",
         percentile(&latencies, 0.5),
         percentile(&latencies, 0.99),
-        latencies.last().unwrap()
+        latencies.last().unwrap(),
+        relay.cpu_secs()
     );
     let _ = writer.send(Cmd::Stop);
     for tx in &readers {

@@ -26,6 +26,11 @@ impl Relay {
         }
     }
 
+    /// CPU time the relay process has used, in seconds.
+    pub fn cpu_secs(&self) -> f64 {
+        self.inner.cpu_secs()
+    }
+
     /// Resident memory of the relay process, in MiB.
     pub fn rss_mib(&self) -> f64 {
         self.inner.rss_mib()

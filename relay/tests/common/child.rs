@@ -43,6 +43,24 @@ impl ChildRelay {
     }
 
     /// Resident memory, in MiB (from /proc).
+    pub fn cpu_secs(&self) -> f64 {
+        // utime and stime, fields 14 and 15 of /proc/<pid>/stat, in clock ticks (100/s on
+        // Linux); the command name before them may hold spaces, so count after its ')'.
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .map_or(Vec::new(), |(_, rest)| rest.split_whitespace().collect());
+        let ticks = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|f| f.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        (ticks(11) + ticks(12)) / 100.0
+    }
+
+    /// Resident memory, in MiB.
     pub fn rss_mib(&self) -> f64 {
         std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
             .unwrap_or_default()
