@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The test command (README: "Test"). Each step also runs on its own.
+# The test command (README: "Two commands"; docs/testing.md). Each step also runs on its own.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"

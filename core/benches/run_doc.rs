@@ -1,6 +1,6 @@
 //! The run document against raw Automerge doing the same Automerge operations on the same
 //! document, so the overhead of runmesh is measured, not guessed. Run with
-//! `cargo bench -p runmesh-core --bench run_doc`; figures are in the README.
+//! `cargo bench -p runmesh-core --bench run_doc`; figures are in docs/benchmarks.md.
 
 use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{AutoCommit, ObjId, ROOT, ReadDoc, ScalarValueRef, ValueRef};

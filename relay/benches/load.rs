@@ -1,7 +1,7 @@
 //! Load generator: drives the real relay binary over real sockets on 127.0.0.1.
 //!
 //! `cargo bench -p runmesh-relay --bench load [-- throughput|fanout|coldjoin|memory]`
-//! Every scenario is bounded in count and time and stops by itself. Figures: README.
+//! Every scenario is bounded in count and time and stops by itself. Figures: docs/benchmarks.md.
 
 #[path = "load/client.rs"]
 mod client;

@@ -90,12 +90,10 @@ impl Connection {
         let connector = if url.starts_with("wss://") {
             let tls = match tls {
                 Some(tls) => tls,
-                None => {
-                    crate::tls::client_config(None).map_err(|reason| ClientError::Protocol {
-                        url: url.to_owned(),
-                        reason,
-                    })?
-                }
+                None => crate::tls::client_config(None).map_err(|e| ClientError::Protocol {
+                    url: url.to_owned(),
+                    reason: e.to_string(),
+                })?,
             };
             Some(tokio_tungstenite::Connector::Rustls(tls))
         } else {
@@ -123,7 +121,7 @@ impl Connection {
             .recv()
             .await?
             .ok_or_else(|| conn.protocol("closed during the handshake".into()))?;
-        conn.remote = handshake::confirm(reply).map_err(|reason| conn.protocol(reason))?;
+        conn.remote = handshake::confirm(reply).map_err(|e| conn.protocol(e.to_string()))?;
         Ok(conn)
     }
 

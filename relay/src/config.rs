@@ -246,7 +246,7 @@ impl TryFrom<Args> for Config {
             mesh_allow,
         };
         crate::auth::Verifier::new(&auth)
-            .map_err(|reason| bad("jwt-secret/jwt-public-key/mesh-token", "…", &reason))?;
+            .map_err(|e| bad("jwt-secret/jwt-public-key/mesh-token", "…", &e.to_string()))?;
         if args.tls_cert.is_some() != args.tls_key.is_some() {
             return Err(bad("tls-cert/tls-key", "…", "give both or neither"));
         }

@@ -100,7 +100,7 @@ pub fn state(config: &Config, shutdown: CancellationToken) -> anyhow::Result<App
         docs,
         mesh: Arc::new(mesh),
         sessions,
-        verifier: auth::Verifier::new(&config.auth).map_err(|e| anyhow::anyhow!(e))?,
+        verifier: auth::Verifier::new(&config.auth)?,
         limits,
         metrics,
         region: config.region.as_str().into(),
@@ -142,16 +142,14 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let tls_server = match (&config.tls_cert, &config.tls_key) {
-        (Some(cert), Some(key)) => {
-            Some(tls::server_config(cert, key).map_err(|e| anyhow::anyhow!(e))?)
-        }
+        (Some(cert), Some(key)) => Some(tls::server_config(cert, key)?),
         _ => None,
     };
     let state = state(&config, shutdown.clone())?;
     let plan = DialPlan {
         urls: config.mesh_peers.clone(),
         token: state.verifier.mesh_token().map(str::to_owned),
-        tls: tls::client_config(config.mesh_ca.as_deref()).map_err(|e| anyhow::anyhow!(e))?,
+        tls: tls::client_config(config.mesh_ca.as_deref())?,
         backoff_max: config.mesh_backoff_max,
     };
     mesh::dialer::spawn_all(state.mesh.clone(), state.sessions.clone(), plan, &shutdown);

@@ -24,47 +24,61 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
+/// A TLS file or setting that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("{flag} {path}: {reason}")]
+pub struct TlsError {
+    /// The flag that named it.
+    flag: &'static str,
+    /// The file, as given.
+    path: String,
+    /// What is wrong with it.
+    reason: String,
+}
+
+fn bad(flag: &'static str, path: &Path) -> impl FnOnce(String) -> TlsError {
+    let path = path.display().to_string();
+    move |reason| TlsError { flag, path, reason }
+}
+
 /// The server's TLS configuration from PEM files; errors name the file and the problem.
-pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, String> {
+pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, TlsError> {
     let certs = CertificateDer::pem_file_iter(cert)
         .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| format!("--tls-cert {}: {e}", cert.display()))?;
+        .map_err(|e| bad("--tls-cert", cert)(e.to_string()))?;
     if certs.is_empty() {
-        return Err(format!(
-            "--tls-cert {}: no certificate in it",
-            cert.display()
-        ));
+        return Err(bad("--tls-cert", cert)("no certificate in it".into()));
     }
-    let key = PrivateKeyDer::from_pem_file(key)
-        .map_err(|e| format!("--tls-key {}: {e}", key.display()))?;
+    let private =
+        PrivateKeyDer::from_pem_file(key).map_err(|e| bad("--tls-key", key)(e.to_string()))?;
     let mut config = ServerConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
+        .map_err(|e| bad("--tls-cert", cert)(e.to_string()))?
         .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .map_err(|e| format!("--tls-cert/--tls-key do not make a usable pair: {e}"))?;
+        .with_single_cert(certs, private)
+        .map_err(|e| bad("--tls-cert/--tls-key", key)(format!("not a usable pair: {e}")))?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
 
 /// The client configuration for `wss://`: web PKI roots plus the certificates in `extra`.
-pub fn client_config(extra: Option<&Path>) -> Result<Arc<ClientConfig>, String> {
+pub fn client_config(extra: Option<&Path>) -> Result<Arc<ClientConfig>, TlsError> {
     let mut roots = RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     };
     if let Some(path) = extra {
         let certs = CertificateDer::pem_file_iter(path)
             .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-            .map_err(|e| format!("--mesh-ca {}: {e}", path.display()))?;
+            .map_err(|e| bad("--mesh-ca", path)(e.to_string()))?;
         for cert in certs {
             roots
                 .add(cert)
-                .map_err(|e| format!("--mesh-ca {}: {e}", path.display()))?;
+                .map_err(|e| bad("--mesh-ca", path)(e.to_string()))?;
         }
     }
     let config = ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
+        .map_err(|e| bad("--mesh-ca", Path::new("(the web PKI roots)"))(e.to_string()))?
         .with_root_certificates(roots)
         .with_no_client_auth();
     Ok(Arc::new(config))

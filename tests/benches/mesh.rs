@@ -1,7 +1,7 @@
 //! Mesh benchmark on loopback: time for a graft made in one region to reach all three,
 //! frames sent per change, and time from link restore to convergence after a partition.
 //! `cargo bench -p runmesh-tests --bench mesh`. Bounded in count and time; figures in
-//! the README.
+//! docs/benchmarks.md.
 
 #[path = "../../relay/tests/common/mod.rs"]
 mod common;

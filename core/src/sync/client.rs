@@ -134,7 +134,8 @@ impl ClientSync {
             .map_err(|e| ClientError::Malformed(e.to_string()))?;
         let mut received = Received::default();
         let Some(relay) = self.relay.clone() else {
-            let joined = handshake::confirm(message).map_err(ClientError::Handshake)?;
+            let joined =
+                handshake::confirm(message).map_err(|e| ClientError::Handshake(e.to_string()))?;
             self.relay = Some(joined.peer.clone());
             received.joined = true;
             received.frames.extend(self.opening(run, &joined.peer));

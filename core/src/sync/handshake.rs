@@ -73,8 +73,22 @@ pub fn accept(
     }
 }
 
+/// Why the answer to a `join` does not complete the handshake.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HandshakeError {
+    /// The other side chose a protocol version we do not speak.
+    #[error("peer selected protocol version {0:?}, we speak \"1\"")]
+    Version(String),
+    /// The other side answered with an `error`.
+    #[error("peer refused the handshake: {0}")]
+    Refused(String),
+    /// The other side answered with something else.
+    #[error("expected a peer message, got {0:?}")]
+    Unexpected(&'static str),
+}
+
 /// The initiating side: checks the answer to its `join`.
-pub fn confirm(reply: WireMessage) -> Result<Joined, String> {
+pub fn confirm(reply: WireMessage) -> Result<Joined, HandshakeError> {
     match reply {
         WireMessage::Peer {
             sender_id,
@@ -83,17 +97,15 @@ pub fn confirm(reply: WireMessage) -> Result<Joined, String> {
             ..
         } => {
             if selected_protocol_version != PROTOCOL_V1 {
-                return Err(format!(
-                    "peer selected protocol version {selected_protocol_version:?}, we speak \"1\""
-                ));
+                return Err(HandshakeError::Version(selected_protocol_version));
             }
             Ok(Joined {
                 peer: sender_id,
                 metadata: peer_metadata.unwrap_or_default(),
             })
         }
-        WireMessage::Error { message, .. } => Err(format!("peer refused the handshake: {message}")),
-        other => Err(format!("expected a peer message, got {:?}", other.kind())),
+        WireMessage::Error { message, .. } => Err(HandshakeError::Refused(message)),
+        other => Err(HandshakeError::Unexpected(other.kind())),
     }
 }
 

@@ -204,7 +204,7 @@ impl SimRelay {
         let metadata = self.metadata();
         let session = self.sessions.get_mut(&conn).expect("checked by the caller");
         let joined = if session.dialled {
-            handshake::confirm(message)
+            handshake::confirm(message).map_err(|e| e.to_string())
         } else {
             match handshake::accept(message, &self.config.me, &metadata) {
                 Ok((joined, reply)) => {

@@ -22,6 +22,33 @@ impl Access {
     }
 }
 
+impl std::fmt::Display for Access {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Why a credential does not allow something (403).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Denied {
+    /// The token names the run with less access than needed.
+    #[error("this token grants {have} on run {run}; {} needs {need}", if *need == Access::Write { "a change" } else { "reading" })]
+    TooLittle {
+        /// The run.
+        run: RunId,
+        /// What the token grants on it.
+        have: Access,
+        /// What was needed.
+        need: Access,
+    },
+    /// The token does not name the run.
+    #[error("this token grants no access to run {run}")]
+    Nothing {
+        /// The run.
+        run: RunId,
+    },
+}
+
 /// What a caller may do.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Grants {
@@ -64,21 +91,12 @@ impl Grants {
         }
     }
 
-    /// `Ok` if `need` is granted on `run`, else the reason in words.
-    pub fn check(&self, run: RunId, need: Access) -> Result<(), String> {
+    /// `Ok` if `need` is granted on `run`, else what is missing.
+    pub fn check(&self, run: RunId, need: Access) -> Result<(), Denied> {
         match self.access(run) {
             Some(have) if have >= need => Ok(()),
-            Some(have) => Err(format!(
-                "this token grants {} on run {run}; {} needs {}",
-                have.name(),
-                if need == Access::Write {
-                    "a change"
-                } else {
-                    "reading"
-                },
-                need.name()
-            )),
-            None => Err(format!("this token grants no access to run {run}")),
+            Some(have) => Err(Denied::TooLittle { run, have, need }),
+            None => Err(Denied::Nothing { run }),
         }
     }
 
@@ -111,7 +129,7 @@ mod tests {
         assert!(g.check(b, Access::Read).is_ok());
         let why = g.check(b, Access::Write).unwrap_err();
         assert_eq!(
-            why,
+            why.to_string(),
             format!("this token grants read on run {b}; a change needs write")
         );
         assert!(!g.is_admin(Access::Write));
@@ -119,7 +137,7 @@ mod tests {
         let none = user(&[(&a.to_string(), Access::Read)]);
         assert_eq!(
             none.check(b, Access::Read).unwrap_err(),
-            format!("this token grants no access to run {b}")
+            Denied::Nothing { run: b }
         );
         assert!(Grants::Open.check(b, Access::Write).is_ok());
     }

@@ -9,8 +9,8 @@
 mod grants;
 mod verifier;
 
-pub use grants::{Access, Grants};
-pub use verifier::{AuthConfig, AuthError, Verifier};
+pub use grants::{Access, Denied, Grants};
+pub use verifier::{AuthConfig, AuthError, KeyError, Verifier};
 
 use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;

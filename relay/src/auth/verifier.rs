@@ -45,6 +45,23 @@ struct Claims {
     runs: HashMap<String, String>,
 }
 
+/// Why the configured keys cannot be used (at start-up).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    /// Both a secret and a public key.
+    #[error("give --jwt-secret or --jwt-public-key, not both")]
+    Both,
+    /// The HS256 secret is too short to be a secret.
+    #[error("--jwt-secret must be at least 16 bytes")]
+    ShortSecret,
+    /// The public key does not parse.
+    #[error("--jwt-public-key is neither an EC (ES256) nor an RSA (RS256) public key in PEM: {0}")]
+    PublicKey(String),
+    /// The mesh token is too short to be a secret.
+    #[error("--mesh-token must be at least 16 bytes")]
+    ShortMeshToken,
+}
+
 /// Checks credentials.
 #[derive(Clone)]
 pub struct Verifier {
@@ -64,15 +81,13 @@ impl std::fmt::Debug for Verifier {
 }
 
 impl Verifier {
-    /// Builds the verifier; an unreadable key is an error naming the problem.
-    pub fn new(config: &AuthConfig) -> Result<Self, String> {
+    /// Builds the verifier; an unusable key is an error naming the problem.
+    pub fn new(config: &AuthConfig) -> Result<Self, KeyError> {
         let jwt = match (&config.jwt_secret, &config.jwt_public_key) {
-            (Some(_), Some(_)) => {
-                return Err("give --jwt-secret or --jwt-public-key, not both".into());
-            }
+            (Some(_), Some(_)) => return Err(KeyError::Both),
             (Some(secret), None) => {
                 if secret.len() < 16 {
-                    return Err("--jwt-secret must be at least 16 bytes".into());
+                    return Err(KeyError::ShortSecret);
                 }
                 Some((
                     DecodingKey::from_secret(secret.as_bytes()),
@@ -83,9 +98,8 @@ impl Verifier {
                 let (key, algorithm) = match DecodingKey::from_ec_pem(pem.as_bytes()) {
                     Ok(key) => (key, Algorithm::ES256),
                     Err(_) => (
-                        DecodingKey::from_rsa_pem(pem.as_bytes()).map_err(|e| {
-                            format!("--jwt-public-key is neither an EC (ES256) nor an RSA (RS256) public key in PEM: {e}")
-                        })?,
+                        DecodingKey::from_rsa_pem(pem.as_bytes())
+                            .map_err(|e| KeyError::PublicKey(e.to_string()))?,
                         Algorithm::RS256,
                     ),
                 };
@@ -94,7 +108,7 @@ impl Verifier {
             (None, None) => None,
         };
         if config.mesh_token.as_ref().is_some_and(|t| t.len() < 16) {
-            return Err("--mesh-token must be at least 16 bytes".into());
+            return Err(KeyError::ShortMeshToken);
         }
         Ok(Self {
             jwt,
@@ -261,11 +275,14 @@ mod tests {
             jwt_secret: Some("short".into()),
             ..Default::default()
         });
-        assert_eq!(short.unwrap_err(), "--jwt-secret must be at least 16 bytes");
+        assert_eq!(
+            short.unwrap_err().to_string(),
+            "--jwt-secret must be at least 16 bytes"
+        );
         let junk = Verifier::new(&AuthConfig {
             jwt_public_key: Some("not a pem".into()),
             ..Default::default()
         });
-        assert!(junk.unwrap_err().contains("neither an EC"));
+        assert!(junk.unwrap_err().to_string().contains("neither an EC"));
     }
 }

@@ -26,6 +26,8 @@ pub(crate) struct Shell {
     hub: RunHub<OpAnswer>,
     /// The connections the hub knows, by peer, for its `Send` effects.
     links: HashMap<PeerId, PeerLink>,
+    /// The mesh links last told to the hub.
+    mesh: Vec<Link>,
 }
 
 impl Shell {
@@ -37,6 +39,7 @@ impl Shell {
             id,
             label: RunId::from(id).to_string(),
             links: HashMap::new(),
+            mesh: Vec::new(),
         };
         let loaded = shell.load().await;
         let mesh = shell.mesh_input();
@@ -83,11 +86,17 @@ impl Shell {
 
     fn mesh_input(&mut self) -> Input<OpAnswer> {
         let live = self.env.mesh.borrow().clone();
-        let mut links = Vec::with_capacity(live.len());
+        let links: Vec<Link> = live.iter().map(|l| l.link.clone()).collect();
+        // Mesh links that went down are no longer sent to.
+        for gone in std::mem::take(&mut self.mesh) {
+            if !links.contains(&gone) {
+                self.forget(&gone);
+            }
+        }
         for link in live.iter() {
-            links.push(link.link.clone());
             self.remember(link.clone());
         }
+        self.mesh.clone_from(&links);
         Input::Mesh(links)
     }
 
@@ -115,10 +124,10 @@ impl Shell {
                 count,
                 data,
             },
-            DocCmd::Detach(link) => Input::Left {
-                peer: link.peer,
-                session: link.session,
-            },
+            DocCmd::Detach(link) => {
+                self.forget(&link);
+                left(&link)
+            }
             DocCmd::Unavailable { from } => Input::Unavailable {
                 from: from.link.clone(),
             },

@@ -64,9 +64,7 @@ impl Caller {
 
     /// Refuses unless the caller may read `run`.
     pub fn read(&self, run: RunId) -> Result<(), AppError> {
-        self.grants
-            .check(run, Access::Read)
-            .map_err(AppError::Forbidden)
+        self.grants.check(run, Access::Read).map_err(AppError::from)
     }
 
     /// Refuses unless the caller may change `run` and has rate allowance left (mesh
@@ -74,7 +72,7 @@ impl Caller {
     pub fn write(&self, state: &AppState, run: RunId) -> Result<(), AppError> {
         self.grants
             .check(run, Access::Write)
-            .map_err(AppError::Forbidden)?;
+            .map_err(AppError::from)?;
         if !self.grants.is_mesh() {
             // Without a token anyone may claim any user name: in open mode the allowance
             // is per name per client address.

@@ -73,6 +73,12 @@ impl IntoResponse for AppError {
     }
 }
 
+impl From<crate::auth::Denied> for AppError {
+    fn from(denied: crate::auth::Denied) -> Self {
+        Self::Forbidden(denied.to_string())
+    }
+}
+
 impl From<OpError> for AppError {
     fn from(e: OpError) -> Self {
         match e {

@@ -84,7 +84,7 @@ pub async fn post_sync(
     caller
         .grants
         .check(run, Access::Write)
-        .map_err(AppError::Forbidden)?;
+        .map_err(AppError::from)?;
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(body.changes.trim())
         .map_err(|e| AppError::BadRequest(format!("changes is not valid base64: {e}")))?;
