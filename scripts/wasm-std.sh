@@ -19,10 +19,16 @@ export RUSTFLAGS
 std_rebuilt() {
   local flags=$1 lost=$2
   shift 2
-  if [ ! -d "$(rustc --print sysroot)/lib/rustlib/src/rust/library" ]; then
+  local library
+  library="$(rustc --print sysroot)/lib/rustlib/src/rust/library"
+  if [ ! -d "$library" ]; then
     echo "warning: the toolchain has no rust-src (rustup component add rust-src): $lost" >&2
     return 1
   fi
+  # std's own dependencies (moto-rt, …): a fresh machine's registry lacks them, and the
+  # offline builds (Trunk.toml) cannot fetch them. Its manifest uses unstable keys.
+  RUSTC_BOOTSTRAP=1 cargo fetch -q --manifest-path "$library/Cargo.toml" ||
+    echo "warning: could not fetch std's dependencies; the std rebuild may fail" >&2
   if RUSTC_BOOTSTRAP=1 CARGO_UNSTABLE_BUILD_STD=std,panic_abort \
     RUSTFLAGS="$RUSTFLAGS -Zunstable-options $flags" "$@"; then
     return 0

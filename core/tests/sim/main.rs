@@ -22,6 +22,8 @@
 //!   `RUNMESH_SIM_LOG=1` prints every frame delivered and every effect performed.
 //! - Every seed that ever failed stays in [`REGRESSIONS`].
 
+#![cfg(not(target_arch = "wasm32"))]
+
 mod check;
 mod client;
 mod net;
