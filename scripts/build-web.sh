@@ -16,7 +16,7 @@ source scripts/wasm-std.sh
 # lack rust-src or reject the switches, the ordinary build still ships a working app.
 trunk_build() { trunk build --release --cargo-profile wasm-release; }
 if [ -n "${RUNMESH_WEB_PANIC_MESSAGES:-}" ] ||
-  ! std_rebuilt "-Cpanic=immediate-abort -Zfmt-debug=shallow" \
+  ! std_rebuilt "-Cpanic=immediate-abort -Zfmt-debug=shallow -Zlocation-detail=none" \
     "building with panic messages, ~60 KB gzip larger" trunk_build; then
   trunk_build
 fi

@@ -110,6 +110,24 @@ impl Metrics {
             "Requests and change batches refused over the per-user rate limit",
             m.rate_limited.clone(),
         );
+        // Every series labelled only by region exists from start-up, at zero, so a
+        // `rate()` or an absence alert sees it before its first sample.
+        for family in [
+            &m.sync_messages,
+            &m.sync_failures,
+            &m.malformed_frames,
+            &m.rate_limited,
+        ] {
+            let _ = family.get_or_create(&m.region);
+        }
+        for family in [
+            &m.snapshot_size,
+            &m.mesh_peers,
+            &m.runs_loaded,
+            &m.connections,
+        ] {
+            let _ = family.get_or_create(&m.region);
+        }
         Self { registry, ..m }
     }
 
@@ -204,6 +222,20 @@ impl Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_region_series_exists_from_start_up() {
+        let text = Metrics::new("eu").render();
+        for name in [
+            "crdt_sync_messages_total{region=\"eu\"} 0",
+            "crdt_sync_failures_total{region=\"eu\"} 0",
+            "crdt_snapshot_size_bytes{region=\"eu\"} 0",
+            "crdt_mesh_peers_connected{region=\"eu\"} 0",
+            "runmesh_runs_loaded{region=\"eu\"} 0",
+        ] {
+            assert!(text.contains(name), "missing {name} in\n{text}");
+        }
+    }
 
     #[test]
     fn renders_the_spec_names_with_the_region_and_bounds_run_series() {

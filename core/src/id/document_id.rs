@@ -12,7 +12,7 @@ pub struct DocumentId([u8; 16]);
 
 /// Text that is not a bs58check-encoded 16-byte document id.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid document id {input:?}: {reason}")]
+#[error("invalid document id \"{input}\": {reason}")]
 pub struct InvalidDocumentId {
     /// The rejected text (cut to 64 characters).
     pub input: String,
@@ -37,12 +37,26 @@ impl DocumentId {
     }
 }
 
-impl fmt::Display for DocumentId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+/// The longest bs58 text of 20 bytes.
+const TEXT_MAX: usize = 28;
+
+impl DocumentId {
+    /// Writes the id's text into `buf`, returning it (no allocation: ids are encoded for
+    /// every message sent).
+    fn encode<'a>(&self, buf: &'a mut [u8; TEXT_MAX]) -> &'a str {
         let mut bytes = [0; 20];
         bytes[..16].copy_from_slice(&self.0);
         bytes[16..].copy_from_slice(&checksum(&self.0));
-        f.write_str(&bs58::encode(bytes).into_string())
+        let len = bs58::encode(bytes)
+            .onto(&mut buf[..])
+            .expect("20 bytes fit in 28 characters of bs58");
+        std::str::from_utf8(&buf[..len]).expect("bs58 is ASCII")
+    }
+}
+
+impl fmt::Display for DocumentId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.encode(&mut [0; TEXT_MAX]))
     }
 }
 
@@ -55,29 +69,34 @@ impl FromStr for DocumentId {
             reason,
         };
         let text = s.strip_prefix("automerge:").unwrap_or(s);
-        let mut bytes = bs58::decode(text)
-            .into_vec()
-            .map_err(|e| invalid(format!("not bs58check: {e}")))?;
-        if bytes.len() < 4 {
+        // 16 bytes and a 4-byte checksum; one byte of room tells a longer id apart.
+        let mut buf = [0u8; 21];
+        let len = match bs58::decode(text).onto(&mut buf[..]) {
+            Ok(len) => len,
+            Err(bs58::decode::Error::BufferTooSmall) => {
+                return Err(invalid("more than 16 bytes, expected 16".into()));
+            }
+            Err(e) => return Err(invalid(format!("not bs58check: {e}"))),
+        };
+        if len < 4 {
             return Err(invalid(format!(
-                "not bs58check: {} bytes, too short for the checksum",
-                bytes.len()
+                "not bs58check: {len} bytes, too short for the checksum"
             )));
         }
-        let sum = bytes.split_off(bytes.len() - 4);
-        if sum != checksum(&bytes) {
+        let (bytes, sum) = buf[..len].split_at(len - 4);
+        if sum != checksum(bytes) {
             return Err(invalid("not bs58check: the checksum does not match".into()));
         }
         let bytes: [u8; 16] = bytes
             .try_into()
-            .map_err(|b: Vec<u8>| invalid(format!("{} bytes, expected 16", b.len())))?;
+            .map_err(|_| invalid(format!("{} bytes, expected 16", bytes.len())))?;
         Ok(Self(bytes))
     }
 }
 
 impl serde::Serialize for DocumentId {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        s.serialize_str(self.encode(&mut [0; TEXT_MAX]))
     }
 }
 

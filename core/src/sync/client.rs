@@ -29,13 +29,13 @@ pub enum ClientError {
     Malformed(String),
     /// The handshake failed.
     #[error("handshake with the relay failed: {0}")]
-    Handshake(String),
+    Handshake(#[from] handshake::HandshakeError),
     /// The relay sent an `error` message.
     #[error("the relay refused: {0}")]
     Refused(String),
     /// The relay's sync message could not be applied.
     #[error("the relay's sync message could not be applied: {0}")]
-    Sync(String),
+    Sync(#[from] crate::sync::SyncError),
     /// A frame arrived before `open`.
     #[error("a frame arrived before the connection was opened")]
     NotOpen,
@@ -134,8 +134,7 @@ impl ClientSync {
             .map_err(|e| ClientError::Malformed(e.to_string()))?;
         let mut received = Received::default();
         let Some(relay) = self.relay.clone() else {
-            let joined =
-                handshake::confirm(message).map_err(|e| ClientError::Handshake(e.to_string()))?;
+            let joined = handshake::confirm(message)?;
             self.relay = Some(joined.peer.clone());
             received.joined = true;
             received.frames.extend(self.opening(run, &joined.peer));
@@ -148,12 +147,8 @@ impl ClientSync {
             | WireMessage::Request {
                 document_id, data, ..
             } if document_id == self.document_id => {
-                let message =
-                    decode_message(&data).map_err(|e| ClientError::Sync(e.to_string()))?;
-                let changed = self
-                    .sync
-                    .receive(run.automerge_mut(), &relay, message)
-                    .map_err(|e| ClientError::Sync(e.to_string()))?;
+                let message = decode_message(&data)?;
+                let changed = self.sync.receive(run.automerge_mut(), &relay, message)?;
                 if changed {
                     run.refresh();
                 }

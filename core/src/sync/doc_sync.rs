@@ -18,7 +18,7 @@ use crate::sync::receive::{Trim, receive};
 use crate::sync::wire::WireMessage;
 
 /// A sync message that could not be decoded or applied.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SyncError {
     /// Not an Automerge sync message.
     #[error("not an automerge sync message: {0}")]
@@ -47,6 +47,9 @@ pub fn change_bytes(message: &sync::Message) -> usize {
 struct Session {
     state: sync::State,
     trim: Trim,
+    /// Changes from the peer were applied since the last flush: the next message to it
+    /// must carry our heads (see [`DocSync::flush`]).
+    applied: bool,
 }
 
 /// The sync state of one document with each peer syncing it.
@@ -57,9 +60,6 @@ pub struct DocSync {
     peers: BTreeMap<PeerId, Session>,
     /// Peers that sent something since the last flush (they are owed a reply).
     owed: BTreeSet<PeerId>,
-    /// Peers whose changes were applied since the last flush: their reply must carry our
-    /// new heads, even if they have since said they hold them too (see `flush`).
-    applied_from: BTreeSet<PeerId>,
     /// The document changed since the last flush (every peer may need to hear).
     dirty: bool,
 }
@@ -72,7 +72,6 @@ impl DocSync {
             me,
             peers: BTreeMap::new(),
             owed: BTreeSet::new(),
-            applied_from: BTreeSet::new(),
             dirty: false,
         }
     }
@@ -112,7 +111,6 @@ impl DocSync {
     pub fn remove_peer(&mut self, peer: &PeerId) {
         self.peers.remove(peer);
         self.owed.remove(peer);
-        self.applied_from.remove(peer);
     }
 
     /// Applies a sync message from `from`. Returns whether the document changed; the
@@ -134,10 +132,8 @@ impl DocSync {
         .map_err(|e| SyncError::Apply(e.to_string()))?
         .map_err(|e| SyncError::Apply(e.to_string()))?;
         let changed = doc.get_heads() != before;
+        session.applied |= changed;
         self.owed.insert(from.clone());
-        if changed {
-            self.applied_from.insert(from.clone());
-        }
         self.dirty |= changed;
         Ok(changed)
     }
@@ -161,11 +157,6 @@ impl DocSync {
         } else {
             self.owed.iter().cloned().collect()
         };
-        for peer in std::mem::take(&mut self.applied_from) {
-            if let Some(session) = self.peers.get_mut(&peer) {
-                session.state.last_sent_heads = Vec::new();
-            }
-        }
         self.dirty = false;
         self.owed.clear();
         targets
@@ -180,6 +171,9 @@ impl DocSync {
         peer: &PeerId,
     ) -> Option<(PeerId, WireMessage)> {
         let session = self.peers.get_mut(peer)?;
+        if std::mem::take(&mut session.applied) {
+            session.state.last_sent_heads = Vec::new();
+        }
         let message = doc.sync().generate_sync_message(&mut session.state)?;
         Some((peer.clone(), self.wrap(peer, message)))
     }

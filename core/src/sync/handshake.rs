@@ -77,13 +77,13 @@ pub fn accept(
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HandshakeError {
     /// The other side chose a protocol version we do not speak.
-    #[error("peer selected protocol version {0:?}, we speak \"1\"")]
+    #[error("peer selected protocol version \"{0}\", we speak \"1\"")]
     Version(String),
     /// The other side answered with an `error`.
     #[error("peer refused the handshake: {0}")]
     Refused(String),
     /// The other side answered with something else.
-    #[error("expected a peer message, got {0:?}")]
+    #[error("expected a peer message, got \"{0}\"")]
     Unexpected(&'static str),
 }
 

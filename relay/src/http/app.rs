@@ -17,7 +17,7 @@ use crate::http::AppError;
 
 /// Paths that belong to the relay's own API: an unknown one there is a JSON 404, not the
 /// app's page.
-const API_PREFIXES: [&str; 4] = ["/api/", "/app/", "/health/", "/metrics"];
+const API_PREFIXES: [&str; 5] = ["/api/", "/app/", "/health", "/metrics", "/actuator/"];
 
 /// A file whose name carries its content hash never changes under that name.
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";

@@ -30,7 +30,10 @@ pub fn router(state: AppState, web_dist: Option<&std::path::Path>) -> Router {
         .route("/ws", get(ws_handler))
         .route("/health/live", get(ops::live))
         .route("/health/ready", get(ops::ready))
+        .route("/health", get(ops::ready))
+        .route("/actuator/health", get(ops::ready))
         .route("/metrics", get(ops::metrics))
+        .route("/actuator/prometheus", get(ops::metrics))
         .route("/api/crdt/mesh/status", get(ops::mesh_status))
         .route(
             "/api/crdt/runs",

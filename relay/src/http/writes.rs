@@ -13,7 +13,7 @@ use tokio::sync::oneshot;
 
 use crate::auth::Access;
 use crate::docs::DocCmd;
-use crate::http::body::JsonBody;
+use crate::http::body::{JsonBody, WrappedJsonBody};
 use crate::http::caller::Caller;
 use crate::http::error::AppError;
 use crate::http::path::RunPath;
@@ -79,14 +79,16 @@ pub async fn post_sync(
     State(state): State<AppState>,
     RunPath(run): RunPath,
     caller: Caller,
-    JsonBody(body): JsonBody<SyncBody>,
+    WrappedJsonBody(body): WrappedJsonBody<SyncBody>,
 ) -> Result<impl IntoResponse, AppError> {
     caller
         .grants
         .check(run, Access::Write)
         .map_err(AppError::from)?;
+    // Line breaks (as `base64` wraps its output) arrive as spaces; base64 has none.
+    let text: String = body.changes.split_ascii_whitespace().collect();
     let bytes = base64::engine::general_purpose::STANDARD
-        .decode(body.changes.trim())
+        .decode(&text)
         .map_err(|e| AppError::BadRequest(format!("changes is not valid base64: {e}")))?;
     if bytes.is_empty() {
         return Err(AppError::BadRequest("changes is empty".into()));

@@ -58,7 +58,7 @@ async fn joined_connection(
     let region = joined.metadata.region;
     let open_mesh = state.verifier.is_open() && state.verifier.mesh_token().is_none();
     if region.is_some() && !grants.is_mesh() && !open_mesh {
-        tracing::warn!(peer = %joined.peer, "refusing a relay that did not present the mesh token");
+        tracing::warn!(peer = %joined.peer, "CRDT mesh: refusing a relay that did not present the mesh token");
         let error = WireMessage::error(
             &state.me,
             Some(&joined.peer),
@@ -84,17 +84,19 @@ async fn joined_connection(
             .mesh
             .link_up(link.clone(), region.clone(), Dialled::ByThem)
         {
-            tracing::debug!(peer = %joined.peer, "refusing a duplicate mesh link; ours to it stays");
+            tracing::debug!(peer = %joined.peer, "CRDT mesh: refusing a duplicate link; ours to it stays");
             let error = session.error(
                 "duplicate mesh link: the link dialled by the relay with the smaller peer id stays",
             );
             return refuse(&mut socket, &error).await;
         }
-        tracing::info!(peer = %joined.peer, %region, "mesh peer connected to us");
+        tracing::info!(peer = %joined.peer, %region, "CRDT mesh: peer connected to us");
     }
     let end = serve(socket, session, outbound, close).await;
     if link.is_mesh() {
         state.mesh.link_down(&link);
+        tracing::warn!(peer = %joined.peer, ?end, "CRDT mesh: peer disconnected from us");
+    } else {
+        tracing::debug!(peer = %joined.peer, ?end, "session ended");
     }
-    tracing::debug!(peer = %joined.peer, ?end, "session ended");
 }

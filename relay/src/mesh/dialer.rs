@@ -92,7 +92,7 @@ impl Dialer {
                 Ok(()) => failures = 0,
                 Err(e) => {
                     if failures == 0 {
-                        tracing::warn!(url = %self.url(), error = %e, "cannot reach mesh peer; retrying with backoff");
+                        tracing::warn!(url = %self.url(), error = %e, "CRDT mesh: cannot reach peer; retrying with backoff");
                     }
                     self.status(|s| {
                         s.attempts += 1;
@@ -119,7 +119,7 @@ impl Dialer {
         let peer = conn.remote.peer.clone();
         let region = conn.remote.metadata.region.clone();
         let region = region.unwrap_or_else(|| "unknown".into());
-        tracing::info!(%url, %peer, %region, "mesh link up");
+        tracing::info!(%url, %peer, %region, "CRDT mesh: link up");
         self.status(|s| {
             s.peer = Some(peer.clone());
             s.region = Some(region.clone());
@@ -140,7 +140,7 @@ impl Dialer {
         {
             // The peer's own link to us is the one both sides keep: wait while it lives.
             conn.close().await;
-            tracing::debug!(%url, %peer, "the peer's link to us is kept; standing by");
+            tracing::debug!(%url, %peer, "CRDT mesh: the peer's link to us is kept; standing by");
             while self.mesh.has_peer(&peer) && !self.shutdown.is_cancelled() {
                 tokio::time::sleep(STANDBY_POLL).await;
             }
@@ -164,7 +164,7 @@ impl Dialer {
         let end = pump(session, outbound, incoming, Box::pin(sink), close).await;
         self.mesh.link_down(&link);
         self.status(|s| s.peer = None);
-        tracing::warn!(%url, ?end, "mesh link down");
+        tracing::warn!(%url, ?end, "CRDT mesh: link down");
         Ok(())
     }
 }

@@ -116,7 +116,7 @@ impl Mesh {
             if !replaces(&self.me, link.peer(), &existing.dialer, &dialer) {
                 return false;
             }
-            tracing::info!(peer = %link.peer(), "replacing a duplicate mesh link");
+            tracing::info!(peer = %link.peer(), "CRDT mesh: replacing a duplicate link");
             existing.link.close.cancel();
         } else {
             self.metrics.mesh_peers(1);

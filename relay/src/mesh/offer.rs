@@ -13,12 +13,12 @@ pub async fn offer_all(docs: Documents, link: PeerLink) {
     let mut runs: HashSet<DocumentId> = match docs.stored().await {
         Ok(runs) => runs.into_iter().collect(),
         Err(e) => {
-            tracing::error!(error = %e, "could not list stored runs to offer a mesh peer");
+            tracing::error!(error = %e, "CRDT mesh: could not list stored runs to offer a peer");
             HashSet::new()
         }
     };
     runs.extend(docs.loaded());
-    tracing::info!(peer = %link.peer(), runs = runs.len(), "offering runs to a mesh peer");
+    tracing::info!(peer = %link.peer(), runs = runs.len(), "CRDT mesh: offering runs to a peer");
     for run in runs {
         if link.close.is_cancelled() {
             return;

@@ -32,16 +32,17 @@ fn App() -> impl IntoView {
     let _ = identity::token();
     let ctx = Ctx::new();
     provide_context(ctx);
-    provide_context(OpenRun::follow_route(ctx));
+    // The screens that change the run are handed it; the rest read signals only.
+    let open = OpenRun::follow_route(ctx);
     ctx.follow_history();
     ctx.reload_runs();
     view! {
-        <ui::header::Header/>
+        <ui::header::Header open=open/>
         <main>
             <ui::banner::Banner/>
             {move || match ctx.route.get() {
                 Route::Runs => view! { <ui::run_list::RunList/> }.into_any(),
-                Route::Run(_) => view! { <ui::run_view::RunView/> }.into_any(),
+                Route::Run(_) => view! { <ui::run_view::RunView open=open/> }.into_any(),
                 Route::NotFound => view! { <ui::run_list::NotFound/> }.into_any(),
             }}
         </main>

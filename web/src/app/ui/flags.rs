@@ -4,7 +4,8 @@
 use leptos::prelude::*;
 use runmesh_core::FlagValue;
 
-use crate::app::ui::{ctx, open_run};
+use crate::app::session::OpenRun;
+use crate::app::ui::ctx;
 
 fn show(value: &FlagValue) -> String {
     serde_json::to_string(value).unwrap_or_default()
@@ -20,9 +21,8 @@ fn parse(text: &str) -> serde_json::Value {
 }
 
 #[component]
-pub fn Flags() -> impl IntoView {
+pub fn Flags(open: OpenRun) -> impl IntoView {
     let ctx = ctx();
-    let open = open_run();
     let flags = move || {
         ctx.state
             .with(|s| {

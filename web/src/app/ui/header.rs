@@ -5,13 +5,13 @@ use leptos::prelude::*;
 
 use crate::app::context::Net;
 use crate::app::identity;
-use crate::app::ui::{ctx, open_run};
+use crate::app::session::OpenRun;
+use crate::app::ui::ctx;
 use crate::route::Route;
 
 #[component]
-pub fn Header() -> impl IntoView {
+pub fn Header(open: OpenRun) -> impl IntoView {
     let ctx = ctx();
-    let open = open_run();
     let status = move || ctx.net.get();
     view! {
         <header class="top">

@@ -12,14 +12,8 @@ pub mod run_view;
 use leptos::prelude::*;
 
 use crate::app::context::Ctx;
-use crate::app::session::OpenRun;
 
 /// The shared signals.
 pub fn ctx() -> Ctx {
     expect_context::<Ctx>()
-}
-
-/// The open run.
-pub fn open_run() -> OpenRun {
-    expect_context::<OpenRun>()
 }

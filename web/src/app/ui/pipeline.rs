@@ -4,12 +4,12 @@
 use leptos::prelude::*;
 use runmesh_core::{NodeKind, PipelineNode};
 
-use crate::app::ui::{ctx, open_run};
+use crate::app::session::OpenRun;
+use crate::app::ui::ctx;
 
 #[component]
-pub fn Pipeline() -> impl IntoView {
+pub fn Pipeline(open: OpenRun) -> impl IntoView {
     let ctx = ctx();
-    let open = open_run();
     let nodes = move || {
         ctx.state
             .with(|s| s.as_ref().map(|s| s.pipeline.clone()))
@@ -59,7 +59,7 @@ pub fn Pipeline() -> impl IntoView {
             // the last one appended, and the browser test could read the list in between.
             <ol class="pipeline" data-testid="pipeline">
                 <For each=nodes key=row_key let:node>
-                    <Node node=node after=after />
+                    <Node node=node after=after open=open />
                 </For>
             </ol>
             <Show when=move || nodes().is_empty()>
@@ -89,9 +89,8 @@ fn option_label(node: &PipelineNode) -> String {
 }
 
 #[component]
-fn Node(node: PipelineNode, after: RwSignal<String>) -> impl IntoView {
+fn Node(node: PipelineNode, after: RwSignal<String>, open: OpenRun) -> impl IntoView {
     let ctx = ctx();
-    let open = open_run();
     let id = node.id.to_string();
     let kind = match node.kind {
         NodeKind::Step => "step",

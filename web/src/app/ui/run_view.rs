@@ -2,10 +2,11 @@
 
 use leptos::prelude::*;
 
+use crate::app::session::OpenRun;
 use crate::app::ui::{ctx, flags, history, people, pipeline};
 
 #[component]
-pub fn RunView() -> impl IntoView {
+pub fn RunView(open: OpenRun) -> impl IntoView {
     let ctx = ctx();
     let title = move || {
         ctx.state
@@ -29,11 +30,11 @@ pub fn RunView() -> impl IntoView {
             </div>
             <div class="columns">
                 <div class="main-col">
-                    <pipeline::Pipeline/>
+                    <pipeline::Pipeline open=open/>
                 </div>
                 <aside class="side-col">
                     <people::People/>
-                    <flags::Flags/>
+                    <flags::Flags open=open/>
                     <history::History/>
                 </aside>
             </div>
