@@ -86,6 +86,11 @@ pub struct Args {
     #[arg(long, env = "JWT_PUBLIC_KEY")]
     pub jwt_public_key: Option<PathBuf>,
 
+    /// Also accept JWTs verified by any key in this file (`hs256 <secret>`, `rs256 <pem
+    /// file>` or `es256 <pem file>` per line), re-read on SIGHUP: how keys are rotated.
+    #[arg(long, env = "JWT_KEYS")]
+    pub jwt_keys: Option<PathBuf>,
+
     /// The token mesh peers present, and this relay presents when it dials them (at least 16 bytes).
     #[arg(long, env = "MESH_TOKEN", hide_env_values = true)]
     pub mesh_token: Option<String>,
@@ -242,6 +247,7 @@ impl TryFrom<Args> for Config {
         let auth = crate::auth::AuthConfig {
             jwt_secret: args.jwt_secret.clone(),
             jwt_public_key,
+            jwt_keys: args.jwt_keys.clone(),
             mesh_token: args.mesh_token.clone(),
             mesh_allow,
         };

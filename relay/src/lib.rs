@@ -14,6 +14,7 @@
 //! - [`store`], [`auth`], [`limits`], [`metrics`], [`config`], [`tls`], [`client`]:
 //!   storage behind one trait, credentials, rate limits, the spec's metrics, flags, TLS,
 //!   and the dialling side of the protocol.
+//! - [`tools`]: the binary's other commands (`token`, `health`, `export`, `import`).
 //!
 //! [`state`] builds the handles for a [`Config`]; [`app`] builds the router (tests drive
 //! it with `oneshot`); [`run`] serves it until `shutdown` fires.
@@ -28,6 +29,7 @@ mod mesh;
 pub mod metrics;
 pub mod store;
 pub mod tls;
+pub mod tools;
 mod ws;
 
 use std::sync::Arc;
@@ -153,6 +155,7 @@ pub async fn run(
         backoff_max: config.mesh_backoff_max,
     };
     mesh::dialer::spawn_all(state.mesh.clone(), state.sessions.clone(), plan, &shutdown);
+    auth::reload_on_hangup(state.verifier.clone(), shutdown.clone());
     let router = http::router(state, config.web_dist.as_deref());
     let service = router.into_make_service_with_connect_info::<tls::PeerAddr>();
     let stop = async move { shutdown.cancelled().await };

@@ -1,15 +1,47 @@
+use std::io::IsTerminal;
+
 use anyhow::Context;
+use clap::{Parser, Subcommand};
+use runmesh_relay::tools::backup::{self, ExportArgs, ImportArgs};
+use runmesh_relay::tools::health::{self, HealthArgs};
+use runmesh_relay::tools::token::{self, TokenArgs};
+use runmesh_relay::{Args, Config};
+use tokio_util::sync::CancellationToken;
 
 // mimalloc hands memory back to the OS after idle runs are unloaded; glibc's malloc
 // keeps it, so the relay's RSS would only ever grow.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use clap::Parser;
-use runmesh_relay::{Args, Config};
-use tokio_util::sync::CancellationToken;
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+/// runmesh relay: syncs runs between browsers and regions, stores them, and serves the
+/// REST API, metrics and the web app. Without a command it serves.
+#[derive(Debug, Parser)]
+#[command(
+    name = "runmesh-relay",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: Args,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Mint a JWT the relay accepts.
+    Token(TokenArgs),
+    /// Exit 0 if the relay at URL is ready, 1 if not (for container health checks).
+    Health(HealthArgs),
+    /// Write every stored run to a tar archive (safe while the relay runs).
+    Export(ExportArgs),
+    /// Merge the runs of an archive into a store (of a stopped relay).
+    Import(ImportArgs),
+}
+
+fn main() -> anyhow::Result<()> {
     // Logs go to stderr; stdout carries only the "listening on" line scripts read.
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -17,7 +49,81 @@ async fn main() -> anyhow::Result<()> {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
-    let config = Config::try_from(Args::parse())?;
+    let cli = Cli::parse();
+    // The commands that touch a store run without a tokio runtime: PostgreSQL's blocking
+    // client starts its own, which it may not do inside another.
+    let runtime = || {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .context("cannot start the async runtime")
+    };
+    match cli.command {
+        None => runtime()?.block_on(serve(cli.serve)),
+        Some(Command::Token(args)) => {
+            println!("{}", token::mint(&args)?);
+            Ok(())
+        }
+        Some(Command::Health(args)) => match runtime()?.block_on(health::probe(&args)) {
+            Ok(status) => {
+                println!("ready: {status}");
+                Ok(())
+            }
+            Err(e) => {
+                eprintln!("not ready: {e}");
+                std::process::exit(1);
+            }
+        },
+        Some(Command::Export(args)) => {
+            let store = args.store.open()?;
+            let copied = if args.out.as_os_str() == "-" {
+                anyhow::ensure!(
+                    !std::io::stdout().is_terminal(),
+                    "refusing to write a tar archive to a terminal: redirect it or give --out"
+                );
+                backup::export(
+                    store.as_ref(),
+                    std::io::stdout().lock(),
+                    "(standard output)",
+                )?
+            } else {
+                let file = std::fs::File::create(&args.out)
+                    .with_context(|| format!("cannot create {}", args.out.display()))?;
+                let label = args.out.display().to_string();
+                backup::export(store.as_ref(), std::io::BufWriter::new(file), &label)?
+            };
+            eprintln!("exported {} runs, {} bytes", copied.runs, copied.bytes);
+            Ok(())
+        }
+        Some(Command::Import(args)) => {
+            let store = args.store.open()?;
+            let retain = args.snapshot_retain.max(1);
+            let copied = if args.archive.as_os_str() == "-" {
+                backup::import(
+                    store.as_ref(),
+                    std::io::stdin().lock(),
+                    "(standard input)",
+                    retain,
+                )?
+            } else {
+                let file = std::fs::File::open(&args.archive)
+                    .with_context(|| format!("cannot open {}", args.archive.display()))?;
+                let label = args.archive.display().to_string();
+                backup::import(
+                    store.as_ref(),
+                    std::io::BufReader::new(file),
+                    &label,
+                    retain,
+                )?
+            };
+            eprintln!("imported {} runs, {} bytes", copied.runs, copied.bytes);
+            Ok(())
+        }
+    }
+}
+
+async fn serve(args: Args) -> anyhow::Result<()> {
+    let config = Config::try_from(args)?;
     warn_if_open(&config);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -60,7 +166,8 @@ async fn stop_on_signal(shutdown: CancellationToken) {
 
 /// Says loudly that a relay without auth lets anyone read and write every run.
 fn warn_if_open(config: &Config) {
-    if config.auth.jwt_secret.is_some() || config.auth.jwt_public_key.is_some() {
+    let auth = &config.auth;
+    if auth.jwt_secret.is_some() || auth.jwt_public_key.is_some() || auth.jwt_keys.is_some() {
         return;
     }
     let exposed = !config.listen.ip().is_loopback();

@@ -7,10 +7,12 @@
 //! headers); other clients may send `Authorization: Bearer <token>`.
 
 mod grants;
+mod keys;
 mod verifier;
 
 pub use grants::{Access, Denied, Grants};
-pub use verifier::{AuthConfig, AuthError, KeyError, Verifier};
+pub use keys::KeyError;
+pub use verifier::{AuthConfig, AuthError, Verifier};
 
 use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
@@ -30,4 +32,27 @@ pub fn credential<'a>(headers: &'a HeaderMap, query: Option<&'a str>) -> Option<
         .find(|(k, _)| *k == "token")
         .map(|(_, v)| v)
         .filter(|v| !v.is_empty())
+}
+
+/// Re-reads `--jwt-keys` each time the process gets SIGHUP, until `shutdown`.
+pub fn reload_on_hangup(verifier: Verifier, shutdown: tokio_util::sync::CancellationToken) {
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+            tracing::warn!("cannot listen for SIGHUP; --jwt-keys is read at start-up only");
+            return;
+        };
+        loop {
+            tokio::select! {
+                Some(()) = hangups.recv() => match verifier.reload() {
+                    Ok(keys) => tracing::info!(keys, "SIGHUP: verification keys reloaded"),
+                    Err(e) => tracing::error!(error = %e, "SIGHUP: keys not reloaded; the old ones stay"),
+                },
+                () = shutdown.cancelled() => return,
+            }
+        }
+    });
+    #[cfg(not(unix))]
+    let _ = (verifier, shutdown);
 }

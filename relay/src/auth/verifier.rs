@@ -2,11 +2,13 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
 
-use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode};
 use serde::Deserialize;
 
 use crate::auth::grants::{Access, Grants};
+use crate::auth::keys::{KeyError, KeySet};
 
 /// How the relay authenticates, from its flags.
 #[derive(Clone, Debug, Default)]
@@ -15,6 +17,8 @@ pub struct AuthConfig {
     pub jwt_secret: Option<String>,
     /// PEM text of an RSA or EC public key (RS256 / ES256).
     pub jwt_public_key: Option<String>,
+    /// A key set file, re-read on SIGHUP.
+    pub jwt_keys: Option<PathBuf>,
     /// The token mesh peers present.
     pub mesh_token: Option<String>,
     /// Addresses mesh peers may connect from (empty: any).
@@ -45,27 +49,10 @@ struct Claims {
     runs: HashMap<String, String>,
 }
 
-/// Why the configured keys cannot be used (at start-up).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum KeyError {
-    /// Both a secret and a public key.
-    #[error("give --jwt-secret or --jwt-public-key, not both")]
-    Both,
-    /// The HS256 secret is too short to be a secret.
-    #[error("--jwt-secret must be at least 16 bytes")]
-    ShortSecret,
-    /// The public key does not parse.
-    #[error("--jwt-public-key is neither an EC (ES256) nor an RSA (RS256) public key in PEM: {0}")]
-    PublicKey(String),
-    /// The mesh token is too short to be a secret.
-    #[error("--mesh-token must be at least 16 bytes")]
-    ShortMeshToken,
-}
-
 /// Checks credentials.
 #[derive(Clone)]
 pub struct Verifier {
-    jwt: Option<(DecodingKey, Validation)>,
+    keys: Arc<KeySet>,
     mesh_token: Option<String>,
     mesh_allow: Vec<IpAddr>,
 }
@@ -73,7 +60,7 @@ pub struct Verifier {
 impl std::fmt::Debug for Verifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Verifier")
-            .field("jwt", &self.jwt.as_ref().map(|(_, v)| &v.algorithms))
+            .field("keys", &self.keys)
             .field("mesh_token", &self.mesh_token.is_some())
             .field("mesh_allow", &self.mesh_allow)
             .finish()
@@ -83,43 +70,29 @@ impl std::fmt::Debug for Verifier {
 impl Verifier {
     /// Builds the verifier; an unusable key is an error naming the problem.
     pub fn new(config: &AuthConfig) -> Result<Self, KeyError> {
-        let jwt = match (&config.jwt_secret, &config.jwt_public_key) {
-            (Some(_), Some(_)) => return Err(KeyError::Both),
-            (Some(secret), None) => {
-                if secret.len() < 16 {
-                    return Err(KeyError::ShortSecret);
-                }
-                Some((
-                    DecodingKey::from_secret(secret.as_bytes()),
-                    validation(&[Algorithm::HS256]),
-                ))
-            }
-            (None, Some(pem)) => {
-                let (key, algorithm) = match DecodingKey::from_ec_pem(pem.as_bytes()) {
-                    Ok(key) => (key, Algorithm::ES256),
-                    Err(_) => (
-                        DecodingKey::from_rsa_pem(pem.as_bytes())
-                            .map_err(|e| KeyError::PublicKey(e.to_string()))?,
-                        Algorithm::RS256,
-                    ),
-                };
-                Some((key, validation(&[algorithm])))
-            }
-            (None, None) => None,
-        };
+        let keys = KeySet::new(
+            config.jwt_secret.as_deref(),
+            config.jwt_public_key.as_deref(),
+            config.jwt_keys.as_deref(),
+        )?;
         if config.mesh_token.as_ref().is_some_and(|t| t.len() < 16) {
             return Err(KeyError::ShortMeshToken);
         }
         Ok(Self {
-            jwt,
+            keys: Arc::new(keys),
             mesh_token: config.mesh_token.clone(),
             mesh_allow: config.mesh_allow.clone(),
         })
     }
 
+    /// Re-reads `--jwt-keys` (SIGHUP). The keys stay as they were if it fails.
+    pub fn reload(&self) -> Result<usize, KeyError> {
+        self.keys.reload()
+    }
+
     /// Whether the relay runs open (no JWT configured).
     pub fn is_open(&self) -> bool {
-        self.jwt.is_none()
+        self.keys.is_empty()
     }
 
     /// The mesh token this relay presents when it dials other relays.
@@ -144,14 +117,11 @@ impl Verifier {
             }
             return Ok(Grants::Mesh);
         }
-        let Some((key, validation)) = &self.jwt else {
+        if self.keys.is_empty() {
             return Ok(Grants::Open);
-        };
+        }
         let token = credential.ok_or(AuthError::Missing)?;
-        let data = decode::<Claims>(token, key, validation).map_err(|e| match e.kind() {
-            jsonwebtoken::errors::ErrorKind::ExpiredSignature => AuthError::Expired,
-            _ => AuthError::Invalid(e.to_string()),
-        })?;
+        let data = self.keys.verify::<Claims>(token)?;
         let mut runs = HashMap::new();
         for (run, access) in data.claims.runs {
             let access = match access.as_str() {
@@ -179,15 +149,6 @@ impl Verifier {
     }
 }
 
-fn validation(algorithms: &[Algorithm]) -> Validation {
-    let mut v = Validation::new(algorithms[0]);
-    v.algorithms = algorithms.to_vec();
-    v.leeway = 30;
-    v.set_required_spec_claims(&["exp", "sub"]);
-    v.validate_aud = false;
-    v
-}
-
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
@@ -195,7 +156,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use jsonwebtoken::{EncodingKey, Header, encode};
+    use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 
     const SECRET: &str = "a-test-secret-of-some-length";
 
@@ -277,12 +238,64 @@ mod tests {
         });
         assert_eq!(
             short.unwrap_err().to_string(),
-            "--jwt-secret must be at least 16 bytes"
+            "--jwt-secret: an HS256 secret must be at least 16 bytes"
         );
         let junk = Verifier::new(&AuthConfig {
             jwt_public_key: Some("not a pem".into()),
             ..Default::default()
         });
-        assert!(junk.unwrap_err().to_string().contains("neither an EC"));
+        assert!(
+            junk.unwrap_err()
+                .to_string()
+                .contains("EC (ES256) nor an RSA")
+        );
+    }
+
+    fn signed(secret: &str) -> String {
+        encode(
+            &Header::new(Algorithm::HS256),
+            &serde_json::json!({ "sub": "ada", "exp": now() + 600, "runs": { "*": "read" } }),
+            &EncodingKey::from_secret(secret.as_bytes()),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_key_file_is_reread_and_any_of_its_keys_verifies() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("keys");
+        let (old, new) = ("old-secret-of-16-bytes", "new-secret-of-16-bytes");
+        std::fs::write(&file, format!("# rotation\nhs256 {old}\n")).unwrap();
+        let verifier = Verifier::new(&AuthConfig {
+            jwt_keys: Some(file.clone()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert!(!verifier.is_open());
+        assert!(verifier.grants(Some(&signed(old)), None).is_ok());
+        assert!(verifier.grants(Some(&signed(new)), None).is_err());
+        std::fs::write(&file, format!("hs256 {old}\nhs256 {new}\n")).unwrap();
+        assert_eq!(verifier.reload(), Ok(2));
+        assert!(
+            verifier.grants(Some(&signed(old)), None).is_ok(),
+            "both, during the switch"
+        );
+        assert!(verifier.grants(Some(&signed(new)), None).is_ok());
+        std::fs::write(&file, "hs256 short\n").unwrap();
+        let refused = verifier.reload().unwrap_err().to_string();
+        assert!(
+            refused.contains("line 1") && refused.contains("16 bytes"),
+            "{refused}"
+        );
+        assert!(
+            verifier.grants(Some(&signed(old)), None).is_ok(),
+            "a bad file keeps the keys"
+        );
+        std::fs::write(&file, format!("hs256 {new}\n")).unwrap();
+        assert_eq!(verifier.reload(), Ok(1));
+        assert!(
+            verifier.grants(Some(&signed(old)), None).is_err(),
+            "the old key is gone"
+        );
     }
 }

@@ -77,8 +77,9 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
-/// Reads whole records; truncates a torn tail so later appends stay readable.
-fn read_log(path: &Path) -> io::Result<Vec<Vec<u8>>> {
+/// Reads whole records; with `repair`, truncates a torn tail so later appends stay
+/// readable.
+fn read_log(path: &Path, repair: bool) -> io::Result<Vec<Vec<u8>>> {
     let bytes = match fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -98,7 +99,7 @@ fn read_log(path: &Path) -> io::Result<Vec<Vec<u8>>> {
         chunks.push(body.to_vec());
         at += HEADER + len;
     }
-    if at < bytes.len() {
+    if repair && at < bytes.len() {
         tracing::warn!(path = %path.display(), kept = at, dropped = bytes.len() - at, "truncating a torn log tail");
         let file = OpenOptions::new().write(true).open(path)?;
         file.set_len(at as u64)?;
@@ -107,8 +108,8 @@ fn read_log(path: &Path) -> io::Result<Vec<Vec<u8>>> {
     Ok(chunks)
 }
 
-impl Store for DirStore {
-    fn load(&self, doc: &DocumentId) -> Result<Option<Stored>, StoreError> {
+impl DirStore {
+    fn read_stored(&self, doc: &DocumentId, repair: bool) -> Result<Option<Stored>, StoreError> {
         let dir = self.dir(doc);
         if !dir.exists() {
             return Ok(None);
@@ -119,8 +120,18 @@ impl Store for DirStore {
         } else {
             None
         };
-        let chunks = read_log(&log_path(&dir, n)).map_err(err(doc, "reading the log"))?;
+        let chunks = read_log(&log_path(&dir, n), repair).map_err(err(doc, "reading the log"))?;
         Ok(Some(Stored { snapshot, chunks }))
+    }
+}
+
+impl Store for DirStore {
+    fn load(&self, doc: &DocumentId) -> Result<Option<Stored>, StoreError> {
+        self.read_stored(doc, true)
+    }
+
+    fn read(&self, doc: &DocumentId) -> Result<Option<Stored>, StoreError> {
+        self.read_stored(doc, false)
     }
 
     fn append(&self, doc: &DocumentId, chunk: &[u8], _meta: &EventMeta) -> Result<(), StoreError> {
@@ -141,9 +152,20 @@ impl Store for DirStore {
         record.extend_from_slice(&(chunk.len() as u32).to_le_bytes());
         record.extend_from_slice(&crc32fast::hash(chunk).to_le_bytes());
         record.extend_from_slice(chunk);
-        file.write_all(&record)
-            .map_err(err(doc, "appending to the log"))?;
-        file.sync_data().map_err(err(doc, "syncing the log"))?;
+        let before = file
+            .metadata()
+            .map_err(err(doc, "reading the log's length"))?
+            .len();
+        let written = file
+            .write_all(&record)
+            .map_err(err(doc, "appending to the log"))
+            .and_then(|()| file.sync_data().map_err(err(doc, "syncing the log")));
+        if let Err(e) = written {
+            // A failed append leaves nothing a later load would read: the relay has
+            // answered its changes with an error and dropped them.
+            let _ = file.set_len(before).and_then(|()| file.sync_data());
+            return Err(e);
+        }
         if created {
             sync_dir(&dir).map_err(err(doc, "syncing its folder"))?;
         }
@@ -158,7 +180,10 @@ impl Store for DirStore {
         retain: u32,
     ) -> Result<(), StoreError> {
         let dir = self.dir(doc);
-        fs::create_dir_all(&dir).map_err(err(doc, "creating its folder"))?;
+        if !dir.exists() {
+            fs::create_dir_all(&dir).map_err(err(doc, "creating its folder"))?;
+            sync_dir(&self.root.join("runs")).map_err(err(doc, "syncing the runs folder"))?;
+        }
         let n = newest_snapshot(&dir).map_err(err(doc, "listing snapshots"))? + 1;
         let tmp = dir.join(format!("snapshot-{n:08}.tmp"));
         let mut file = File::create(&tmp).map_err(err(doc, "writing the snapshot"))?;

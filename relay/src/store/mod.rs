@@ -63,7 +63,9 @@ pub struct StoreError {
 pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Everything stored for `doc`, or `None` if it was never stored.
     fn load(&self, doc: &DocumentId) -> Result<Option<Stored>, StoreError>;
-    /// Appends a chunk of changes; it is durable when this returns.
+    /// Appends a chunk of changes; it is durable when this returns `Ok`. When it returns
+    /// an error, nothing of the chunk may be returned by a later `load`: the relay has
+    /// answered those changes with an error and dropped them.
     fn append(&self, doc: &DocumentId, chunk: &[u8], meta: &EventMeta) -> Result<(), StoreError>;
     /// Stores a full save as the new snapshot, starts an empty log after it, and keeps
     /// only the newest `retain` snapshots.
@@ -76,4 +78,9 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     ) -> Result<(), StoreError>;
     /// Every stored document.
     fn list(&self) -> Result<Vec<DocumentId>, StoreError>;
+    /// What [`Store::load`] returns, read without repairing anything (a torn tail is left
+    /// on disk): safe while a relay writes the same store, as `export` does.
+    fn read(&self, doc: &DocumentId) -> Result<Option<Stored>, StoreError> {
+        self.load(doc)
+    }
 }

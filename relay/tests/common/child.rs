@@ -14,15 +14,20 @@ pub struct ChildRelay {
 impl ChildRelay {
     /// Starts the binary and reads the address it prints.
     pub fn spawn(dir: &Path, args: &[&str]) -> Self {
+        Self::spawn_with(dir, args, std::process::Stdio::null(), "warn")
+    }
+
+    /// Like [`ChildRelay::spawn`], its log (at `level`) going to `stderr`.
+    pub fn spawn_with(dir: &Path, args: &[&str], stderr: std::process::Stdio, level: &str) -> Self {
         use std::io::{BufRead, BufReader};
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_runmesh-relay"))
             .args(["--listen", "127.0.0.1:0"])
             .args(args)
             .arg("--data-dir")
             .arg(dir)
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", level)
             .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
+            .stderr(stderr)
             .spawn()
             .unwrap();
         let mut line = String::new();
@@ -37,12 +42,29 @@ impl ChildRelay {
         Self { child, base }
     }
 
+    /// Runs the binary with `args` (another command than serving) and returns its exit
+    /// status, standard output and standard error.
+    pub fn command(args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_runmesh-relay"))
+            .args(args)
+            .env_remove("JWT_SECRET")
+            .env_remove("DATABASE_URL")
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
     /// `ws://…/ws`
     pub fn ws(&self) -> String {
         format!("{}/ws", self.base.replace("http://", "ws://"))
     }
 
-    /// Resident memory, in MiB (from /proc).
+    /// CPU time used, in seconds (from /proc).
     pub fn cpu_secs(&self) -> f64 {
         // utime and stime, fields 14 and 15 of /proc/<pid>/stat, in clock ticks (100/s on
         // Linux); the command name before them may hold spaces, so count after its ')'.
@@ -60,7 +82,7 @@ impl ChildRelay {
         (ticks(11) + ticks(12)) / 100.0
     }
 
-    /// Resident memory, in MiB.
+    /// Resident memory, in MiB (from /proc).
     pub fn rss_mib(&self) -> f64 {
         std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
             .unwrap_or_default()

@@ -107,11 +107,16 @@ impl SyncClient {
 
     pub async fn connect_url(url: &str, run: RunDoc) -> Self {
         let me = PeerId::random("test-client");
-        let conn = Connection::connect(url, me.clone(), PeerMetadata::default())
+        let conn = Connection::connect(url, me, PeerMetadata::default())
             .await
             .unwrap();
+        Self::from_connection(conn, run)
+    }
+
+    /// A client over a connection the caller opened (with a token, say).
+    pub fn from_connection(conn: Connection, run: RunDoc) -> Self {
         let relay = conn.remote.peer.clone();
-        let sync = DocSync::new(run.run_id().document_id(), me);
+        let sync = DocSync::new(run.run_id().document_id(), conn.me.clone());
         Self {
             conn,
             run,

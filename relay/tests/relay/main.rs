@@ -11,6 +11,7 @@ mod common;
 mod auth;
 mod durability;
 mod limits;
+mod operations;
 mod rest;
 mod router;
 mod slow_consumer;
