@@ -4,8 +4,9 @@
 # target/e2e-screenshots.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/target-dir.sh
 bash scripts/build-web.sh
 cargo build -p runmesh-relay
 cd tests/e2e
 npm install --no-audit --no-fund --loglevel=error
-RUNMESH_RELAY_BIN="$PWD/../../target/debug/runmesh-relay" node --test --test-concurrency=1 .
+RUNMESH_RELAY_BIN="$TARGET_DIR/debug/runmesh-relay" node --test --test-concurrency=1 .

@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
-# Installs only what is missing: the build tools (scripts/setup.sh) and Debian's Chromium
-# for the browser tests.
+# Installs only what is missing: the build tools (scripts/setup.sh) and a few Debian
+# packages for the tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-if ! command -v chromium >/dev/null; then
-  echo "installing Debian's chromium for the browser tests"
+# Debian's packages: chromium for the browser tests, prometheus for promtool (the alert
+# rules' checks), curl for the seed guide's commands.
+missing=""
+command -v chromium >/dev/null || missing="$missing chromium"
+command -v promtool >/dev/null || missing="$missing prometheus"
+command -v curl >/dev/null || missing="$missing curl"
+if [ -n "$missing" ]; then
+  echo "installing Debian's$missing"
   sudo_cmd=""
   [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
   $sudo_cmd apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium >/dev/null
+  # shellcheck disable=SC2086
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq $missing >/dev/null
 fi

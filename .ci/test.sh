@@ -27,6 +27,8 @@ disk
 RUNMESH_TEST_DATABASE_URL=$(bash .ci/postgres.sh)
 export RUNMESH_TEST_DATABASE_URL RUNMESH_REQUIRE_POSTGRES=1
 cargo test --workspace
+echo "== alert rules (promtool)"
+bash .ci/alerts.sh
 echo "== npm package: wasm core vs native, JS tests, packed tarball in a fresh project"
 disk
 bash .ci/npm.sh

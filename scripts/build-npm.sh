@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the npm package `runmesh` into target/npm/runmesh: core with its `wasm` feature,
+# Builds the npm package `runmesh` into $TARGET_DIR/npm/runmesh (target/ unless
+# CARGO_TARGET_DIR says otherwise): core with its `wasm` feature,
 # bound by wasm-bindgen (target web: ESM, instantiated by `init()` in browsers and at
 # import in Node), optimised by wasm-opt -O3, plus the JavaScript API and types in core/npm.
 # `npm pack target/npm/runmesh` makes the tarball.
@@ -7,11 +8,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/tools.sh
 source scripts/wasm-std.sh
+source scripts/target-dir.sh
 
 # The profile npm-release (Cargo.toml) mixes size- and speed-optimised code. Std is rebuilt
 # with it, and derived `Debug` prints only type and variant names (errors reach JavaScript
 # through Display; panic messages and locations stay) (measured: 687 → 668 KB gzip -9).
-out=target/npm/runmesh
+out="$TARGET_DIR/npm/runmesh"
 core_build() {
   cargo build -p runmesh-core --target wasm32-unknown-unknown --features wasm --profile npm-release
 }
@@ -20,7 +22,7 @@ std_rebuilt "-Zfmt-debug=shallow" "building with the prebuilt std, ~20 KB gzip l
 rm -rf "$out"
 mkdir -p "$out/wasm"
 wasm-bindgen --target web --no-typescript --out-dir "$out/wasm" \
-  target/wasm32-unknown-unknown/npm-release/runmesh_core.wasm
+  "$TARGET_DIR/wasm32-unknown-unknown/npm-release/runmesh_core.wasm"
 wasm-opt -O3 --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
   --enable-mutable-globals --enable-reference-types --enable-multivalue \
   "$out/wasm/runmesh_core_bg.wasm" -o "$out/wasm/runmesh_core_bg.wasm"

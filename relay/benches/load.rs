@@ -1,8 +1,10 @@
 //! Load generator: drives the real relay binary over real sockets on 127.0.0.1.
 //!
-//! `cargo bench -p runmesh-relay --bench load [-- throughput|fanout|coldjoin|memory]`
+//! `cargo bench -p runmesh-relay --bench load [-- throughput|fanout|coldjoin|memory|idle|backup]`
 //! Every scenario is bounded in count and time and stops by itself. Figures: docs/benchmarks.md.
 
+#[path = "load/backup.rs"]
+mod backup;
 #[path = "load/client.rs"]
 mod client;
 #[path = "load/relay.rs"]
@@ -380,6 +382,9 @@ fn main() {
         }
         if wanted("idle") {
             idle_sockets().await;
+        }
+        if wanted("backup") {
+            tokio::task::spawn_blocking(backup::run).await.unwrap();
         }
     });
 }

@@ -4,7 +4,8 @@
 # TypeScript checking a typed use of it against the shipped declarations.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-pkg="${RUNMESH_NPM_PKG:-$here/../../target/npm/runmesh}"
+source "$here/../../scripts/target-dir.sh"
+pkg="${RUNMESH_NPM_PKG:-$TARGET_DIR/npm/runmesh}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 

@@ -1,11 +1,14 @@
-// Loads the *built* package (scripts/build-npm.sh → target/npm/runmesh, or RUNMESH_NPM_PKG)
+// Loads the *built* package (scripts/build-npm.sh → <Cargo's target dir>/npm/runmesh, or
+// RUNMESH_NPM_PKG)
 // through its Node entry, as `import 'runmesh'` would in Node.
 import { existsSync, readFileSync } from 'node:fs';
-import { join, dirname } from 'node:path';
+import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const pkgDir = process.env.RUNMESH_NPM_PKG ?? join(root, 'target', 'npm', 'runmesh');
+// Cargo's target directory: CARGO_TARGET_DIR (relative to the checkout) or target/.
+const target = resolve(root, process.env.CARGO_TARGET_DIR || 'target');
+export const pkgDir = process.env.RUNMESH_NPM_PKG ?? join(target, 'npm', 'runmesh');
 
 const manifest = join(pkgDir, 'package.json');
 if (!existsSync(manifest)) {

@@ -1,16 +1,17 @@
 // Wasm half of the native/wasm agreement check: the core compiled to wasm must turn the
 // committed fixture documents into exactly the JSON the native core gives (core/tests/agreement.rs).
-// Run after scripts/build-npm.sh has built target/npm/runmesh (.ci/npm.sh does both).
+// Run after scripts/build-npm.sh has built <target dir>/npm/runmesh (.ci/npm.sh does both).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..', '..');
 // The wasm module of the built npm package (scripts/build-npm.sh), without its JS API.
-const wasmDir = join(process.env.RUNMESH_NPM_PKG ?? join(root, 'target', 'npm', 'runmesh'), 'wasm');
+const target = resolve(root, process.env.CARGO_TARGET_DIR || 'target');
+const wasmDir = join(process.env.RUNMESH_NPM_PKG ?? join(target, 'npm', 'runmesh'), 'wasm');
 const wasm = await import(pathToFileURL(join(wasmDir, 'runmesh_core.js')).href);
 wasm.initSync({ module: readFileSync(join(wasmDir, 'runmesh_core_bg.wasm')) });
 const { stateJson } = wasm;

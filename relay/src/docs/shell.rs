@@ -245,18 +245,29 @@ impl Shell {
             lamport: persist.lamport,
         };
         let (chunk, snapshot) = (persist.chunk, persist.snapshot);
+        let metrics = self.env.metrics.clone();
         let stored = tokio::task::spawn_blocking(move || {
+            let started = std::time::Instant::now();
             store.append(&id, &chunk, &meta)?;
+            metrics.store_append(started.elapsed().as_secs_f64());
             if let Some(bytes) = snapshot {
+                let started = std::time::Instant::now();
                 store.snapshot(&id, &bytes, &meta, retain)?;
+                metrics.store_snapshot(started.elapsed().as_secs_f64());
             }
             Ok::<_, crate::store::StoreError>(())
         })
         .await;
         match stored {
             Ok(Ok(())) => Input::Stored(persist.id),
-            Ok(Err(e)) => Input::StoreFailed(persist.id, e.to_string()),
-            Err(e) => Input::StoreFailed(persist.id, format!("the storage task failed: {e}")),
+            Ok(Err(e)) => {
+                self.env.metrics.store_failure();
+                Input::StoreFailed(persist.id, e.to_string())
+            }
+            Err(e) => {
+                self.env.metrics.store_failure();
+                Input::StoreFailed(persist.id, format!("the storage task failed: {e}"))
+            }
         }
     }
 

@@ -4,6 +4,7 @@ mod app;
 mod body;
 mod caller;
 mod error;
+mod observe;
 mod ops;
 mod path;
 mod reads;
@@ -60,5 +61,6 @@ pub fn router(state: AppState, web_dist: Option<&std::path::Path>) -> Router {
         Some(dir) => api.fallback_service(app::service(dir)),
         None => api.fallback(|| async { AppError::NotFound("no such endpoint".into()) }),
     };
-    router.with_state(state)
+    let observe = axum::middleware::from_fn_with_state(state.metrics.clone(), observe::observe);
+    router.layer(observe).with_state(state)
 }

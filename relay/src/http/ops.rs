@@ -11,7 +11,6 @@ use crate::http::caller::Caller;
 use crate::http::error::AppError;
 use crate::http::path::RunPath;
 use crate::http::state::AppState;
-use crate::metrics::Metrics;
 
 /// `GET /health/live`: the process is up.
 pub async fn live() -> impl IntoResponse {
@@ -36,13 +35,14 @@ pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 /// `GET /metrics`: Prometheus text.
-pub async fn metrics(State(metrics): State<std::sync::Arc<Metrics>>) -> impl IntoResponse {
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    state.mesh.record_lag();
     (
         [(
             header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        metrics.render(),
+        state.metrics.render(),
     )
 }
 

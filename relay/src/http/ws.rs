@@ -72,7 +72,7 @@ async fn joined_connection(
         grants
     };
     let close = state.shutdown.child_token();
-    let (session, outbound) = Session::new(
+    let (mut session, outbound) = Session::new(
         state.sessions.clone(),
         joined.peer.clone(),
         grants,
@@ -80,6 +80,7 @@ async fn joined_connection(
     );
     let link = session.link().clone();
     if let Some(region) = region {
+        session.count_traffic(state.mesh.traffic(&region));
         if !state
             .mesh
             .link_up(link.clone(), region.clone(), Dialled::ByThem)

@@ -49,6 +49,9 @@ pub fn spawn_all(
             last_error: None,
         }));
     let plan = Arc::new(plan);
+    for url in &plan.urls {
+        mesh.dialer_up(url, false);
+    }
     for index in 0..plan.urls.len() {
         let dialer = Dialer {
             mesh: mesh.clone(),
@@ -127,12 +130,13 @@ impl Dialer {
             s.last_error = None;
         });
         let close = self.shutdown.child_token();
-        let (session, outbound) = Session::new(
+        let (mut session, outbound) = Session::new(
             self.sessions.clone(),
             peer.clone(),
             Grants::Mesh,
             close.clone(),
         );
+        session.count_traffic(self.mesh.traffic(&region));
         let link = session.link().clone();
         if !self
             .mesh
@@ -161,7 +165,9 @@ impl Dialer {
             Ok(_) => Incoming::Control,
             Err(e) => Incoming::Error(e.to_string()),
         });
+        self.mesh.dialer_up(&url, true);
         let end = pump(session, outbound, incoming, Box::pin(sink), close).await;
+        self.mesh.dialer_up(&url, false);
         self.mesh.link_down(&link);
         self.status(|s| s.peer = None);
         tracing::warn!(%url, ?end, "CRDT mesh: link down");

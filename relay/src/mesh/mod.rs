@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
 
+use prometheus_client::metrics::counter::Counter;
 use runmesh_core::sync::{PeerId, PeerMetadata};
 use tokio::sync::watch;
 
@@ -171,6 +172,33 @@ impl Mesh {
     /// The runs, for offering them to a link.
     pub fn docs(&self) -> &Documents {
         &self.docs
+    }
+
+    /// Sets the replication lag per peer region: how long the oldest unresolved
+    /// difference with a connected peer there has lasted (0 when in step).
+    pub fn record_lag(&self) {
+        let mut lag: HashMap<String, f64> = HashMap::new();
+        for link in self.lock().values() {
+            let seconds = self
+                .divergence
+                .oldest(link.link.peer())
+                .map_or(0.0, |since| since.elapsed().as_secs_f64());
+            let worst = lag.entry(link.region.clone()).or_default();
+            *worst = worst.max(seconds);
+        }
+        for (region, seconds) in lag {
+            self.metrics.replication_lag(&region, seconds);
+        }
+    }
+
+    /// The counters of bytes to and from mesh peers in `region`.
+    pub fn traffic(&self, region: &str) -> (Counter, Counter) {
+        self.metrics.mesh_traffic(region)
+    }
+
+    /// A configured peer URL's link went up or down.
+    pub(crate) fn dialer_up(&self, url: &str, up: bool) {
+        self.metrics.peer_up(url, up);
     }
 
     pub(crate) fn dialer_status(&self) -> MutexGuard<'_, Vec<PeerStatus>> {

@@ -53,13 +53,18 @@ where
 {
     let writer_close = close.clone();
     let idle_timeout = session.idle_timeout();
+    let sent = session.sent_counter();
     let writer = tokio::spawn(async move {
         let mut ping =
             tokio::time::interval_at(tokio::time::Instant::now() + PING_INTERVAL, PING_INTERVAL);
         loop {
             tokio::select! {
                 frame = outbound.recv() => match frame {
-                    Some(frame) => if sink.send(Outgoing::Frame(frame)).await.is_err() { break },
+                    Some(frame) => {
+                        let len = frame.len() as u64;
+                        if sink.send(Outgoing::Frame(frame)).await.is_err() { break }
+                        if let Some(sent) = &sent { sent.inc_by(len); }
+                    }
                     None => break,
                 },
                 _ = ping.tick() => if sink.send(Outgoing::Ping).await.is_err() { break },

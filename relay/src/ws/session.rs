@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use automerge::sync::Message;
+use prometheus_client::metrics::counter::Counter;
 use runmesh_core::hub::PeerKind;
 use runmesh_core::sync::{PeerId, WireMessage, decode_message};
 use runmesh_core::{DocumentId, RunId};
@@ -78,6 +79,8 @@ pub struct Session {
     grants: Grants,
     /// Whose rate allowance this connection's changes spend.
     user: String,
+    /// Bytes sent and received, for a mesh link.
+    traffic: Option<(Counter, Counter)>,
 }
 
 impl Session {
@@ -103,8 +106,19 @@ impl Session {
             attached: HashSet::new(),
             grants,
             user,
+            traffic: None,
         };
         (session, rx)
+    }
+
+    /// Counts this link's bytes (sent, received) in these counters.
+    pub fn count_traffic(&mut self, counters: (Counter, Counter)) {
+        self.traffic = Some(counters);
+    }
+
+    /// The counter of bytes sent, if this link's traffic is counted.
+    pub fn sent_counter(&self) -> Option<Counter> {
+        self.traffic.as_ref().map(|(sent, _)| sent.clone())
     }
 
     /// How long the peer may stay silent.
@@ -120,6 +134,9 @@ impl Session {
     /// Handles one frame from the peer. `Err` ends the session (after its `error`).
     pub async fn on_frame(&mut self, frame: &[u8]) -> Result<(), Stop> {
         self.link.heard();
+        if let Some((_, received)) = &self.traffic {
+            received.inc_by(frame.len() as u64);
+        }
         let message = match WireMessage::decode(frame, self.env.config.max_frame_bytes) {
             Ok(m) => m,
             Err(e) => {

@@ -9,8 +9,10 @@ mod child;
 mod common;
 
 mod auth;
+mod deploy_files;
 mod durability;
 mod limits;
+mod observability;
 mod operations;
 mod rest;
 mod router;

@@ -1,4 +1,5 @@
-//! Prometheus metrics with the spec's names, each labelled by region.
+//! Prometheus metrics with the spec's names, each labelled by region, and the
+//! operational ones (`operations.rs`).
 //!
 //! Label cardinality is bounded: `region` has one value per relay, and
 //! `crdt_lamport_clock{run_id}` exists only for runs loaded in memory, at most
@@ -14,11 +15,15 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
+mod operations;
+
+use operations::Operations;
+
 /// The most runs that get their own `crdt_lamport_clock` series.
 pub const MAX_RUN_SERIES: usize = 1000;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct Region {
+pub(crate) struct Region {
     region: String,
 }
 
@@ -43,6 +48,7 @@ pub struct Metrics {
     connections: Family<Region, Gauge>,
     malformed_frames: Family<Region, Counter>,
     rate_limited: Family<Region, Counter>,
+    ops: Operations,
 }
 
 impl Metrics {
@@ -64,6 +70,12 @@ impl Metrics {
             connections: Family::default(),
             malformed_frames: Family::default(),
             rate_limited: Family::default(),
+            ops: Operations::register(
+                &mut registry,
+                &Region {
+                    region: region.to_owned(),
+                },
+            ),
         };
         registry.register(
             "crdt_sync_messages",
