@@ -15,7 +15,10 @@ pub fn run() {
         .unwrap_or(10_000);
     let tmp = tempfile::tempdir().unwrap();
     let source = DirStore::open(&tmp.path().join("source")).unwrap();
-    let steps = [StepSpec::new("step1").unwrap(), StepSpec::new("step2").unwrap()];
+    let steps = [
+        StepSpec::new("step1").unwrap(),
+        StepSpec::new("step2").unwrap(),
+    ];
     let identity = Identity::random("bench", "bench").unwrap();
     let made = Instant::now();
     for i in 0..runs {
@@ -29,7 +32,10 @@ pub fn run() {
             .snapshot(&run_id.document_id(), &bytes, &EventMeta::default(), 10)
             .unwrap();
     }
-    println!("backup: {runs} runs of 3 grafts written in {:.2?}", made.elapsed());
+    println!(
+        "backup: {runs} runs of 3 grafts written in {:.2?}",
+        made.elapsed()
+    );
     let archive = tmp.path().join("runs.tar");
     let started = Instant::now();
     let file = std::io::BufWriter::new(std::fs::File::create(&archive).unwrap());
