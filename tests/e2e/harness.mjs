@@ -2,13 +2,14 @@
 // Debian's Chromium through playwright-core, one fresh profile per "person".
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
+import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { startRelay } from '../interop/relay.mjs';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const shots = process.env.RUNMESH_SCREENSHOTS ?? join(root, 'target', 'e2e-screenshots');
+const target = resolve(root, process.env.CARGO_TARGET_DIR || 'target');
+export const shots = process.env.RUNMESH_SCREENSHOTS ?? join(target, 'e2e-screenshots');
 mkdirSync(shots, { recursive: true });
 
 export function startAppRelay() {

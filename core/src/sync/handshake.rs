@@ -29,11 +29,7 @@ pub fn accept(
     metadata: &PeerMetadata,
 ) -> Result<(Joined, WireMessage), Box<WireMessage>> {
     let refuse = |message: String, target: Option<PeerId>| {
-        Box::new(WireMessage::Error {
-            message,
-            sender_id: Some(me.clone()),
-            target_id: target,
-        })
+        Box::new(WireMessage::error(me, target.as_ref(), message))
     };
     match first {
         WireMessage::Join {
