@@ -32,6 +32,7 @@
 mod content;
 mod durable;
 mod ephemeral;
+mod inputs;
 mod io;
 mod lookup;
 mod ops;
@@ -40,8 +41,7 @@ mod peers;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use automerge::sync::Message;
-use automerge::{AutoCommit, ChangeHash};
+use automerge::ChangeHash;
 
 pub use io::{
     Effect, HubEvent, Input, Link, Millis, PeerKind, Persist, PersistId, SessionId, Stored,
@@ -56,7 +56,7 @@ use crate::hub::lookup::Lookup;
 use crate::hub::peers::Peers;
 use crate::id::{DocumentId, RunId};
 use crate::identity::Identity;
-use crate::sync::{DocSync, PeerId, WireMessage, change_bytes};
+use crate::sync::{DocSync, PeerId, WireMessage};
 use crate::view::RunState;
 
 /// Settings every hub of one relay shares.
@@ -353,156 +353,6 @@ impl<R> RunHub<R> {
             }
         };
         self.attach_mesh();
-    }
-
-    fn on_sync(
-        &mut self,
-        now: Millis,
-        from: Link,
-        message: Message,
-        request: bool,
-        out: &mut Vec<Effect<R>>,
-    ) {
-        out.push(Effect::Event(HubEvent::SyncReceived));
-        let unknown = match &mut self.state {
-            State::Ready(None) => true,
-            State::Ready(Some(content)) => content.unchanged().get_heads().is_empty(),
-            // An unreadable stored run is this run's problem, not the connection's:
-            // `doc-unavailable` (an `error` would close the socket, and with it every
-            // other run a mesh link carries).
-            State::Unreadable(_) | State::Loading => {
-                self.attach(from.clone());
-                let message = WireMessage::unavailable(self.id, &self.config.me, &from.peer);
-                out.push(send(&from, message));
-                return;
-            }
-        };
-        if request && unknown {
-            self.look_up(now, from, out);
-            return;
-        }
-        self.attach(from.clone());
-        let incoming = change_bytes(&message);
-        let max = self.config.max_document_bytes;
-        let stored = self.durable.stored_bytes();
-        if incoming > 0 && stored + incoming > max {
-            let why = format!(
-                "run {} holds {stored} bytes; these changes would pass the limit of {max} bytes (--max-document-bytes): refused, nothing applied",
-                self.run_id
-            );
-            out.push(send(
-                &from,
-                WireMessage::error(&self.config.me, Some(&from.peer), why),
-            ));
-            return;
-        }
-        let State::Ready(slot) = &mut self.state else {
-            unreachable!("handled above")
-        };
-        let created = slot.is_none();
-        let content = slot.get_or_insert_with(|| Content::empty(&self.config.identity));
-        match self.sync.receive(content.automerge(), &from.peer, message) {
-            Ok(changed) => {
-                if changed {
-                    self.stale = true;
-                    self.appeared |= unknown;
-                    self.contributors.insert(from.peer);
-                }
-            }
-            Err(e) => {
-                if created {
-                    *slot = None;
-                }
-                let why = e.to_string();
-                out.push(Effect::Event(HubEvent::SyncRefused(why.clone())));
-                out.push(send(
-                    &from,
-                    WireMessage::error(&self.config.me, Some(&from.peer), why),
-                ));
-            }
-        }
-    }
-
-    /// A client asked for a run this relay lacks: ask the mesh peers first (the client
-    /// waits), or answer at once if there are none or the asker is a mesh peer.
-    fn look_up(&mut self, now: Millis, from: Link, out: &mut Vec<Effect<R>>) {
-        let mesh = match from.kind {
-            PeerKind::Mesh => Vec::new(),
-            PeerKind::Client => self.peers.mesh().to_vec(),
-        };
-        self.attach(from.clone());
-        if mesh.is_empty() {
-            out.push(send(
-                &from,
-                WireMessage::unavailable(self.id, &self.config.me, &from.peer),
-            ));
-            return;
-        }
-        if !self
-            .lookup
-            .wait(from.peer, now + self.config.lookup_timeout)
-        {
-            return; // already asking
-        }
-        for link in mesh {
-            // An empty scratch document makes the opening message say "I have nothing".
-            let mut scratch = AutoCommit::new();
-            self.attach(link.clone());
-            if let Some(opening) = self.sync.add_peer(&mut scratch, &link.peer) {
-                self.lookup.asking(link.peer.clone());
-                out.push(send(&link, opening.into_request()));
-            }
-        }
-    }
-
-    fn op(&mut self, op: RunOp, user: &str, at_ms: u64, reply: R, out: &mut Vec<Effect<R>>) {
-        self.refresh_view();
-        let slot = match &mut self.state {
-            State::Ready(slot) => slot,
-            State::Unreadable(why) => {
-                let result = Err(OpError::Unreadable(why.clone()));
-                return out.push(Effect::Reply { to: reply, result });
-            }
-            State::Loading => unreachable!("inputs wait while loading"),
-        };
-        let max = self.config.max_document_bytes;
-        let stored = self.durable.stored_bytes();
-        if stored + op.weight() > max {
-            let result = Err(OpError::TooLarge {
-                run: self.run_id,
-                stored,
-                max,
-            });
-            return out.push(Effect::Reply { to: reply, result });
-        }
-        let was_absent = slot.is_none();
-        let source = match &op {
-            RunOp::ApplyBytes { source_region, .. } => Some(source_region.clone()),
-            _ => None,
-        };
-        match ops::apply(slot, self.run_id, &self.config.identity, op, user, at_ms) {
-            Ok(done) => {
-                if done.changed {
-                    self.sync.local_change();
-                    self.appeared |= was_absent;
-                    if source.is_some() {
-                        self.source_region = source;
-                    }
-                    if let Some(Content::Run(run)) = slot {
-                        out.push(Effect::Event(HubEvent::Lamport(run.lamport())));
-                    }
-                }
-                self.held.push(Held {
-                    to: reply,
-                    result: Ok(done),
-                    after: self.durable.upcoming(),
-                });
-            }
-            Err(e) => out.push(Effect::Reply {
-                to: reply,
-                result: Err(e),
-            }),
-        }
     }
 
     /// Drops every change not yet stored: their operations fail, the peers that sent

@@ -26,7 +26,9 @@
 
 mod check;
 mod client;
+mod links;
 mod net;
+mod plan;
 mod relay;
 mod store;
 mod workload;

@@ -8,88 +8,21 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::time::Duration;
 
 use automerge::ChangeHash;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use runmesh_core::hub::RunOp;
-use runmesh_core::{Backoff, DocumentId, FlagValue, RunId, StepSpec};
+use runmesh_core::{DocumentId, FlagValue, RunId, StepSpec};
+
+pub use crate::plan::{Counts, Plan, Summary};
 
 use crate::client::SimClient;
 use crate::net::{Conn, End, Event, Schedule};
 use crate::relay::{Out, SimRelay};
 
-/// Frames a relay lets wait for one peer before it cuts the peer off as too slow.
-const PEER_QUEUE: usize = 48;
 /// Events allowed after the faults end before the world must have gone quiet.
 const QUIET_WITHIN: u64 = 200_000;
-
-/// The shape of one world, drawn from its seed.
-#[derive(Debug, Clone)]
-pub struct Plan {
-    pub relays: usize,
-    pub clients: usize,
-    pub runs: usize,
-    /// Mesh as a line (0–1–2…) rather than every pair.
-    pub line: bool,
-    /// How long the faults last, in ms.
-    pub chaos_ms: u64,
-    /// Percent of writes that fail during the faults.
-    pub store_fail: u32,
-    /// Percent of frames delivered twice.
-    pub duplicate: u32,
-}
-
-impl Plan {
-    pub fn from_rng(rng: &mut ChaCha8Rng) -> Self {
-        Self {
-            relays: rng.random_range(2..=4),
-            clients: rng.random_range(2..=6),
-            runs: rng.random_range(1..=2),
-            line: rng.random_bool(0.3),
-            chaos_ms: rng.random_range(1_000..3_000),
-            store_fail: rng.random_range(0..=4),
-            duplicate: rng.random_range(0..=3),
-        }
-    }
-}
-
-/// What a finished world reports.
-#[derive(Debug, Default)]
-pub struct Summary {
-    pub events: u64,
-    /// How often each kind of thing happened.
-    pub counts: Counts,
-    /// A digest of everything that happened, to show a seed replays exactly.
-    pub trace: u64,
-}
-
-/// How often things happened in a world (summed over seeds in the report).
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Counts {
-    pub frames: u64,
-    pub duplicated: u64,
-    pub writes: u64,
-    pub failed_writes: u64,
-    pub crashes: u64,
-    pub broken_connections: u64,
-    pub evictions: u64,
-    pub operations: u64,
-}
-
-impl std::ops::AddAssign for Counts {
-    fn add_assign(&mut self, o: Self) {
-        self.frames += o.frames;
-        self.duplicated += o.duplicated;
-        self.writes += o.writes;
-        self.failed_writes += o.failed_writes;
-        self.crashes += o.crashes;
-        self.broken_connections += o.broken_connections;
-        self.evictions += o.evictions;
-        self.operations += o.operations;
-    }
-}
 
 /// Everything in one simulation.
 pub struct World {
@@ -100,13 +33,13 @@ pub struct World {
     pub clients: Vec<SimClient>,
     pub runs: Vec<RunId>,
     pub conns: BTreeMap<u64, Conn>,
-    next_conn: u64,
-    mesh_pairs: Vec<(usize, usize)>,
-    mesh_conn: BTreeMap<(usize, usize), u64>,
-    mesh_failures: BTreeMap<(usize, usize), u32>,
-    partitioned: BTreeSet<(usize, usize)>,
-    schedule: Schedule,
-    healing: bool,
+    pub(crate) next_conn: u64,
+    pub(crate) mesh_pairs: Vec<(usize, usize)>,
+    pub(crate) mesh_conn: BTreeMap<(usize, usize), u64>,
+    pub(crate) mesh_failures: BTreeMap<(usize, usize), u32>,
+    pub(crate) partitioned: BTreeSet<(usize, usize)>,
+    pub(crate) schedule: Schedule,
+    pub(crate) healing: bool,
     events: u64,
     healed_at: u64,
     /// Operations on relays: which run, and the change each made.
@@ -117,11 +50,7 @@ pub struct World {
     trace: DefaultHasher,
     pub counts: Counts,
     /// Print every frame and answer (`RUNMESH_SIM_LOG`).
-    log: bool,
-}
-
-fn backoff() -> Backoff {
-    Backoff::new(Duration::from_millis(50), Duration::from_millis(800))
+    pub(crate) log: bool,
 }
 
 impl World {
@@ -418,157 +347,6 @@ impl World {
             }
         }
         Ok(())
-    }
-
-    /// Sends `frame` from `from` on `conn`.
-    pub fn send(&mut self, conn: u64, from: End, frame: Vec<u8>) {
-        let Some(c) = self.conns.get_mut(&conn) else {
-            return;
-        };
-        if !c.up {
-            return;
-        }
-        let dir = c.dir(from);
-        c.in_flight[dir] += 1;
-        c.sent[dir] += 1;
-        if matches!(from, End::Relay(_)) && c.in_flight[dir] > PEER_QUEUE {
-            // The relay's shell cuts a peer that lets its queue fill.
-            self.counts.evictions += 1;
-            let _ = self.cut(conn);
-            return;
-        }
-        let slow = self.rng.random_bool(0.02);
-        let delay = if slow {
-            self.rng.random_range(50..300)
-        } else {
-            self.rng.random_range(1..30)
-        };
-        let due = c.due(dir, self.now, delay);
-        let twice = c.sent[dir] > 1 && self.rng.random_range(0..100) < self.plan.duplicate;
-        if twice {
-            self.counts.duplicated += 1;
-            c.in_flight[dir] += 1;
-            let copy = frame.clone();
-            self.schedule.at(due, Event::Deliver { conn, dir, frame });
-            self.schedule.at(
-                due,
-                Event::Deliver {
-                    conn,
-                    dir,
-                    frame: copy,
-                },
-            );
-        } else {
-            self.schedule.at(due, Event::Deliver { conn, dir, frame });
-        }
-    }
-
-    /// Breaks `conn`: both ends see it close.
-    pub fn cut(&mut self, conn: u64) -> Result<(), String> {
-        let Some(c) = self.conns.get_mut(&conn) else {
-            return Ok(());
-        };
-        if !c.up {
-            return Ok(());
-        }
-        c.up = false;
-        self.counts.broken_connections += 1;
-        let ends = c.ends;
-        for end in ends {
-            match end {
-                End::Relay(r) => {
-                    if self.relays[r].up {
-                        let mut out = Vec::new();
-                        self.relays[r].closed(self.now, conn, &mut out);
-                        self.apply(r, out)?;
-                    }
-                }
-                End::Client(i) => {
-                    let client = &mut self.clients[i];
-                    client.sync.close();
-                    client.conn = None;
-                    if client.online {
-                        client.failures += 1;
-                        let wait = backoff().delay(client.failures, self.rng.random());
-                        let at = self.now + wait.as_millis() as u64;
-                        self.schedule.at(at, Event::Connect { client: i });
-                    }
-                }
-            }
-        }
-        if let [End::Relay(a), End::Relay(b)] = ends {
-            let pair = (a.min(b), a.max(b));
-            if self.mesh_conn.get(&pair) == Some(&conn) {
-                self.mesh_conn.remove(&pair);
-                self.redial(pair);
-            }
-        }
-        Ok(())
-    }
-
-    fn redial(&mut self, pair: (usize, usize)) {
-        let failures = self.mesh_failures.entry(pair).or_default();
-        *failures += 1;
-        let wait = backoff().delay(*failures, self.rng.random());
-        let at = self.now + wait.as_millis() as u64;
-        self.schedule.at(
-            at,
-            Event::Dial {
-                from: pair.0,
-                to: pair.1,
-            },
-        );
-    }
-
-    fn dial(&mut self, from: usize, to: usize) -> Result<(), String> {
-        let pair = (from, to);
-        if self.mesh_conn.contains_key(&pair) {
-            return Ok(());
-        }
-        let reachable =
-            self.relays[from].up && self.relays[to].up && !self.partitioned.contains(&pair);
-        if !reachable {
-            if self.relays[from].up {
-                self.redial(pair);
-            }
-            return Ok(());
-        }
-        self.mesh_failures.insert(pair, 0);
-        let conn = self.open(End::Relay(from), End::Relay(to));
-        self.mesh_conn.insert(pair, conn);
-        self.relays[to].accepted(conn);
-        let join = self.relays[from].dialled(conn);
-        self.send(conn, End::Relay(from), join);
-        Ok(())
-    }
-
-    fn connect(&mut self, i: usize) -> Result<(), String> {
-        let client = &self.clients[i];
-        if client.conn.is_some() || !client.online {
-            return Ok(());
-        }
-        let home = client.home;
-        if !self.relays[home].up {
-            let client = &mut self.clients[i];
-            client.failures += 1;
-            let wait = backoff().delay(client.failures, self.rng.random());
-            let at = self.now + wait.as_millis() as u64;
-            self.schedule.at(at, Event::Connect { client: i });
-            return Ok(());
-        }
-        let conn = self.open(End::Client(i), End::Relay(home));
-        self.relays[home].accepted(conn);
-        let client = &mut self.clients[i];
-        client.conn = Some(conn);
-        let join = client.sync.open();
-        self.send(conn, End::Client(i), join);
-        Ok(())
-    }
-
-    fn open(&mut self, from: End, to: End) -> u64 {
-        self.next_conn += 1;
-        self.conns.insert(self.next_conn, Conn::new(from, to));
-        self.next_conn
     }
 
     /// A REST operation on relay `r` (if it is up).

@@ -1,0 +1,71 @@
+//! [`Plan`]: the shape of one world, drawn from its seed; [`Counts`] and [`Summary`]:
+//! what a world reports.
+
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+
+/// The shape of one world, drawn from its seed.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub relays: usize,
+    pub clients: usize,
+    pub runs: usize,
+    /// Mesh as a line (0–1–2…) rather than every pair.
+    pub line: bool,
+    /// How long the faults last, in ms.
+    pub chaos_ms: u64,
+    /// Percent of writes that fail during the faults.
+    pub store_fail: u32,
+    /// Percent of frames delivered twice.
+    pub duplicate: u32,
+}
+
+impl Plan {
+    pub fn from_rng(rng: &mut ChaCha8Rng) -> Self {
+        Self {
+            relays: rng.random_range(2..=4),
+            clients: rng.random_range(2..=6),
+            runs: rng.random_range(1..=2),
+            line: rng.random_bool(0.3),
+            chaos_ms: rng.random_range(1_000..3_000),
+            store_fail: rng.random_range(0..=4),
+            duplicate: rng.random_range(0..=3),
+        }
+    }
+}
+
+/// What a finished world reports.
+#[derive(Debug, Default)]
+pub struct Summary {
+    pub events: u64,
+    /// How often each kind of thing happened.
+    pub counts: Counts,
+    /// A digest of everything that happened, to show a seed replays exactly.
+    pub trace: u64,
+}
+
+/// How often things happened in a world (summed over seeds in the report).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Counts {
+    pub frames: u64,
+    pub duplicated: u64,
+    pub writes: u64,
+    pub failed_writes: u64,
+    pub crashes: u64,
+    pub broken_connections: u64,
+    pub evictions: u64,
+    pub operations: u64,
+}
+
+impl std::ops::AddAssign for Counts {
+    fn add_assign(&mut self, o: Self) {
+        self.frames += o.frames;
+        self.duplicated += o.duplicated;
+        self.writes += o.writes;
+        self.failed_writes += o.failed_writes;
+        self.crashes += o.crashes;
+        self.broken_connections += o.broken_connections;
+        self.evictions += o.evictions;
+        self.operations += o.operations;
+    }
+}
