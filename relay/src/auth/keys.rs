@@ -14,7 +14,7 @@ use std::sync::{Arc, RwLock};
 use jsonwebtoken::{Algorithm, DecodingKey, TokenData, Validation, decode};
 use serde::de::DeserializeOwned;
 
-use crate::auth::verifier::AuthError;
+use crate::auth::error::AuthError;
 
 /// Why keys cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

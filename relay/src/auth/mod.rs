@@ -6,13 +6,15 @@
 //! `read`. Browsers pass the token as the `token` query parameter (a WebSocket cannot set
 //! headers); other clients may send `Authorization: Bearer <token>`.
 
+mod error;
 mod grants;
 mod keys;
 mod verifier;
 
+pub use error::AuthError;
 pub use grants::{Access, Denied, Grants};
 pub use keys::KeyError;
-pub use verifier::{AuthConfig, AuthError, Verifier};
+pub use verifier::{AuthConfig, Verifier};
 
 use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
+use crate::auth::error::AuthError;
 use crate::auth::grants::{Access, Grants};
 use crate::auth::keys::{KeyError, KeySet};
 
@@ -23,23 +24,6 @@ pub struct AuthConfig {
     pub mesh_token: Option<String>,
     /// Addresses mesh peers may connect from (empty: any).
     pub mesh_allow: Vec<IpAddr>,
-}
-
-/// Why a credential was refused (401).
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum AuthError {
-    /// Auth is on and the request carries nothing.
-    #[error("missing token: pass it as ?token=… or Authorization: Bearer …")]
-    Missing,
-    /// The JWT expired.
-    #[error("token expired")]
-    Expired,
-    /// The JWT failed verification or its claims are malformed.
-    #[error("invalid token: {0}")]
-    Invalid(String),
-    /// The mesh token from an address not in the allowlist.
-    #[error("mesh token presented from {0}, which is not in --mesh-allow")]
-    NotAllowed(IpAddr),
 }
 
 #[derive(Deserialize)]
