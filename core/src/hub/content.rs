@@ -77,6 +77,12 @@ impl Content {
         }
     }
 
+    /// Whether Automerge holds changes it could not apply yet (their dependencies have not
+    /// arrived). They live only in memory: the peer that sent them counts them as sent.
+    pub(crate) fn waiting(&mut self) -> bool {
+        !self.unchanged().get_missing_deps(&[]).is_empty()
+    }
+
     /// The run's lamport clock (0 for a plain document).
     pub(crate) fn lamport(&self) -> u64 {
         match self {

@@ -172,14 +172,21 @@ impl<R> RunHub<R> {
         self.lookup.deadline()
     }
 
-    /// Whether the run may leave memory: no client on it, nothing waiting or in flight.
-    pub fn is_idle(&self) -> bool {
-        !matches!(self.state, State::Loading)
+    /// Whether the run may leave memory: no client on it, nothing waiting or in flight,
+    /// and no change Automerge holds back for a missing dependency (the mesh peer that
+    /// sent it would never send it again in the same session).
+    pub fn is_idle(&mut self) -> bool {
+        let quiet = !matches!(self.state, State::Loading)
             && self.peers.only_mesh()
             && !self.lookup.active()
             && !self.durable.busy()
             && self.held.is_empty()
-            && self.deferred.is_empty()
+            && self.deferred.is_empty();
+        quiet
+            && match &mut self.state {
+                State::Ready(Some(content)) => !content.waiting(),
+                _ => true,
+            }
     }
 
     /// Inputs and answers the hub is holding (bounded by what one batch brings).

@@ -191,6 +191,11 @@ impl Peer {
         }
     }
 
+    /// The replica's Automerge document.
+    pub fn doc(&mut self) -> &mut automerge::AutoCommit {
+        self.run.automerge_mut()
+    }
+
     pub fn graft(&mut self, agent: &str) {
         self.run.graft("step1", agent, 3_000).unwrap();
     }

@@ -327,3 +327,41 @@ fn create_on_an_existing_run_is_a_conflict() {
     let answered = replies(&effects);
     assert!(matches!(answered[..], [(1, Err(ref e))] if e == &OpError::Exists.to_string()));
 }
+
+#[test]
+fn a_run_holding_a_change_that_waits_for_its_dependency_stays_in_memory() {
+    use automerge::sync::{ChunkList, Message, MessageVersion};
+    let mut hub = TestHub::with_run();
+    let m = mesh("m", 1);
+    hub.handle(Input::Mesh(vec![m.clone()]));
+    assert!(hub.hub.is_idle());
+    // The peer made two changes; only the second reaches the hub.
+    let mut peer = Peer::new(&m, 3);
+    peer.graft("First");
+    peer.graft("Second");
+    let doc = peer.doc();
+    let second = doc.get_heads()[0];
+    let bytes = doc
+        .get_change_by_hash(&second)
+        .unwrap()
+        .raw_bytes()
+        .to_vec();
+    let message = Message {
+        heads: vec![second],
+        need: Vec::new(),
+        have: Vec::new(),
+        changes: ChunkList::from(vec![bytes]),
+        flags: None,
+        version: MessageVersion::V1,
+    };
+    let effects = hub.handle(Input::Sync {
+        from: m,
+        message,
+        request: false,
+    });
+    assert!(persist_of(&effects).is_none(), "nothing applied yet");
+    assert!(
+        !hub.hub.is_idle(),
+        "unloading now would lose a change the peer counts as sent"
+    );
+}

@@ -52,9 +52,14 @@ impl Shell {
         &self.label
     }
 
-    /// The run's hub, for the task's timing and idle checks.
-    pub(crate) fn hub(&self) -> &RunHub<OpAnswer> {
-        &self.hub
+    /// When the hub must be woken, if it must.
+    pub(crate) fn next_wake(&self) -> Option<runmesh_core::hub::Millis> {
+        self.hub.next_wake()
+    }
+
+    /// Whether the run may leave memory.
+    pub(crate) fn is_idle(&mut self) -> bool {
+        self.hub.is_idle()
     }
 
     /// Handles a batch of commands: one hub batch (one persist), then the reads.

@@ -34,7 +34,6 @@ pub(crate) async fn run(
     loop {
         let idle_at = active + env.idle_unload;
         let wake_at = shell
-            .hub()
             .next_wake()
             .map_or(idle_at, |at| env.instant(at).min(idle_at));
         tokio::select! {
@@ -57,7 +56,7 @@ pub(crate) async fn run(
             },
             () = tokio::time::sleep_until(wake_at.into()) => {
                 shell.tick().await;
-                let idle = Instant::now() >= idle_at && shell.hub().is_idle();
+                let idle = Instant::now() >= idle_at && shell.is_idle();
                 if idle && slots.leave(&id, generation, &rx) {
                     break;
                 }
