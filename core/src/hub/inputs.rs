@@ -62,7 +62,6 @@ impl<R> RunHub<R> {
                 if changed {
                     self.stale = true;
                     self.appeared |= unknown;
-                    self.contributors.insert(from.peer);
                 }
             }
             Err(e) => {

@@ -171,13 +171,6 @@ pub enum Effect<R> {
         /// The answer.
         result: Result<OpReply, OpError>,
     },
-    /// Close this connection: its sync session cannot go on.
-    Evict {
-        /// The connection.
-        link: Link,
-        /// Why, for the log.
-        reason: String,
-    },
     /// Whether the mesh peer's heads for this run differ from ours (sent when it changes).
     Divergence {
         /// The mesh peer.

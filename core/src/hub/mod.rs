@@ -14,9 +14,9 @@
 //!   sync message leaves; an operation is answered once the persist that holds its
 //!   change is stored.
 //! - **A failed store loses nothing that was promised.** On [`Input::StoreFailed`] the
-//!   unstored changes are dropped: their operations are answered with an error, the
-//!   peers that sent them are evicted (their sync sessions would never resend them) and
-//!   the run is reloaded from the store.
+//!   unstored changes are dropped: their operations are answered with an error, the run
+//!   is reloaded from the store, and every sync session starts over with Automerge's
+//!   sync reset, so the peers send again what was dropped (they count it as sent).
 //! - **Lookups cannot loop.** A client's `request` for a run this relay lacks is asked
 //!   of the mesh peers (one hop) before `doc-unavailable`; a mesh peer's request never
 //!   is (`lookup.rs`).
@@ -38,7 +38,6 @@ mod lookup;
 mod ops;
 mod peers;
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use automerge::ChangeHash;
@@ -109,8 +108,8 @@ pub struct RunHub<R> {
     echoes: Echoes,
     /// Answers waiting for the persist that holds their change.
     held: Vec<Held<R>>,
-    /// Peers whose changes are in memory but not yet stored.
-    contributors: BTreeSet<PeerId>,
+    /// The content is being loaded again after a failed store.
+    reloading: bool,
     /// Where the unstored changes came from, if not from this relay's region.
     source_region: Option<String>,
     /// Sync changed the document since the run's view was refreshed.
@@ -134,7 +133,7 @@ impl<R> RunHub<R> {
             lookup: Lookup::default(),
             echoes: Echoes::default(),
             held: Vec::new(),
-            contributors: BTreeSet::new(),
+            reloading: false,
             source_region: None,
             stale: false,
             appeared: false,
@@ -359,11 +358,17 @@ impl<R> RunHub<R> {
                 State::Ready(Some(content))
             }
         };
+        if std::mem::take(&mut self.reloading) {
+            // The peers sent changes that are gone now (unstored, or held back for a
+            // dependency), and they count them as sent: every session starts over and
+            // asks them to send what we lack.
+            self.sync.restart_all();
+        }
         self.attach_mesh();
     }
 
-    /// Drops every change not yet stored: their operations fail, the peers that sent
-    /// them are evicted, and the run is reloaded from the store.
+    /// Drops every change not yet stored: their operations fail, and the run is reloaded
+    /// from the store; then every sync session starts over (see `loaded`).
     fn store_failed(&mut self, id: PersistId, why: String, out: &mut Vec<Effect<R>>) {
         if !self.durable.failed(id) {
             return;
@@ -376,17 +381,7 @@ impl<R> RunHub<R> {
                 result,
             });
         }
-        for peer in std::mem::take(&mut self.contributors) {
-            if let Some(link) = self.peers.get(&peer).cloned() {
-                self.peers.detach(&peer, link.session);
-                self.sync.remove_peer(&peer);
-                let reason = format!(
-                    "its changes to run {} could not be stored: {why}",
-                    self.run_id
-                );
-                out.push(Effect::Evict { link, reason });
-            }
-        }
+        self.reloading = true;
         self.state = State::Loading;
         self.stale = false;
         self.appeared = false;
@@ -412,7 +407,6 @@ impl<R> RunHub<R> {
             return;
         }
         self.source_region = None;
-        self.contributors.clear();
         if std::mem::take(&mut self.appeared) {
             // Peers that asked before the run existed here hear of it now.
             self.lookup.found();

@@ -102,6 +102,22 @@ impl DocSync {
         self.owed.insert(peer.clone());
     }
 
+    /// Starts every session over, telling each peer to forget what it sent us: what an
+    /// owner does after losing changes it had received (a reload after a failed store).
+    /// The next message to each peer asks it to send again whatever we lack — Automerge's
+    /// sync reset: the peer clears its record of changes sent, so it does not hold back
+    /// a change we no longer have.
+    pub fn restart_all(&mut self) {
+        let peers: Vec<PeerId> = self.peers.keys().cloned().collect();
+        for peer in peers {
+            let mut session = Session::default();
+            session.state.needs_reset = true;
+            self.peers.insert(peer.clone(), session);
+            self.owed.insert(peer);
+        }
+        self.dirty = false;
+    }
+
     /// The heads `peer` last told us it has, if it has said.
     pub fn their_heads(&self, peer: &PeerId) -> Option<&[automerge::ChangeHash]> {
         self.peers.get(peer)?.state.their_heads.as_deref()

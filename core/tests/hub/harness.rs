@@ -230,6 +230,29 @@ impl Peer {
         })
     }
 
+    /// Takes `data` from the hub and syncs with it on `link` until quiet, storing what
+    /// the hub asks to store.
+    pub fn receive_and_answer(&mut self, data: &[u8], link: &Link, hub: &mut TestHub) {
+        self.receive(data);
+        let mut input = self.next_input(link);
+        for _ in 0..10 {
+            let Some(next) = input.take() else { return };
+            let mut effects = hub.handle(next);
+            while let Some(id) = persist_of(&effects) {
+                effects.extend(hub.handle(Input::Stored(id)));
+                effects.retain(|e| !matches!(e, Effect::Persist(p) if p.id == id));
+            }
+            for (to, message) in sends(&effects) {
+                if to == *link
+                    && let WireMessage::Sync { data, .. } = message
+                {
+                    self.receive(&data);
+                    input = self.next_input(link);
+                }
+            }
+        }
+    }
+
     fn receive(&mut self, data: &[u8]) {
         let message = automerge::sync::Message::decode(data).unwrap();
         self.run

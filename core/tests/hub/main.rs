@@ -90,7 +90,7 @@ fn an_answer_goes_when_its_own_persist_is_stored_even_with_newer_changes_pending
 }
 
 #[test]
-fn a_failed_store_drops_the_unstored_changes_and_evicts_who_sent_them() {
+fn a_failed_store_drops_the_unstored_changes_and_asks_the_peers_again() {
     let mut hub = TestHub::with_run();
     let (a, b) = (client("a", 1), client("b", 2));
     hub.join(&b);
@@ -105,27 +105,47 @@ fn a_failed_store_drops_the_unstored_changes_and_evicts_who_sent_them() {
         matches!(replies(&effects)[..], [(7, Err(_))]),
         "{effects:?}"
     );
-    let evicted: Vec<_> = effects
-        .iter()
-        .filter_map(|e| match e {
-            Effect::Evict { link, .. } => Some(link.peer.clone()),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(
-        evicted,
-        vec![a.peer.clone()],
-        "only the peer whose changes were lost"
+    assert!(
+        sends(&effects).is_empty(),
+        "nothing leaves before the reload"
     );
     assert!(
         effects.iter().any(|e| matches!(e, Effect::Load)),
         "{effects:?}"
     );
-    hub.handle(Input::Loaded(Ok(hub.stored.clone())));
+    let effects = hub.handle(Input::Loaded(Ok(hub.stored.clone())));
     let names = hub.names();
     assert!(
         !names.contains(&"Lost".to_owned()) && !names.contains(&"AlsoLost".to_owned()),
         "{names:?}"
+    );
+    // Every peer is asked to start over: the one whose change was dropped counts it as
+    // sent, and would otherwise never send it again.
+    let mut reset: Vec<String> = sends(&effects)
+        .into_iter()
+        .filter_map(|(to, m)| match m {
+            WireMessage::Sync { data, .. } => {
+                let sync = automerge::sync::Message::decode(&data).unwrap();
+                sync.heads.is_empty().then(|| to.peer.to_string())
+            }
+            _ => None,
+        })
+        .collect();
+    reset.sort();
+    assert_eq!(reset, ["a", "b"], "{effects:?}");
+    // The peer answers with everything, its lost graft included, and the hub has it back.
+    let (_, message) = sends(&effects)
+        .into_iter()
+        .find(|(to, _)| to.peer == a.peer)
+        .unwrap();
+    let WireMessage::Sync { data, .. } = message else {
+        unreachable!()
+    };
+    peer.receive_and_answer(&data, &a, &mut hub);
+    assert!(
+        hub.names().contains(&"Lost".to_owned()),
+        "{:?}",
+        hub.names()
     );
 }
 

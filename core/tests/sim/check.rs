@@ -95,10 +95,12 @@ fn present(world: &mut World, doc: DocumentId) -> Result<(), String> {
         .filter(|(d, _)| *d == doc)
         .map(|(_, h)| *h)
         .collect();
+    // A refused operation retried later can make the byte-identical change (same actor,
+    // sequence number, dependencies, second and content), which is then acknowledged.
     let refused: Vec<ChangeHash> = world
         .refused
         .iter()
-        .filter(|(d, _)| *d == doc)
+        .filter(|(d, h)| *d == doc && !acked.contains(h))
         .map(|(_, h)| *h)
         .collect();
     for relay in &mut world.relays {

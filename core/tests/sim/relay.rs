@@ -31,8 +31,6 @@ pub enum Out {
     Write { doc: DocumentId, persist: Persist },
     /// Wake `doc`'s hub at `at`.
     Wake { doc: DocumentId, at: u64 },
-    /// Close connection `conn`.
-    Cut { conn: u64 },
     /// Operation `op` was answered.
     Answered {
         op: u64,
@@ -412,7 +410,6 @@ impl SimRelay {
                     }
                     Effect::Persist(p) => format!("persist {:?}", p.id),
                     Effect::Reply { .. } => "reply".into(),
-                    Effect::Evict { link, .. } => format!("evict {}", link.peer),
                     Effect::Load => "load".into(),
                     Effect::Divergence { peer, differs } => format!("divergence {peer} {differs}"),
                     Effect::Event(e) => format!("{e:?}"),
@@ -468,9 +465,6 @@ impl SimRelay {
                         error,
                     });
                 }
-                Effect::Evict { link, .. } => out.push(Out::Cut {
-                    conn: link.session.0,
-                }),
                 Effect::Divergence { .. } | Effect::Event(_) => {}
             }
         }

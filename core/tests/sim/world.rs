@@ -321,10 +321,6 @@ impl World {
                     };
                     self.schedule.at(at.max(self.now), wake);
                 }
-                Out::Cut { conn } => {
-                    self.counts.evictions += 1;
-                    self.cut(conn)?;
-                }
                 Out::Answered { op, stored, error } => {
                     let Some((doc, change)) = self.ops.get(&op).copied() else {
                         continue;

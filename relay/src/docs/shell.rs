@@ -171,13 +171,6 @@ impl Shell {
                     let _ = to.send(result);
                     None
                 }
-                Effect::Evict { link, reason } => {
-                    tracing::warn!(doc = %self.id, peer = %link.peer, %reason, "evicting a peer");
-                    if let Some(peer) = self.forget(&link) {
-                        peer.close.cancel();
-                    }
-                    None
-                }
                 Effect::Divergence { peer, differs } => {
                     self.env.divergence.set(&peer, self.id, differs);
                     None
