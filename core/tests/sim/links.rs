@@ -10,7 +10,7 @@ use crate::net::{Conn, End, Event};
 use crate::world::World;
 
 /// Frames a relay lets wait for one peer before it cuts the peer off as too slow.
-const PEER_QUEUE: usize = 48;
+const PEER_QUEUE: usize = 12;
 
 fn backoff() -> Backoff {
     Backoff::new(Duration::from_millis(50), Duration::from_millis(800))

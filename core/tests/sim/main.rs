@@ -43,11 +43,18 @@ use world::World;
 const REGRESSIONS: &[u64] = &[
     // A client's changes were stored, but the relay never said so: the client had
     // also sent "I have your heads", and Automerge then stays silent (DocSync::flush).
-    6,
+    9,
     // An operation was answered "storage failed" although its own persist had
     // succeeded: a later persist failed while the answer still waited (hub `Held`).
-    58, // Presence went round a triangle of relays forever (hub `Echoes`).
+    28, // Presence went round a triangle of relays forever (hub `Echoes`).
     0,
+    // A failed store reloaded a run while Automerge held back a mesh peer's change for a
+    // dependency; the peer counted it as sent, and the two relays asked each other for
+    // ever. A reload restarts every sync session with Automerge's sync reset
+    // (`DocSync::restart_all`). (The same loop after an idle unload, first seen at seed
+    // 2257 before the peers' queues were made shorter, is pinned by the hub test
+    // `a_run_holding_a_change_that_waits_for_its_dependency_stays_in_memory`.)
+    36,
 ];
 
 fn env(name: &str) -> Option<u64> {
