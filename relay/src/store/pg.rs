@@ -1,13 +1,34 @@
 //! [`PgStore`]: runs in PostgreSQL (`DATABASE_URL`), in the spec's tables.
 //!
 //! `crdt_snapshots` holds full saves (the spec's columns plus `seq`, their order, and
-//! `after_event`, the last event they include); `collaboration_events` holds each appended
-//! chunk with `crdt_changes`, `source_region` and `lamport_timestamp`. Loading takes the
-//! newest snapshot and the events after it. An append is durable when its transaction has
-//! committed (PostgreSQL's `synchronous_commit`, on by default). Migrations run at start-up.
+//! `after_event`); `collaboration_events` holds each appended chunk with `crdt_changes`,
+//! `source_region` and `lamport_timestamp`. Loading takes the newest snapshot and the events
+//! after it. An append is durable when its transaction has committed (PostgreSQL's
+//! `synchronous_commit`, on by default). Migrations run at start-up.
+//!
+//! Several relays may share one database, each holding its own copy of a run that may lack
+//! what the others appended. What keeps every acknowledged change:
+//!
+//! > **A snapshot contains its predecessor and every event whose id is at most its
+//! > `after_event`.**
+//!
+//! - A snapshot is written under the run's exclusive advisory lock; an append holds the
+//!   same lock shared until it commits. So while a snapshot is written no append to the
+//!   run is in flight, and every event it can see is every event there will ever be with
+//!   an id up to the largest it sees (ids are handed out before commit, so without the
+//!   lock a smaller id could still commit later).
+//! - The snapshot is the writer's save merged with the newest snapshot and every event
+//!   after it, so what another relay appended is in it even if the writer never saw it.
+//!   `after_event` is the largest event id at that moment.
+//! - Loading takes the newest snapshot and every event after its `after_event`: by the
+//!   invariant, nothing is skipped.
+//! - Pruning deletes snapshots older than the oldest one kept and the events up to that
+//!   one's `after_event`, which it and every newer snapshot contain.
 
 use std::io;
+use std::sync::Arc;
 
+use automerge::{Automerge, ReadDoc};
 use postgres::NoTls;
 use r2d2::Pool;
 use r2d2_postgres::PostgresConnectionManager;
@@ -42,7 +63,24 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE crdt_snapshots (
 /// A store in PostgreSQL.
 #[derive(Debug, Clone)]
 pub struct PgStore {
-    pool: Pool<PostgresConnectionManager<NoTls>>,
+    pool: Arc<Connections>,
+}
+
+type PgPool = Pool<PostgresConnectionManager<NoTls>>;
+
+/// The pool, closed off any async runtime: a blocking `postgres` connection closes by
+/// running a runtime of its own, which panics on a tokio worker (where a relay that shuts
+/// down drops its state), and a panic there aborts the process.
+#[derive(Debug)]
+struct Connections(Option<PgPool>);
+
+impl Drop for Connections {
+    fn drop(&mut self) {
+        let Some(pool) = self.0.take() else { return };
+        if tokio::runtime::Handle::try_current().is_ok() {
+            let _ = std::thread::spawn(move || drop(pool)).join();
+        }
+    }
 }
 
 fn pg_err(doc: &str, action: &'static str) -> impl FnOnce(postgres::Error) -> StoreError {
@@ -56,6 +94,32 @@ fn pg_err(doc: &str, action: &'static str) -> impl FnOnce(postgres::Error) -> St
 
 fn uuid(doc: &DocumentId) -> Uuid {
     Uuid::from_bytes(*RunId::from(*doc).as_bytes())
+}
+
+/// The run's advisory lock: its id's first eight bytes (two runs that share them only
+/// wait for each other).
+fn lock_key(run: Uuid) -> i64 {
+    let (high, _) = run.as_u64_pair();
+    high as i64
+}
+
+/// `bytes` (a full save) with every change in `stored` (a snapshot and the events after
+/// it) that it lacks; `None` when it lacks none.
+fn merge<'a>(
+    bytes: &[u8],
+    stored: impl Iterator<Item = &'a [u8]>,
+) -> Result<Option<Vec<u8>>, io::Error> {
+    let mut doc = Automerge::load(bytes).map_err(io::Error::other)?;
+    let before = doc.get_heads();
+    for chunk in stored {
+        doc.load_incremental(chunk).map_err(io::Error::other)?;
+    }
+    if !doc.get_missing_deps(&[]).is_empty() {
+        return Err(io::Error::other(
+            "the stored events depend on changes that are stored nowhere",
+        ));
+    }
+    Ok((doc.get_heads() != before).then(|| doc.save()))
 }
 
 impl PgStore {
@@ -76,7 +140,9 @@ impl PgStore {
             .connection_timeout(std::time::Duration::from_secs(10))
             .build(manager)
             .map_err(|e| fail("connecting to PostgreSQL", e.to_string()))?;
-        let store = Self { pool };
+        let store = Self {
+            pool: Arc::new(Connections(Some(pool))),
+        };
         store.migrate()?;
         Ok(store)
     }
@@ -85,7 +151,12 @@ impl PgStore {
         &self,
         doc: &str,
     ) -> Result<r2d2::PooledConnection<PostgresConnectionManager<NoTls>>, StoreError> {
-        self.pool.get().map_err(|e| StoreError {
+        let pool = self
+            .pool
+            .0
+            .as_ref()
+            .expect("the pool is taken only when dropped");
+        pool.get().map_err(|e| StoreError {
             doc: doc.to_owned(),
             action: "taking a database connection",
             source: io::Error::other(e.to_string()),
@@ -161,13 +232,16 @@ impl Store for PgStore {
 
     fn append(&self, doc: &DocumentId, chunk: &[u8], meta: &EventMeta) -> Result<(), StoreError> {
         let name = doc.to_string();
+        let run = uuid(doc);
         let lamport = i64::try_from(meta.lamport).unwrap_or(i64::MAX);
+        // One statement, one implicit transaction: the shared lock is held until the
+        // insert commits, so no snapshot of this run is written meanwhile.
         self.client(&name)?
             .execute(
                 "INSERT INTO collaboration_events
                      (run_id, crdt_changes, source_region, lamport_timestamp)
-                 VALUES ($1, $2, $3, $4)",
-                &[&uuid(doc), &chunk, &meta.source_region, &lamport],
+                 SELECT $1, $2, $3, $4 FROM (SELECT pg_advisory_xact_lock_shared($5)) AS locked",
+                &[&run, &chunk, &meta.source_region, &lamport, &lock_key(run)],
             )
             .map_err(pg_err(&name, "appending an event"))?;
         Ok(())
@@ -187,15 +261,44 @@ impl Store for PgStore {
         let mut tx = client
             .transaction()
             .map_err(pg_err(&name, "starting a snapshot"))?;
-        let (after, count): (i64, i64) = {
-            let row = tx
-                .query_one(
-                    "SELECT coalesce(max(id), 0), count(*) FROM collaboration_events WHERE run_id = $1",
-                    &[&run],
-                )
-                .map_err(pg_err(&name, "reading the event count"))?;
-            (row.get(0), row.get(1))
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&lock_key(run)])
+            .map_err(pg_err(&name, "locking the run"))?;
+        let newest = tx
+            .query_opt(
+                "SELECT snapshot_data, after_event FROM crdt_snapshots
+                 WHERE run_id = $1 ORDER BY seq DESC LIMIT 1",
+                &[&run],
+            )
+            .map_err(pg_err(&name, "reading the newest snapshot"))?;
+        let (newest, since): (Option<Vec<u8>>, i64) = match newest {
+            Some(row) => (Some(row.get(0)), row.get(1)),
+            None => (None, 0),
         };
+        let events = tx
+            .query(
+                "SELECT id, crdt_changes FROM collaboration_events
+                 WHERE run_id = $1 AND id > $2 ORDER BY id",
+                &[&run, &since],
+            )
+            .map_err(pg_err(&name, "reading the events"))?;
+        let after: i64 = events.last().map_or(since, |row| row.get(0));
+        let count: i64 = tx
+            .query_one(
+                "SELECT count(*) FROM collaboration_events WHERE run_id = $1",
+                &[&run],
+            )
+            .map_err(pg_err(&name, "reading the event count"))?
+            .get(0);
+        let stored = newest
+            .iter()
+            .map(Vec::as_slice)
+            .chain(events.iter().map(|row| row.get::<_, &[u8]>(1)));
+        let merged = merge(bytes, stored).map_err(|source| StoreError {
+            doc: name.clone(),
+            action: "merging the snapshot with what is stored",
+            source,
+        })?;
+        let bytes = merged.as_deref().unwrap_or(bytes);
         let id = Uuid::from_bytes(*RunId::random().as_bytes());
         tx.execute(
             "INSERT INTO crdt_snapshots

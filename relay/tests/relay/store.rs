@@ -3,7 +3,9 @@
 //! sets it; `RUNMESH_REQUIRE_POSTGRES=1` makes its absence a failure).
 
 use crate::common::*;
-use runmesh_core::{DocumentId, RunId};
+use std::collections::BTreeSet;
+
+use runmesh_core::{DocumentId, Identity, RunDoc, RunId, StepSpec};
 use runmesh_relay::store::{DirStore, EventMeta, PgStore, Store};
 
 fn database_url() -> Option<String> {
@@ -27,38 +29,90 @@ fn meta(lamport: u64) -> EventMeta {
     }
 }
 
+/// A replica writing one run the way a relay does: each change an appended chunk, each
+/// snapshot a full save.
+struct Writer(RunDoc);
+
+impl Writer {
+    fn create(run: RunId) -> Self {
+        let steps = [StepSpec::new("step1").unwrap()];
+        Self(
+            RunDoc::create(
+                run,
+                Identity::random("test", "u").unwrap(),
+                "Run",
+                &steps,
+                1,
+            )
+            .unwrap(),
+        )
+    }
+
+    /// A replica that read the run from `store`.
+    fn read(store: &dyn Store, run: RunId) -> Self {
+        let stored = store.load(&run.document_id()).unwrap().unwrap();
+        let identity = Identity::random("test", "u").unwrap();
+        Self(RunDoc::load(run, identity, &stored.concat()).unwrap())
+    }
+
+    /// Grafts `agent` and returns the chunk that holds the change.
+    fn graft(&mut self, agent: &str) -> Vec<u8> {
+        self.0.graft("step1", agent, 2).unwrap();
+        self.0.save_incremental()
+    }
+
+    fn agents(store: &dyn Store, run: RunId) -> BTreeSet<String> {
+        Self::read(store, run)
+            .0
+            .grafts()
+            .map(|g| g.agent_name.clone())
+            .collect()
+    }
+}
+
 /// Appends, snapshots with retention, loads and lists, as the relay uses a store.
 fn storage_rules(store: &dyn Store) {
-    let doc: DocumentId = RunId::random().document_id();
+    let run = RunId::random();
+    let doc: DocumentId = run.document_id();
     assert!(
         store.load(&doc).unwrap().is_none(),
         "unknown documents load as None"
     );
-    store.append(&doc, b"one", &meta(1)).unwrap();
-    store.append(&doc, b"two", &meta(2)).unwrap();
+    let mut w = Writer::create(run);
+    let one = w.0.save_incremental();
+    let two = w.graft("A1");
+    store.append(&doc, &one, &meta(1)).unwrap();
+    store.append(&doc, &two, &meta(2)).unwrap();
     let stored = store.load(&doc).unwrap().unwrap();
     assert_eq!(stored.snapshot, None);
-    assert_eq!(stored.chunks, [b"one".to_vec(), b"two".to_vec()]);
+    assert_eq!(stored.chunks, [one, two]);
 
-    store.snapshot(&doc, b"snap-1", &meta(2), 2).unwrap();
-    store.append(&doc, b"three", &meta(3)).unwrap();
+    let snap = w.0.save();
+    store.snapshot(&doc, &snap, &meta(2), 2).unwrap();
+    let three = w.graft("A2");
+    store.append(&doc, &three, &meta(3)).unwrap();
     let stored = store.load(&doc).unwrap().unwrap();
-    assert_eq!(stored.snapshot.as_deref(), Some(&b"snap-1"[..]));
     assert_eq!(
-        stored.chunks,
-        [b"three".to_vec()],
-        "only chunks after the snapshot"
+        stored.snapshot,
+        Some(snap),
+        "a snapshot that lacks nothing is stored as is"
     );
+    assert_eq!(stored.chunks, [three], "only chunks after the snapshot");
 
+    let mut last = (Vec::new(), Vec::new());
     for i in 2..6u8 {
+        let snap = w.0.save();
         store
-            .snapshot(&doc, &[b's', i], &meta(10 + u64::from(i)), 2)
+            .snapshot(&doc, &snap, &meta(10 + u64::from(i)), 2)
             .unwrap();
-        store.append(&doc, &[b'c', i], &meta(20)).unwrap();
+        let chunk = w.graft(&format!("B{i}"));
+        store.append(&doc, &chunk, &meta(20)).unwrap();
+        last = (snap, chunk);
     }
     let stored = store.load(&doc).unwrap().unwrap();
-    assert_eq!(stored.snapshot.as_deref(), Some(&[b's', 5][..]));
-    assert_eq!(stored.chunks, [vec![b'c', 5]]);
+    assert_eq!(stored.snapshot, Some(last.0));
+    assert_eq!(stored.chunks, [last.1]);
+    assert_eq!(Writer::agents(store, run).len(), 6);
     assert!(store.list().unwrap().contains(&doc));
 }
 
@@ -129,4 +183,150 @@ async fn a_relay_on_postgres_keeps_every_change_across_a_restart() {
     assert_eq!(after["grafts"], before["grafts"]);
     assert_eq!(after["grafts"].as_array().unwrap().len(), 8);
     relay.stop().await;
+}
+
+/// The issue's reproduction at the store: replica B read the run before A appended "X",
+/// then appended "Y" and wrote a snapshot (which lacks "X") keeping only itself, so the
+/// events it claims to contain are pruned. "X" must survive, as must "Y" when A then
+/// does the same.
+#[test]
+fn a_snapshot_by_a_replica_that_missed_an_append_keeps_it() {
+    let Some(url) = database_url() else { return };
+    let store = PgStore::connect(&url).unwrap();
+    let run = RunId::random();
+    let doc = run.document_id();
+    let mut a = Writer::create(run);
+    let base = a.graft("Base");
+    store
+        .append(&doc, &a.0.save_incremental(), &meta(1))
+        .unwrap();
+    store.append(&doc, &base, &meta(2)).unwrap();
+    let mut b = Writer::read(&store, run);
+    store.append(&doc, &a.graft("X"), &meta(3)).unwrap();
+    store.append(&doc, &b.graft("Y"), &meta(3)).unwrap();
+    store.snapshot(&doc, &b.0.save(), &meta(3), 1).unwrap();
+    store.append(&doc, &a.graft("Z"), &meta(4)).unwrap();
+    store.snapshot(&doc, &a.0.save(), &meta(4), 1).unwrap();
+    let agents = Writer::agents(&store, run);
+    assert_eq!(agents, ["Base", "X", "Y", "Z"].map(String::from).into());
+}
+
+/// Two replicas of one run on one database, each appending its own grafts and taking a
+/// snapshot every third one (keeping only the newest), at the same time: every graft
+/// either wrote is there at the end.
+#[test]
+fn replicas_writing_one_run_while_both_take_snapshots_lose_nothing() {
+    let Some(url) = database_url() else { return };
+    let store = PgStore::connect(&url).unwrap();
+    let run = RunId::random();
+    let doc = run.document_id();
+    let mut first = Writer::create(run);
+    store
+        .append(&doc, &first.0.save_incremental(), &meta(1))
+        .unwrap();
+    let writers: Vec<_> = ["a", "b"]
+        .into_iter()
+        .map(|name| {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                let mut w = Writer::read(&store, run);
+                for i in 0..30 {
+                    let chunk = w.graft(&format!("{name}{i}"));
+                    store.append(&doc, &chunk, &meta(i)).unwrap();
+                    if i % 3 == 2 {
+                        store.snapshot(&doc, &w.0.save(), &meta(i), 1).unwrap();
+                    }
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().unwrap();
+    }
+    let agents = Writer::agents(&store, run);
+    let expected: BTreeSet<String> = (0..30)
+        .flat_map(|i| [format!("a{i}"), format!("b{i}")])
+        .collect();
+    assert_eq!(agents, expected);
+    let stored = store.load(&doc).unwrap().unwrap();
+    assert!(
+        stored.chunks.len() < 60,
+        "snapshots pruned the log ({} chunks left)",
+        stored.chunks.len()
+    );
+}
+
+/// The issue's reproduction with relays: A and B on one database, a snapshot after every
+/// event; "X" acknowledged by A and "Y" by B (which read the run before "X") are both on
+/// a fresh relay C.
+#[tokio::test]
+async fn two_relays_on_one_database_keep_every_acknowledged_graft() {
+    let Some(url) = database_url() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let with_pg = |c: &mut runmesh_relay::Config| {
+        c.database_url = Some(url.clone());
+        c.snapshot_interval_events = 1;
+    };
+    let run = RunId::random();
+    let graft = |relay: &TestRelay, agent: &str| {
+        let url = relay.http(&format!("/app/runs/{run}/graft"));
+        let body = format!(r#"{{"after": "step1", "agentName": "{agent}"}}"#);
+        async move {
+            let (status, body) = post(&url, body).await;
+            assert_eq!(status, 201, "{body}");
+        }
+    };
+    for dir in ["a", "b", "c"] {
+        std::fs::create_dir(tmp.path().join(dir)).unwrap();
+    }
+    let a = TestRelay::start_in(&tmp.path().join("a"), "pg", with_pg).await;
+    let b = TestRelay::start_in(&tmp.path().join("b"), "pg", with_pg).await;
+    graft(&a, "Base").await;
+    let (status, _) = get(&b.http(&format!("/api/crdt/runs/{run}/state"))).await;
+    assert_eq!(status, 200);
+    graft(&a, "X").await;
+    graft(&b, "Y").await;
+    a.stop().await;
+    b.stop().await;
+    let c = TestRelay::start_in(&tmp.path().join("c"), "pg", with_pg).await;
+    let (_, state) = get(&c.http(&format!("/api/crdt/runs/{run}/state"))).await;
+    let agents: BTreeSet<&str> = state["grafts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["agentName"].as_str().unwrap())
+        .collect();
+    assert_eq!(agents, ["Base", "X", "Y"].into());
+    c.stop().await;
+}
+
+/// The release binary on PostgreSQL exits 0 on SIGTERM (its blocking database connections
+/// used to be closed on a tokio worker, which aborted the process), and keeps the graft.
+#[tokio::test]
+async fn a_relay_on_postgres_exits_zero_on_sigterm() {
+    let Some(url) = database_url() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let spawn =
+        || crate::child::ChildRelay::spawn(tmp.path(), &["--region", "pg", "--database-url", &url]);
+    let mut relay = spawn();
+    let run = RunId::random();
+    let graft = format!("{}/app/runs/{run}/graft", relay.base);
+    let (status, body) = post(&graft, r#"{"after": "step1", "agentName": "BeforeTerm"}"#).await;
+    assert_eq!(status, 201, "{body}");
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &relay.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = eventually("the relay to exit", || {
+        let exited = relay.child.try_wait().unwrap();
+        async move { exited }
+    })
+    .await;
+    assert!(exit.success(), "exit status {exit:?}");
+    let mut again = spawn();
+    let (_, state) = get(&format!("{}/api/crdt/runs/{run}/state", again.base)).await;
+    assert_eq!(state["grafts"][0]["agentName"], "BeforeTerm");
+    again.child.kill().unwrap();
+    again.child.wait().unwrap();
 }
