@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use base64::Engine;
 use runmesh_core::hub::{OpReply, RunOp};
-use runmesh_core::{FlagValue, RunId, RunState, StepSpec};
+use runmesh_core::{FlagValue, MAX_LABEL_BYTES, RunId, RunState, StepSpec};
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
@@ -96,6 +96,16 @@ pub async fn post_sync(
     let source_region = body
         .source_region
         .unwrap_or_else(|| state.region.to_string());
+    if source_region.is_empty()
+        || source_region.len() > MAX_LABEL_BYTES
+        || source_region.chars().any(char::is_control)
+    {
+        return Err(AppError::BadRequest(format!(
+            "sourceRegion must be 1 to {MAX_LABEL_BYTES} bytes without control characters \
+             (got {} bytes)",
+            source_region.len()
+        )));
+    }
     caller.write(&state, run)?;
     let reply = op(
         &state,

@@ -38,7 +38,8 @@ use uuid::Uuid;
 use crate::store::{EventMeta, Store, StoreError, Stored};
 
 /// The schema, one statement per migration; `runmesh_migrations` records which ran.
-const MIGRATIONS: &[&str] = &["CREATE TABLE crdt_snapshots (
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE crdt_snapshots (
         id UUID PRIMARY KEY,
         run_id UUID NOT NULL,
         snapshot_data BYTEA NOT NULL,
@@ -58,7 +59,17 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE crdt_snapshots (
         lamport_timestamp BIGINT NOT NULL,
         created_at TIMESTAMP NOT NULL DEFAULT now()
     );
-    CREATE INDEX collaboration_events_run ON collaboration_events (run_id, id);"];
+    CREATE INDEX collaboration_events_run ON collaboration_events (run_id, id);",
+    // Citus distributes these tables by run: every primary key includes `run_id`. Regions
+    // are up to 64 bytes (the relay's limit), so never longer than 64 characters.
+    "ALTER TABLE crdt_snapshots DROP CONSTRAINT crdt_snapshots_pkey,
+        ADD PRIMARY KEY (run_id, id),
+        ALTER COLUMN region TYPE VARCHAR(64);
+    ALTER TABLE collaboration_events DROP CONSTRAINT collaboration_events_pkey,
+        ADD PRIMARY KEY (run_id, id),
+        ALTER COLUMN source_region TYPE VARCHAR(64);
+    DROP INDEX collaboration_events_run;",
+];
 
 /// A store in PostgreSQL.
 #[derive(Debug, Clone)]

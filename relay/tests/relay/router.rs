@@ -85,6 +85,10 @@ async fn bad_input_is_a_4xx_that_names_it_and_stores_nothing() {
     assert_eq!(created.0, StatusCode::CREATED, "{}", created.1);
     let before = router.heads().await;
     let graft = format!("/app/runs/{RUN}/graft");
+    let long_region = format!(
+        r#"{{"changes":"aGVsbG8=","sourceRegion":"{}"}}"#,
+        "r".repeat(65)
+    );
     let cases: Vec<(String, &str, u16, &str, &str)> = vec![
         (
             "/app/runs/not-a-uuid/graft".into(),
@@ -155,6 +159,13 @@ async fn bad_input_is_a_4xx_that_names_it_and_stores_nothing() {
             400,
             "bad_request",
             "changes is empty",
+        ),
+        (
+            format!("/api/crdt/runs/{RUN}/sync"),
+            &long_region,
+            400,
+            "bad_request",
+            "sourceRegion must be 1 to 64 bytes",
         ),
         (
             format!("/api/crdt/runs/{RUN}/register-peer"),

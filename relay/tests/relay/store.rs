@@ -141,7 +141,8 @@ fn the_postgres_store_keeps_the_rules_and_its_tables_are_the_spec_s() {
     ] {
         let found: i64 = client
             .query_one(
-                "SELECT count(*) FROM information_schema.columns WHERE table_name = $1 AND column_name = $2",
+                "SELECT count(*) FROM information_schema.columns
+                 WHERE table_schema = current_schema() AND table_name = $1 AND column_name = $2",
                 &[&table, &column],
             )
             .unwrap()
@@ -330,3 +331,92 @@ async fn a_relay_on_postgres_exits_zero_on_sigterm() {
     again.child.kill().unwrap();
     again.child.wait().unwrap();
 }
+
+/// A database made by the first schema, with a run in it, is brought up to date with its
+/// data kept: every primary key then includes `run_id` (as Citus needs) and regions take
+/// 64 characters. Runs in a schema of its own (`search_path` in the URL).
+#[test]
+fn the_migration_from_the_first_schema_keeps_the_data() {
+    let Some(url) = database_url() else { return };
+    let schema = format!(
+        "m{}",
+        RunId::random().as_bytes()[0..6]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    );
+    let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    admin
+        .batch_execute(&format!("CREATE SCHEMA {schema}"))
+        .unwrap();
+    let scoped = format!("{url}?options=-c%20search_path%3D{schema}");
+    let mut old = postgres::Client::connect(&scoped, postgres::NoTls).unwrap();
+    old.batch_execute(FIRST_SCHEMA).unwrap();
+    let run = RunId::random();
+    let mut w = Writer::create(run);
+    let chunk = w.graft("Kept");
+    let uuid = uuid::Uuid::from_bytes(*run.as_bytes());
+    old.execute(
+        "INSERT INTO collaboration_events (run_id, crdt_changes, source_region, lamport_timestamp)
+         VALUES ($1, $2, 'eu-west-1', 2)",
+        &[&uuid, &chunk],
+    )
+    .unwrap();
+
+    let store = PgStore::connect(&scoped).unwrap();
+    assert_eq!(Writer::agents(&store, run), ["Kept".to_owned()].into());
+    for table in ["crdt_snapshots", "collaboration_events"] {
+        let key: Vec<String> = old
+            .query(
+                "SELECT a.attname::text FROM pg_index i
+                 JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+                 WHERE i.indrelid = $1::text::regclass AND i.indisprimary ORDER BY a.attname",
+                &[&format!("{schema}.{table}")],
+            )
+            .unwrap()
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        assert_eq!(key, ["id", "run_id"], "{table}'s primary key");
+    }
+    let long = "r".repeat(64);
+    let chunk = w.graft("LongRegion");
+    let meta = EventMeta {
+        source_region: long,
+        lamport: 3,
+    };
+    store.append(&run.document_id(), &chunk, &meta).unwrap();
+    store
+        .snapshot(&run.document_id(), &w.0.save(), &meta, 1)
+        .unwrap();
+    assert_eq!(Writer::agents(&store, run).len(), 2);
+    drop(store);
+    admin
+        .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+        .unwrap();
+}
+
+/// The schema as the first release created it, with its migration recorded.
+const FIRST_SCHEMA: &str = "CREATE TABLE crdt_snapshots (
+        id UUID PRIMARY KEY,
+        run_id UUID NOT NULL,
+        snapshot_data BYTEA NOT NULL,
+        lamport_timestamp BIGINT NOT NULL,
+        region VARCHAR(50) NOT NULL,
+        created_at TIMESTAMP NOT NULL DEFAULT now(),
+        event_count INTEGER,
+        seq BIGINT GENERATED ALWAYS AS IDENTITY,
+        after_event BIGINT NOT NULL DEFAULT 0
+    );
+    CREATE INDEX crdt_snapshots_run ON crdt_snapshots (run_id, seq);
+    CREATE TABLE collaboration_events (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        run_id UUID NOT NULL,
+        crdt_changes BYTEA NOT NULL,
+        source_region VARCHAR(50) NOT NULL,
+        lamport_timestamp BIGINT NOT NULL,
+        created_at TIMESTAMP NOT NULL DEFAULT now()
+    );
+    CREATE INDEX collaboration_events_run ON collaboration_events (run_id, id);
+    CREATE TABLE runmesh_migrations (version INTEGER PRIMARY KEY);
+    INSERT INTO runmesh_migrations VALUES (1);";
