@@ -27,8 +27,9 @@ disk
 RUNMESH_TEST_DATABASE_URL=$(bash .ci/postgres.sh)
 export RUNMESH_TEST_DATABASE_URL RUNMESH_REQUIRE_POSTGRES=1
 cargo test --workspace
-echo "== alert rules (promtool); build scripts and CARGO_TARGET_DIR"
+echo "== alert rules (promtool), k8s manifests (kubernetes-validate); build scripts and CARGO_TARGET_DIR"
 bash .ci/alerts.sh
+bash .ci/k8s.sh
 bash .ci/scripts.sh
 echo "== npm package: wasm core vs native, JS tests, packed tarball in a fresh project"
 disk

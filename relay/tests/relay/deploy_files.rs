@@ -95,3 +95,79 @@ async fn every_variable_and_probe_in_the_deployment_files_is_real() {
         assert_eq!(get(&relay.http(path)).await.0, 200, "probe {path}");
     }
 }
+
+/// The Kubernetes manifests' shape (their schema is checked by `.ci/k8s.sh`): per region a
+/// Deployment that sets its own REGION, its database URL from a Secret and resources; a
+/// Service and a PodDisruptionBudget that select its pods; and mesh peers that are the
+/// other regions' Services.
+#[test]
+fn every_region_in_the_k8s_manifests_is_complete_and_meshed_with_the_others() {
+    use serde::Deserialize;
+    let docs: Vec<serde_json::Value> = serde_norway::Deserializer::from_str(K8S)
+        .map(|doc| serde_json::Value::deserialize(doc).unwrap())
+        .collect();
+    let of_kind = |kind: &str| -> Vec<&serde_json::Value> {
+        docs.iter().filter(|d| d["kind"] == kind).collect()
+    };
+    let deployments = of_kind("Deployment");
+    assert!(deployments.len() >= 2, "at least two regions");
+    let regions: Vec<&str> = deployments
+        .iter()
+        .map(|d| {
+            d["spec"]["template"]["metadata"]["labels"]["region"]
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    for (deployment, region) in deployments.iter().zip(&regions) {
+        let name = format!("runmesh-{region}");
+        assert_eq!(deployment["metadata"]["name"], name.as_str());
+        assert!(deployment["spec"]["replicas"].as_u64().unwrap() >= 1);
+        let labels = &deployment["spec"]["template"]["metadata"]["labels"];
+        assert_eq!(&deployment["spec"]["selector"]["matchLabels"], labels);
+        let container = &deployment["spec"]["template"]["spec"]["containers"][0];
+        let env = |var: &str| {
+            container["env"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|e| e["name"] == var)
+                .unwrap_or_else(|| panic!("{name} sets no {var}"))
+        };
+        assert_eq!(env("REGION")["value"], *region, "{name}'s REGION");
+        assert!(
+            env("DATABASE_URL")["valueFrom"]["secretKeyRef"]["name"].is_string(),
+            "{name} takes DATABASE_URL from a Secret"
+        );
+        let peers: Vec<&str> = env("CRDT_MESH_PEERS")["value"]
+            .as_str()
+            .unwrap()
+            .split(',')
+            .collect();
+        let others: Vec<String> = regions
+            .iter()
+            .filter(|r| *r != region)
+            .map(|r| format!("ws://runmesh-{r}:3030/ws"))
+            .collect();
+        assert_eq!(peers, others, "{name} meshes with every other region");
+        for want in ["cpu", "memory"] {
+            assert!(
+                container["resources"]["requests"][want].is_string(),
+                "{name}: {want}"
+            );
+        }
+        assert!(
+            container["resources"]["limits"]["memory"].is_string(),
+            "{name}"
+        );
+        for kind in ["Service", "PodDisruptionBudget"] {
+            let found = of_kind(kind)
+                .into_iter()
+                .find(|d| d["metadata"]["name"] == name.as_str())
+                .unwrap_or_else(|| panic!("no {kind} {name}"));
+            let selector = &found["spec"]["selector"];
+            let selector = selector.get("matchLabels").unwrap_or(selector);
+            assert_eq!(selector, labels, "{kind} {name} selects the region's pods");
+        }
+    }
+}
