@@ -384,7 +384,7 @@ fn main() {
             idle_sockets().await;
         }
         if wanted("backup") {
-            tokio::task::spawn_blocking(backup::run).await.unwrap();
+            backup::run().await;
         }
     });
 }

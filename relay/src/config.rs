@@ -78,6 +78,11 @@ pub struct Args {
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
 
+    /// Where to LISTEN for other relays' changes, if not DATABASE_URL (behind PgBouncer in
+    /// transaction mode: PostgreSQL itself).
+    #[arg(long, env = "DATABASE_LISTEN_URL", hide_env_values = true)]
+    pub database_listen_url: Option<String>,
+
     /// Require JWTs signed with this HS256 secret (at least 16 bytes) on /ws and the REST API.
     #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
@@ -144,6 +149,8 @@ pub struct Config {
     pub mesh_backoff_max: Duration,
     /// PostgreSQL instead of the directory store.
     pub database_url: Option<String>,
+    /// Where to LISTEN for other relays' appends, if not `database_url`.
+    pub database_listen_url: Option<String>,
     /// TLS certificate chain and key.
     pub tls_cert: Option<PathBuf>,
     /// TLS private key.
@@ -281,6 +288,7 @@ impl TryFrom<Args> for Config {
             peer_queue_frames: args.peer_queue_frames,
             mesh_backoff_max: Duration::from_millis(args.mesh_backoff_max_ms.max(100)),
             database_url: args.database_url.filter(|u| !u.trim().is_empty()),
+            database_listen_url: args.database_listen_url.filter(|u| !u.trim().is_empty()),
             tls_cert: args.tls_cert,
             tls_key: args.tls_key,
             mesh_ca: args.mesh_ca,

@@ -55,8 +55,9 @@ use crate::ws::{SessionEnv, SessionLimits};
 const LOOKUP_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Builds the relay's handles for `config`, opening its store.
-pub fn state(config: &Config, shutdown: CancellationToken) -> anyhow::Result<AppState> {
-    let store = open_store(config)?;
+pub async fn state(config: &Config, shutdown: CancellationToken) -> anyhow::Result<AppState> {
+    let store = open_store(config).await?;
+    let feed = store.feed();
     let me = PeerId::random(&format!("relay-{}", config.region));
     let metrics = Arc::new(Metrics::new(&config.region));
     let (live, mesh_links) = tokio::sync::watch::channel(MeshLinks::default());
@@ -98,6 +99,9 @@ pub fn state(config: &Config, shutdown: CancellationToken) -> anyhow::Result<App
         divergence,
         metrics.clone(),
     );
+    if let Some(feed) = feed {
+        tokio::spawn(docs::fan_out(feed, docs.clone(), shutdown.clone()));
+    }
     Ok(AppState {
         docs,
         mesh: Arc::new(mesh),
@@ -111,15 +115,15 @@ pub fn state(config: &Config, shutdown: CancellationToken) -> anyhow::Result<App
     })
 }
 
-fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     Ok(match &config.database_url {
         Some(url) => {
-            // The synchronous client runs its own runtime: connect off this one.
-            let url = url.clone();
-            let store = std::thread::spawn(move || PgStore::connect(&url))
-                .join()
-                .map_err(|_| anyhow::anyhow!("connecting to PostgreSQL panicked"))?
+            let mut store = PgStore::connect(url)
+                .await
                 .map_err(|e| anyhow::anyhow!("cannot use DATABASE_URL: {e}"))?;
+            if let Some(listen) = &config.database_listen_url {
+                store = store.listen_on(listen)?;
+            }
             Arc::new(store)
         }
         None => Arc::new(DirStore::open(&config.data_dir).map_err(|e| {
@@ -147,7 +151,7 @@ pub async fn run(
         (Some(cert), Some(key)) => Some(tls::server_config(cert, key)?),
         _ => None,
     };
-    let state = state(&config, shutdown.clone())?;
+    let state = state(&config, shutdown.clone()).await?;
     let plan = DialPlan {
         urls: config.mesh_peers.clone(),
         token: state.verifier.mesh_token().map(str::to_owned),

@@ -50,8 +50,6 @@ fn main() -> anyhow::Result<()> {
         )
         .init();
     let cli = Cli::parse();
-    // The commands that touch a store run without a tokio runtime: PostgreSQL's blocking
-    // client starts its own, which it may not do inside another.
     let runtime = || {
         tokio::runtime::Builder::new_multi_thread()
             .enable_all()
@@ -74,8 +72,8 @@ fn main() -> anyhow::Result<()> {
                 std::process::exit(1);
             }
         },
-        Some(Command::Export(args)) => {
-            let store = args.store.open()?;
+        Some(Command::Export(args)) => runtime()?.block_on(async {
+            let store = args.store.open().await?;
             let copied = if args.out.as_os_str() == "-" {
                 anyhow::ensure!(
                     !std::io::stdout().is_terminal(),
@@ -85,18 +83,19 @@ fn main() -> anyhow::Result<()> {
                     store.as_ref(),
                     std::io::stdout().lock(),
                     "(standard output)",
-                )?
+                )
+                .await?
             } else {
                 let file = std::fs::File::create(&args.out)
                     .with_context(|| format!("cannot create {}", args.out.display()))?;
                 let label = args.out.display().to_string();
-                backup::export(store.as_ref(), std::io::BufWriter::new(file), &label)?
+                backup::export(store.as_ref(), std::io::BufWriter::new(file), &label).await?
             };
             eprintln!("exported {} runs, {} bytes", copied.runs, copied.bytes);
             Ok(())
-        }
-        Some(Command::Import(args)) => {
-            let store = args.store.open()?;
+        }),
+        Some(Command::Import(args)) => runtime()?.block_on(async {
+            let store = args.store.open().await?;
             let retain = args.snapshot_retain.max(1);
             let copied = if args.archive.as_os_str() == "-" {
                 backup::import(
@@ -104,7 +103,8 @@ fn main() -> anyhow::Result<()> {
                     std::io::stdin().lock(),
                     "(standard input)",
                     retain,
-                )?
+                )
+                .await?
             } else {
                 let file = std::fs::File::open(&args.archive)
                     .with_context(|| format!("cannot open {}", args.archive.display()))?;
@@ -114,11 +114,12 @@ fn main() -> anyhow::Result<()> {
                     std::io::BufReader::new(file),
                     &label,
                     retain,
-                )?
+                )
+                .await?
             };
             eprintln!("imported {} runs, {} bytes", copied.runs, copied.bytes);
             Ok(())
-        }
+        }),
     }
 }
 

@@ -3,6 +3,13 @@
 //!
 //! One persist is in flight at a time. Its chunk is everything since the last durable
 //! point, so the changes of many inputs go to the store as one append (group commit).
+//!
+//! Changes another relay stored in a shared store arrive as already durable. When
+//! nothing else is unstored they simply move the durable point; otherwise they are
+//! remembered, and once everything unstored is theirs the durable point catches up
+//! without writing them again.
+
+use std::collections::HashSet;
 
 use automerge::ChangeHash;
 
@@ -30,6 +37,9 @@ pub(crate) struct Durability {
     stored_bytes: usize,
     /// Snapshot after this many chunks.
     snapshot_every: u32,
+    /// Changes beyond `persisted` that are durable in the store already (another relay
+    /// appended them).
+    elsewhere: HashSet<ChangeHash>,
 }
 
 impl Durability {
@@ -42,6 +52,7 @@ impl Durability {
             since_snapshot: 0,
             stored_bytes: 0,
             snapshot_every: snapshot_every.max(1),
+            elsewhere: HashSet::new(),
         }
     }
 
@@ -52,6 +63,39 @@ impl Durability {
         self.since_snapshot = chunks;
         self.stored_bytes = bytes;
         self.in_flight = None;
+        self.elsewhere.clear();
+    }
+
+    /// `content` went from `before` to its heads now by taking in `bytes` that the store
+    /// already holds.
+    pub(crate) fn absorbed(&mut self, content: &mut Content, before: &[ChangeHash], bytes: usize) {
+        let doc = content.unchanged();
+        self.stored_bytes += bytes;
+        if self.in_flight.is_none() && before == self.persisted {
+            self.persisted = doc.get_heads();
+            return;
+        }
+        self.elsewhere
+            .extend(doc.get_changes_meta(before).iter().map(|c| c.hash));
+    }
+
+    /// Moves the durable point over changes stored elsewhere, if they are all that is
+    /// unstored.
+    fn catch_up(&mut self, content: &mut Content) {
+        if self.elsewhere.is_empty() || self.in_flight.is_some() {
+            return;
+        }
+        let doc = content.unchanged();
+        let heads = doc.get_heads();
+        let persisted = self.persisted.clone();
+        let all_elsewhere = doc
+            .get_changes_meta(&persisted)
+            .iter()
+            .all(|c| self.elsewhere.contains(&c.hash));
+        if all_elsewhere {
+            self.persisted = heads;
+            self.elsewhere.clear();
+        }
     }
 
     /// Bytes the store holds for the run.
@@ -70,7 +114,8 @@ impl Durability {
     }
 
     /// Whether everything in `content` is stored.
-    pub(crate) fn holds_all(&self, content: &mut Content) -> bool {
+    pub(crate) fn holds_all(&mut self, content: &mut Content) -> bool {
+        self.catch_up(content);
         self.in_flight.is_none() && content.unchanged().get_heads() == self.persisted
     }
 

@@ -78,6 +78,35 @@ impl<R> RunHub<R> {
         }
     }
 
+    /// Takes in changes another relay stored in the shared store.
+    pub(super) fn stored_elsewhere(&mut self, bytes: Vec<u8>, out: &mut Vec<Effect<R>>) {
+        let State::Ready(slot) = &mut self.state else {
+            return; // an unreadable run is not served; a loading one defers this
+        };
+        let absent = slot.is_none();
+        let content = slot.get_or_insert_with(|| Content::empty(&self.config.identity));
+        let before = content.unchanged().get_heads();
+        let doc = content.automerge();
+        let applied = crate::doc::guard(bytes.len(), || doc.load_incremental(&bytes));
+        let refused = match applied {
+            Ok(Ok(_)) => None,
+            Ok(Err(e)) => Some(e.to_string()),
+            Err(e) => Some(e.to_string()),
+        };
+        let changed = content.unchanged().get_heads() != before;
+        if changed {
+            self.durable.absorbed(content, &before, bytes.len());
+            self.stale = true;
+            self.appeared |= before.is_empty();
+            self.sync.local_change();
+        } else if absent {
+            *slot = None;
+        }
+        if let Some(why) = refused {
+            out.push(Effect::Event(HubEvent::ElsewhereRefused(why)));
+        }
+    }
+
     /// A client asked for a run this relay lacks: ask the mesh peers first (the client
     /// waits), or answer at once if there are none or the asker is a mesh peer.
     fn look_up(&mut self, now: Millis, from: Link, out: &mut Vec<Effect<R>>) {

@@ -108,6 +108,9 @@ pub enum Input<R> {
         /// Where the answer goes (the shell's handle; the hub only passes it back).
         reply: R,
     },
+    /// Changes another relay sharing this relay's store has made durable there (event
+    /// chunks or a full save): applied, counted as stored, and passed on to the peers.
+    StoredElsewhere(Vec<u8>),
     /// A persist is durable.
     Stored(PersistId),
     /// A persist failed; nothing of it may be relied on.
@@ -147,6 +150,9 @@ pub enum HubEvent {
     Unreadable(String),
     /// Storing failed: the unstored changes were dropped and the run is reloaded.
     StoreFailed(String),
+    /// Changes another relay stored could not be applied (they stay in the store; the
+    /// run takes them in when it is next loaded).
+    ElsewhereRefused(String),
 }
 
 /// One effect for the shell to perform, in order.

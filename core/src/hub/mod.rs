@@ -21,6 +21,9 @@
 //!   of the mesh peers (one hop) before `doc-unavailable`; a mesh peer's request never
 //!   is (`lookup.rs`).
 //! - **One session per connection.** A peer that reconnects starts a fresh sync session.
+//! - **A shared store is a peer that never needs an answer.** Changes another relay
+//!   stored there ([`Input::StoredElsewhere`]) are applied, counted as durable (they are
+//!   not written again), and passed on like any stored change.
 //! - **Ephemeral messages pass once.** Presence crosses the mesh but never circles it
 //!   (`ephemeral.rs`).
 //!
@@ -324,6 +327,7 @@ impl<R> RunHub<R> {
                     answer(ready, out);
                 }
             }
+            Input::StoredElsewhere(bytes) => self.stored_elsewhere(bytes, out),
             Input::StoreFailed(id, why) => self.store_failed(id, why, out),
             Input::Tick => {
                 let clients = self.lookup.expire(now);

@@ -8,7 +8,7 @@ use runmesh_core::{Identity, RunDoc, RunId, StepSpec};
 use runmesh_relay::store::{DirStore, EventMeta, Store};
 use runmesh_relay::tools::backup;
 
-pub fn run() {
+pub async fn run() {
     let runs: usize = std::env::var("RUNMESH_BACKUP_RUNS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -30,6 +30,7 @@ pub fn run() {
         let bytes = run.save();
         source
             .snapshot(&run_id.document_id(), &bytes, &EventMeta::default(), 10)
+            .await
             .unwrap();
     }
     println!(
@@ -39,13 +40,13 @@ pub fn run() {
     let archive = tmp.path().join("runs.tar");
     let started = Instant::now();
     let file = std::io::BufWriter::new(std::fs::File::create(&archive).unwrap());
-    let exported = backup::export(&source, file, "runs.tar").unwrap();
+    let exported = backup::export(&source, file, "runs.tar").await.unwrap();
     let export = started.elapsed();
     let size = std::fs::metadata(&archive).unwrap().len();
     let target = DirStore::open(&tmp.path().join("target")).unwrap();
     let started = Instant::now();
     let file = std::io::BufReader::new(std::fs::File::open(&archive).unwrap());
-    let imported = backup::import(&target, file, "runs.tar", 10).unwrap();
+    let imported = backup::import(&target, file, "runs.tar", 10).await.unwrap();
     let import = started.elapsed();
     assert_eq!((exported.runs, imported.runs), (runs, runs));
     println!(

@@ -72,4 +72,10 @@ pub enum DocCmd {
     },
     /// A REST read.
     Read(Read),
+    /// Another relay sharing the store appended these events to the run (none: it may
+    /// have appended anything; read the run).
+    StoredElsewhere {
+        /// The events' numbers in the store.
+        events: Vec<i64>,
+    },
 }

@@ -50,6 +50,15 @@ impl Documents {
         tracing::debug!(%doc, "dropping a command: the relay is shutting down");
     }
 
+    /// Sends `cmd` to the run's task if the run is in memory; a run that is not will read
+    /// everything when it is next loaded.
+    pub async fn send_if_loaded(&self, doc: DocumentId, cmd: DocCmd) {
+        if let Some(tx) = self.slots.get(&doc) {
+            // A task that left meanwhile handed nothing over: the next load reads it all.
+            let _ = tx.send(cmd).await;
+        }
+    }
+
     fn spawn(&self, doc: DocumentId, generation: u64, rx: tokio::sync::mpsc::Receiver<DocCmd>) {
         let docs = self.clone();
         tokio::spawn(async move {
@@ -68,15 +77,6 @@ impl Documents {
 
     /// Every run in the store.
     pub async fn stored(&self) -> Result<Vec<DocumentId>, StoreError> {
-        let store = self.env.store.clone();
-        tokio::task::spawn_blocking(move || store.list())
-            .await
-            .unwrap_or_else(|e| {
-                Err(StoreError {
-                    doc: "*".into(),
-                    action: "listing runs",
-                    source: std::io::Error::other(e.to_string()),
-                })
-            })
+        self.env.store.list().await
     }
 }

@@ -66,11 +66,24 @@ impl Shell {
     pub(crate) async fn commands(&mut self, batch: Vec<DocCmd>) {
         let mut inputs = Vec::with_capacity(batch.len());
         let mut reads = Vec::new();
+        // Events other relays appended, for one read (`Some(empty)`: read the run).
+        let mut elsewhere: Option<Vec<i64>> = None;
         for cmd in batch {
             match cmd {
                 DocCmd::Read(read) => reads.push(read),
+                DocCmd::StoredElsewhere { events } => match &mut elsewhere {
+                    Some(all) if all.is_empty() => {}
+                    Some(all) if events.is_empty() => all.clear(),
+                    Some(all) => all.extend(events),
+                    None => elsewhere = Some(events),
+                },
                 cmd => inputs.push(self.input(cmd)),
             }
+        }
+        if let Some(events) = elsewhere
+            && let Some(bytes) = self.read_elsewhere(&events).await
+        {
+            inputs.insert(0, Input::StoredElsewhere(bytes));
         }
         self.handle(inputs).await;
         for read in reads {
@@ -145,7 +158,9 @@ impl Shell {
                 at_ms: crate::docs::link::epoch_millis(),
                 reply,
             },
-            DocCmd::Read(_) => unreachable!("reads are answered after the batch"),
+            DocCmd::Read(_) | DocCmd::StoredElsewhere { .. } => {
+                unreachable!("taken out of the batch before")
+            }
         }
     }
 
@@ -224,10 +239,11 @@ impl Shell {
     }
 
     async fn load(&self) -> Result<Option<Stored>, String> {
-        let (store, id) = (self.env.store.clone(), self.id);
-        let loaded = tokio::task::spawn_blocking(move || store.load(&id))
+        let loaded = self
+            .env
+            .store
+            .load(&self.id)
             .await
-            .map_err(|e| format!("the loading task failed: {e}"))?
             .map_err(|e| e.to_string())?;
         Ok(loaded.map(|stored| Stored {
             bytes: stored.concat(),
@@ -235,36 +251,55 @@ impl Shell {
         }))
     }
 
+    /// The bytes of `events` another relay appended, or of the whole run if `events` is
+    /// empty or some of them are gone (pruned under a newer snapshot).
+    async fn read_elsewhere(&self, events: &[i64]) -> Option<Vec<u8>> {
+        let store = &self.env.store;
+        let chunks = if events.is_empty() {
+            None
+        } else {
+            store.events(&self.id, events).await.unwrap_or_else(|e| {
+                tracing::warn!(doc = %self.id, error = %e, "could not read another relay's events; reading the run");
+                None
+            })
+        };
+        if let Some(chunks) = chunks {
+            self.env.metrics.fanned_out(events.len());
+            return Some(chunks.concat());
+        }
+        match store.read(&self.id).await {
+            Ok(stored) => stored.map(|s| s.concat()),
+            Err(e) => {
+                tracing::warn!(doc = %self.id, error = %e, "could not read what other relays stored; it arrives with their next change or the next load");
+                None
+            }
+        }
+    }
+
     async fn persist(&self, persist: Persist) -> Input<OpAnswer> {
-        let (store, id) = (self.env.store.clone(), self.id);
-        let retain = self.env.snapshot_retain;
+        let (store, id) = (&self.env.store, &self.id);
         let meta = EventMeta {
             source_region: persist.source_region,
             lamport: persist.lamport,
         };
-        let (chunk, snapshot) = (persist.chunk, persist.snapshot);
-        let metrics = self.env.metrics.clone();
-        let stored = tokio::task::spawn_blocking(move || {
+        let metrics = &self.env.metrics;
+        let stored = async {
             let started = std::time::Instant::now();
-            store.append(&id, &chunk, &meta)?;
+            store.append(id, &persist.chunk, &meta).await?;
             metrics.store_append(started.elapsed().as_secs_f64());
-            if let Some(bytes) = snapshot {
+            if let Some(bytes) = &persist.snapshot {
                 let started = std::time::Instant::now();
-                store.snapshot(&id, &bytes, &meta, retain)?;
+                let retain = self.env.snapshot_retain;
+                store.snapshot(id, bytes, &meta, retain).await?;
                 metrics.store_snapshot(started.elapsed().as_secs_f64());
             }
             Ok::<_, crate::store::StoreError>(())
-        })
-        .await;
-        match stored {
-            Ok(Ok(())) => Input::Stored(persist.id),
-            Ok(Err(e)) => {
-                self.env.metrics.store_failure();
-                Input::StoreFailed(persist.id, e.to_string())
-            }
+        };
+        match stored.await {
+            Ok(()) => Input::Stored(persist.id),
             Err(e) => {
-                self.env.metrics.store_failure();
-                Input::StoreFailed(persist.id, format!("the storage task failed: {e}"))
+                metrics.store_failure();
+                Input::StoreFailed(persist.id, e.to_string())
             }
         }
     }
@@ -298,6 +333,9 @@ impl Shell {
             HubEvent::Lamport(value) => metrics.lamport(&self.label, *value),
             HubEvent::Unreadable(why) => {
                 tracing::error!(doc = %self.id, error = %why, "stored run cannot be loaded; refusing to serve it");
+            }
+            HubEvent::ElsewhereRefused(why) => {
+                tracing::warn!(doc = %self.id, error = %why, "could not apply what another relay stored; it is read again when the run is next loaded");
             }
             HubEvent::StoreFailed(why) => {
                 tracing::error!(doc = %self.id, error = %why, "could not store changes; dropped them and reloading");

@@ -50,6 +50,15 @@ impl Slots {
         Err((generation, tx, rx))
     }
 
+    /// The queue of `doc`'s task, if one is running.
+    pub(crate) fn get(&self, doc: &DocumentId) -> Option<mpsc::Sender<DocCmd>> {
+        let map = self.lock();
+        map.tasks
+            .get(doc)
+            .map(|(_, tx)| tx.clone())
+            .filter(|tx| !tx.is_closed())
+    }
+
     /// Called by an idle task: removes it if it is still the registered one and nothing
     /// is queued for it. Returns whether it may exit.
     pub(crate) fn leave(

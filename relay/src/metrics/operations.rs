@@ -54,6 +54,7 @@ pub(crate) struct Operations {
     pub append_seconds: Histograms<Region>,
     pub snapshot_seconds: Histograms<Region>,
     pub store_failures: Family<Region, Counter>,
+    pub fanned_out: Family<Region, Counter>,
     pub bytes_sent: Family<Peer, Counter>,
     pub bytes_received: Family<Peer, Counter>,
     pub lag_seconds: Family<Peer, Gauge<f64, std::sync::atomic::AtomicU64>>,
@@ -68,6 +69,7 @@ impl Operations {
             append_seconds: Family::new_with_constructor(latency),
             snapshot_seconds: Family::new_with_constructor(latency),
             store_failures: Family::default(),
+            fanned_out: Family::default(),
             bytes_sent: Family::default(),
             bytes_received: Family::default(),
             lag_seconds: Family::default(),
@@ -99,6 +101,11 @@ impl Operations {
             ops.store_failures.clone(),
         );
         registry.register(
+            "runmesh_store_fanout_events",
+            "Events other relays on the same database appended, read and passed on",
+            ops.fanned_out.clone(),
+        );
+        registry.register(
             "runmesh_mesh_sent_bytes",
             "Bytes sent to mesh peers, by their region",
             ops.bytes_sent.clone(),
@@ -119,6 +126,7 @@ impl Operations {
             ops.peer_up.clone(),
         );
         let _ = ops.store_failures.get_or_create(region);
+        let _ = ops.fanned_out.get_or_create(region);
         ops
     }
 }
@@ -160,6 +168,14 @@ impl super::Metrics {
             .snapshot_seconds
             .get_or_create(&self.region)
             .observe(seconds);
+    }
+
+    /// Events other relays appended to the shared store, read to pass on.
+    pub fn fanned_out(&self, events: usize) {
+        self.ops
+            .fanned_out
+            .get_or_create(&self.region)
+            .inc_by(events as u64);
     }
 
     /// The store refused a write.

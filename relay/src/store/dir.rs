@@ -125,16 +125,60 @@ impl DirStore {
     }
 }
 
+/// Runs `work` on the blocking pool (file I/O and fsync block).
+async fn blocking<T: Send + 'static>(
+    doc: &DocumentId,
+    work: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .unwrap_or_else(|e| Err(StoreError::new(doc, "running the storage task", e)))
+}
+
+#[async_trait::async_trait]
 impl Store for DirStore {
-    fn load(&self, doc: &DocumentId) -> Result<Option<Stored>, StoreError> {
-        self.read_stored(doc, true)
+    async fn load(&self, doc: &DocumentId) -> Result<Option<Stored>, StoreError> {
+        let (store, id) = (self.clone(), *doc);
+        blocking(doc, move || store.read_stored(&id, true)).await
     }
 
-    fn read(&self, doc: &DocumentId) -> Result<Option<Stored>, StoreError> {
-        self.read_stored(doc, false)
+    async fn read(&self, doc: &DocumentId) -> Result<Option<Stored>, StoreError> {
+        let (store, id) = (self.clone(), *doc);
+        blocking(doc, move || store.read_stored(&id, false)).await
     }
 
-    fn append(&self, doc: &DocumentId, chunk: &[u8], _meta: &EventMeta) -> Result<(), StoreError> {
+    async fn append(
+        &self,
+        doc: &DocumentId,
+        chunk: &[u8],
+        _meta: &EventMeta,
+    ) -> Result<(), StoreError> {
+        let (store, id, chunk) = (self.clone(), *doc, chunk.to_vec());
+        blocking(doc, move || store.append_now(&id, &chunk)).await
+    }
+
+    async fn snapshot(
+        &self,
+        doc: &DocumentId,
+        bytes: &[u8],
+        _meta: &EventMeta,
+        retain: u32,
+    ) -> Result<(), StoreError> {
+        let (store, id, bytes) = (self.clone(), *doc, bytes.to_vec());
+        blocking(doc, move || store.snapshot_now(&id, &bytes, retain)).await
+    }
+
+    async fn list(&self) -> Result<Vec<DocumentId>, StoreError> {
+        let store = self.clone();
+        let runs = self.root.join("runs");
+        tokio::task::spawn_blocking(move || store.list_now())
+            .await
+            .unwrap_or_else(|e| Err(StoreError::new(runs.display(), "listing documents", e)))
+    }
+}
+
+impl DirStore {
+    fn append_now(&self, doc: &DocumentId, chunk: &[u8]) -> Result<(), StoreError> {
         let dir = self.dir(doc);
         let created = !dir.exists();
         if created {
@@ -172,13 +216,7 @@ impl Store for DirStore {
         Ok(())
     }
 
-    fn snapshot(
-        &self,
-        doc: &DocumentId,
-        bytes: &[u8],
-        _meta: &EventMeta,
-        retain: u32,
-    ) -> Result<(), StoreError> {
+    fn snapshot_now(&self, doc: &DocumentId, bytes: &[u8], retain: u32) -> Result<(), StoreError> {
         let dir = self.dir(doc);
         if !dir.exists() {
             fs::create_dir_all(&dir).map_err(err(doc, "creating its folder"))?;
@@ -205,7 +243,7 @@ impl Store for DirStore {
         Ok(())
     }
 
-    fn list(&self) -> Result<Vec<DocumentId>, StoreError> {
+    fn list_now(&self) -> Result<Vec<DocumentId>, StoreError> {
         let runs = self.root.join("runs");
         let entries = fs::read_dir(&runs).map_err(|source| StoreError {
             doc: "*".into(),
@@ -233,13 +271,13 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let store = DirStore::open(tmp.path()).unwrap();
         let d = doc();
-        assert!(store.load(&d).unwrap().is_none());
-        store.append(&d, b"one", &EventMeta::default()).unwrap();
-        store.append(&d, b"two", &EventMeta::default()).unwrap();
+        assert!(store.read_stored(&d, true).unwrap().is_none());
+        store.append_now(&d, b"one").unwrap();
+        store.append_now(&d, b"two").unwrap();
         let again = DirStore::open(tmp.path()).unwrap();
-        let stored = again.load(&d).unwrap().unwrap();
+        let stored = again.read_stored(&d, true).unwrap().unwrap();
         assert_eq!(stored.chunks, [b"one".to_vec(), b"two".to_vec()]);
-        assert_eq!(again.list().unwrap(), [d]);
+        assert_eq!(again.list_now().unwrap(), [d]);
     }
 
     #[test]
@@ -248,13 +286,11 @@ mod tests {
         let store = DirStore::open(tmp.path()).unwrap();
         let d = doc();
         for i in 0..5u8 {
-            store.append(&d, &[i], &EventMeta::default()).unwrap();
-            store
-                .snapshot(&d, &[100 + i], &EventMeta::default(), 2)
-                .unwrap();
+            store.append_now(&d, &[i]).unwrap();
+            store.snapshot_now(&d, &[100 + i], 2).unwrap();
         }
-        store.append(&d, b"after", &EventMeta::default()).unwrap();
-        let stored = store.load(&d).unwrap().unwrap();
+        store.append_now(&d, b"after").unwrap();
+        let stored = store.read_stored(&d, true).unwrap().unwrap();
         assert_eq!(stored.snapshot, Some(vec![104]));
         assert_eq!(stored.chunks, [b"after".to_vec()]);
         let dir = store.dir(&d);
@@ -267,14 +303,17 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let store = DirStore::open(tmp.path()).unwrap();
         let d = doc();
-        store.append(&d, b"kept", &EventMeta::default()).unwrap();
+        store.append_now(&d, b"kept").unwrap();
         let path = log_path(&store.dir(&d), 0);
         let mut f = OpenOptions::new().append(true).open(&path).unwrap();
         f.write_all(&[9, 0, 0, 0, 1, 2]).unwrap(); // a header cut short by a crash
-        assert_eq!(store.load(&d).unwrap().unwrap().chunks, [b"kept".to_vec()]);
-        store.append(&d, b"next", &EventMeta::default()).unwrap();
         assert_eq!(
-            store.load(&d).unwrap().unwrap().chunks,
+            store.read_stored(&d, true).unwrap().unwrap().chunks,
+            [b"kept".to_vec()]
+        );
+        store.append_now(&d, b"next").unwrap();
+        assert_eq!(
+            store.read_stored(&d, true).unwrap().unwrap().chunks,
             [b"kept".to_vec(), b"next".to_vec()]
         );
     }

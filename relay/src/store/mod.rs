@@ -4,12 +4,17 @@
 //! Each document is a newest snapshot (a full Automerge save) plus the change chunks
 //! appended after it. `append` returns only once the chunk is on disk (fsync), which is
 //! what lets the relay acknowledge or forward a change.
+//!
+//! A store several relays share (PostgreSQL) also tells each relay what the others
+//! append ([`Store::feed`]), so their clients see each other's changes live.
 
 mod dir;
+mod feed;
 mod pg;
 
 pub use dir::DirStore;
-pub use pg::PgStore;
+pub use feed::{Appended, Feed, FeedItem};
+pub use pg::{PgStore, PgTlsError};
 
 use runmesh_core::DocumentId;
 
@@ -59,17 +64,38 @@ pub struct StoreError {
     pub source: std::io::Error,
 }
 
+impl StoreError {
+    /// A failure of `action` on `doc` for the reason `why`.
+    pub fn new(
+        doc: impl ToString,
+        action: &'static str,
+        why: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Self {
+            doc: doc.to_string(),
+            action,
+            source: std::io::Error::other(why),
+        }
+    }
+}
+
 /// Where runs live between restarts.
+#[async_trait::async_trait]
 pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Everything stored for `doc`, or `None` if it was never stored.
-    fn load(&self, doc: &DocumentId) -> Result<Option<Stored>, StoreError>;
+    async fn load(&self, doc: &DocumentId) -> Result<Option<Stored>, StoreError>;
     /// Appends a chunk of changes; it is durable when this returns `Ok`. When it returns
     /// an error, nothing of the chunk may be returned by a later `load`: the relay has
     /// answered those changes with an error and dropped them.
-    fn append(&self, doc: &DocumentId, chunk: &[u8], meta: &EventMeta) -> Result<(), StoreError>;
+    async fn append(
+        &self,
+        doc: &DocumentId,
+        chunk: &[u8],
+        meta: &EventMeta,
+    ) -> Result<(), StoreError>;
     /// Stores a full save as the new snapshot, starts an empty log after it, and keeps
     /// only the newest `retain` snapshots.
-    fn snapshot(
+    async fn snapshot(
         &self,
         doc: &DocumentId,
         bytes: &[u8],
@@ -77,10 +103,25 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         retain: u32,
     ) -> Result<(), StoreError>;
     /// Every stored document.
-    fn list(&self) -> Result<Vec<DocumentId>, StoreError>;
+    async fn list(&self) -> Result<Vec<DocumentId>, StoreError>;
     /// What [`Store::load`] returns, read without repairing anything (a torn tail is left
     /// on disk): safe while a relay writes the same store, as `export` does.
-    fn read(&self, doc: &DocumentId) -> Result<Option<Stored>, StoreError> {
-        self.load(doc)
+    async fn read(&self, doc: &DocumentId) -> Result<Option<Stored>, StoreError> {
+        self.load(doc).await
+    }
+    /// What other relays append to this store, as they append it; `None` for a store no
+    /// other relay writes (a data directory). Call it once, inside the runtime.
+    fn feed(&self) -> Option<Feed> {
+        None
+    }
+    /// The chunks of `doc` appended as `events` (numbers a [`Feed`] named), in order;
+    /// `None` if any of them is gone (pruned under a newer snapshot): then read the run.
+    async fn events(
+        &self,
+        doc: &DocumentId,
+        events: &[i64],
+    ) -> Result<Option<Vec<Vec<u8>>>, StoreError> {
+        let _ = (doc, events);
+        Ok(None)
     }
 }

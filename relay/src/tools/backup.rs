@@ -80,9 +80,9 @@ pub struct Copied {
 
 impl StoreArgs {
     /// Opens the store.
-    pub fn open(&self) -> anyhow::Result<Box<dyn Store>> {
+    pub async fn open(&self) -> anyhow::Result<Box<dyn Store>> {
         Ok(match &self.database_url {
-            Some(url) => Box::new(PgStore::connect(url)?),
+            Some(url) => Box::new(PgStore::connect(url).await?),
             None => Box::new(DirStore::open(&self.data_dir).map_err(|e| {
                 anyhow::anyhow!(
                     "cannot open the data directory {}: {e}",
@@ -98,14 +98,18 @@ fn entry_name(doc: &DocumentId) -> String {
 }
 
 /// Writes every run of `store` to `out` as a tar archive.
-pub fn export(store: &dyn Store, out: impl Write, label: &str) -> Result<Copied, BackupError> {
+pub async fn export(
+    store: &dyn Store,
+    out: impl Write,
+    label: &str,
+) -> Result<Copied, BackupError> {
     let archive_err = |e| BackupError::Archive(label.to_owned(), e);
     let mut tar = tar::Builder::new(out);
     let mut copied = Copied::default();
-    let mut runs = store.list()?;
+    let mut runs = store.list().await?;
     runs.sort();
     for doc in runs {
-        let Some(stored) = store.read(&doc)? else {
+        let Some(stored) = store.read(&doc).await? else {
             continue;
         };
         let bytes = stored.concat();
@@ -125,7 +129,7 @@ pub fn export(store: &dyn Store, out: impl Write, label: &str) -> Result<Copied,
 }
 
 /// Merges every run of the archive `input` into `store`.
-pub fn import(
+pub async fn import(
     store: &dyn Store,
     input: impl Read,
     label: &str,
@@ -148,7 +152,7 @@ pub fn import(
         entry.read_to_end(&mut bytes).map_err(archive_err)?;
         let mut incoming =
             AutoCommit::load(&bytes).map_err(|e| bad(format!("not Automerge bytes: {e}")))?;
-        let merged = match store.read(&doc)? {
+        let merged = match store.read(&doc).await? {
             Some(stored) => {
                 let mut here = AutoCommit::load(&stored.concat())
                     .map_err(|e| bad(format!("the run already stored does not load: {e}")))?;
@@ -164,7 +168,7 @@ pub fn import(
             source_region: "import".into(),
             lamport: 0,
         };
-        store.snapshot(&doc, &snapshot, &meta, retain)?;
+        store.snapshot(&doc, &snapshot, &meta, retain).await?;
         copied.runs += 1;
         copied.bytes += bytes.len() as u64;
     }

@@ -207,6 +207,16 @@ impl SyncClient {
         }
     }
 
+    /// Handles whatever arrives for `period`.
+    pub async fn pump(&mut self, period: Duration) {
+        let until = Instant::now() + period;
+        while let Ok(Ok(Some(message))) =
+            tokio::time::timeout_at(until.into(), self.conn.recv()).await
+        {
+            self.handle(message).await;
+        }
+    }
+
     /// The next message that is not a sync message (sync messages are applied on the way).
     pub async fn next_other(&mut self) -> Option<WireMessage> {
         loop {

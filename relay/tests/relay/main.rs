@@ -16,6 +16,7 @@ mod observability;
 mod operations;
 mod rest;
 mod router;
+mod shared_db;
 mod slow_consumer;
 mod store;
 mod sync;

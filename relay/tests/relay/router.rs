@@ -17,11 +17,13 @@ struct Router {
 }
 
 impl Router {
-    fn new(tweak: impl FnOnce(&mut Config)) -> Self {
+    async fn new(tweak: impl FnOnce(&mut Config)) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let mut config = Config::for_tests(dir.path().to_owned(), "router");
         tweak(&mut config);
-        let state = runmesh_relay::state(&config, CancellationToken::new()).unwrap();
+        let state = runmesh_relay::state(&config, CancellationToken::new())
+            .await
+            .unwrap();
         Self { state, _dir: dir }
     }
 
@@ -75,7 +77,7 @@ fn refused(got: (StatusCode, Value), status: u16, code: &str, needle: &str, what
 
 #[tokio::test]
 async fn bad_input_is_a_4xx_that_names_it_and_stores_nothing() {
-    let router = Router::new(|_| {});
+    let router = Router::new(|_| {}).await;
     let created = router
         .post(
             "/api/crdt/runs",
@@ -213,7 +215,7 @@ async fn bad_input_is_a_4xx_that_names_it_and_stores_nothing() {
 
 #[tokio::test]
 async fn unknown_runs_and_routes_are_json_404s() {
-    let router = Router::new(|_| {});
+    let router = Router::new(|_| {}).await;
     let (status, body, _) = router
         .call(
             "GET",
@@ -244,7 +246,8 @@ async fn credentials_map_to_401_and_403() {
     let secret = "0123456789abcdef0123456789abcdef";
     let router = Router::new(|c| {
         c.auth.jwt_secret = Some(secret.into());
-    });
+    })
+    .await;
     let graft = format!("/app/runs/{RUN}/graft");
     let body = r#"{"after":"step1","agentName":"A"}"#;
     let (status, json, _) = router.call("POST", &graft, body, None).await;
@@ -290,7 +293,8 @@ async fn credentials_map_to_401_and_403() {
 async fn the_rate_limit_is_a_429_with_retry_after() {
     let router = Router::new(|c| {
         c.rate_limit_per_minute = std::num::NonZeroU32::new(2).unwrap();
-    });
+    })
+    .await;
     let graft = format!("/app/runs/{RUN}/graft");
     let body = r#"{"after":"step1","agentName":"A"}"#;
     for _ in 0..2 {
@@ -314,7 +318,7 @@ async fn the_rate_limit_is_a_429_with_retry_after() {
 
 #[tokio::test]
 async fn a_change_past_the_size_limit_is_a_413() {
-    let router = Router::new(|c| c.max_document_bytes = 2048);
+    let router = Router::new(|c| c.max_document_bytes = 2048).await;
     let graft = format!("/app/runs/{RUN}/graft");
     let mut last = (StatusCode::CREATED, Value::Null);
     for i in 0..50 {

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use runmesh_core::{DocumentId, Identity, RunDoc, RunId, StepSpec};
 use runmesh_relay::store::{DirStore, EventMeta, PgStore, Store};
 
-fn database_url() -> Option<String> {
+pub(crate) fn database_url() -> Option<String> {
     let url = std::env::var("RUNMESH_TEST_DATABASE_URL")
         .ok()
         .filter(|u| !u.is_empty());
@@ -20,6 +20,15 @@ fn database_url() -> Option<String> {
         eprintln!("RUNMESH_TEST_DATABASE_URL is not set: skipping the PostgreSQL half");
     }
     url
+}
+
+/// A plain connection for checking the tables, driven on its own task.
+async fn admin(url: &str) -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    client
 }
 
 fn meta(lamport: u64) -> EventMeta {
@@ -49,8 +58,8 @@ impl Writer {
     }
 
     /// A replica that read the run from `store`.
-    fn read(store: &dyn Store, run: RunId) -> Self {
-        let stored = store.load(&run.document_id()).unwrap().unwrap();
+    async fn read(store: &dyn Store, run: RunId) -> Self {
+        let stored = store.load(&run.document_id()).await.unwrap().unwrap();
         let identity = Identity::random("test", "u").unwrap();
         Self(RunDoc::load(run, identity, &stored.concat()).unwrap())
     }
@@ -61,8 +70,9 @@ impl Writer {
         self.0.save_incremental()
     }
 
-    fn agents(store: &dyn Store, run: RunId) -> BTreeSet<String> {
+    async fn agents(store: &dyn Store, run: RunId) -> BTreeSet<String> {
         Self::read(store, run)
+            .await
             .0
             .grafts()
             .map(|g| g.agent_name.clone())
@@ -71,27 +81,27 @@ impl Writer {
 }
 
 /// Appends, snapshots with retention, loads and lists, as the relay uses a store.
-fn storage_rules(store: &dyn Store) {
+async fn storage_rules(store: &dyn Store) {
     let run = RunId::random();
     let doc: DocumentId = run.document_id();
     assert!(
-        store.load(&doc).unwrap().is_none(),
+        store.load(&doc).await.unwrap().is_none(),
         "unknown documents load as None"
     );
     let mut w = Writer::create(run);
     let one = w.0.save_incremental();
     let two = w.graft("A1");
-    store.append(&doc, &one, &meta(1)).unwrap();
-    store.append(&doc, &two, &meta(2)).unwrap();
-    let stored = store.load(&doc).unwrap().unwrap();
+    store.append(&doc, &one, &meta(1)).await.unwrap();
+    store.append(&doc, &two, &meta(2)).await.unwrap();
+    let stored = store.load(&doc).await.unwrap().unwrap();
     assert_eq!(stored.snapshot, None);
     assert_eq!(stored.chunks, [one, two]);
 
     let snap = w.0.save();
-    store.snapshot(&doc, &snap, &meta(2), 2).unwrap();
+    store.snapshot(&doc, &snap, &meta(2), 2).await.unwrap();
     let three = w.graft("A2");
-    store.append(&doc, &three, &meta(3)).unwrap();
-    let stored = store.load(&doc).unwrap().unwrap();
+    store.append(&doc, &three, &meta(3)).await.unwrap();
+    let stored = store.load(&doc).await.unwrap().unwrap();
     assert_eq!(
         stored.snapshot,
         Some(snap),
@@ -104,33 +114,34 @@ fn storage_rules(store: &dyn Store) {
         let snap = w.0.save();
         store
             .snapshot(&doc, &snap, &meta(10 + u64::from(i)), 2)
+            .await
             .unwrap();
         let chunk = w.graft(&format!("B{i}"));
-        store.append(&doc, &chunk, &meta(20)).unwrap();
+        store.append(&doc, &chunk, &meta(20)).await.unwrap();
         last = (snap, chunk);
     }
-    let stored = store.load(&doc).unwrap().unwrap();
+    let stored = store.load(&doc).await.unwrap().unwrap();
     assert_eq!(stored.snapshot, Some(last.0));
     assert_eq!(stored.chunks, [last.1]);
-    assert_eq!(Writer::agents(store, run).len(), 6);
-    assert!(store.list().unwrap().contains(&doc));
+    assert_eq!(Writer::agents(store, run).await.len(), 6);
+    assert!(store.list().await.unwrap().contains(&doc));
 }
 
-#[test]
-fn the_directory_store_keeps_the_rules() {
+#[tokio::test]
+async fn the_directory_store_keeps_the_rules() {
     let tmp = tempfile::tempdir().unwrap();
-    storage_rules(&DirStore::open(tmp.path()).unwrap());
+    storage_rules(&DirStore::open(tmp.path()).unwrap()).await;
 }
 
-#[test]
-fn the_postgres_store_keeps_the_rules_and_its_tables_are_the_spec_s() {
+#[tokio::test]
+async fn the_postgres_store_keeps_the_rules_and_its_tables_are_the_spec_s() {
     let Some(url) = database_url() else { return };
-    let store = PgStore::connect(&url).unwrap();
-    storage_rules(&store);
+    let store = PgStore::connect(&url).await.unwrap();
+    storage_rules(&store).await;
     // Migrations are idempotent: a second relay on the same database starts cleanly.
-    let again = PgStore::connect(&url).unwrap();
-    assert!(!again.list().unwrap().is_empty());
-    let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let again = PgStore::connect(&url).await.unwrap();
+    assert!(!again.list().await.unwrap().is_empty());
+    let client = admin(&url).await;
     for (table, column) in [
         ("crdt_snapshots", "snapshot_data"),
         ("crdt_snapshots", "lamport_timestamp"),
@@ -145,6 +156,7 @@ fn the_postgres_store_keeps_the_rules_and_its_tables_are_the_spec_s() {
                  WHERE table_schema = current_schema() AND table_name = $1 AND column_name = $2",
                 &[&table, &column],
             )
+            .await
             .unwrap()
             .get(0);
         assert_eq!(found, 1, "{table}.{column}");
@@ -190,66 +202,78 @@ async fn a_relay_on_postgres_keeps_every_change_across_a_restart() {
 /// then appended "Y" and wrote a snapshot (which lacks "X") keeping only itself, so the
 /// events it claims to contain are pruned. "X" must survive, as must "Y" when A then
 /// does the same.
-#[test]
-fn a_snapshot_by_a_replica_that_missed_an_append_keeps_it() {
+#[tokio::test]
+async fn a_snapshot_by_a_replica_that_missed_an_append_keeps_it() {
     let Some(url) = database_url() else { return };
-    let store = PgStore::connect(&url).unwrap();
+    let store = PgStore::connect(&url).await.unwrap();
     let run = RunId::random();
     let doc = run.document_id();
     let mut a = Writer::create(run);
     let base = a.graft("Base");
     store
         .append(&doc, &a.0.save_incremental(), &meta(1))
+        .await
         .unwrap();
-    store.append(&doc, &base, &meta(2)).unwrap();
-    let mut b = Writer::read(&store, run);
-    store.append(&doc, &a.graft("X"), &meta(3)).unwrap();
-    store.append(&doc, &b.graft("Y"), &meta(3)).unwrap();
-    store.snapshot(&doc, &b.0.save(), &meta(3), 1).unwrap();
-    store.append(&doc, &a.graft("Z"), &meta(4)).unwrap();
-    store.snapshot(&doc, &a.0.save(), &meta(4), 1).unwrap();
-    let agents = Writer::agents(&store, run);
+    store.append(&doc, &base, &meta(2)).await.unwrap();
+    let mut b = Writer::read(&store, run).await;
+    store.append(&doc, &a.graft("X"), &meta(3)).await.unwrap();
+    store.append(&doc, &b.graft("Y"), &meta(3)).await.unwrap();
+    store
+        .snapshot(&doc, &b.0.save(), &meta(3), 1)
+        .await
+        .unwrap();
+    store.append(&doc, &a.graft("Z"), &meta(4)).await.unwrap();
+    store
+        .snapshot(&doc, &a.0.save(), &meta(4), 1)
+        .await
+        .unwrap();
+    let agents = Writer::agents(&store, run).await;
     assert_eq!(agents, ["Base", "X", "Y", "Z"].map(String::from).into());
 }
 
 /// Two replicas of one run on one database, each appending its own grafts and taking a
 /// snapshot every third one (keeping only the newest), at the same time: every graft
 /// either wrote is there at the end.
-#[test]
-fn replicas_writing_one_run_while_both_take_snapshots_lose_nothing() {
+#[tokio::test]
+async fn replicas_writing_one_run_while_both_take_snapshots_lose_nothing() {
     let Some(url) = database_url() else { return };
-    let store = PgStore::connect(&url).unwrap();
+    let store = PgStore::connect(&url).await.unwrap();
     let run = RunId::random();
     let doc = run.document_id();
     let mut first = Writer::create(run);
     store
         .append(&doc, &first.0.save_incremental(), &meta(1))
+        .await
         .unwrap();
+    let store = std::sync::Arc::new(store);
     let writers: Vec<_> = ["a", "b"]
         .into_iter()
         .map(|name| {
             let store = store.clone();
-            std::thread::spawn(move || {
-                let mut w = Writer::read(&store, run);
+            tokio::spawn(async move {
+                let mut w = Writer::read(store.as_ref(), run).await;
                 for i in 0..30 {
                     let chunk = w.graft(&format!("{name}{i}"));
-                    store.append(&doc, &chunk, &meta(i)).unwrap();
+                    store.append(&doc, &chunk, &meta(i)).await.unwrap();
                     if i % 3 == 2 {
-                        store.snapshot(&doc, &w.0.save(), &meta(i), 1).unwrap();
+                        store
+                            .snapshot(&doc, &w.0.save(), &meta(i), 1)
+                            .await
+                            .unwrap();
                     }
                 }
             })
         })
         .collect();
     for w in writers {
-        w.join().unwrap();
+        w.await.unwrap();
     }
-    let agents = Writer::agents(&store, run);
+    let agents = Writer::agents(store.as_ref(), run).await;
     let expected: BTreeSet<String> = (0..30)
         .flat_map(|i| [format!("a{i}"), format!("b{i}")])
         .collect();
     assert_eq!(agents, expected);
-    let stored = store.load(&doc).unwrap().unwrap();
+    let stored = store.load(&doc).await.unwrap().unwrap();
     assert!(
         stored.chunks.len() < 60,
         "snapshots pruned the log ({} chunks left)",
@@ -335,8 +359,8 @@ async fn a_relay_on_postgres_exits_zero_on_sigterm() {
 /// A database made by the first schema, with a run in it, is brought up to date with its
 /// data kept: every primary key then includes `run_id` (as Citus needs) and regions take
 /// 64 characters. Runs in a schema of its own (`search_path` in the URL).
-#[test]
-fn the_migration_from_the_first_schema_keeps_the_data() {
+#[tokio::test]
+async fn the_migration_from_the_first_schema_keeps_the_data() {
     let Some(url) = database_url() else { return };
     let schema = format!(
         "m{}",
@@ -345,13 +369,13 @@ fn the_migration_from_the_first_schema_keeps_the_data() {
             .map(|b| format!("{b:02x}"))
             .collect::<String>()
     );
-    let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap();
-    admin
-        .batch_execute(&format!("CREATE SCHEMA {schema}"))
+    let root = admin(&url).await;
+    root.batch_execute(&format!("CREATE SCHEMA {schema}"))
+        .await
         .unwrap();
     let scoped = format!("{url}?options=-c%20search_path%3D{schema}");
-    let mut old = postgres::Client::connect(&scoped, postgres::NoTls).unwrap();
-    old.batch_execute(FIRST_SCHEMA).unwrap();
+    let old = admin(&scoped).await;
+    old.batch_execute(FIRST_SCHEMA).await.unwrap();
     let run = RunId::random();
     let mut w = Writer::create(run);
     let chunk = w.graft("Kept");
@@ -361,10 +385,14 @@ fn the_migration_from_the_first_schema_keeps_the_data() {
          VALUES ($1, $2, 'eu-west-1', 2)",
         &[&uuid, &chunk],
     )
+    .await
     .unwrap();
 
-    let store = PgStore::connect(&scoped).unwrap();
-    assert_eq!(Writer::agents(&store, run), ["Kept".to_owned()].into());
+    let store = PgStore::connect(&scoped).await.unwrap();
+    assert_eq!(
+        Writer::agents(&store, run).await,
+        ["Kept".to_owned()].into()
+    );
     for table in ["crdt_snapshots", "collaboration_events"] {
         let key: Vec<String> = old
             .query(
@@ -373,6 +401,7 @@ fn the_migration_from_the_first_schema_keeps_the_data() {
                  WHERE i.indrelid = $1::text::regclass AND i.indisprimary ORDER BY a.attname",
                 &[&format!("{schema}.{table}")],
             )
+            .await
             .unwrap()
             .iter()
             .map(|row| row.get(0))
@@ -385,14 +414,18 @@ fn the_migration_from_the_first_schema_keeps_the_data() {
         source_region: long,
         lamport: 3,
     };
-    store.append(&run.document_id(), &chunk, &meta).unwrap();
+    store
+        .append(&run.document_id(), &chunk, &meta)
+        .await
+        .unwrap();
     store
         .snapshot(&run.document_id(), &w.0.save(), &meta, 1)
+        .await
         .unwrap();
-    assert_eq!(Writer::agents(&store, run).len(), 2);
+    assert_eq!(Writer::agents(&store, run).await.len(), 2);
     drop(store);
-    admin
-        .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+    root.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+        .await
         .unwrap();
 }
 

@@ -24,77 +24,48 @@
 //!   invariant, nothing is skipped.
 //! - Pruning deletes snapshots older than the oldest one kept and the events up to that
 //!   one's `after_event`, which it and every newer snapshot contain.
+//!
+//! Each append also notifies the relays listening (`listen.rs`) as it commits, so a
+//! relay holding the run reads the new event and passes it to its clients.
+//!
+//! The driver is `tokio-postgres` with a `deadpool` pool, over TLS by rustls when
+//! `sslmode` asks for it (`connect.rs`).
+
+mod connect;
+mod listen;
+mod schema;
+
+pub use connect::PgTlsError;
 
 use std::io;
-use std::sync::Arc;
+use std::sync::Mutex;
+use std::time::Duration;
 
 use automerge::{Automerge, ReadDoc};
-use postgres::NoTls;
-use r2d2::Pool;
-use r2d2_postgres::PostgresConnectionManager;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use runmesh_core::{DocumentId, RunId};
 use uuid::Uuid;
 
-use crate::store::{EventMeta, Store, StoreError, Stored};
+use crate::store::pg::connect::Target;
+use crate::store::{EventMeta, Feed, Store, StoreError, Stored};
 
-/// The schema, one statement per migration; `runmesh_migrations` records which ran.
-const MIGRATIONS: &[&str] = &[
-    "CREATE TABLE crdt_snapshots (
-        id UUID PRIMARY KEY,
-        run_id UUID NOT NULL,
-        snapshot_data BYTEA NOT NULL,
-        lamport_timestamp BIGINT NOT NULL,
-        region VARCHAR(50) NOT NULL,
-        created_at TIMESTAMP NOT NULL DEFAULT now(),
-        event_count INTEGER,
-        seq BIGINT GENERATED ALWAYS AS IDENTITY,
-        after_event BIGINT NOT NULL DEFAULT 0
-    );
-    CREATE INDEX crdt_snapshots_run ON crdt_snapshots (run_id, seq);
-    CREATE TABLE collaboration_events (
-        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-        run_id UUID NOT NULL,
-        crdt_changes BYTEA NOT NULL,
-        source_region VARCHAR(50) NOT NULL,
-        lamport_timestamp BIGINT NOT NULL,
-        created_at TIMESTAMP NOT NULL DEFAULT now()
-    );
-    CREATE INDEX collaboration_events_run ON collaboration_events (run_id, id);",
-    // Citus distributes these tables by run: every primary key includes `run_id`. Regions
-    // are up to 64 bytes (the relay's limit), so never longer than 64 characters.
-    "ALTER TABLE crdt_snapshots DROP CONSTRAINT crdt_snapshots_pkey,
-        ADD PRIMARY KEY (run_id, id),
-        ALTER COLUMN region TYPE VARCHAR(64);
-    ALTER TABLE collaboration_events DROP CONSTRAINT collaboration_events_pkey,
-        ADD PRIMARY KEY (run_id, id),
-        ALTER COLUMN source_region TYPE VARCHAR(64);
-    DROP INDEX collaboration_events_run;",
-];
+/// Connections in the pool.
+const POOL_SIZE: usize = 16;
 
 /// A store in PostgreSQL.
-#[derive(Debug, Clone)]
-pub struct PgStore {
-    pool: Arc<Connections>,
-}
-
-type PgPool = Pool<PostgresConnectionManager<NoTls>>;
-
-/// The pool, closed off any async runtime: a blocking `postgres` connection closes by
-/// running a runtime of its own, which panics on a tokio worker (where a relay that shuts
-/// down drops its state), and a panic there aborts the process.
 #[derive(Debug)]
-struct Connections(Option<PgPool>);
-
-impl Drop for Connections {
-    fn drop(&mut self) {
-        let Some(pool) = self.0.take() else { return };
-        if tokio::runtime::Handle::try_current().is_ok() {
-            let _ = std::thread::spawn(move || drop(pool)).join();
-        }
-    }
+pub struct PgStore {
+    pool: Pool,
+    /// Where the feed listens (`DATABASE_LISTEN_URL`, else the pool's database).
+    listen: Mutex<Option<Target>>,
+    /// This store's name in notifications, so its own appends are not fed back.
+    origin: String,
 }
 
-fn pg_err(doc: &str, action: &'static str) -> impl FnOnce(postgres::Error) -> StoreError {
+pub(crate) fn pg_err(
+    doc: &str,
+    action: &'static str,
+) -> impl FnOnce(tokio_postgres::Error) -> StoreError {
     let doc = doc.to_owned();
     move |e| StoreError {
         doc,
@@ -134,84 +105,65 @@ fn merge<'a>(
 }
 
 impl PgStore {
-    /// Connects (a pool of up to 16 connections) and brings the schema up to date.
-    pub fn connect(url: &str) -> Result<Self, StoreError> {
-        let fail = |action, e: String| StoreError {
-            doc: "-".into(),
-            action,
-            source: io::Error::other(e),
-        };
-        let config: postgres::Config = url
-            .parse()
-            .map_err(|e: postgres::Error| fail("parsing DATABASE_URL", e.to_string()))?;
-        let manager = PostgresConnectionManager::new(config, NoTls);
-        let pool = Pool::builder()
-            .max_size(16)
-            .min_idle(Some(1))
-            .connection_timeout(std::time::Duration::from_secs(10))
-            .build(manager)
-            .map_err(|e| fail("connecting to PostgreSQL", e.to_string()))?;
-        let store = Self {
-            pool: Arc::new(Connections(Some(pool))),
-        };
-        store.migrate()?;
-        Ok(store)
-    }
-
-    fn client(
-        &self,
-        doc: &str,
-    ) -> Result<r2d2::PooledConnection<PostgresConnectionManager<NoTls>>, StoreError> {
-        let pool = self
-            .pool
-            .0
-            .as_ref()
-            .expect("the pool is taken only when dropped");
-        pool.get().map_err(|e| StoreError {
-            doc: doc.to_owned(),
-            action: "taking a database connection",
-            source: io::Error::other(e.to_string()),
+    /// Connects to `url` (a pool of up to 16 connections; TLS as its `sslmode` says) and
+    /// brings the schema up to date.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let target =
+            Target::parse(url).map_err(|e| StoreError::new("-", "reading DATABASE_URL", e))?;
+        let manager = Manager::from_config(
+            target.config.clone(),
+            target.tls.clone(),
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(Duration::from_secs(10)))
+            .create_timeout(Some(Duration::from_secs(10)))
+            .build()
+            .map_err(|e| StoreError::new("-", "building the connection pool", e))?;
+        schema::migrate(&pool).await?;
+        let mut origin = [0u8; 8];
+        getrandom::fill(&mut origin)
+            .map_err(|e| StoreError::new("-", "naming this relay", e.to_string()))?;
+        Ok(Self {
+            pool,
+            listen: Mutex::new(Some(target)),
+            origin: origin.iter().map(|b| format!("{b:02x}")).collect(),
         })
     }
 
-    fn migrate(&self) -> Result<(), StoreError> {
-        let mut client = self.client("-")?;
-        let mut tx = client
-            .transaction()
-            .map_err(pg_err("-", "starting the migration"))?;
-        // One migrator at a time (several relays may share a database).
-        tx.batch_execute(
-            "SELECT pg_advisory_xact_lock(7286001);
-             CREATE TABLE IF NOT EXISTS runmesh_migrations (version INTEGER PRIMARY KEY);",
-        )
-        .map_err(pg_err("-", "creating the migrations table"))?;
-        let done: i64 = tx
-            .query_one("SELECT count(*) FROM runmesh_migrations", &[])
-            .map_err(pg_err("-", "reading the migrations table"))?
-            .get(0);
-        for (version, sql) in MIGRATIONS.iter().enumerate().skip(done as usize) {
-            tx.batch_execute(sql)
-                .map_err(pg_err("-", "running a migration"))?;
-            tx.execute(
-                "INSERT INTO runmesh_migrations (version) VALUES ($1)",
-                &[&(version as i32 + 1)],
-            )
-            .map_err(pg_err("-", "recording a migration"))?;
-        }
-        tx.commit().map_err(pg_err("-", "committing the migration"))
+    /// Listens for other relays' appends on `url` rather than the pool's URL (`LISTEN`
+    /// needs a session: behind PgBouncer in transaction mode, PostgreSQL itself).
+    pub fn listen_on(self, url: &str) -> Result<Self, StoreError> {
+        let target = Target::parse(url)
+            .map_err(|e| StoreError::new("-", "reading DATABASE_LISTEN_URL", e))?;
+        *self.listen.lock().expect("not poisoned") = Some(target);
+        Ok(self)
+    }
+
+    async fn client(&self, doc: &str) -> Result<deadpool_postgres::Object, StoreError> {
+        self.pool
+            .get()
+            .await
+            .map_err(|e| StoreError::new(doc, "taking a database connection", e))
     }
 }
 
+#[async_trait::async_trait]
 impl Store for PgStore {
-    fn load(&self, doc: &DocumentId) -> Result<Option<Stored>, StoreError> {
+    async fn load(&self, doc: &DocumentId) -> Result<Option<Stored>, StoreError> {
         let name = doc.to_string();
         let run = uuid(doc);
-        let mut client = self.client(&name)?;
-        let mut tx = client
+        let mut client = self.client(&name).await?;
+        let tx = client
             .build_transaction()
             .read_only(true)
-            .isolation_level(postgres::IsolationLevel::RepeatableRead)
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
             .start()
+            .await
             .map_err(pg_err(&name, "starting a read"))?;
         let snapshot = tx
             .query_opt(
@@ -219,6 +171,7 @@ impl Store for PgStore {
                  WHERE run_id = $1 ORDER BY seq DESC LIMIT 1",
                 &[&run],
             )
+            .await
             .map_err(pg_err(&name, "reading the snapshot"))?;
         let (snapshot, after): (Option<Vec<u8>>, i64) = match snapshot {
             Some(row) => (Some(row.get(0)), row.get(1)),
@@ -230,35 +183,56 @@ impl Store for PgStore {
                  WHERE run_id = $1 AND id > $2 ORDER BY id",
                 &[&run, &after],
             )
+            .await
             .map_err(pg_err(&name, "reading the events"))?
             .iter()
             .map(|row| row.get(0))
             .collect();
-        tx.commit().map_err(pg_err(&name, "ending a read"))?;
+        tx.commit().await.map_err(pg_err(&name, "ending a read"))?;
         if snapshot.is_none() && chunks.is_empty() {
             return Ok(None);
         }
         Ok(Some(Stored { snapshot, chunks }))
     }
 
-    fn append(&self, doc: &DocumentId, chunk: &[u8], meta: &EventMeta) -> Result<(), StoreError> {
+    async fn append(
+        &self,
+        doc: &DocumentId,
+        chunk: &[u8],
+        meta: &EventMeta,
+    ) -> Result<(), StoreError> {
         let name = doc.to_string();
         let run = uuid(doc);
         let lamport = i64::try_from(meta.lamport).unwrap_or(i64::MAX);
         // One statement, one implicit transaction: the shared lock is held until the
-        // insert commits, so no snapshot of this run is written meanwhile.
-        self.client(&name)?
+        // insert commits, so no snapshot of this run is written meanwhile; the
+        // notification goes out as it commits.
+        self.client(&name)
+            .await?
             .execute(
-                "INSERT INTO collaboration_events
-                     (run_id, crdt_changes, source_region, lamport_timestamp)
-                 SELECT $1, $2, $3, $4 FROM (SELECT pg_advisory_xact_lock_shared($5)) AS locked",
-                &[&run, &chunk, &meta.source_region, &lamport, &lock_key(run)],
+                "WITH appended AS (
+                     INSERT INTO collaboration_events
+                         (run_id, crdt_changes, source_region, lamport_timestamp)
+                     SELECT $1, $2, $3, $4
+                     FROM (SELECT pg_advisory_xact_lock_shared($5)) AS locked
+                     RETURNING id)
+                 SELECT pg_notify('runmesh_events', $1::text || ' ' || id || ' ' || $6)
+                 FROM appended",
+                &[
+                    &run,
+                    &chunk,
+                    &meta.source_region,
+                    &lamport,
+                    &lock_key(run),
+                    &self.origin,
+                ],
             )
+            .await
             .map_err(pg_err(&name, "appending an event"))?;
         Ok(())
     }
 
-    fn snapshot(
+    async fn snapshot(
         &self,
         doc: &DocumentId,
         bytes: &[u8],
@@ -268,11 +242,13 @@ impl Store for PgStore {
         let name = doc.to_string();
         let run = uuid(doc);
         let lamport = i64::try_from(meta.lamport).unwrap_or(i64::MAX);
-        let mut client = self.client(&name)?;
-        let mut tx = client
+        let mut client = self.client(&name).await?;
+        let tx = client
             .transaction()
+            .await
             .map_err(pg_err(&name, "starting a snapshot"))?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&lock_key(run)])
+            .await
             .map_err(pg_err(&name, "locking the run"))?;
         let newest = tx
             .query_opt(
@@ -280,6 +256,7 @@ impl Store for PgStore {
                  WHERE run_id = $1 ORDER BY seq DESC LIMIT 1",
                 &[&run],
             )
+            .await
             .map_err(pg_err(&name, "reading the newest snapshot"))?;
         let (newest, since): (Option<Vec<u8>>, i64) = match newest {
             Some(row) => (Some(row.get(0)), row.get(1)),
@@ -291,6 +268,7 @@ impl Store for PgStore {
                  WHERE run_id = $1 AND id > $2 ORDER BY id",
                 &[&run, &since],
             )
+            .await
             .map_err(pg_err(&name, "reading the events"))?;
         let after: i64 = events.last().map_or(since, |row| row.get(0));
         let count: i64 = tx
@@ -298,6 +276,7 @@ impl Store for PgStore {
                 "SELECT count(*) FROM collaboration_events WHERE run_id = $1",
                 &[&run],
             )
+            .await
             .map_err(pg_err(&name, "reading the event count"))?
             .get(0);
         let stored = newest
@@ -325,6 +304,7 @@ impl Store for PgStore {
                 &after,
             ],
         )
+        .await
         .map_err(pg_err(&name, "writing the snapshot"))?;
         // Keep the newest `retain` snapshots and the events after the oldest kept one.
         let oldest_kept: Option<(i64, i64)> = tx
@@ -333,6 +313,7 @@ impl Store for PgStore {
                  ORDER BY seq DESC OFFSET $2 LIMIT 1",
                 &[&run, &(i64::from(retain.max(1)) - 1)],
             )
+            .await
             .map_err(pg_err(&name, "finding old snapshots"))?
             .map(|row| (row.get(0), row.get(1)));
         if let Some((seq, cutoff)) = oldest_kept {
@@ -340,28 +321,63 @@ impl Store for PgStore {
                 "DELETE FROM crdt_snapshots WHERE run_id = $1 AND seq < $2",
                 &[&run, &seq],
             )
+            .await
             .map_err(pg_err(&name, "deleting old snapshots"))?;
             tx.execute(
                 "DELETE FROM collaboration_events WHERE run_id = $1 AND id <= $2",
                 &[&run, &cutoff],
             )
+            .await
             .map_err(pg_err(&name, "deleting old events"))?;
         }
         tx.commit()
+            .await
             .map_err(pg_err(&name, "committing the snapshot"))
     }
 
-    fn list(&self) -> Result<Vec<DocumentId>, StoreError> {
+    async fn list(&self) -> Result<Vec<DocumentId>, StoreError> {
         let rows = self
-            .client("-")?
+            .client("-")
+            .await?
             .query(
                 "SELECT run_id FROM crdt_snapshots UNION SELECT run_id FROM collaboration_events",
                 &[],
             )
+            .await
             .map_err(pg_err("-", "listing runs"))?;
         Ok(rows
             .iter()
             .map(|row| RunId::from_bytes(*row.get::<_, Uuid>(0).as_bytes()).document_id())
             .collect())
+    }
+
+    fn feed(&self) -> Option<Feed> {
+        let target = self.listen.lock().expect("not poisoned").take()?;
+        Some(listen::start(target, self.origin.clone()))
+    }
+
+    async fn events(
+        &self,
+        doc: &DocumentId,
+        events: &[i64],
+    ) -> Result<Option<Vec<Vec<u8>>>, StoreError> {
+        let name = doc.to_string();
+        let mut wanted = events.to_vec();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let rows = self
+            .client(&name)
+            .await?
+            .query(
+                "SELECT crdt_changes FROM collaboration_events
+                 WHERE run_id = $1 AND id = ANY($2) ORDER BY id",
+                &[&uuid(doc), &wanted],
+            )
+            .await
+            .map_err(pg_err(&name, "reading new events"))?;
+        if rows.len() < wanted.len() {
+            return Ok(None);
+        }
+        Ok(Some(rows.iter().map(|row| row.get(0)).collect()))
     }
 }

@@ -1,0 +1,34 @@
+//! [`fan_out`]: what other relays sharing the store append (the store's [`Feed`]) goes
+//! to the runs in memory here, which pass it on to their clients and mesh links. A run
+//! not in memory needs nothing: it reads everything when it is loaded.
+
+use tokio_util::sync::CancellationToken;
+
+use crate::docs::command::DocCmd;
+use crate::docs::registry::Documents;
+use crate::store::{Feed, FeedItem};
+
+/// Forwards `feed` to the runs of `docs` until the feed ends or `shutdown`.
+pub async fn fan_out(mut feed: Feed, docs: Documents, shutdown: CancellationToken) {
+    loop {
+        let item = tokio::select! {
+            item = feed.recv() => item,
+            () = shutdown.cancelled() => return,
+        };
+        match item {
+            None => return,
+            Some(FeedItem::Appended(appended)) => {
+                let cmd = DocCmd::StoredElsewhere {
+                    events: vec![appended.event],
+                };
+                docs.send_if_loaded(appended.doc, cmd).await;
+            }
+            Some(FeedItem::Resumed) => {
+                for doc in docs.loaded() {
+                    let cmd = DocCmd::StoredElsewhere { events: Vec::new() };
+                    docs.send_if_loaded(doc, cmd).await;
+                }
+            }
+        }
+    }
+}
