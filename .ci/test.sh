@@ -25,7 +25,8 @@ CARGO_TARGET_DIR=target/size-floor cargo clippy --manifest-path scripts/size-flo
 echo "== cargo test (PostgreSQL store against a real PostgreSQL)"
 disk
 RUNMESH_TEST_DATABASE_URL=$(bash .ci/postgres.sh)
-export RUNMESH_TEST_DATABASE_URL RUNMESH_REQUIRE_POSTGRES=1
+RUNMESH_TEST_DATABASE_CA=$(bash .ci/postgres.sh --ca)
+export RUNMESH_TEST_DATABASE_URL RUNMESH_TEST_DATABASE_CA RUNMESH_REQUIRE_POSTGRES=1
 cargo test --workspace
 echo "== alert rules (promtool), k8s manifests (kubernetes-validate); build scripts and CARGO_TARGET_DIR"
 bash .ci/alerts.sh

@@ -71,10 +71,22 @@ impl StoreError {
         action: &'static str,
         why: impl Into<Box<dyn std::error::Error + Send + Sync>>,
     ) -> Self {
+        // The whole chain: a driver's top error ("error performing TLS handshake") rarely
+        // says what went wrong.
+        let why = why.into();
+        let mut text = why.to_string();
+        let mut cause = why.source();
+        while let Some(e) = cause {
+            let more = e.to_string();
+            if !text.ends_with(&more) {
+                text = format!("{text}: {more}");
+            }
+            cause = e.source();
+        }
         Self {
             doc: doc.to_string(),
             action,
-            source: std::io::Error::other(why),
+            source: std::io::Error::other(text),
         }
     }
 }

@@ -14,6 +14,7 @@ mod durability;
 mod limits;
 mod observability;
 mod operations;
+mod pg_tls;
 mod rest;
 mod router;
 mod shared_db;

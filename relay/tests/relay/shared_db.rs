@@ -230,3 +230,41 @@ async fn a_relay_killed_mid_burst_loses_nothing_it_acknowledged() {
     y.child.kill().unwrap();
     y.child.wait().unwrap();
 }
+
+/// B's listening connection is cut (as a failover or a proxy restart would); A stores a
+/// graft while B is not listening. B reconnects, reads what it missed, and its client
+/// gets the graft.
+#[tokio::test]
+async fn a_relay_that_stopped_listening_catches_up() {
+    let Some(url) = database_url() else { return };
+    let (relays, _tmp) = relays(&url, 2).await;
+    let (a, b) = (&relays[0], &relays[1]);
+    let run = RunId::random();
+    assert_eq!(graft(&a.base(), run, "Base").await, 201);
+    let mut on_b = SyncClient::fresh(b, run, "pg", "bob").await;
+    on_b.open(true).await;
+    on_b.wait_for("the run", |s| agents(s).contains("Base"))
+        .await;
+    let (admin, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let cut: i64 = admin
+        .query_one(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+             WHERE query LIKE 'LISTEN runmesh_events%'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(cut >= 2, "both relays were listening ({cut} cut)");
+    assert_eq!(graft(&a.base(), run, "WhileDeaf").await, 201);
+    on_b.wait_for("the graft made while B was not listening", |s| {
+        agents(s).contains("WhileDeaf")
+    })
+    .await;
+    for relay in relays {
+        relay.stop().await;
+    }
+}

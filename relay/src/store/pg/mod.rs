@@ -67,11 +67,7 @@ pub(crate) fn pg_err(
     action: &'static str,
 ) -> impl FnOnce(tokio_postgres::Error) -> StoreError {
     let doc = doc.to_owned();
-    move |e| StoreError {
-        doc,
-        action,
-        source: io::Error::other(e),
-    }
+    move |e| StoreError::new(doc, action, e)
 }
 
 fn uuid(doc: &DocumentId) -> Uuid {
