@@ -1,6 +1,6 @@
 //! Load generator: drives the real relay binary over real sockets on 127.0.0.1.
 //!
-//! `cargo bench -p runmesh-relay --bench load [-- throughput|fanout|coldjoin|memory|idle|backup]`
+//! `cargo bench -p runmesh-relay --bench load [-- throughput|fanout|coldjoin|memory|idle|backup|shareddb]`
 //! Every scenario is bounded in count and time and stops by itself. Figures: docs/benchmarks.md.
 
 #[path = "load/backup.rs"]
@@ -9,6 +9,8 @@ mod backup;
 mod client;
 #[path = "load/relay.rs"]
 mod relay;
+#[path = "load/shared_db.rs"]
+mod shared_db;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -385,6 +387,9 @@ fn main() {
         }
         if wanted("backup") {
             backup::run().await;
+        }
+        if wanted("shareddb") {
+            shared_db::run().await;
         }
     });
 }
