@@ -122,7 +122,10 @@ fn every_region_in_the_k8s_manifests_is_complete_and_meshed_with_the_others() {
     for (deployment, region) in deployments.iter().zip(&regions) {
         let name = format!("runmesh-{region}");
         assert_eq!(deployment["metadata"]["name"], name.as_str());
-        assert!(deployment["spec"]["replicas"].as_u64().unwrap() >= 1);
+        assert!(
+            deployment["spec"]["replicas"].as_u64().unwrap() >= 2,
+            "a region runs several relays on its database"
+        );
         let labels = &deployment["spec"]["template"]["metadata"]["labels"];
         assert_eq!(&deployment["spec"]["selector"]["matchLabels"], labels);
         let container = &deployment["spec"]["template"]["spec"]["containers"][0];
