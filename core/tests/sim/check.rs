@@ -18,7 +18,7 @@ struct Copy {
 pub fn converged(world: &mut World) -> Result<(), String> {
     let now = world.now;
     for relay in &mut world.relays {
-        relay.store.check_loads()?;
+        relay.store.get().check_loads()?;
         relay.check_acked()?;
     }
     for i in 0..world.clients.len() {

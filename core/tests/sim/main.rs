@@ -21,6 +21,9 @@
 //! - A failure prints its seed; `RUNMESH_SIM_SEED=N` replays that one alone, and with
 //!   `RUNMESH_SIM_LOG=1` prints every frame delivered and every effect performed.
 //! - Every seed that ever failed stays in [`REGRESSIONS`].
+//! - A second mode has relays 0 and 1 share one store (as relays share PostgreSQL), with
+//!   no mesh link between them: they hear each other's appends as notifications, some
+//!   lost and then read again (`two_relays_sharing_a_store_keep_every_rule`).
 
 #![cfg(not(target_arch = "wasm32"))]
 
@@ -36,7 +39,7 @@ mod world;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use world::World;
+use world::{Storage, World};
 
 /// Seeds that once broke a rule, kept so the bug stays fixed. (A change to how worlds
 /// and workloads are drawn deals every seed anew; keep each bug's seed current then.)
@@ -62,13 +65,25 @@ fn env(name: &str) -> Option<u64> {
 }
 
 fn run(seed: u64) -> Result<world::Summary, String> {
-    World::new(seed, false)
+    run_with(seed, Storage::Own)
+}
+
+fn run_with(seed: u64, storage: Storage) -> Result<world::Summary, String> {
+    let test = match storage {
+        Storage::Own => "every_seed_keeps_every_rule",
+        _ => "two_relays_sharing_a_store_keep_every_rule",
+    };
+    World::with(seed, false, storage)
         .run()
-        .map_err(|why| format!("seed {seed}: {why}\n  replay: RUNMESH_SIM_SEED={seed} cargo test -p runmesh-core --test sim"))
+        .map_err(|why| format!("seed {seed}: {why}\n  replay: RUNMESH_SIM_SEED={seed} cargo test -p runmesh-core --test sim {test}"))
 }
 
 /// Runs `seeds` on every core; returns the failures and what the passing ones did.
 fn run_all(seeds: std::ops::Range<u64>) -> (Vec<String>, world::Counts) {
+    run_all_with(seeds, Storage::Own)
+}
+
+fn run_all_with(seeds: std::ops::Range<u64>, storage: Storage) -> (Vec<String>, world::Counts) {
     let threads = env("RUNMESH_SIM_THREADS")
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get() as u64));
     let next = AtomicU64::new(seeds.start);
@@ -82,7 +97,7 @@ fn run_all(seeds: std::ops::Range<u64>) -> (Vec<String>, world::Counts) {
                     if seed >= seeds.end {
                         return;
                     }
-                    match run(seed) {
+                    match run_with(seed, storage) {
                         Ok(summary) => *totals.lock().unwrap() += summary.counts,
                         Err(why) => {
                             eprintln!("{why}");
@@ -116,6 +131,48 @@ fn every_seed_keeps_every_rule() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// Relays 0 and 1 share one store and have no mesh link between them: everything one
+/// stores reaches the other's clients through the store's notifications (some lost during
+/// the faults, then read again), and their snapshots keep what the other appended.
+/// `RUNMESH_SIM_SHARED_SEEDS` (default 150), `RUNMESH_SIM_SEED` replays one.
+#[test]
+fn two_relays_sharing_a_store_keep_every_rule() {
+    if let Some(seed) = env("RUNMESH_SIM_SEED") {
+        run_with(seed, Storage::Shared).unwrap_or_else(|why| panic!("{why}"));
+        return;
+    }
+    let first = env("RUNMESH_SIM_FIRST").unwrap_or(0);
+    let count = env("RUNMESH_SIM_SHARED_SEEDS").unwrap_or(150);
+    let (failures, totals) = run_all_with(first..first + count, Storage::Shared);
+    eprintln!("{count} shared-store seeds from {first}: {totals:?}");
+    assert!(
+        totals.notifications > 0 && totals.lost_notifications > 0,
+        "the relays heard each other, and sometimes did not: {totals:?}"
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {count} seeds broke a rule:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// With snapshots that replace what is stored (so one relay's snapshot drops what the
+/// other appended and it never saw), acknowledged changes go missing: the simulation
+/// must see it.
+#[test]
+fn a_shared_store_whose_snapshots_drop_what_they_lack_is_caught() {
+    let caught = (0..40)
+        .filter(|&seed| {
+            World::with(seed, false, Storage::SharedReplacing)
+                .run()
+                .is_err()
+        })
+        .count();
+    eprintln!("{caught} of 40 seeds caught snapshots that drop appends");
+    assert!(caught >= 10, "only {caught} of 40 seeds caught it");
 }
 
 #[test]

@@ -78,6 +78,15 @@ pub enum Event {
         epoch: u32,
         doc: runmesh_core::DocumentId,
     },
+    /// Relay `relay` hears that another relay sharing its store appended `chunk`.
+    Elsewhere {
+        relay: usize,
+        epoch: u32,
+        doc: runmesh_core::DocumentId,
+        chunk: Vec<u8>,
+    },
+    /// Relay `relay` listens again after losing notifications: it reads what it missed.
+    Resync { relay: usize, epoch: u32 },
     /// Relay `from` dials relay `to`.
     Dial { from: usize, to: usize },
     /// Client `client` connects to its relay.

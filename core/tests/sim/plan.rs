@@ -55,6 +55,9 @@ pub struct Counts {
     pub broken_connections: u64,
     pub evictions: u64,
     pub operations: u64,
+    /// Appends another relay sharing the store heard of, and notifications lost.
+    pub notifications: u64,
+    pub lost_notifications: u64,
 }
 
 impl std::ops::AddAssign for Counts {
@@ -67,5 +70,7 @@ impl std::ops::AddAssign for Counts {
         self.broken_connections += o.broken_connections;
         self.evictions += o.evictions;
         self.operations += o.operations;
+        self.notifications += o.notifications;
+        self.lost_notifications += o.lost_notifications;
     }
 }

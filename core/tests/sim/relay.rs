@@ -17,7 +17,7 @@ use runmesh_core::sync::handshake;
 use runmesh_core::sync::{PeerId, PeerMetadata, WireMessage, decode_message};
 use runmesh_core::{ActorId, DocumentId, Identity};
 
-use crate::store::MemStore;
+use crate::store::Shared;
 
 /// The most inputs and answers a hub may hold (far above what the workload brings).
 const MAX_BACKLOG: usize = 1024;
@@ -31,6 +31,8 @@ pub enum Out {
     Write { doc: DocumentId, persist: Persist },
     /// Wake `doc`'s hub at `at`.
     Wake { doc: DocumentId, at: u64 },
+    /// A write of `doc` completed: `chunk` is in the store (for the relays sharing it).
+    Stored { doc: DocumentId, chunk: Vec<u8> },
     /// Operation `op` was answered.
     Answered {
         op: u64,
@@ -54,7 +56,7 @@ pub struct SimRelay {
     pub index: usize,
     pub up: bool,
     pub epoch: u32,
-    pub store: MemStore,
+    pub store: Shared,
     /// Every change this relay acknowledged (answered operations).
     pub acked: Vec<(DocumentId, ChangeHash)>,
     /// A deliberately broken shell: tells the hub a write is stored as soon as it starts.
@@ -95,7 +97,7 @@ impl SimRelay {
             index,
             up: true,
             epoch: 0,
-            store: MemStore::default(),
+            store: Shared::default(),
             acked: Vec::new(),
             ack_before_write: false,
             log: false,
@@ -230,7 +232,7 @@ impl SimRelay {
             self.mesh.push(link.clone());
             self.mesh_changed(now, out);
             // Offer it every run we store or hold.
-            let mut runs: BTreeSet<DocumentId> = self.store.runs().into_iter().collect();
+            let mut runs: BTreeSet<DocumentId> = self.store.get().runs().into_iter().collect();
             runs.extend(self.hubs.keys().copied());
             for doc in runs {
                 let offer = Input::Offer { to: link.clone() };
@@ -314,7 +316,11 @@ impl SimRelay {
             return;
         };
         let outcome = if ok {
-            self.store.write(doc, &persist);
+            self.store.get().write(doc, &persist);
+            out.push(Out::Stored {
+                doc,
+                chunk: persist.chunk.clone(),
+            });
             Input::Stored(id)
         } else {
             Input::StoreFailed(id, "simulated disk failure".into())
@@ -333,32 +339,69 @@ impl SimRelay {
     }
 
     /// The relay crashes: memory is gone; each write in flight lands or is lost as
-    /// `lands` says. Returns the connections that broke.
-    pub fn crash(&mut self, mut lands: impl FnMut() -> bool) -> Vec<u64> {
+    /// `lands` says. Returns the connections that broke and the chunks that landed.
+    pub fn crash(
+        &mut self,
+        mut lands: impl FnMut() -> bool,
+    ) -> (Vec<u64>, Vec<(DocumentId, Vec<u8>)>) {
         self.up = false;
         self.epoch += 1;
         self.hubs.clear();
         self.mesh.clear();
+        let mut landed = Vec::new();
         for ((doc, _), persist) in std::mem::take(&mut self.writes) {
             if lands() {
-                self.store.write(doc, &persist);
+                self.store.get().write(doc, &persist);
+                landed.push((doc, persist.chunk));
             }
         }
-        std::mem::take(&mut self.sessions).into_keys().collect()
+        let broken = std::mem::take(&mut self.sessions).into_keys().collect();
+        (broken, landed)
+    }
+
+    /// Another relay sharing the store appended `chunk` to `doc`.
+    pub fn stored_elsewhere(
+        &mut self,
+        now: u64,
+        doc: DocumentId,
+        chunk: Vec<u8>,
+        out: &mut Vec<Out>,
+    ) {
+        if self.hubs.contains_key(&doc) {
+            self.feed(now, doc, vec![Input::StoredElsewhere(chunk)], None, out);
+        }
+    }
+
+    /// Notifications from the shared store were lost: every run in memory reads what
+    /// the store holds.
+    pub fn resync(&mut self, now: u64, out: &mut Vec<Out>) {
+        let docs: Vec<DocumentId> = self.hubs.keys().copied().collect();
+        for doc in docs {
+            let stored = self.store.get().load(doc);
+            if let Some(stored) = stored {
+                self.feed(
+                    now,
+                    doc,
+                    vec![Input::StoredElsewhere(stored.bytes)],
+                    None,
+                    out,
+                );
+            }
+        }
     }
 
     /// The relay starts again from its store, as a new process (new peer and actor id).
     pub fn restart(&mut self) -> Result<(), String> {
         self.up = true;
         self.config = config(self.index, self.epoch);
-        self.store.check_loads()?;
+        self.store.get().check_loads()?;
         self.check_acked()
     }
 
     /// Every change this relay acknowledged is stored.
     pub fn check_acked(&mut self) -> Result<(), String> {
         for (doc, hash) in &self.acked {
-            if !self.store.holds(*doc, hash) {
+            if !self.store.get().holds(*doc, hash) {
                 return Err(format!(
                     "relay {} acknowledged change {hash} of {doc}, and its store lost it",
                     self.index
@@ -381,7 +424,7 @@ impl SimRelay {
         }
         let hub = RunHub::new(self.config.clone(), doc);
         self.hubs.insert(doc, hub);
-        let loaded = Input::Loaded(Ok(self.store.load(doc)));
+        let loaded = Input::Loaded(Ok(self.store.get().load(doc)));
         let mesh = Input::Mesh(self.mesh.clone());
         self.feed(now, doc, vec![loaded, mesh], None, out);
     }
@@ -422,7 +465,7 @@ impl SimRelay {
             }
             match effect {
                 Effect::Load => {
-                    let loaded = Input::Loaded(Ok(self.store.load(doc)));
+                    let loaded = Input::Loaded(Ok(self.store.get().load(doc)));
                     queue.extend(hub.handle(now, loaded));
                 }
                 Effect::Persist(persist) => {
@@ -451,7 +494,7 @@ impl SimRelay {
                     let error = result.as_ref().err().map(ToString::to_string);
                     let stored = matches!(result, Ok(ref r) if r.changed);
                     if stored && let Some(change) = self.op_changes.get(&to).copied() {
-                        if !self.store.holds(doc, &change) {
+                        if !self.store.get().holds(doc, &change) {
                             out.push(Out::Violation(format!(
                                 "relay {} answered an operation on {doc} before its change {change} was stored",
                                 self.index
@@ -499,7 +542,8 @@ impl SimRelay {
             ));
         }
         let sync = decode_message(data).expect("the hub encodes what it sends");
-        let unstored = sync.heads.iter().find(|h| !self.store.holds(doc, h))?;
+        let mut store = self.store.get();
+        let unstored = sync.heads.iter().find(|h| !store.holds(doc, h))?;
         Some(format!(
             "relay {} sent a sync message for {doc} whose change {unstored} is not stored",
             self.index

@@ -4,8 +4,16 @@
 //!
 //! Beside the bytes it keeps a shadow document of everything durable, so a check can ask
 //! "is this change stored?" without loading.
+//!
+//! Several relays may share one ([`Shared`]), as relays share a PostgreSQL database. A
+//! snapshot written there must keep what other relays appended that its writer never saw:
+//! `merge` makes a snapshot hold everything stored (as `PgStore` does); without it a
+//! snapshot replaces what was there (as the directory store does, which only one relay
+//! ever writes).
 
+use std::cell::{RefCell, RefMut};
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 use automerge::{AutoCommit, ChangeHash};
 use runmesh_core::DocumentId;
@@ -22,6 +30,26 @@ struct Entry {
 #[derive(Default)]
 pub struct MemStore {
     runs: BTreeMap<DocumentId, Entry>,
+    /// Snapshots merge with what is stored instead of replacing it.
+    merge: bool,
+}
+
+/// A store, shared by the relays that use it.
+#[derive(Clone, Default)]
+pub struct Shared(Rc<RefCell<MemStore>>);
+
+impl Shared {
+    /// A store whose snapshots merge (`merge`) or replace.
+    pub fn new(merge: bool) -> Self {
+        Self(Rc::new(RefCell::new(MemStore {
+            runs: BTreeMap::new(),
+            merge,
+        })))
+    }
+
+    pub fn get(&self) -> RefMut<'_, MemStore> {
+        self.0.borrow_mut()
+    }
 }
 
 impl MemStore {
@@ -47,9 +75,14 @@ impl MemStore {
             .load_incremental(&persist.chunk)
             .expect("a persisted chunk loads");
         if let Some(snapshot) = &persist.snapshot {
-            entry.snapshot = Some(snapshot.clone());
+            if self.merge {
+                shadow.load_incremental(snapshot).expect("a snapshot loads");
+                entry.snapshot = Some(shadow.save());
+            } else {
+                entry.snapshot = Some(snapshot.clone());
+                entry.shadow = Some(AutoCommit::load(snapshot).expect("a snapshot loads"));
+            }
             entry.chunks.clear();
-            entry.shadow = Some(AutoCommit::load(snapshot).expect("a snapshot loads"));
         }
     }
 

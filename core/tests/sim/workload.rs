@@ -49,6 +49,9 @@ pub fn act(world: &mut World) -> Result<(), String> {
         }
         68..70 => {
             let pairs = world.mesh_pairs().to_vec();
+            if pairs.is_empty() {
+                return Ok(()); // two relays on one store: no mesh link to cut
+            }
             let pair = pairs[world.rng.random_range(0..pairs.len())];
             let cut = world.rng.random_bool(0.5);
             world.partition(pair, cut)

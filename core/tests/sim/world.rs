@@ -20,6 +20,24 @@ pub use crate::plan::{Counts, Plan, Summary};
 use crate::client::SimClient;
 use crate::net::{Conn, End, Event, Schedule};
 use crate::relay::{Out, SimRelay};
+use crate::store::Shared;
+
+/// How the relays store runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Storage {
+    /// Each relay its own store (a data directory).
+    Own,
+    /// Relays 0 and 1 share one store, as two relays of a region share a PostgreSQL,
+    /// with no mesh link between them: each hears the other's appends as notifications
+    /// (some lost, then read again), and snapshots merge with what is stored.
+    Shared,
+    /// As `Shared`, but a snapshot replaces what is stored (the PostgreSQL store's old
+    /// bug): the simulation must catch it.
+    SharedReplacing,
+}
+
+/// Percent of notifications from a shared store lost during the faults.
+const LOST_NOTIFICATIONS: u32 = 5;
 
 /// Events allowed after the faults end before the world must have gone quiet.
 const QUIET_WITHIN: u64 = 200_000;
@@ -51,12 +69,18 @@ pub struct World {
     pub counts: Counts,
     /// Print every frame and answer (`RUNMESH_SIM_LOG`).
     pub(crate) log: bool,
+    storage: Storage,
 }
 
 impl World {
     /// The world of `seed`; `broken` makes every relay's shell acknowledge writes before
     /// they are stored.
     pub fn new(seed: u64, broken: bool) -> Self {
+        Self::with(seed, broken, Storage::Own)
+    }
+
+    /// The world of `seed` with its relays storing as `storage` says.
+    pub fn with(seed: u64, broken: bool, storage: Storage) -> Self {
         let log = std::env::var_os("RUNMESH_SIM_LOG").is_some();
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let plan = Plan::from_rng(&mut rng);
@@ -75,9 +99,15 @@ impl World {
         let clients = (0..plan.clients)
             .map(|c| SimClient::new(c, rng.random_range(0..plan.relays), runs[c % plan.runs]))
             .collect();
+        if storage != Storage::Own {
+            let shared = Shared::new(storage == Storage::Shared);
+            relays[0].store = shared.clone();
+            relays[1].store = shared;
+        }
         let mesh_pairs = (0..plan.relays)
             .flat_map(|a| (a + 1..plan.relays).map(move |b| (a, b)))
             .filter(|(a, b)| !plan.line || b - a == 1)
+            .filter(|pair| storage == Storage::Own || *pair != (0, 1))
             .collect();
         Self {
             plan,
@@ -102,6 +132,7 @@ impl World {
             trace: DefaultHasher::new(),
             counts: Counts::default(),
             log,
+            storage,
         }
     }
 
@@ -183,6 +214,27 @@ impl World {
                 }
                 let mut out = Vec::new();
                 self.relays[relay].wake(self.now, doc, &mut out);
+                self.apply(relay, out)
+            }
+            Event::Elsewhere {
+                relay,
+                epoch,
+                doc,
+                chunk,
+            } => {
+                if self.relays[relay].epoch != epoch || !self.relays[relay].up {
+                    return Ok(()); // a restarted relay loads what it needs
+                }
+                let mut out = Vec::new();
+                self.relays[relay].stored_elsewhere(self.now, doc, chunk, &mut out);
+                self.apply(relay, out)
+            }
+            Event::Resync { relay, epoch } => {
+                if self.relays[relay].epoch != epoch || !self.relays[relay].up {
+                    return Ok(());
+                }
+                let mut out = Vec::new();
+                self.relays[relay].resync(self.now, &mut out);
                 self.apply(relay, out)
             }
             Event::Dial { from, to } => self.dial(from, to),
@@ -321,6 +373,7 @@ impl World {
                     };
                     self.schedule.at(at.max(self.now), wake);
                 }
+                Out::Stored { doc, chunk } => self.notify(r, doc, chunk),
                 Out::Answered { op, stored, error } => {
                     let Some((doc, change)) = self.ops.get(&op).copied() else {
                         continue;
@@ -366,7 +419,10 @@ impl World {
         }
         self.counts.crashes += 1;
         let rng = &mut self.rng;
-        let broken = self.relays[r].crash(|| rng.random_bool(0.5));
+        let (broken, landed) = self.relays[r].crash(|| rng.random_bool(0.5));
+        for (doc, chunk) in landed {
+            self.notify(r, doc, chunk);
+        }
         for conn in broken {
             self.cut(conn)?;
         }
@@ -378,6 +434,35 @@ impl World {
         let at = self.now + self.rng.random_range(50..600);
         self.schedule.at(at, Event::Restart { relay: r });
         Ok(())
+    }
+
+    /// Relay `r` appended `chunk` to `doc`: the relays sharing its store hear of it a
+    /// little later, or (sometimes, during the faults) lose the notification and read
+    /// the store again once they listen again.
+    fn notify(&mut self, r: usize, doc: DocumentId, chunk: Vec<u8>) {
+        if self.storage == Storage::Own || r > 1 {
+            return;
+        }
+        let mate = 1 - r;
+        if !self.relays[mate].up {
+            return;
+        }
+        let epoch = self.relays[mate].epoch;
+        if !self.healing && self.rng.random_range(0..100) < LOST_NOTIFICATIONS {
+            self.counts.lost_notifications += 1;
+            let at = self.now + self.rng.random_range(20..100);
+            self.schedule.at(at, Event::Resync { relay: mate, epoch });
+            return;
+        }
+        self.counts.notifications += 1;
+        let at = self.now + self.rng.random_range(1..10);
+        let event = Event::Elsewhere {
+            relay: mate,
+            epoch,
+            doc,
+            chunk,
+        };
+        self.schedule.at(at, event);
     }
 
     /// Cuts the mesh link between `pair` and keeps it cut until it is healed.
