@@ -5,6 +5,11 @@
 //! read what it missed meanwhile; so does the first connection, since runs loaded before
 //! it was listening may have missed appends.
 //!
+//! Catching up reads each run in memory whole rather than "the events after the last id
+//! seen": ids are handed out before commit, so an event with a smaller id can commit after
+//! one with a larger id, and reading after the larger would skip it for good. While
+//! listening nothing can be skipped that way: each notification names its own event.
+//!
 //! `LISTEN` needs a session of its own: behind PgBouncer in transaction mode, point
 //! `DATABASE_LISTEN_URL` at PostgreSQL itself (or a session-mode pool).
 
