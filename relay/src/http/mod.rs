@@ -6,6 +6,7 @@ mod caller;
 mod error;
 mod observe;
 mod ops;
+mod page;
 mod path;
 mod reads;
 mod state;

@@ -1,7 +1,7 @@
 //! The run reads: `GET /api/crdt/runs` and `GET /api/crdt/runs/{runId}/…`.
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::header;
 use axum::response::IntoResponse;
 use runmesh_core::RunId;
@@ -10,6 +10,7 @@ use tokio::sync::oneshot;
 use crate::docs::{DocCmd, Documents, Read};
 use crate::http::caller::Caller;
 use crate::http::error::AppError;
+use crate::http::page::Page;
 use crate::http::path::RunPath;
 use crate::http::state::Region;
 use crate::http::writes::StateBody;
@@ -76,20 +77,36 @@ pub async fn get_history(
     ))
 }
 
-/// `GET /api/crdt/runs`: the runs this relay stores that the caller may read.
+/// `GET /api/crdt/runs?limit=&after=`: a page of the runs this relay stores that the
+/// caller may read, ordered by run id, with how many there are in all and where the next
+/// page starts (`next`: the `after` to ask for; `null` on the last page).
 pub async fn list_runs(
     State(docs): State<Documents>,
     caller: Caller,
+    RawQuery(query): RawQuery,
 ) -> Result<impl IntoResponse, AppError> {
-    let mut stored = docs.stored().await.map_err(|e| {
+    let page = Page::parse(query.as_deref())?;
+    let stored = docs.stored().await.map_err(|e| {
         tracing::error!(error = %e, "listing runs failed");
         AppError::Internal
     })?;
-    stored.sort();
-    let runs: Vec<_> = stored
+    let mut readable: Vec<RunId> = stored
         .into_iter()
-        .filter(|d| caller.grants.access(RunId::from(*d)).is_some())
-        .map(|d| serde_json::json!({ "runId": RunId::from(d), "documentId": d.to_string() }))
+        .map(RunId::from)
+        .filter(|run| caller.grants.access(*run).is_some())
         .collect();
-    Ok(Json(serde_json::json!({ "runs": runs })))
+    readable.sort_unstable();
+    let (items, more) = page.of(&readable);
+    let runs: Vec<_> = items
+        .iter()
+        .map(|run| serde_json::json!({ "runId": run, "documentId": run.document_id().to_string() }))
+        .collect();
+    let next = more
+        .then(|| items.last().map(ToString::to_string))
+        .flatten();
+    Ok(Json(serde_json::json!({
+        "runs": runs,
+        "total": readable.len(),
+        "next": next,
+    })))
 }

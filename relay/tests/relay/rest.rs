@@ -193,3 +193,46 @@ async fn a_run_stops_growing_at_the_document_size_limit() {
     );
     relay.stop().await;
 }
+
+/// `GET /api/crdt/runs` pages through every run once, in run id order, and names a bad
+/// parameter.
+#[tokio::test]
+async fn the_run_listing_pages() {
+    let relay = TestRelay::start("eu-central-1").await;
+    let mut made: Vec<String> = Vec::new();
+    for i in 0..7 {
+        let body = json!({ "title": format!("run {i}"), "steps": ["s"] });
+        let (status, created) = post(&relay.http("/api/crdt/runs"), &body.to_string()).await;
+        assert_eq!(status, 201, "{created}");
+        made.push(created["runId"].as_str().unwrap().to_owned());
+    }
+    made.sort();
+    let mut listed = Vec::new();
+    let mut url = relay.http("/api/crdt/runs?limit=3");
+    loop {
+        let (status, page) = get(&url).await;
+        assert_eq!(status, 200, "{page}");
+        assert_eq!(page["total"], 7);
+        let runs = page["runs"].as_array().unwrap();
+        assert!(runs.len() <= 3);
+        listed.extend(runs.iter().map(|r| r["runId"].as_str().unwrap().to_owned()));
+        match page["next"].as_str() {
+            Some(next) => url = relay.http(&format!("/api/crdt/runs?limit=3&after={next}")),
+            None => break,
+        }
+    }
+    assert_eq!(listed, made);
+    let (status, all) = get(&relay.http("/api/crdt/runs")).await;
+    assert_eq!((status, all["runs"].as_array().unwrap().len()), (200, 7));
+    assert!(all["next"].is_null());
+    for (query, named) in [
+        ("limit=0", "limit"),
+        ("after=x", "after"),
+        ("page=2", "page"),
+    ] {
+        let (status, body) = get(&relay.http(&format!("/api/crdt/runs?{query}"))).await;
+        assert_eq!(status, 400, "{query}: {body}");
+        assert!(body["message"].as_str().unwrap().contains(named), "{body}");
+    }
+    relay.stop().await;
+}
