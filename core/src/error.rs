@@ -111,6 +111,17 @@ pub enum RunError {
     /// genesis do not record it).
     #[error("these bytes do not say which run they hold: pass the run id")]
     UnknownRunId,
+    /// A point in the run's past was named by heads this document does not have.
+    #[error("{what}: this run has no change {hash}")]
+    UnknownHeads {
+        /// Which point (`at`, `from`, `to`).
+        what: &'static str,
+        /// The hash it does not have (hex).
+        hash: String,
+    },
+    /// A point in the run's past was named by no heads at all.
+    #[error("{0}: no heads given (name a point by one or more change hashes)")]
+    NoHeads(&'static str),
     /// The bytes were a valid Automerge document, but not a run.
     #[error("not a run document: {0}")]
     NotARun(String),

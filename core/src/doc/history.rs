@@ -35,42 +35,47 @@ impl RunDoc {
     /// Every change but the genesis, in an order every replica agrees on (see
     /// [`agreed_order`]).
     pub fn history(&mut self) -> Vec<HistoryEntry> {
-        let genesis_actor = automerge::ActorId::from(&GENESIS_ACTOR[..]);
-        agreed_order(self.doc.get_changes_meta(&[]))
-            .into_iter()
-            .filter(|meta| *meta.actor != genesis_actor)
-            .map(|meta| {
-                let note = meta
-                    .message
-                    .as_deref()
-                    .and_then(|m| serde_json::from_str::<ChangeNote>(m).ok());
-                let (by, region, op, node, detail) = match note {
-                    Some(n) => (n.by, n.region, op_name(n.op), n.node, n.detail),
-                    None => (
-                        "unknown".to_owned(),
-                        "unknown".to_owned(),
-                        "change".to_owned(),
-                        None,
-                        meta.message
-                            .as_deref()
-                            .unwrap_or("")
-                            .chars()
-                            .take(200)
-                            .collect(),
-                    ),
-                };
-                HistoryEntry {
-                    hash: meta.hash.to_string(),
-                    by,
-                    region,
-                    at: meta.timestamp,
-                    op,
-                    node,
-                    detail,
-                }
-            })
-            .collect()
+        entries(self.doc.get_changes_meta(&[]))
     }
+}
+
+/// History entries for `changes` (all but the genesis), in the agreed order.
+pub(crate) fn entries(changes: Vec<ChangeMetadata<'_>>) -> Vec<HistoryEntry> {
+    let genesis_actor = automerge::ActorId::from(&GENESIS_ACTOR[..]);
+    agreed_order(changes)
+        .into_iter()
+        .filter(|meta| *meta.actor != genesis_actor)
+        .map(|meta| {
+            let note = meta
+                .message
+                .as_deref()
+                .and_then(|m| serde_json::from_str::<ChangeNote>(m).ok());
+            let (by, region, op, node, detail) = match note {
+                Some(n) => (n.by, n.region, op_name(n.op), n.node, n.detail),
+                None => (
+                    "unknown".to_owned(),
+                    "unknown".to_owned(),
+                    "change".to_owned(),
+                    None,
+                    meta.message
+                        .as_deref()
+                        .unwrap_or("")
+                        .chars()
+                        .take(200)
+                        .collect(),
+                ),
+            };
+            HistoryEntry {
+                hash: meta.hash.to_string(),
+                by,
+                region,
+                at: meta.timestamp,
+                op,
+                node,
+                detail,
+            }
+        })
+        .collect()
 }
 
 /// The changes in causal order (each after every change it depends on), concurrent ones by

@@ -3,6 +3,7 @@
 mod create;
 mod history;
 mod ops;
+mod past;
 mod view;
 
 use std::sync::OnceLock;
@@ -21,6 +22,7 @@ use view::View;
 pub use create::{MAX_STEP_NAME_CHARS, MAX_STEPS, MAX_TITLE_CHARS, StepSpec};
 pub use history::HistoryEntry;
 pub use ops::MAX_AGENT_NAME_CHARS;
+pub use past::{FlagChange, Restored, RunDiff, Who};
 
 /// A run document held by one replica.
 ///

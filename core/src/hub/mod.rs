@@ -50,7 +50,7 @@ pub use io::{
 };
 pub use ops::{OpError, OpReply, RunOp};
 
-use crate::doc::HistoryEntry;
+use crate::doc::{HistoryEntry, RunDiff};
 use crate::hub::content::Content;
 use crate::hub::durable::Durability;
 use crate::hub::ephemeral::Echoes;
@@ -200,6 +200,36 @@ impl<R> RunHub<R> {
     pub fn state(&mut self) -> Result<RunState, OpError> {
         match self.run()? {
             Content::Run(run) => Ok(run.state()),
+            Content::Plain(_) => Err(OpError::NotARun),
+        }
+    }
+
+    /// The run as it was at `heads`.
+    pub fn state_at(&mut self, heads: &[ChangeHash]) -> Result<RunState, OpError> {
+        match self.run()? {
+            Content::Run(run) => Ok(run.state_at(heads)?),
+            Content::Plain(_) => Err(OpError::NotARun),
+        }
+    }
+
+    /// What changed from `from` to `to` (`None`: the run's heads now).
+    pub fn diff(
+        &mut self,
+        from: &[ChangeHash],
+        to: Option<&[ChangeHash]>,
+    ) -> Result<RunDiff, OpError> {
+        match self.run()? {
+            Content::Run(run) => {
+                let now;
+                let to = match to {
+                    Some(to) => to,
+                    None => {
+                        now = run.heads();
+                        &now
+                    }
+                };
+                Ok(run.diff(from, to)?)
+            }
             Content::Plain(_) => Err(OpError::NotARun),
         }
     }

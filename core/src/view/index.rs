@@ -20,6 +20,7 @@ use crate::record::{GraftRecord, PruneRecord, bucket_key, keys};
 use crate::view::containers::Containers;
 use crate::view::model::{Graft, PruneMark, Step};
 use crate::view::names::{Field, Names};
+use crate::view::reader::Reader;
 use crate::view::siblings::{Sibling, order};
 
 /// The run as of the document's current heads, indexed for cheap updates.
@@ -59,12 +60,12 @@ pub(crate) enum Applied {
 }
 
 impl ViewIndex {
-    /// Reads the whole document.
-    pub fn build(doc: &AutoCommit, c: &Containers) -> Self {
+    /// Reads the whole document (now, or as it was at some heads).
+    pub fn build(doc: Reader<'_>, c: &Containers) -> Self {
         let mut index = Self::default();
         index.reload_title(doc);
         index.reload_steps(doc, c);
-        for item in doc.map_range(&c.grafts, ..) {
+        for item in doc.map_range(&c.grafts) {
             if !matches!(u8::from_str_radix(&item.key, 16), Ok(b) if item.key.len() == 2 && usize::from(b) < c.buckets.len())
             {
                 index.issues.insert(
@@ -76,7 +77,7 @@ impl ViewIndex {
         let grafts: usize = c.buckets.iter().map(|b| doc.length(b)).sum();
         index.grafts.reserve(grafts);
         for (at, bucket) in c.buckets.iter().enumerate() {
-            for item in doc.map_range(bucket, ..) {
+            for item in doc.map_range(bucket) {
                 // Borrow the record's text: a full read touches every graft.
                 let text = match &item.value {
                     ValueRef::Scalar(ScalarValueRef::Str(text)) => Ok(&**text),
@@ -89,7 +90,7 @@ impl ViewIndex {
         for siblings in index.children.values_mut() {
             siblings.sort_unstable_by(|a, b| order(&index.grafts, a, b));
         }
-        for item in doc.map_range(&c.pruned, ..) {
+        for item in doc.map_range(&c.pruned) {
             let value: Value<'_> = item.value.into();
             index.put_prune(&item.key, &value);
         }
@@ -137,7 +138,7 @@ impl ViewIndex {
                         }
                         // Grafts are written once and never removed, so only a foreign
                         // writer gets here: read every stored copy as a full read would.
-                        (_, Some(_)) => self.reread_graft(doc, c, &key),
+                        (_, Some(_)) => self.read_graft(Reader::now(doc), c, &key),
                         (Some(value), None) => self.put_prune(&key, &value),
                         (None, None) => self.remove_prune(&key),
                     }
@@ -157,7 +158,7 @@ impl ViewIndex {
                     PatchAction::PutMap { key, .. } | PatchAction::DeleteMap { key }
                         if key == keys::TITLE =>
                     {
-                        self.reload_title(doc)
+                        self.reload_title(Reader::now(doc))
                     }
                     _ => {}
                 }
@@ -166,15 +167,15 @@ impl ViewIndex {
             }
         }
         if steps_dirty {
-            self.reload_steps(doc, c);
+            self.reload_steps(Reader::now(doc), c);
         }
-        self.reload_flags(doc, c);
+        self.reload_flags(Reader::now(doc), c);
         Applied::Done
     }
 
-    pub fn reload_title(&mut self, doc: &AutoCommit) {
+    pub fn reload_title(&mut self, doc: Reader<'_>) {
         self.issues.remove("title");
-        self.title = match doc.get(ROOT, keys::TITLE) {
+        self.title = match doc.get(&ROOT, keys::TITLE) {
             Ok(Some((v, _))) => match v.as_str() {
                 Some(s) => s.to_owned(),
                 None => {
@@ -187,11 +188,11 @@ impl ViewIndex {
         };
     }
 
-    pub fn reload_steps(&mut self, doc: &AutoCommit, c: &Containers) {
+    pub fn reload_steps(&mut self, doc: Reader<'_>, c: &Containers) {
         self.issues.retain(|k, _| !k.starts_with("steps/"));
         self.steps.clear();
         let mut seen = BTreeSet::new();
-        for item in doc.list_range(&c.steps, ..) {
+        for item in doc.list_range(&c.steps) {
             let at = format!("steps/{}", item.index);
             let obj = item.id();
             let value: Value<'_> = item.value.into();
@@ -267,7 +268,7 @@ impl ViewIndex {
 
     /// Forgets the graft `key` and reads it again from every bucket that holds it, in
     /// bucket order, exactly as a full read does.
-    fn reread_graft(&mut self, doc: &AutoCommit, c: &Containers, key: &str) {
+    pub fn read_graft(&mut self, doc: Reader<'_>, c: &Containers, key: &str) {
         self.remove_graft(key);
         for (at, bucket) in c.buckets.iter().enumerate() {
             if let Ok(Some((value, _))) = doc.get(bucket, key) {
@@ -278,6 +279,24 @@ impl ViewIndex {
                     Siblings::Sorted,
                 );
             }
+        }
+    }
+
+    /// Reads the graft `key` from the bucket a runmesh replica files it in (by the lamport
+    /// in its id), falling back to every bucket for an id of another shape.
+    pub fn read_own_graft(&mut self, doc: Reader<'_>, c: &Containers, key: &str) {
+        let lamport = key
+            .strip_prefix('g')
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|digits| digits.parse::<u64>().ok());
+        let Some(at) = lamport.map(crate::record::graft_bucket) else {
+            return self.read_graft(doc, c, key);
+        };
+        if let Ok(Some((value, _))) = doc.get(&c.buckets[at], key) {
+            let text = value.as_str().ok_or_else(|| value.to_string());
+            self.index_graft(at, key, text, Siblings::Sorted);
+        } else {
+            self.read_graft(doc, c, key);
         }
     }
 
@@ -322,7 +341,7 @@ impl ViewIndex {
     /// Re-reads every flag. Flags are few, and a value that joins a key's conflict set
     /// without winning does not always arrive as a patch, so flags are re-read whole
     /// after every change rather than patched.
-    pub fn reload_flags(&mut self, doc: &AutoCommit, c: &Containers) {
+    pub fn reload_flags(&mut self, doc: Reader<'_>, c: &Containers) {
         self.flags.clear();
         self.issues.retain(|k, _| !k.starts_with("flags/"));
         let keys: Vec<String> = doc.keys(&c.flags).collect();
@@ -331,7 +350,7 @@ impl ViewIndex {
         }
     }
 
-    pub fn reload_flag(&mut self, doc: &AutoCommit, c: &Containers, key: &str) {
+    pub fn reload_flag(&mut self, doc: Reader<'_>, c: &Containers, key: &str) {
         let at = format!("flags/{key}");
         self.issues.remove(&at);
         self.flags.remove(key);
@@ -363,7 +382,7 @@ impl ViewIndex {
     }
 }
 
-fn read_step(doc: &AutoCommit, value: &Value<'_>, obj: ObjId) -> Result<Step, String> {
+fn read_step(doc: Reader<'_>, value: &Value<'_>, obj: ObjId) -> Result<Step, String> {
     if !matches!(value, Value::Object(automerge::ObjType::Map)) {
         return Err(format!("step is {value}, expected a map"));
     }

@@ -6,6 +6,7 @@ pub(crate) mod index;
 mod model;
 mod names;
 mod pipeline;
+pub(crate) mod reader;
 mod siblings;
 mod state;
 

@@ -3,7 +3,7 @@
 use automerge::sync::Message;
 use runmesh_core::hub::{Link, OpError, OpReply, RunOp};
 use runmesh_core::sync::PeerId;
-use runmesh_core::{ChangeHash, HistoryEntry, RunState};
+use runmesh_core::{ChangeHash, HistoryEntry, RunDiff, RunState};
 use tokio::sync::oneshot;
 
 use crate::docs::link::PeerLink;
@@ -20,6 +20,14 @@ pub enum Read {
     Changes(oneshot::Sender<Result<Vec<u8>, OpError>>),
     /// The history of changes.
     History(oneshot::Sender<Result<Vec<HistoryEntry>, OpError>>),
+    /// The run as it was at these heads.
+    StateAt(Vec<ChangeHash>, oneshot::Sender<Result<RunState, OpError>>),
+    /// What changed from the first heads to the second (none: now).
+    Diff(
+        Vec<ChangeHash>,
+        Option<Vec<ChangeHash>>,
+        oneshot::Sender<Result<RunDiff, OpError>>,
+    ),
     /// Current heads (none if the run is not here).
     Heads(oneshot::Sender<Vec<ChangeHash>>),
 }

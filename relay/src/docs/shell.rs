@@ -318,6 +318,12 @@ impl Shell {
             Read::Heads(reply) => {
                 let _ = reply.send(self.hub.heads());
             }
+            Read::StateAt(heads, reply) => {
+                let _ = reply.send(self.hub.state_at(&heads));
+            }
+            Read::Diff(from, to, reply) => {
+                let _ = reply.send(self.hub.diff(&from, to.as_deref()));
+            }
         }
     }
 

@@ -104,9 +104,9 @@ impl From<OpError> for AppError {
 impl From<RunError> for AppError {
     fn from(e: RunError) -> Self {
         match e {
-            RunError::UnknownAnchor { .. } | RunError::UnknownNode { .. } => {
-                Self::Unprocessable(e.to_string())
-            }
+            RunError::UnknownAnchor { .. }
+            | RunError::UnknownNode { .. }
+            | RunError::UnknownHeads { .. } => Self::Unprocessable(e.to_string()),
             RunError::Automerge(_) => {
                 tracing::error!(error = %e, "automerge refused an operation runmesh had checked");
                 Self::Internal

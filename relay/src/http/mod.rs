@@ -4,6 +4,7 @@ mod app;
 mod body;
 mod caller;
 mod error;
+mod heads;
 mod observe;
 mod ops;
 mod page;
@@ -44,6 +45,7 @@ pub fn router(state: AppState, web_dist: Option<&std::path::Path>) -> Router {
         .route("/api/crdt/runs/{run_id}/state", get(reads::get_state))
         .route("/api/crdt/runs/{run_id}/changes", get(reads::get_changes))
         .route("/api/crdt/runs/{run_id}/history", get(reads::get_history))
+        .route("/api/crdt/runs/{run_id}/diff", get(reads::get_diff))
         .route("/api/crdt/runs/{run_id}/heads", get(reads::get_heads))
         .route("/api/crdt/runs/{run_id}/sync", post(writes::post_sync))
         .route(

@@ -10,6 +10,7 @@ use tokio::sync::oneshot;
 use crate::docs::{DocCmd, Documents, Read};
 use crate::http::caller::Caller;
 use crate::http::error::AppError;
+use crate::http::heads;
 use crate::http::page::Page;
 use crate::http::path::RunPath;
 use crate::http::state::Region;
@@ -26,16 +27,47 @@ async fn read<T>(
     rx.await.map_err(|_| AppError::Internal)
 }
 
-/// `GET /api/crdt/runs/{runId}/state`
+/// `GET /api/crdt/runs/{runId}/state[?at=<heads>]`: the run now, or as it was at `at`.
 pub async fn get_state(
     State(docs): State<Documents>,
     State(Region(region)): State<Region>,
     RunPath(run): RunPath,
     caller: Caller,
+    RawQuery(query): RawQuery,
 ) -> Result<Json<StateBody>, AppError> {
     caller.read(run)?;
-    let state = read(&docs, run, Read::State).await??;
+    let params = heads::params(query.as_deref(), &["at"])?;
+    let state = match params.first() {
+        Some((name, value)) => {
+            let at = heads::parse(name, value)?;
+            read(&docs, run, |reply| Read::StateAt(at, reply)).await??
+        }
+        None => read(&docs, run, Read::State).await??,
+    };
     Ok(Json(StateBody::new(state, &region)))
+}
+
+/// `GET /api/crdt/runs/{runId}/diff?from=<heads>[&to=<heads>]`: what changed from `from`
+/// to `to` (default: now) — grafts added, nodes pruned and restored, flags changed, and
+/// every change between, each with who, region and when.
+pub async fn get_diff(
+    State(docs): State<Documents>,
+    RunPath(run): RunPath,
+    caller: Caller,
+    RawQuery(query): RawQuery,
+) -> Result<impl IntoResponse, AppError> {
+    caller.read(run)?;
+    let params = heads::params(query.as_deref(), &["from", "to"])?;
+    let value = |name: &str| params.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
+    let from = heads::parse(
+        "from",
+        value("from").ok_or_else(|| {
+            AppError::BadRequest("from is required: the heads to diff from".into())
+        })?,
+    )?;
+    let to = value("to").map(|v| heads::parse("to", v)).transpose()?;
+    let diff = read(&docs, run, |reply| Read::Diff(from, to, reply)).await??;
+    Ok(Json(diff))
 }
 
 /// `GET /api/crdt/runs/{runId}/changes`: the whole document, as Automerge bytes.

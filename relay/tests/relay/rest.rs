@@ -236,3 +236,83 @@ async fn the_run_listing_pages() {
     }
     relay.stop().await;
 }
+
+/// `GET …/state?at=` shows the run as it was; `GET …/diff?from=&to=` says what changed
+/// since, and who did it; bad and unknown heads are refused by name.
+#[tokio::test]
+async fn the_past_of_a_run_over_rest() {
+    let relay = TestRelay::start("eu-central-1").await;
+    let run = RUN;
+    let graft = |agent: &'static str| {
+        let url = relay.http(&format!("/app/runs/{run}/graft"));
+        async move {
+            let (status, body) = post(
+                &url,
+                format!(r#"{{"after": "step1", "agentName": "{agent}"}}"#),
+            )
+            .await;
+            assert_eq!(status, 201, "{body}");
+            body
+        }
+    };
+    let alpha = graft("Alpha").await;
+    let (_, heads) = get(&relay.http(&format!("/api/crdt/runs/{run}/heads"))).await;
+    let then: Vec<&str> = heads["heads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h.as_str().unwrap())
+        .collect();
+    let then = then.join(",");
+    graft("Beta").await;
+    let alpha_id = alpha["graftId"].as_str().unwrap().to_owned();
+    let (status, _) = post(
+        &relay.http(&format!("/app/runs/{run}/prune")),
+        format!(r#"{{"nodeId": "{alpha_id}"}}"#),
+    )
+    .await;
+    assert_eq!(status, 200);
+
+    let (status, past) = get(&relay.http(&format!("/api/crdt/runs/{run}/state?at={then}"))).await;
+    assert_eq!(status, 200, "{past}");
+    let agents: Vec<&str> = past["grafts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["agentName"].as_str().unwrap())
+        .collect();
+    assert_eq!(agents, ["Alpha"]);
+    assert!(past["prunedSteps"].as_array().unwrap().is_empty());
+
+    let (status, diff) = get(&relay.http(&format!("/api/crdt/runs/{run}/diff?from={then}"))).await;
+    assert_eq!(status, 200, "{diff}");
+    assert_eq!(diff["graftsAdded"][0]["agentName"], "Beta");
+    assert_eq!(diff["pruned"][0]["id"], alpha_id.as_str());
+    let ops: Vec<&str> = diff["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["op"].as_str().unwrap())
+        .collect();
+    assert_eq!(ops, ["graft", "prune"]);
+    let (_, none) =
+        get(&relay.http(&format!("/api/crdt/runs/{run}/diff?from={then}&to={then}"))).await;
+    assert!(none["changes"].as_array().unwrap().is_empty(), "{none}");
+
+    let unknown = "ab".repeat(32);
+    for (query, status, names) in [
+        ("state?at=nothex".to_owned(), 400, "at: "),
+        (format!("state?at={unknown}"), 422, unknown.as_str()),
+        (format!("state?when={then}"), 400, "\"when\""),
+        (format!("diff?to={then}"), 400, "from is required"),
+        (format!("diff?from={then}&to=zz"), 400, "to: "),
+    ] {
+        let (got, body) = get(&relay.http(&format!("/api/crdt/runs/{run}/{query}"))).await;
+        assert_eq!(got, status, "{query}: {body}");
+        assert!(
+            body["message"].as_str().unwrap().contains(names),
+            "{query}: {body}"
+        );
+    }
+    relay.stop().await;
+}

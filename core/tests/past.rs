@@ -1,0 +1,116 @@
+//! A run's past: the run as it was at some heads, and what changed between two points.
+
+mod common;
+
+use common::{run_id, three_step_run, who};
+use runmesh_core::{ChangeHash, FlagValue, RunDoc, RunError};
+
+fn agents(state: &runmesh_core::RunState) -> Vec<String> {
+    state.grafts.iter().map(|g| g.agent_name.clone()).collect()
+}
+
+#[test]
+fn the_state_at_earlier_heads_is_the_run_as_it_was() {
+    let mut run = three_step_run();
+    let created = run.heads();
+    let a = run.graft("step1", "Alpha", 2_000).unwrap();
+    let after_alpha = run.heads();
+    run.graft("step2", "Beta", 3_000).unwrap();
+    run.prune(a.as_str(), 4_000).unwrap();
+    run.set_flag("urgent", FlagValue::Bool(true), 5_000)
+        .unwrap();
+
+    let then = run.state_at(&after_alpha).unwrap();
+    assert_eq!(agents(&then), ["Alpha"]);
+    assert!(then.pruned_steps.is_empty() && then.flags.is_empty());
+    assert!(run.state_at(&created).unwrap().grafts.is_empty());
+    let now = run.heads();
+    assert_eq!(run.state_at(&now).unwrap(), run.state());
+    // Reading the past leaves the present alone.
+    assert_eq!(agents(&run.state()), ["Alpha", "Beta"]);
+}
+
+#[test]
+fn a_diff_says_what_changed_and_who_did_it() {
+    let mut run = three_step_run();
+    run.set_flag("stage", FlagValue::Str("draft".into()), 1_500)
+        .unwrap();
+    let a = run.graft("step1", "Alpha", 2_000).unwrap();
+    let from = run.heads();
+    run.graft("step2", "Beta", 3_000).unwrap();
+    run.prune(a.as_str(), 4_000).unwrap();
+    run.prune("step3", 4_100).unwrap();
+    run.restore("step3", 4_200).unwrap();
+    run.set_flag("stage", FlagValue::Str("final".into()), 5_000)
+        .unwrap();
+    let to = run.heads();
+
+    let diff = run.diff(&from, &to).unwrap();
+    assert_eq!(agents_of(&diff.grafts_added), ["Beta"]);
+    assert_eq!(diff.grafts_added[0].by.as_ref(), "alice");
+    assert!(diff.grafts_removed.is_empty());
+    let pruned: Vec<&str> = diff.pruned.iter().map(|m| m.id.as_str()).collect();
+    assert_eq!(
+        pruned,
+        [a.as_str()],
+        "step3 was pruned and restored: no net change"
+    );
+    assert!(diff.restored.is_empty());
+    assert_eq!(diff.flags.len(), 1);
+    assert_eq!(diff.flags[0].before, Some(FlagValue::Str("draft".into())));
+    assert_eq!(diff.flags[0].after, Some(FlagValue::Str("final".into())));
+    assert_eq!(diff.flags[0].by.as_ref().unwrap().region, "us-east-1");
+    let ops: Vec<&str> = diff.changes.iter().map(|c| c.op.as_str()).collect();
+    assert_eq!(ops, ["graft", "prune", "prune", "restore", "setFlag"]);
+
+    // Backwards, the same facts the other way round.
+    let back = run.diff(&to, &from).unwrap();
+    assert_eq!(agents_of(&back.grafts_removed), ["Beta"]);
+    let restored: Vec<&str> = back.restored.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(restored, [a.as_str()]);
+    assert!(
+        back.changes.is_empty(),
+        "`from` includes every change of `to`"
+    );
+}
+
+#[test]
+fn a_diff_to_one_branch_leaves_out_the_concurrent_one() {
+    let mut base = three_step_run();
+    let fork = base.heads();
+    let mut bob = RunDoc::load(run_id(), who(2, "eu", "bob"), &base.save()).unwrap();
+    base.graft("step1", "Alices", 2_000).unwrap();
+    bob.graft("step1", "Bobs", 2_000).unwrap();
+    let bobs_heads = bob.heads();
+    base.merge(&mut bob).unwrap();
+    let diff = base.diff(&fork, &bobs_heads).unwrap();
+    assert_eq!(agents_of(&diff.grafts_added), ["Bobs"]);
+    assert_eq!(diff.changes.len(), 1);
+    assert_eq!(diff.changes[0].by, "bob");
+    // Every replica with these heads answers the same.
+    let mut other = RunDoc::load(run_id(), who(3, "ap", "carol"), &base.save()).unwrap();
+    assert_eq!(other.diff(&fork, &bobs_heads).unwrap(), diff);
+}
+
+#[test]
+fn unknown_or_missing_heads_are_refused_by_name() {
+    let mut run = three_step_run();
+    let unknown = ChangeHash([7; 32]);
+    let e = run.state_at(&[unknown]).unwrap_err();
+    assert!(
+        matches!(e, RunError::UnknownHeads { what: "at", .. }),
+        "{e}"
+    );
+    assert!(e.to_string().contains(&unknown.to_string()), "{e}");
+    let now = run.heads();
+    let e = run.diff(&now, &[unknown]).unwrap_err();
+    assert!(e.to_string().starts_with("to: "), "{e}");
+    assert!(matches!(
+        run.diff(&[], &now),
+        Err(RunError::NoHeads("from"))
+    ));
+}
+
+fn agents_of(grafts: &[runmesh_core::Graft]) -> Vec<String> {
+    grafts.iter().map(|g| g.agent_name.clone()).collect()
+}
