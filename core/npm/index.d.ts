@@ -90,6 +90,29 @@ export interface HistoryEntry {
   detail: string;
 }
 
+/** Who made a change, where, and when (seconds since the Unix epoch). */
+export interface Who {
+  by: string;
+  region: string;
+  at: number;
+}
+
+/** What changed between two points of a run (`RunDoc.diff`). */
+export interface RunDiff {
+  from: string[];
+  to: string[];
+  /** Grafts at `to` that were not at `from` (each says who, region and when). */
+  graftsAdded: Graft[];
+  /** Grafts at `from` that are not at `to` (only when `to` does not include `from`). */
+  graftsRemoved: Graft[];
+  pruned: PruneMark[];
+  /** Nodes whose prune mark is gone, and who restored them if a change between did. */
+  restored: Array<{ id: string } & Partial<Who>>;
+  flags: Array<{ key: string; before?: FlagValue; after?: FlagValue } & Partial<Who>>;
+  /** The changes `to` has and `from` does not, in history order. */
+  changes: HistoryEntry[];
+}
+
 export interface ReplicaOptions {
   /** The region this replica writes from (default `local`). */
   region?: string;
@@ -140,6 +163,11 @@ export declare class RunDoc {
   /** Every change, oldest first, in the same order on every replica: each after the changes
    *  it depends on, concurrent ones by timestamp, then hash. */
   history(): HistoryEntry[];
+  /** The run as it was at `heads` (from `heads()` or `history()`); throws naming a hash
+   *  this replica does not have. */
+  stateAt(heads: string[]): RunState;
+  /** What changed from `from` to `to` (default: now), with who did it. */
+  diff(from: string[], to?: string[]): RunDiff;
   save(): Uint8Array;
   /** The changes since the last `save` or `saveIncremental`. */
   saveIncremental(): Uint8Array;

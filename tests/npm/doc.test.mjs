@@ -129,3 +129,28 @@ test('change events say whether a change was local', () => {
   a.restore('plan');
   assert.deepEqual(seen, [true, false, true]);
 });
+
+test('stateAt shows the run as it was, diff says what changed since and who did it', () => {
+  const doc = RunDoc.create({ title: 'Past', steps, region: 'eu-west-1', user: 'dana' });
+  const first = doc.graft('plan', 'Alpha');
+  const then = doc.heads();
+  doc.graft('build', 'Beta');
+  doc.prune(first);
+  doc.setFlag('stage', 'final');
+
+  const past = doc.stateAt(then);
+  assert.deepEqual(past.grafts.map((g) => g.agentName), ['Alpha']);
+  assert.equal(past.prunedSteps.length, 0);
+  assert.equal(doc.state().grafts.length, 2, 'reading the past leaves the present alone');
+
+  const diff = doc.diff(then);
+  assert.deepEqual(diff.graftsAdded.map((g) => [g.agentName, g.by, g.region]), [['Beta', 'dana', 'eu-west-1']]);
+  assert.deepEqual(diff.pruned.map((m) => m.id), [first]);
+  assert.deepEqual(diff.flags, [{ key: 'stage', after: 'final', by: 'dana', region: 'eu-west-1', at: diff.flags[0].at }]);
+  assert.deepEqual(diff.changes.map((c) => c.op), ['graft', 'prune', 'setFlag']);
+  assert.equal(doc.diff(then, then).changes.length, 0);
+
+  assert.throws(() => doc.stateAt(['ab'.repeat(32)]), /at: this run has no change abab/);
+  assert.throws(() => doc.stateAt(['nothex']), /at: "nothex" is not a change hash/);
+  assert.throws(() => doc.diff([]), /from must be a non-empty array of change hashes/);
+});

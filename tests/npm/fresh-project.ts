@@ -1,5 +1,5 @@
 // Type-checked (not run) in the fresh project: the declarations must describe real use.
-import { connect, init, RunDoc, type PipelineNode, type RunState } from 'runmesh';
+import { connect, init, RunDoc, type PipelineNode, type RunDiff, type RunState } from 'runmesh';
 
 await init();
 const doc: RunDoc = RunDoc.create({ title: 'Typed', steps: ['a', { id: 'b', agent: 'Builder' }] });
@@ -8,6 +8,10 @@ const state: RunState = doc.state();
 const grafts: PipelineNode[] = state.pipeline.filter((n) => n.kind === 'graft');
 const flag: string | number | boolean | null | undefined = state.flags['mode'];
 const pruned: boolean = doc.prune(graftId);
+const then: RunState = doc.stateAt(doc.heads());
+const diff: RunDiff = doc.diff(doc.heads());
+const added: string[] = diff.graftsAdded.map((g) => g.agentName);
+const whoRestored: string | undefined = diff.restored[0]?.by;
 const conn = connect('ws://127.0.0.1:3030/ws', doc, { token: 't' });
 conn.onStatus((s) => s === 'synced');
-void [grafts, flag, pruned, conn.unacknowledged];
+void [grafts, flag, pruned, then, added, whoRestored, conn.unacknowledged];

@@ -81,6 +81,14 @@ export function makeApi(wasm) {
       return JSON.parse(this.#raw.historyJson());
     }
 
+    stateAt(heads) {
+      return JSON.parse(this.#raw.stateAtJson(hashes('heads', heads)));
+    }
+
+    diff(from, to) {
+      return JSON.parse(this.#raw.diffJson(hashes('from', from), to === undefined ? [] : hashes('to', to)));
+    }
+
     get lamport() {
       return this.#raw.lamport();
     }
@@ -324,6 +332,13 @@ export function makeApi(wasm) {
 
 function text(name, value) {
   if (typeof value !== 'string') throw new TypeError(`${name} must be a string, got ${typeof value}`);
+  return value;
+}
+
+function hashes(name, value) {
+  if (!Array.isArray(value) || value.length === 0 || !value.every((h) => typeof h === 'string')) {
+    throw new TypeError(`${name} must be a non-empty array of change hashes (hex strings), as heads() returns`);
+  }
   return value;
 }
 

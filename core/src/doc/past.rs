@@ -58,8 +58,10 @@ pub struct FlagChange {
     /// The flag.
     pub key: String,
     /// Its value at `from` (absent: not set).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub before: Option<FlagValue>,
     /// Its value at `to` (absent: cleared).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<FlagValue>,
     /// Who set or cleared it last between the points, where and when (seconds).
     #[serde(flatten)]

@@ -109,6 +109,26 @@ impl WasmRunDoc {
         serde_json::to_string(&self.inner.history()).expect("history is plain data")
     }
 
+    /// The run as it was at `heads` (hex change hashes), as JSON text.
+    #[wasm_bindgen(js_name = stateAtJson)]
+    pub fn state_at_json(&mut self, heads: Vec<String>) -> Result<String, JsError> {
+        let heads = parse_heads("at", &heads)?;
+        Ok(self.inner.state_at(&heads)?.to_json())
+    }
+
+    /// What changed from `from` to `to` (empty: now), as JSON text.
+    #[wasm_bindgen(js_name = diffJson)]
+    pub fn diff_json(&mut self, from: Vec<String>, to: Vec<String>) -> Result<String, JsError> {
+        let from = parse_heads("from", &from)?;
+        let to = if to.is_empty() {
+            self.inner.heads()
+        } else {
+            parse_heads("to", &to)?
+        };
+        let diff = self.inner.diff(&from, &to)?;
+        Ok(serde_json::to_string(&diff).expect("a diff is plain data"))
+    }
+
     /// The whole document, compacted.
     pub fn save(&mut self) -> Vec<u8> {
         self.inner.save()
@@ -155,6 +175,19 @@ impl WasmRunDoc {
     pub fn graft_count(&self) -> usize {
         self.inner.graft_count()
     }
+}
+
+fn parse_heads(what: &str, heads: &[String]) -> Result<Vec<crate::ChangeHash>, JsError> {
+    heads
+        .iter()
+        .map(|h| {
+            h.parse().map_err(|_| {
+                JsError::new(&format!(
+                    "{what}: {h:?} is not a change hash (64 hex digits)"
+                ))
+            })
+        })
+        .collect()
 }
 
 fn parse_run_id_or_random(run_id: &str) -> Result<RunId, JsError> {
