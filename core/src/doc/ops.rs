@@ -8,7 +8,7 @@ use crate::error::RunError;
 use crate::flag::{self, FlagValue};
 use crate::id::{GraftId, NodeId};
 use crate::record::{GraftRecord, PruneRecord, encode, graft_bucket};
-use crate::view::reader::Reader;
+use crate::view::reader::Now;
 
 /// The longest agent name accepted, in characters.
 pub const MAX_AGENT_NAME_CHARS: usize = 200;
@@ -142,8 +142,7 @@ impl RunDoc {
         let detail = serde_json::to_string(&value).unwrap_or_default();
         self.commit(Op::SetFlag, Some(key), &detail, now_ms);
         let (view, doc) = self.view_mut();
-        view.index
-            .reload_flag(Reader::now(doc), &view.containers, key);
+        view.index.reload_flag(Now(doc), &view.containers, key);
         Ok(())
     }
 
@@ -157,8 +156,7 @@ impl RunDoc {
         self.doc.delete(&flags, key)?;
         self.commit(Op::ClearFlag, Some(key), "", now_ms);
         let (view, doc) = self.view_mut();
-        view.index
-            .reload_flag(Reader::now(doc), &view.containers, key);
+        view.index.reload_flag(Now(doc), &view.containers, key);
         Ok(true)
     }
 

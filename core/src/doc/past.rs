@@ -15,7 +15,7 @@ use crate::flag::FlagValue;
 use crate::id::NodeId;
 use crate::view::containers::Containers;
 use crate::view::index::ViewIndex;
-use crate::view::reader::Reader;
+use crate::view::reader::{At, Reader};
 use crate::view::{Graft, PruneMark, RunState};
 
 /// What changed from one point of a run to another.
@@ -92,7 +92,13 @@ impl RunDoc {
             Ok(found) => found,
             Err(_) => self.view().containers.clone(),
         };
-        let index = ViewIndex::build(Reader::at(&self.doc, heads), &containers);
+        let index = ViewIndex::build(
+            At {
+                doc: &self.doc,
+                heads,
+            },
+            &containers,
+        );
         let lamport = heads
             .iter()
             .filter_map(|h| self.doc.get_change_meta_by_hash(h).map(|m| m.max_op))
@@ -163,16 +169,17 @@ impl RunDoc {
             Err(_) => self.view().containers.clone(),
         };
         let c = &containers;
-        let (then, now) = (Reader::at(&self.doc, from), Reader::at(&self.doc, to));
-        let grafts = |at: Reader<'_>, ids: &BTreeSet<String>| {
-            let mut index = ViewIndex::default();
-            for id in ids {
-                index.read_own_graft(at, c, id);
-            }
-            let mut grafts: Vec<Graft> = index.grafts.into_values().collect();
-            grafts.sort_by_cached_key(Graft::sort_key);
-            grafts
-        };
+        let (then, now) = (
+            At {
+                doc: &self.doc,
+                heads: from,
+            },
+            At {
+                doc: &self.doc,
+                heads: to,
+            },
+        );
+        let grafts = |at: At<'_>, ids: &BTreeSet<String>| read_grafts(at, c, ids);
         let (mut was, mut is) = (ViewIndex::default(), ViewIndex::default());
         for node in ahead.nodes.union(&behind.nodes) {
             if let Ok(Some((value, _))) = then.get(&c.pruned, node.as_str()) {
@@ -258,6 +265,17 @@ impl RunDoc {
             .all(|h| to.contains(h) || delta.iter().any(|c| c.deps.contains(h)));
         (read(delta), includes)
     }
+}
+
+/// The grafts `ids` as `at` reads them, in the view's order.
+fn read_grafts<'a>(at: impl Reader<'a>, c: &Containers, ids: &BTreeSet<String>) -> Vec<Graft> {
+    let mut index = ViewIndex::default();
+    for id in ids {
+        index.read_own_graft(at, c, id);
+    }
+    let mut grafts: Vec<Graft> = index.grafts.into_values().collect();
+    grafts.sort_by_cached_key(Graft::sort_key);
+    grafts
 }
 
 /// What a run's changes touched, read from their notes: `None` if any change has no

@@ -7,7 +7,7 @@ use automerge::AutoCommit;
 
 use crate::view::containers::Containers;
 use crate::view::index::ViewIndex;
-use crate::view::reader::Reader;
+use crate::view::reader::Now;
 
 #[derive(Clone, Debug)]
 pub(crate) struct View {
@@ -26,12 +26,12 @@ impl View {
     pub fn read(doc: &AutoCommit, known: &Containers, ahead_of_cursor: bool) -> Self {
         match Containers::find(doc) {
             Ok(containers) => Self {
-                index: ViewIndex::build(Reader::now(doc), &containers),
+                index: ViewIndex::build(Now(doc), &containers),
                 containers,
                 ahead_of_cursor,
             },
             Err(e) => {
-                let mut index = ViewIndex::build(Reader::now(doc), known);
+                let mut index = ViewIndex::build(Now(doc), known);
                 index.issues.insert("root".into(), e.to_string());
                 Self {
                     index,

@@ -20,7 +20,7 @@ use crate::record::{GraftRecord, PruneRecord, bucket_key, keys};
 use crate::view::containers::Containers;
 use crate::view::model::{Graft, PruneMark, Step};
 use crate::view::names::{Field, Names};
-use crate::view::reader::Reader;
+use crate::view::reader::{Now, Reader};
 use crate::view::siblings::{Sibling, order};
 
 /// The run as of the document's current heads, indexed for cheap updates.
@@ -61,7 +61,7 @@ pub(crate) enum Applied {
 
 impl ViewIndex {
     /// Reads the whole document (now, or as it was at some heads).
-    pub fn build(doc: Reader<'_>, c: &Containers) -> Self {
+    pub fn build<'a>(doc: impl Reader<'a>, c: &Containers) -> Self {
         let mut index = Self::default();
         index.reload_title(doc);
         index.reload_steps(doc, c);
@@ -138,7 +138,7 @@ impl ViewIndex {
                         }
                         // Grafts are written once and never removed, so only a foreign
                         // writer gets here: read every stored copy as a full read would.
-                        (_, Some(_)) => self.read_graft(Reader::now(doc), c, &key),
+                        (_, Some(_)) => self.read_graft(Now(doc), c, &key),
                         (Some(value), None) => self.put_prune(&key, &value),
                         (None, None) => self.remove_prune(&key),
                     }
@@ -158,7 +158,7 @@ impl ViewIndex {
                     PatchAction::PutMap { key, .. } | PatchAction::DeleteMap { key }
                         if key == keys::TITLE =>
                     {
-                        self.reload_title(Reader::now(doc))
+                        self.reload_title(Now(doc))
                     }
                     _ => {}
                 }
@@ -167,13 +167,13 @@ impl ViewIndex {
             }
         }
         if steps_dirty {
-            self.reload_steps(Reader::now(doc), c);
+            self.reload_steps(Now(doc), c);
         }
-        self.reload_flags(Reader::now(doc), c);
+        self.reload_flags(Now(doc), c);
         Applied::Done
     }
 
-    pub fn reload_title(&mut self, doc: Reader<'_>) {
+    pub fn reload_title<'a>(&mut self, doc: impl Reader<'a>) {
         self.issues.remove("title");
         self.title = match doc.get(&ROOT, keys::TITLE) {
             Ok(Some((v, _))) => match v.as_str() {
@@ -188,7 +188,7 @@ impl ViewIndex {
         };
     }
 
-    pub fn reload_steps(&mut self, doc: Reader<'_>, c: &Containers) {
+    pub fn reload_steps<'a>(&mut self, doc: impl Reader<'a>, c: &Containers) {
         self.issues.retain(|k, _| !k.starts_with("steps/"));
         self.steps.clear();
         let mut seen = BTreeSet::new();
@@ -268,7 +268,7 @@ impl ViewIndex {
 
     /// Forgets the graft `key` and reads it again from every bucket that holds it, in
     /// bucket order, exactly as a full read does.
-    pub fn read_graft(&mut self, doc: Reader<'_>, c: &Containers, key: &str) {
+    pub fn read_graft<'a>(&mut self, doc: impl Reader<'a>, c: &Containers, key: &str) {
         self.remove_graft(key);
         for (at, bucket) in c.buckets.iter().enumerate() {
             if let Ok(Some((value, _))) = doc.get(bucket, key) {
@@ -284,7 +284,7 @@ impl ViewIndex {
 
     /// Reads the graft `key` from the bucket a runmesh replica files it in (by the lamport
     /// in its id), falling back to every bucket for an id of another shape.
-    pub fn read_own_graft(&mut self, doc: Reader<'_>, c: &Containers, key: &str) {
+    pub fn read_own_graft<'a>(&mut self, doc: impl Reader<'a>, c: &Containers, key: &str) {
         let lamport = key
             .strip_prefix('g')
             .and_then(|rest| rest.split('-').next())
@@ -341,7 +341,7 @@ impl ViewIndex {
     /// Re-reads every flag. Flags are few, and a value that joins a key's conflict set
     /// without winning does not always arrive as a patch, so flags are re-read whole
     /// after every change rather than patched.
-    pub fn reload_flags(&mut self, doc: Reader<'_>, c: &Containers) {
+    pub fn reload_flags<'a>(&mut self, doc: impl Reader<'a>, c: &Containers) {
         self.flags.clear();
         self.issues.retain(|k, _| !k.starts_with("flags/"));
         let keys: Vec<String> = doc.keys(&c.flags).collect();
@@ -350,7 +350,7 @@ impl ViewIndex {
         }
     }
 
-    pub fn reload_flag(&mut self, doc: Reader<'_>, c: &Containers, key: &str) {
+    pub fn reload_flag<'a>(&mut self, doc: impl Reader<'a>, c: &Containers, key: &str) {
         let at = format!("flags/{key}");
         self.issues.remove(&at);
         self.flags.remove(key);
@@ -382,7 +382,7 @@ impl ViewIndex {
     }
 }
 
-fn read_step(doc: Reader<'_>, value: &Value<'_>, obj: ObjId) -> Result<Step, String> {
+fn read_step<'a>(doc: impl Reader<'a>, value: &Value<'_>, obj: ObjId) -> Result<Step, String> {
     if !matches!(value, Value::Object(automerge::ObjType::Map)) {
         return Err(format!("step is {value}, expected a map"));
     }

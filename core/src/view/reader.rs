@@ -1,77 +1,104 @@
-//! [`Reader`]: reads a document as it is now or as it was at some heads, so the view is
-//! read from the past the same way it is read from the present.
+//! [`Reader`]: reads a document as it is now ([`Now`]) or as it was at some heads
+//! ([`At`]), so the view is read from the past the same way as from the present. A
+//! trait, not a switch: builds that never read the past (the web app) never link
+//! Automerge's readers at heads.
 
 use automerge::iter::{Keys, ListRange, MapRange};
 use automerge::{AutoCommit, AutomergeError, ChangeHash, ObjId, Prop, ReadDoc, Value};
 
-/// A document, now or at `heads`.
-#[derive(Clone, Copy)]
-pub(crate) struct Reader<'a> {
-    doc: &'a AutoCommit,
-    at: Option<&'a [ChangeHash]>,
+/// Reads one document at one point.
+pub(crate) trait Reader<'a>: Copy {
+    fn get(
+        &self,
+        obj: &ObjId,
+        prop: impl Into<Prop>,
+    ) -> Result<Option<(Value<'a>, ObjId)>, AutomergeError>;
+    fn get_all(
+        &self,
+        obj: &ObjId,
+        prop: impl Into<Prop>,
+    ) -> Result<Vec<(Value<'a>, ObjId)>, AutomergeError>;
+    fn map_range(&self, obj: &ObjId) -> MapRange<'a>;
+    fn list_range(&self, obj: &ObjId) -> ListRange<'a>;
+    fn keys(&self, obj: &ObjId) -> Keys<'a>;
+    fn length(&self, obj: &ObjId) -> usize;
 }
 
-impl<'a> Reader<'a> {
-    /// The document as it is.
-    pub fn now(doc: &'a AutoCommit) -> Self {
-        Self { doc, at: None }
-    }
+/// The document as it is.
+#[derive(Clone, Copy)]
+pub(crate) struct Now<'a>(pub &'a AutoCommit);
 
-    /// The document as it was at `heads` (which it must have).
-    pub fn at(doc: &'a AutoCommit, heads: &'a [ChangeHash]) -> Self {
-        Self {
-            doc,
-            at: Some(heads),
-        }
-    }
+/// The document as it was at `heads` (which it must have).
+#[derive(Clone, Copy)]
+pub(crate) struct At<'a> {
+    pub doc: &'a AutoCommit,
+    pub heads: &'a [ChangeHash],
+}
 
-    pub fn get(
+impl<'a> Reader<'a> for Now<'a> {
+    fn get(
         &self,
         obj: &ObjId,
         prop: impl Into<Prop>,
     ) -> Result<Option<(Value<'a>, ObjId)>, AutomergeError> {
-        match self.at {
-            None => self.doc.get(obj, prop),
-            Some(heads) => self.doc.get_at(obj, prop, heads),
-        }
+        self.0.get(obj, prop)
     }
 
-    pub fn get_all(
+    fn get_all(
         &self,
         obj: &ObjId,
         prop: impl Into<Prop>,
     ) -> Result<Vec<(Value<'a>, ObjId)>, AutomergeError> {
-        match self.at {
-            None => self.doc.get_all(obj, prop),
-            Some(heads) => self.doc.get_all_at(obj, prop, heads),
-        }
+        self.0.get_all(obj, prop)
     }
 
-    pub fn map_range(&self, obj: &ObjId) -> MapRange<'a> {
-        match self.at {
-            None => self.doc.map_range(obj, ..),
-            Some(heads) => self.doc.map_range_at(obj, .., heads),
-        }
+    fn map_range(&self, obj: &ObjId) -> MapRange<'a> {
+        self.0.map_range(obj, ..)
     }
 
-    pub fn list_range(&self, obj: &ObjId) -> ListRange<'a> {
-        match self.at {
-            None => self.doc.list_range(obj, ..),
-            Some(heads) => self.doc.list_range_at(obj, .., heads),
-        }
+    fn list_range(&self, obj: &ObjId) -> ListRange<'a> {
+        self.0.list_range(obj, ..)
     }
 
-    pub fn keys(&self, obj: &ObjId) -> Keys<'a> {
-        match self.at {
-            None => self.doc.keys(obj),
-            Some(heads) => self.doc.keys_at(obj, heads),
-        }
+    fn keys(&self, obj: &ObjId) -> Keys<'a> {
+        self.0.keys(obj)
     }
 
-    pub fn length(&self, obj: &ObjId) -> usize {
-        match self.at {
-            None => self.doc.length(obj),
-            Some(heads) => self.doc.length_at(obj, heads),
-        }
+    fn length(&self, obj: &ObjId) -> usize {
+        self.0.length(obj)
+    }
+}
+
+impl<'a> Reader<'a> for At<'a> {
+    fn get(
+        &self,
+        obj: &ObjId,
+        prop: impl Into<Prop>,
+    ) -> Result<Option<(Value<'a>, ObjId)>, AutomergeError> {
+        self.doc.get_at(obj, prop, self.heads)
+    }
+
+    fn get_all(
+        &self,
+        obj: &ObjId,
+        prop: impl Into<Prop>,
+    ) -> Result<Vec<(Value<'a>, ObjId)>, AutomergeError> {
+        self.doc.get_all_at(obj, prop, self.heads)
+    }
+
+    fn map_range(&self, obj: &ObjId) -> MapRange<'a> {
+        self.doc.map_range_at(obj, .., self.heads)
+    }
+
+    fn list_range(&self, obj: &ObjId) -> ListRange<'a> {
+        self.doc.list_range_at(obj, .., self.heads)
+    }
+
+    fn keys(&self, obj: &ObjId) -> Keys<'a> {
+        self.doc.keys_at(obj, self.heads)
+    }
+
+    fn length(&self, obj: &ObjId) -> usize {
+        self.doc.length_at(obj, self.heads)
     }
 }
