@@ -56,7 +56,7 @@ mod wasm;
 pub use automerge::{ActorId, ChangeHash};
 pub use backoff::Backoff;
 pub use doc::{
-    FlagChange, HistoryEntry, MAX_AGENT_NAME_CHARS, MAX_STEP_NAME_CHARS, MAX_STEPS,
+    ChangeEvent, FlagChange, HistoryEntry, MAX_AGENT_NAME_CHARS, MAX_STEP_NAME_CHARS, MAX_STEPS,
     MAX_TITLE_CHARS, Restored, RunDiff, RunDoc, StepSpec, Who,
 };
 pub use error::RunError;

@@ -114,3 +114,52 @@ fn unknown_or_missing_heads_are_refused_by_name() {
 fn agents_of(grafts: &[runmesh_core::Graft]) -> Vec<String> {
     grafts.iter().map(|g| g.agent_name.clone()).collect()
 }
+
+#[test]
+fn a_follower_gets_each_change_once_and_resumes_where_it_left_off() {
+    let mut run = three_step_run();
+    let start = run.heads();
+    run.graft("step1", "Alpha", 2_000).unwrap();
+    run.prune("step3", 3_000).unwrap();
+    run.set_flag("stage", FlagValue::Str("final".into()), 4_000)
+        .unwrap();
+
+    let events = run.changes_since(&start).unwrap();
+    let ops: Vec<&str> = events.iter().map(|e| e.change.op.as_str()).collect();
+    assert_eq!(ops, ["graft", "prune", "setFlag"]);
+    assert_eq!(agents_of(&events[0].diff.grafts_added), ["Alpha"]);
+    assert_eq!(events[1].diff.pruned[0].id.as_str(), "step3");
+    assert_eq!(events[2].diff.flags[0].by.as_ref().unwrap().by, "alice");
+    let now: Vec<String> = run.heads().iter().map(ToString::to_string).collect();
+    assert_eq!(events[2].id, now, "the last event's id is the run's heads");
+
+    // Resuming after the first event gives exactly the other two.
+    let first: Vec<ChangeHash> = events[0].id.iter().map(|h| h.parse().unwrap()).collect();
+    let rest = run.changes_since(&first).unwrap();
+    assert_eq!(rest, events[1..]);
+    let heads = run.heads();
+    assert!(run.changes_since(&heads).unwrap().is_empty());
+}
+
+#[test]
+fn a_follower_of_merged_branches_sees_both_and_ends_at_the_merged_heads() {
+    let mut base = three_step_run();
+    let start = base.heads();
+    let mut bob = RunDoc::load(run_id(), who(2, "eu", "bob"), &base.save()).unwrap();
+    base.graft("step1", "Alices", 2_000).unwrap();
+    bob.graft("step2", "Bobs", 2_000).unwrap();
+    base.merge(&mut bob).unwrap();
+    let events = base.changes_since(&start).unwrap();
+    assert_eq!(events.len(), 2);
+    let mut last = events[1].id.clone();
+    last.sort();
+    let mut heads: Vec<String> = base.heads().iter().map(ToString::to_string).collect();
+    heads.sort();
+    assert_eq!(last, heads);
+    let mut added: Vec<String> = events
+        .iter()
+        .flat_map(|e| agents_of(&e.diff.grafts_added))
+        .collect();
+    added.sort();
+    assert_eq!(added, ["Alices", "Bobs"]);
+}

@@ -81,7 +81,7 @@ pub(crate) fn entries(changes: Vec<ChangeMetadata<'_>>) -> Vec<HistoryEntry> {
 /// The changes in causal order (each after every change it depends on), concurrent ones by
 /// timestamp, then hash. Automerge lists changes in the order this replica applied them,
 /// which differs between replicas that received concurrent changes in different orders.
-fn agreed_order(changes: Vec<ChangeMetadata<'_>>) -> Vec<ChangeMetadata<'_>> {
+pub(crate) fn agreed_order(changes: Vec<ChangeMetadata<'_>>) -> Vec<ChangeMetadata<'_>> {
     let position: FxHashMap<ChangeHash, usize> = changes
         .iter()
         .enumerate()

@@ -1,6 +1,7 @@
 //! [`RunDoc`]: one run's Automerge document, its identity and its materialised view.
 
 mod create;
+mod feed;
 mod history;
 mod ops;
 mod past;
@@ -20,6 +21,7 @@ use crate::view::index::Applied;
 use view::View;
 
 pub use create::{MAX_STEP_NAME_CHARS, MAX_STEPS, MAX_TITLE_CHARS, StepSpec};
+pub use feed::ChangeEvent;
 pub use history::HistoryEntry;
 pub use ops::MAX_AGENT_NAME_CHARS;
 pub use past::{FlagChange, Restored, RunDiff, Who};

@@ -128,36 +128,15 @@ impl RunDoc {
                 compare(&before, &after)
             }
         };
-        let last = |op: &str, node: &str| {
-            changes
-                .iter()
-                .rev()
-                .find(|c| c.node.as_deref() == Some(node) && c.op == op)
-                .map(|c| Who {
-                    by: c.by.clone(),
-                    region: c.region.clone(),
-                    at: c.at,
-                })
-        };
-        for flag in &mut diff.flags {
-            let op = if flag.after.is_some() {
-                "setFlag"
-            } else {
-                "clearFlag"
-            };
-            flag.by = last(op, &flag.key);
-        }
-        for restored in &mut diff.restored {
-            restored.by = last("restore", restored.id.as_str());
-        }
         diff.from = hex(from);
         diff.to = hex(to);
         diff.changes = changes;
+        fill_who(&mut diff);
         Ok(diff)
     }
 
     /// The difference read from only what the changes between the points touched.
-    fn diff_touched(
+    pub(super) fn diff_touched(
         &mut self,
         from: &[ChangeHash],
         to: &[ChangeHash],
@@ -216,7 +195,11 @@ impl RunDoc {
     }
 
     /// Every head must be a change of this run.
-    fn check_heads(&mut self, what: &'static str, heads: &[ChangeHash]) -> Result<(), RunError> {
+    pub(super) fn check_heads(
+        &mut self,
+        what: &'static str,
+        heads: &[ChangeHash],
+    ) -> Result<(), RunError> {
         if heads.is_empty() {
             return Err(RunError::NoHeads(what));
         }
@@ -236,7 +219,7 @@ impl RunDoc {
     /// every change after `from` costs more than the rest of a diff), and whether `to`
     /// includes `from`: it does if each head of `from` is in `to` or a dependency of a
     /// change between them (the change above it on any path down from `to`).
-    fn between<T>(
+    pub(super) fn between<T>(
         &mut self,
         from: &[ChangeHash],
         to: &[ChangeHash],
@@ -281,14 +264,14 @@ fn read_grafts<'a>(at: impl Reader<'a>, c: &Containers, ids: &BTreeSet<String>) 
 /// What a run's changes touched, read from their notes: `None` if any change has no
 /// note runmesh wrote, or (re)writes the run's title and steps.
 #[derive(Debug, Default)]
-struct Touched {
+pub(super) struct Touched {
     grafts: BTreeSet<String>,
     nodes: BTreeSet<String>,
     flags: BTreeSet<String>,
 }
 
 impl Touched {
-    fn of(changes: &[ChangeMetadata<'_>]) -> Option<Self> {
+    pub(super) fn of(changes: &[ChangeMetadata<'_>]) -> Option<Self> {
         let mut touched = Self::default();
         for change in changes {
             let note: ChangeNote = serde_json::from_str(change.message.as_deref()?).ok()?;
@@ -304,6 +287,33 @@ impl Touched {
     }
 }
 
+/// Who set or cleared each flag and restored each node, from the diff's changes (the last
+/// that did).
+pub(super) fn fill_who(diff: &mut RunDiff) {
+    let last = |changes: &[HistoryEntry], op: &str, node: &str| {
+        changes
+            .iter()
+            .rev()
+            .find(|c| c.node.as_deref() == Some(node) && c.op == op)
+            .map(|c| Who {
+                by: c.by.clone(),
+                region: c.region.clone(),
+                at: c.at,
+            })
+    };
+    for flag in &mut diff.flags {
+        let op = if flag.after.is_some() {
+            "setFlag"
+        } else {
+            "clearFlag"
+        };
+        flag.by = last(&diff.changes, op, &flag.key);
+    }
+    for restored in &mut diff.restored {
+        restored.by = last(&diff.changes, "restore", restored.id.as_str());
+    }
+}
+
 /// The parts of a run a diff compares.
 struct Parts {
     grafts: Vec<Graft>,
@@ -311,7 +321,7 @@ struct Parts {
     flags: BTreeMap<String, FlagValue>,
 }
 
-fn compare(before: &RunState, after: &RunState) -> RunDiff {
+pub(super) fn compare(before: &RunState, after: &RunState) -> RunDiff {
     let parts = |s: &RunState| Parts {
         grafts: s.grafts.clone(),
         pruned: s.pruned_steps.clone(),

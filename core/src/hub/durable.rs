@@ -98,6 +98,11 @@ impl Durability {
         }
     }
 
+    /// Heads of what the store holds.
+    pub(crate) fn stored_heads(&self) -> &[ChangeHash] {
+        &self.persisted
+    }
+
     /// Bytes the store holds for the run.
     pub(crate) fn stored_bytes(&self) -> usize {
         self.stored_bytes

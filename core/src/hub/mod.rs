@@ -50,7 +50,7 @@ pub use io::{
 };
 pub use ops::{OpError, OpReply, RunOp};
 
-use crate::doc::{HistoryEntry, RunDiff};
+use crate::doc::{ChangeEvent, HistoryEntry, RunDiff};
 use crate::hub::content::Content;
 use crate::hub::durable::Durability;
 use crate::hub::ephemeral::Echoes;
@@ -230,6 +230,30 @@ impl<R> RunHub<R> {
                 };
                 Ok(run.diff(from, to)?)
             }
+            Content::Plain(_) => Err(OpError::NotARun),
+        }
+    }
+
+    /// The heads of what the store holds of the run (what may be told to others).
+    pub fn stored_heads(&self) -> Vec<ChangeHash> {
+        self.durable.stored_heads().to_vec()
+    }
+
+    /// The stored changes after `seen`, each with what it did (`None`: none, just the
+    /// heads to follow from), and the stored heads they lead to.
+    pub fn changes_since(
+        &mut self,
+        seen: Option<&[ChangeHash]>,
+    ) -> Result<(Vec<ChangeHash>, Vec<ChangeEvent>), OpError> {
+        let stored = self.stored_heads();
+        match self.run()? {
+            Content::Run(run) => match seen {
+                None => Ok((stored, Vec::new())),
+                Some(seen) => {
+                    let events = run.changes_between(seen, &stored)?;
+                    Ok((stored, events))
+                }
+            },
             Content::Plain(_) => Err(OpError::NotARun),
         }
     }

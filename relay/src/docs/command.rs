@@ -3,13 +3,16 @@
 use automerge::sync::Message;
 use runmesh_core::hub::{Link, OpError, OpReply, RunOp};
 use runmesh_core::sync::PeerId;
-use runmesh_core::{ChangeHash, HistoryEntry, RunDiff, RunState};
-use tokio::sync::oneshot;
+use runmesh_core::{ChangeEvent, ChangeHash, HistoryEntry, RunDiff, RunState};
+use tokio::sync::{oneshot, watch};
 
 use crate::docs::link::PeerLink;
 
 /// Where an operation's answer goes.
 pub type OpAnswer = oneshot::Sender<Result<OpReply, OpError>>;
+
+/// The stored heads and the stored changes after what a follower saw.
+pub type Followed = (Vec<ChangeHash>, Vec<ChangeEvent>);
 
 /// Something to read from a run.
 #[derive(Debug)]
@@ -22,6 +25,11 @@ pub enum Read {
     History(oneshot::Sender<Result<Vec<HistoryEntry>, OpError>>),
     /// The run as it was at these heads.
     StateAt(Vec<ChangeHash>, oneshot::Sender<Result<RunState, OpError>>),
+    /// The stored changes after the heads given (none: none, just the heads to follow
+    /// from), and the stored heads.
+    Since(Option<Vec<ChangeHash>>, oneshot::Sender<Result<Followed, OpError>>),
+    /// A receiver of the run's stored heads, told each time they change.
+    Watch(oneshot::Sender<watch::Receiver<Vec<ChangeHash>>>),
     /// What changed from the first heads to the second (none: now).
     Diff(
         Vec<ChangeHash>,

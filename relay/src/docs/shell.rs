@@ -8,8 +8,9 @@ use std::sync::Arc;
 
 use runmesh_core::hub::{Effect, HubEvent, Input, Link, Persist, RunHub, Stored};
 use runmesh_core::sync::{PeerId, WireMessage};
-use runmesh_core::{DocumentId, RunId};
+use runmesh_core::{ChangeHash, DocumentId, RunId};
 use tokio::sync::mpsc::error::TrySendError;
+use tokio::sync::watch;
 
 use crate::docs::command::{DocCmd, OpAnswer, Read};
 use crate::docs::env::TaskEnv;
@@ -28,6 +29,8 @@ pub(crate) struct Shell {
     links: HashMap<PeerId, PeerLink>,
     /// The mesh links last told to the hub.
     mesh: Vec<Link>,
+    /// The run's stored heads, for whoever follows the run (the change feed).
+    followers: watch::Sender<Vec<ChangeHash>>,
 }
 
 impl Shell {
@@ -40,6 +43,7 @@ impl Shell {
             label: RunId::from(id).to_string(),
             links: HashMap::new(),
             mesh: Vec::new(),
+            followers: watch::Sender::new(Vec::new()),
         };
         let loaded = shell.load().await;
         let mesh = shell.mesh_input();
@@ -57,9 +61,9 @@ impl Shell {
         self.hub.next_wake()
     }
 
-    /// Whether the run may leave memory.
+    /// Whether the run may leave memory (nobody follows it and the hub is idle).
     pub(crate) fn is_idle(&mut self) -> bool {
-        self.hub.is_idle()
+        self.followers.receiver_count() == 0 && self.hub.is_idle()
     }
 
     /// Handles a batch of commands: one hub batch (one persist), then the reads.
@@ -199,6 +203,14 @@ impl Shell {
                 queue.extend(self.hub.handle(self.env.now(), input));
             }
         }
+        if self.followers.receiver_count() > 0 {
+            let stored = self.hub.stored_heads();
+            self.followers.send_if_modified(|heads| {
+                let changed = *heads != stored;
+                *heads = stored;
+                changed
+            });
+        }
     }
 
     /// Sends to the peer's queue. A peer whose queue is full is not keeping up: it is cut
@@ -320,6 +332,13 @@ impl Shell {
             }
             Read::StateAt(heads, reply) => {
                 let _ = reply.send(self.hub.state_at(&heads));
+            }
+            Read::Since(seen, reply) => {
+                let _ = reply.send(self.hub.changes_since(seen.as_deref()));
+            }
+            Read::Watch(reply) => {
+                self.followers.send_replace(self.hub.stored_heads());
+                let _ = reply.send(self.followers.subscribe());
             }
             Read::Diff(from, to, reply) => {
                 let _ = reply.send(self.hub.diff(&from, to.as_deref()));

@@ -4,6 +4,7 @@ mod app;
 mod body;
 mod caller;
 mod error;
+mod feed;
 mod heads;
 mod observe;
 mod ops;
@@ -46,6 +47,7 @@ pub fn router(state: AppState, web_dist: Option<&std::path::Path>) -> Router {
         .route("/api/crdt/runs/{run_id}/changes", get(reads::get_changes))
         .route("/api/crdt/runs/{run_id}/history", get(reads::get_history))
         .route("/api/crdt/runs/{run_id}/diff", get(reads::get_diff))
+        .route("/api/crdt/runs/{run_id}/events", get(feed::get_events))
         .route("/api/crdt/runs/{run_id}/heads", get(reads::get_heads))
         .route("/api/crdt/runs/{run_id}/sync", post(writes::post_sync))
         .route(

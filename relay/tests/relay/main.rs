@@ -11,6 +11,7 @@ mod common;
 mod auth;
 mod deploy_files;
 mod durability;
+mod feed;
 mod limits;
 mod observability;
 mod operations;
