@@ -27,7 +27,10 @@ pub enum Read {
     StateAt(Vec<ChangeHash>, oneshot::Sender<Result<RunState, OpError>>),
     /// The stored changes after the heads given (none: none, just the heads to follow
     /// from), and the stored heads.
-    Since(Option<Vec<ChangeHash>>, oneshot::Sender<Result<Followed, OpError>>),
+    Since(
+        Option<Vec<ChangeHash>>,
+        oneshot::Sender<Result<Followed, OpError>>,
+    ),
     /// A receiver of the run's stored heads, told each time they change.
     Watch(oneshot::Sender<watch::Receiver<Vec<ChangeHash>>>),
     /// What changed from the first heads to the second (none: now).
