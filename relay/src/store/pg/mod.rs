@@ -81,6 +81,23 @@ fn lock_key(run: Uuid) -> i64 {
     high as i64
 }
 
+/// The run's newest snapshot and the last event it contains (none: 0).
+async fn newest_snapshot(
+    tx: &deadpool_postgres::Transaction<'_>,
+    name: &str,
+    run: Uuid,
+) -> Result<(Option<Vec<u8>>, i64), StoreError> {
+    let row = tx
+        .query_opt(
+            "SELECT snapshot_data, after_event FROM crdt_snapshots
+             WHERE run_id = $1 ORDER BY seq DESC LIMIT 1",
+            &[&run],
+        )
+        .await
+        .map_err(pg_err(name, "reading the newest snapshot"))?;
+    Ok(row.map_or((None, 0), |row| (Some(row.get(0)), row.get(1))))
+}
+
 /// `bytes` (a full save) with every change in `stored` (a snapshot and the events after
 /// it) that it lacks; `None` when it lacks none.
 fn merge<'a>(
@@ -161,18 +178,7 @@ impl Store for PgStore {
             .start()
             .await
             .map_err(pg_err(&name, "starting a read"))?;
-        let snapshot = tx
-            .query_opt(
-                "SELECT snapshot_data, after_event FROM crdt_snapshots
-                 WHERE run_id = $1 ORDER BY seq DESC LIMIT 1",
-                &[&run],
-            )
-            .await
-            .map_err(pg_err(&name, "reading the snapshot"))?;
-        let (snapshot, after): (Option<Vec<u8>>, i64) = match snapshot {
-            Some(row) => (Some(row.get(0)), row.get(1)),
-            None => (None, 0),
-        };
+        let (snapshot, after) = newest_snapshot(&tx, &name, run).await?;
         let chunks: Vec<Vec<u8>> = tx
             .query(
                 "SELECT crdt_changes FROM collaboration_events
@@ -246,18 +252,7 @@ impl Store for PgStore {
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&lock_key(run)])
             .await
             .map_err(pg_err(&name, "locking the run"))?;
-        let newest = tx
-            .query_opt(
-                "SELECT snapshot_data, after_event FROM crdt_snapshots
-                 WHERE run_id = $1 ORDER BY seq DESC LIMIT 1",
-                &[&run],
-            )
-            .await
-            .map_err(pg_err(&name, "reading the newest snapshot"))?;
-        let (newest, since): (Option<Vec<u8>>, i64) = match newest {
-            Some(row) => (Some(row.get(0)), row.get(1)),
-            None => (None, 0),
-        };
+        let (newest, since) = newest_snapshot(&tx, &name, run).await?;
         let events = tx
             .query(
                 "SELECT id, crdt_changes FROM collaboration_events
