@@ -453,3 +453,49 @@ const FIRST_SCHEMA: &str = "CREATE TABLE crdt_snapshots (
     CREATE INDEX collaboration_events_run ON collaboration_events (run_id, id);
     CREATE TABLE runmesh_migrations (version INTEGER PRIMARY KEY);
     INSERT INTO runmesh_migrations VALUES (1);";
+
+/// The feed names the events other relays append; once a snapshot has pruned them,
+/// asking for them says so (`None`), and the relay reads the run instead.
+#[tokio::test]
+async fn events_named_by_the_feed_are_read_until_a_snapshot_prunes_them() {
+    let Some(url) = database_url() else { return };
+    let listener = PgStore::connect(&url).await.unwrap();
+    let writer = PgStore::connect(&url).await.unwrap();
+    let mut feed = listener.feed().expect("PostgreSQL has a feed");
+    assert_eq!(
+        tokio::time::timeout(std::time::Duration::from_secs(10), feed.recv())
+            .await
+            .unwrap(),
+        Some(runmesh_relay::store::FeedItem::Resumed)
+    );
+    let run = RunId::random();
+    let doc = run.document_id();
+    let mut w = Writer::create(run);
+    let first = w.0.save_incremental();
+    let second = w.graft("Fed");
+    writer.append(&doc, &first, &meta(1)).await.unwrap();
+    writer.append(&doc, &second, &meta(2)).await.unwrap();
+    let mut ids = Vec::new();
+    while ids.len() < 2 {
+        let item = tokio::time::timeout(std::time::Duration::from_secs(10), feed.recv())
+            .await
+            .expect("both appends are fed")
+            .unwrap();
+        if let runmesh_relay::store::FeedItem::Appended(a) = item
+            && a.doc == doc
+        {
+            ids.push(a.event);
+        }
+    }
+    let read = listener.events(&doc, &ids).await.unwrap();
+    assert_eq!(read, Some(vec![first, second]));
+    writer
+        .snapshot(&doc, &w.0.save(), &meta(2), 1)
+        .await
+        .unwrap();
+    assert_eq!(listener.events(&doc, &ids).await.unwrap(), None);
+    assert_eq!(
+        Writer::agents(&listener, run).await,
+        ["Fed".to_owned()].into()
+    );
+}
