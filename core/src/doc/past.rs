@@ -88,10 +88,7 @@ impl RunDoc {
         }
         // Read in place at the heads (the containers' ids never change), rather than
         // forking a copy of the document as it was: half the time on a large run.
-        let containers = match Containers::find(&self.doc) {
-            Ok(found) => found,
-            Err(_) => self.view().containers.clone(),
-        };
+        let containers = self.containers();
         let index = ViewIndex::build(
             At {
                 doc: &self.doc,
@@ -143,10 +140,7 @@ impl RunDoc {
         ahead: &Touched,
         behind: &Touched,
     ) -> RunDiff {
-        let containers = match Containers::find(&self.doc) {
-            Ok(found) => found,
-            Err(_) => self.view().containers.clone(),
-        };
+        let containers = self.containers();
         let c = &containers;
         let (then, now) = (
             At {
@@ -192,6 +186,12 @@ impl RunDoc {
                 flags: winners(&is),
             },
         )
+    }
+
+    /// Where the run keeps its parts (their ids never change, so they serve any point of
+    /// its past); the view's, if some other client replaced one.
+    fn containers(&self) -> Containers {
+        Containers::find(&self.doc).unwrap_or_else(|_| self.view().containers.clone())
     }
 
     /// Every head must be a change of this run.
