@@ -13,6 +13,7 @@ use std::collections::HashSet;
 
 use automerge::ChangeHash;
 
+use crate::hub::chunks::change_hashes;
 use crate::hub::content::Content;
 use crate::hub::io::{Persist, PersistId};
 
@@ -67,16 +68,25 @@ impl Durability {
     }
 
     /// `content` went from `before` to its heads now by taking in `bytes` that the store
-    /// already holds.
-    pub(crate) fn absorbed(&mut self, content: &mut Content, before: &[ChangeHash], bytes: usize) {
+    /// already holds. Only the changes in `bytes` count as stored: taking them in may also
+    /// release changes a peer sent that waited for them, which nobody stored.
+    pub(crate) fn absorbed(&mut self, content: &mut Content, before: &[ChangeHash], bytes: &[u8]) {
         let doc = content.unchanged();
-        self.stored_bytes += bytes;
-        if self.in_flight.is_none() && before == self.persisted {
+        self.stored_bytes += bytes.len();
+        let Some(stored) = change_hashes(bytes) else {
+            return; // not read: what they brought is stored again, which is safe
+        };
+        let new = doc.get_changes_meta(before);
+        let all_stored = new.iter().all(|c| stored.contains(&c.hash));
+        if all_stored && self.in_flight.is_none() && before == self.persisted {
             self.persisted = doc.get_heads();
             return;
         }
-        self.elsewhere
-            .extend(doc.get_changes_meta(before).iter().map(|c| c.hash));
+        self.elsewhere.extend(
+            new.iter()
+                .map(|c| c.hash)
+                .filter(|hash| stored.contains(hash)),
+        );
     }
 
     /// Moves the durable point over changes stored elsewhere, if they are all that is

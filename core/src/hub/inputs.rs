@@ -95,7 +95,7 @@ impl<R> RunHub<R> {
         };
         let changed = content.unchanged().get_heads() != before;
         if changed {
-            self.durable.absorbed(content, &before, bytes.len());
+            self.durable.absorbed(content, &before, &bytes);
             self.stale = true;
             self.appeared |= before.is_empty();
             self.sync.local_change();

@@ -32,6 +32,7 @@
 //! and the simulation tests it without a runtime. Nothing of it reaches the wasm builds,
 //! which do not call it.
 
+mod chunks;
 mod content;
 mod durable;
 mod ephemeral;

@@ -119,3 +119,49 @@ fn corrupt_bytes_change_nothing() {
     assert!(synced_to(&effects).is_empty(), "{effects:?}");
     assert_eq!(hub.names(), ["step1", "step2", "step3"]);
 }
+
+/// Seed 147 of the shared-store simulation: a peer's change waits in Automerge for a
+/// dependency; bytes another relay stored bring the dependency, and both changes become
+/// visible. Only the stored one may count as durable: the other must be stored here
+/// before anyone hears of it.
+#[test]
+fn a_change_released_by_bytes_stored_elsewhere_is_stored_before_it_is_passed_on() {
+    use automerge::sync::{Message, MessageVersion};
+
+    let mut hub = TestHub::with_run();
+    let (b, c) = (client("b", 2), client("c", 3));
+    hub.join(&b);
+    hub.join(&c);
+    let mut other = RunDoc::load(run_id(), who(7, "us", "other"), &base_run().save()).unwrap();
+    other.graft("step1", "Stored", 4_000).unwrap();
+    let stored = other.save_incremental();
+    other.graft("step1", "Waiting", 4_001).unwrap();
+    let waiting = other.save_incremental();
+    let message = Message {
+        heads: other.heads(),
+        need: Vec::new(),
+        have: Vec::new(),
+        changes: vec![waiting].into(),
+        flags: None,
+        version: MessageVersion::V1,
+    };
+    hub.handle(Input::Sync {
+        from: c.clone(),
+        message,
+        request: false,
+    });
+    assert!(!hub.names().contains(&"Waiting".to_owned()), "it waits");
+    let effects = hub.handle(Input::StoredElsewhere(stored));
+    let names = hub.names();
+    assert!(
+        names.contains(&"Stored".to_owned()) && names.contains(&"Waiting".to_owned()),
+        "{names:?}"
+    );
+    let id = persist_of(&effects).expect("the released change is stored here");
+    assert!(
+        synced_to(&effects).is_empty(),
+        "nothing is passed on before it is stored: {effects:?}"
+    );
+    let effects = hub.handle(Input::Stored(id));
+    assert!(synced_to(&effects).contains(&"b".to_owned()), "{effects:?}");
+}

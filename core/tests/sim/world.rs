@@ -204,6 +204,12 @@ impl World {
                 let fails = !self.healing && self.rng.random_range(0..100) < self.plan.store_fail;
                 self.counts.writes += 1;
                 self.counts.failed_writes += u64::from(fails);
+                if self.log {
+                    eprintln!(
+                        "{} relay {relay} write {:?} landed: {}",
+                        self.now, persist.id, !fails
+                    );
+                }
                 let mut out = Vec::new();
                 self.relays[relay].written(self.now, doc, persist.id, !fails, &mut out);
                 self.apply(relay, out)
@@ -225,6 +231,13 @@ impl World {
                 if self.relays[relay].epoch != epoch || !self.relays[relay].up {
                     return Ok(()); // a restarted relay loads what it needs
                 }
+                if self.log {
+                    eprintln!(
+                        "{} relay {relay} hears of {} bytes stored elsewhere",
+                        self.now,
+                        chunk.len()
+                    );
+                }
                 let mut out = Vec::new();
                 self.relays[relay].stored_elsewhere(self.now, doc, chunk, &mut out);
                 self.apply(relay, out)
@@ -232,6 +245,9 @@ impl World {
             Event::Resync { relay, epoch } => {
                 if self.relays[relay].epoch != epoch || !self.relays[relay].up {
                     return Ok(());
+                }
+                if self.log {
+                    eprintln!("{} relay {relay} reads the shared store again", self.now);
                 }
                 let mut out = Vec::new();
                 self.relays[relay].resync(self.now, &mut out);
