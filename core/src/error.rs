@@ -122,6 +122,39 @@ pub enum RunError {
     /// A point in the run's past was named by no heads at all.
     #[error("{0}: no heads given (name a point by one or more change hashes)")]
     NoHeads(&'static str),
+    /// The change named cannot be undone at all (the genesis, the creation, a fork or
+    /// merge record, a change that altered nothing the run shows).
+    #[error("change {hash} cannot be undone: {why}")]
+    CannotUndo {
+        /// The change (hex).
+        hash: String,
+        /// Why not.
+        why: String,
+    },
+    /// A later change already replaced what the change named did.
+    #[error("change {hash} cannot be undone: {why}")]
+    Superseded {
+        /// The change (hex).
+        hash: String,
+        /// What superseded it.
+        why: String,
+    },
+    /// A graft was asked to anchor on a graft that an undo took out of the pipeline.
+    #[error("graft \"{node}\" was retracted: graft after a node in the pipeline")]
+    RetractedAnchor {
+        /// The retracted graft.
+        node: NodeId,
+    },
+    /// Two runs were to be merged that share no history (neither is a fork of the other).
+    #[error(
+        "run {other} shares no history with run {run}: only a fork and the run it came from can merge"
+    )]
+    Unrelated {
+        /// The run merged into.
+        run: crate::id::RunId,
+        /// The run merged from.
+        other: crate::id::RunId,
+    },
     /// The bytes were a valid Automerge document, but not a run.
     #[error("not a run document: {0}")]
     NotARun(String),

@@ -3,6 +3,7 @@
 use automerge::ActorId;
 
 use crate::error::RunError;
+use crate::id::RunId;
 
 /// The longest region or user name accepted, in bytes.
 pub const MAX_LABEL_BYTES: usize = 64;
@@ -34,6 +35,22 @@ impl Identity {
             region: label("region", region)?,
             user: label("user", user)?,
         })
+    }
+
+    /// The identity this replica writes one run with: its actor id mixed with the run's
+    /// id (SHA-256, first 16 bytes), so a replica that edits a run and a fork of it writes
+    /// each with its own actor, and merging the fork back never meets one actor's
+    /// sequence numbers twice.
+    pub fn for_run(&self, run: RunId) -> Self {
+        use sha2::{Digest, Sha256};
+        let mut hash = Sha256::new();
+        hash.update(self.actor.to_bytes());
+        hash.update(run.as_bytes());
+        Self {
+            actor: ActorId::from(&hash.finalize()[..16]),
+            region: self.region.clone(),
+            user: self.user.clone(),
+        }
     }
 
     /// The replica's actor id.

@@ -56,8 +56,8 @@ mod wasm;
 pub use automerge::{ActorId, ChangeHash};
 pub use backoff::Backoff;
 pub use doc::{
-    ChangeEvent, FlagChange, HistoryEntry, MAX_AGENT_NAME_CHARS, MAX_STEP_NAME_CHARS, MAX_STEPS,
-    MAX_TITLE_CHARS, Restored, RunDiff, RunDoc, StepSpec, Who,
+    ChangeEvent, FlagChange, ForkOf, HistoryEntry, MAX_AGENT_NAME_CHARS, MAX_STEP_NAME_CHARS,
+    MAX_STEPS, MAX_TITLE_CHARS, Restored, RunDiff, RunDoc, StepSpec, Who,
 };
 pub use error::RunError;
 pub use flag::{FlagValue, MAX_FLAG_KEY_BYTES, MAX_FLAG_STRING_BYTES};
@@ -67,4 +67,4 @@ pub use id::{
     RunId,
 };
 pub use identity::{Identity, MAX_LABEL_BYTES};
-pub use view::{Graft, NodeKind, PipelineNode, PruneMark, RunState, SortKey, Step};
+pub use view::{Graft, NodeKind, PipelineNode, PruneMark, Retraction, RunState, SortKey, Step};

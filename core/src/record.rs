@@ -38,6 +38,8 @@ pub(crate) mod keys {
     pub const TITLE: &str = "title";
     /// The run's UUID, written by the creating change so saved bytes name their run.
     pub const RUN_ID: &str = "runId";
+    /// For a fork: the run and heads it came from (JSON), written by the forking change.
+    pub const FORK_OF: &str = "forkOf";
     pub const STEP_ID: &str = "id";
     pub const STEP_NAME: &str = "name";
     pub const STEP_AGENT: &str = "agent";
@@ -58,6 +60,21 @@ pub(crate) struct GraftRecord<'a> {
     pub region: Cow<'a, str>,
     pub lamport: u64,
     /// Milliseconds since the Unix epoch, as the writer's clock said.
+    pub at: u64,
+    /// Set when an undo took the graft out of the pipeline (the record is written again
+    /// with it; clearing it puts the graft back). Absent from every other record, so the
+    /// plain scan reads those.
+    #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
+    pub retracted: Option<RetractRecord<'a>>,
+}
+
+/// Who retracted a graft, where, and when.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct RetractRecord<'a> {
+    #[serde(borrow)]
+    pub by: Cow<'a, str>,
+    #[serde(borrow)]
+    pub region: Cow<'a, str>,
     pub at: u64,
 }
 
@@ -109,6 +126,7 @@ impl<'a> GraftRecord<'a> {
             region: Cow::Borrowed(region),
             lamport,
             at,
+            retracted: None,
         })
     }
 }
@@ -155,6 +173,7 @@ mod tests {
             region: "eu-west-1".into(),
             lamport: 42,
             at: 1_700_000_000_000,
+            retracted: None,
         }
     }
 

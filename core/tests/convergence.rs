@@ -1,6 +1,7 @@
 //! Property: replicas that apply random operations and receive each other's changes in
 //! any order — duplicated, delayed, some lost until a final full sync — end with the same
-//! heads and the same view.
+//! heads and the same view. The operations include undo of recent and older changes, so
+//! replicas undo one change concurrently, or race the change that supersedes it.
 //!
 //! Cases: 256 by default; `RUNMESH_PROPTEST_CASES=10000 cargo test --release --test
 //! convergence` for a long run. A failure prints its seed; `RUNMESH_SEED=<seed>` replays it.
@@ -52,7 +53,7 @@ fn simulate(seed: u64) -> Result<(), String> {
             }
         };
         let now = step as u64;
-        match rng.below(6) {
+        match rng.below(7) {
             0 | 1 => {
                 let after = pick(&mut rng);
                 let _ = doc.graft(&after, &format!("Agent{step}"), now);
@@ -68,8 +69,22 @@ fn simulate(seed: u64) -> Result<(), String> {
                 doc.set_flag(key, FlagValue::Int(rng.below(5) as i64), now)
                     .unwrap();
             }
-            _ => {
+            5 => {
                 let _ = doc.clear_flag(FLAG_KEYS[rng.below(3)], now);
+            }
+            _ => {
+                // Undo a change, most often a recent one (so replicas often undo the
+                // same change concurrently, or one racing a change that supersedes it).
+                let history = doc.history();
+                if !history.is_empty() {
+                    let back = if rng.chance(60) {
+                        rng.below(history.len().min(3))
+                    } else {
+                        rng.below(history.len())
+                    };
+                    let hash = history[history.len() - 1 - back].hash.parse().unwrap();
+                    let _ = doc.undo(&hash, now);
+                }
             }
         }
         let bytes = doc.save_incremental();

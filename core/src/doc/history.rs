@@ -29,6 +29,9 @@ pub struct HistoryEntry {
     pub node: Option<String>,
     /// A short description.
     pub detail: String,
+    /// For an undo, the change it undoes (hex).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub undoes: Option<String>,
 }
 
 impl RunDoc {
@@ -50,8 +53,8 @@ pub(crate) fn entries(changes: Vec<ChangeMetadata<'_>>) -> Vec<HistoryEntry> {
                 .message
                 .as_deref()
                 .and_then(|m| serde_json::from_str::<ChangeNote>(m).ok());
-            let (by, region, op, node, detail) = match note {
-                Some(n) => (n.by, n.region, op_name(n.op), n.node, n.detail),
+            let (by, region, op, node, detail, undoes) = match note {
+                Some(n) => (n.by, n.region, op_name(n.op), n.node, n.detail, n.undoes),
                 None => (
                     "unknown".to_owned(),
                     "unknown".to_owned(),
@@ -63,6 +66,7 @@ pub(crate) fn entries(changes: Vec<ChangeMetadata<'_>>) -> Vec<HistoryEntry> {
                         .chars()
                         .take(200)
                         .collect(),
+                    None,
                 ),
             };
             HistoryEntry {
@@ -73,6 +77,7 @@ pub(crate) fn entries(changes: Vec<ChangeMetadata<'_>>) -> Vec<HistoryEntry> {
                 op,
                 node,
                 detail,
+                undoes,
             }
         })
         .collect()

@@ -2,9 +2,11 @@
 
 mod create;
 mod feed;
+mod fork;
 mod history;
 mod ops;
 mod past;
+mod undo;
 mod view;
 
 use std::sync::OnceLock;
@@ -22,6 +24,7 @@ use view::View;
 
 pub use create::{MAX_STEP_NAME_CHARS, MAX_STEPS, MAX_TITLE_CHARS, StepSpec};
 pub use feed::ChangeEvent;
+pub use fork::ForkOf;
 pub use history::HistoryEntry;
 pub use ops::MAX_AGENT_NAME_CHARS;
 pub use past::{FlagChange, Restored, RunDiff, Who};
@@ -79,9 +82,17 @@ impl RunDoc {
     /// Opens a run from bytes that name it (every run made by [`RunDoc::create`] does);
     /// [`RunError::UnknownRunId`] if they do not.
     pub fn open(identity: Identity, bytes: &[u8]) -> Result<Self, RunError> {
-        let mut run = Self::load(RunId::from_bytes([0; 16]), identity, bytes)?;
-        run.run_id = run.stored_run_id().ok_or(RunError::UnknownRunId)?;
+        let mut run = Self::load(RunId::from_bytes([0; 16]), identity.clone(), bytes)?;
+        let run_id = run.stored_run_id().ok_or(RunError::UnknownRunId)?;
+        run.bind(run_id, &identity);
         Ok(run)
+    }
+
+    /// Makes this document run `run_id`, written with `identity`'s actor for that run.
+    fn bind(&mut self, run_id: RunId, identity: &Identity) {
+        self.run_id = run_id;
+        self.identity = identity.for_run(run_id);
+        self.doc.set_actor(self.identity.actor().clone());
     }
 
     /// The run id the document records, if it records one.
@@ -116,6 +127,7 @@ impl RunDoc {
     }
 
     fn from_doc(run_id: RunId, identity: Identity, mut doc: AutoCommit) -> Result<Self, RunError> {
+        let identity = identity.for_run(run_id);
         doc.set_actor(identity.actor().clone());
         let containers = Containers::find(&doc)?;
         doc.update_diff_cursor();

@@ -1,6 +1,7 @@
 //! The run's operations: graft, prune, restore, set and clear flags. Each checks its
 //! input, writes one Automerge change, and updates the view from that change's patches.
 
+use automerge::ChangeHash;
 use automerge::transaction::{CommitOptions, Transactable};
 
 use crate::doc::RunDoc;
@@ -29,6 +30,14 @@ pub enum Op {
     SetFlag,
     /// A flag removed.
     ClearFlag,
+    /// A graft taken out of the pipeline by an undo (it stays in the history).
+    Retract,
+    /// A retracted graft put back (an undo of a retraction).
+    Reinstate,
+    /// The first change of a fork: the new run's id and where it came from.
+    Fork,
+    /// Another run's changes taken in (a fork merged back, or its parent merged in).
+    Merge,
 }
 
 /// The change message: who, where, what. Kept short: it is stored with every change.
@@ -41,6 +50,9 @@ pub(crate) struct ChangeNote {
     pub node: Option<String>,
     #[serde(default)]
     pub detail: String,
+    /// The change this one undoes (hex), for an undo.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undoes: Option<String>,
 }
 
 impl RunDoc {
@@ -66,6 +78,15 @@ impl RunDoc {
         if !self.anchor_exists(&after) {
             return Err(RunError::UnknownAnchor { anchor: after });
         }
+        if self
+            .view()
+            .index
+            .grafts
+            .get(&after)
+            .is_some_and(|g| !g.is_live())
+        {
+            return Err(RunError::RetractedAnchor { node: after });
+        }
         let lamport = self.lamport + 1;
         let id = GraftId::mint(lamport, self.identity.actor());
         let record = GraftRecord {
@@ -75,6 +96,7 @@ impl RunDoc {
             region: self.identity.region().into(),
             lamport,
             at: now_ms,
+            retracted: None,
         };
         let bucket = self.view().containers.buckets[graft_bucket(lamport)].clone();
         let encoded = encode(&record);
@@ -183,21 +205,32 @@ impl RunDoc {
     /// more than the change (finding each patch's path walks the parent map). The patch
     /// log is cleared so the next remote change is diffed from here.
     pub(crate) fn commit(&mut self, op: Op, node: Option<&str>, detail: &str, now_ms: u64) {
-        let note = ChangeNote {
+        let note = self.note(op, node, detail);
+        self.commit_note(&note, now_ms);
+        self.doc.update_diff_cursor();
+        self.update_lamport();
+    }
+
+    /// The note of a change this replica makes now.
+    pub(crate) fn note(&self, op: Op, node: Option<&str>, detail: &str) -> ChangeNote {
+        ChangeNote {
             by: self.identity.user().to_owned(),
             region: self.identity.region().to_owned(),
             op,
             node: node.map(str::to_owned),
             detail: detail.to_owned(),
-        };
-        let message = serde_json::to_string(&note).expect("a change note is plain data");
+            undoes: None,
+        }
+    }
+
+    /// Commits what the transaction holds with `note`; the view is the caller's to update.
+    pub(crate) fn commit_note(&mut self, note: &ChangeNote, now_ms: u64) -> Option<ChangeHash> {
+        let message = serde_json::to_string(note).expect("a change note is plain data");
         let time = i64::try_from(now_ms / 1000).unwrap_or(i64::MAX);
         self.doc.commit_with(
             CommitOptions::default()
                 .with_message(message)
                 .with_time(time),
-        );
-        self.doc.update_diff_cursor();
-        self.update_lamport();
+        )
     }
 }

@@ -30,6 +30,11 @@ pub struct RunDiff {
     pub grafts_added: Vec<Graft>,
     /// Grafts at `from` that are not at `to` (only when `to` does not include `from`).
     pub grafts_removed: Vec<Graft>,
+    /// Grafts in the pipeline at `from` that an undo took out by `to` (each with its
+    /// retraction: who, where, when).
+    pub retracted: Vec<Graft>,
+    /// Grafts retracted at `from` and back in the pipeline at `to`.
+    pub reinstated: Vec<Graft>,
     /// Nodes pruned at `to` that were not at `from`, with who, where and when.
     pub pruned: Vec<PruneMark>,
     /// Nodes pruned at `from` that are not at `to`.
@@ -173,15 +178,19 @@ impl RunDoc {
                 .map(|(k, v)| (k.clone(), v[0].clone()))
                 .collect()
         };
-        // A graft's creating change is on one side only, so the two lists are disjoint.
+        // A graft's creating change is on one side only; one retracted or reinstated is
+        // read on both.
+        let regrafted: BTreeSet<String> =
+            ahead.regrafted.union(&behind.regrafted).cloned().collect();
+        let with = |made: &BTreeSet<String>| made.union(&regrafted).cloned().collect();
         compare_parts(
             Parts {
-                grafts: grafts(then, &behind.grafts),
+                grafts: grafts(then, &with(&behind.grafts)),
                 pruned: was.pruned.values().cloned().collect(),
                 flags: winners(&was),
             },
             Parts {
-                grafts: grafts(now, &ahead.grafts),
+                grafts: grafts(now, &with(&ahead.grafts)),
                 pruned: is.pruned.values().cloned().collect(),
                 flags: winners(&is),
             },
@@ -265,7 +274,10 @@ fn read_grafts<'a>(at: impl Reader<'a>, c: &Containers, ids: &BTreeSet<String>) 
 /// note runmesh wrote, or (re)writes the run's title and steps.
 #[derive(Debug, Default)]
 pub(super) struct Touched {
+    /// Grafts made.
     grafts: BTreeSet<String>,
+    /// Grafts retracted or reinstated.
+    regrafted: BTreeSet<String>,
     nodes: BTreeSet<String>,
     flags: BTreeSet<String>,
 }
@@ -275,13 +287,23 @@ impl Touched {
         let mut touched = Self::default();
         for change in changes {
             let note: ChangeNote = serde_json::from_str(change.message.as_deref()?).ok()?;
-            let node = note.node?;
-            match note.op {
-                Op::Create => return None,
-                Op::Graft => touched.grafts.insert(node),
-                Op::Prune | Op::Restore => touched.nodes.insert(node),
-                Op::SetFlag | Op::ClearFlag => touched.flags.insert(node),
-            };
+            match (note.op, note.node) {
+                // They write only the run's id and origin, which no diff shows.
+                (Op::Fork | Op::Merge, _) => {}
+                (Op::Create, _) | (_, None) => return None,
+                (Op::Graft, Some(node)) => {
+                    touched.grafts.insert(node);
+                }
+                (Op::Prune | Op::Restore, Some(node)) => {
+                    touched.nodes.insert(node);
+                }
+                (Op::SetFlag | Op::ClearFlag, Some(key)) => {
+                    touched.flags.insert(key);
+                }
+                (Op::Retract | Op::Reinstate, Some(node)) => {
+                    touched.regrafted.insert(node);
+                }
+            }
         }
         Some(touched)
     }
@@ -332,8 +354,22 @@ pub(super) fn compare(before: &RunState, after: &RunState) -> RunDiff {
 
 /// The differences between two points' parts (who and the changes are filled in after).
 fn compare_parts(before: Parts, after: Parts) -> RunDiff {
-    let ids = |grafts: &[Graft]| grafts.iter().map(|g| g.id.clone()).collect::<BTreeSet<_>>();
-    let (had, has) = (ids(&before.grafts), ids(&after.grafts));
+    let live = |grafts: &[Graft]| {
+        grafts
+            .iter()
+            .filter(|g| g.is_live())
+            .map(|g| g.id.clone())
+            .collect::<BTreeSet<_>>()
+    };
+    let retracted = |grafts: &[Graft]| {
+        grafts
+            .iter()
+            .filter(|g| !g.is_live())
+            .map(|g| g.id.clone())
+            .collect::<BTreeSet<_>>()
+    };
+    let (had, has) = (live(&before.grafts), live(&after.grafts));
+    let (was_out, is_out) = (retracted(&before.grafts), retracted(&after.grafts));
     let marks = |p: &[PruneMark]| -> BTreeMap<NodeId, PruneMark> {
         p.iter().map(|m| (m.id.clone(), m.clone())).collect()
     };
@@ -345,13 +381,25 @@ fn compare_parts(before: Parts, after: Parts) -> RunDiff {
         grafts_added: after
             .grafts
             .iter()
-            .filter(|g| !had.contains(&g.id))
+            .filter(|g| g.is_live() && !had.contains(&g.id) && !was_out.contains(&g.id))
             .cloned()
             .collect(),
         grafts_removed: before
             .grafts
             .iter()
-            .filter(|g| !has.contains(&g.id))
+            .filter(|g| g.is_live() && !has.contains(&g.id) && !is_out.contains(&g.id))
+            .cloned()
+            .collect(),
+        retracted: after
+            .grafts
+            .iter()
+            .filter(|g| !g.is_live() && had.contains(&g.id))
+            .cloned()
+            .collect(),
+        reinstated: after
+            .grafts
+            .iter()
+            .filter(|g| g.is_live() && was_out.contains(&g.id))
             .cloned()
             .collect(),
         pruned: is_pruned

@@ -18,7 +18,7 @@ use crate::flag::FlagValue;
 use crate::id::NodeId;
 use crate::record::{GraftRecord, PruneRecord, bucket_key, keys};
 use crate::view::containers::Containers;
-use crate::view::model::{Graft, PruneMark, Step};
+use crate::view::model::{Graft, PruneMark, Retraction, Step};
 use crate::view::names::{Field, Names};
 use crate::view::reader::{Now, Reader};
 use crate::view::siblings::{Sibling, order};
@@ -449,6 +449,11 @@ fn read_graft(
         region: names.intern(Field::Region, &record.region),
         lamport: record.lamport,
         at: record.at,
+        retracted: record.retracted.map(|r| Retraction {
+            by: r.by.into_owned(),
+            region: r.region.into_owned(),
+            at: r.at,
+        }),
     })
 }
 

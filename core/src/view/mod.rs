@@ -10,5 +10,5 @@ pub(crate) mod reader;
 mod siblings;
 mod state;
 
-pub use model::{Graft, NodeKind, PipelineNode, PruneMark, SortKey, Step};
+pub use model::{Graft, NodeKind, PipelineNode, PruneMark, Retraction, SortKey, Step};
 pub use state::RunState;

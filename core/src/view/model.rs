@@ -34,9 +34,29 @@ pub struct Graft {
     pub lamport: u64,
     /// When, in milliseconds since the Unix epoch, by the writer's clock.
     pub at: u64,
+    /// Set when an undo took the graft out of the pipeline: it stays in the run's
+    /// history and in this list, and grafts after it take its place.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retracted: Option<Retraction>,
+}
+
+/// Who took a graft out of the pipeline, where and when.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Retraction {
+    /// The user.
+    pub by: String,
+    /// Their region.
+    pub region: String,
+    /// When, in milliseconds since the Unix epoch, by the writer's clock.
+    pub at: u64,
 }
 
 impl Graft {
+    /// Whether the graft is in the pipeline (not retracted).
+    pub fn is_live(&self) -> bool {
+        self.retracted.is_none()
+    }
+
     /// The key that orders concurrent grafts after the same node, the same on every replica.
     pub fn sort_key(&self) -> SortKey {
         SortKey {

@@ -5,7 +5,8 @@
 //! grafts follow it before its next sibling. Anchors are followed with an explicit
 //! stack, so a long chain of grafts cannot overflow the call stack, and a graft whose
 //! chain of anchors never reaches a step (a dangling anchor, or a cycle written by a
-//! foreign client) is simply never reached: it is reported, not placed.
+//! foreign client) is simply never reached: it is reported, not placed. A retracted
+//! graft is reached but not placed: the grafts after it take its place and depth.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -16,6 +17,7 @@ use crate::view::model::{NodeKind, PipelineNode};
 /// The pipeline, and the grafts that could not be placed in it (id → why).
 pub(crate) fn pipeline(index: &ViewIndex) -> (Vec<PipelineNode>, BTreeMap<NodeId, String>) {
     let mut out = Vec::with_capacity(index.steps.len() + index.grafts.len());
+    let mut retracted = 0;
     for (id, kind, name, agent) in roots(index) {
         let pruned = index.pruned.contains_key(&id);
         out.push(PipelineNode {
@@ -27,12 +29,13 @@ pub(crate) fn pipeline(index: &ViewIndex) -> (Vec<PipelineNode>, BTreeMap<NodeId
             depth: 0,
             pruned,
         });
-        place_grafts_after(index, &id, &mut out);
+        retracted += place_grafts_after(index, &id, &mut out);
     }
     let mut unplaced = BTreeMap::new();
-    if out.len() < index.steps.len() + index.grafts.len() {
+    if out.len() + retracted < index.steps.len() + index.grafts.len() {
         let placed: BTreeSet<&NodeId> = out.iter().map(|n| &n.id).collect();
-        for graft in index.grafts.values().filter(|g| !placed.contains(&g.id)) {
+        let reached = |g: &&crate::view::Graft| placed.contains(&g.id) || !g.is_live();
+        for graft in index.grafts.values().filter(|g| !reached(g)) {
             let why = if index.grafts.contains_key(&graft.after) {
                 format!(
                     "anchored to graft {:?}, which is not placed",
@@ -76,10 +79,14 @@ fn roots(index: &ViewIndex) -> Vec<(NodeId, NodeKind, String, Option<String>)> {
         .collect()
 }
 
-fn place_grafts_after(index: &ViewIndex, root: &NodeId, out: &mut Vec<PipelineNode>) {
-    // Each frame: the siblings still to visit (reversed so `pop` yields them in order).
-    let mut stack: Vec<Vec<&NodeId>> = vec![children_of(index, root)];
-    while let Some(frame) = stack.last_mut() {
+/// Places the grafts after `root`; returns how many retracted grafts it passed.
+fn place_grafts_after(index: &ViewIndex, root: &NodeId, out: &mut Vec<PipelineNode>) -> usize {
+    let mut retracted = 0;
+    // Each frame: the siblings still to visit (reversed so `pop` yields them in order),
+    // and their depth.
+    let mut stack: Vec<(Vec<&NodeId>, usize)> = vec![(children_of(index, root), 1)];
+    while let Some((frame, depth)) = stack.last_mut() {
+        let depth = *depth;
         let Some(id) = frame.pop() else {
             stack.pop();
             continue;
@@ -87,17 +94,23 @@ fn place_grafts_after(index: &ViewIndex, root: &NodeId, out: &mut Vec<PipelineNo
         let Some(graft) = index.grafts.get(id) else {
             continue;
         };
-        out.push(PipelineNode {
-            id: graft.id.clone(),
-            kind: NodeKind::Graft,
-            name: graft.agent_name.clone(),
-            agent: None,
-            after: Some(graft.after.clone()),
-            depth: stack.len(),
-            pruned: index.pruned.contains_key(&graft.id),
-        });
-        stack.push(children_of(index, id));
+        if graft.is_live() {
+            out.push(PipelineNode {
+                id: graft.id.clone(),
+                kind: NodeKind::Graft,
+                name: graft.agent_name.clone(),
+                agent: None,
+                after: Some(graft.after.clone()),
+                depth,
+                pruned: index.pruned.contains_key(&graft.id),
+            });
+            stack.push((children_of(index, id), depth + 1));
+        } else {
+            retracted += 1;
+            stack.push((children_of(index, id), depth));
+        }
     }
+    retracted
 }
 
 fn children_of<'a>(index: &'a ViewIndex, anchor: &NodeId) -> Vec<&'a NodeId> {

@@ -58,6 +58,7 @@ mod tests {
             region: Arc::from(region),
             lamport,
             at: 0,
+            retracted: None,
         }
     }
 

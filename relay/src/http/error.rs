@@ -106,7 +106,11 @@ impl From<RunError> for AppError {
         match e {
             RunError::UnknownAnchor { .. }
             | RunError::UnknownNode { .. }
-            | RunError::UnknownHeads { .. } => Self::Unprocessable(e.to_string()),
+            | RunError::UnknownHeads { .. }
+            | RunError::CannotUndo { .. }
+            | RunError::RetractedAnchor { .. }
+            | RunError::Unrelated { .. } => Self::Unprocessable(e.to_string()),
+            RunError::Superseded { .. } => Self::Conflict(e.to_string()),
             RunError::Automerge(_) => {
                 tracing::error!(error = %e, "automerge refused an operation runmesh had checked");
                 Self::Internal
