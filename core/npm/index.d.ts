@@ -30,6 +30,8 @@ export interface Graft {
   lamport: number;
   /** Milliseconds since the Unix epoch, by the writer's clock. */
   at: number;
+  /** Set when an undo took the graft out of the pipeline (it stays in this list). */
+  retracted?: { by: string; region: string; at: number };
 }
 
 /** A step or graft marked as pruned. */
@@ -84,10 +86,31 @@ export interface HistoryEntry {
   region: string;
   /** Seconds since the Unix epoch, by the writer's clock. */
   at: number;
-  op: 'create' | 'graft' | 'prune' | 'restore' | 'setFlag' | 'clearFlag' | 'change';
+  op:
+    | 'create'
+    | 'graft'
+    | 'prune'
+    | 'restore'
+    | 'setFlag'
+    | 'clearFlag'
+    | 'retract'
+    | 'reinstate'
+    | 'fork'
+    | 'merge'
+    | 'change';
   /** The node or flag it touched. */
   node?: string;
   detail: string;
+  /** For an undo: the change it undoes. */
+  undoes?: string;
+}
+
+/** Where a fork came from (`RunDoc.forkOf`). */
+export interface ForkOf {
+  /** The run it was forked from. */
+  run: string;
+  /** That run's heads it started from. */
+  at: string[];
 }
 
 /** Who made a change, where, and when (seconds since the Unix epoch). */
@@ -105,6 +128,10 @@ export interface RunDiff {
   graftsAdded: Graft[];
   /** Grafts at `from` that are not at `to` (only when `to` does not include `from`). */
   graftsRemoved: Graft[];
+  /** Grafts in the pipeline at `from` that an undo took out by `to`. */
+  retracted: Graft[];
+  /** Grafts retracted at `from` and back in the pipeline at `to`. */
+  reinstated: Graft[];
   pruned: PruneMark[];
   /** Nodes whose prune mark is gone, and who restored them if a change between did. */
   restored: Array<{ id: string } & Partial<Who>>;
@@ -168,6 +195,17 @@ export declare class RunDoc {
   stateAt(heads: string[]): RunState;
   /** What changed from `from` to `to` (default: now), with who did it. */
   diff(from: string[], to?: string[]): RunDiff;
+  /** Reverses one earlier change (a hash from `history()`) with a new change, whoever made
+   *  it; returns the new change's hash. Throws if a later change superseded it. */
+  undo(change: string): string;
+  /** A new run (random id unless given) sharing this run's history up to `at` (default:
+   *  now); it can merge back with `mergeFrom`. */
+  fork(options?: { runId?: string; at?: string[] }): RunDoc;
+  /** Where this run was forked from, or null. */
+  readonly forkOf: ForkOf | null;
+  /** Takes every change of a fork of this run (or of the run this one was forked from);
+   *  throws if the two share no history. */
+  mergeFrom(other: RunDoc): boolean;
   save(): Uint8Array;
   /** The changes since the last `save` or `saveIncremental`. */
   saveIncremental(): Uint8Array;

@@ -154,3 +154,41 @@ test('stateAt shows the run as it was, diff says what changed since and who did 
   assert.throws(() => doc.stateAt(['nothex']), /at: "nothex" is not a change hash/);
   assert.throws(() => doc.diff([]), /from must be a non-empty array of change hashes/);
 });
+
+test('undo reverses one change, fork starts a run from a point, mergeFrom brings it back', () => {
+  const doc = RunDoc.create({ title: 'Undo', steps, region: 'eu-west-1', user: 'dana' });
+  const alpha = doc.graft('plan', 'Alpha');
+  const grafted = doc.history().at(-1).hash;
+  const events = [];
+  doc.onChange((e) => events.push(e.local));
+
+  const undo = doc.undo(grafted);
+  assert.match(undo, /^[0-9a-f]{64}$/);
+  assert.deepEqual(events, [true]);
+  const state = doc.state();
+  assert.ok(!state.pipeline.some((n) => n.id === alpha), 'Alpha left the pipeline');
+  assert.equal(state.grafts[0].retracted.by, 'dana', 'and stays, marked retracted');
+  const last = doc.history().at(-1);
+  assert.deepEqual([last.op, last.undoes], ['retract', grafted]);
+  assert.deepEqual(doc.diff([grafted]).retracted.map((g) => g.agentName), ['Alpha']);
+  assert.throws(() => doc.undo(grafted), /cannot be undone: graft .* was retracted since/);
+  assert.throws(() => doc.undo(doc.history()[0].hash), /cannot be undone: it creates the run/);
+  assert.throws(() => doc.undo('nothex'), /change: "nothex" is not a change hash/);
+
+  const fork = doc.fork({ at: [grafted] });
+  assert.notEqual(fork.runId, doc.runId);
+  assert.deepEqual(fork.forkOf, { run: doc.runId, at: [grafted] });
+  assert.equal(doc.forkOf, null);
+  assert.ok(fork.state().pipeline.some((n) => n.name === 'Alpha'), 'the fork starts before the undo');
+  fork.graft('ship', 'Tried');
+  assert.equal(doc.mergeFrom(fork), true);
+  const names = doc.state().pipeline.map((n) => n.name);
+  assert.ok(names.includes('Tried') && !names.includes('Alpha'), names.join());
+  assert.equal(doc.state().runId, doc.runId);
+  assert.equal(doc.history().at(-1).op, 'merge');
+  assert.equal(doc.mergeFrom(fork), false, 'nothing new');
+
+  const stranger = RunDoc.create({ title: 'Other', steps: ['x'] });
+  assert.throws(() => doc.mergeFrom(stranger), /shares no history/);
+  assert.throws(() => doc.mergeFrom({}), /mergeFrom\(\) takes another RunDoc/);
+});

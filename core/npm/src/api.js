@@ -89,6 +89,31 @@ export function makeApi(wasm) {
       return JSON.parse(this.#raw.diffJson(hashes('from', from), to === undefined ? [] : hashes('to', to)));
     }
 
+    /** Reverses one earlier change (by its hash) with a new change; returns the new hash. */
+    undo(change) {
+      const hash = this.#raw.undo(text('change', change));
+      this[EMIT]({ local: true });
+      return hash;
+    }
+
+    /** A new run sharing this run's history up to `at` (default: now). */
+    fork({ runId = '', at } = {}) {
+      return new RunDoc(this.#raw.fork(text('runId', runId), at === undefined ? [] : hashes('at', at)));
+    }
+
+    /** Where this run was forked from: `{run, at}`, or null. */
+    get forkOf() {
+      return JSON.parse(this.#raw.forkOfJson());
+    }
+
+    /** Takes every change of `other` (a fork of this run, or the run it came from). */
+    mergeFrom(other) {
+      if (!(other instanceof RunDoc)) throw new TypeError('mergeFrom() takes another RunDoc');
+      const changed = this.#raw.mergeFrom(other[RAW]);
+      if (changed) this[EMIT]({ local: false });
+      return changed;
+    }
+
     get lamport() {
       return this.#raw.lamport();
     }

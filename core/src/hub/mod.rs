@@ -267,6 +267,24 @@ impl<R> RunHub<R> {
         }
     }
 
+    /// A fork of the run as a new run `new`, from `at` (now if `None`), made by `user`
+    /// at `now`: the new run's whole document, saved. The run itself is not changed.
+    pub fn fork(
+        &mut self,
+        new: crate::id::RunId,
+        at: Option<&[ChangeHash]>,
+        user: &str,
+        now: Millis,
+    ) -> Result<Vec<u8>, OpError> {
+        match self.run()? {
+            Content::Run(run) => {
+                run.act_as(user)?;
+                Ok(run.fork(new, at, now)?.save())
+            }
+            Content::Plain(_) => Err(OpError::NotARun),
+        }
+    }
+
     /// The whole document, saved.
     pub fn save(&mut self) -> Result<Vec<u8>, OpError> {
         Ok(self.run()?.unchanged().save())

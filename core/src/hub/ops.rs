@@ -3,6 +3,8 @@
 use crate::error::RunError;
 use crate::flag::FlagValue;
 use crate::hub::content::Content;
+use automerge::ChangeHash;
+
 use crate::id::{GraftId, RunId};
 use crate::identity::Identity;
 use crate::view::RunState;
@@ -47,6 +49,25 @@ pub enum RunOp {
         /// The key.
         key: String,
     },
+    /// Reverse one earlier change with a new one.
+    Undo {
+        /// The change to undo.
+        change: ChangeHash,
+    },
+    /// Take in every change of another run that shares this run's history (a fork, or
+    /// the run it was forked from).
+    Merge {
+        /// The other run.
+        from: RunId,
+        /// Its whole document, saved.
+        bytes: Vec<u8>,
+    },
+    /// Create the run from a whole saved document made elsewhere (a fork); refused if the
+    /// run exists.
+    Adopt {
+        /// The document, saved.
+        bytes: Vec<u8>,
+    },
     /// Merge Automerge bytes (a save or changes) from another relay or a backup.
     ApplyBytes {
         /// The bytes.
@@ -61,7 +82,9 @@ impl RunOp {
     /// weighs before applying it).
     pub(crate) fn weight(&self) -> usize {
         match self {
-            Self::ApplyBytes { bytes, .. } => bytes.len(),
+            Self::ApplyBytes { bytes, .. } | Self::Merge { bytes, .. } | Self::Adopt { bytes } => {
+                bytes.len()
+            }
             _ => 1024,
         }
     }
@@ -74,6 +97,8 @@ pub struct OpReply {
     pub state: RunState,
     /// The graft made, for `Graft`.
     pub graft: Option<GraftId>,
+    /// The change made, for `Undo`.
+    pub change: Option<ChangeHash>,
     /// Whether the document changed.
     pub changed: bool,
 }
@@ -135,6 +160,30 @@ pub(crate) fn apply(
             let run = RunDoc::create(run_id, who, &title, &steps, now)?;
             Ok(created(content, run))
         }
+        RunOp::Adopt { bytes } => match content {
+            Some(_) => Err(OpError::Exists),
+            None => Ok(created(
+                content,
+                RunDoc::load(run_id, identity.clone(), &bytes)?,
+            )),
+        },
+        RunOp::Merge { from, bytes } => {
+            let Some(Content::Run(run)) = content else {
+                return Err(match content {
+                    None => OpError::NotFound,
+                    Some(_) => OpError::NotARun,
+                });
+            };
+            let mut other = RunDoc::load(from, identity.clone(), &bytes)?;
+            run.act_as(user)?;
+            let changed = run.merge_from(&mut other, now)?;
+            Ok(OpReply {
+                state: run.state(),
+                graft: None,
+                change: None,
+                changed,
+            })
+        }
         RunOp::ApplyBytes { bytes, .. } => match content {
             None => Ok(created(
                 content,
@@ -146,6 +195,7 @@ pub(crate) fn apply(
                 Ok(OpReply {
                     state: run.state(),
                     graft: None,
+                    change: None,
                     changed,
                 })
             }
@@ -169,6 +219,7 @@ fn created(content: &mut Option<Content>, run: RunDoc) -> OpReply {
     OpReply {
         state,
         graft: None,
+        change: None,
         changed: true,
     }
 }
@@ -187,18 +238,27 @@ fn edit(
     };
     run.act_as(user)?;
     let before = run.heads();
+    let mut change = None;
     let graft = match op {
         RunOp::Graft { after, agent_name } => Some(run.graft(&after, &agent_name, now)?),
         RunOp::Prune { node } => run.prune(&node, now).map(|_| None)?,
         RunOp::Restore { node } => run.restore(&node, now).map(|_| None)?,
         RunOp::SetFlag { key, value } => run.set_flag(&key, value, now).map(|()| None)?,
         RunOp::ClearFlag { key } => run.clear_flag(&key, now).map(|_| None)?,
-        RunOp::Create { .. } | RunOp::ApplyBytes { .. } => unreachable!("handled by apply"),
+        RunOp::Undo { change: undone } => {
+            change = Some(run.undo(&undone, now)?);
+            None
+        }
+        RunOp::Create { .. }
+        | RunOp::ApplyBytes { .. }
+        | RunOp::Merge { .. }
+        | RunOp::Adopt { .. } => unreachable!("handled by apply"),
     };
     let changed = run.heads() != before;
     Ok(OpReply {
         state: run.state(),
         graft,
+        change,
         changed,
     })
 }

@@ -129,6 +129,40 @@ impl WasmRunDoc {
         Ok(serde_json::to_string(&diff).expect("a diff is plain data"))
     }
 
+    /// Reverses the change `change` (hex hash) with a new change; returns its hash.
+    pub fn undo(&mut self, change: &str) -> Result<String, JsError> {
+        let [hash] = parse_heads("change", &[change.to_owned()])?[..] else {
+            unreachable!("one hash in, one out")
+        };
+        Ok(self.inner.undo(&hash, now_ms())?.to_string())
+    }
+
+    /// A new run `new_id` (empty: random) sharing this run's history up to `at` (empty:
+    /// now), written by this replica's region and user.
+    pub fn fork(&mut self, new_id: &str, at: Vec<String>) -> Result<WasmRunDoc, JsError> {
+        let new_id = parse_run_id_or_random(new_id)?;
+        let at = if at.is_empty() {
+            None
+        } else {
+            Some(parse_heads("at", &at)?)
+        };
+        let inner = self.inner.fork(new_id, at.as_deref(), now_ms())?;
+        Ok(Self { inner })
+    }
+
+    /// Where this run was forked from, as JSON text (`null` if it is no fork).
+    #[wasm_bindgen(js_name = forkOfJson)]
+    pub fn fork_of_json(&self) -> String {
+        serde_json::to_string(&self.inner.fork_of()).expect("plain data")
+    }
+
+    /// Takes every change of `other`, a fork of this run or the run it was forked from;
+    /// true if anything came in.
+    #[wasm_bindgen(js_name = mergeFrom)]
+    pub fn merge_from(&mut self, other: &mut WasmRunDoc) -> Result<bool, JsError> {
+        Ok(self.inner.merge_from(&mut other.inner, now_ms())?)
+    }
+
     /// The whole document, compacted.
     pub fn save(&mut self) -> Vec<u8> {
         self.inner.save()

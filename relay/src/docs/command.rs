@@ -3,7 +3,7 @@
 use automerge::sync::Message;
 use runmesh_core::hub::{Link, OpError, OpReply, RunOp};
 use runmesh_core::sync::PeerId;
-use runmesh_core::{ChangeEvent, ChangeHash, HistoryEntry, RunDiff, RunState};
+use runmesh_core::{ChangeEvent, ChangeHash, HistoryEntry, RunDiff, RunId, RunState};
 use tokio::sync::{oneshot, watch};
 
 use crate::docs::link::PeerLink;
@@ -41,6 +41,17 @@ pub enum Read {
     ),
     /// Current heads (none if the run is not here).
     Heads(oneshot::Sender<Vec<ChangeHash>>),
+    /// A fork of the run: the new run's whole document (the run itself is not changed).
+    Fork {
+        /// The new run.
+        new: RunId,
+        /// Where in the run's past it starts (none: now).
+        at: Option<Vec<ChangeHash>>,
+        /// Who forks it.
+        user: String,
+        /// The new run's document, saved.
+        reply: oneshot::Sender<Result<Vec<u8>, OpError>>,
+    },
 }
 
 /// A message to a run's task.

@@ -343,6 +343,15 @@ impl Shell {
             Read::Diff(from, to, reply) => {
                 let _ = reply.send(self.hub.diff(&from, to.as_deref()));
             }
+            Read::Fork {
+                new,
+                at,
+                user,
+                reply,
+            } => {
+                let now = self.env.now();
+                let _ = reply.send(self.hub.fork(new, at.as_deref(), &user, now));
+            }
         }
     }
 

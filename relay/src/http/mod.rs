@@ -9,6 +9,7 @@ mod heads;
 mod observe;
 mod ops;
 mod page;
+mod past;
 mod path;
 mod reads;
 mod state;
@@ -50,6 +51,9 @@ pub fn router(state: AppState, web_dist: Option<&std::path::Path>) -> Router {
         .route("/api/crdt/runs/{run_id}/events", get(feed::get_events))
         .route("/api/crdt/runs/{run_id}/heads", get(reads::get_heads))
         .route("/api/crdt/runs/{run_id}/sync", post(writes::post_sync))
+        .route("/api/crdt/runs/{run_id}/undo", post(past::undo))
+        .route("/api/crdt/runs/{run_id}/fork", post(past::fork))
+        .route("/api/crdt/runs/{run_id}/merge", post(past::merge))
         .route(
             "/api/crdt/runs/{run_id}/register-peer",
             post(ops::register_peer),

@@ -19,7 +19,8 @@ use crate::http::error::AppError;
 use crate::http::path::RunPath;
 use crate::http::state::AppState;
 
-fn run_id(text: &str) -> Result<RunId, AppError> {
+/// `text` as a run id, or a 400 saying why not.
+pub(crate) fn run_id(text: &str) -> Result<RunId, AppError> {
     text.parse()
         .map_err(|e: runmesh_core::InvalidRunId| AppError::BadRequest(e.to_string()))
 }
@@ -42,7 +43,13 @@ impl StateBody {
     }
 }
 
-async fn op(state: &AppState, run: RunId, op: RunOp, user: String) -> Result<OpReply, AppError> {
+/// Runs `op` on `run`'s task for `user` and waits for its answer (durable).
+pub(crate) async fn op(
+    state: &AppState,
+    run: RunId,
+    op: RunOp,
+    user: String,
+) -> Result<OpReply, AppError> {
     let (reply, rx) = oneshot::channel();
     let cmd = DocCmd::Op { op, user, reply };
     state.docs.send(run.document_id(), cmd).await;

@@ -360,3 +360,53 @@ async fn mesh_peers_must_present_the_mesh_token() {
         relay.stop().await;
     }
 }
+
+/// Undo needs write on the run; a fork needs read on the run and write on the new one;
+/// a merge needs write here and read on the run merged from.
+#[tokio::test]
+async fn undo_fork_and_merge_respect_the_token_scopes() {
+    use reqwest::Method;
+    let (relay, _tmp) = secured(|_| {}).await;
+    let (run, fork) = (RunId::random(), RunId::random());
+    let token = |runs: serde_json::Value| hs256("ada", now() + 60, runs);
+    let admin = token(serde_json::json!({ "*": "write" }));
+    let graft = relay.http(&format!("/app/runs/{run}/graft"));
+    let (status, _, _) = send(Method::POST, &graft, Some(&admin), &graft_body("A")).await;
+    assert_eq!(status, 201);
+    let api = |path: &str| relay.http(&format!("/api/crdt/runs/{run}/{path}"));
+    let (_, history, _) = send(Method::GET, &api("history"), Some(&admin), "").await;
+    let change = history["history"].as_array().unwrap().last().unwrap()["hash"].clone();
+    let undo = serde_json::json!({ "change": change }).to_string();
+    let fork_body = serde_json::json!({ "runId": fork }).to_string();
+
+    let reader = token(serde_json::json!({ run.to_string(): "read" }));
+    let (status, body, _) = send(Method::POST, &api("undo"), Some(&reader), &undo).await;
+    assert_eq!(status, 403, "{body}");
+    let (status, body, _) = send(Method::POST, &api("fork"), Some(&reader), &fork_body).await;
+    assert_eq!(status, 403, "no write on the new run: {body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains(&fork.to_string()),
+        "{body}"
+    );
+
+    let forker = token(serde_json::json!({ run.to_string(): "read", fork.to_string(): "write" }));
+    let (status, body, _) = send(Method::POST, &api("fork"), Some(&forker), &fork_body).await;
+    assert_eq!(status, 201, "{body}");
+
+    let merge = serde_json::json!({ "from": fork }).to_string();
+    let blind = token(serde_json::json!({ run.to_string(): "write" }));
+    let (status, body, _) = send(Method::POST, &api("merge"), Some(&blind), &merge).await;
+    assert_eq!(status, 403, "no read on the fork: {body}");
+    let (status, body, _) = send(Method::POST, &api("merge"), Some(&forker), &merge).await;
+    assert_eq!(status, 403, "no write on the run: {body}");
+    let merger = token(serde_json::json!({ run.to_string(): "write", fork.to_string(): "read" }));
+    let (status, body, _) = send(Method::POST, &api("merge"), Some(&merger), &merge).await;
+    assert_eq!(status, 200, "{body}");
+    let writer = token(serde_json::json!({ run.to_string(): "write" }));
+    let (status, body, _) = send(Method::POST, &api("undo"), Some(&writer), &undo).await;
+    assert_eq!(status, 200, "{body}");
+    relay.stop().await;
+}
