@@ -1,8 +1,9 @@
-//! A run's past on a 10,000-graft run: the state at its midpoint, and a diff between two
-//! points 1,000 changes apart. `cargo bench -p runmesh-core --bench past`; figures are in
+//! A run's past on a 10,000-graft run: the state at its midpoint, a diff between two
+//! points 1,000 changes apart, and undo of the graft at the midpoint and of the newest
+//! change. `cargo bench -p runmesh-core --bench past`; figures are in
 //! docs/benchmarks.md.
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use runmesh_core::{ChangeHash, Identity, RunDoc, RunId, StepSpec};
 use std::hint::black_box;
 use std::time::Duration;
@@ -39,6 +40,36 @@ fn benches(c: &mut Criterion) {
     });
     g.bench_function("diff_1000_changes_apart", |b| {
         b.iter(|| black_box(run.diff(&at_4000, &midpoint).unwrap()))
+    });
+    // Each undo needs a run that has not undone that graft yet: a fresh load, outside the
+    // timing, with its view read and one write made (the first write after a load costs
+    // about 2 ms more, whatever it is).
+    let saved = run.save();
+    let fresh = || {
+        let identity = Identity::random("eu-west-1", "bob").unwrap();
+        let mut run = RunDoc::load(run.run_id(), identity, &saved).unwrap();
+        run.set_flag("warm", runmesh_core::FlagValue::Bool(true), 1)
+            .unwrap();
+        run
+    };
+    g.bench_function("undo_graft_at_midpoint", |b| {
+        b.iter_batched(
+            fresh,
+            // The run goes back out, so dropping it (about 1 ms) is not timed.
+            |mut run| {
+                let undo = run.undo(&midpoint[0], 20_000).unwrap();
+                (run, undo)
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    // Undoing the newest change each time: retract, reinstate, retract, …
+    let mut newest = run.heads()[0];
+    g.bench_function("undo_newest_change", |b| {
+        b.iter(|| {
+            newest = run.undo(&newest, 30_000).unwrap();
+            black_box(newest)
+        })
     });
     g.finish();
 }

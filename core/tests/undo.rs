@@ -160,3 +160,19 @@ fn two_replicas_undoing_one_change_at_once_converge() {
     assert_eq!(names(&a), ["step1", "step2", "step3"]);
     assert!(a.state().pruned_steps.is_empty());
 }
+
+#[test]
+fn a_change_another_tool_wrote_is_undone_from_what_it_changed() {
+    use automerge::ReadDoc;
+    use automerge::transaction::Transactable;
+    let mut run = three_step_run();
+    let doc = run.automerge_mut();
+    let (_, flags) = doc.get(automerge::ROOT, "flags").unwrap().unwrap();
+    doc.put(&flags, "mode", "foreign").unwrap();
+    doc.commit();
+    run.refresh();
+    let foreign = last_change(&mut run);
+    assert_eq!(run.history().last().unwrap().op, "change");
+    run.undo(&foreign, 2_000).unwrap();
+    assert!(run.state().flags.is_empty(), "{:?}", run.state().flags);
+}

@@ -21,6 +21,22 @@ use crate::genesis::GENESIS_ACTOR;
 use crate::id::NodeId;
 use crate::record::{GraftRecord, PruneRecord, RetractRecord, encode, graft_bucket};
 use crate::view::Graft;
+use crate::view::index::ViewIndex;
+use crate::view::reader::At;
+
+/// The ops one change wrote: its actor and op counters.
+struct Written {
+    actor: automerge::ActorId,
+    ops: std::ops::RangeInclusive<u64>,
+}
+
+impl Written {
+    /// Whether the op `id` is one of them.
+    fn wrote(&self, id: &automerge::ObjId) -> bool {
+        matches!(id, automerge::ObjId::Id(counter, actor, _)
+            if *actor == self.actor && self.ops.contains(counter))
+    }
+}
 
 /// One part of an undo.
 enum Reverse {
@@ -64,8 +80,17 @@ impl RunDoc {
             Some(Op::Merge) => return Err(cannot("it records a merge")),
             _ => {}
         }
-        let done = self.what_changed(hash, &deps)?;
-        let plan = self.reversal(hash, &done)?;
+        let written_by = Written {
+            actor: meta.actor.as_ref().clone(),
+            ops: meta.start_op..=meta.max_op,
+        };
+        let plan = match note {
+            Some(note) => self.reversal_of_note(hash, &note, &written_by, &deps)?,
+            None => {
+                let done = self.what_changed(hash, &deps)?;
+                self.reversal(hash, &done)?
+            }
+        };
         let Some(first) = plan.first() else {
             return Err(cannot("it changed nothing the run shows"));
         };
@@ -85,12 +110,127 @@ impl RunDoc {
         }
         let mut note = self.note(op, Some(&node), &format!("undo of {hash}"));
         note.undoes = Some(hash.to_string());
-        let undo = self
-            .commit_note(&note, now_ms)
-            .expect("an undo writes at least one operation");
+        // Writing back a value the run holds already is no op at all (a flag write that
+        // only settled a conflict, say): there is nothing to undo then.
+        let Some(undo) = self.commit_note(&note, now_ms) else {
+            return Err(cannot("it changed nothing the run shows"));
+        };
         // The view follows from the change's patches, as for a change from a peer.
         self.refresh();
         Ok(undo)
+    }
+
+    /// The parts to reverse of a change runmesh wrote, read from its note and the run now:
+    /// a value is still the change's own if the change wrote it (its op id), so no point
+    /// of the past is read but a flag's value before.
+    fn reversal_of_note(
+        &self,
+        hash: &ChangeHash,
+        note: &ChangeNote,
+        written_by: &Written,
+        deps: &[ChangeHash],
+    ) -> Result<Vec<Reverse>, RunError> {
+        let superseded = |why: String| RunError::Superseded {
+            hash: hash.to_string(),
+            why,
+        };
+        let Some(node) = note.node.as_deref() else {
+            return Ok(Vec::new());
+        };
+        let view = self.view();
+        let graft = |id: &str| {
+            view.index
+                .grafts
+                .get(id)
+                .cloned()
+                .ok_or_else(|| superseded(format!("graft {id} is no longer in the run")))
+        };
+        let step = match note.op {
+            Op::Graft | Op::Reinstate => {
+                let graft = graft(node)?;
+                if let Some(r) = &graft.retracted {
+                    return Err(superseded(format!(
+                        "graft {node} was retracted since, by {} ({})",
+                        r.by, r.region
+                    )));
+                }
+                Reverse::Retract(graft, true)
+            }
+            Op::Retract => {
+                let graft = graft(node)?;
+                if graft.is_live() {
+                    return Err(superseded(format!("graft {node} was reinstated since")));
+                }
+                Reverse::Retract(graft, false)
+            }
+            Op::Prune => {
+                let now = self.doc.get(&view.containers.pruned, node)?;
+                match (now, view.index.pruned.get(node)) {
+                    (Some((_, op)), _) if written_by.wrote(&op) => {
+                        Reverse::Restore(node.parse().map_err(|e| RunError::node_id("node", e))?)
+                    }
+                    (_, Some(mark)) => {
+                        return Err(superseded(format!(
+                            "{node} was pruned again since, by {} ({})",
+                            mark.by, mark.region
+                        )));
+                    }
+                    _ => return Err(superseded(format!("{node} was restored since"))),
+                }
+            }
+            Op::Restore => {
+                if let Some(mark) = view.index.pruned.get(node) {
+                    return Err(superseded(format!(
+                        "{node} was pruned again since, by {} ({})",
+                        mark.by, mark.region
+                    )));
+                }
+                Reverse::Prune(node.parse().map_err(|e| RunError::node_id("node", e))?)
+            }
+            Op::SetFlag | Op::ClearFlag => {
+                let now = self.doc.get(&view.containers.flags, node)?;
+                let value_at = |heads: &[ChangeHash]| {
+                    let mut index = ViewIndex::default();
+                    index.reload_flag(
+                        At {
+                            doc: &self.doc,
+                            heads,
+                        },
+                        &view.containers,
+                        node,
+                    );
+                    index.flags.get(node).map(|v| v[0].clone())
+                };
+                // Still what the change left if it wrote the value there now, or a later
+                // change wrote the same value again.
+                let still = match (&now, note.op) {
+                    (Some((_, op)), Op::SetFlag) if written_by.wrote(op) => true,
+                    (None, Op::ClearFlag) => true,
+                    (Some(_), Op::SetFlag) => {
+                        view.index.flags.get(node).map(|v| &v[0]) == value_at(&[*hash]).as_ref()
+                    }
+                    _ => false,
+                };
+                if !still {
+                    let now = view
+                        .index
+                        .flags
+                        .get(node)
+                        .map_or("cleared".to_owned(), |v| {
+                            format!(
+                                "set to {}",
+                                serde_json::to_string(&v[0]).unwrap_or_default()
+                            )
+                        });
+                    return Err(superseded(format!(
+                        "flag {node:?} was changed since (it is {now})"
+                    )));
+                }
+                Reverse::Flag(node.to_owned(), value_at(deps))
+            }
+            Op::Create | Op::Fork | Op::Merge => return Ok(Vec::new()),
+        };
+        Ok(vec![step])
     }
 
     /// What the change `hash` (on `deps`) did.
