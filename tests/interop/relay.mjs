@@ -26,6 +26,7 @@ export async function startRelay(region = 'interop', { port = 0, dataDir, args =
   const http = line.match(/http:\/\/[0-9.:]+/)?.[0];
   if (!http) throw new Error(`no address in relay output: ${line}`);
   return {
+    pid: child.pid,
     http,
     ws: http.replace('http://', 'ws://') + '/ws',
     port: Number(new URL(http).port),
