@@ -13,13 +13,22 @@ fn when(seconds: i64) -> String {
 /// The change in words.
 fn describe(entry: &HistoryEntry) -> String {
     let node = entry.node.as_deref().unwrap_or("?");
+    let undo = if entry.undoes.is_some() {
+        " (undo)"
+    } else {
+        ""
+    };
     match entry.op.as_str() {
         "create" => format!("created the run: {}", entry.detail),
         "graft" => format!("grafted {}", entry.detail),
-        "prune" => format!("pruned {node}"),
-        "restore" => format!("restored {node}"),
-        "setFlag" => format!("set {node} to {}", entry.detail),
-        "clearFlag" => format!("cleared {node}"),
+        "prune" => format!("pruned {node}{undo}"),
+        "restore" => format!("restored {node}{undo}"),
+        "setFlag" => format!("set {node} to {}{undo}", entry.detail),
+        "clearFlag" => format!("cleared {node}{undo}"),
+        "retract" => format!("retracted graft {node}{undo}"),
+        "reinstate" => format!("put graft {node} back{undo}"),
+        "fork" => "forked this run".to_owned(),
+        "merge" => format!("merged: {}", entry.detail),
         _ => entry.detail.clone(),
     }
 }
