@@ -157,3 +157,29 @@ test('concurrent grafts after the same step: both kept, same order in both brows
     await shot(bob.page, 'c-concurrent-bob');
   });
 });
+
+test('undo in one browser takes the graft out in the other; an undo made offline syncs later', async () => {
+  await withPeople(async (relay, alice, bob) => {
+    await sharedRun(relay, alice, bob, 'Undo run', ['plan', 'build']);
+    await graft(alice.page, 'plan', 'Mistake');
+    await waitForNames(bob.page, (n) => n.includes('Mistake'), 'the graft to reach bob');
+
+    // Bob undoes Alice's graft: it leaves both pipelines, and both histories say so.
+    await bob.page.click('[data-testid=history] li:has-text("grafted Mistake") [data-testid=undo]');
+    await waitForNames(bob.page, (n) => !n.includes('Mistake'), 'the undo to apply at once');
+    await waitForNames(alice.page, (n) => !n.includes('Mistake'), 'the undo to reach alice');
+    await alice.page.waitForSelector('[data-testid=history] li:has-text("retracted graft Mistake")');
+    await shot(alice.page, 'd-undone-alice');
+
+    // Offline, Alice undoes the undo; back online, Bob has the graft again.
+    await alice.context.setOffline(true);
+    await waitForStatus(alice.page, 'offline');
+    await alice.page.click('[data-testid=history] li:has-text("retracted graft Mistake") [data-testid=undo]');
+    await waitForNames(alice.page, (n) => n.includes('Mistake'), 'the graft back at once, offline');
+    assert.ok(!(await names(bob.page)).includes('Mistake'), 'bob cannot have it yet');
+    await alice.context.setOffline(false);
+    await waitForNames(bob.page, (n) => n.includes('Mistake'), 'the offline undo to reach bob');
+    await bob.page.waitForSelector('[data-testid=history] li:has-text("put graft Mistake back")');
+    await shot(bob.page, 'd-reinstated-bob');
+  });
+});

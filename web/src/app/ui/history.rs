@@ -1,8 +1,10 @@
-//! The run's history, newest first: who, from which region, when, what.
+//! The run's history, newest first: who, from which region, when, what; and "Undo" on
+//! each change that can be undone (it works offline, like every edit).
 
 use leptos::prelude::*;
 use runmesh_core::HistoryEntry;
 
+use crate::app::session::OpenRun;
 use crate::app::ui::ctx;
 
 fn when(seconds: i64) -> String {
@@ -10,9 +12,10 @@ fn when(seconds: i64) -> String {
     String::from(date.to_locale_time_string("default"))
 }
 
-/// The change in words.
-fn describe(entry: &HistoryEntry) -> String {
+/// The change in words; `agent` names a graft by its id, if the run has it.
+fn describe(entry: &HistoryEntry, agent: impl Fn(&str) -> Option<String>) -> String {
     let node = entry.node.as_deref().unwrap_or("?");
+    let graft = agent(node).unwrap_or_else(|| node.to_owned());
     let undo = if entry.undoes.is_some() {
         " (undo)"
     } else {
@@ -25,17 +28,30 @@ fn describe(entry: &HistoryEntry) -> String {
         "restore" => format!("restored {node}{undo}"),
         "setFlag" => format!("set {node} to {}{undo}", entry.detail),
         "clearFlag" => format!("cleared {node}{undo}"),
-        "retract" => format!("retracted graft {node}{undo}"),
-        "reinstate" => format!("put graft {node} back{undo}"),
+        "retract" => format!("retracted graft {graft}{undo}"),
+        "reinstate" => format!("put graft {graft} back{undo}"),
         "fork" => "forked this run".to_owned(),
         "merge" => format!("merged: {}", entry.detail),
         _ => entry.detail.clone(),
     }
 }
 
+/// Whether "Undo" is offered for the change.
+fn undoable(entry: &HistoryEntry) -> bool {
+    !matches!(entry.op.as_str(), "create" | "fork" | "merge" | "change")
+}
+
 #[component]
-pub fn History() -> impl IntoView {
+pub fn History(open: OpenRun) -> impl IntoView {
     let ctx = ctx();
+    // A row is made once per change (keyed), so the lookup is not tracked.
+    let agent = move |id: &str| {
+        ctx.state.with_untracked(|s| {
+            let s = s.as_ref()?;
+            let graft = s.grafts.iter().find(|g| g.id.as_str() == id)?;
+            Some(graft.agent_name.clone())
+        })
+    };
     view! {
         <section class="card">
             <h2>"History"</h2>
@@ -44,9 +60,20 @@ pub fn History() -> impl IntoView {
             <ol class="history" data-testid="history">
                 <For each=move || ctx.history.get() key=|entry| entry.hash.clone() let:entry>
                     <li>
+                        {undoable(&entry).then(|| {
+                            let hash = entry.hash.clone();
+                            let label = format!("Undo: {}", describe(&entry, agent));
+                            view! {
+                                <button type="button" class="ghost undo" data-testid="undo" aria-label=label
+                                    on:click=move |_| {
+                                        let Ok(change) = hash.parse() else { return };
+                                        open.edit(ctx, move |run, now| run.undo(&change, now).map(|_| ()));
+                                    }>"Undo"</button>
+                            }
+                        })}
                         <span class="who">{entry.by.clone()}</span>
                         <span class="muted">" · " {entry.region.clone()} " · " {when(entry.at)}</span>
-                        <div>{describe(&entry)}</div>
+                        <div>{describe(&entry, agent)}</div>
                     </li>
                 </For>
             </ol>

@@ -35,7 +35,7 @@ pub fn RunView(open: OpenRun) -> impl IntoView {
                 <aside class="side-col">
                     <people::People/>
                     <flags::Flags open=open/>
-                    <history::History/>
+                    <history::History open=open/>
                 </aside>
             </div>
         </Show>
