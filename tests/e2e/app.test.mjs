@@ -183,3 +183,27 @@ test('undo in one browser takes the graft out in the other; an undo made offline
     await shot(bob.page, 'd-reinstated-bob');
   });
 });
+
+test('on a 390 px wide phone nothing is wider than the screen', async () => {
+  const relay = await startAppRelay();
+  const phone = await person('phone');
+  try {
+    await phone.page.setViewportSize({ width: 390, height: 844 });
+    await arrive(phone, `${relay.http}/`, 'someone-with-a-long-name');
+    await createRun(phone.page, 'A run title long enough to need the whole row', 'plan, build, ship');
+    await graft(phone.page, 'plan', 'SecurityAgentWithAVeryLongNameThatMustWrap');
+    await waitForNames(phone.page, (n) => n.length === 4, 'the graft');
+    const wider = await phone.page.evaluate(() => {
+      const width = document.documentElement.clientWidth;
+      return [...document.querySelectorAll('body *')]
+        .filter((e) => e.getBoundingClientRect().right > width + 0.5)
+        .map((e) => `${e.tagName.toLowerCase()}.${e.className} ends at ${Math.round(e.getBoundingClientRect().right)} px`);
+    });
+    assert.deepEqual(wider, [], 'elements wider than the 390 px screen');
+    assert.equal(await phone.page.evaluate(() => document.documentElement.scrollWidth), 390);
+    await shot(phone.page, 'e-phone-390');
+  } finally {
+    await phone.close();
+    await relay.stop();
+  }
+});
