@@ -57,6 +57,22 @@ function sentAt(name) {
   return Number(name.split('-')[2]);
 }
 
+/** What one client has received: how many grafts, and each one's latency. */
+function tally() {
+  return {
+    seen: 0,
+    latencies: [],
+    reset() {
+      this.seen = 0;
+      this.latencies = [];
+    },
+    arrived(now, name) {
+      this.seen += 1;
+      this.latencies.push(now - sentAt(name));
+    },
+  };
+}
+
 /** runmesh's client: each replica learns what arrived from `diff` since its last heads. */
 async function runmeshClients(relay, runId) {
   const { connect } = runmesh;
@@ -64,32 +80,22 @@ async function runmeshClients(relay, runId) {
   for (let i = 0; i < CLIENTS; i++) {
     const conn = connect(relay.ws, runId, { WebSocket, region: 'bench', user: `u${i}` });
     await conn.synced({ timeoutMs: 30_000 });
-    const state = { seen: 0, latencies: [], heads: conn.doc.heads() };
+    const state = tally();
+    let heads = conn.doc.heads();
     conn.doc.onChange(({ local }) => {
       if (local) {
-        state.heads = conn.doc.heads();
+        heads = conn.doc.heads();
         return;
       }
       const now = performance.now();
-      const diff = conn.doc.diff(state.heads);
-      state.heads = diff.to;
+      const diff = conn.doc.diff(heads);
+      heads = diff.to;
       for (const g of diff.graftsAdded) {
-        if (g.by === `u${i}`) continue;
-        state.seen += 1;
-        state.latencies.push(now - sentAt(g.agentName));
+        if (g.by !== `u${i}`) state.arrived(now, g.agentName);
       }
     });
     clients.push({
-      get seen() {
-        return state.seen;
-      },
-      get latencies() {
-        return state.latencies;
-      },
-      reset() {
-        state.latencies = [];
-        state.seen = 0;
-      },
+      state,
       graft(name) {
         conn.doc.graft('plan', name);
       },
@@ -109,30 +115,20 @@ async function repoClients(relay, documentId) {
     const repo = new Repo({ network: [new WebSocketClientAdapter(relay.ws, 100)], peerId: `bench-${i}` });
     const handle = await repo.find(`automerge:${documentId}`);
     await handle.whenReady();
-    const state = { seen: 0, latencies: [] };
+    const state = tally();
     // The event does not say whether a change was this client's own; its ids do.
     const own = `x${i}-`;
     handle.on('change', ({ patches }) => {
       const now = performance.now();
       for (const p of patches) {
         if (p.action === 'put' && p.path.length === 3 && p.path[0] === 'grafts' && !p.path[2].startsWith(own)) {
-          state.seen += 1;
-          state.latencies.push(now - sentAt(JSON.parse(String(p.value)).agentName));
+          state.arrived(now, JSON.parse(String(p.value)).agentName);
         }
       }
     });
     let seq = 0;
     clients.push({
-      get seen() {
-        return state.seen;
-      },
-      get latencies() {
-        return state.latencies;
-      },
-      reset() {
-        state.latencies = [];
-        state.seen = 0;
-      },
+      state,
       graft(name) {
         seq += 1;
         const id = `x${i}-${seq}`;
@@ -153,7 +149,7 @@ async function repoClients(relay, documentId) {
 
 /** One phase: every writer grafts `count` times, `interval` ms apart (0: back to back). */
 async function phase(relay, clients, count, interval) {
-  for (const c of clients) c.reset();
+  for (const c of clients) c.state.reset();
   const cpu0 = process.cpuUsage();
   const relay0 = relayCpuMs(relay.pid);
   const t0 = performance.now();
@@ -165,11 +161,11 @@ async function phase(relay, clients, count, interval) {
   const expected = (WRITERS - 1) * count; // a writer sees the other writers' grafts
   const others = WRITERS * count;
   await until('every client to hold every graft', () =>
-    clients.every((c, i) => c.seen >= (i < WRITERS ? expected : others)),
+    clients.every((c, i) => c.state.seen >= (i < WRITERS ? expected : others)),
   );
   const wallMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
-  const latencies = clients.flatMap((c) => c.latencies);
+  const latencies = clients.flatMap((c) => c.state.latencies);
   return {
     wallMs,
     changesPerS: (WRITERS * count) / (wallMs / 1000),
