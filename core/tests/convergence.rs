@@ -178,15 +178,8 @@ fn first_difference(a: &str, b: &str) -> String {
     )
 }
 
-fn cases() -> u32 {
-    std::env::var("RUNMESH_PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(256)
-}
-
 proptest! {
-    #![proptest_config(ProptestConfig { cases: cases(), failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: proptest_cases(256), failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn replicas_converge_whatever_the_delivery_order(seed in any::<u64>()) {

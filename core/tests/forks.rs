@@ -216,15 +216,8 @@ fn sync_some(runs: &mut [RunDoc], rng: &mut Rng) {
     }
 }
 
-fn cases() -> u32 {
-    std::env::var("RUNMESH_PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(64)
-}
-
 proptest! {
-    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: proptest_cases(64), ..ProptestConfig::default() })]
 
     #[test]
     fn a_fork_merged_while_both_sides_edit_converges(seed in any::<u64>()) {

@@ -58,3 +58,11 @@ impl Rng {
         self.next() % 100 < percent
     }
 }
+
+/// Proptest cases: `RUNMESH_PROPTEST_CASES` if set, else `default`.
+pub fn proptest_cases(default: u32) -> u32 {
+    std::env::var("RUNMESH_PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
