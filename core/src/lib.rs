@@ -37,9 +37,11 @@
 //! - [`sync`]: the sans-IO sync engine and automerge-repo's wire protocol.
 //! - [`hub`]: one run's sync, storage and mesh rules as a sans-IO state machine, which a
 //!   relay drives (and the simulation in `tests/sim/` puts under adversarial schedules).
+//! - [`digest`]: which runs two relays hold differently, found without loading them.
 //! - [`Backoff`]: how long to wait before dialling a relay again.
 
 mod backoff;
+pub mod digest;
 mod doc;
 mod error;
 mod flag;
