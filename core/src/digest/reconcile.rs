@@ -28,7 +28,7 @@ pub fn start(index: &DigestIndex) -> DigestMessage {
     DigestMessage {
         ranges: vec![Range {
             prefix: Vec::new(),
-            body: Body::Sums(index.children(&[])),
+            body: Body::Sums(Box::new(index.children(&[]))),
         }],
     }
 }
@@ -41,7 +41,7 @@ pub fn respond(index: &DigestIndex, message: &DigestMessage) -> Reconciled {
         match &range.body {
             Body::Sums(theirs) => {
                 let ours = index.children(&range.prefix);
-                for (nibble, (mine, their)) in ours.iter().zip(theirs).enumerate() {
+                for (nibble, (mine, their)) in ours.iter().zip(theirs.iter()).enumerate() {
                     if mine == their {
                         continue;
                     }
@@ -60,7 +60,7 @@ pub fn respond(index: &DigestIndex, message: &DigestMessage) -> Reconciled {
                             body: Body::Items { items, reply },
                         });
                     } else {
-                        let body = Body::Sums(index.children(&prefix));
+                        let body = Body::Sums(Box::new(index.children(&prefix)));
                         ranges.push(Range { prefix, body });
                     }
                 }

@@ -28,7 +28,7 @@ pub struct Range {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Body {
     /// The sums of its 16 children.
-    Sums([Sum; 16]),
+    Sums(Box<[Sum; 16]>),
     /// Every run in it, with its fingerprint.
     Items {
         /// The runs.
@@ -89,7 +89,7 @@ impl From<Range> for RawRange {
         let (sums, items, reply) = match range.body {
             Body::Sums(sums) => {
                 let mut out = Vec::with_capacity(16 * SUM_BYTES);
-                for sum in sums {
+                for sum in *sums {
                     out.extend_from_slice(&sum.count.to_le_bytes());
                     out.extend_from_slice(&sum.hash.to_le_bytes());
                 }
@@ -134,7 +134,7 @@ impl TryFrom<RawRange> for Range {
                     sum.count = u32::from_le_bytes(raw[..4].try_into().expect("4 bytes"));
                     sum.hash = u128::from_le_bytes(raw[4..].try_into().expect("16 bytes"));
                 }
-                Body::Sums(sums)
+                Body::Sums(Box::new(sums))
             }
             (None, Some(bytes)) => {
                 if bytes.len() % ITEM_BYTES != 0 {
