@@ -44,7 +44,7 @@ use tokio_util::sync::CancellationToken;
 pub use config::{Args, Config};
 pub use http::{AppError, AppState, USER_HEADER};
 
-use crate::docs::{Divergence, Documents, MeshLinks, TaskEnv};
+use crate::docs::{Digests, Divergence, Documents, MeshLinks, TaskEnv};
 use crate::mesh::Mesh;
 use crate::mesh::dialer::DialPlan;
 use crate::metrics::Metrics;
@@ -62,6 +62,8 @@ pub async fn state(config: &Config, shutdown: CancellationToken) -> anyhow::Resu
     let metrics = Arc::new(Metrics::new(&config.region));
     let (live, mesh_links) = tokio::sync::watch::channel(MeshLinks::default());
     let divergence = Divergence::default();
+    let digests = Digests::new(me.as_str());
+    index_stored_runs(store.as_ref(), &digests).await?;
     let docs = Documents::new(TaskEnv {
         store,
         metrics: metrics.clone(),
@@ -74,6 +76,7 @@ pub async fn state(config: &Config, shutdown: CancellationToken) -> anyhow::Resu
         }),
         mesh: mesh_links,
         divergence: divergence.clone(),
+        digests,
         snapshot_retain: config.snapshot_retain,
         idle_unload: config.idle_unload,
         started: Instant::now(),
@@ -113,6 +116,27 @@ pub async fn state(config: &Config, shutdown: CancellationToken) -> anyhow::Resu
         me,
         shutdown,
     })
+}
+
+/// Fills the digest index from the store, without loading any run.
+async fn index_stored_runs(store: &dyn Store, digests: &Digests) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let listed = store
+        .fingerprints()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot list the stored runs: {e}"))?;
+    let (runs, mut unknown) = (listed.len(), 0);
+    for (run, fingerprint) in listed {
+        unknown += usize::from(fingerprint.is_none());
+        digests.listed(run, fingerprint);
+    }
+    tracing::info!(
+        runs,
+        unknown,
+        ms = started.elapsed().as_millis() as u64,
+        "indexed the stored runs for the mesh"
+    );
+    Ok(())
 }
 
 async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {

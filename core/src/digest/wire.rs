@@ -63,6 +63,9 @@ pub enum DigestError {
         /// Bytes sent.
         len: usize,
     },
+    /// Not CBOR of a digest message.
+    #[error("not a digest message: {0}")]
+    Malformed(String),
     /// Both or neither of sums and items.
     #[error("a digest range must carry either sums or items")]
     Body,
@@ -156,6 +159,20 @@ impl TryFrom<RawRange> for Range {
             _ => return Err(DigestError::Body),
         };
         Ok(Self { prefix, body })
+    }
+}
+
+impl DigestMessage {
+    /// The message in CBOR, for [`crate::sync::WireMessage::Digest`].
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        ciborium::ser::into_writer(self, &mut out).expect("writing CBOR to a Vec cannot fail");
+        out
+    }
+
+    /// The message from its CBOR, or what is wrong with it.
+    pub fn decode(bytes: &[u8]) -> Result<Self, DigestError> {
+        ciborium::de::from_reader(bytes).map_err(|e| DigestError::Malformed(e.to_string()))
     }
 }
 

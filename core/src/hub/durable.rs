@@ -152,7 +152,7 @@ impl Durability {
         let id = PersistId(self.next_id);
         self.in_flight = Some(InFlight {
             id,
-            heads,
+            heads: heads.clone(),
             chunk_len: chunk.len(),
             snapshot_len: snapshot.as_ref().map(Vec::len),
         });
@@ -162,6 +162,7 @@ impl Durability {
             snapshot,
             source_region: source_region.to_owned(),
             lamport,
+            heads,
         })
     }
 

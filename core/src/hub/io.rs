@@ -1,7 +1,7 @@
 //! What goes into a [`RunHub`](super::RunHub) and what comes out: [`Input`]s from the
 //! shell, [`Effect`]s for the shell to perform.
 
-use automerge::sync;
+use automerge::{ChangeHash, sync};
 
 use crate::hub::ops::{OpError, OpReply, RunOp};
 use crate::sync::{PeerId, WireMessage};
@@ -133,6 +133,8 @@ pub struct Persist {
     pub source_region: String,
     /// The run's lamport clock after them.
     pub lamport: u64,
+    /// The run's heads once this persist is stored (what a digest fingerprints).
+    pub heads: Vec<ChangeHash>,
 }
 
 /// Something that happened, for metrics and logs.

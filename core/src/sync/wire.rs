@@ -125,6 +125,18 @@ pub enum WireMessage {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         target_id: Option<PeerId>,
     },
+    /// Relay to relay only (stock clients never see it): one step of reconciling which
+    /// runs the two hold differently ([`crate::digest`]), its message in CBOR.
+    #[serde(rename = "runmesh-digest", rename_all = "camelCase")]
+    Digest {
+        /// Sender.
+        sender_id: PeerId,
+        /// Receiver.
+        target_id: PeerId,
+        /// A [`crate::digest::DigestMessage`], encoded.
+        #[serde(with = "serde_bytes")]
+        data: Vec<u8>,
+    },
     /// Remote-heads gossip: accepted and ignored (the relay does not gossip heads).
     #[serde(rename = "remote-subscription-change")]
     RemoteSubscriptionChange {},
@@ -232,6 +244,7 @@ impl WireMessage {
             Self::DocUnavailable { .. } => "doc-unavailable",
             Self::Ephemeral { .. } => "ephemeral",
             Self::Error { .. } => "error",
+            Self::Digest { .. } => "runmesh-digest",
             Self::RemoteSubscriptionChange {} => "remote-subscription-change",
             Self::RemoteHeadsChanged {} => "remote-heads-changed",
         }
@@ -286,6 +299,11 @@ mod tests {
                 message: "bad".into(),
                 sender_id: None,
                 target_id: None,
+            },
+            WireMessage::Digest {
+                sender_id: peer("a"),
+                target_id: peer("b"),
+                data: vec![0xa0],
             },
         ];
         for m in messages {

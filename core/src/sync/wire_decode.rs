@@ -110,6 +110,11 @@ impl Fields {
                 sender_id: self.sender_id,
                 target_id: self.target_id,
             },
+            "runmesh-digest" => WireMessage::Digest {
+                sender_id: take!(sender_id, "senderId"),
+                target_id: take!(target_id, "targetId"),
+                data: take!(data, "data"),
+            },
             "remote-subscription-change" => WireMessage::RemoteSubscriptionChange {},
             "remote-heads-changed" => WireMessage::RemoteHeadsChanged {},
             other => return Err(format!("unknown message type {other:?}")),

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use runmesh_core::hub::{HubConfig, Millis};
 use tokio::sync::watch;
 
+use crate::docs::digests::Digests;
 use crate::docs::divergence::Divergence;
 use crate::docs::link::MeshLinks;
 use crate::metrics::Metrics;
@@ -24,6 +25,8 @@ pub struct TaskEnv {
     pub mesh: watch::Receiver<MeshLinks>,
     /// Where tasks report runs that differ from a mesh peer's.
     pub divergence: Divergence,
+    /// The fingerprints of stored runs, which tasks keep current.
+    pub digests: Digests,
     /// Snapshots kept per run.
     pub snapshot_retain: u32,
     /// Unload a run after this long without a client or a command.

@@ -6,18 +6,26 @@
 //! - `fanout.rs`: what other relays sharing the store append, to the runs in memory.
 //! - [`PeerLink`] (`link.rs`): a connection as tasks see it; [`MeshLinks`] flow down to
 //!   every task from the mesh, [`Divergence`] flows out of them to the mesh's status.
+//! - `reconcile.rs`: a mesh link's digest frames answered from [`Digests`]; the runs
+//!   found to differ are offered a few at a time by the link's catch-up ([`CatchUps`]).
+//! - [`Digests`]: the fingerprint of every stored run's heads, kept current by the tasks,
+//!   which the mesh compares with its peers'.
 
+mod catch_up;
 mod command;
+mod digests;
 mod divergence;
 mod env;
 mod fanout;
 mod link;
+mod reconcile;
 mod registry;
 mod shell;
 mod slots;
 mod task;
 
 pub use command::{DocCmd, Read};
+pub use digests::Digests;
 pub use divergence::Divergence;
 pub use env::TaskEnv;
 pub use fanout::fan_out;

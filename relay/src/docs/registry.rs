@@ -5,10 +5,16 @@ use std::sync::Arc;
 
 use runmesh_core::DocumentId;
 
+use runmesh_core::sync::PeerId;
+
+use crate::docs::catch_up::CatchUps;
 use crate::docs::command::DocCmd;
+use crate::docs::digests::Digests;
+use crate::docs::divergence::Divergence;
 use crate::docs::env::TaskEnv;
 use crate::docs::slots::Slots;
 use crate::docs::task;
+use crate::metrics::Metrics;
 use crate::store::StoreError;
 
 /// The runs of this relay, in memory and in the store.
@@ -16,6 +22,7 @@ use crate::store::StoreError;
 pub struct Documents {
     env: Arc<TaskEnv>,
     slots: Slots,
+    catch_ups: CatchUps,
 }
 
 impl Documents {
@@ -24,6 +31,7 @@ impl Documents {
         Self {
             env: Arc::new(env),
             slots: Slots::default(),
+            catch_ups: CatchUps::default(),
         }
     }
 
@@ -78,5 +86,29 @@ impl Documents {
     /// Every run in the store.
     pub async fn stored(&self) -> Result<Vec<DocumentId>, StoreError> {
         self.env.store.list().await
+    }
+
+    /// The fingerprints of stored runs.
+    pub fn digests(&self) -> &Digests {
+        &self.env.digests
+    }
+
+    /// Which runs mesh peers hold differently.
+    pub(crate) fn divergence(&self) -> &Divergence {
+        &self.env.divergence
+    }
+
+    /// Every mesh link's catch-up.
+    pub fn catch_ups(&self) -> &CatchUps {
+        &self.catch_ups
+    }
+
+    pub(crate) fn metrics(&self) -> &Metrics {
+        &self.env.metrics
+    }
+
+    /// This relay's peer id.
+    pub(crate) fn me(&self) -> &PeerId {
+        &self.env.hub.me
     }
 }

@@ -6,6 +6,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
+use runmesh_core::digest::Fingerprint;
 use runmesh_core::hub::{Effect, HubEvent, Input, Link, Persist, RunHub, Stored};
 use runmesh_core::sync::{PeerId, WireMessage};
 use runmesh_core::{ChangeHash, DocumentId, RunId};
@@ -31,6 +32,8 @@ pub(crate) struct Shell {
     mesh: Vec<Link>,
     /// The run's stored heads, for whoever follows the run (the change feed).
     followers: watch::Sender<Vec<ChangeHash>>,
+    /// The stored heads last written to the digest index.
+    indexed: Vec<ChangeHash>,
 }
 
 impl Shell {
@@ -44,6 +47,7 @@ impl Shell {
             links: HashMap::new(),
             mesh: Vec::new(),
             followers: watch::Sender::new(Vec::new()),
+            indexed: Vec::new(),
         };
         let loaded = shell.load().await;
         let mesh = shell.mesh_input();
@@ -203,8 +207,12 @@ impl Shell {
                 queue.extend(self.hub.handle(self.env.now(), input));
             }
         }
+        let stored = self.hub.stored_heads();
+        if stored != self.indexed {
+            self.env.digests.stored(self.id, &stored);
+            self.indexed.clone_from(&stored);
+        }
         if self.followers.receiver_count() > 0 {
-            let stored = self.hub.stored_heads();
             self.followers.send_if_modified(|heads| {
                 let changed = *heads != stored;
                 *heads = stored;
@@ -293,6 +301,7 @@ impl Shell {
         let meta = EventMeta {
             source_region: persist.source_region,
             lamport: persist.lamport,
+            heads: Some(Fingerprint::of_heads(&persist.heads)),
         };
         let metrics = &self.env.metrics;
         let stored = async {

@@ -3,8 +3,10 @@
 //! Every relay dials each URL in `CRDT_MESH_PEERS` ([`dialer`]); a relay that dials us
 //! says its region in `join`, which makes its session a mesh link too. The live links
 //! flow down to every run task through a watch channel (tasks attach them to their runs
-//! as they load or appear); on every new link the relay also offers it every run it
-//! stores (`offer.rs`; the sync protocol sends only what the other side lacks).
+//! as they load or appear). On every new link the relay that dialled starts reconciling
+//! the two relays' stored runs by digest (`docs/reconcile.rs`), and each side offers the
+//! runs the other lacks or holds differently, a few at a time; runs loaded in memory
+//! sync on the link at once.
 
 pub(crate) mod dialer;
 mod offer;
@@ -112,6 +114,7 @@ impl Mesh {
             Dialled::ByUs { url } => (self.me.clone(), Some(url)),
             Dialled::ByThem => (link.peer().clone(), None),
         };
+        let we_dialled = url.is_some();
         let mut links = self.lock();
         if let Some(existing) = links.get(link.peer()) {
             if !replaces(&self.me, link.peer(), &existing.dialer, &dialer) {
@@ -132,7 +135,11 @@ impl Mesh {
         links.insert(link.peer().clone(), entry);
         self.publish(&links);
         drop(links);
-        tokio::spawn(offer_all(self.docs.clone(), link));
+        // The dialler starts reconciling; both sides then offer what the other lacks.
+        if we_dialled {
+            let docs = self.docs.clone();
+            tokio::spawn(async move { docs.start_reconcile(&link).await });
+        }
         true
     }
 
@@ -145,6 +152,7 @@ impl Mesh {
         {
             links.remove(link.peer());
             self.metrics.mesh_peers(-1);
+            self.docs.catch_ups().forget(link.peer(), link.link.session);
             self.divergence.forget(link.peer());
             self.publish(&links);
         }
@@ -189,6 +197,8 @@ impl Mesh {
         for (region, seconds) in lag {
             self.metrics.replication_lag(&region, seconds);
         }
+        self.metrics
+            .catch_up_pending(self.docs.catch_ups().pending());
     }
 
     /// The counters of bytes to and from mesh peers in `region`.

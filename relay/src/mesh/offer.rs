@@ -1,28 +1,24 @@
-//! [`offer_all`]: every run this relay stores or holds, offered to one mesh link.
+//! [`offer_all`]: every run this relay stores or holds, offered to one mesh link — the
+//! forced full resync of `register-peer`. (A new link offers only what reconciliation
+//! finds to differ.)
 
-use std::collections::HashSet;
+use std::collections::BTreeSet;
 
 use runmesh_core::DocumentId;
 
-use crate::docs::{DocCmd, Documents, PeerLink};
+use crate::docs::{Documents, PeerLink};
 
-/// Offers every stored or loaded run to a mesh link (a full sync: only what it lacks
-/// travels). `Offer` also starts that link's sync session for the run afresh, so this
-/// forces a resync.
+/// Queues every stored or loaded run on the link's catch-up, which offers them a few at
+/// a time; each offer starts that run's sync session afresh (only what differs travels).
 pub async fn offer_all(docs: Documents, link: PeerLink) {
-    let mut runs: HashSet<DocumentId> = match docs.stored().await {
+    let mut runs: BTreeSet<DocumentId> = match docs.stored().await {
         Ok(runs) => runs.into_iter().collect(),
         Err(e) => {
             tracing::error!(error = %e, "CRDT mesh: could not list stored runs to offer a peer");
-            HashSet::new()
+            BTreeSet::new()
         }
     };
     runs.extend(docs.loaded());
-    tracing::info!(peer = %link.peer(), runs = runs.len(), "CRDT mesh: offering runs to a peer");
-    for run in runs {
-        if link.close.is_cancelled() {
-            return;
-        }
-        docs.send(run, DocCmd::Offer { to: link.clone() }).await;
-    }
+    tracing::info!(peer = %link.peer(), runs = runs.len(), "CRDT mesh: offering every run to a peer");
+    docs.catch_ups().enqueue(&docs, &link, runs);
 }

@@ -29,6 +29,19 @@ fn millis(t: SystemTime) -> u64 {
 }
 
 impl Mesh {
+    /// The catch-up of the link to `peer`: runs found to differ, offered and in step,
+    /// still to go, and the rate.
+    fn catch_up(&self, peer: &PeerId) -> Option<Value> {
+        let progress = self.docs.catch_ups().progress(peer)?;
+        Some(json!({
+            "runsToSync": progress.queued,
+            "synced": progress.synced,
+            "unsettled": progress.unsettled,
+            "pending": progress.pending(),
+            "runsPerSecond": (progress.rate() * 10.0).round() / 10.0,
+        }))
+    }
+
     /// Region, status, and per peer: URL, region, connected, since, last message and
     /// how many runs have heads that differ from ours.
     pub fn status(&self) -> Value {
@@ -50,6 +63,7 @@ impl Mesh {
                 "since": link.map(|l| millis(l.since)),
                 "lastMessage": link.and_then(|l| l.link.last_heard()),
                 "divergentRuns": link.map(|l| self.divergence.count(&l.link.link.peer)),
+                "catchUp": link.and_then(|l| self.catch_up(l.link.peer())),
                 "failedAttempts": dialer.attempts,
                 "lastError": dialer.last_error,
             }));
@@ -64,6 +78,7 @@ impl Mesh {
                 "since": millis(link.since),
                 "lastMessage": link.link.last_heard(),
                 "divergentRuns": self.divergence.count(peer),
+                "catchUp": self.catch_up(peer),
             }));
         }
         let connected = links.len();

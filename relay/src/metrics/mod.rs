@@ -28,6 +28,13 @@ pub(crate) struct Region {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CatchUpSeries {
+    region: String,
+    /// `synced`, or `unsettled` (no news of being in step in time).
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RunSeries {
     region: String,
     run_id: String,
@@ -48,6 +55,8 @@ pub struct Metrics {
     connections: Family<Region, Gauge>,
     malformed_frames: Family<Region, Counter>,
     rate_limited: Family<Region, Counter>,
+    catch_up_pending: Family<Region, Gauge>,
+    catch_up_runs: Family<CatchUpSeries, Counter>,
     ops: Operations,
 }
 
@@ -70,6 +79,8 @@ impl Metrics {
             connections: Family::default(),
             malformed_frames: Family::default(),
             rate_limited: Family::default(),
+            catch_up_pending: Family::default(),
+            catch_up_runs: Family::default(),
             ops: Operations::register(
                 &mut registry,
                 &Region {
@@ -122,6 +133,16 @@ impl Metrics {
             "Requests and change batches refused over the per-user rate limit",
             m.rate_limited.clone(),
         );
+        registry.register(
+            "runmesh_mesh_catchup_pending",
+            "Runs found to differ from a mesh peer and not yet offered and in step",
+            m.catch_up_pending.clone(),
+        );
+        registry.register(
+            "runmesh_mesh_catchup_runs",
+            "Runs offered to mesh peers after reconciling, by outcome",
+            m.catch_up_runs.clone(),
+        );
         // Every series labelled only by region exists from start-up, at zero, so a
         // `rate()` or an absence alert sees it before its first sample.
         for family in [
@@ -137,6 +158,7 @@ impl Metrics {
             &m.mesh_peers,
             &m.runs_loaded,
             &m.connections,
+            &m.catch_up_pending,
         ] {
             let _ = family.get_or_create(&m.region);
         }
@@ -186,6 +208,21 @@ impl Metrics {
     /// A frame was refused.
     pub fn malformed_frame(&self) {
         self.malformed_frames.get_or_create(&self.region).inc();
+    }
+
+    /// Runs still to offer mesh peers after reconciling.
+    pub fn catch_up_pending(&self, runs: u64) {
+        let runs = i64::try_from(runs).unwrap_or(i64::MAX);
+        self.catch_up_pending.get_or_create(&self.region).set(runs);
+    }
+
+    /// A run offered after reconciling got in step with the peer, or did not in time.
+    pub fn mesh_caught_up(&self, in_step: bool) {
+        let series = CatchUpSeries {
+            region: self.region.region.clone(),
+            outcome: if in_step { "synced" } else { "unsettled" },
+        };
+        self.catch_up_runs.get_or_create(&series).inc();
     }
 
     /// A run was loaded (+1) or unloaded (-1).

@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 
 use runmesh_core::DocumentId;
 
-use crate::store::{EventMeta, Store, StoreError, Stored};
+use runmesh_core::digest::Fingerprint;
+
+use crate::store::{EventMeta, Store, StoreError, Stored, dir_heads};
 
 const HEADER: usize = 8;
 
@@ -61,11 +63,11 @@ fn snapshot_numbers(dir: &Path) -> io::Result<Vec<u64>> {
     Ok(numbers)
 }
 
-fn newest_snapshot(dir: &Path) -> io::Result<u64> {
+pub(super) fn newest_snapshot(dir: &Path) -> io::Result<u64> {
     Ok(snapshot_numbers(dir)?.last().copied().unwrap_or(0))
 }
 
-fn log_path(dir: &Path, n: u64) -> PathBuf {
+pub(super) fn log_path(dir: &Path, n: u64) -> PathBuf {
     dir.join(format!("log-{n:08}.bin"))
 }
 
@@ -151,21 +153,45 @@ impl Store for DirStore {
         &self,
         doc: &DocumentId,
         chunk: &[u8],
-        _meta: &EventMeta,
+        meta: &EventMeta,
     ) -> Result<(), StoreError> {
-        let (store, id, chunk) = (self.clone(), *doc, chunk.to_vec());
-        blocking(doc, move || store.append_now(&id, &chunk)).await
+        let (store, id, chunk, heads) = (self.clone(), *doc, chunk.to_vec(), meta.heads);
+        blocking(doc, move || {
+            store.append_now(&id, &chunk)?;
+            store.note_heads(&id, heads);
+            Ok(())
+        })
+        .await
     }
 
     async fn snapshot(
         &self,
         doc: &DocumentId,
         bytes: &[u8],
-        _meta: &EventMeta,
+        meta: &EventMeta,
         retain: u32,
     ) -> Result<(), StoreError> {
-        let (store, id, bytes) = (self.clone(), *doc, bytes.to_vec());
-        blocking(doc, move || store.snapshot_now(&id, &bytes, retain)).await
+        let (store, id, bytes, heads) = (self.clone(), *doc, bytes.to_vec(), meta.heads);
+        blocking(doc, move || {
+            store.snapshot_now(&id, &bytes, retain)?;
+            store.note_heads(&id, heads);
+            Ok(())
+        })
+        .await
+    }
+
+    async fn fingerprints(&self) -> Result<Vec<(DocumentId, Option<Fingerprint>)>, StoreError> {
+        let store = self.clone();
+        let runs = self.root.join("runs");
+        tokio::task::spawn_blocking(move || {
+            let listed = store.list_now()?;
+            Ok(listed
+                .into_iter()
+                .map(|id| (id, dir_heads::read(&store.dir(&id))))
+                .collect())
+        })
+        .await
+        .unwrap_or_else(|e| Err(StoreError::new(runs.display(), "listing documents", e)))
     }
 
     async fn list(&self) -> Result<Vec<DocumentId>, StoreError> {
@@ -178,6 +204,22 @@ impl Store for DirStore {
 }
 
 impl DirStore {
+    /// Records the fingerprint of what the run now holds (or, without one, forgets the
+    /// old one). Best effort: a run whose file is missing or stale is synced and
+    /// indexed again, so a failure here loses nothing.
+    fn note_heads(&self, doc: &DocumentId, heads: Option<Fingerprint>) {
+        let dir = self.dir(doc);
+        let written = match heads {
+            Some(fingerprint) => {
+                newest_snapshot(&dir).and_then(|n| dir_heads::write(&dir, &fingerprint, n))
+            }
+            None => dir_heads::forget(&dir),
+        };
+        if let Err(e) = written {
+            tracing::warn!(%doc, error = %e, "could not record the run's heads; it is synced again on the next mesh link");
+        }
+    }
+
     fn append_now(&self, doc: &DocumentId, chunk: &[u8]) -> Result<(), StoreError> {
         let dir = self.dir(doc);
         let created = !dir.exists();

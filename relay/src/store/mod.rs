@@ -9,6 +9,7 @@
 //! append ([`Store::feed`]), so their clients see each other's changes live.
 
 mod dir;
+mod dir_heads;
 mod feed;
 mod pg;
 
@@ -17,6 +18,7 @@ pub use feed::{Appended, Feed, FeedItem};
 pub use pg::{PgStore, PgTlsError};
 
 use runmesh_core::DocumentId;
+use runmesh_core::digest::Fingerprint;
 
 /// What the store holds for one document.
 #[derive(Debug, Default)]
@@ -50,6 +52,8 @@ pub struct EventMeta {
     pub source_region: String,
     /// The run's lamport clock after them.
     pub lamport: u64,
+    /// The fingerprint of the run's heads once the chunk is stored, if known.
+    pub heads: Option<Fingerprint>,
 }
 
 /// A storage failure, naming the document and what failed.
@@ -116,6 +120,16 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     ) -> Result<(), StoreError>;
     /// Every stored document.
     async fn list(&self) -> Result<Vec<DocumentId>, StoreError>;
+    /// Every stored document with the fingerprint of its stored heads, where the store
+    /// knows it for certain (`None`: the mesh syncs the run and indexes it then).
+    async fn fingerprints(&self) -> Result<Vec<(DocumentId, Option<Fingerprint>)>, StoreError> {
+        Ok(self
+            .list()
+            .await?
+            .into_iter()
+            .map(|id| (id, None))
+            .collect())
+    }
     /// What [`Store::load`] returns, read without repairing anything (a torn tail is left
     /// on disk): safe while a relay writes the same store, as `export` does.
     async fn read(&self, doc: &DocumentId) -> Result<Option<Stored>, StoreError> {

@@ -167,6 +167,7 @@ pub async fn import(
         let meta = EventMeta {
             source_region: "import".into(),
             lamport: 0,
+            heads: None,
         };
         store.snapshot(&doc, &snapshot, &meta, retain).await?;
         copied.runs += 1;

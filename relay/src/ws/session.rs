@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use automerge::sync::Message;
 use prometheus_client::metrics::counter::Counter;
+use runmesh_core::digest::DigestMessage;
 use runmesh_core::hub::PeerKind;
 use runmesh_core::sync::{PeerId, WireMessage, decode_message};
 use runmesh_core::{DocumentId, RunId};
@@ -197,6 +198,16 @@ impl Session {
                     .await;
                 Ok(())
             }
+            // Relays reconcile which runs they hold differently; a client may not.
+            WireMessage::Digest { data, .. } if self.link.is_mesh() => {
+                let message =
+                    DigestMessage::decode(&data).map_err(|e| self.protocol_error(e.to_string()))?;
+                self.env.docs.reconcile(&self.link, &message).await;
+                Ok(())
+            }
+            WireMessage::Digest { .. } => {
+                Err(self.protocol_error("`runmesh-digest` is for relays only".into()))
+            }
             // Not needed by a relay: it answers requests itself, and does not gossip heads.
             WireMessage::DocUnavailable { .. }
             | WireMessage::RemoteSubscriptionChange {}
@@ -277,11 +288,12 @@ impl Session {
         }
     }
 
-    /// Tells every run this peer synced that it is gone.
+    /// Tells every run this peer synced that it is gone (a run no longer in memory has
+    /// forgotten it already: it is not loaded just to hear that).
     pub async fn end(self) {
         for doc in self.attached {
             let cmd = DocCmd::Detach(self.link.link.clone());
-            self.env.docs.send(doc, cmd).await;
+            self.env.docs.send_if_loaded(doc, cmd).await;
         }
     }
 }

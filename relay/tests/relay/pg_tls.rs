@@ -30,6 +30,7 @@ async fn round_trip(store: &PgStore) {
     let meta = EventMeta {
         source_region: "tls".into(),
         lamport: 1,
+        heads: None,
     };
     let mut doc_bytes = automerge::AutoCommit::new();
     let chunk = doc_bytes.save();

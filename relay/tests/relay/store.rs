@@ -35,6 +35,7 @@ fn meta(lamport: u64) -> EventMeta {
     EventMeta {
         source_region: "test".into(),
         lamport,
+        heads: None,
     }
 }
 
@@ -413,6 +414,7 @@ async fn the_migration_from_the_first_schema_keeps_the_data() {
     let meta = EventMeta {
         source_region: long,
         lamport: 3,
+        heads: None,
     };
     store
         .append(&run.document_id(), &chunk, &meta)
