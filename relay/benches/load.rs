@@ -1,12 +1,14 @@
 //! Load generator: drives the real relay binary over real sockets on 127.0.0.1.
 //!
-//! `cargo bench -p runmesh-relay --bench load [-- throughput|fanout|coldjoin|memory|idle|backup|shareddb]`
+//! `cargo bench -p runmesh-relay --bench load [-- throughput|fanout|coldjoin|memory|idle|backup|shareddb|meshscale]`
 //! Every scenario is bounded in count and time and stops by itself. Figures: docs/benchmarks.md.
 
 #[path = "load/backup.rs"]
 mod backup;
 #[path = "load/client.rs"]
 mod client;
+#[path = "load/mesh_scale.rs"]
+mod mesh_scale;
 #[path = "load/relay.rs"]
 mod relay;
 #[path = "load/shared_db.rs"]
@@ -390,6 +392,9 @@ fn main() {
         }
         if wanted("shareddb") {
             shared_db::run().await;
+        }
+        if wanted("meshscale") {
+            mesh_scale::run().await;
         }
     });
 }

@@ -53,6 +53,12 @@ pub struct Args {
     #[arg(long, env = "IDLE_UNLOAD_SECS", default_value_t = 30)]
     pub idle_unload_secs: u64,
 
+    /// Unload a run only other relays have touched since it was loaded (no client, no
+    /// REST call) after this many milliseconds idle: copying a region's runs then holds
+    /// a few seconds' worth in memory, not all of them.
+    #[arg(long, env = "MESH_IDLE_UNLOAD_MS", default_value_t = 2000)]
+    pub mesh_idle_unload_ms: u64,
+
     /// Frames queued for one peer before it counts as too slow and is disconnected.
     #[arg(long, env = "PEER_QUEUE_FRAMES", default_value_t = 1024)]
     pub peer_queue_frames: usize,
@@ -143,6 +149,8 @@ pub struct Config {
     pub max_frame_bytes: usize,
     /// Idle time before a run is unloaded.
     pub idle_unload: Duration,
+    /// Idle time before a run only the mesh touched is unloaded.
+    pub mesh_idle_unload: Duration,
     /// Frames queued per peer before it is disconnected.
     pub peer_queue_frames: usize,
     /// Longest wait between mesh reconnect attempts.
@@ -285,6 +293,7 @@ impl TryFrom<Args> for Config {
             web_dist: args.web_dist,
             max_frame_bytes: args.max_frame_bytes,
             idle_unload: Duration::from_secs(args.idle_unload_secs),
+            mesh_idle_unload: Duration::from_millis(args.mesh_idle_unload_ms),
             peer_queue_frames: args.peer_queue_frames,
             mesh_backoff_max: Duration::from_millis(args.mesh_backoff_max_ms.max(100)),
             database_url: args.database_url.filter(|u| !u.trim().is_empty()),

@@ -79,6 +79,7 @@ pub async fn state(config: &Config, shutdown: CancellationToken) -> anyhow::Resu
         digests,
         snapshot_retain: config.snapshot_retain,
         idle_unload: config.idle_unload,
+        mesh_idle_unload: config.mesh_idle_unload,
         started: Instant::now(),
     });
     let limits = Arc::new(limits::MutationLimits::new(config.rate_limit_per_minute));

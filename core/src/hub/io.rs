@@ -90,11 +90,13 @@ pub enum Input<R> {
     },
     /// The mesh links live now (replaces what the hub knew).
     Mesh(Vec<Link>),
-    /// Offer the run to a mesh peer in a fresh session (full sync; only what differs
-    /// travels).
+    /// Offer the run to a mesh peer: sync it (only what differs travels).
     Offer {
         /// The mesh peer.
         to: Link,
+        /// Start the session with it over (a forced full resync); otherwise a live
+        /// session is kept, and only a run not yet syncing with it starts one.
+        fresh: bool,
     },
     /// A local operation (the REST API), for `user`, at wall-clock `at_ms`; its answer
     /// goes to `reply`.

@@ -372,10 +372,12 @@ impl<R> RunHub<R> {
                 }
                 self.attach_mesh();
             }
-            Input::Offer { to } => {
+            Input::Offer { to, fresh } => {
                 if self.has_content() {
-                    // A fresh session: a forced resync starts from scratch.
-                    self.sync.remove_peer(&to.peer);
+                    if fresh {
+                        // A forced resync starts from scratch.
+                        self.sync.remove_peer(&to.peer);
+                    }
                     self.attach(to.clone());
                     self.sync.join(&to.peer);
                 }

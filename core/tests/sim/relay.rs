@@ -235,7 +235,10 @@ impl SimRelay {
             let mut runs: BTreeSet<DocumentId> = self.store.get().runs().into_iter().collect();
             runs.extend(self.hubs.keys().copied());
             for doc in runs {
-                let offer = Input::Offer { to: link.clone() };
+                let offer = Input::Offer {
+                    to: link.clone(),
+                    fresh: true,
+                };
                 self.feed(now, doc, vec![offer], None, out);
             }
         }

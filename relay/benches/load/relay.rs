@@ -16,7 +16,11 @@ pub struct Relay {
 
 impl Relay {
     pub fn start(dir: &Path, extra: &[&str]) -> Self {
-        let mut args = vec!["--region", "bench", "--rate-limit-per-minute", "100000000"];
+        Self::start_in(dir, "bench", extra)
+    }
+
+    pub fn start_in(dir: &Path, region: &str, extra: &[&str]) -> Self {
+        let mut args = vec!["--region", region, "--rate-limit-per-minute", "100000000"];
         args.extend_from_slice(extra);
         let inner = ChildRelay::spawn(dir, &args);
         Self {
@@ -34,6 +38,11 @@ impl Relay {
     /// Resident memory of the relay process, in MiB.
     pub fn rss_mib(&self) -> f64 {
         self.inner.rss_mib()
+    }
+
+    /// Peak resident memory of the relay process so far, in MiB.
+    pub fn peak_rss_mib(&self) -> f64 {
+        self.inner.peak_rss_mib()
     }
 
     pub fn stop(mut self) {

@@ -1,6 +1,6 @@
 //! [`CatchUps`]: the runs a reconciliation found this relay must offer a mesh peer,
 //! offered a few at a time. Each offered run is loaded, synced, and counted once its
-//! task reports it in step with the peer (or after a while without that news); then it
+//! task says it is in step with the peer (or after a while without that news); then it
 //! leaves memory like any idle run. So copying a whole region's runs costs memory for
 //! [`IN_FLIGHT`] runs at a time, not for all of them.
 
@@ -12,7 +12,7 @@ use futures_util::StreamExt;
 use runmesh_core::DocumentId;
 use runmesh_core::hub::SessionId;
 use runmesh_core::sync::PeerId;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::docs::command::DocCmd;
 use crate::docs::link::PeerLink;
@@ -22,7 +22,7 @@ use crate::docs::registry::Documents;
 pub const IN_FLIGHT: usize = 32;
 
 /// How long an offered run may take to get in step before the next one goes anyway.
-const SETTLE: Duration = Duration::from_secs(30);
+const SETTLE: Duration = Duration::from_secs(10);
 
 /// How far one link's catch-up has come.
 #[derive(Debug, Clone, Copy, Default)]
@@ -59,7 +59,7 @@ impl Progress {
 #[derive(Debug)]
 struct Entry {
     session: SessionId,
-    queue: mpsc::UnboundedSender<DocumentId>,
+    queue: mpsc::UnboundedSender<(DocumentId, bool)>,
     progress: Progress,
 }
 
@@ -74,17 +74,19 @@ impl CatchUps {
         self.inner.lock().expect("catch-up lock is never poisoned")
     }
 
-    /// Queues `runs` to offer `link`, starting its worker if it has none.
+    /// Queues `runs` to offer `link` (`fresh`: starting their sync sessions over),
+    /// starting the link's worker if it has none.
     pub(crate) fn enqueue(
         &self,
         docs: &Documents,
         link: &PeerLink,
         runs: impl IntoIterator<Item = DocumentId>,
+        fresh: bool,
     ) {
         let mut all = self.lock();
         let session = link.link.session;
-        let fresh = all.get(link.peer()).is_none_or(|e| e.session != session);
-        if fresh {
+        let new_link = all.get(link.peer()).is_none_or(|e| e.session != session);
+        if new_link {
             let (queue, rx) = mpsc::unbounded_channel();
             let entry = Entry {
                 session,
@@ -96,7 +98,7 @@ impl CatchUps {
         }
         let entry = all.get_mut(link.peer()).expect("inserted above");
         for run in runs {
-            if entry.queue.send(run).is_ok() {
+            if entry.queue.send((run, fresh)).is_ok() {
                 entry.progress.queued += 1;
                 entry.progress.started.get_or_insert_with(Instant::now);
             }
@@ -139,7 +141,7 @@ impl CatchUps {
 }
 
 /// Offers the queued runs to `link`, [`IN_FLIGHT`] at a time, until the link closes.
-async fn work(docs: Documents, link: PeerLink, rx: mpsc::UnboundedReceiver<DocumentId>) {
+async fn work(docs: Documents, link: PeerLink, rx: mpsc::UnboundedReceiver<(DocumentId, bool)>) {
     let runs =
         futures_util::stream::unfold(
             rx,
@@ -148,11 +150,17 @@ async fn work(docs: Documents, link: PeerLink, rx: mpsc::UnboundedReceiver<Docum
     let closed = link.close.clone();
     let offers = runs
         .take_until(closed.cancelled_owned())
-        .for_each_concurrent(IN_FLIGHT, |run| {
+        .for_each_concurrent(IN_FLIGHT, |(run, fresh)| {
             let (docs, link) = (&docs, &link);
             async move {
-                let in_step = docs.divergence().in_step(link.peer(), run);
-                docs.send(run, DocCmd::Offer { to: link.clone() }).await;
+                let (settled, in_step) = oneshot::channel();
+                let to = link.clone();
+                let offer = DocCmd::Offer {
+                    to,
+                    fresh,
+                    settled: Some(settled),
+                };
+                docs.send(run, offer).await;
                 let settled = tokio::time::timeout(SETTLE, in_step).await;
                 let in_step = matches!(settled, Ok(Ok(())));
                 docs.catch_ups().finished(link, in_step);

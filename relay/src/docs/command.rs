@@ -86,10 +86,14 @@ pub enum DocCmd {
         /// The mesh peer's connection.
         from: PeerLink,
     },
-    /// Offer the run to a mesh peer (full sync on connect, or a forced resync).
+    /// Offer the run to a mesh peer (a catch-up after reconciling, or a forced resync).
     Offer {
         /// The mesh peer's connection.
         to: PeerLink,
+        /// Start the sync session over (a forced resync).
+        fresh: bool,
+        /// Told once the run is in step with the peer.
+        settled: Option<oneshot::Sender<()>>,
     },
     /// A REST operation, on behalf of `user`.
     Op {

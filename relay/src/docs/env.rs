@@ -31,6 +31,8 @@ pub struct TaskEnv {
     pub snapshot_retain: u32,
     /// Unload a run after this long without a client or a command.
     pub idle_unload: Duration,
+    /// Unload a run only other relays touched after this long without a command.
+    pub mesh_idle_unload: Duration,
     /// The origin of the hubs' clock.
     pub started: Instant,
 }

@@ -24,7 +24,7 @@ impl Documents {
         }
         if !step.offer.is_empty() {
             tracing::debug!(peer = %link.peer(), runs = step.offer.len(), "CRDT mesh: runs to offer after reconciling");
-            self.catch_ups().enqueue(self, link, step.offer);
+            self.catch_ups().enqueue(self, link, step.offer, false);
         }
     }
 

@@ -10,7 +10,6 @@ use runmesh_core::sync::PeerId;
 use crate::docs::catch_up::CatchUps;
 use crate::docs::command::DocCmd;
 use crate::docs::digests::Digests;
-use crate::docs::divergence::Divergence;
 use crate::docs::env::TaskEnv;
 use crate::docs::slots::Slots;
 use crate::docs::task;
@@ -91,11 +90,6 @@ impl Documents {
     /// The fingerprints of stored runs.
     pub fn digests(&self) -> &Digests {
         &self.env.digests
-    }
-
-    /// Which runs mesh peers hold differently.
-    pub(crate) fn divergence(&self) -> &Divergence {
-        &self.env.divergence
     }
 
     /// Every mesh link's catch-up.

@@ -11,7 +11,7 @@ use runmesh_core::hub::{Effect, HubEvent, Input, Link, Persist, RunHub, Stored};
 use runmesh_core::sync::{PeerId, WireMessage};
 use runmesh_core::{ChangeHash, DocumentId, RunId};
 use tokio::sync::mpsc::error::TrySendError;
-use tokio::sync::watch;
+use tokio::sync::{oneshot, watch};
 
 use crate::docs::command::{DocCmd, OpAnswer, Read};
 use crate::docs::env::TaskEnv;
@@ -34,6 +34,12 @@ pub(crate) struct Shell {
     followers: watch::Sender<Vec<ChangeHash>>,
     /// The stored heads last written to the digest index.
     indexed: Vec<ChangeHash>,
+    /// Per mesh peer, whether the hub last said it holds the run differently.
+    differs: HashMap<PeerId, bool>,
+    /// Who waits for the run to be in step with a mesh peer (offers of a catch-up).
+    settling: HashMap<PeerId, Vec<oneshot::Sender<()>>>,
+    /// Whether a client or a REST call has used the run since it was loaded.
+    used_here: bool,
 }
 
 impl Shell {
@@ -48,6 +54,9 @@ impl Shell {
             mesh: Vec::new(),
             followers: watch::Sender::new(Vec::new()),
             indexed: Vec::new(),
+            differs: HashMap::new(),
+            settling: HashMap::new(),
+            used_here: false,
         };
         let loaded = shell.load().await;
         let mesh = shell.mesh_input();
@@ -70,6 +79,11 @@ impl Shell {
         self.followers.receiver_count() == 0 && self.hub.is_idle()
     }
 
+    /// Whether only other relays have touched the run since it was loaded.
+    pub(crate) fn only_mesh_touched(&self) -> bool {
+        !self.used_here && self.followers.receiver_count() == 0
+    }
+
     /// Handles a batch of commands: one hub batch (one persist), then the reads.
     pub(crate) async fn commands(&mut self, batch: Vec<DocCmd>) {
         let mut inputs = Vec::with_capacity(batch.len());
@@ -77,6 +91,11 @@ impl Shell {
         // Events other relays appended, for one read (`Some(empty)`: read the run).
         let mut elsewhere: Option<Vec<i64>> = None;
         for cmd in batch {
+            self.used_here |= match &cmd {
+                DocCmd::Sync { from, .. } | DocCmd::Ephemeral { from, .. } => !from.is_mesh(),
+                DocCmd::Op { .. } | DocCmd::Read(_) => true,
+                _ => false,
+            };
             match cmd {
                 DocCmd::Read(read) => reads.push(read),
                 DocCmd::StoredElsewhere { events } => match &mut elsewhere {
@@ -157,9 +176,16 @@ impl Shell {
             DocCmd::Unavailable { from } => Input::Unavailable {
                 from: from.link.clone(),
             },
-            DocCmd::Offer { to } => Input::Offer {
-                to: self.remember(to),
-            },
+            DocCmd::Offer { to, fresh, settled } => {
+                if let Some(settled) = settled {
+                    let waiting = self.settling.entry(to.peer().clone()).or_default();
+                    waiting.push(settled);
+                }
+                Input::Offer {
+                    to: self.remember(to),
+                    fresh,
+                }
+            }
             DocCmd::Op { op, user, reply } => Input::Op {
                 op,
                 user,
@@ -196,6 +222,7 @@ impl Shell {
                 }
                 Effect::Divergence { peer, differs } => {
                     self.env.divergence.set(&peer, self.id, differs);
+                    self.differs.insert(peer, differs);
                     None
                 }
                 Effect::Event(event) => {
@@ -207,6 +234,7 @@ impl Shell {
                 queue.extend(self.hub.handle(self.env.now(), input));
             }
         }
+        self.settle();
         let stored = self.hub.stored_heads();
         if stored != self.indexed {
             self.env.digests.stored(self.id, &stored);
@@ -219,6 +247,28 @@ impl Shell {
                 changed
             });
         }
+    }
+
+    /// Tells whoever waits for a mesh peer that the run is in step with it, once the hub
+    /// last said so (waiters for a peer it has
+    /// forgotten are dropped).
+    fn settle(&mut self) {
+        if self.settling.is_empty() {
+            return;
+        }
+        let (differs, links) = (&self.differs, &self.links);
+        self.settling.retain(|peer, waiting| {
+            if !links.contains_key(peer) {
+                return false; // dropped: the waiters hear it never got in step
+            }
+            if differs.get(peer) == Some(&false) {
+                for settled in waiting.drain(..) {
+                    let _ = settled.send(());
+                }
+                return false;
+            }
+            true
+        });
     }
 
     /// Sends to the peer's queue. A peer whose queue is full is not keeping up: it is cut
@@ -253,6 +303,7 @@ impl Shell {
             .get(&link.peer)
             .is_some_and(|l| l.link.session == link.session)
         {
+            self.differs.remove(&link.peer);
             return self.links.remove(&link.peer);
         }
         None

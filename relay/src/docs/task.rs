@@ -1,6 +1,7 @@
 //! The task that owns one run: it waits for commands, a mesh change or the hub's next
 //! wake-up, hands each batch to its [`Shell`], and leaves memory once the run has been
-//! idle for `--idle-unload-secs`.
+//! idle for `--idle-unload-secs` (`--mesh-idle-unload-ms` if only other relays touched
+//! it since it was loaded).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -32,7 +33,12 @@ pub(crate) async fn run(
     let mut active = Instant::now();
     let mut mesh_open = true;
     loop {
-        let idle_at = active + env.idle_unload;
+        let idle_at = active
+            + if shell.only_mesh_touched() {
+                env.mesh_idle_unload
+            } else {
+                env.idle_unload
+            };
         let wake_at = shell
             .next_wake()
             .map_or(idle_at, |at| env.instant(at).min(idle_at));
