@@ -185,6 +185,7 @@ pub async fn run(
     };
     mesh::dialer::spawn_all(state.mesh.clone(), state.sessions.clone(), plan, &shutdown);
     auth::reload_on_hangup(state.verifier.clone(), shutdown.clone());
+    let docs = state.docs.clone();
     let router = http::router(state, config.web_dist.as_deref());
     let service = router.into_make_service_with_connect_info::<tls::PeerAddr>();
     let stop = async move { shutdown.cancelled().await };
@@ -201,5 +202,7 @@ pub async fn run(
                 .await?
         }
     }
+    // No write after this one: the store may note that it was closed cleanly.
+    docs.close_store().await;
     Ok(())
 }

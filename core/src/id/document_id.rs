@@ -22,7 +22,7 @@ pub struct InvalidDocumentId {
 
 impl DocumentId {
     /// The document id made of these 16 bytes.
-    pub fn from_bytes(bytes: [u8; 16]) -> Self {
+    pub const fn from_bytes(bytes: [u8; 16]) -> Self {
         Self(bytes)
     }
 

@@ -1,6 +1,7 @@
 //! A simulated relay: the real [`RunHub`] for every run it holds, driven the way the
 //! relay's shell drives it — handshakes, frames routed to hubs, mesh links flowing down,
-//! every stored run offered to a new mesh link — with a [`MemStore`] under it.
+//! stored runs reconciled by digest on a new mesh link and the ones that differ offered —
+//! with a [`MemStore`] under it.
 //!
 //! Every effect the hubs ask for is checked as it is performed: a sync message must only
 //! speak of stored changes, an answer only of stored changes, and a lookup may only be
@@ -10,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 
 use automerge::ChangeHash;
+use runmesh_core::digest::{self, DigestIndex, DigestMessage, Fingerprint};
 use runmesh_core::hub::{
     Effect, HubConfig, Input, Link, PeerKind, Persist, PersistId, RunHub, RunOp, SessionId,
 };
@@ -63,6 +65,10 @@ pub struct SimRelay {
     pub ack_before_write: bool,
     /// Print every effect.
     pub log: bool,
+    /// A deliberately broken shell: ignores what reconciliation says to offer.
+    pub drop_offers: bool,
+    /// The fingerprints of stored runs, as the relay's index keeps them.
+    digests: DigestIndex,
     config: Arc<HubConfig>,
     hubs: BTreeMap<DocumentId, RunHub<u64>>,
     sessions: BTreeMap<u64, Session>,
@@ -101,6 +107,8 @@ impl SimRelay {
             acked: Vec::new(),
             ack_before_write: false,
             log: false,
+            drop_offers: false,
+            digests: DigestIndex::new(),
             config: config(index, 0),
             hubs: BTreeMap::new(),
             sessions: BTreeMap::new(),
@@ -190,6 +198,27 @@ impl SimRelay {
                 let input = Input::Unavailable { from: link };
                 self.feed(now, document_id, vec![input], None, out);
             }
+            WireMessage::Digest { data, .. } if link.kind == PeerKind::Mesh => {
+                let message = match DigestMessage::decode(&data) {
+                    Ok(m) => m,
+                    Err(e) => return out.push(Out::Violation(format!("bad digest: {e}"))),
+                };
+                let step = digest::respond(&self.digests, &message);
+                for reply in step.replies {
+                    let frame = self.digest_frame(&link.peer, &reply);
+                    out.push(Out::Frame { conn, frame });
+                }
+                if self.drop_offers {
+                    return;
+                }
+                for doc in step.offer {
+                    let offer = Input::Offer {
+                        to: link.clone(),
+                        fresh: false,
+                    };
+                    self.feed(now, doc, vec![offer], None, out);
+                }
+            }
             WireMessage::Error { message, .. } => {
                 out.push(Out::Violation(format!(
                     "relay {} was sent an error: {message}",
@@ -222,6 +251,7 @@ impl SimRelay {
             Err(e) => return out.push(Out::Violation(format!("handshake failed: {e}"))),
         };
         session.peer = Some(joined.peer.clone());
+        let dialled = session.dialled;
         if joined.metadata.region.is_some() {
             session.kind = PeerKind::Mesh;
             let link = Link {
@@ -231,17 +261,22 @@ impl SimRelay {
             };
             self.mesh.push(link.clone());
             self.mesh_changed(now, out);
-            // Offer it every run we store or hold.
-            let mut runs: BTreeSet<DocumentId> = self.store.get().runs().into_iter().collect();
-            runs.extend(self.hubs.keys().copied());
-            for doc in runs {
-                let offer = Input::Offer {
-                    to: link.clone(),
-                    fresh: true,
-                };
-                self.feed(now, doc, vec![offer], None, out);
+            // Runs in memory sync on the link at once; the dialler starts reconciling
+            // the stored ones.
+            if dialled {
+                let frame = self.digest_frame(&link.peer, &digest::start(&self.digests));
+                out.push(Out::Frame { conn, frame });
             }
         }
+    }
+
+    fn digest_frame(&self, to: &PeerId, message: &DigestMessage) -> Vec<u8> {
+        let frame = WireMessage::Digest {
+            sender_id: self.config.me.clone(),
+            target_id: to.clone(),
+            data: message.encode(),
+        };
+        frame.encode()
     }
 
     /// Connection `conn` closed.
@@ -354,7 +389,9 @@ impl SimRelay {
         let mut landed = Vec::new();
         for ((doc, _), persist) in std::mem::take(&mut self.writes) {
             if lands() {
-                self.store.get().write(doc, &persist);
+                let mut store = self.store.get();
+                store.write(doc, &persist);
+                store.forget_fingerprint(doc);
                 landed.push((doc, persist.chunk));
             }
         }
@@ -397,6 +434,19 @@ impl SimRelay {
     pub fn restart(&mut self) -> Result<(), String> {
         self.up = true;
         self.config = config(self.index, self.epoch);
+        // The index from the store, as at the relay's start-up: a run whose fingerprint
+        // is unknown gets one that matches no other relay's.
+        self.digests = DigestIndex::new();
+        for (doc, fingerprint) in self.store.get().fingerprints() {
+            let unknown = || {
+                let mut salt = [0u8; 32];
+                salt[..16].copy_from_slice(doc.as_bytes());
+                salt[16] = self.index as u8;
+                salt[17..21].copy_from_slice(&self.epoch.to_le_bytes());
+                Fingerprint::of_heads(&[ChangeHash(salt)])
+            };
+            self.digests.set(doc, fingerprint.unwrap_or_else(unknown));
+        }
         self.store.get().check_loads()?;
         self.check_acked()
     }
@@ -515,6 +565,10 @@ impl SimRelay {
             }
         }
         let hub = self.hubs.get_mut(&doc).expect("still loaded");
+        let stored = hub.stored_heads();
+        if !stored.is_empty() {
+            self.digests.set(doc, Fingerprint::of_heads(&stored));
+        }
         if let Some(at) = hub.next_wake() {
             out.push(Out::Wake { doc, at });
         }

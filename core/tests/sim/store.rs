@@ -17,6 +17,7 @@ use std::rc::Rc;
 
 use automerge::{AutoCommit, ChangeHash};
 use runmesh_core::DocumentId;
+use runmesh_core::digest::Fingerprint;
 use runmesh_core::hub::{Persist, Stored};
 
 #[derive(Default)]
@@ -24,6 +25,9 @@ struct Entry {
     snapshot: Option<Vec<u8>>,
     chunks: Vec<Vec<u8>>,
     shadow: Option<AutoCommit>,
+    /// The fingerprint of the stored heads, as the directory store keeps it beside the
+    /// run (`None`: unknown — a shared store, or a write that landed in a crash).
+    fingerprint: Option<Fingerprint>,
 }
 
 /// One relay's durable storage.
@@ -69,6 +73,8 @@ impl MemStore {
     /// The write completes: the chunk, then the snapshot if there is one.
     pub fn write(&mut self, doc: DocumentId, persist: &Persist) {
         let entry = self.runs.entry(doc).or_default();
+        // One writer knows what its write leaves stored; relays sharing a store do not.
+        entry.fingerprint = (!self.merge).then(|| Fingerprint::of_heads(&persist.heads));
         entry.chunks.push(persist.chunk.clone());
         let shadow = entry.shadow.get_or_insert_with(AutoCommit::new);
         shadow
@@ -92,6 +98,22 @@ impl MemStore {
             .get_mut(&doc)
             .and_then(|e| e.shadow.as_mut())
             .is_some_and(|s| s.get_change_by_hash(hash).is_some())
+    }
+
+    /// Forgets `doc`'s fingerprint (its write landed while the relay crashed: the file
+    /// beside it may describe an older log).
+    pub fn forget_fingerprint(&mut self, doc: DocumentId) {
+        if let Some(entry) = self.runs.get_mut(&doc) {
+            entry.fingerprint = None;
+        }
+    }
+
+    /// Every run stored, with its fingerprint if known.
+    pub fn fingerprints(&self) -> Vec<(DocumentId, Option<Fingerprint>)> {
+        self.runs
+            .iter()
+            .map(|(id, e)| (*id, e.fingerprint))
+            .collect()
     }
 
     /// Every run stored.

@@ -82,6 +82,14 @@ impl Documents {
         self.slots.loaded()
     }
 
+    /// Closes the store as the relay stops: later writes fail (nothing is acknowledged
+    /// after this), and the store may note that it was closed cleanly.
+    pub async fn close_store(&self) {
+        if let Err(e) = self.env.store.close().await {
+            tracing::warn!(error = %e, "could not close the store cleanly; the next start checks every run");
+        }
+    }
+
     /// Every run in the store.
     pub async fn stored(&self) -> Result<Vec<DocumentId>, StoreError> {
         self.env.store.list().await

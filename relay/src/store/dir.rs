@@ -9,12 +9,14 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use runmesh_core::DocumentId;
 
 use runmesh_core::digest::Fingerprint;
 
-use crate::store::{EventMeta, Store, StoreError, Stored, dir_heads};
+use crate::store::dir_digests::Journal;
+use crate::store::{EventMeta, Store, StoreError, Stored};
 
 const HEADER: usize = 8;
 
@@ -22,6 +24,10 @@ const HEADER: usize = 8;
 #[derive(Debug, Clone)]
 pub struct DirStore {
     root: PathBuf,
+    /// The fingerprints of the runs' stored heads (`dir_digests.rs`).
+    journal: Arc<Mutex<Journal>>,
+    /// Held (read) by every write while it runs; `close` takes it (write) to stop them.
+    closed: Arc<RwLock<bool>>,
 }
 
 impl DirStore {
@@ -30,7 +36,30 @@ impl DirStore {
         fs::create_dir_all(root.join("runs"))?;
         Ok(Self {
             root: root.to_owned(),
+            journal: Arc::new(Mutex::new(Journal::open(root)?)),
+            closed: Arc::default(),
         })
+    }
+
+    /// Runs `write` unless the store was closed (then it fails, naming `doc`).
+    fn write<T>(
+        &self,
+        doc: &DocumentId,
+        write: impl FnOnce() -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let closed = self.closed.read().unwrap_or_else(|e| e.into_inner());
+        if *closed {
+            return Err(StoreError::new(
+                doc,
+                "writing",
+                "the store is closed: the relay is stopping",
+            ));
+        }
+        write()
+    }
+
+    fn journal(&self) -> MutexGuard<'_, Journal> {
+        self.journal.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn dir(&self, doc: &DocumentId) -> PathBuf {
@@ -63,7 +92,7 @@ fn snapshot_numbers(dir: &Path) -> io::Result<Vec<u64>> {
     Ok(numbers)
 }
 
-pub(super) fn newest_snapshot(dir: &Path) -> io::Result<u64> {
+fn newest_snapshot(dir: &Path) -> io::Result<u64> {
     Ok(snapshot_numbers(dir)?.last().copied().unwrap_or(0))
 }
 
@@ -157,9 +186,11 @@ impl Store for DirStore {
     ) -> Result<(), StoreError> {
         let (store, id, chunk, heads) = (self.clone(), *doc, chunk.to_vec(), meta.heads);
         blocking(doc, move || {
-            store.append_now(&id, &chunk)?;
-            store.note_heads(&id, heads);
-            Ok(())
+            store.write(&id, || {
+                let (n, log_len) = store.append_now(&id, &chunk)?;
+                store.note_heads(&id, heads, n, log_len);
+                Ok(())
+            })
         })
         .await
     }
@@ -173,11 +204,27 @@ impl Store for DirStore {
     ) -> Result<(), StoreError> {
         let (store, id, bytes, heads) = (self.clone(), *doc, bytes.to_vec(), meta.heads);
         blocking(doc, move || {
-            store.snapshot_now(&id, &bytes, retain)?;
-            store.note_heads(&id, heads);
-            Ok(())
+            store.write(&id, || {
+                let n = store.snapshot_now(&id, &bytes, retain)?;
+                store.note_heads(&id, heads, n, 0);
+                Ok(())
+            })
         })
         .await
+    }
+
+    async fn close(&self) -> Result<(), StoreError> {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut closed = store.closed.write().unwrap_or_else(|e| e.into_inner());
+            *closed = true;
+            store
+                .journal()
+                .close()
+                .map_err(|e| StoreError::new("*", "closing the digest journal", e))
+        })
+        .await
+        .unwrap_or_else(|e| Err(StoreError::new("*", "closing the store", e)))
     }
 
     async fn fingerprints(&self) -> Result<Vec<(DocumentId, Option<Fingerprint>)>, StoreError> {
@@ -185,10 +232,11 @@ impl Store for DirStore {
         let runs = self.root.join("runs");
         tokio::task::spawn_blocking(move || {
             let listed = store.list_now()?;
-            Ok(listed
-                .into_iter()
-                .map(|id| (id, dir_heads::read(&store.dir(&id))))
-                .collect())
+            let runs = store.root.join("runs");
+            store
+                .journal()
+                .verified(&runs, listed)
+                .map_err(|e| StoreError::new("*", "reading the digest journal", e))
         })
         .await
         .unwrap_or_else(|e| Err(StoreError::new(runs.display(), "listing documents", e)))
@@ -204,23 +252,19 @@ impl Store for DirStore {
 }
 
 impl DirStore {
-    /// Records the fingerprint of what the run now holds (or, without one, forgets the
-    /// old one). Best effort: a run whose file is missing or stale is synced and
-    /// indexed again, so a failure here loses nothing.
-    fn note_heads(&self, doc: &DocumentId, heads: Option<Fingerprint>) {
-        let dir = self.dir(doc);
-        let written = match heads {
-            Some(fingerprint) => {
-                newest_snapshot(&dir).and_then(|n| dir_heads::write(&dir, &fingerprint, n))
-            }
-            None => dir_heads::forget(&dir),
-        };
-        if let Err(e) = written {
+    /// Records the fingerprint of what the run now holds. Best effort: a run whose
+    /// record is missing or stale is synced with the mesh and indexed again, so a failure
+    /// here loses nothing. (Without a fingerprint nothing is recorded: the old record no
+    /// longer matches the log, so the run counts as unknown.)
+    fn note_heads(&self, doc: &DocumentId, heads: Option<Fingerprint>, n: u64, log_len: u64) {
+        let Some(fingerprint) = heads else { return };
+        if let Err(e) = self.journal().note(doc, fingerprint, n, log_len) {
             tracing::warn!(%doc, error = %e, "could not record the run's heads; it is synced again on the next mesh link");
         }
     }
 
-    fn append_now(&self, doc: &DocumentId, chunk: &[u8]) -> Result<(), StoreError> {
+    /// Appends `chunk` to the run's log; returns the log's snapshot number and new length.
+    fn append_now(&self, doc: &DocumentId, chunk: &[u8]) -> Result<(u64, u64), StoreError> {
         let dir = self.dir(doc);
         let created = !dir.exists();
         if created {
@@ -255,10 +299,11 @@ impl DirStore {
         if created {
             sync_dir(&dir).map_err(err(doc, "syncing its folder"))?;
         }
-        Ok(())
+        Ok((n, before + record.len() as u64))
     }
 
-    fn snapshot_now(&self, doc: &DocumentId, bytes: &[u8], retain: u32) -> Result<(), StoreError> {
+    /// Writes a snapshot and starts an empty log after it; returns its number.
+    fn snapshot_now(&self, doc: &DocumentId, bytes: &[u8], retain: u32) -> Result<u64, StoreError> {
         let dir = self.dir(doc);
         if !dir.exists() {
             fs::create_dir_all(&dir).map_err(err(doc, "creating its folder"))?;
@@ -282,7 +327,7 @@ impl DirStore {
         for old in 0..n {
             let _ = fs::remove_file(log_path(&dir, old));
         }
-        Ok(())
+        Ok(n)
     }
 
     fn list_now(&self) -> Result<Vec<DocumentId>, StoreError> {

@@ -9,7 +9,7 @@
 //! append ([`Store::feed`]), so their clients see each other's changes live.
 
 mod dir;
-mod dir_heads;
+mod dir_digests;
 mod feed;
 mod pg;
 
@@ -134,6 +134,11 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// on disk): safe while a relay writes the same store, as `export` does.
     async fn read(&self, doc: &DocumentId) -> Result<Option<Stored>, StoreError> {
         self.load(doc).await
+    }
+    /// The relay stops: every later write fails, and the store may record that it was
+    /// closed cleanly (so the next start can trust what it noted without checking).
+    async fn close(&self) -> Result<(), StoreError> {
+        Ok(())
     }
     /// What other relays append to this store, as they append it; `None` for a store no
     /// other relay writes (a data directory). Call it once, inside the runtime.

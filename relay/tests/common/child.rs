@@ -102,3 +102,11 @@ impl ChildRelay {
             .map_or(0.0, |kb| kb / 1024.0)
     }
 }
+
+/// A relay a test forgets to stop (or a test that panics) does not outlive it.
+impl Drop for ChildRelay {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

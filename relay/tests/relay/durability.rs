@@ -70,12 +70,10 @@ async fn a_restart_on_the_same_data_dir_loses_nothing_and_snapshots_rotate() {
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     files.sort();
-    // 23 batches, a snapshot every 5: snapshots 1..4, the newest two kept, one live log,
-    // and the fingerprint of the stored heads for the mesh.
+    // 23 batches, a snapshot every 5: snapshots 1..4, the newest two kept, one live log.
     assert_eq!(
         files,
         [
-            "heads.bin",
             "log-00000004.bin",
             "snapshot-00000003.bin",
             "snapshot-00000004.bin"
