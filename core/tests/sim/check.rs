@@ -1,8 +1,12 @@
 //! The checks after the world has gone quiet: every relay and every client holds the same
 //! changes of each run, shows the same run and lists the same history; nothing a relay
-//! acknowledged is missing anywhere, and nothing it refused for a storage failure exists.
+//! acknowledged is missing anywhere, and nothing it refused for a storage failure exists;
+//! and the relays' digests of their stored runs match their stores and each other.
+
+use std::collections::BTreeMap;
 
 use automerge::ChangeHash;
+use runmesh_core::digest::Fingerprint;
 use runmesh_core::{DocumentId, HistoryEntry, RunState};
 
 use crate::world::World;
@@ -20,6 +24,20 @@ pub fn converged(world: &mut World) -> Result<(), String> {
     for relay in &mut world.relays {
         relay.store.get().check_loads()?;
         relay.check_acked()?;
+    }
+    // The digests agree (before any run is loaded for the checks below): every relay's
+    // index says what its store holds, and where two claim to know a run, they match.
+    let mut digests: BTreeMap<DocumentId, (usize, Fingerprint)> = BTreeMap::new();
+    for relay in &mut world.relays {
+        for (doc, fingerprint) in relay.known_digests()? {
+            let (first, theirs) = *digests.entry(doc).or_insert((relay.index, fingerprint));
+            if theirs != fingerprint {
+                return Err(format!(
+                    "after healing, relays {first} and {} hold different digests of {doc}",
+                    relay.index
+                ));
+            }
+        }
     }
     for i in 0..world.clients.len() {
         let client = &mut world.clients[i];

@@ -69,6 +69,8 @@ pub struct SimRelay {
     pub drop_offers: bool,
     /// The fingerprints of stored runs, as the relay's index keeps them.
     digests: DigestIndex,
+    /// Runs indexed as "not known" since the last restart, until a hub says.
+    unknown: BTreeSet<DocumentId>,
     config: Arc<HubConfig>,
     hubs: BTreeMap<DocumentId, RunHub<u64>>,
     sessions: BTreeMap<u64, Session>,
@@ -109,6 +111,7 @@ impl SimRelay {
             log: false,
             drop_offers: false,
             digests: DigestIndex::new(),
+            unknown: BTreeSet::new(),
             config: config(index, 0),
             hubs: BTreeMap::new(),
             sessions: BTreeMap::new(),
@@ -409,12 +412,37 @@ impl SimRelay {
     ) {
         if self.hubs.contains_key(&doc) {
             self.feed(now, doc, vec![Input::StoredElsewhere(chunk)], None, out);
+        } else {
+            // Its digest no longer says what the store holds.
+            self.forget_digest(doc);
         }
+    }
+
+    /// Indexes `doc` as "not known": its fingerprint matches no other relay's.
+    fn forget_digest(&mut self, doc: DocumentId) {
+        let mut salt = [0u8; 32];
+        salt[..16].copy_from_slice(doc.as_bytes());
+        salt[16] = self.index as u8;
+        salt[17..21].copy_from_slice(&self.epoch.to_le_bytes());
+        self.digests
+            .set(doc, Fingerprint::of_heads(&[ChangeHash(salt)]));
+        self.unknown.insert(doc);
     }
 
     /// Notifications from the shared store were lost: every run in memory reads what
     /// the store holds.
     pub fn resync(&mut self, now: u64, out: &mut Vec<Out>) {
+        let indexed: Vec<DocumentId> = self
+            .digests
+            .items(&[])
+            .into_iter()
+            .map(|(d, _)| d)
+            .collect();
+        for doc in indexed {
+            if !self.hubs.contains_key(&doc) {
+                self.forget_digest(doc);
+            }
+        }
         let docs: Vec<DocumentId> = self.hubs.keys().copied().collect();
         for doc in docs {
             let stored = self.store.get().load(doc);
@@ -437,18 +465,38 @@ impl SimRelay {
         // The index from the store, as at the relay's start-up: a run whose fingerprint
         // is unknown gets one that matches no other relay's.
         self.digests = DigestIndex::new();
-        for (doc, fingerprint) in self.store.get().fingerprints() {
-            let unknown = || {
-                let mut salt = [0u8; 32];
-                salt[..16].copy_from_slice(doc.as_bytes());
-                salt[16] = self.index as u8;
-                salt[17..21].copy_from_slice(&self.epoch.to_le_bytes());
-                Fingerprint::of_heads(&[ChangeHash(salt)])
-            };
-            self.digests.set(doc, fingerprint.unwrap_or_else(unknown));
+        self.unknown.clear();
+        let listed = self.store.get().fingerprints();
+        for (doc, fingerprint) in listed {
+            match fingerprint {
+                Some(fingerprint) => {
+                    self.digests.set(doc, fingerprint);
+                }
+                None => self.forget_digest(doc),
+            }
         }
         self.store.get().check_loads()?;
         self.check_acked()
+    }
+
+    /// Each run's fingerprint in this relay's index, where it claims to know it; checked
+    /// against what its store holds.
+    pub fn known_digests(&mut self) -> Result<BTreeMap<DocumentId, Fingerprint>, String> {
+        let mut known = BTreeMap::new();
+        for (doc, fingerprint) in self.digests.items(&[]) {
+            if self.unknown.contains(&doc) {
+                continue;
+            }
+            let stored = self.store.get().stored_heads(doc);
+            if Fingerprint::of_heads(&stored) != fingerprint {
+                return Err(format!(
+                    "relay {}'s digest of {doc} does not match the heads its store holds",
+                    self.index
+                ));
+            }
+            known.insert(doc, fingerprint);
+        }
+        Ok(known)
     }
 
     /// Every change this relay acknowledged is stored.
@@ -568,6 +616,7 @@ impl SimRelay {
         let stored = hub.stored_heads();
         if !stored.is_empty() {
             self.digests.set(doc, Fingerprint::of_heads(&stored));
+            self.unknown.remove(&doc);
         }
         if let Some(at) = hub.next_wake() {
             out.push(Out::Wake { doc, at });

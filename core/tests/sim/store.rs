@@ -108,6 +108,12 @@ impl MemStore {
         }
     }
 
+    /// The heads `doc`'s store holds (none if it holds nothing).
+    pub fn stored_heads(&mut self, doc: DocumentId) -> Vec<ChangeHash> {
+        let shadow = self.runs.get_mut(&doc).and_then(|e| e.shadow.as_mut());
+        shadow.map(|s| s.get_heads()).unwrap_or_default()
+    }
+
     /// Every run stored, with its fingerprint if known.
     pub fn fingerprints(&self) -> Vec<(DocumentId, Option<Fingerprint>)> {
         self.runs

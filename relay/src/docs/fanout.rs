@@ -1,6 +1,7 @@
 //! [`fan_out`]: what other relays sharing the store append (the store's [`Feed`]) goes
 //! to the runs in memory here, which pass it on to their clients and mesh links. A run
-//! not in memory needs nothing: it reads everything when it is loaded.
+//! not in memory reads everything when it is loaded; until a task here has read what
+//! the store holds, its digest counts as not known.
 
 use tokio_util::sync::CancellationToken;
 
@@ -18,12 +19,14 @@ pub async fn fan_out(mut feed: Feed, docs: Documents, shutdown: CancellationToke
         match item {
             None => return,
             Some(FeedItem::Appended(appended)) => {
+                docs.digests().forget(appended.doc);
                 let cmd = DocCmd::StoredElsewhere {
                     events: vec![appended.event],
                 };
                 docs.send_if_loaded(appended.doc, cmd).await;
             }
             Some(FeedItem::Resumed) => {
+                docs.digests().forget_all();
                 for doc in docs.loaded() {
                     let cmd = DocCmd::StoredElsewhere { events: Vec::new() };
                     docs.send_if_loaded(doc, cmd).await;

@@ -32,8 +32,9 @@ pub(crate) struct Shell {
     mesh: Vec<Link>,
     /// The run's stored heads, for whoever follows the run (the change feed).
     followers: watch::Sender<Vec<ChangeHash>>,
-    /// The stored heads last written to the digest index.
-    indexed: Vec<ChangeHash>,
+    /// Whether what other relays stored could not be read: the run's digest then stays
+    /// "not known" until it is.
+    behind_store: bool,
     /// Per mesh peer, whether the hub last said it holds the run differently.
     differs: HashMap<PeerId, bool>,
     /// Who waits for the run to be in step with a mesh peer (offers of a catch-up).
@@ -53,7 +54,7 @@ impl Shell {
             links: HashMap::new(),
             mesh: Vec::new(),
             followers: watch::Sender::new(Vec::new()),
-            indexed: Vec::new(),
+            behind_store: false,
             differs: HashMap::new(),
             settling: HashMap::new(),
             used_here: false,
@@ -107,10 +108,14 @@ impl Shell {
                 cmd => inputs.push(self.input(cmd)),
             }
         }
-        if let Some(events) = elsewhere
-            && let Some(bytes) = self.read_elsewhere(&events).await
-        {
-            inputs.insert(0, Input::StoredElsewhere(bytes));
+        if let Some(events) = elsewhere {
+            match self.read_elsewhere(&events).await {
+                Some(bytes) => {
+                    self.behind_store = false;
+                    inputs.insert(0, Input::StoredElsewhere(bytes));
+                }
+                None => self.behind_store = true,
+            }
         }
         self.handle(inputs).await;
         for read in reads {
@@ -236,9 +241,8 @@ impl Shell {
         }
         self.settle();
         let stored = self.hub.stored_heads();
-        if stored != self.indexed {
+        if !self.behind_store {
             self.env.digests.stored(self.id, &stored);
-            self.indexed.clone_from(&stored);
         }
         if self.followers.receiver_count() > 0 {
             self.followers.send_if_modified(|heads| {
