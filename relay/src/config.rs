@@ -65,7 +65,7 @@ pub struct Args {
 
     /// Longest wait between attempts to reach a mesh peer, in milliseconds (the wait
     /// doubles from 100 ms up to this, with ±50 % jitter).
-    #[arg(long, env = "MESH_BACKOFF_MAX_MS", default_value_t = 1000)]
+    #[arg(long, env = "MESH_BACKOFF_MAX_MS", default_value_t = 400)]
     pub mesh_backoff_max_ms: u64,
 
     /// Serve https:// and wss:// with this certificate chain (PEM; needs --tls-key).

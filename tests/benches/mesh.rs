@@ -137,6 +137,12 @@ async fn partitions() {
     let mut at_b = SyncClient::fresh(&b, run, "eu-central-1", "bob").await;
     at_b.open(true).await;
     at_b.wait_for("the run", |s| s.steps.len() == 1).await;
+    let hold = Duration::from_millis(
+        std::env::var("RUNMESH_PARTITION_HOLD_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(2_000),
+    );
     let mut times = Vec::with_capacity(PARTITIONS);
     for i in 0..PARTITIONS {
         proxy.cut().await;
@@ -147,6 +153,8 @@ async fn partitions() {
         at_b.run.graft("step1", &format!("b{i}"), 0).unwrap();
         at_b.push().await;
         at_b.wait_relay_has_all(&b.base()).await;
+        // Long enough for the dialer's backoff to reach its cap, as in a real outage.
+        tokio::time::sleep(hold).await;
         let restored = Instant::now();
         proxy.restore();
         at_a.wait_for("b's graft", |s| s.grafts.len() == n + 2)
@@ -157,7 +165,7 @@ async fn partitions() {
     }
     times.sort();
     println!(
-        "partition: from link restore to convergence p50 {:.2?}, p99 {:.2?}, max {:.2?} ({PARTITIONS} partitions)",
+        "partition: from link restore to convergence p50 {:.2?}, p99 {:.2?}, max {:.2?} ({PARTITIONS} partitions of {hold:?})",
         pct(&times, 0.5),
         pct(&times, 0.99),
         times.last().unwrap()

@@ -5,8 +5,9 @@
 //!
 //! - catch-up: how long until every run is on B, the CPU and peak RSS of each relay, and
 //!   the bytes the two exchanged;
-//! - re-link: B restarts on its directory, in step with A: how long until the link is
-//!   up and quiet again, the CPU each spent, bytes exchanged, and runs loaded;
+//! - re-link: B stops as a deploy stops it (SIGTERM) and restarts on its directory, in
+//!   step with A: how long until the link is up and quiet again, the CPU each spent,
+//!   bytes exchanged, and runs loaded;
 //! - one change: B stops, one run gets a graft on A, B comes back: how long until B has
 //!   it, and how many runs were offered.
 
@@ -152,7 +153,7 @@ async fn one_size(n: usize) {
         b.peak_rss_mib(),
         mesh_bytes(&a).await / (1024.0 * 1024.0),
     );
-    b.stop();
+    b.terminate();
     until("A to unload every run", async || {
         (metric(&a, "runmesh_runs_loaded").await == 0.0).then_some(())
     })

@@ -45,6 +45,16 @@ impl Relay {
         self.inner.peak_rss_mib()
     }
 
+    /// Stops the relay as a deploy does (SIGTERM: it closes its store cleanly) and waits.
+    pub fn terminate(mut self) {
+        let pid = self.inner.child.id().to_string();
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status();
+        assert!(sent.is_ok_and(|s| s.success()), "kill -TERM {pid}");
+        let _ = self.inner.child.wait();
+    }
+
     pub fn stop(mut self) {
         let _ = self.inner.child.kill();
         let _ = self.inner.child.wait();
