@@ -129,7 +129,9 @@ async fn one_size(n: usize) {
         written.elapsed()
     );
 
-    let a = Relay::start_in(&a_dir, "region-a", &[]);
+    // A unloads idle runs after 1 s, so that a run changed over REST is not still in
+    // memory (and synced at once over the new link) when B comes back.
+    let a = Relay::start_in(&a_dir, "region-a", &["--idle-unload-secs", "1"]);
     let a_cpu = a.cpu_secs();
     // Catch-up: B starts empty.
     let started = Instant::now();
@@ -190,6 +192,10 @@ async fn one_size(n: usize) {
         .await
         .unwrap();
     assert_eq!(resp.status(), 201);
+    until("A to unload the changed run", async || {
+        (metric(&a, "runmesh_runs_loaded").await == 0.0).then_some(())
+    })
+    .await;
     let started = Instant::now();
     let b = Relay::start_in(&b_dir, "region-b", &["--mesh-peers", &a.ws]);
     let finished = |v: &Option<Value>| {
