@@ -286,6 +286,9 @@ async fn a_relay_restarted_from_its_data_dir_catches_up() {
     let took = until_has(&c, "WhileDown").await;
     until_has(&c, "AlsoWhileDown").await;
     println!("restarted relay caught up in {took:?}");
+    // A hears of B's graft over its own link to B, which may be a few milliseconds
+    // behind C's catch-up.
+    until_has(&relays[0], "AlsoWhileDown").await;
     assert_eq!(
         agents(&state(&c).await.unwrap()),
         agents(&state(&relays[0]).await.unwrap())

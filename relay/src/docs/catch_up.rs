@@ -1,5 +1,5 @@
 //! [`CatchUps`]: the runs a reconciliation found this relay must offer a mesh peer,
-//! offered a few at a time. Each offered run is loaded, synced, and counted once its
+//! queued per link and offered a few at a time (by the worker in `reconcile.rs`). Each offered run is loaded, synced, and counted once its
 //! task says it is in step with the peer (or after a while without that news); then it
 //! leaves memory like any idle run. So copying a whole region's runs costs memory for
 //! [`IN_FLIGHT`] runs at a time, not for all of them.
@@ -8,21 +8,21 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt;
 use runmesh_core::DocumentId;
 use runmesh_core::hub::SessionId;
 use runmesh_core::sync::PeerId;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
-use crate::docs::command::DocCmd;
 use crate::docs::link::PeerLink;
-use crate::docs::registry::Documents;
 
 /// Runs offered to one peer at once.
 pub const IN_FLIGHT: usize = 32;
 
 /// How long an offered run may take to get in step before the next one goes anyway.
-const SETTLE: Duration = Duration::from_secs(10);
+pub const SETTLE: Duration = Duration::from_secs(10);
+
+/// A link's queue of runs to offer (and whether to start their sessions over).
+pub(crate) type Queued = mpsc::UnboundedReceiver<(DocumentId, bool)>;
 
 /// How far one link's catch-up has come.
 #[derive(Debug, Clone, Copy, Default)]
@@ -74,18 +74,19 @@ impl CatchUps {
         self.inner.lock().expect("catch-up lock is never poisoned")
     }
 
-    /// Queues `runs` to offer `link` (`fresh`: starting their sync sessions over),
-    /// starting the link's worker if it has none.
+    /// Queues `runs` to offer `link` (`fresh`: starting their sync sessions over).
+    /// Returns the queue's receiving end if the link has no worker yet: the caller
+    /// starts one on it.
     pub(crate) fn enqueue(
         &self,
-        docs: &Documents,
         link: &PeerLink,
         runs: impl IntoIterator<Item = DocumentId>,
         fresh: bool,
-    ) {
+    ) -> Option<Queued> {
         let mut all = self.lock();
         let session = link.link.session;
         let new_link = all.get(link.peer()).is_none_or(|e| e.session != session);
+        let mut worker = None;
         if new_link {
             let (queue, rx) = mpsc::unbounded_channel();
             let entry = Entry {
@@ -94,7 +95,7 @@ impl CatchUps {
                 progress: Progress::default(),
             };
             all.insert(link.peer().clone(), entry);
-            tokio::spawn(work(docs.clone(), link.clone(), rx));
+            worker = Some(rx);
         }
         let entry = all.get_mut(link.peer()).expect("inserted above");
         for run in runs {
@@ -103,9 +104,11 @@ impl CatchUps {
                 entry.progress.started.get_or_insert_with(Instant::now);
             }
         }
+        worker
     }
 
-    fn finished(&self, link: &PeerLink, in_step: bool) {
+    /// One offered run got in step with the link's peer, or did not in time.
+    pub(crate) fn finished(&self, link: &PeerLink, in_step: bool) {
         let mut all = self.lock();
         if let Some(entry) = all
             .get_mut(link.peer())
@@ -138,34 +141,4 @@ impl CatchUps {
             all.remove(peer);
         }
     }
-}
-
-/// Offers the queued runs to `link`, [`IN_FLIGHT`] at a time, until the link closes.
-async fn work(docs: Documents, link: PeerLink, rx: mpsc::UnboundedReceiver<(DocumentId, bool)>) {
-    let runs =
-        futures_util::stream::unfold(
-            rx,
-            |mut rx| async move { rx.recv().await.map(|run| (run, rx)) },
-        );
-    let closed = link.close.clone();
-    let offers = runs
-        .take_until(closed.cancelled_owned())
-        .for_each_concurrent(IN_FLIGHT, |(run, fresh)| {
-            let (docs, link) = (&docs, &link);
-            async move {
-                let (settled, in_step) = oneshot::channel();
-                let to = link.clone();
-                let offer = DocCmd::Offer {
-                    to,
-                    fresh,
-                    settled: Some(settled),
-                };
-                docs.send(run, offer).await;
-                let settled = tokio::time::timeout(SETTLE, in_step).await;
-                let in_step = matches!(settled, Ok(Ok(())));
-                docs.catch_ups().finished(link, in_step);
-                docs.metrics().mesh_caught_up(in_step);
-            }
-        });
-    offers.await;
 }

@@ -20,5 +20,5 @@ pub async fn offer_all(docs: Documents, link: PeerLink) {
     };
     runs.extend(docs.loaded());
     tracing::info!(peer = %link.peer(), runs = runs.len(), "CRDT mesh: offering every run to a peer");
-    docs.catch_ups().enqueue(&docs, &link, runs, true);
+    docs.offer(&link, runs, true);
 }

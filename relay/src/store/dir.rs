@@ -16,6 +16,7 @@ use runmesh_core::DocumentId;
 use runmesh_core::digest::Fingerprint;
 
 use crate::store::dir_digests::Journal;
+use crate::store::dir_layout::{log_path, snapshot_path};
 use crate::store::{EventMeta, Store, StoreError, Stored};
 
 const HEADER: usize = 8;
@@ -94,14 +95,6 @@ fn snapshot_numbers(dir: &Path) -> io::Result<Vec<u64>> {
 
 fn newest_snapshot(dir: &Path) -> io::Result<u64> {
     Ok(snapshot_numbers(dir)?.last().copied().unwrap_or(0))
-}
-
-pub(super) fn log_path(dir: &Path, n: u64) -> PathBuf {
-    dir.join(format!("log-{n:08}.bin"))
-}
-
-fn snapshot_path(dir: &Path, n: u64) -> PathBuf {
-    dir.join(format!("snapshot-{n:08}.bin"))
 }
 
 fn sync_dir(dir: &Path) -> io::Result<()> {

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use runmesh_core::DocumentId;
 use runmesh_core::digest::Fingerprint;
 
-use crate::store::dir::log_path;
+use crate::store::dir_layout::log_path;
 
 const FILE: &str = "digests.log";
 const LEN: usize = 16 + 16 + 8 + 8 + 4;

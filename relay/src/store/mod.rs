@@ -10,6 +10,7 @@
 
 mod dir;
 mod dir_digests;
+mod dir_layout;
 mod feed;
 mod pg;
 
