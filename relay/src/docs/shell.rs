@@ -254,8 +254,7 @@ impl Shell {
     }
 
     /// Tells whoever waits for a mesh peer that the run is in step with it, once the hub
-    /// last said so (waiters for a peer it has
-    /// forgotten are dropped).
+    /// last said so (waiters for a peer it has forgotten are dropped).
     fn settle(&mut self) {
         if self.settling.is_empty() {
             return;
