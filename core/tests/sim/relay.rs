@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 
 use automerge::ChangeHash;
-use runmesh_core::digest::{self, DigestIndex, DigestMessage, Fingerprint};
+use runmesh_core::digest::DigestIndex;
 use runmesh_core::hub::{
     Effect, HubConfig, Input, Link, PeerKind, Persist, PersistId, RunHub, RunOp, SessionId,
 };
@@ -20,6 +20,8 @@ use runmesh_core::sync::{PeerId, PeerMetadata, WireMessage, decode_message};
 use runmesh_core::{ActorId, DocumentId, Identity};
 
 use crate::store::Shared;
+
+mod digests;
 
 /// The most inputs and answers a hub may hold (far above what the workload brings).
 const MAX_BACKLOG: usize = 1024;
@@ -202,25 +204,7 @@ impl SimRelay {
                 self.feed(now, document_id, vec![input], None, out);
             }
             WireMessage::Digest { data, .. } if link.kind == PeerKind::Mesh => {
-                let message = match DigestMessage::decode(&data) {
-                    Ok(m) => m,
-                    Err(e) => return out.push(Out::Violation(format!("bad digest: {e}"))),
-                };
-                let step = digest::respond(&self.digests, &message);
-                for reply in step.replies {
-                    let frame = self.digest_frame(&link.peer, &reply);
-                    out.push(Out::Frame { conn, frame });
-                }
-                if self.drop_offers {
-                    return;
-                }
-                for doc in step.offer {
-                    let offer = Input::Offer {
-                        to: link.clone(),
-                        fresh: false,
-                    };
-                    self.feed(now, doc, vec![offer], None, out);
-                }
+                self.on_digest(now, conn, &link, &data, out);
             }
             WireMessage::Error { message, .. } => {
                 out.push(Out::Violation(format!(
@@ -267,19 +251,9 @@ impl SimRelay {
             // Runs in memory sync on the link at once; the dialler starts reconciling
             // the stored ones.
             if dialled {
-                let frame = self.digest_frame(&link.peer, &digest::start(&self.digests));
-                out.push(Out::Frame { conn, frame });
+                self.start_reconcile(conn, &link.peer, out);
             }
         }
-    }
-
-    fn digest_frame(&self, to: &PeerId, message: &DigestMessage) -> Vec<u8> {
-        let frame = WireMessage::Digest {
-            sender_id: self.config.me.clone(),
-            target_id: to.clone(),
-            data: message.encode(),
-        };
-        frame.encode()
     }
 
     /// Connection `conn` closed.
@@ -418,31 +392,10 @@ impl SimRelay {
         }
     }
 
-    /// Indexes `doc` as "not known": its fingerprint matches no other relay's.
-    fn forget_digest(&mut self, doc: DocumentId) {
-        let mut salt = [0u8; 32];
-        salt[..16].copy_from_slice(doc.as_bytes());
-        salt[16] = self.index as u8;
-        salt[17..21].copy_from_slice(&self.epoch.to_le_bytes());
-        self.digests
-            .set(doc, Fingerprint::of_heads(&[ChangeHash(salt)]));
-        self.unknown.insert(doc);
-    }
-
     /// Notifications from the shared store were lost: every run in memory reads what
     /// the store holds.
     pub fn resync(&mut self, now: u64, out: &mut Vec<Out>) {
-        let indexed: Vec<DocumentId> = self
-            .digests
-            .items(&[])
-            .into_iter()
-            .map(|(d, _)| d)
-            .collect();
-        for doc in indexed {
-            if !self.hubs.contains_key(&doc) {
-                self.forget_digest(doc);
-            }
-        }
+        self.forget_unloaded_digests();
         let docs: Vec<DocumentId> = self.hubs.keys().copied().collect();
         for doc in docs {
             let stored = self.store.get().load(doc);
@@ -462,41 +415,9 @@ impl SimRelay {
     pub fn restart(&mut self) -> Result<(), String> {
         self.up = true;
         self.config = config(self.index, self.epoch);
-        // The index from the store, as at the relay's start-up: a run whose fingerprint
-        // is unknown gets one that matches no other relay's.
-        self.digests = DigestIndex::new();
-        self.unknown.clear();
-        let listed = self.store.get().fingerprints();
-        for (doc, fingerprint) in listed {
-            match fingerprint {
-                Some(fingerprint) => {
-                    self.digests.set(doc, fingerprint);
-                }
-                None => self.forget_digest(doc),
-            }
-        }
+        self.reindex();
         self.store.get().check_loads()?;
         self.check_acked()
-    }
-
-    /// Each run's fingerprint in this relay's index, where it claims to know it; checked
-    /// against what its store holds.
-    pub fn known_digests(&mut self) -> Result<BTreeMap<DocumentId, Fingerprint>, String> {
-        let mut known = BTreeMap::new();
-        for (doc, fingerprint) in self.digests.items(&[]) {
-            if self.unknown.contains(&doc) {
-                continue;
-            }
-            let stored = self.store.get().stored_heads(doc);
-            if Fingerprint::of_heads(&stored) != fingerprint {
-                return Err(format!(
-                    "relay {}'s digest of {doc} does not match the heads its store holds",
-                    self.index
-                ));
-            }
-            known.insert(doc, fingerprint);
-        }
-        Ok(known)
     }
 
     /// Every change this relay acknowledged is stored.
@@ -612,12 +533,9 @@ impl SimRelay {
                 Effect::Divergence { .. } | Effect::Event(_) => {}
             }
         }
+        let stored = self.hubs[&doc].stored_heads();
+        self.index_stored(doc, &stored);
         let hub = self.hubs.get_mut(&doc).expect("still loaded");
-        let stored = hub.stored_heads();
-        if !stored.is_empty() {
-            self.digests.set(doc, Fingerprint::of_heads(&stored));
-            self.unknown.remove(&doc);
-        }
         if let Some(at) = hub.next_wake() {
             out.push(Out::Wake { doc, at });
         }
