@@ -53,11 +53,20 @@ use crate::ws::{SessionEnv, SessionLimits};
 
 /// How long a client's request for an unknown run waits for the mesh.
 const LOOKUP_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long start-up waits for the database's notification feed to listen.
+const FEED_WAIT: Duration = Duration::from_secs(10);
 
 /// Builds the relay's handles for `config`, opening its store.
 pub async fn state(config: &Config, shutdown: CancellationToken) -> anyhow::Result<AppState> {
     let store = open_store(config).await?;
-    let feed = store.feed();
+    let mut feed = store.feed();
+    if let Some(feed) = &mut feed
+        && !docs::until_listening(feed, FEED_WAIT).await
+    {
+        tracing::warn!(
+            "the database notification feed is not listening yet; the mesh will treat every stored run as unknown once it is"
+        );
+    }
     let me = PeerId::random(&format!("relay-{}", config.region));
     let metrics = Arc::new(Metrics::new(&config.region));
     let (live, mesh_links) = tokio::sync::watch::channel(MeshLinks::default());

@@ -1,10 +1,13 @@
 //! Two relays reconcile their stored runs by digest when a link comes up: an empty
 //! relay copies every run (none of them in memory on the other side), two relays in step
 //! re-link without loading a run, and a run changed while one was down is the only one
-//! synced when it comes back.
+//! synced when it comes back. Once with B on a data directory, once on PostgreSQL (when
+//! `RUNMESH_TEST_DATABASE_URL` is set), whose fingerprints must survive B's restart too.
 
 #[path = "../../relay/tests/common/mod.rs"]
 mod common;
+#[path = "../../relay/tests/common/pg.rs"]
+mod pg;
 
 use std::path::Path;
 use std::time::Duration;
@@ -16,9 +19,20 @@ use serde_json::{Value, json};
 const RUNS: usize = 40;
 
 async fn relay(dir: &Path, region: &str, peers: Vec<String>) -> TestRelay {
+    relay_on(None, dir, region, peers).await
+}
+
+/// A relay on `database` (a URL), or on its data directory.
+async fn relay_on(
+    database: Option<&str>,
+    dir: &Path,
+    region: &str,
+    peers: Vec<String>,
+) -> TestRelay {
     TestRelay::start_in(dir, region, |c| {
         c.mesh_peers = peers;
         c.idle_unload = Duration::from_millis(300);
+        c.database_url = database.map(str::to_owned);
     })
     .await
 }
@@ -73,6 +87,22 @@ async fn until_unloaded(relay: &TestRelay) {
 
 #[tokio::test]
 async fn relays_sync_only_the_runs_that_differ_when_a_link_comes_up() {
+    sync_only_what_differs(None).await;
+}
+
+#[tokio::test]
+async fn a_relay_on_postgres_knows_what_it_holds_across_a_restart() {
+    let Some(url) = pg::database_url() else {
+        return;
+    };
+    let schema = pg::Schema::create(&url).await;
+    sync_only_what_differs(Some(&schema.url)).await;
+    schema.drop_all().await;
+}
+
+/// A on a data directory holds the runs; B (on `b_database`, else a data directory) starts
+/// empty, catches up, restarts in step, and restarts again after one run changed.
+async fn sync_only_what_differs(b_database: Option<&str>) {
     let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let a = relay(a_dir.path(), "us-east-1", vec![]).await;
     let runs: Vec<RunId> = (0..RUNS).map(|_| RunId::random()).collect();
@@ -82,7 +112,7 @@ async fn relays_sync_only_the_runs_that_differ_when_a_link_comes_up() {
     until_unloaded(&a).await;
 
     // An empty relay dials A: A offers it every run, a few at a time.
-    let b = relay(b_dir.path(), "eu-central-1", vec![a.ws()]).await;
+    let b = relay_on(b_database, b_dir.path(), "eu-central-1", vec![a.ws()]).await;
     let synced = eventually("A's catch-up to B", || async {
         let done = catch_up(&a).await?;
         (done["synced"].as_u64()? == RUNS as u64).then_some(done)
@@ -101,7 +131,7 @@ async fn relays_sync_only_the_runs_that_differ_when_a_link_comes_up() {
     b.stop().await;
 
     // In step: B comes back, the two reconcile, and no run is offered or loaded.
-    let b = relay(b_dir.path(), "eu-central-1", vec![a.ws()]).await;
+    let b = relay_on(b_database, b_dir.path(), "eu-central-1", vec![a.ws()]).await;
     eventually("the new link", || async { catch_up(&b).await.map(|_| ()) }).await;
     let frames_before = metric(&a, "crdt_sync_messages_total").await;
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -126,7 +156,7 @@ async fn relays_sync_only_the_runs_that_differ_when_a_link_comes_up() {
     // One run changes while B is down: only that run is offered when B is back.
     graft(&a, &runs[7], "ReliabilityAgent").await;
     until_unloaded(&a).await;
-    let b = relay(b_dir.path(), "eu-central-1", vec![a.ws()]).await;
+    let b = relay_on(b_database, b_dir.path(), "eu-central-1", vec![a.ws()]).await;
     // The side that holds it differently and is asked to say so offers it.
     let synced = |v: &Value| v["synced"].as_u64().unwrap_or(0);
     let queued = |v: &Value| v["runsToSync"].as_u64().unwrap_or(0);

@@ -163,6 +163,7 @@ impl Durability {
             source_region: source_region.to_owned(),
             lamport,
             heads,
+            base: self.persisted.clone(),
         })
     }
 

@@ -137,6 +137,10 @@ pub struct Persist {
     pub lamport: u64,
     /// The run's heads once this persist is stored (what a digest fingerprints).
     pub heads: Vec<ChangeHash>,
+    /// The heads of what the store held, as far as this hub knows, before this persist:
+    /// a store several relays share keeps its fingerprint only if nobody else wrote
+    /// in between.
+    pub base: Vec<ChangeHash>,
 }
 
 /// Something that happened, for metrics and logs.

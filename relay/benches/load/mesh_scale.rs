@@ -50,6 +50,7 @@ async fn populate(dir: &Path, n: usize) -> Vec<RunId> {
             source_region: "region-a".into(),
             lamport: 1,
             heads: Some(Fingerprint::of_heads(&run.heads())),
+            base: Some(Fingerprint::of_heads(&[])),
         };
         store
             .snapshot(&id.document_id(), &run.save(), &meta, 1)

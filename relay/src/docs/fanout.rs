@@ -2,12 +2,27 @@
 //! to the runs in memory here, which pass it on to their clients and mesh links. A run
 //! not in memory reads everything when it is loaded; until a task here has read what
 //! the store holds, its digest counts as not known.
+//!
+//! The relay reads its digests from the store only once the feed listens
+//! ([`until_listening`]): every append after that read is then heard.
+
+use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
 use crate::docs::command::DocCmd;
 use crate::docs::registry::Documents;
 use crate::store::{Feed, FeedItem};
+
+/// Waits (at most `wait`) for `feed` to say it listens, and takes that word: nothing was
+/// read from the store before it, so nothing was missed. `false` if it did not say so in
+/// time; its word then comes later and makes every digest unknown, which is safe.
+pub async fn until_listening(feed: &mut Feed, wait: Duration) -> bool {
+    matches!(
+        tokio::time::timeout(wait, feed.recv()).await,
+        Ok(Some(FeedItem::Resumed))
+    )
+}
 
 /// Forwards `feed` to the runs of `docs` until the feed ends or `shutdown`.
 pub async fn fan_out(mut feed: Feed, docs: Documents, shutdown: CancellationToken) {

@@ -28,6 +28,6 @@ pub use command::{DocCmd, Read};
 pub use digests::Digests;
 pub use divergence::Divergence;
 pub use env::TaskEnv;
-pub use fanout::fan_out;
+pub use fanout::{fan_out, until_listening};
 pub use link::{MeshLinks, PeerLink};
 pub use registry::Documents;

@@ -356,6 +356,7 @@ impl Shell {
             source_region: persist.source_region,
             lamport: persist.lamport,
             heads: Some(Fingerprint::of_heads(&persist.heads)),
+            base: Some(Fingerprint::of_heads(&persist.base)),
         };
         let metrics = &self.env.metrics;
         let stored = async {

@@ -55,6 +55,9 @@ pub struct EventMeta {
     pub lamport: u64,
     /// The fingerprint of the run's heads once the chunk is stored, if known.
     pub heads: Option<Fingerprint>,
+    /// The fingerprint of what the writer knew the store to hold before the chunk, if
+    /// known: a store several relays write keeps `heads` only when it still holds that.
+    pub base: Option<Fingerprint>,
 }
 
 /// A storage failure, naming the document and what failed.

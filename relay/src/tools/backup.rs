@@ -168,6 +168,7 @@ pub async fn import(
             source_region: "import".into(),
             lamport: 0,
             heads: None,
+            base: None,
         };
         store.snapshot(&doc, &snapshot, &meta, retain).await?;
         copied.runs += 1;

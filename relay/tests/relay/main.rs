@@ -7,6 +7,8 @@
 mod child;
 #[path = "../common/mod.rs"]
 mod common;
+#[path = "../common/pg.rs"]
+mod pg;
 
 mod auth;
 mod deploy_files;
@@ -15,6 +17,7 @@ mod feed;
 mod limits;
 mod observability;
 mod operations;
+mod pg_digests;
 mod pg_tls;
 mod rest;
 mod router;

@@ -2,7 +2,7 @@
 //! `localhost` (not `127.0.0.1`), signed by a throwaway CA (`RUNMESH_TEST_DATABASE_CA`),
 //! and the role `runmesh_tls` may connect only over TLS (`.ci/postgres.sh`).
 
-use crate::store::database_url;
+use crate::pg::database_url;
 use runmesh_core::{DocumentId, RunId};
 use runmesh_relay::store::{EventMeta, FeedItem, PgStore, Store};
 
@@ -31,6 +31,7 @@ async fn round_trip(store: &PgStore) {
         source_region: "tls".into(),
         lamport: 1,
         heads: None,
+        base: None,
     };
     let mut doc_bytes = automerge::AutoCommit::new();
     let chunk = doc_bytes.save();

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::child::ChildRelay;
 use crate::common::*;
-use crate::store::database_url;
+use crate::pg::database_url;
 use runmesh_core::{Identity, RunDoc, RunId, RunState};
 
 fn on(url: &str) -> impl FnOnce(&mut runmesh_relay::Config) + '_ {

@@ -3,48 +3,28 @@
 //! sets it; `RUNMESH_REQUIRE_POSTGRES=1` makes its absence a failure).
 
 use crate::common::*;
+use crate::pg::{Schema, admin, database_url};
 use std::collections::BTreeSet;
 
+use runmesh_core::digest::Fingerprint;
 use runmesh_core::{DocumentId, Identity, RunDoc, RunId, StepSpec};
 use runmesh_relay::store::{DirStore, EventMeta, PgStore, Store};
 
-pub(crate) fn database_url() -> Option<String> {
-    let url = std::env::var("RUNMESH_TEST_DATABASE_URL")
-        .ok()
-        .filter(|u| !u.is_empty());
-    if url.is_none() {
-        assert!(
-            std::env::var("RUNMESH_REQUIRE_POSTGRES").is_err(),
-            "RUNMESH_REQUIRE_POSTGRES is set but RUNMESH_TEST_DATABASE_URL is not"
-        );
-        eprintln!("RUNMESH_TEST_DATABASE_URL is not set: skipping the PostgreSQL half");
-    }
-    url
-}
-
-/// A plain connection for checking the tables, driven on its own task.
-async fn admin(url: &str) -> tokio_postgres::Client {
-    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
-    client
-}
-
-fn meta(lamport: u64) -> EventMeta {
+pub(crate) fn meta(lamport: u64) -> EventMeta {
     EventMeta {
         source_region: "test".into(),
         lamport,
         heads: None,
+        base: None,
     }
 }
 
 /// A replica writing one run the way a relay does: each change an appended chunk, each
 /// snapshot a full save.
-struct Writer(RunDoc);
+pub(crate) struct Writer(pub(crate) RunDoc);
 
 impl Writer {
-    fn create(run: RunId) -> Self {
+    pub(crate) fn create(run: RunId) -> Self {
         let steps = [StepSpec::new("step1").unwrap()];
         Self(
             RunDoc::create(
@@ -59,19 +39,19 @@ impl Writer {
     }
 
     /// A replica that read the run from `store`.
-    async fn read(store: &dyn Store, run: RunId) -> Self {
+    pub(crate) async fn read(store: &dyn Store, run: RunId) -> Self {
         let stored = store.load(&run.document_id()).await.unwrap().unwrap();
         let identity = Identity::random("test", "u").unwrap();
         Self(RunDoc::load(run, identity, &stored.concat()).unwrap())
     }
 
     /// Grafts `agent` and returns the chunk that holds the change.
-    fn graft(&mut self, agent: &str) -> Vec<u8> {
+    pub(crate) fn graft(&mut self, agent: &str) -> Vec<u8> {
         self.0.graft("step1", agent, 2).unwrap();
         self.0.save_incremental()
     }
 
-    async fn agents(store: &dyn Store, run: RunId) -> BTreeSet<String> {
+    pub(crate) async fn agents(store: &dyn Store, run: RunId) -> BTreeSet<String> {
         Self::read(store, run)
             .await
             .0
@@ -363,19 +343,8 @@ async fn a_relay_on_postgres_exits_zero_on_sigterm() {
 #[tokio::test]
 async fn the_migration_from_the_first_schema_keeps_the_data() {
     let Some(url) = database_url() else { return };
-    let schema = format!(
-        "m{}",
-        RunId::random().as_bytes()[0..6]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    );
-    let root = admin(&url).await;
-    root.batch_execute(&format!("CREATE SCHEMA {schema}"))
-        .await
-        .unwrap();
-    let scoped = format!("{url}?options=-c%20search_path%3D{schema}");
-    let old = admin(&scoped).await;
+    let schema = Schema::create(&url).await;
+    let old = admin(&schema.url).await;
     old.batch_execute(FIRST_SCHEMA).await.unwrap();
     let run = RunId::random();
     let mut w = Writer::create(run);
@@ -389,10 +358,15 @@ async fn the_migration_from_the_first_schema_keeps_the_data() {
     .await
     .unwrap();
 
-    let store = PgStore::connect(&scoped).await.unwrap();
+    let store = PgStore::connect(&schema.url).await.unwrap();
     assert_eq!(
         Writer::agents(&store, run).await,
         ["Kept".to_owned()].into()
+    );
+    assert_eq!(
+        store.fingerprints().await.unwrap(),
+        [(run.document_id(), None)],
+        "a run stored before the fingerprints is not known"
     );
     for table in ["crdt_snapshots", "collaboration_events"] {
         let key: Vec<String> = old
@@ -400,7 +374,7 @@ async fn the_migration_from_the_first_schema_keeps_the_data() {
                 "SELECT a.attname::text FROM pg_index i
                  JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
                  WHERE i.indrelid = $1::text::regclass AND i.indisprimary ORDER BY a.attname",
-                &[&format!("{schema}.{table}")],
+                &[&format!("{}.{table}", schema.name)],
             )
             .await
             .unwrap()
@@ -415,6 +389,7 @@ async fn the_migration_from_the_first_schema_keeps_the_data() {
         source_region: long,
         lamport: 3,
         heads: None,
+        base: None,
     };
     store
         .append(&run.document_id(), &chunk, &meta)
@@ -425,10 +400,13 @@ async fn the_migration_from_the_first_schema_keeps_the_data() {
         .await
         .unwrap();
     assert_eq!(Writer::agents(&store, run).await.len(), 2);
+    assert_eq!(
+        store.fingerprints().await.unwrap(),
+        [(run.document_id(), Some(Fingerprint::of_heads(&w.0.heads())))],
+        "a snapshot makes it known"
+    );
     drop(store);
-    root.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
-        .await
-        .unwrap();
+    schema.drop_all().await;
 }
 
 /// The schema as the first release created it, with its migration recorded.

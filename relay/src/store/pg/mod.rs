@@ -26,12 +26,15 @@
 //!   one's `after_event`, which it and every newer snapshot contain.
 //!
 //! Each append also notifies the relays listening (`listen.rs`) as it commits, so a
-//! relay holding the run reads the new event and passes it to its clients.
+//! relay holding the run reads the new event and passes it to its clients, and keeps the
+//! fingerprint of the run's stored heads in `crdt_run_digests` where it can be sure of it
+//! (`digests.rs`).
 //!
 //! The driver is `tokio-postgres` with a `deadpool` pool, over TLS by rustls when
 //! `sslmode` asks for it (`connect.rs`).
 
 mod connect;
+mod digests;
 mod listen;
 mod schema;
 
@@ -41,8 +44,9 @@ use std::io;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use automerge::{Automerge, ReadDoc};
+use automerge::{Automerge, ChangeHash, ReadDoc};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use runmesh_core::digest::Fingerprint;
 use runmesh_core::{DocumentId, RunId};
 use uuid::Uuid;
 
@@ -99,11 +103,11 @@ async fn newest_snapshot(
 }
 
 /// `bytes` (a full save) with every change in `stored` (a snapshot and the events after
-/// it) that it lacks; `None` when it lacks none.
+/// it) that it lacks (`None` when it lacks none), and the heads of the whole.
 fn merge<'a>(
     bytes: &[u8],
     stored: impl Iterator<Item = &'a [u8]>,
-) -> Result<Option<Vec<u8>>, io::Error> {
+) -> Result<(Option<Vec<u8>>, Vec<ChangeHash>), io::Error> {
     let mut doc = Automerge::load(bytes).map_err(io::Error::other)?;
     let before = doc.get_heads();
     for chunk in stored {
@@ -114,7 +118,8 @@ fn merge<'a>(
             "the stored events depend on changes that are stored nowhere",
         ));
     }
-    Ok((doc.get_heads() != before).then(|| doc.save()))
+    let heads = doc.get_heads();
+    Ok(((heads != before).then(|| doc.save()), heads))
 }
 
 impl PgStore {
@@ -208,18 +213,12 @@ impl Store for PgStore {
         let lamport = i64::try_from(meta.lamport).unwrap_or(i64::MAX);
         // One statement, one implicit transaction: the shared lock is held until the
         // insert commits, so no snapshot of this run is written meanwhile; the
-        // notification goes out as it commits.
+        // fingerprint is updated with it, and the notification goes out as it commits.
+        let [new_run, base, heads] = digests::append_params(meta);
         self.client(&name)
             .await?
             .execute(
-                "WITH appended AS (
-                     INSERT INTO collaboration_events
-                         (run_id, crdt_changes, source_region, lamport_timestamp)
-                     SELECT $1, $2, $3, $4
-                     FROM (SELECT pg_advisory_xact_lock_shared($5)) AS locked
-                     RETURNING id)
-                 SELECT pg_notify('runmesh_events', $1::text || ' ' || id || ' ' || $6)
-                 FROM appended",
+                digests::APPEND,
                 &[
                     &run,
                     &chunk,
@@ -227,6 +226,9 @@ impl Store for PgStore {
                     &lamport,
                     &lock_key(run),
                     &self.origin,
+                    &new_run,
+                    &base,
+                    &heads,
                 ],
             )
             .await
@@ -274,7 +276,7 @@ impl Store for PgStore {
             .iter()
             .map(Vec::as_slice)
             .chain(events.iter().map(|row| row.get::<_, &[u8]>(1)));
-        let merged = merge(bytes, stored).map_err(|source| StoreError {
+        let (merged, heads) = merge(bytes, stored).map_err(|source| StoreError {
             doc: name.clone(),
             action: "merging the snapshot with what is stored",
             source,
@@ -297,6 +299,7 @@ impl Store for PgStore {
         )
         .await
         .map_err(pg_err(&name, "writing the snapshot"))?;
+        digests::set(&tx, &name, run, &heads).await?;
         // Keep the newest `retain` snapshots and the events after the oldest kept one.
         let oldest_kept: Option<(i64, i64)> = tx
             .query_opt(
@@ -340,6 +343,10 @@ impl Store for PgStore {
             .iter()
             .map(|row| RunId::from_bytes(*row.get::<_, Uuid>(0).as_bytes()).document_id())
             .collect())
+    }
+
+    async fn fingerprints(&self) -> Result<Vec<(DocumentId, Option<Fingerprint>)>, StoreError> {
+        digests::all(&self.client("-").await?).await
     }
 
     fn feed(&self) -> Option<Feed> {

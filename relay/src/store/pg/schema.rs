@@ -37,6 +37,14 @@ const MIGRATIONS: &[&str] = &[
         ADD PRIMARY KEY (run_id, id),
         ALTER COLUMN source_region TYPE VARCHAR(64);
     DROP INDEX collaboration_events_run;",
+    // The fingerprint of each run's stored heads, for the mesh's reconciliation (NULL:
+    // not known; see `digests.rs`). Runs stored before it are not known.
+    "CREATE TABLE crdt_run_digests (
+        run_id UUID PRIMARY KEY,
+        heads BYTEA
+    );
+    INSERT INTO crdt_run_digests (run_id)
+        SELECT run_id FROM crdt_snapshots UNION SELECT run_id FROM collaboration_events;",
 ];
 
 /// Brings the schema up to date (one migrator at a time: relays may share a database).
