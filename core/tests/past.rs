@@ -30,6 +30,47 @@ fn the_state_at_earlier_heads_is_the_run_as_it_was() {
     assert_eq!(agents(&run.state()), ["Alpha", "Beta"]);
 }
 
+/// Replaying a copy up to a point reads the same run as reading in place, at every point
+/// of a history with concurrent branches, prunes, retractions and flags.
+#[test]
+fn the_state_by_replay_is_the_state_read_in_place() {
+    let mut run = three_step_run();
+    let a = run.graft("step1", "Alpha", 2_000).unwrap();
+    let mut other = RunDoc::load(run.run_id(), who(2, "eu-west-1", "bob"), &run.save()).unwrap();
+    other.graft("step1", "Gamma", 2_100).unwrap();
+    other.prune("step2", 2_200).unwrap();
+    run.graft(a.as_str(), "Beta", 2_300).unwrap();
+    run.set_flag("urgent", FlagValue::Bool(true), 2_400)
+        .unwrap();
+    run.apply_bytes(&other.save()).unwrap();
+    run.prune(a.as_str(), 3_000).unwrap();
+    let history = run.history();
+    assert!(history.len() >= 7, "{}", history.len());
+    for entry in &history {
+        let at = [entry.hash.parse().unwrap()];
+        assert_eq!(
+            run.state_at_by_replay(&at).unwrap(),
+            run.state_at(&at).unwrap(),
+            "at {} ({})",
+            entry.hash,
+            entry.op
+        );
+    }
+    let branches = [
+        history[3].hash.parse().unwrap(),
+        history[5].hash.parse().unwrap(),
+    ];
+    assert_eq!(
+        run.state_at_by_replay(&branches).unwrap(),
+        run.state_at(&branches).unwrap()
+    );
+    let unknown = ChangeHash([7; 32]);
+    assert!(matches!(
+        run.state_at_by_replay(&[unknown]),
+        Err(RunError::UnknownHeads { .. })
+    ));
+}
+
 #[test]
 fn a_diff_says_what_changed_and_who_did_it() {
     let mut run = three_step_run();

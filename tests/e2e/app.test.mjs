@@ -5,40 +5,9 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  createRun, graft, names, person, setUser, shot, shots, startAppRelay, waitForNames, waitForStatus,
+  arrive, createRun, graft, names, person, sharedRun, shot, shots, startAppRelay, waitForNames,
+  waitForStatus, withPeople,
 } from './harness.mjs';
-
-async function withPeople(fn) {
-  const relay = await startAppRelay();
-  const alice = await person('alice');
-  const bob = await person('bob');
-  try {
-    await fn(relay, alice, bob);
-  } finally {
-    await alice.close();
-    await bob.close();
-    await relay.stop();
-  }
-}
-
-/** Opens the app, names the user, and waits for the service worker to control the page. */
-async function arrive(who, url, user) {
-  await who.page.goto(url);
-  await who.page.waitForSelector('[data-testid=user-name]');
-  await setUser(who.page, user);
-  await who.page.evaluate(() => navigator.serviceWorker.ready);
-  await who.page.waitForFunction(() => navigator.serviceWorker.controller !== null);
-}
-
-/** Alice creates a run and is online with it; Bob opens her link and has received it. */
-async function sharedRun(relay, alice, bob, title, steps) {
-  await arrive(alice, `${relay.http}/`, 'alice');
-  const url = await createRun(alice.page, title, steps.join(', '));
-  await waitForStatus(alice.page, 'online');
-  await arrive(bob, url, 'bob');
-  await waitForNames(bob.page, (n) => n.join() === steps.join(), 'bob to receive the run');
-  return url;
-}
 
 test('a graft in one browser appears in the other, with presence', async () => {
   await withPeople(async (relay, alice, bob) => {

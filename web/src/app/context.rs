@@ -4,7 +4,7 @@ use std::rc::Rc;
 
 use leptos::prelude::*;
 use rexie::Rexie;
-use runmesh_core::{HistoryEntry, RunState};
+use runmesh_core::{HistoryEntry, RunId, RunState};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 
@@ -41,6 +41,17 @@ impl Net {
     }
 }
 
+/// A point of the open run's past being looked at (read-only).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Past {
+    /// The change it ends at.
+    pub hash: String,
+    /// That change in words, as the history says it.
+    pub label: String,
+    /// The run as it was then.
+    pub state: RunState,
+}
+
 /// The signals every screen may read, and the database (opened on first use).
 #[derive(Clone, Copy)]
 pub struct Ctx {
@@ -53,6 +64,10 @@ pub struct Ctx {
     pub runs: RwSignal<Vec<RunSummary>>,
     pub state: RwSignal<Option<RunState>>,
     pub history: RwSignal<Vec<HistoryEntry>>,
+    /// The point of the past shown instead of the run now, if any.
+    pub past: RwSignal<Option<Past>>,
+    /// The run the open run was forked from, if it is a fork.
+    pub fork_of: RwSignal<Option<RunId>>,
     pub people: RwSignal<Vec<Seen>>,
     /// The last error, shown until the next successful action.
     pub error: RwSignal<Option<String>>,
@@ -70,6 +85,8 @@ impl Ctx {
             runs: RwSignal::new(Vec::new()),
             state: RwSignal::new(None),
             history: RwSignal::new(Vec::new()),
+            past: RwSignal::new(None),
+            fork_of: RwSignal::new(None),
             people: RwSignal::new(Vec::new()),
             error: RwSignal::new(None),
             db: StoredValue::new_local(None),
@@ -84,6 +101,16 @@ impl Ctx {
         let db = Rc::new(store::open().await?);
         self.db.set_value(Some(db.clone()));
         Ok(db)
+    }
+
+    /// Reads the run as shown: as it was at the point of the past being looked at, else
+    /// as it is.
+    pub fn with_shown<T>(&self, f: impl FnOnce(Option<&RunState>) -> T) -> T {
+        if self.past.with(Option::is_some) {
+            self.past.with(|p| f(p.as_ref().map(|p| &p.state)))
+        } else {
+            self.state.with(|s| f(s.as_ref()))
+        }
     }
 
     /// Goes to a screen and records it in the browser history.

@@ -1,10 +1,12 @@
-//! The browser app. From the top down: the screens (`ui/`), the open run's session
-//! (`session.rs`), the socket (`connection.rs`) and the shared signals (`context.rs`),
-//! then IndexedDB (`store.rs`) and who this browser is (`identity.rs`).
+//! The browser app. From the top down: the screens (`ui/`), the open run's past
+//! (`past.rs`: time travel, fork, merge back), its session (`session.rs`), the socket
+//! (`connection.rs`) and the shared signals (`context.rs`), then IndexedDB (`store.rs`)
+//! and who this browser is (`identity.rs`).
 
 mod connection;
 mod context;
 mod identity;
+mod past;
 mod session;
 mod store;
 mod ui;

@@ -95,6 +95,8 @@ impl OpenRun {
         self.0.set_value(None);
         ctx.state.set(None);
         ctx.history.set(Vec::new());
+        ctx.past.set(None);
+        ctx.fork_of.set(None);
         ctx.people.set(Vec::new());
         ctx.pending.set(0);
         ctx.net.set(Net::Idle);
@@ -158,6 +160,14 @@ impl OpenRun {
                 });
             }
         }
+    }
+
+    /// Reads or copies the open run's document as it is, without storing or syncing
+    /// anything (the past, forks); `None` with no run open.
+    pub fn with_run<T>(&self, f: impl FnOnce(&mut RunDoc) -> T) -> Option<T> {
+        let session = self.get()?;
+        let mut s = session.borrow_mut();
+        Some(f(&mut s.run))
     }
 
     /// The user renamed themself: the open run's next changes carry the new name, and the
@@ -297,6 +307,7 @@ fn refresh(ctx: Ctx, session: &Rc<RefCell<Session>>, changed: bool) {
         let mut history = s.run.history();
         history.reverse();
         ctx.history.set(history);
+        ctx.fork_of.set(s.run.fork_of().map(|f| f.run));
     }
     ctx.pending.set(s.sync.unacknowledged(&mut s.run));
     if s.sync.is_joined() {

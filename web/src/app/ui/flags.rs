@@ -24,23 +24,22 @@ fn parse(text: &str) -> serde_json::Value {
 pub fn Flags(open: OpenRun) -> impl IntoView {
     let ctx = ctx();
     let flags = move || {
-        ctx.state
-            .with(|s| {
-                s.as_ref().map(|s| {
-                    s.flags
-                        .iter()
-                        .map(|(k, v)| {
-                            let others: Vec<String> = s
-                                .flag_conflicts
-                                .get(k)
-                                .map(|all| all.iter().skip(1).map(show).collect())
-                                .unwrap_or_default();
-                            (k.clone(), show(v), others)
-                        })
-                        .collect::<Vec<_>>()
-                })
+        ctx.with_shown(|s| {
+            s.map(|s| {
+                s.flags
+                    .iter()
+                    .map(|(k, v)| {
+                        let others: Vec<String> = s
+                            .flag_conflicts
+                            .get(k)
+                            .map(|all| all.iter().skip(1).map(show).collect())
+                            .unwrap_or_default();
+                        (k.clone(), show(v), others)
+                    })
+                    .collect::<Vec<_>>()
             })
-            .unwrap_or_default()
+        })
+        .unwrap_or_default()
     };
     let key = RwSignal::new(String::new());
     let value = RwSignal::new(String::new());
@@ -75,9 +74,12 @@ pub fn Flags(open: OpenRun) -> impl IntoView {
                                         </div>
                                     </Show>
                                 </td>
-                                <td><button class="ghost" on:click=move |_| {
-                                    let k = clear_key.clone();
-                                    open.edit(ctx, move |run, now| run.clear_flag(&k, now).map(|_| ()));
+                                <td><button class="ghost edit" aria-label=format!("Clear {k}") on:click={
+                                    let clear_key = clear_key.clone();
+                                    move |_| {
+                                        let k = clear_key.clone();
+                                        open.edit(ctx, move |run, now| run.clear_flag(&k, now).map(|_| ()));
+                                    }
                                 }>"Clear"</button></td>
                             </tr>
                         }
@@ -86,10 +88,10 @@ pub fn Flags(open: OpenRun) -> impl IntoView {
             <Show when=move || flags().is_empty()>
                 <p class="muted">"No flags set."</p>
             </Show>
-            <form class="row" on:submit=set>
-                <input placeholder="flag" maxlength="128" required data-testid="flag-key"
+            <form class="row edit" on:submit=set>
+                <input placeholder="flag" maxlength="128" required data-testid="flag-key" aria-label="Flag"
                     prop:value=move || key.get() on:input=move |ev| key.set(event_target_value(&ev)) />
-                <input placeholder="value" data-testid="flag-value"
+                <input placeholder="value" data-testid="flag-value" aria-label="Value"
                     prop:value=move || value.get() on:input=move |ev| value.set(event_target_value(&ev)) />
                 <button type="submit" data-testid="flag-set">"Set"</button>
             </form>

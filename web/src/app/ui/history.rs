@@ -1,9 +1,11 @@
-//! The run's history, newest first: who, from which region, when, what; and "Undo" on
-//! each change that can be undone (it works offline, like every edit).
+//! The run's history, newest first: who, from which region, when, what; "View" to see
+//! the run as it was after a change, and "Undo" on each change that can be undone (it
+//! works offline, like every edit).
 
 use leptos::prelude::*;
 use runmesh_core::HistoryEntry;
 
+use crate::app::past;
 use crate::app::session::OpenRun;
 use crate::app::ui::ctx;
 
@@ -59,7 +61,16 @@ pub fn History(open: OpenRun) -> impl IntoView {
             // instead of rewriting every row below it.
             <ol class="history" data-testid="history">
                 <For each=move || ctx.history.get() key=|entry| entry.hash.clone() let:entry>
-                    <li>
+                    <li class:viewing={
+                        let hash = entry.hash.clone();
+                        move || ctx.past.with(|p| p.as_ref().is_some_and(|p| p.hash == hash))
+                    }>
+                        <button type="button" class="ghost view-at" data-testid="view-at"
+                            aria-label=format!("View the run as it was after: {}", describe(&entry, agent))
+                            on:click={
+                                let (hash, said) = (entry.hash.clone(), describe(&entry, agent));
+                                move |_| past::view(open, ctx, &hash, said.clone())
+                            }>"View"</button>
                         {undoable(&entry).then(|| {
                             let hash = entry.hash.clone();
                             let label = format!("Undo: {}", describe(&entry, agent));

@@ -4,6 +4,7 @@ pub mod banner;
 pub mod flags;
 pub mod header;
 pub mod history;
+pub mod past_banner;
 pub mod people;
 pub mod pipeline;
 pub mod run_list;

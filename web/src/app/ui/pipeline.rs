@@ -1,5 +1,7 @@
 //! The pipeline: steps with grafts in place (indented by depth), the graft form, and
-//! prune / restore on every node.
+//! prune / restore on every node. While a point of the past is shown, the pipeline as it
+//! was, each node marked with what happened to it since (the run view hides the `edit`
+//! controls then).
 
 use leptos::prelude::*;
 use runmesh_core::{NodeKind, PipelineNode};
@@ -11,8 +13,7 @@ use crate::app::ui::ctx;
 pub fn Pipeline(open: OpenRun) -> impl IntoView {
     let ctx = ctx();
     let nodes = move || {
-        ctx.state
-            .with(|s| s.as_ref().map(|s| s.pipeline.clone()))
+        ctx.with_shown(|s| s.map(|s| s.pipeline.clone()))
             .unwrap_or_default()
     };
     let after = RwSignal::new(String::new());
@@ -39,13 +40,14 @@ pub fn Pipeline(open: OpenRun) -> impl IntoView {
     view! {
         <section class="card">
             <h2>"Pipeline"</h2>
-            <form class="row graft" on:submit=graft>
+            <form class="row graft edit" on:submit=graft>
                 <span>"Graft"</span>
                 <input data-testid="agent-name" placeholder="Agent name" maxlength="200" required
+                    aria-label="Agent name"
                     prop:value=move || agent.get()
                     on:input=move |ev| agent.set(event_target_value(&ev)) />
                 <span>"after"</span>
-                <select data-testid="graft-after"
+                <select data-testid="graft-after" aria-label="Graft after"
                     prop:value=move || after.get()
                     on:change=move |ev| after.set(event_target_value(&ev))>
                     {move || nodes().into_iter().map(|node| view! {
@@ -119,17 +121,37 @@ fn Node(node: PipelineNode, after: RwSignal<String>, open: OpenRun) -> impl Into
         (None, NodeKind::External) => "step managed elsewhere".to_owned(),
         (None, NodeKind::Step) => String::new(),
     };
+    let since_id = id.clone();
+    let since = move || since(ctx, &since_id, pruned);
+    let name = node.name.clone();
     view! {
         <li class=class style=style data-testid="node" data-id=id.clone() data-kind=kind>
             <span class="kind">{kind}</span>
             <span class="name" data-testid="node-name">{node.name.clone()}</span>
             <span class="muted detail">{detail}</span>
+            <span class="since" data-testid="since">{move || since().unwrap_or_default()}</span>
             <span class="spacer"></span>
-            <button class="ghost" title="Graft an agent after this"
+            <button class="ghost edit" title="Graft an agent after this"
+                aria-label=format!("Graft an agent after {name}")
                 on:click=move |_| after.set(anchor_id.clone())>"+ after"</button>
-            <button class="ghost" data-testid="toggle-prune" on:click=toggle>
+            <button class="ghost edit" data-testid="toggle-prune" on:click=toggle>
                 {if pruned { "Restore" } else { "Prune" }}
             </button>
         </li>
     }
+}
+
+/// While the past is shown: what happened since to the node `id` (pruned then if
+/// `pruned`), if anything.
+fn since(ctx: crate::app::context::Ctx, id: &str, pruned: bool) -> Option<&'static str> {
+    ctx.past.with(Option::is_some).then_some(())?;
+    ctx.state.with(|now| {
+        let node = now.as_ref()?.pipeline.iter().find(|n| n.id.as_str() == id);
+        match node {
+            None => Some("taken out since"),
+            Some(n) if n.pruned && !pruned => Some("pruned since"),
+            Some(n) if !n.pruned && pruned => Some("restored since"),
+            Some(_) => None,
+        }
+    })
 }
