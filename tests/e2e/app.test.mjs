@@ -176,3 +176,34 @@ test('on a 390 px wide phone nothing is wider than the screen', async () => {
     await relay.stop();
   }
 });
+
+test("the relay's runs are listed a page at a time, and open from the list", async () => {
+  const relay = await startAppRelay();
+  const carol = await person('carol');
+  try {
+    const ids = [];
+    for (let i = 0; i < 25; i++) {
+      const id = crypto.randomUUID();
+      const res = await fetch(`${relay.http}/app/runs/${id}/graft`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ after: 'step1', agentName: `Agent${i}` }),
+      });
+      assert.equal(res.status, 201, await res.text());
+      ids.push(id);
+    }
+    await arrive(carol, `${relay.http}/`, 'carol');
+    const listed = () => carol.page.$$eval('[data-testid=relay-runs] a', (as) => as.map((a) => a.textContent));
+    await carol.page.waitForSelector('[data-testid=relay-total]:has-text("25 runs you may open, 20 listed")');
+    assert.equal((await listed()).length, 20);
+    await carol.page.click('[data-testid=relay-more]');
+    await carol.page.waitForSelector('[data-testid=relay-total]:has-text("25 listed")');
+    assert.deepEqual([...(await listed())].sort(), [...ids].sort());
+    assert.ok(!(await carol.page.isVisible('[data-testid=relay-more]')), 'no page after the last');
+    await carol.page.click(`[data-testid=relay-runs] a:has-text("${ids[3]}")`);
+    await waitForNames(carol.page, (n) => n.includes('Agent3'), 'the run from the relay');
+  } finally {
+    await carol.close();
+    await relay.stop();
+  }
+});

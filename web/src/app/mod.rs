@@ -1,12 +1,13 @@
 //! The browser app. From the top down: the screens (`ui/`), the open run's past
 //! (`past.rs`: time travel, fork, merge back), its session (`session.rs`), the socket
-//! (`connection.rs`) and the shared signals (`context.rs`), then IndexedDB (`store.rs`)
-//! and who this browser is (`identity.rs`).
+//! (`connection.rs`) and the shared signals (`context.rs`), then IndexedDB (`store.rs`),
+//! the relay's run list (`relay_runs.rs`) and who this browser is (`identity.rs`).
 
 mod connection;
 mod context;
 mod identity;
 mod past;
+mod relay_runs;
 mod session;
 mod store;
 mod ui;

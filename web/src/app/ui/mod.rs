@@ -7,6 +7,7 @@ pub mod history;
 pub mod past_banner;
 pub mod people;
 pub mod pipeline;
+pub mod relay_list;
 pub mod run_list;
 pub mod run_view;
 

@@ -1,10 +1,11 @@
-//! The run list: create a run, open one by link or id, and every run kept on this device.
+//! The run list: create a run, open one by link or id, every run kept on this device,
+//! and the relay's.
 
 use leptos::prelude::*;
 use runmesh_core::{RunId, StepSpec};
 
 use crate::app::session;
-use crate::app::ui::ctx;
+use crate::app::ui::{ctx, relay_list};
 use crate::route::Route;
 
 /// Steps typed one per line or separated by commas.
@@ -66,6 +67,7 @@ pub fn RunList() -> impl IntoView {
             <h2>"Open a run"</h2>
             <form class="row" on:submit=open>
                 <input data-testid="open-link" placeholder="https://…/runs/<id> or the run id"
+                    aria-label="Run link or id"
                     prop:value=move || link.get()
                     on:input=move |ev| link.set(event_target_value(&ev)) />
                 <button type="submit">"Open"</button>
@@ -95,6 +97,7 @@ pub fn RunList() -> impl IntoView {
                 </ul>
             </Show>
         </section>
+        <relay_list::RelayRuns/>
     }
 }
 

@@ -1,0 +1,80 @@
+//! The runs the relay holds that this user may read, a page at a time, beside those on
+//! this device: titled where this device has the run, else by id.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use crate::app::relay_runs;
+use crate::app::ui::ctx;
+use crate::route::Route;
+
+#[component]
+pub fn RelayRuns() -> impl IntoView {
+    let ctx = ctx();
+    // One signal for the whole listing: each signal type costs the app code of its own.
+    // `total` is `u64::MAX` until the first page arrives; the text is why there is none.
+    let listing = RwSignal::new((
+        relay_runs::Page {
+            total: u64::MAX,
+            ..Default::default()
+        },
+        String::new(),
+    ));
+    let load = move |after: Option<String>| {
+        spawn_local(async move {
+            let page = relay_runs::page(after.as_deref()).await;
+            listing.update(|(shown, problem)| match page {
+                Ok(page) => {
+                    shown.runs.extend(page.runs);
+                    shown.total = page.total;
+                    shown.next = page.next;
+                    problem.clear();
+                }
+                Err(e) => *problem = format!("{e}: only the runs on this device are listed."),
+            });
+        });
+    };
+    load(None);
+    let counted = move || {
+        listing.with(|(page, _)| {
+            let n = page.total;
+            let s = if n == 1 { "" } else { "s" };
+            if n == u64::MAX {
+                String::new()
+            } else {
+                format!("{n} run{s} you may open, {} listed", page.runs.len())
+            }
+        })
+    };
+    view! {
+        <section class="card">
+            <h2>"On the relay"</h2>
+            <p class="muted" data-testid="relay-total">{counted}</p>
+            <p class="muted" data-testid="relay-problem">{move || listing.with(|(_, problem)| problem.clone())}</p>
+            <ul class="runs" data-testid="relay-runs">
+                {move || listing.with(|(page, _)| page.runs.clone()).into_iter().map(|id| {
+                    let href = format!("/runs/{id}");
+                    let title = ctx.runs.with(|here| {
+                        here.iter()
+                            .find(|r| r.run_id == id)
+                            .map(|r| r.title.clone())
+                            .filter(|t| !t.is_empty())
+                    });
+                    view! {
+                        <li>
+                            <a href=href on:click=move |ev| {
+                                ev.prevent_default();
+                                if let Ok(run) = id.parse() {
+                                    ctx.navigate(Route::Run(run));
+                                }
+                            }>{title.unwrap_or_else(|| id.clone())}</a>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+            <button type="button" class="ghost" data-testid="relay-more"
+                hidden=move || listing.with(|(page, _)| page.next.is_none())
+                on:click=move |_| load(listing.with_untracked(|(page, _)| page.next.clone()))>"More"</button>
+        </section>
+    }
+}
