@@ -35,6 +35,7 @@ export async function person(name) {
   });
   const page = context.pages()[0] ?? (await context.newPage());
   page.on('pageerror', (e) => console.error(`[${name}] page error:`, e.message));
+  if (process.env.RUNMESH_E2E_CONSOLE) page.on('console', (m) => console.log(`[${name}] ${m.text()}`));
   return {
     name,
     context,

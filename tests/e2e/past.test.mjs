@@ -37,8 +37,15 @@ test('time travel, fork and merge back, with no serious accessibility violation'
     await waitForNames(page, (n) => n.includes('Alpha'), 'Alpha');
     await graft(page, 'plan', 'Beta');
     await waitForNames(page, (n) => n.includes('Beta'), 'Beta');
-    await page.click('[data-testid=pipeline] [data-id=build] [data-testid=toggle-prune]');
+    // From the keyboard: the row is replaced, and its button keeps the focus.
+    await page.focus('[data-testid=pipeline] [data-id=build] [data-testid=toggle-prune]');
+    await page.keyboard.press('Enter');
     await page.waitForSelector('[data-testid=pipeline] [data-id=build].pruned');
+    assert.equal(
+      await page.evaluate(() => document.activeElement?.closest('[data-id]')?.dataset.id + ' ' + document.activeElement?.textContent),
+      'build Restore',
+      'the focus stays on the row it was on',
+    );
 
     // The run as it was after Alpha: no Beta, build not pruned yet (marked so), no edits.
     await page.click(`${row('grafted Alpha')} [data-testid=view-at]`);

@@ -7,8 +7,9 @@
 //! itself available offline.
 //!
 //! The browser-only part is `app/` (Leptos components, IndexedDB, the socket); the plain
-//! logic beside it (routes, presence) is tested natively.
+//! logic beside it (routes, presence, the pipeline's rows as HTML) is tested natively.
 
+pub mod pipeline_html;
 pub mod presence;
 pub mod route;
 

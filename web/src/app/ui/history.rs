@@ -9,6 +9,9 @@ use crate::app::past;
 use crate::app::session::OpenRun;
 use crate::app::ui::ctx;
 
+/// History entries shown at first, and added by each "Show older".
+const PAGE: usize = 50;
+
 fn when(seconds: i64) -> String {
     let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(seconds as f64 * 1000.0));
     String::from(date.to_locale_time_string("default"))
@@ -17,7 +20,7 @@ fn when(seconds: i64) -> String {
 /// The change in words; `agent` names a graft by its id, if the run has it.
 fn describe(entry: &HistoryEntry, agent: impl Fn(&str) -> Option<String>) -> String {
     let node = entry.node.as_deref().unwrap_or("?");
-    let graft = agent(node).unwrap_or_else(|| node.to_owned());
+    let graft = || agent(node).unwrap_or_else(|| node.to_owned());
     let undo = if entry.undoes.is_some() {
         " (undo)"
     } else {
@@ -30,8 +33,8 @@ fn describe(entry: &HistoryEntry, agent: impl Fn(&str) -> Option<String>) -> Str
         "restore" => format!("restored {node}{undo}"),
         "setFlag" => format!("set {node} to {}{undo}", entry.detail),
         "clearFlag" => format!("cleared {node}{undo}"),
-        "retract" => format!("retracted graft {graft}{undo}"),
-        "reinstate" => format!("put graft {graft} back{undo}"),
+        "retract" => format!("retracted graft {}{undo}", graft()),
+        "reinstate" => format!("put graft {} back{undo}", graft()),
         "fork" => "forked this run".to_owned(),
         "merge" => format!("merged: {}", entry.detail),
         _ => entry.detail.clone(),
@@ -54,13 +57,22 @@ pub fn History(open: OpenRun) -> impl IntoView {
             Some(graft.agent_name.clone())
         })
     };
+    // The newest entries only, more on request: a long run's whole history is most of
+    // the work of showing it.
+    let shown = RwSignal::new(PAGE);
+    let newest = move || {
+        let shown = shown.get();
+        ctx.history
+            .with(|h| h.iter().take(shown).cloned().collect::<Vec<_>>())
+    };
+    let older = move || ctx.history.with(Vec::len).saturating_sub(shown.get());
     view! {
         <section class="card">
             <h2>"History"</h2>
             // Keyed by change hash (a change never changes): a new change adds one row
             // instead of rewriting every row below it.
             <ol class="history" data-testid="history">
-                <For each=move || ctx.history.get() key=|entry| entry.hash.clone() let:entry>
+                <For each=newest key=|entry| entry.hash.clone() let:entry>
                     <li class:viewing={
                         let hash = entry.hash.clone();
                         move || ctx.past.with(|p| p.as_ref().is_some_and(|p| p.hash == hash))
@@ -88,6 +100,11 @@ pub fn History(open: OpenRun) -> impl IntoView {
                     </li>
                 </For>
             </ol>
+            <button type="button" class="ghost" data-testid="history-older"
+                hidden=move || older() == 0
+                on:click=move |_| shown.update(|n| *n += PAGE)>
+                {move || format!("Show older ({})", older())}
+            </button>
         </section>
     }
 }

@@ -2,12 +2,19 @@
 //! prune / restore on every node. While a point of the past is shown, the pipeline as it
 //! was, each node marked with what happened to it since (the run view hides the `edit`
 //! controls then).
+//!
+//! The rows are written as HTML (`pipeline_html.rs`); when the run changes only the rows
+//! that differ are replaced, in one step, so a reader never sees the list half rebuilt.
+//! One listener on the list handles every row's buttons, and a focused button keeps its
+//! focus when its row is replaced.
 
 use leptos::prelude::*;
-use runmesh_core::{NodeKind, PipelineNode};
+use wasm_bindgen::JsCast;
+use web_sys::{Element, HtmlElement};
 
 use crate::app::session::OpenRun;
 use crate::app::ui::ctx;
+use crate::pipeline_html;
 
 #[component]
 pub fn Pipeline(open: OpenRun) -> impl IntoView {
@@ -37,6 +44,46 @@ pub fn Pipeline(open: OpenRun) -> impl IntoView {
             agent.set(String::new());
         }
     };
+    let list = NodeRef::<leptos::html::Ol>::new();
+    let shown = StoredValue::new_local(Vec::<pipeline_html::Row>::new());
+    Effect::new(move |_| {
+        let rows = ctx.past.with(|past| {
+            ctx.state.with(|now| {
+                let now = now.as_ref().map_or(&[][..], |s| s.pipeline.as_slice());
+                match past {
+                    Some(past) => pipeline_html::rows(&past.state.pipeline, Some(now)),
+                    None => pipeline_html::rows(now, None),
+                }
+            })
+        });
+        if let Some(list) = list.get() {
+            shown.update_value(|shown| patch_keeping_focus(&list, shown, rows));
+        }
+    });
+    let act = move |ev: leptos::ev::MouseEvent| {
+        let Some(button) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<Element>().ok())
+            .and_then(|t| t.closest("button[data-action]").ok().flatten())
+        else {
+            return;
+        };
+        let action = button.get_attribute("data-action").unwrap_or_default();
+        let Some(id) = button
+            .closest("[data-id]")
+            .ok()
+            .flatten()
+            .and_then(|row| row.get_attribute("data-id"))
+        else {
+            return;
+        };
+        match action.as_str() {
+            "after" => after.set(id),
+            "prune" => open.edit(ctx, move |run, now| run.prune(&id, now).map(|_| ())),
+            "restore" => open.edit(ctx, move |run, now| run.restore(&id, now).map(|_| ())),
+            _ => {}
+        }
+    };
     view! {
         <section class="card">
             <h2>"Pipeline"</h2>
@@ -48,22 +95,12 @@ pub fn Pipeline(open: OpenRun) -> impl IntoView {
                     on:input=move |ev| agent.set(event_target_value(&ev)) />
                 <span>"after"</span>
                 <select data-testid="graft-after" aria-label="Graft after"
-                    prop:value=move || after.get()
+                    inner_html=move || pipeline_html::options(&nodes(), &after.get())
                     on:change=move |ev| after.set(event_target_value(&ev))>
-                    {move || nodes().into_iter().map(|node| view! {
-                        <option value=node.id.to_string()>{option_label(&node)}</option>
-                    }).collect_view()}
                 </select>
                 <button type="submit" data-testid="graft-submit">"Graft"</button>
             </form>
-            // Keyed by everything a row shows, so a new graft inserts its row between the
-            // others. Rebuilt in place (unkeyed), the rows were rewritten shifted down and
-            // the last one appended, and the browser test could read the list in between.
-            <ol class="pipeline" data-testid="pipeline">
-                <For each=nodes key=row_key let:node>
-                    <Node node=node after=after open=open />
-                </For>
-            </ol>
+            <ol class="pipeline" data-testid="pipeline" node_ref=list on:click=act></ol>
             <Show when=move || nodes().is_empty()>
                 <p class="muted">"No steps yet: this run gets its steps elsewhere, or has not synced. Grafts may name any step id."</p>
             </Show>
@@ -71,87 +108,63 @@ pub fn Pipeline(open: OpenRun) -> impl IntoView {
     }
 }
 
-/// What a pipeline row shows: a row is rebuilt when any of it changes.
-type RowKey = (String, NodeKind, String, Option<String>, usize, bool);
-
-fn row_key(node: &PipelineNode) -> RowKey {
-    (
-        node.id.to_string(),
-        node.kind,
-        node.name.clone(),
-        node.agent.clone(),
-        node.depth,
-        node.pruned,
-    )
-}
-
-fn option_label(node: &PipelineNode) -> String {
-    let indent = "\u{a0}\u{a0}".repeat(node.depth);
-    format!("{indent}{}", node.name)
-}
-
-#[component]
-fn Node(node: PipelineNode, after: RwSignal<String>, open: OpenRun) -> impl IntoView {
-    let ctx = ctx();
-    let id = node.id.to_string();
-    let kind = match node.kind {
-        NodeKind::Step => "step",
-        NodeKind::External => "external",
-        NodeKind::Graft => "graft",
-    };
-    let class = format!(
-        "node node-{kind}{}",
-        if node.pruned { " pruned" } else { "" }
-    );
-    let style = format!("margin-left: {}rem", node.depth as f32 * 1.5);
-    let pruned = node.pruned;
-    let toggle_id = id.clone();
-    let toggle = move |_| {
-        let id = toggle_id.clone();
-        if pruned {
-            open.edit(ctx, move |run, now| run.restore(&id, now).map(|_| ()));
-        } else {
-            open.edit(ctx, move |run, now| run.prune(&id, now).map(|_| ()));
+/// Replaces the rows of `list` that differ from `shown` with those of `rows` (one new row
+/// for a graft, one replaced for a prune); a row button that had the focus has it again.
+fn patch_keeping_focus(
+    list: &HtmlElement,
+    shown: &mut Vec<pipeline_html::Row>,
+    rows: Vec<pipeline_html::Row>,
+) {
+    let focused = document()
+        .active_element()
+        .filter(|e| list.contains(Some(e)))
+        .and_then(|e| {
+            let action = e.get_attribute("data-action")?;
+            let id = e.closest("[data-id]").ok()??.get_attribute("data-id")?;
+            Some((id, action))
+        });
+    let (start, gone, new) = pipeline_html::changed(shown, &rows);
+    let children = list.children();
+    for _ in 0..gone {
+        if let Some(row) = children.item(start as u32) {
+            row.remove();
         }
-    };
-    let anchor_id = id.clone();
-    let detail = match (&node.agent, node.kind) {
-        (Some(agent), _) => format!("agent {agent}"),
-        (None, NodeKind::Graft) => "grafted agent".to_owned(),
-        (None, NodeKind::External) => "step managed elsewhere".to_owned(),
-        (None, NodeKind::Step) => String::new(),
-    };
-    let since_id = id.clone();
-    let since = move || since(ctx, &since_id, pruned);
-    let name = node.name.clone();
-    view! {
-        <li class=class style=style data-testid="node" data-id=id.clone() data-kind=kind>
-            <span class="kind">{kind}</span>
-            <span class="name" data-testid="node-name">{node.name.clone()}</span>
-            <span class="muted detail">{detail}</span>
-            <span class="since" data-testid="since">{move || since().unwrap_or_default()}</span>
-            <span class="spacer"></span>
-            <button class="ghost edit" title="Graft an agent after this"
-                aria-label=format!("Graft an agent after {name}")
-                on:click=move |_| after.set(anchor_id.clone())>"+ after"</button>
-            <button class="ghost edit" data-testid="toggle-prune" on:click=toggle>
-                {if pruned { "Restore" } else { "Prune" }}
-            </button>
-        </li>
     }
-}
-
-/// While the past is shown: what happened since to the node `id` (pruned then if
-/// `pruned`), if anything.
-fn since(ctx: crate::app::context::Ctx, id: &str, pruned: bool) -> Option<&'static str> {
-    ctx.past.with(Option::is_some).then_some(())?;
-    ctx.state.with(|now| {
-        let node = now.as_ref()?.pipeline.iter().find(|n| n.id.as_str() == id);
-        match node {
-            None => Some("taken out since"),
-            Some(n) if n.pruned && !pruned => Some("pruned since"),
-            Some(n) if !n.pruned && pruned => Some("restored since"),
-            Some(_) => None,
+    let html: String = rows[start..start + new]
+        .iter()
+        .map(|(_, h)| h.as_str())
+        .collect();
+    if !html.is_empty() {
+        let placed = match start.checked_sub(1).and_then(|i| children.item(i as u32)) {
+            Some(before) => before.insert_adjacent_html("afterend", &html),
+            None => list.insert_adjacent_html("afterbegin", &html),
+        };
+        if placed.is_err() {
+            list.set_inner_html(&rows.iter().map(|(_, h)| h.as_str()).collect::<String>());
         }
-    })
+    }
+    *shown = rows;
+    let Some((id, action)) = focused else {
+        return;
+    };
+    let rows = list.children();
+    for i in 0..rows.length() {
+        let Some(row) = rows.item(i) else { continue };
+        if row.get_attribute("data-id").as_deref() != Some(&id) {
+            continue;
+        }
+        // Prune becomes Restore on the same row, and the other way round.
+        let toggle = matches!(action.as_str(), "prune" | "restore");
+        let selector = if toggle {
+            "[data-testid=toggle-prune]"
+        } else {
+            "[data-action=after]"
+        };
+        if let Ok(Some(button)) = row.query_selector(selector)
+            && let Ok(button) = button.dyn_into::<HtmlElement>()
+        {
+            let _ = button.focus();
+        }
+        return;
+    }
 }

@@ -1,0 +1,160 @@
+//! The pipeline's rows and the graft form's options as HTML text, set in one go: a
+//! thousand rows made element by element took most of the time of opening a large run.
+//! Every text from the run is escaped.
+
+use std::collections::HashMap;
+use std::fmt::Write;
+
+use runmesh_core::{NodeKind, PipelineNode};
+
+/// `text` as HTML text or a quoted attribute value.
+fn escape_into(html: &mut String, text: &str) {
+    for c in text.chars() {
+        match c {
+            '&' => html.push_str("&amp;"),
+            '<' => html.push_str("&lt;"),
+            '>' => html.push_str("&gt;"),
+            '"' => html.push_str("&quot;"),
+            '\'' => html.push_str("&#39;"),
+            c => html.push(c),
+        }
+    }
+}
+
+/// The `<option>`s of the graft form's anchor, `selected` the one chosen.
+pub fn options(nodes: &[PipelineNode], selected: &str) -> String {
+    let mut html = String::with_capacity(nodes.len() * 64);
+    for node in nodes {
+        let id = node.id.as_str();
+        html.push_str("<option value=\"");
+        escape_into(&mut html, id);
+        html.push('"');
+        if id == selected {
+            html.push_str(" selected");
+        }
+        html.push('>');
+        html.push_str(&"&nbsp;&nbsp;".repeat(node.depth));
+        escape_into(&mut html, &node.name);
+        html.push_str("</option>");
+    }
+    html
+}
+
+/// What happened since to a node shown from the past, given the run now.
+fn since(node: &PipelineNode, now: &HashMap<&str, &PipelineNode>) -> &'static str {
+    match now.get(node.id.as_str()) {
+        None => "taken out since",
+        Some(n) if n.pruned && !node.pruned => "pruned since",
+        Some(n) if !n.pruned && node.pruned => "restored since",
+        Some(_) => "",
+    }
+}
+
+/// One row: its node's id and its HTML.
+pub type Row = (String, String);
+
+/// The rows of `nodes`; `now` is the run now when `nodes` are from the past (each row then
+/// says what happened to it since).
+pub fn rows(nodes: &[PipelineNode], now: Option<&[PipelineNode]>) -> Vec<Row> {
+    let now: Option<HashMap<&str, &PipelineNode>> =
+        now.map(|now| now.iter().map(|n| (n.id.as_str(), n)).collect());
+    let mut rows = Vec::with_capacity(nodes.len());
+    for node in nodes {
+        let mut html = String::with_capacity(480);
+        let kind = match node.kind {
+            NodeKind::Step => "step",
+            NodeKind::External => "external",
+            NodeKind::Graft => "graft",
+        };
+        let pruned = if node.pruned { " pruned" } else { "" };
+        let _ = write!(
+            html,
+            "<li class=\"node node-{kind}{pruned}\" style=\"margin-left: {}rem\" data-testid=\"node\" data-id=\"",
+            node.depth as f32 * 1.5
+        );
+        escape_into(&mut html, node.id.as_str());
+        let _ = write!(
+            html,
+            "\" data-kind=\"{kind}\"><span class=\"kind\">{kind}</span><span class=\"name\" data-testid=\"node-name\">"
+        );
+        escape_into(&mut html, &node.name);
+        html.push_str("</span><span class=\"muted detail\">");
+        match (&node.agent, node.kind) {
+            (Some(agent), _) => {
+                html.push_str("agent ");
+                escape_into(&mut html, agent);
+            }
+            (None, NodeKind::Graft) => html.push_str("grafted agent"),
+            (None, NodeKind::External) => html.push_str("step managed elsewhere"),
+            (None, NodeKind::Step) => {}
+        }
+        html.push_str("</span><span class=\"since\" data-testid=\"since\">");
+        if let Some(now) = &now {
+            html.push_str(since(node, now));
+        }
+        html.push_str(
+            "</span><span class=\"spacer\"></span><button type=\"button\" class=\"ghost edit\" data-action=\"after\" title=\"Graft an agent after this\" aria-label=\"Graft an agent after ",
+        );
+        escape_into(&mut html, &node.name);
+        let (action, label) = if node.pruned {
+            ("restore", "Restore")
+        } else {
+            ("prune", "Prune")
+        };
+        let _ = write!(
+            html,
+            "\">+ after</button><button type=\"button\" class=\"ghost edit\" data-testid=\"toggle-prune\" data-action=\"{action}\">{label}</button></li>"
+        );
+        rows.push((node.id.as_str().to_owned(), html));
+    }
+    rows
+}
+
+/// Which rows of `old` to replace to get `new`: the first index that differs, how many old
+/// rows from there go, and how many new rows come in their place (rows equal at both ends
+/// stay). A graft or a prune replaces one row or adds one.
+pub fn changed(old: &[Row], new: &[Row]) -> (usize, usize, usize) {
+    let start = old.iter().zip(new).take_while(|(a, b)| a == b).count();
+    let room = old.len().min(new.len()) - start;
+    let end = old
+        .iter()
+        .rev()
+        .zip(new.iter().rev())
+        .take(room)
+        .take_while(|(a, b)| a == b)
+        .count();
+    (start, old.len() - start - end, new.len() - start - end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: &str, html: &str) -> Row {
+        (id.to_owned(), html.to_owned())
+    }
+
+    #[test]
+    fn only_the_rows_that_differ_are_replaced() {
+        let old = [row("a", "1"), row("b", "2"), row("c", "3")];
+        assert_eq!(changed(&old, &old), (3, 0, 0));
+        let inserted = [row("a", "1"), row("x", "9"), row("b", "2"), row("c", "3")];
+        assert_eq!(changed(&old, &inserted), (1, 0, 1));
+        let pruned = [row("a", "1"), row("b", "2*"), row("c", "3")];
+        assert_eq!(changed(&old, &pruned), (1, 1, 1));
+        let appended = [row("a", "1"), row("b", "2"), row("c", "3"), row("d", "4")];
+        assert_eq!(changed(&old, &appended), (3, 0, 1));
+        assert_eq!(changed(&[], &old), (0, 0, 3));
+        assert_eq!(changed(&old, &[]), (0, 3, 0));
+        // A repeated row: the ends may not overlap.
+        let same = [row("a", "1"), row("a", "1")];
+        assert_eq!(changed(&same[..1], &same), (1, 0, 1));
+    }
+
+    #[test]
+    fn text_from_the_run_is_escaped() {
+        let mut html = String::new();
+        escape_into(&mut html, r#"<img src=x onerror="a&b">'"#);
+        assert_eq!(html, "&lt;img src=x onerror=&quot;a&amp;b&quot;&gt;&#39;");
+    }
+}
