@@ -21,23 +21,21 @@ fn escape_into(html: &mut String, text: &str) {
     }
 }
 
-/// The `<option>`s of the graft form's anchor, `selected` the one chosen.
-pub fn options(nodes: &[PipelineNode], selected: &str) -> String {
-    let mut html = String::with_capacity(nodes.len() * 64);
-    for node in nodes {
-        let id = node.id.as_str();
-        html.push_str("<option value=\"");
-        escape_into(&mut html, id);
-        html.push('"');
-        if id == selected {
-            html.push_str(" selected");
-        }
-        html.push('>');
-        html.push_str(&"&nbsp;&nbsp;".repeat(node.depth));
-        escape_into(&mut html, &node.name);
-        html.push_str("</option>");
-    }
-    html
+/// The `<option>`s of the graft form's anchor, one per node.
+pub fn options(nodes: &[PipelineNode]) -> Vec<Row> {
+    nodes
+        .iter()
+        .map(|node| {
+            let mut html = String::with_capacity(64);
+            html.push_str("<option value=\"");
+            escape_into(&mut html, node.id.as_str());
+            html.push_str("\">");
+            html.push_str(&"&nbsp;&nbsp;".repeat(node.depth));
+            escape_into(&mut html, &node.name);
+            html.push_str("</option>");
+            (node.id.as_str().to_owned(), html)
+        })
+        .collect()
 }
 
 /// What happened since to a node shown from the past, given the run now.

@@ -317,18 +317,40 @@ fn refresh(ctx: Ctx, session: &Rc<RefCell<Session>>, changed: bool) {
     }
 }
 
-/// Stores the run in IndexedDB; frames wait while it is in flight.
+/// Resolves once the browser has had a chance to paint (the next animation frame, then
+/// a task after it).
+async fn after_paint() {
+    let (done, painted) = futures::channel::oneshot::channel::<()>();
+    let frame = wasm_bindgen::closure::Closure::once_into_js(move || {
+        let _ = done.send(());
+    });
+    use wasm_bindgen::JsCast;
+    if window()
+        .request_animation_frame(frame.unchecked_ref())
+        .is_ok()
+    {
+        let _ = painted.await;
+    }
+    TimeoutFuture::new(0).await;
+}
+
+/// Stores the run in IndexedDB; frames wait while it is in flight. The edit is shown
+/// first: saving a large run takes longer than a frame.
 async fn persist(ctx: Ctx, session: &Rc<RefCell<Session>>) {
+    session.borrow_mut().unsaved += 1;
+    after_paint().await;
     let (run_id, title, bytes, acknowledged) = {
         let mut s = session.borrow_mut();
-        s.unsaved += 1;
         let acknowledged = s
             .sync
             .acknowledged_heads()
             .iter()
             .map(|h| h.to_string())
             .collect::<Vec<_>>();
-        let title = s.run.state().title;
+        let title = ctx
+            .state
+            .with_untracked(|st| st.as_ref().map(|st| st.title.clone()))
+            .unwrap_or_default();
         (s.run.run_id(), title, s.run.save(), acknowledged)
     };
     let result = match ctx.db().await {

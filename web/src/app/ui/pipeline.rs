@@ -60,6 +60,17 @@ pub fn Pipeline(open: OpenRun) -> impl IntoView {
             shown.update_value(|shown| patch_keeping_focus(&list, shown, rows));
         }
     });
+    let select = NodeRef::<leptos::html::Select>::new();
+    let shown_options = StoredValue::new_local(Vec::<pipeline_html::Row>::new());
+    Effect::new(move |_| {
+        let options =
+            ctx.with_shown(|s| pipeline_html::options(s.map_or(&[][..], |s| &s.pipeline)));
+        let chosen = after.get();
+        if let Some(select) = select.get() {
+            shown_options.update_value(|shown| patch(&select, shown, options));
+            select.set_value(&chosen);
+        }
+    });
     let act = move |ev: leptos::ev::MouseEvent| {
         let Some(button) = ev
             .target()
@@ -94,8 +105,7 @@ pub fn Pipeline(open: OpenRun) -> impl IntoView {
                     prop:value=move || agent.get()
                     on:input=move |ev| agent.set(event_target_value(&ev)) />
                 <span>"after"</span>
-                <select data-testid="graft-after" aria-label="Graft after"
-                    inner_html=move || pipeline_html::options(&nodes(), &after.get())
+                <select data-testid="graft-after" aria-label="Graft after" node_ref=select
                     on:change=move |ev| after.set(event_target_value(&ev))>
                 </select>
                 <button type="submit" data-testid="graft-submit">"Graft"</button>
@@ -123,27 +133,7 @@ fn patch_keeping_focus(
             let id = e.closest("[data-id]").ok()??.get_attribute("data-id")?;
             Some((id, action))
         });
-    let (start, gone, new) = pipeline_html::changed(shown, &rows);
-    let children = list.children();
-    for _ in 0..gone {
-        if let Some(row) = children.item(start as u32) {
-            row.remove();
-        }
-    }
-    let html: String = rows[start..start + new]
-        .iter()
-        .map(|(_, h)| h.as_str())
-        .collect();
-    if !html.is_empty() {
-        let placed = match start.checked_sub(1).and_then(|i| children.item(i as u32)) {
-            Some(before) => before.insert_adjacent_html("afterend", &html),
-            None => list.insert_adjacent_html("afterbegin", &html),
-        };
-        if placed.is_err() {
-            list.set_inner_html(&rows.iter().map(|(_, h)| h.as_str()).collect::<String>());
-        }
-    }
-    *shown = rows;
+    patch(list, shown, rows);
     let Some((id, action)) = focused else {
         return;
     };
@@ -167,4 +157,30 @@ fn patch_keeping_focus(
         }
         return;
     }
+}
+
+/// Replaces the children of `parent` that differ from `shown` with those of `rows`, in one
+/// step, and remembers `rows` as shown.
+fn patch(parent: &Element, shown: &mut Vec<pipeline_html::Row>, rows: Vec<pipeline_html::Row>) {
+    let (start, gone, new) = pipeline_html::changed(shown, &rows);
+    let children = parent.children();
+    for _ in 0..gone {
+        if let Some(row) = children.item(start as u32) {
+            row.remove();
+        }
+    }
+    let html: String = rows[start..start + new]
+        .iter()
+        .map(|(_, h)| h.as_str())
+        .collect();
+    if !html.is_empty() {
+        let placed = match start.checked_sub(1).and_then(|i| children.item(i as u32)) {
+            Some(before) => before.insert_adjacent_html("afterend", &html),
+            None => parent.insert_adjacent_html("afterbegin", &html),
+        };
+        if placed.is_err() {
+            parent.set_inner_html(&rows.iter().map(|(_, h)| h.as_str()).collect::<String>());
+        }
+    }
+    *shown = rows;
 }
