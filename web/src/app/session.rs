@@ -318,7 +318,8 @@ fn refresh(ctx: Ctx, session: &Rc<RefCell<Session>>, changed: bool) {
 }
 
 /// Resolves once the browser has had a chance to paint (the next animation frame, then
-/// a task after it).
+/// a task after it), or after 50 ms: a hidden tab has no animation frames, and its saves
+/// (and the frames that wait for them) must not wait for it to be shown.
 async fn after_paint() {
     let (done, painted) = futures::channel::oneshot::channel::<()>();
     let frame = wasm_bindgen::closure::Closure::once_into_js(move || {
@@ -329,7 +330,7 @@ async fn after_paint() {
         .request_animation_frame(frame.unchecked_ref())
         .is_ok()
     {
-        let _ = painted.await;
+        let _ = futures::future::select(painted, TimeoutFuture::new(50)).await;
     }
     TimeoutFuture::new(0).await;
 }
