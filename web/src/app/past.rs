@@ -7,7 +7,7 @@ use leptos::task::spawn_local;
 use runmesh_core::{ChangeHash, Identity, RunDoc, RunId};
 
 use crate::app::context::{Ctx, Past};
-use crate::app::session::OpenRun;
+use crate::app::session::{self, OpenRun};
 use crate::app::store;
 use crate::route::Route;
 
@@ -54,20 +54,7 @@ pub fn fork(open: OpenRun, ctx: Ctx, at: Option<&str>) {
         Some(Err(e)) => return ctx.error.set(Some(e.to_string())),
         None => return,
     };
-    spawn_local(async move {
-        let saved = match ctx.db().await {
-            Ok(db) => store::save(&db, new_id, &title, &bytes, &[]).await,
-            Err(e) => Err(e),
-        };
-        match saved {
-            Ok(()) => {
-                ctx.error.set(None);
-                ctx.reload_runs();
-                ctx.navigate(Route::Run(new_id));
-            }
-            Err(e) => ctx.error.set(Some(e)),
-        }
-    });
+    session::store_and_open(ctx, new_id, title, bytes);
 }
 
 /// Takes the open fork's changes into the run it was forked from (this device's copy of

@@ -380,9 +380,11 @@ pub fn create(ctx: Ctx, title: &str, steps: &[runmesh_core::StepSpec]) {
         Ok(run) => run,
         Err(e) => return ctx.error.set(Some(e.to_string())),
     };
-    ctx.error.set(None);
-    let bytes = run.save();
-    let title = title.to_owned();
+    store_and_open(ctx, run_id, title.to_owned(), run.save());
+}
+
+/// Stores a run made on this device (a new run, a fork) and opens it.
+pub fn store_and_open(ctx: Ctx, run_id: RunId, title: String, bytes: Vec<u8>) {
     spawn_local(async move {
         let saved = match ctx.db().await {
             Ok(db) => store::save(&db, run_id, &title, &bytes, &[]).await,
@@ -390,6 +392,7 @@ pub fn create(ctx: Ctx, title: &str, steps: &[runmesh_core::StepSpec]) {
         };
         match saved {
             Ok(()) => {
+                ctx.error.set(None);
                 ctx.reload_runs();
                 ctx.navigate(Route::Run(run_id));
             }

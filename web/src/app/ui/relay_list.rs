@@ -5,8 +5,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::app::relay_runs;
-use crate::app::ui::ctx;
-use crate::route::Route;
+use crate::app::ui::{ctx, open_run};
 
 #[component]
 pub fn RelayRuns() -> impl IntoView {
@@ -60,14 +59,10 @@ pub fn RelayRuns() -> impl IntoView {
                             .map(|r| r.title.clone())
                             .filter(|t| !t.is_empty())
                     });
+                    let label = title.unwrap_or_else(|| id.clone());
                     view! {
                         <li>
-                            <a href=href on:click=move |ev| {
-                                ev.prevent_default();
-                                if let Ok(run) = id.parse() {
-                                    ctx.navigate(Route::Run(run));
-                                }
-                            }>{title.unwrap_or_else(|| id.clone())}</a>
+                            <a href=href on:click=open_run(ctx, id)>{label}</a>
                         </li>
                     }
                 }).collect_view()}

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use runmesh_core::{RunId, StepSpec};
 
 use crate::app::session;
-use crate::app::ui::{ctx, relay_list};
+use crate::app::ui::{ctx, open_run, relay_list};
 use crate::route::Route;
 
 /// Steps typed one per line or separated by commas.
@@ -84,12 +84,7 @@ pub fn RunList() -> impl IntoView {
                             let title = if run.title.is_empty() { "Untitled run".to_owned() } else { run.title.clone() };
                             view! {
                                 <li>
-                                    <a href=href on:click=move |ev| {
-                                        ev.prevent_default();
-                                        if let Ok(run) = id.parse() {
-                                            ctx.navigate(Route::Run(run));
-                                        }
-                                    }>{title}</a>
+                                    <a href=href on:click=open_run(ctx, id)>{title}</a>
                                     <code class="muted">{run.run_id.clone()}</code>
                                 </li>
                             }
