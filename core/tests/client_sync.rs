@@ -255,3 +255,50 @@ fn refusals_and_garbage_are_errors() {
         "handshake with the relay failed: peer refused the handshake: token expired"
     );
 }
+
+/// A replica that has only the genesis gets a large run as one whole document (Automerge
+/// sends one when the peer lacks over a third of the changes) and takes it in as a load
+/// (`sync::whole_doc`): the view it had already read is read afresh, its own actor stays,
+/// and its next edit reaches the other side.
+#[test]
+fn a_bare_replica_takes_a_large_run_whole_and_goes_on_editing() {
+    let run_id = RunId::random();
+    let mut created =
+        RunDoc::create(run_id, who(1, "us", "alice"), "Large", &steps(&["plan"]), 1).unwrap();
+    for i in 0..200 {
+        created.graft("plan", &format!("Agent{i}"), 2 + i).unwrap();
+    }
+    let mut hub = Hub::new();
+    let mut clients = vec![
+        Client::new(created, "a"),
+        Client::new(RunDoc::genesis(run_id, who(2, "eu", "bob")), "b"),
+    ];
+    let open_a = clients[0].sync.open();
+    pump(&mut hub, &mut clients, VecDeque::from([(0, open_a)]));
+
+    assert_eq!(clients[1].run.state().pipeline.len(), 0, "the view is read");
+    let open_b = clients[1].sync.open();
+    pump(&mut hub, &mut clients, VecDeque::from([(1, open_b)]));
+    assert_eq!(clients[1].run.state(), clients[0].run.state());
+    assert_eq!(clients[1].run.state().pipeline.len(), 201);
+
+    let frames = {
+        let c = &mut clients[1];
+        c.run.graft("plan", "FromBob", 500).unwrap();
+        let state = c.run.state();
+        let graft = state.grafts.iter().find(|g| g.agent_name == "FromBob");
+        assert_eq!(graft.map(|g| &*g.by), Some("bob"));
+        let actor = c.run.identity().actor().clone();
+        assert_eq!(c.run.automerge_mut().get_actor(), &actor);
+        c.run.refresh();
+        c.sync.local_change(&mut c.run)
+    };
+    pump(
+        &mut hub,
+        &mut clients,
+        frames.into_iter().map(|f| (1, f)).collect(),
+    );
+    assert_eq!(clients[0].run.state(), clients[1].run.state());
+    assert_eq!(clients[0].run.state().pipeline.len(), 202);
+    assert_eq!(clients[1].unacknowledged(), 0);
+}

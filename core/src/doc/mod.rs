@@ -253,7 +253,9 @@ impl RunDoc {
         match self.view.get_mut() {
             None => self.doc.update_diff_cursor(),
             Some(view) => {
-                let reread = view.ahead_of_cursor || {
+                // A document the sync engine swapped for a peer's whole one
+                // (`sync::whole_doc`) has no diff cursor to patch from.
+                let reread = view.ahead_of_cursor || self.doc.diff_cursor().is_empty() || {
                     let patches = self.doc.diff_incremental();
                     view.index.apply(&self.doc, &view.containers, &patches) == Applied::Rebuild
                 };

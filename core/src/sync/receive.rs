@@ -20,6 +20,8 @@ use std::collections::{BTreeSet, HashSet};
 use automerge::sync::{Capability, Message, MessageFlags, State};
 use automerge::{AutoCommit, AutomergeError, ChangeHash};
 
+use super::whole_doc::adopt_whole;
+
 /// `sent_hashes` may grow to this many entries before an exact trim, whatever it was.
 const TRIM_FLOOR: usize = 512;
 
@@ -64,7 +66,10 @@ pub(crate) fn receive(
 
     let changes_empty = changes.is_empty();
     if !changes_empty && !state.read_only {
-        doc.load_incremental(&changes.iter().collect::<Vec<&[u8]>>().concat())?;
+        let changes: Vec<&[u8]> = changes.iter().collect();
+        if !adopt_whole(doc, &changes) {
+            doc.load_incremental(&changes.concat())?;
+        }
         let after_heads = doc.get_heads();
         state.shared_heads = advance_heads(&before_heads, &after_heads, &state.shared_heads);
     }
