@@ -204,3 +204,48 @@ fn a_follower_of_merged_branches_sees_both_and_ends_at_the_merged_heads() {
     added.sort();
     assert_eq!(added, ["Alices", "Bobs"]);
 }
+
+/// The history read in two parts, at some heads and after them, is the history read
+/// whole, whenever the part after follows the heads; a concurrent change asks for a
+/// whole read.
+#[test]
+fn the_history_after_some_heads_extends_the_history_at_them() {
+    let mut run = three_step_run();
+    let created = run.heads();
+    let at_start = run.history();
+    run.graft("step1", "Alpha", 2_000).unwrap();
+    run.prune("step2", 3_000).unwrap();
+    let mut extended = at_start.clone();
+    extended.extend(run.history_after(&created).unwrap());
+    assert_eq!(extended, run.history());
+    let now = run.heads();
+    assert_eq!(run.history_after(&now), Some(Vec::new()));
+
+    // Another replica writes after seeing everything: its change follows too.
+    let mut other = RunDoc::load(run_id(), who(2, "eu", "bob"), &run.save()).unwrap();
+    other.graft("step3", "Beta", 4_000).unwrap();
+    run.merge(&mut other).unwrap();
+    let mut extended = run.history();
+    extended.truncate(extended.len() - 1);
+    extended.extend(run.history_after(&now).unwrap());
+    assert_eq!(extended, run.history());
+
+    // Two replicas write at once: the one not yet seen may sort before the one seen.
+    let seen = run.heads();
+    let mut other = RunDoc::load(run_id(), who(2, "eu", "bob"), &run.save()).unwrap();
+    other.graft("step1", "Early", 1_000).unwrap();
+    run.graft("step1", "Late", 9_000).unwrap();
+    let late = run.heads();
+    run.merge(&mut other).unwrap();
+    assert_eq!(run.history_after(&late), None);
+    let history = run.history();
+    assert_eq!(history[history.len() - 2].detail, "Early after step1");
+    assert!(
+        run.history_after(&seen).is_some(),
+        "both follow the heads before them"
+    );
+
+    // Heads this replica never had.
+    let stranger: ChangeHash = "00".repeat(32).parse().unwrap();
+    assert_eq!(run.history_after(&[stranger]), None);
+}

@@ -40,6 +40,30 @@ impl RunDoc {
     pub fn history(&mut self) -> Vec<HistoryEntry> {
         entries(self.doc.get_changes_meta(&[]))
     }
+
+    /// The entries [`RunDoc::history`] has after those it had at `heads`, when every
+    /// change since `heads` follows all of them: then the history is the one at `heads`
+    /// followed by these, and a viewer that keeps it need not read it whole again (a local
+    /// edit, or edits made elsewhere after seeing `heads`). `None` when a change since is
+    /// concurrent with one that `heads` covers, whose place in the agreed order may be
+    /// earlier, or when `heads` names a change this replica lacks: read the whole history.
+    pub fn history_after(&mut self, heads: &[ChangeHash]) -> Option<Vec<HistoryEntry>> {
+        if heads
+            .iter()
+            .any(|h| self.doc.get_change_meta_by_hash(h).is_none())
+        {
+            return None;
+        }
+        let since = self.doc.get_changes_meta(heads);
+        let new: FxHashMap<ChangeHash, ()> = since.iter().map(|c| (c.hash, ())).collect();
+        // A change since `heads` whose dependencies are all older must depend on every
+        // head (dependencies are the writer's heads: they never hold an older change too).
+        let follows = since.iter().all(|change| {
+            change.deps.iter().any(|d| new.contains_key(d))
+                || heads.iter().all(|h| change.deps.contains(h))
+        });
+        follows.then(|| entries(since))
+    }
 }
 
 /// History entries for `changes` (all but the genesis), in the agreed order.

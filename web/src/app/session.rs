@@ -32,6 +32,8 @@ pub struct Session {
     /// Stores in flight; frames wait in `held` until they are done.
     unsaved: u32,
     held: Vec<Vec<u8>>,
+    /// The heads `ctx.history` was read at.
+    history_at: Vec<ChangeHash>,
 }
 
 impl Session {
@@ -129,6 +131,7 @@ impl OpenRun {
             closed: false,
             unsaved: 0,
             held: Vec::new(),
+            history_at: Vec::new(),
         }));
         self.0.set_value(Some(session.clone()));
         refresh(ctx, &session, true);
@@ -304,9 +307,7 @@ fn refresh(ctx: Ctx, session: &Rc<RefCell<Session>>, changed: bool) {
     let s = &mut *guard;
     if changed {
         ctx.state.set(Some(s.run.state()));
-        let mut history = s.run.history();
-        history.reverse();
-        ctx.history.set(history);
+        refresh_history(ctx, s);
         ctx.fork_of.set(s.run.fork_of().map(|f| f.run));
     }
     ctx.pending.set(s.sync.unacknowledged(&mut s.run));
@@ -315,6 +316,24 @@ fn refresh(ctx: Ctx, session: &Rc<RefCell<Session>>, changed: bool) {
         ctx.net
             .set(if in_sync { Net::Online } else { Net::Syncing });
     }
+}
+
+/// Brings `ctx.history` (newest first) up to the run's heads: only the new entries when
+/// they follow those it shows (a local edit, say), else the whole history read again.
+fn refresh_history(ctx: Ctx, s: &mut Session) {
+    let heads = s.run.heads();
+    match s.run.history_after(&s.history_at) {
+        Some(new) if new.is_empty() => {}
+        Some(new) => ctx.history.update(|history| {
+            history.splice(0..0, new.into_iter().rev());
+        }),
+        None => {
+            let mut history = s.run.history();
+            history.reverse();
+            ctx.history.set(history);
+        }
+    }
+    s.history_at = heads;
 }
 
 /// Resolves once the browser has had a chance to paint (the next animation frame, then
