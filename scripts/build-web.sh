@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the web app into dist/ with Trunk (Trunk.toml at the root), the small wasm profile
-# and binaryen's wasm-opt 132, then writes the `.br` and `.gz` copies the relay serves to
-# browsers that accept them (scripts/precompress.mjs); prints the wasm's sizes.
+# and binaryen's wasm-opt 132, minifies the JavaScript glue (scripts/minify-glue.mjs), then
+# writes the `.br` and `.gz` copies the relay serves to browsers that accept them
+# (scripts/precompress.mjs); prints the wasm's sizes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -20,6 +21,7 @@ if [ -n "${RUNMESH_WEB_PANIC_MESSAGES:-}" ] ||
     "building with panic messages, ~60 KB gzip larger" trunk_build; then
   trunk_build
 fi
+node scripts/minify-glue.mjs dist
 node scripts/precompress.mjs dist
 wasm=$(ls dist/*_bg.wasm)
 echo "built dist/: $(basename "$wasm") $(stat -c %s "$wasm") bytes raw, $(gzip -9 -c "$wasm" | wc -c) bytes gzip -9, $(stat -c %s "$wasm.gz") bytes as served gzip (Zopfli), $(stat -c %s "$wasm.br") bytes as served brotli" >&2
