@@ -3,6 +3,7 @@
 //! (`connection.rs`) and the shared signals (`context.rs`), then IndexedDB (`store.rs`),
 //! the relay's run list (`relay_runs.rs`) and who this browser is (`identity.rs`).
 
+mod actions;
 mod connection;
 mod context;
 mod identity;
@@ -14,6 +15,7 @@ mod ui;
 
 use leptos::prelude::*;
 
+use crate::app::actions::Actions;
 use crate::app::context::Ctx;
 use crate::app::session::OpenRun;
 use crate::route::Route;
@@ -34,19 +36,23 @@ fn App() -> impl IntoView {
     // Keep a `?token=` from the link before any navigation drops it.
     let _ = identity::token();
     let ctx = Ctx::new();
-    provide_context(ctx);
-    // The screens that change the run are handed it; the rest read signals only.
-    let open = OpenRun::follow_route(ctx);
+    // Each screen gets the signals it reads and the actions; none gets `ctx` itself.
+    let actions = Actions::new(ctx, OpenRun::follow_route(ctx));
     ctx.follow_history();
     ctx.reload_runs();
+    let (run, runs) = (ctx.shown_run(), ctx.runs);
     view! {
-        <ui::header::Header open=open/>
+        <ui::header::Header actions=actions net=ctx.net
+            pending=ctx.pending user=ctx.user/>
         <main>
-            <ui::banner::Banner/>
+            <ui::banner::Banner error=ctx.error/>
             {move || match ctx.route.get() {
-                Route::Runs => view! { <ui::run_list::RunList/> }.into_any(),
-                Route::Run(_) => view! { <ui::run_view::RunView open=open/> }.into_any(),
-                Route::NotFound => view! { <ui::run_list::NotFound/> }.into_any(),
+                Route::Runs => view! { <ui::run_list::RunList actions=actions runs=runs/> }.into_any(),
+                Route::Run(_) => view! {
+                    <ui::run_view::RunView actions=actions run=run
+                        user=ctx.user people=ctx.people/>
+                }.into_any(),
+                Route::NotFound => view! { <ui::run_list::NotFound actions=actions/> }.into_any(),
             }}
         </main>
     }

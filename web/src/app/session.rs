@@ -140,14 +140,22 @@ impl OpenRun {
     }
 
     /// Applies an edit to the open run; on success stores it, then offers it to the relay.
-    pub fn edit(&self, ctx: Ctx, op: impl FnOnce(&mut RunDoc, u64) -> Result<(), RunError>) {
+    /// Whether it was applied.
+    pub fn edit(
+        &self,
+        ctx: Ctx,
+        op: impl FnOnce(&mut RunDoc, u64) -> Result<(), RunError>,
+    ) -> bool {
         let Some(session) = self.get() else {
-            return;
+            return false;
         };
         let now = js_sys::Date::now() as u64;
         let result = op(&mut session.borrow_mut().run, now);
         match result {
-            Err(e) => ctx.error.set(Some(e.to_string())),
+            Err(e) => {
+                ctx.error.set(Some(e.to_string()));
+                false
+            }
             Ok(()) => {
                 ctx.error.set(None);
                 refresh(ctx, &session, true);
@@ -161,6 +169,7 @@ impl OpenRun {
                     session.borrow_mut().send(frames);
                     refresh(ctx, &session, false);
                 });
+                true
             }
         }
     }

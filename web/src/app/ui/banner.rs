@@ -2,16 +2,13 @@
 
 use leptos::prelude::*;
 
-use crate::app::ui::ctx;
-
 #[component]
-pub fn Banner() -> impl IntoView {
-    let ctx = ctx();
+pub fn Banner(error: RwSignal<Option<String>>) -> impl IntoView {
     view! {
-        <Show when=move || ctx.error.get().is_some()>
+        <Show when=move || error.with(Option::is_some)>
             <div class="banner" role="alert" data-testid="error">
-                <span>{move || ctx.error.get().unwrap_or_default()}</span>
-                <button class="ghost" on:click=move |_| ctx.error.set(None)>"Dismiss"</button>
+                <span>{move || error.get().unwrap_or_default()}</span>
+                <button class="ghost" on:click=move |_| error.set(None)>"Dismiss"</button>
             </div>
         </Show>
     }

@@ -4,8 +4,8 @@
 use leptos::prelude::*;
 use runmesh_core::FlagValue;
 
-use crate::app::session::OpenRun;
-use crate::app::ui::ctx;
+use crate::app::actions::Actions;
+use crate::app::context::ShownRun;
 
 fn show(value: &FlagValue) -> String {
     serde_json::to_string(value).unwrap_or_default()
@@ -21,10 +21,9 @@ fn parse(text: &str) -> serde_json::Value {
 }
 
 #[component]
-pub fn Flags(open: OpenRun) -> impl IntoView {
-    let ctx = ctx();
+pub fn Flags(actions: Actions, run: ShownRun) -> impl IntoView {
     let flags = move || {
-        ctx.with_shown(|s| {
+        run.with_shown(|s| {
             s.map(|s| {
                 s.flags
                     .iter()
@@ -46,11 +45,11 @@ pub fn Flags(open: OpenRun) -> impl IntoView {
     let set = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let (k, v) = (key.get_untracked(), parse(&value.get_untracked()));
-        open.edit(ctx, move |run, now| {
+        let set = actions.edit(move |run, now| {
             let flag = FlagValue::from_json(&k, &v)?;
             run.set_flag(&k, flag, now)
         });
-        if ctx.error.with_untracked(Option::is_none) {
+        if set {
             key.set(String::new());
             value.set(String::new());
         }
@@ -78,7 +77,7 @@ pub fn Flags(open: OpenRun) -> impl IntoView {
                                     let clear_key = clear_key.clone();
                                     move |_| {
                                         let k = clear_key.clone();
-                                        open.edit(ctx, move |run, now| run.clear_flag(&k, now).map(|_| ()));
+                                        actions.edit(move |run, now| run.clear_flag(&k, now).map(|_| ()));
                                     }
                                 }>"Clear"</button></td>
                             </tr>

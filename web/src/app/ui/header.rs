@@ -3,31 +3,33 @@
 
 use leptos::prelude::*;
 
+use crate::app::actions::Actions;
 use crate::app::context::Net;
-use crate::app::identity;
-use crate::app::session::OpenRun;
-use crate::app::ui::ctx;
 use crate::route::Route;
 
 #[component]
-pub fn Header(open: OpenRun) -> impl IntoView {
-    let ctx = ctx();
-    let status = move || ctx.net.get();
+pub fn Header(
+    actions: Actions,
+    net: RwSignal<Net>,
+    pending: RwSignal<usize>,
+    user: RwSignal<String>,
+) -> impl IntoView {
+    let status = move || net.get();
     view! {
         <header class="top">
             <a class="brand" href="/" on:click=move |ev| {
                 ev.prevent_default();
-                ctx.navigate(Route::Runs);
+                actions.navigate(Route::Runs);
             }>"runmesh"</a>
             <div class="spacer"></div>
             <span class=move || format!("status status-{}", status().label())
                 data-testid="net-status" title="Connection to the relay">
                 <span class="dot"></span>{move || status().label()}
             </span>
-            <Show when=move || { ctx.pending.get() > 0 && status() != Net::Idle }>
+            <Show when=move || { pending.get() > 0 && status() != Net::Idle }>
                 <span class="pending" data-testid="pending" title="Changes the relay has not acknowledged yet">
                     {move || {
-                        let n = ctx.pending.get();
+                        let n = pending.get();
                         format!("{n} unsent change{}", if n == 1 { "" } else { "s" })
                     }}
                 </span>
@@ -37,15 +39,13 @@ pub fn Header(open: OpenRun) -> impl IntoView {
                 <input
                     data-testid="user-name"
                     maxlength="64"
-                    prop:value=move || ctx.user.get()
+                    prop:value=move || user.get()
                     on:change=move |ev| {
                         let name = event_target_value(&ev).trim().to_owned();
                         if name.is_empty() {
                             return;
                         }
-                        identity::set_user(&name);
-                        ctx.user.set(name.clone());
-                        open.rename(ctx, &name);
+                        actions.rename(&name);
                     }
                 />
             </label>

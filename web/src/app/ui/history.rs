@@ -5,9 +5,8 @@
 use leptos::prelude::*;
 use runmesh_core::HistoryEntry;
 
-use crate::app::past;
-use crate::app::session::OpenRun;
-use crate::app::ui::ctx;
+use crate::app::actions::Actions;
+use crate::app::context::ShownRun;
 
 /// History entries shown at first, and added by each "Show older".
 const PAGE: usize = 50;
@@ -47,11 +46,10 @@ fn undoable(entry: &HistoryEntry) -> bool {
 }
 
 #[component]
-pub fn History(open: OpenRun) -> impl IntoView {
-    let ctx = ctx();
+pub fn History(actions: Actions, run: ShownRun) -> impl IntoView {
     // A row is made once per change (keyed), so the lookup is not tracked.
     let agent = move |id: &str| {
-        ctx.state.with_untracked(|s| {
+        run.state.with_untracked(|s| {
             let s = s.as_ref()?;
             let graft = s.grafts.iter().find(|g| g.id.as_str() == id)?;
             Some(graft.agent_name.clone())
@@ -62,10 +60,10 @@ pub fn History(open: OpenRun) -> impl IntoView {
     let shown = RwSignal::new(PAGE);
     let newest = move || {
         let shown = shown.get();
-        ctx.history
+        run.history
             .with(|h| h.iter().take(shown).cloned().collect::<Vec<_>>())
     };
-    let older = move || ctx.history.with(Vec::len).saturating_sub(shown.get());
+    let older = move || run.history.with(Vec::len).saturating_sub(shown.get());
     view! {
         <section class="card">
             <h2>"History"</h2>
@@ -75,13 +73,13 @@ pub fn History(open: OpenRun) -> impl IntoView {
                 <For each=newest key=|entry| entry.hash.clone() let:entry>
                     <li class:viewing={
                         let hash = entry.hash.clone();
-                        move || ctx.past.with(|p| p.as_ref().is_some_and(|p| p.hash == hash))
+                        move || run.past.with(|p| p.as_ref().is_some_and(|p| p.hash == hash))
                     }>
                         <button type="button" class="ghost view-at" data-testid="view-at"
                             aria-label=format!("View the run as it was after: {}", describe(&entry, agent))
                             on:click={
                                 let (hash, said) = (entry.hash.clone(), describe(&entry, agent));
-                                move |_| past::view(open, ctx, &hash, said.clone())
+                                move |_| actions.view_past(&hash, said.clone())
                             }>"View"</button>
                         {undoable(&entry).then(|| {
                             let hash = entry.hash.clone();
@@ -90,7 +88,7 @@ pub fn History(open: OpenRun) -> impl IntoView {
                                 <button type="button" class="ghost undo" data-testid="undo" aria-label=label
                                     on:click=move |_| {
                                         let Ok(change) = hash.parse() else { return };
-                                        open.edit(ctx, move |run, now| run.undo(&change, now).map(|_| ()));
+                                        actions.edit(move |run, now| run.undo(&change, now).map(|_| ()));
                                     }>"Undo"</button>
                             }
                         })}

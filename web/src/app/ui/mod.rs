@@ -11,22 +11,15 @@ pub mod relay_list;
 pub mod run_list;
 pub mod run_view;
 
-use leptos::prelude::*;
-
-use crate::app::context::Ctx;
+use crate::app::actions::Actions;
 use crate::route::Route;
 
-/// The shared signals.
-pub fn ctx() -> Ctx {
-    expect_context::<Ctx>()
-}
-
 /// What a click on a link to run `id` does: open it in the app, not by reloading.
-pub fn open_run(ctx: Ctx, id: String) -> impl Fn(leptos::ev::MouseEvent) {
+pub fn open_run(actions: Actions, id: String) -> impl Fn(leptos::ev::MouseEvent) {
     move |ev| {
         ev.prevent_default();
         if let Ok(run) = id.parse() {
-            ctx.navigate(Route::Run(run));
+            actions.navigate(Route::Run(run));
         }
     }
 }

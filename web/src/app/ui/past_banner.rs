@@ -5,21 +5,19 @@
 
 use leptos::prelude::*;
 
-use crate::app::past;
-use crate::app::session::OpenRun;
-use crate::app::ui::ctx;
+use crate::app::actions::Actions;
+use crate::app::context::ShownRun;
 
 #[component]
-pub fn PastBanner(open: OpenRun) -> impl IntoView {
-    let ctx = ctx();
-    let label = move || ctx.past.with(|p| p.as_ref().map(|p| p.label.clone()));
+pub fn PastBanner(actions: Actions, run: ShownRun) -> impl IntoView {
+    let label = move || run.past.with(|p| p.as_ref().map(|p| p.label.clone()));
     // The nodes the run has now that it did not have then, in words ("" if none).
     let added = move || {
-        ctx.past.with(|past| {
+        run.past.with(|past| {
             let Some(past) = past else {
                 return String::new();
             };
-            ctx.state.with(|now| {
+            run.state.with(|now| {
                 let then = |id: &str| past.state.pipeline.iter().any(|n| n.id.as_str() == id);
                 let names: Vec<&str> = now
                     .iter()
@@ -37,7 +35,7 @@ pub fn PastBanner(open: OpenRun) -> impl IntoView {
     };
     view! {
         <section class="card past-banner" role="status" data-testid="past-banner"
-            hidden=move || ctx.past.with(Option::is_none)>
+            hidden=move || run.past.with(Option::is_none)>
             <p>
                 <strong>"The run as it was"</strong>
                 " after: " {label} ". Read-only."
@@ -45,11 +43,11 @@ pub fn PastBanner(open: OpenRun) -> impl IntoView {
             <p class="muted" data-testid="added-since">{added}</p>
             <div class="row">
                 <button type="button" data-testid="back-to-now"
-                    on:click=move |_| past::back_to_now(ctx)>"Back to now"</button>
+                    on:click=move |_| actions.back_to_now()>"Back to now"</button>
                 <button type="button" class="ghost" data-testid="fork-here"
                     on:click=move |_| {
-                        let at = ctx.past.with_untracked(|p| p.as_ref().map(|p| p.hash.clone()));
-                        past::fork(open, ctx, at.as_deref());
+                        let at = run.past.with_untracked(|p| p.as_ref().map(|p| p.hash.clone()));
+                        actions.fork(at.as_deref());
                     }>"Fork from here"</button>
             </div>
         </section>

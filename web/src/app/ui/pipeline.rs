@@ -12,15 +12,14 @@ use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlElement};
 
-use crate::app::session::OpenRun;
-use crate::app::ui::ctx;
+use crate::app::actions::Actions;
+use crate::app::context::ShownRun;
 use crate::pipeline_html;
 
 #[component]
-pub fn Pipeline(open: OpenRun) -> impl IntoView {
-    let ctx = ctx();
+pub fn Pipeline(actions: Actions, run: ShownRun) -> impl IntoView {
     let nodes = move || {
-        ctx.with_shown(|s| s.map(|s| s.pipeline.clone()))
+        run.with_shown(|s| s.map(|s| s.pipeline.clone()))
             .unwrap_or_default()
     };
     let after = RwSignal::new(String::new());
@@ -37,18 +36,16 @@ pub fn Pipeline(open: OpenRun) -> impl IntoView {
     let graft = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let (anchor, name) = (after.get_untracked(), agent.get_untracked());
-        open.edit(ctx, move |run, now| {
-            run.graft(&anchor, &name, now).map(|_| ())
-        });
-        if ctx.error.with_untracked(Option::is_none) {
+        let grafted = actions.edit(move |run, now| run.graft(&anchor, &name, now).map(|_| ()));
+        if grafted {
             agent.set(String::new());
         }
     };
     let list = NodeRef::<leptos::html::Ol>::new();
     let shown = StoredValue::new_local(Vec::<pipeline_html::Row>::new());
     Effect::new(move |_| {
-        let rows = ctx.past.with(|past| {
-            ctx.state.with(|now| {
+        let rows = run.past.with(|past| {
+            run.state.with(|now| {
                 let now = now.as_ref().map_or(&[][..], |s| s.pipeline.as_slice());
                 match past {
                     Some(past) => pipeline_html::rows(&past.state.pipeline, Some(now)),
@@ -64,7 +61,7 @@ pub fn Pipeline(open: OpenRun) -> impl IntoView {
     let shown_options = StoredValue::new_local(Vec::<pipeline_html::Row>::new());
     Effect::new(move |_| {
         let options =
-            ctx.with_shown(|s| pipeline_html::options(s.map_or(&[][..], |s| &s.pipeline)));
+            run.with_shown(|s| pipeline_html::options(s.map_or(&[][..], |s| &s.pipeline)));
         let chosen = after.get();
         if let Some(select) = select.get() {
             shown_options.update_value(|shown| patch(&select, shown, options));
@@ -90,8 +87,12 @@ pub fn Pipeline(open: OpenRun) -> impl IntoView {
         };
         match action.as_str() {
             "after" => after.set(id),
-            "prune" => open.edit(ctx, move |run, now| run.prune(&id, now).map(|_| ())),
-            "restore" => open.edit(ctx, move |run, now| run.restore(&id, now).map(|_| ())),
+            "prune" => {
+                actions.edit(move |run, now| run.prune(&id, now).map(|_| ()));
+            }
+            "restore" => {
+                actions.edit(move |run, now| run.restore(&id, now).map(|_| ()));
+            }
             _ => {}
         }
     };

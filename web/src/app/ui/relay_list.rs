@@ -4,12 +4,13 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use crate::app::actions::Actions;
+use crate::app::context::RunSummary;
 use crate::app::relay_runs;
-use crate::app::ui::{ctx, open_run};
+use crate::app::ui::open_run;
 
 #[component]
-pub fn RelayRuns() -> impl IntoView {
-    let ctx = ctx();
+pub fn RelayRuns(actions: Actions, runs: RwSignal<Vec<RunSummary>>) -> impl IntoView {
     // One signal for the whole listing: each signal type costs the app code of its own.
     // `total` is `u64::MAX` until the first page arrives; the text is why there is none.
     let listing = RwSignal::new((
@@ -53,7 +54,7 @@ pub fn RelayRuns() -> impl IntoView {
             <ul class="runs" data-testid="relay-runs">
                 {move || listing.with(|(page, _)| page.runs.clone()).into_iter().map(|id| {
                     let href = format!("/runs/{id}");
-                    let title = ctx.runs.with(|here| {
+                    let title = runs.with(|here| {
                         here.iter()
                             .find(|r| r.run_id == id)
                             .map(|r| r.title.clone())
@@ -62,7 +63,7 @@ pub fn RelayRuns() -> impl IntoView {
                     let label = title.unwrap_or_else(|| id.clone());
                     view! {
                         <li>
-                            <a href=href on:click=open_run(ctx, id)>{label}</a>
+                            <a href=href on:click=open_run(actions, id)>{label}</a>
                         </li>
                     }
                 }).collect_view()}

@@ -4,8 +4,9 @@
 use leptos::prelude::*;
 use runmesh_core::{RunId, StepSpec};
 
-use crate::app::session;
-use crate::app::ui::{ctx, open_run, relay_list};
+use crate::app::actions::Actions;
+use crate::app::context::RunSummary;
+use crate::app::ui::{open_run, relay_list};
 use crate::route::Route;
 
 /// Steps typed one per line or separated by commas.
@@ -18,16 +19,15 @@ fn parse_steps(text: &str) -> Result<Vec<StepSpec>, String> {
 }
 
 #[component]
-pub fn RunList() -> impl IntoView {
-    let ctx = ctx();
+pub fn RunList(actions: Actions, runs: RwSignal<Vec<RunSummary>>) -> impl IntoView {
     let title = RwSignal::new(String::new());
     let steps = RwSignal::new("plan, build, test, ship".to_owned());
     let link = RwSignal::new(String::new());
     let create = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         match parse_steps(&steps.get_untracked()) {
-            Ok(parsed) => session::create(ctx, title.get_untracked().trim(), &parsed),
-            Err(e) => ctx.error.set(Some(e)),
+            Ok(parsed) => actions.create(title.get_untracked().trim(), &parsed),
+            Err(e) => actions.fail(e),
         }
     };
     let open = move |ev: leptos::ev::SubmitEvent| {
@@ -40,10 +40,8 @@ pub fn RunList() -> impl IntoView {
             .next()
             .unwrap_or("");
         match id.parse::<RunId>() {
-            Ok(run) => ctx.navigate(Route::Run(run)),
-            Err(e) => ctx
-                .error
-                .set(Some(format!("{e}: paste a run link or its id"))),
+            Ok(run) => actions.navigate(Route::Run(run)),
+            Err(e) => actions.fail(format!("{e}: paste a run link or its id")),
         }
     };
     view! {
@@ -75,16 +73,16 @@ pub fn RunList() -> impl IntoView {
         </section>
         <section class="card">
             <h2>"On this device"</h2>
-            <Show when=move || !ctx.runs.get().is_empty()
+            <Show when=move || runs.with(|r| !r.is_empty())
                 fallback=|| view! { <p class="muted">"No runs yet. Create one, or open a link someone shared."</p> }>
                 <ul class="runs" data-testid="run-list">
-                    {move || ctx.runs.get().into_iter().map(|run| {
+                    {move || runs.get().into_iter().map(|run| {
                             let id = run.run_id.clone();
                             let href = format!("/runs/{id}");
                             let title = if run.title.is_empty() { "Untitled run".to_owned() } else { run.title.clone() };
                             view! {
                                 <li>
-                                    <a href=href on:click=open_run(ctx, id)>{title}</a>
+                                    <a href=href on:click=open_run(actions, id)>{title}</a>
                                     <code class="muted">{run.run_id.clone()}</code>
                                 </li>
                             }
@@ -92,18 +90,17 @@ pub fn RunList() -> impl IntoView {
                 </ul>
             </Show>
         </section>
-        <relay_list::RelayRuns/>
+        <relay_list::RelayRuns actions=actions runs=runs/>
     }
 }
 
 #[component]
-pub fn NotFound() -> impl IntoView {
-    let ctx = ctx();
+pub fn NotFound(actions: Actions) -> impl IntoView {
     view! {
         <section class="card">
             <h2>"Nothing here"</h2>
             <p>"This address names no run. "
-                <a href="/" on:click=move |ev| { ev.prevent_default(); ctx.navigate(Route::Runs); }>"Back to the runs"</a>
+                <a href="/" on:click=move |ev| { ev.prevent_default(); actions.navigate(Route::Runs); }>"Back to the runs"</a>
             </p>
         </section>
     }
