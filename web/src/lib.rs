@@ -7,8 +7,11 @@
 //! itself available offline.
 //!
 //! The browser-only part is `app/` (Leptos components, IndexedDB, the socket); the plain
-//! logic beside it (routes, presence, the pipeline's rows as HTML) is tested natively.
+//! logic beside it (routes, presence, the pipeline's and the history's rows as HTML) is
+//! tested natively.
 
+pub mod history_html;
+pub mod html;
 pub mod pipeline_html;
 pub mod presence;
 pub mod route;

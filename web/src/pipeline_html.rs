@@ -1,25 +1,12 @@
-//! The pipeline's rows and the graft form's options as HTML text, set in one go: a
-//! thousand rows made element by element took most of the time of opening a large run.
-//! Every text from the run is escaped.
+//! The pipeline's rows and the graft form's options as HTML text (`html.rs`): a thousand
+//! rows made element by element took most of the time of opening a large run.
 
 use std::collections::HashMap;
 use std::fmt::Write;
 
 use runmesh_core::{NodeKind, PipelineNode};
 
-/// `text` as HTML text or a quoted attribute value.
-fn escape_into(html: &mut String, text: &str) {
-    for c in text.chars() {
-        match c {
-            '&' => html.push_str("&amp;"),
-            '<' => html.push_str("&lt;"),
-            '>' => html.push_str("&gt;"),
-            '"' => html.push_str("&quot;"),
-            '\'' => html.push_str("&#39;"),
-            c => html.push(c),
-        }
-    }
-}
+use crate::html::{Row, escape_into};
 
 /// The `<option>`s of the graft form's anchor, one per node.
 pub fn options(nodes: &[PipelineNode]) -> Vec<Row> {
@@ -47,9 +34,6 @@ fn since(node: &PipelineNode, now: &HashMap<&str, &PipelineNode>) -> &'static st
         Some(_) => "",
     }
 }
-
-/// One row: its node's id and its HTML.
-pub type Row = (String, String);
 
 /// The rows of `nodes`; `now` is the run now when `nodes` are from the past (each row then
 /// says what happened to it since).
@@ -106,53 +90,4 @@ pub fn rows(nodes: &[PipelineNode], now: Option<&[PipelineNode]>) -> Vec<Row> {
         rows.push((node.id.as_str().to_owned(), html));
     }
     rows
-}
-
-/// Which rows of `old` to replace to get `new`: the first index that differs, how many old
-/// rows from there go, and how many new rows come in their place (rows equal at both ends
-/// stay). A graft or a prune replaces one row or adds one.
-pub fn changed(old: &[Row], new: &[Row]) -> (usize, usize, usize) {
-    let start = old.iter().zip(new).take_while(|(a, b)| a == b).count();
-    let room = old.len().min(new.len()) - start;
-    let end = old
-        .iter()
-        .rev()
-        .zip(new.iter().rev())
-        .take(room)
-        .take_while(|(a, b)| a == b)
-        .count();
-    (start, old.len() - start - end, new.len() - start - end)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn row(id: &str, html: &str) -> Row {
-        (id.to_owned(), html.to_owned())
-    }
-
-    #[test]
-    fn only_the_rows_that_differ_are_replaced() {
-        let old = [row("a", "1"), row("b", "2"), row("c", "3")];
-        assert_eq!(changed(&old, &old), (3, 0, 0));
-        let inserted = [row("a", "1"), row("x", "9"), row("b", "2"), row("c", "3")];
-        assert_eq!(changed(&old, &inserted), (1, 0, 1));
-        let pruned = [row("a", "1"), row("b", "2*"), row("c", "3")];
-        assert_eq!(changed(&old, &pruned), (1, 1, 1));
-        let appended = [row("a", "1"), row("b", "2"), row("c", "3"), row("d", "4")];
-        assert_eq!(changed(&old, &appended), (3, 0, 1));
-        assert_eq!(changed(&[], &old), (0, 0, 3));
-        assert_eq!(changed(&old, &[]), (0, 3, 0));
-        // A repeated row: the ends may not overlap.
-        let same = [row("a", "1"), row("a", "1")];
-        assert_eq!(changed(&same[..1], &same), (1, 0, 1));
-    }
-
-    #[test]
-    fn text_from_the_run_is_escaped() {
-        let mut html = String::new();
-        escape_into(&mut html, r#"<img src=x onerror="a&b">'"#);
-        assert_eq!(html, "&lt;img src=x onerror=&quot;a&amp;b&quot;&gt;&#39;");
-    }
 }

@@ -8,6 +8,7 @@ pub mod past_banner;
 pub mod people;
 pub mod pipeline;
 pub mod relay_list;
+pub mod rows;
 pub mod run_list;
 pub mod run_view;
 

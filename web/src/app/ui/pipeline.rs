@@ -9,11 +9,11 @@
 //! focus when its row is replaced.
 
 use leptos::prelude::*;
-use wasm_bindgen::JsCast;
-use web_sys::{Element, HtmlElement};
 
 use crate::app::actions::Actions;
 use crate::app::context::ShownRun;
+use crate::app::ui::rows;
+use crate::html::Row;
 use crate::pipeline_html;
 
 #[component]
@@ -42,9 +42,9 @@ pub fn Pipeline(actions: Actions, run: ShownRun) -> impl IntoView {
         }
     };
     let list = NodeRef::<leptos::html::Ol>::new();
-    let shown = StoredValue::new_local(Vec::<pipeline_html::Row>::new());
+    let shown = StoredValue::new_local(Vec::<Row>::new());
     Effect::new(move |_| {
-        let rows = run.past.with(|past| {
+        let fresh = run.past.with(|past| {
             run.state.with(|now| {
                 let now = now.as_ref().map_or(&[][..], |s| s.pipeline.as_slice());
                 match past {
@@ -54,35 +54,22 @@ pub fn Pipeline(actions: Actions, run: ShownRun) -> impl IntoView {
             })
         });
         if let Some(list) = list.get() {
-            shown.update_value(|shown| patch_keeping_focus(&list, shown, rows));
+            shown.update_value(|shown| rows::patch_keeping_focus(&list, shown, fresh, same_button));
         }
     });
     let select = NodeRef::<leptos::html::Select>::new();
-    let shown_options = StoredValue::new_local(Vec::<pipeline_html::Row>::new());
+    let shown_options = StoredValue::new_local(Vec::<Row>::new());
     Effect::new(move |_| {
         let options =
             run.with_shown(|s| pipeline_html::options(s.map_or(&[][..], |s| &s.pipeline)));
         let chosen = after.get();
         if let Some(select) = select.get() {
-            shown_options.update_value(|shown| patch(&select, shown, options));
+            shown_options.update_value(|shown| rows::patch(&select, shown, options));
             select.set_value(&chosen);
         }
     });
     let act = move |ev: leptos::ev::MouseEvent| {
-        let Some(button) = ev
-            .target()
-            .and_then(|t| t.dyn_into::<Element>().ok())
-            .and_then(|t| t.closest("button[data-action]").ok().flatten())
-        else {
-            return;
-        };
-        let action = button.get_attribute("data-action").unwrap_or_default();
-        let Some(id) = button
-            .closest("[data-id]")
-            .ok()
-            .flatten()
-            .and_then(|row| row.get_attribute("data-id"))
-        else {
+        let Some((action, id)) = rows::clicked(&ev) else {
             return;
         };
         match action.as_str() {
@@ -119,69 +106,12 @@ pub fn Pipeline(actions: Actions, run: ShownRun) -> impl IntoView {
     }
 }
 
-/// Replaces the rows of `list` that differ from `shown` with those of `rows` (one new row
-/// for a graft, one replaced for a prune); a row button that had the focus has it again.
-fn patch_keeping_focus(
-    list: &HtmlElement,
-    shown: &mut Vec<pipeline_html::Row>,
-    rows: Vec<pipeline_html::Row>,
-) {
-    let focused = document()
-        .active_element()
-        .filter(|e| list.contains(Some(e)))
-        .and_then(|e| {
-            let action = e.get_attribute("data-action")?;
-            let id = e.closest("[data-id]").ok()??.get_attribute("data-id")?;
-            Some((id, action))
-        });
-    patch(list, shown, rows);
-    let Some((id, action)) = focused else {
-        return;
-    };
-    let rows = list.children();
-    for i in 0..rows.length() {
-        let Some(row) = rows.item(i) else { continue };
-        if row.get_attribute("data-id").as_deref() != Some(&id) {
-            continue;
-        }
-        // Prune becomes Restore on the same row, and the other way round.
-        let toggle = matches!(action.as_str(), "prune" | "restore");
-        let selector = if toggle {
-            "[data-testid=toggle-prune]"
-        } else {
-            "[data-action=after]"
-        };
-        if let Ok(Some(button)) = row.query_selector(selector)
-            && let Ok(button) = button.dyn_into::<HtmlElement>()
-        {
-            let _ = button.focus();
-        }
-        return;
+/// The button a row's focused button becomes when the row is replaced: Prune becomes
+/// Restore on the same row, and the other way round.
+fn same_button(action: &str) -> String {
+    if matches!(action, "prune" | "restore") {
+        "[data-testid=toggle-prune]".to_owned()
+    } else {
+        format!("[data-action={action}]")
     }
-}
-
-/// Replaces the children of `parent` that differ from `shown` with those of `rows`, in one
-/// step, and remembers `rows` as shown.
-fn patch(parent: &Element, shown: &mut Vec<pipeline_html::Row>, rows: Vec<pipeline_html::Row>) {
-    let (start, gone, new) = pipeline_html::changed(shown, &rows);
-    let children = parent.children();
-    for _ in 0..gone {
-        if let Some(row) = children.item(start as u32) {
-            row.remove();
-        }
-    }
-    let html: String = rows[start..start + new]
-        .iter()
-        .map(|(_, h)| h.as_str())
-        .collect();
-    if !html.is_empty() {
-        let placed = match start.checked_sub(1).and_then(|i| children.item(i as u32)) {
-            Some(before) => before.insert_adjacent_html("afterend", &html),
-            None => parent.insert_adjacent_html("afterbegin", &html),
-        };
-        if placed.is_err() {
-            parent.set_inner_html(&rows.iter().map(|(_, h)| h.as_str()).collect::<String>());
-        }
-    }
-    *shown = rows;
 }
