@@ -192,13 +192,20 @@ test("the relay's runs are listed a page at a time, and open from the list", asy
       assert.equal(res.status, 201, await res.text());
       ids.push(id);
     }
+    // One with a title, which the list shows instead of its id (the others have none).
+    const titled = await fetch(`${relay.http}/api/crdt/runs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ title: 'Titled on the relay', steps: ['plan'] }),
+    });
+    assert.equal(titled.status, 201, await titled.text());
     await arrive(carol, `${relay.http}/`, 'carol');
     const listed = () => carol.page.$$eval('[data-testid=relay-runs] a', (as) => as.map((a) => a.textContent));
-    await carol.page.waitForSelector('[data-testid=relay-total]:has-text("25 runs you may open, 20 listed")');
+    await carol.page.waitForSelector('[data-testid=relay-total]:has-text("26 runs you may open, 20 listed")');
     assert.equal((await listed()).length, 20);
     await carol.page.click('[data-testid=relay-more]');
-    await carol.page.waitForSelector('[data-testid=relay-total]:has-text("25 listed")');
-    assert.deepEqual([...(await listed())].sort(), [...ids].sort());
+    await carol.page.waitForSelector('[data-testid=relay-total]:has-text("26 listed")');
+    assert.deepEqual([...(await listed())].sort(), [...ids, 'Titled on the relay'].sort());
     assert.ok(!(await carol.page.isVisible('[data-testid=relay-more]')), 'no page after the last');
     await carol.page.click(`[data-testid=relay-runs] a:has-text("${ids[3]}")`);
     await waitForNames(carol.page, (n) => n.includes('Agent3'), 'the run from the relay');

@@ -204,6 +204,11 @@ impl RunDoc {
         self.view().index.grafts.values()
     }
 
+    /// The run's title (no pipeline is built).
+    pub fn title(&self) -> &str {
+        &self.view().index.title
+    }
+
     /// The materialised run.
     pub fn state(&self) -> RunState {
         RunState::from_index(self.run_id, &self.view().index, self.lamport)

@@ -205,6 +205,14 @@ impl<R> RunHub<R> {
         }
     }
 
+    /// The run's title.
+    pub fn title(&mut self) -> Result<String, OpError> {
+        match self.run()? {
+            Content::Run(run) => Ok(run.title().to_owned()),
+            Content::Plain(_) => Err(OpError::NotARun),
+        }
+    }
+
     /// The run as it was at `heads`.
     pub fn state_at(&mut self, heads: &[ChangeHash]) -> Result<RunState, OpError> {
         match self.run()? {

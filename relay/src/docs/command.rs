@@ -19,6 +19,8 @@ pub type Followed = (Vec<ChangeHash>, Vec<ChangeEvent>);
 pub enum Read {
     /// The materialised run.
     State(oneshot::Sender<Result<RunState, OpError>>),
+    /// The run's title.
+    Title(oneshot::Sender<Result<String, OpError>>),
     /// The whole document, saved.
     Changes(oneshot::Sender<Result<Vec<u8>, OpError>>),
     /// The history of changes.

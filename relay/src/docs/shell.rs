@@ -385,6 +385,9 @@ impl Shell {
             Read::State(reply) => {
                 let _ = reply.send(self.hub.state());
             }
+            Read::Title(reply) => {
+                let _ = reply.send(self.hub.title());
+            }
             Read::Changes(reply) => {
                 let _ = reply.send(self.hub.save());
             }

@@ -4,6 +4,7 @@ use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::http::header;
 use axum::response::IntoResponse;
+use futures_util::stream::{self, StreamExt};
 use runmesh_core::RunId;
 use tokio::sync::oneshot;
 
@@ -109,9 +110,15 @@ pub async fn get_history(
     ))
 }
 
+/// Titles read at once for a listing: each is a run loaded, if it is not in memory.
+const TITLES_AT_ONCE: usize = 8;
+
 /// `GET /api/crdt/runs?limit=&after=`: a page of the runs this relay stores that the
-/// caller may read, ordered by run id, with how many there are in all and where the next
-/// page starts (`next`: the `after` to ask for; `null` on the last page).
+/// caller may read, ordered by run id, each with its title (`null` for a stored document
+/// that is not a run, or one that cannot be read), with how many there are in all and
+/// where the next page starts (`next`: the `after` to ask for; `null` on the last page).
+/// Reading a title loads a run that is not in memory (it leaves again when idle), so a
+/// page costs what opening its runs costs.
 pub async fn list_runs(
     State(docs): State<Documents>,
     caller: Caller,
@@ -129,10 +136,21 @@ pub async fn list_runs(
         .collect();
     readable.sort_unstable();
     let (items, more) = page.of(&readable);
-    let runs: Vec<_> = items
-        .iter()
-        .map(|run| serde_json::json!({ "runId": run, "documentId": run.document_id().to_string() }))
-        .collect();
+    let runs: Vec<_> = stream::iter(items.iter().copied())
+        .map(|run| {
+            let docs = &docs;
+            async move {
+                let title = read(docs, run, Read::Title).await.ok().and_then(Result::ok);
+                serde_json::json!({
+                    "runId": run,
+                    "documentId": run.document_id().to_string(),
+                    "title": title,
+                })
+            }
+        })
+        .buffered(TITLES_AT_ONCE)
+        .collect()
+        .await;
     let next = more
         .then(|| items.last().map(ToString::to_string))
         .flatten();

@@ -194,8 +194,8 @@ async fn a_run_stops_growing_at_the_document_size_limit() {
     relay.stop().await;
 }
 
-/// `GET /api/crdt/runs` pages through every run once, in run id order, and names a bad
-/// parameter.
+/// `GET /api/crdt/runs` pages through every run once, in run id order, with its title,
+/// and names a bad parameter.
 #[tokio::test]
 async fn the_run_listing_pages() {
     let relay = TestRelay::start("eu-central-1").await;
@@ -208,6 +208,7 @@ async fn the_run_listing_pages() {
     }
     made.sort();
     let mut listed = Vec::new();
+    let mut titles = Vec::new();
     let mut url = relay.http("/api/crdt/runs?limit=3");
     loop {
         let (status, page) = get(&url).await;
@@ -216,12 +217,18 @@ async fn the_run_listing_pages() {
         let runs = page["runs"].as_array().unwrap();
         assert!(runs.len() <= 3);
         listed.extend(runs.iter().map(|r| r["runId"].as_str().unwrap().to_owned()));
+        titles.extend(runs.iter().map(|r| r["title"].as_str().unwrap().to_owned()));
         match page["next"].as_str() {
             Some(next) => url = relay.http(&format!("/api/crdt/runs?limit=3&after={next}")),
             None => break,
         }
     }
     assert_eq!(listed, made);
+    titles.sort();
+    assert_eq!(
+        titles,
+        (0..7).map(|i| format!("run {i}")).collect::<Vec<_>>()
+    );
     let (status, all) = get(&relay.http("/api/crdt/runs")).await;
     assert_eq!((status, all["runs"].as_array().unwrap().len()), (200, 7));
     assert!(all["next"].is_null());

@@ -16,8 +16,8 @@ pub const LIMIT: usize = 20;
 /// One page of the relay's list.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Page {
-    /// Run ids, in order.
-    pub runs: Vec<String>,
+    /// Run ids, in order, each with its title (empty if the relay has none for it).
+    pub runs: Vec<(String, String)>,
     /// How many runs the relay holds that this user may read.
     pub total: u64,
     /// Where the next page starts, if there is one.
@@ -61,7 +61,10 @@ pub async fn page(after: Option<&str>) -> Result<Page, String> {
     Ok(Page {
         runs: runs
             .iter()
-            .filter_map(|r| field(&r, "runId").as_string())
+            .filter_map(|r| {
+                let title = field(&r, "title").as_string().unwrap_or_default();
+                Some((field(&r, "runId").as_string()?, title))
+            })
             .collect(),
         total: field(&body, "total").as_f64().unwrap_or(0.0) as u64,
         next: field(&body, "next").as_string(),

@@ -1,5 +1,5 @@
 //! The runs the relay holds that this user may read, a page at a time, beside those on
-//! this device: titled where this device has the run, else by id.
+//! this device, by title (the relay's; this device's copy's if the relay has none).
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -52,15 +52,18 @@ pub fn RelayRuns(actions: Actions, runs: RwSignal<Vec<RunSummary>>) -> impl Into
             <p class="muted" data-testid="relay-total">{counted}</p>
             <p class="muted" data-testid="relay-problem">{move || listing.with(|(_, problem)| problem.clone())}</p>
             <ul class="runs" data-testid="relay-runs">
-                {move || listing.with(|(page, _)| page.runs.clone()).into_iter().map(|id| {
+                {move || listing.with(|(page, _)| page.runs.clone()).into_iter().map(|(id, title)| {
                     let href = format!("/runs/{id}");
-                    let title = runs.with(|here| {
+                    let here = || runs.with(|here| {
                         here.iter()
                             .find(|r| r.run_id == id)
                             .map(|r| r.title.clone())
                             .filter(|t| !t.is_empty())
                     });
-                    let label = title.unwrap_or_else(|| id.clone());
+                    let label = Some(title)
+                        .filter(|t| !t.is_empty())
+                        .or_else(here)
+                        .unwrap_or_else(|| id.clone());
                     view! {
                         <li>
                             <a href=href on:click=open_run(actions, id)>{label}</a>
