@@ -18,15 +18,14 @@ use crate::pipeline_html;
 
 #[component]
 pub fn Pipeline(actions: Actions, run: ShownRun) -> impl IntoView {
-    let nodes = move || {
-        run.with_shown(|s| s.map(|s| s.pipeline.clone()))
-            .unwrap_or_default()
-    };
+    // The first node's id, if there is one (the pipeline itself is not copied).
+    let first =
+        move || run.with_shown(|s| s.and_then(|s| s.pipeline.first()).map(|n| n.id.to_string()));
     let after = RwSignal::new(String::new());
     let agent = RwSignal::new(String::new());
     // Default the anchor to the first node once there is one.
     Effect::new(move |_| {
-        let first = nodes().first().map(|n| n.id.to_string());
+        let first = first();
         if after.with_untracked(String::is_empty)
             && let Some(first) = first
         {
@@ -99,7 +98,7 @@ pub fn Pipeline(actions: Actions, run: ShownRun) -> impl IntoView {
                 <button type="submit" data-testid="graft-submit">"Graft"</button>
             </form>
             <ol class="pipeline" data-testid="pipeline" node_ref=list on:click=act></ol>
-            <Show when=move || nodes().is_empty()>
+            <Show when=move || first().is_none()>
                 <p class="muted">"No steps yet: this run gets its steps elsewhere, or has not synced. Grafts may name any step id."</p>
             </Show>
         </section>
