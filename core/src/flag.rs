@@ -9,6 +9,8 @@ pub const MAX_FLAG_KEY_BYTES: usize = 128;
 /// The longest string flag value accepted, in bytes.
 pub const MAX_FLAG_STRING_BYTES: usize = 4096;
 
+mod typed;
+
 /// A flag's value: a JSON scalar.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[serde(untagged)]

@@ -7,7 +7,7 @@ use automerge::{ChangeHash, ChangeMetadata};
 use rustc_hash::FxHashMap;
 
 use crate::doc::RunDoc;
-use crate::doc::ops::{ChangeNote, Op};
+use crate::doc::ops::ChangeNote;
 use crate::genesis::GENESIS_ACTOR;
 
 /// One change in a run's history.
@@ -78,7 +78,14 @@ pub(crate) fn entries(changes: Vec<ChangeMetadata<'_>>) -> Vec<HistoryEntry> {
                 .as_deref()
                 .and_then(|m| serde_json::from_str::<ChangeNote>(m).ok());
             let (by, region, op, node, detail, undoes) = match note {
-                Some(n) => (n.by, n.region, op_name(n.op), n.node, n.detail, n.undoes),
+                Some(n) => (
+                    n.by,
+                    n.region,
+                    n.op.name().to_owned(),
+                    n.node,
+                    n.detail,
+                    n.undoes,
+                ),
                 None => (
                     "unknown".to_owned(),
                     "unknown".to_owned(),
@@ -143,11 +150,4 @@ pub(crate) fn agreed_order(changes: Vec<ChangeMetadata<'_>>) -> Vec<ChangeMetada
     }
     let mut slots: Vec<_> = changes.into_iter().map(Some).collect();
     order.into_iter().filter_map(|i| slots[i].take()).collect()
-}
-
-fn op_name(op: Op) -> String {
-    serde_json::to_value(op)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
 }

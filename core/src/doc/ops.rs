@@ -40,6 +40,24 @@ pub enum Op {
     Merge,
 }
 
+impl Op {
+    /// The name the change message gives it (its serde name).
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Create => "create",
+            Self::Graft => "graft",
+            Self::Prune => "prune",
+            Self::Restore => "restore",
+            Self::SetFlag => "setFlag",
+            Self::ClearFlag => "clearFlag",
+            Self::Retract => "retract",
+            Self::Reinstate => "reinstate",
+            Self::Fork => "fork",
+            Self::Merge => "merge",
+        }
+    }
+}
+
 /// The change message: who, where, what. Kept short: it is stored with every change.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub(crate) struct ChangeNote {
@@ -232,5 +250,21 @@ impl RunDoc {
                 .with_message(message)
                 .with_time(time),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Op;
+
+    #[test]
+    fn each_op_is_named_as_its_change_message_writes_it() {
+        use Op::*;
+        let all = [
+            Create, Graft, Prune, Restore, SetFlag, ClearFlag, Retract, Reinstate, Fork, Merge,
+        ];
+        for op in all {
+            assert_eq!(serde_json::to_value(op).unwrap(), op.name(), "{op:?}");
+        }
     }
 }

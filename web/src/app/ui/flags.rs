@@ -11,15 +11,6 @@ fn show(value: &FlagValue) -> String {
     serde_json::to_string(value).unwrap_or_default()
 }
 
-/// A typed value: JSON scalars as themselves (`true`, `3`, `null`, `"x"`), anything else
-/// as a string.
-fn parse(text: &str) -> serde_json::Value {
-    match serde_json::from_str::<serde_json::Value>(text) {
-        Ok(v) if !v.is_object() && !v.is_array() => v,
-        _ => serde_json::Value::String(text.to_owned()),
-    }
-}
-
 #[component]
 pub fn Flags(actions: Actions, run: ShownRun) -> impl IntoView {
     let flags = move || {
@@ -44,9 +35,10 @@ pub fn Flags(actions: Actions, run: ShownRun) -> impl IntoView {
     let value = RwSignal::new(String::new());
     let set = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let (k, v) = (key.get_untracked(), parse(&value.get_untracked()));
+        let (k, v) = (key.get_untracked(), value.get_untracked());
+        // JSON scalars as themselves (`true`, `3`, `null`, `"x"`), anything else as text.
         let set = actions.edit(move |run, now| {
-            let flag = FlagValue::from_json(&k, &v)?;
+            let flag = FlagValue::from_typed(&k, &v)?;
             run.set_flag(&k, flag, now)
         });
         if set {
