@@ -61,7 +61,7 @@ impl FlagValue {
         match self {
             Self::Float(f) if !f.is_finite() => Err(RunError::InvalidFlagValue {
                 key: key.to_owned(),
-                reason: format!("{f} is not a finite number"),
+                reason: format!("{} is not a finite number", non_finite_name(*f)),
             }),
             Self::Str(s) if s.len() > MAX_FLAG_STRING_BYTES => Err(RunError::InvalidFlagValue {
                 key: key.to_owned(),
@@ -98,6 +98,18 @@ impl FlagValue {
             ScalarValue::Str(s) => Self::Str(s.to_string()),
             _ => return None,
         })
+    }
+}
+
+/// A value that is not a finite number, named as JSON tools name it (no float
+/// formatting code is needed for it).
+fn non_finite_name(f: f64) -> &'static str {
+    if f.is_nan() {
+        "NaN"
+    } else if f > 0.0 {
+        "Infinity"
+    } else {
+        "-Infinity"
     }
 }
 
@@ -138,6 +150,19 @@ mod tests {
         let long = "x".repeat(MAX_FLAG_STRING_BYTES + 1);
         let err = FlagValue::from_json("mode", &json!(long)).unwrap_err();
         assert!(err.to_string().contains("4097 bytes"), "{err}");
+    }
+
+    #[test]
+    fn numbers_that_are_not_finite_are_refused_by_name() {
+        for (f, named) in [
+            (f64::NAN, "NaN is"),
+            (f64::INFINITY, "Infinity is"),
+            (f64::NEG_INFINITY, "-Infinity is"),
+        ] {
+            let err = FlagValue::Float(f).validate("rate").unwrap_err();
+            assert!(err.to_string().contains(named), "{err}");
+        }
+        assert!(FlagValue::Float(2.5).validate("rate").is_ok());
     }
 
     #[test]

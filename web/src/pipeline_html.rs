@@ -51,8 +51,8 @@ pub fn rows(nodes: &[PipelineNode], now: Option<&[PipelineNode]>) -> Vec<Row> {
         let pruned = if node.pruned { " pruned" } else { "" };
         let _ = write!(
             html,
-            "<li class=\"node node-{kind}{pruned}\" style=\"margin-left: {}rem\" data-testid=\"node\" data-id=\"",
-            node.depth as f32 * 1.5
+            "<li class=\"node node-{kind}{pruned}\" style=\"--depth: {}\" data-testid=\"node\" data-id=\"",
+            node.depth
         );
         escape_into(&mut html, node.id.as_str());
         let _ = write!(
