@@ -1,9 +1,9 @@
 //! Taking in a peer's whole document at the speed of a load.
 //!
 //! Automerge sends a peer its whole document, saved, when the peer lacks more than a
-//! third of its changes: a browser opening a run it holds only the genesis of, a relay
-//! catching up on a run from another region. Applied to a document that is not empty
-//! (`load_incremental`), the save is taken apart into changes that are applied one by one;
+//! third of its changes: a browser opening a run it holds only the genesis of, say.
+//! Automerge loads it as a document into an empty one, but applied to a document that is
+//! not empty (`load_incremental`), the save is taken apart into changes applied one by one;
 //! loaded as a document, its columns are read at once. When the save holds every change
 //! the replica has, and the replica waits on no change, both give the same document, so
 //! the replica takes the loaded one.
