@@ -31,18 +31,25 @@ pub fn History(actions: Actions, run: ShownRun) -> impl IntoView {
         })
     };
     // The newest entries only, more on request: a long run's whole history is most of
-    // the work of showing it.
-    let shown = RwSignal::new(PAGE);
-    let older = move || run.history.with(Vec::len).saturating_sub(shown.get());
+    // the work of showing it. `wanted` is the fewest rows to show; every row shown stays
+    // while new changes arrive on top, so a change adds one row and replaces none.
+    let wanted = RwSignal::new(PAGE);
+    let showing = RwSignal::new(0usize);
+    let older = move || run.history.with(Vec::len).saturating_sub(showing.get());
     let list = NodeRef::<leptos::html::Ol>::new();
     let on_screen = StoredValue::new_local(Vec::<Row>::new());
     Effect::new(move |_| {
         let viewing = run.past.with(|p| p.as_ref().map(|p| p.hash.clone()));
-        let count = shown.get();
+        let wanted = wanted.get();
+        let oldest = on_screen.with_value(|rows| rows.last().map(|(hash, _)| hash.clone()));
         let fresh = run.history.with(|h| {
-            let newest = &h[..count.min(h.len())];
+            let kept = oldest
+                .and_then(|oldest| h.iter().position(|e| e.hash == oldest))
+                .map_or(0, |i| i + 1);
+            let newest = &h[..wanted.max(kept).min(h.len())];
             history_html::rows(newest, agent, when, viewing.as_deref())
         });
+        showing.set(fresh.len());
         if let Some(list) = list.get() {
             on_screen.update_value(|on_screen| {
                 rows::patch_keeping_focus(&list, on_screen, fresh, |action| {
@@ -79,7 +86,7 @@ pub fn History(actions: Actions, run: ShownRun) -> impl IntoView {
             <ol class="history" data-testid="history" node_ref=list on:click=act></ol>
             <button type="button" class="ghost" data-testid="history-older"
                 hidden=move || older() == 0
-                on:click=move |_| shown.update(|n| *n += PAGE)>
+                on:click=move |_| wanted.set(showing.get_untracked() + PAGE)>
                 {move || format!("Show older ({})", older())}
             </button>
         </section>
