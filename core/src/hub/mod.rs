@@ -41,17 +41,15 @@ mod io;
 mod lookup;
 mod ops;
 mod peers;
+mod reads;
 
 use std::sync::Arc;
-
-use automerge::ChangeHash;
 
 pub use io::{
     Effect, HubEvent, Input, Link, Millis, PeerKind, Persist, PersistId, SessionId, Stored,
 };
 pub use ops::{OpError, OpReply, RunOp};
 
-use crate::doc::{ChangeEvent, HistoryEntry, RunDiff};
 use crate::hub::content::Content;
 use crate::hub::durable::Durability;
 use crate::hub::ephemeral::Echoes;
@@ -60,7 +58,6 @@ use crate::hub::peers::Peers;
 use crate::id::{DocumentId, RunId};
 use crate::identity::Identity;
 use crate::sync::{DocSync, PeerId, WireMessage};
-use crate::view::RunState;
 
 /// Settings every hub of one relay shares.
 #[derive(Clone, Debug)]
@@ -195,113 +192,6 @@ impl<R> RunHub<R> {
     /// Inputs and answers the hub is holding (bounded by what one batch brings).
     pub fn backlog(&self) -> usize {
         self.deferred.len() + self.held.len()
-    }
-
-    /// The run's materialised state.
-    pub fn state(&mut self) -> Result<RunState, OpError> {
-        match self.run()? {
-            Content::Run(run) => Ok(run.state()),
-            Content::Plain(_) => Err(OpError::NotARun),
-        }
-    }
-
-    /// The run's title.
-    pub fn title(&mut self) -> Result<String, OpError> {
-        match self.run()? {
-            Content::Run(run) => Ok(run.title().to_owned()),
-            Content::Plain(_) => Err(OpError::NotARun),
-        }
-    }
-
-    /// The run as it was at `heads`.
-    pub fn state_at(&mut self, heads: &[ChangeHash]) -> Result<RunState, OpError> {
-        match self.run()? {
-            Content::Run(run) => Ok(run.state_at(heads)?),
-            Content::Plain(_) => Err(OpError::NotARun),
-        }
-    }
-
-    /// What changed from `from` to `to` (`None`: the run's heads now).
-    pub fn diff(
-        &mut self,
-        from: &[ChangeHash],
-        to: Option<&[ChangeHash]>,
-    ) -> Result<RunDiff, OpError> {
-        match self.run()? {
-            Content::Run(run) => {
-                let now;
-                let to = match to {
-                    Some(to) => to,
-                    None => {
-                        now = run.heads();
-                        &now
-                    }
-                };
-                Ok(run.diff(from, to)?)
-            }
-            Content::Plain(_) => Err(OpError::NotARun),
-        }
-    }
-
-    /// The heads of what the store holds of the run (what may be told to others).
-    pub fn stored_heads(&self) -> Vec<ChangeHash> {
-        self.durable.stored_heads().to_vec()
-    }
-
-    /// The stored changes after `seen`, each with what it did (`None`: none, just the
-    /// heads to follow from), and the stored heads they lead to.
-    pub fn changes_since(
-        &mut self,
-        seen: Option<&[ChangeHash]>,
-    ) -> Result<(Vec<ChangeHash>, Vec<ChangeEvent>), OpError> {
-        let stored = self.stored_heads();
-        match self.run()? {
-            Content::Run(run) => match seen {
-                None => Ok((stored, Vec::new())),
-                Some(seen) => {
-                    let events = run.changes_between(seen, &stored)?;
-                    Ok((stored, events))
-                }
-            },
-            Content::Plain(_) => Err(OpError::NotARun),
-        }
-    }
-
-    /// The run's history.
-    pub fn history(&mut self) -> Result<Vec<HistoryEntry>, OpError> {
-        match self.run()? {
-            Content::Run(run) => Ok(run.history()),
-            Content::Plain(_) => Err(OpError::NotARun),
-        }
-    }
-
-    /// A fork of the run as a new run `new`, from `at` (now if `None`), made by `user`
-    /// at `now`: the new run's whole document, saved. The run itself is not changed.
-    pub fn fork(
-        &mut self,
-        new: crate::id::RunId,
-        at: Option<&[ChangeHash]>,
-        user: &str,
-        now: Millis,
-    ) -> Result<Vec<u8>, OpError> {
-        match self.run()? {
-            Content::Run(run) => {
-                run.act_as(user)?;
-                Ok(run.fork(new, at, now)?.save())
-            }
-            Content::Plain(_) => Err(OpError::NotARun),
-        }
-    }
-
-    /// The whole document, saved.
-    pub fn save(&mut self) -> Result<Vec<u8>, OpError> {
-        Ok(self.run()?.unchanged().save())
-    }
-
-    /// The document's heads (none if it is not here).
-    pub fn heads(&mut self) -> Vec<ChangeHash> {
-        self.run()
-            .map_or_else(|_| Vec::new(), |c| c.unchanged().get_heads())
     }
 
     fn run(&mut self) -> Result<&mut Content, OpError> {

@@ -1,0 +1,101 @@
+//! What a hub answers about its run without changing it: the state (now or at some
+//! heads), the title, a diff, the history, the changes since some heads, a fork, a save.
+
+use automerge::ChangeHash;
+
+use crate::doc::{ChangeEvent, HistoryEntry, RunDiff, RunDoc};
+use crate::hub::content::Content;
+use crate::hub::{Millis, OpError, RunHub};
+use crate::id::RunId;
+use crate::view::RunState;
+
+impl<R> RunHub<R> {
+    /// The run, or why there is none to read (not here, not loaded, not a run).
+    fn run_doc(&mut self) -> Result<&mut RunDoc, OpError> {
+        match self.run()? {
+            Content::Run(run) => Ok(run),
+            Content::Plain(_) => Err(OpError::NotARun),
+        }
+    }
+
+    /// The run's materialised state.
+    pub fn state(&mut self) -> Result<RunState, OpError> {
+        Ok(self.run_doc()?.state())
+    }
+
+    /// The run's title.
+    pub fn title(&mut self) -> Result<String, OpError> {
+        Ok(self.run_doc()?.title().to_owned())
+    }
+
+    /// The run as it was at `heads`.
+    pub fn state_at(&mut self, heads: &[ChangeHash]) -> Result<RunState, OpError> {
+        Ok(self.run_doc()?.state_at(heads)?)
+    }
+
+    /// What changed from `from` to `to` (`None`: the run's heads now).
+    pub fn diff(
+        &mut self,
+        from: &[ChangeHash],
+        to: Option<&[ChangeHash]>,
+    ) -> Result<RunDiff, OpError> {
+        let run = self.run_doc()?;
+        let to = match to {
+            Some(to) => to.to_vec(),
+            None => run.heads(),
+        };
+        Ok(run.diff(from, &to)?)
+    }
+
+    /// The heads of what the store holds of the run (what may be told to others).
+    pub fn stored_heads(&self) -> Vec<ChangeHash> {
+        self.durable.stored_heads().to_vec()
+    }
+
+    /// The stored changes after `seen`, each with what it did (`None`: none, just the
+    /// heads to follow from), and the stored heads they lead to.
+    pub fn changes_since(
+        &mut self,
+        seen: Option<&[ChangeHash]>,
+    ) -> Result<(Vec<ChangeHash>, Vec<ChangeEvent>), OpError> {
+        let stored = self.stored_heads();
+        let run = self.run_doc()?;
+        match seen {
+            None => Ok((stored, Vec::new())),
+            Some(seen) => {
+                let events = run.changes_between(seen, &stored)?;
+                Ok((stored, events))
+            }
+        }
+    }
+
+    /// The run's history.
+    pub fn history(&mut self) -> Result<Vec<HistoryEntry>, OpError> {
+        Ok(self.run_doc()?.history())
+    }
+
+    /// A fork of the run as a new run `new`, from `at` (now if `None`), made by `user`
+    /// at `now`: the new run's whole document, saved. The run itself is not changed.
+    pub fn fork(
+        &mut self,
+        new: RunId,
+        at: Option<&[ChangeHash]>,
+        user: &str,
+        now: Millis,
+    ) -> Result<Vec<u8>, OpError> {
+        let run = self.run_doc()?;
+        run.act_as(user)?;
+        Ok(run.fork(new, at, now)?.save())
+    }
+
+    /// The whole document, saved.
+    pub fn save(&mut self) -> Result<Vec<u8>, OpError> {
+        Ok(self.run()?.unchanged().save())
+    }
+
+    /// The document's heads (none if it is not here).
+    pub fn heads(&mut self) -> Vec<ChangeHash> {
+        self.run()
+            .map_or_else(|_| Vec::new(), |c| c.unchanged().get_heads())
+    }
+}
