@@ -4,6 +4,7 @@ use automerge::{AutoCommit, ObjId, ObjType, ROOT, ReadDoc, Value};
 
 use crate::error::RunError;
 use crate::record::{GRAFT_BUCKETS, bucket_key, keys};
+use crate::view::described::described;
 
 /// The object ids of the containers the genesis change creates.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -60,8 +61,9 @@ fn container(
         Some((Value::Object(found), _)) => Err(RunError::NotARun(format!(
             "{key_path:?} is a {found:?}, expected a {expected:?}"
         ))),
-        Some((Value::Scalar(v), _)) => Err(RunError::NotARun(format!(
-            "{key_path:?} holds the scalar {v}, expected a {expected:?}"
+        Some((scalar @ Value::Scalar(_), _)) => Err(RunError::NotARun(format!(
+            "{key_path:?} holds {}, expected a {expected:?}",
+            described(&scalar)
         ))),
         None => Err(RunError::NotARun(format!("{key_path:?} is missing"))),
     }

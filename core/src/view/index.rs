@@ -18,6 +18,7 @@ use crate::flag::FlagValue;
 use crate::id::NodeId;
 use crate::record::{GraftRecord, PruneRecord, bucket_key, keys};
 use crate::view::containers::Containers;
+use crate::view::described::described;
 use crate::view::model::{Graft, PruneMark, Retraction, Step};
 use crate::view::names::{Field, Names};
 use crate::view::reader::{Now, Reader};
@@ -81,7 +82,7 @@ impl ViewIndex {
                 // Borrow the record's text: a full read touches every graft.
                 let text = match &item.value {
                     ValueRef::Scalar(ScalarValueRef::Str(text)) => Ok(&**text),
-                    _ => Err(Value::from(item.value).to_string()),
+                    _ => Err(described(&Value::from(item.value))),
                 };
                 index.index_graft(at, &item.key, text, Siblings::Unsorted);
             }
@@ -133,7 +134,7 @@ impl ViewIndex {
                     });
                     match (value, bucket) {
                         (Some(value), Some(at)) if self.is_new_graft(&key) => {
-                            let text = value.as_str().ok_or_else(|| value.to_string());
+                            let text = value.as_str().ok_or_else(|| described(&value));
                             self.index_graft(at, &key, text, Siblings::Sorted);
                         }
                         // Grafts are written once and never removed, so only a foreign
@@ -179,8 +180,10 @@ impl ViewIndex {
             Ok(Some((v, _))) => match v.as_str() {
                 Some(s) => s.to_owned(),
                 None => {
-                    self.issues
-                        .insert("title".into(), format!("title is {v}, expected text"));
+                    self.issues.insert(
+                        "title".into(),
+                        format!("title is {}, expected text", described(&v)),
+                    );
                     String::new()
                 }
             },
@@ -275,7 +278,7 @@ impl ViewIndex {
                 self.index_graft(
                     at,
                     key,
-                    value.as_str().ok_or_else(|| value.to_string()),
+                    value.as_str().ok_or_else(|| described(&value)),
                     Siblings::Sorted,
                 );
             }
@@ -293,7 +296,7 @@ impl ViewIndex {
             return self.read_graft(doc, c, key);
         };
         if let Ok(Some((value, _))) = doc.get(&c.buckets[at], key) {
-            let text = value.as_str().ok_or_else(|| value.to_string());
+            let text = value.as_str().ok_or_else(|| described(&value));
             self.index_graft(at, key, text, Siblings::Sorted);
         } else {
             self.read_graft(doc, c, key);
@@ -364,7 +367,7 @@ impl ViewIndex {
         for (value, _) in all {
             match value.as_scalar().and_then(FlagValue::from_scalar) {
                 Some(flag) => values.push(flag),
-                None => bad.push(value.to_string()),
+                None => bad.push(described(&value)),
             }
         }
         if !bad.is_empty() {
@@ -384,7 +387,7 @@ impl ViewIndex {
 
 fn read_step<'a>(doc: impl Reader<'a>, value: &Value<'_>, obj: ObjId) -> Result<Step, String> {
     if !matches!(value, Value::Object(automerge::ObjType::Map)) {
-        return Err(format!("step is {value}, expected a map"));
+        return Err(format!("step is {}, expected a map", described(value)));
     }
     let text = |key: &str| -> Option<String> {
         doc.get(&obj, key)
@@ -461,9 +464,12 @@ fn read_prune(key: &str, value: &Value<'_>) -> Result<PruneMark, String> {
     let id = key
         .parse::<NodeId>()
         .map_err(|e| format!("pruned key: {e}"))?;
-    let text = value
-        .as_str()
-        .ok_or_else(|| format!("prune mark {key:?} is {value}, expected a JSON string"))?;
+    let text = value.as_str().ok_or_else(|| {
+        format!(
+            "prune mark {key:?} is {}, expected a JSON string",
+            described(value)
+        )
+    })?;
     let record: PruneRecord<'_> = serde_json::from_str(text)
         .map_err(|e| format!("prune mark {key:?} is not a prune record: {e}"))?;
     Ok(PruneMark {

@@ -2,6 +2,7 @@
 //! pipeline, and the plain [`RunState`] built from them.
 
 pub(crate) mod containers;
+mod described;
 pub(crate) mod index;
 mod model;
 mod names;
