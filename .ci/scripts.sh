@@ -19,3 +19,5 @@ check "" "$root/target"
 check "build/out" "$root/build/out"
 check "/tmp/shared-target" "/tmp/shared-target"
 echo "scripts honour CARGO_TARGET_DIR"
+# The web build's own steps (scripts/wasm-imports.mjs, which rewrites the app's wasm).
+node --test scripts/test/

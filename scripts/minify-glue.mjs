@@ -5,30 +5,23 @@
 //   node scripts/minify-glue.mjs dist
 //
 // Prints the glue's size before and after, in bytes.
-import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { minify } from 'terser';
-
-function integrity(data) {
-  return `sha384-${createHash('sha384').update(data).digest('base64')}`;
-}
+import { glueName, withIntegrity } from './dist.mjs';
 
 async function main(dir) {
   if (!dir) throw new Error('usage: node scripts/minify-glue.mjs <dist dir>');
-  const glue = readdirSync(dir).filter((name) => name.endsWith('.js') && name !== 'sw.js');
-  if (glue.length !== 1) throw new Error(`expected one glue script in ${dir}, found ${glue.join(', ') || 'none'}`);
-  const path = join(dir, glue[0]);
+  const glue = glueName(dir);
+  const path = join(dir, glue);
   const source = readFileSync(path);
   // A module: its exports keep their names (the page imports `default` and the bindings).
   const { code } = await minify(source.toString(), { module: true, ecma: 2020, compress: { passes: 2 } });
   const htmlPath = join(dir, 'index.html');
-  const html = readFileSync(htmlPath, 'utf8');
-  const before = integrity(source);
-  if (!html.includes(before)) throw new Error(`index.html does not hold the integrity of ${glue[0]}`);
+  const html = withIntegrity(readFileSync(htmlPath, 'utf8'), glue, source, Buffer.from(code));
   writeFileSync(path, code);
-  writeFileSync(htmlPath, html.replace(before, integrity(Buffer.from(code))));
-  console.error(`minified ${glue[0]}: ${source.length} → ${Buffer.byteLength(code)} bytes`);
+  writeFileSync(htmlPath, html);
+  console.error(`minified ${glue}: ${source.length} → ${Buffer.byteLength(code)} bytes`);
 }
 
 main(process.argv[2]).catch((e) => {
