@@ -8,6 +8,12 @@ const NETWORK_ONLY = [/^\/api\//, /^\/app\//, /^\/ws$/, /^\/health\//, /^\/metri
 const HASHED = /-[0-9a-f]{12,}(?:_bg)?\.[a-z]+$/;
 
 /**
+ * A file index.html names: an attribute's value, quoted or not (Trunk's minified HTML drops
+ * the quotes), or a quoted path in its loader script (the glue and the wasm).
+ */
+const ASSET = /(?:(?:href|src)=["']?|['"`])(\/[\w.-]+\.[a-z]+)/g;
+
+/**
  * Fetches index.html and whatever it names that the cache lacks (the ~1.6 MB wasm is not
  * downloaded again while its name is unchanged), then forgets assets no longer named.
  */
@@ -16,7 +22,7 @@ async function cacheShell() {
   const response = await fetch('/', { cache: 'reload' });
   if (!response.ok) throw new Error(`fetching the app shell: ${response.status}`);
   const html = await response.clone().text();
-  const assets = [...new Set([...html.matchAll(/(?:href|src)="(\/[^"]+)"/g)].map((m) => m[1]))];
+  const assets = [...new Set([...html.matchAll(ASSET)].map((m) => m[1]))];
   const wanted = [];
   for (const asset of assets) {
     if (!HASHED.test(asset) || !(await cache.match(asset))) wanted.push(asset);
