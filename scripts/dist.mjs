@@ -17,6 +17,18 @@ export const glueName = (dir) => one(dir, 'glue script', (name) => name.endsWith
 /** The name of the app's wasm in `dir`. */
 export const wasmName = (dir) => one(dir, 'wasm module', (name) => name.endsWith('_bg.wasm'));
 
+/**
+ * `name` (Trunk's `<stem>-<16 hex digits>[_bg].<ext>`) with its hash replaced by one of
+ * `data`: the relay serves such names as immutable and the service worker never refetches
+ * them, so a file rewritten after Trunk must take a name of its own.
+ */
+export function contentName(name, data) {
+  const hash = createHash('sha256').update(data).digest('hex').slice(0, 16);
+  const renamed = name.replace(/-[0-9a-f]{16}(?=(?:_bg)?\.[a-z]+$)/, `-${hash}`);
+  if (renamed === name && !name.includes(hash)) throw new Error(`${name} has no content hash to replace`);
+  return renamed;
+}
+
 /** The `integrity` attribute value of `data`. */
 export function integrity(data) {
   return `sha384-${createHash('sha384').update(data).digest('base64')}`;

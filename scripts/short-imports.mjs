@@ -1,5 +1,6 @@
 // Gives the web app's wasm imports short names (`_0`, `_1`, … `_5n`) in the wasm and in its
-// JavaScript glue, and rewrites both files' Subresource Integrity in index.html. wasm-bindgen
+// JavaScript glue, renames both files by their new content's hash and rewrites their names
+// and Subresource Integrity in index.html. wasm-bindgen
 // names each import after its function plus a hash; those ~200 names cost 6 KB gzip across
 // the two files (measured 2026-12-02: wasm 588,854 → 585,251 B, glue 7,228 → 4,675 B).
 //
@@ -8,9 +9,9 @@
 // Run after scripts/minify-glue.mjs. Each old name must occur exactly once in the glue, as
 // the key that supplies it, or nothing is written; the new wasm is compiled and its
 // imports and exports checked against the old one's before it replaces it.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { glueName, wasmName, withIntegrity } from './dist.mjs';
+import { contentName, glueName, wasmName, withIntegrity } from './dist.mjs';
 import { renameImports } from './wasm-imports.mjs';
 
 function glueModule(wasm) {
@@ -55,12 +56,18 @@ async function main(dir) {
   let html = readFileSync(htmlPath, 'utf8');
   html = withIntegrity(html, wasm, wasmBytes, shortWasm);
   html = withIntegrity(html, glue, Buffer.from(glueSource), Buffer.from(shortGlue));
-  writeFileSync(join(dir, wasm), shortWasm);
-  writeFileSync(join(dir, glue), shortGlue);
+  const [newWasm, newGlue] = [contentName(wasm, shortWasm), contentName(glue, shortGlue)];
+  for (const [old, renamed] of [[wasm, newWasm], [glue, newGlue]]) {
+    if (!html.includes(`/${old}`)) throw new Error(`index.html does not name /${old}`);
+    html = html.replaceAll(`/${old}`, `/${renamed}`);
+  }
+  writeFileSync(join(dir, newWasm), shortWasm);
+  writeFileSync(join(dir, newGlue), shortGlue);
   writeFileSync(htmlPath, html);
+  for (const [old, renamed] of [[wasm, newWasm], [glue, newGlue]]) if (old !== renamed) rmSync(join(dir, old));
   console.error(
-    `short import names for ${renames.length} imports: ${wasm} ${wasmBytes.length} → ${shortWasm.length} bytes, ` +
-      `${glue} ${Buffer.byteLength(glueSource)} → ${Buffer.byteLength(shortGlue)} bytes`,
+    `short import names for ${renames.length} imports: ${newWasm} ${wasmBytes.length} → ${shortWasm.length} bytes, ` +
+      `${newGlue} ${Buffer.byteLength(glueSource)} → ${Buffer.byteLength(shortGlue)} bytes`,
   );
 }
 
