@@ -1,8 +1,8 @@
 // Gives the web app's wasm imports short names (`_0`, `_1`, … `_5n`) in the wasm and in its
-// JavaScript glue, renames both files by their new content's hash and rewrites their names
-// and Subresource Integrity in index.html. wasm-bindgen
-// names each import after its function plus a hash; those ~200 names cost 6 KB gzip across
-// the two files (measured 2026-12-02: wasm 588,854 → 585,251 B, glue 7,228 → 4,675 B).
+// JavaScript glue, renames both files by their new content's hash, and rewrites their names
+// and Subresource Integrity in index.html. wasm-bindgen names each import after its function
+// plus a hash; those ~200 names cost 5.9 KB gzip across the two files (measured 2026-12-02,
+// gzip -9: wasm 588,721 → 585,373 B, glue 7,236 → 4,695 B).
 //
 //   node scripts/short-imports.mjs dist
 //
