@@ -112,10 +112,10 @@ impl RunDoc {
         identity: Identity,
         doc: AutoCommit,
     ) -> Result<Self, Box<(RunError, AutoCommit)>> {
-        if let Err(e) = Containers::find(&doc) {
-            return Err(Box::new((e, doc)));
+        match Containers::find(&doc) {
+            Ok(containers) => Ok(Self::with_containers(run_id, identity, doc, containers)),
+            Err(e) => Err(Box::new((e, doc))),
         }
-        Ok(Self::from_doc(run_id, identity, doc).expect("the containers were just found"))
     }
 
     /// Writes later operations on behalf of `user` (a relay acts for many users; the
@@ -126,10 +126,20 @@ impl RunDoc {
         Ok(())
     }
 
-    fn from_doc(run_id: RunId, identity: Identity, mut doc: AutoCommit) -> Result<Self, RunError> {
+    fn from_doc(run_id: RunId, identity: Identity, doc: AutoCommit) -> Result<Self, RunError> {
+        let containers = Containers::find(&doc)?;
+        Ok(Self::with_containers(run_id, identity, doc, containers))
+    }
+
+    /// Wraps `doc`, whose containers are `containers`.
+    fn with_containers(
+        run_id: RunId,
+        identity: Identity,
+        mut doc: AutoCommit,
+        containers: Containers,
+    ) -> Self {
         let identity = identity.for_run(run_id);
         doc.set_actor(identity.actor().clone());
-        let containers = Containers::find(&doc)?;
         doc.update_diff_cursor();
         let mut run = Self {
             run_id,
@@ -141,7 +151,7 @@ impl RunDoc {
             lamport: 0,
         };
         run.update_lamport();
-        Ok(run)
+        run
     }
 
     /// Adds changes from bytes (a save, incremental chunks, or a sync dump from another

@@ -21,13 +21,10 @@ impl Containers {
     /// Finds the containers, or says which one is missing or of the wrong type.
     pub fn find(doc: &AutoCommit) -> Result<Self, RunError> {
         let grafts = container(doc, &ROOT, keys::GRAFTS, ObjType::Map)?;
-        let buckets = (0..GRAFT_BUCKETS)
-            .map(|b| container(doc, &grafts, &bucket_key(b), ObjType::Map))
-            .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
+            buckets: buckets(doc, &grafts)?,
             steps: container(doc, &ROOT, keys::STEPS, ObjType::List)?,
             grafts,
-            buckets,
             pruned: container(doc, &ROOT, keys::PRUNED, ObjType::Map)?,
             flags: container(doc, &ROOT, keys::FLAGS, ObjType::Map)?,
         })
@@ -50,21 +47,57 @@ fn container(
     key: &str,
     expected: ObjType,
 ) -> Result<ObjId, RunError> {
-    let key_path = if *parent == ROOT {
-        key.to_owned()
-    } else {
-        format!("grafts/{key}")
-    };
-    let key = &key_path[key_path.rfind('/').map_or(0, |i| i + 1)..];
-    match doc.get(parent, key)? {
-        Some((Value::Object(found), id)) if found == expected => Ok(id),
-        Some((Value::Object(found), _)) => Err(RunError::NotARun(format!(
-            "{key_path:?} is a {found:?}, expected a {expected:?}"
+    judged(key, doc.get(parent, key)?, expected)
+}
+
+/// The bucket maps under `grafts`, read in one pass over it: a lookup by key is a seek
+/// through the document's operations, and a run has 64 buckets. The first bucket, in
+/// order, that is missing or not a map is the one named.
+fn buckets(doc: &AutoCommit, grafts: &ObjId) -> Result<Vec<ObjId>, RunError> {
+    let mut found: Vec<Option<(Value<'static>, ObjId)>> = vec![None; GRAFT_BUCKETS];
+    for item in doc.map_range(grafts, ..) {
+        if let Some(bucket) = bucket_number(&item.key) {
+            let id = item.id();
+            found[bucket] = Some((Value::from(item.value).into_owned(), id));
+        }
+    }
+    found
+        .into_iter()
+        .enumerate()
+        .map(|(bucket, value)| {
+            judged(
+                &format!("grafts/{}", bucket_key(bucket)),
+                value,
+                ObjType::Map,
+            )
+        })
+        .collect()
+}
+
+/// The bucket a key of `grafts` names, if it names one (`00` … `3f`).
+fn bucket_number(key: &str) -> Option<usize> {
+    let number = usize::from(u8::from_str_radix(key, 16).ok()?);
+    (number < GRAFT_BUCKETS && bucket_key(number) == key).then_some(number)
+}
+
+/// The container found at `path`, or why what is there is not one.
+fn judged(
+    path: &str,
+    found: Option<(Value<'_>, ObjId)>,
+    expected: ObjType,
+) -> Result<ObjId, RunError> {
+    match found {
+        Some((Value::Object(kind), id)) if kind == expected => Ok(id),
+        Some((Value::Object(kind), _)) => Err(RunError::NotARun(format!(
+            "{path:?} is a {kind:?}, expected a {expected:?}"
         ))),
         Some((scalar @ Value::Scalar(_), _)) => Err(RunError::NotARun(format!(
-            "{key_path:?} holds {}, expected a {expected:?}",
+            "{path:?} holds {}, expected a {expected:?}",
             described(&scalar)
         ))),
-        None => Err(RunError::NotARun(format!("{key_path:?} is missing"))),
+        None => Err(RunError::NotARun(format!("{path:?} is missing"))),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -3,7 +3,9 @@
 //! the relay crashes are lost, or land without their acknowledgement.
 //!
 //! Beside the bytes it keeps a shadow document of everything durable, so a check can ask
-//! "is this change stored?" without loading.
+//! "is this change stored?" without loading. The shadow takes in what was written only
+//! when a check asks (most writes are never asked about, and taking each in as it lands
+//! cost a seventh of the simulation's time).
 //!
 //! Several relays may share one ([`Shared`]), as relays share a PostgreSQL database. A
 //! snapshot written there must keep what other relays appended that its writer never saw:
@@ -25,9 +27,25 @@ struct Entry {
     snapshot: Option<Vec<u8>>,
     chunks: Vec<Vec<u8>>,
     shadow: Option<AutoCommit>,
+    /// What was written since the shadow last took it in.
+    unread: Vec<u8>,
     /// The fingerprint of the stored heads, as the directory store keeps it beside the
     /// run (`None`: unknown — a shared store, or a write that landed in a crash).
     fingerprint: Option<Fingerprint>,
+}
+
+impl Entry {
+    /// The shadow, caught up with everything written.
+    fn shadow(&mut self) -> &mut AutoCommit {
+        let shadow = self.shadow.get_or_insert_with(AutoCommit::new);
+        if !self.unread.is_empty() {
+            shadow
+                .load_incremental(&self.unread)
+                .expect("what was stored loads");
+            self.unread.clear();
+        }
+        shadow
+    }
 }
 
 /// One relay's durable storage.
@@ -76,17 +94,16 @@ impl MemStore {
         // One writer knows what its write leaves stored; relays sharing a store do not.
         entry.fingerprint = (!self.merge).then(|| Fingerprint::of_heads(&persist.heads));
         entry.chunks.push(persist.chunk.clone());
-        let shadow = entry.shadow.get_or_insert_with(AutoCommit::new);
-        shadow
-            .load_incremental(&persist.chunk)
-            .expect("a persisted chunk loads");
+        entry.unread.extend_from_slice(&persist.chunk);
         if let Some(snapshot) = &persist.snapshot {
             if self.merge {
+                let shadow = entry.shadow();
                 shadow.load_incremental(snapshot).expect("a snapshot loads");
                 entry.snapshot = Some(shadow.save());
             } else {
                 entry.snapshot = Some(snapshot.clone());
-                entry.shadow = Some(AutoCommit::load(snapshot).expect("a snapshot loads"));
+                entry.shadow = None;
+                entry.unread = snapshot.clone();
             }
             entry.chunks.clear();
         }
@@ -96,8 +113,7 @@ impl MemStore {
     pub fn holds(&mut self, doc: DocumentId, hash: &ChangeHash) -> bool {
         self.runs
             .get_mut(&doc)
-            .and_then(|e| e.shadow.as_mut())
-            .is_some_and(|s| s.get_change_by_hash(hash).is_some())
+            .is_some_and(|e| e.shadow().get_change_by_hash(hash).is_some())
     }
 
     /// Forgets `doc`'s fingerprint (its write landed while the relay crashed: the file
@@ -110,8 +126,8 @@ impl MemStore {
 
     /// The heads `doc`'s store holds (none if it holds nothing).
     pub fn stored_heads(&mut self, doc: DocumentId) -> Vec<ChangeHash> {
-        let shadow = self.runs.get_mut(&doc).and_then(|e| e.shadow.as_mut());
-        shadow.map(|s| s.get_heads()).unwrap_or_default()
+        let entry = self.runs.get_mut(&doc);
+        entry.map(|e| e.shadow().get_heads()).unwrap_or_default()
     }
 
     /// Every run stored, with its fingerprint if known.
@@ -134,8 +150,7 @@ impl MemStore {
             let stored = self.load(doc).expect("listed");
             let mut loaded = AutoCommit::load(&stored.bytes)
                 .map_err(|e| format!("stored run {doc} does not load: {e}"))?;
-            let shadow = self.runs.get_mut(&doc).and_then(|e| e.shadow.as_mut());
-            let mut expected = shadow.map(|s| s.get_heads()).unwrap_or_default();
+            let mut expected = self.stored_heads(doc);
             let mut heads = loaded.get_heads();
             expected.sort();
             heads.sort();
