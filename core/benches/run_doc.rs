@@ -365,5 +365,20 @@ fn benches(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(run_doc, benches);
+/// What a relay pays to take up a small run: the genesis a replica starts from when a
+/// peer asks for a run it has never seen, and a 10-graft run loaded from its store.
+fn small_runs(c: &mut Criterion) {
+    let saved = big_run(10).save();
+    let identity = who("r", "u");
+    let mut g = c.benchmark_group("small_run");
+    g.bench_function("genesis", |b| {
+        b.iter(|| black_box(RunDoc::genesis(run_id(), identity.clone())))
+    });
+    g.bench_function("load_10_grafts", |b| {
+        b.iter(|| black_box(RunDoc::load(run_id(), identity.clone(), &saved).unwrap()))
+    });
+    g.finish();
+}
+
+criterion_group!(run_doc, small_runs, benches);
 criterion_main!(run_doc);

@@ -33,6 +33,17 @@ pub const GENESIS: &[u8] = &[
     196, 0, 0,
 ];
 
+/// A document holding only the genesis change. Loaded once per thread and cloned after:
+/// a clone costs a fraction of parsing and checking the change again, and a replica
+/// starts one for every run a peer asks it about. Each caller sets its own actor.
+pub(crate) fn genesis_doc() -> AutoCommit {
+    thread_local! {
+        static DOC: AutoCommit =
+            AutoCommit::load(GENESIS).expect("the genesis constant is a valid change");
+    }
+    DOC.with(AutoCommit::clone)
+}
+
 /// Builds the genesis change from scratch. Only the test calls this: runtime code loads
 /// [`GENESIS`].
 pub fn build_genesis() -> Vec<u8> {

@@ -14,7 +14,7 @@ use std::sync::OnceLock;
 use automerge::{AutoCommit, AutomergeError, ChangeHash, LoadOptions, OnPartialLoad};
 
 use crate::error::RunError;
-use crate::genesis::GENESIS;
+use crate::genesis::genesis_doc;
 use crate::id::RunId;
 use crate::identity::Identity;
 use crate::view::RunState;
@@ -56,7 +56,7 @@ impl RunDoc {
     /// that learns of a run from a peer (or is asked to graft into a run it has never
     /// seen) starts here; the result merges with every other creation of the same run.
     pub fn genesis(run_id: RunId, identity: Identity) -> Self {
-        let doc = AutoCommit::load(GENESIS).expect("the genesis constant is a valid change");
+        let doc = genesis_doc();
         Self::from_doc(run_id, identity, doc).expect("the genesis change creates every container")
     }
 
@@ -69,8 +69,7 @@ impl RunDoc {
             // Incremental chunks whose dependencies (at least the genesis) are not in
             // `bytes`: start from the genesis and add them.
             None => {
-                let mut doc =
-                    AutoCommit::load(GENESIS).expect("the genesis constant is a valid change");
+                let mut doc = genesis_doc();
                 guard(bytes.len(), || doc.load_incremental(bytes))?
                     .map_err(|e| corrupt(bytes, e))?;
                 doc
