@@ -4,8 +4,9 @@
 //!
 //! Beside the bytes it keeps a shadow document of everything durable, so a check can ask
 //! "is this change stored?" without loading. The shadow takes in what was written only
-//! when a check asks (most writes are never asked about, and taking each in as it lands
-//! cost a seventh of the simulation's time).
+//! when a check asks: then it takes in every write since at once, and skips a run of
+//! writes a snapshot replaced (taking each in as it landed cost a seventh of the
+//! simulation's time).
 //!
 //! Several relays may share one ([`Shared`]), as relays share a PostgreSQL database. A
 //! snapshot written there must keep what other relays appended that its writer never saw:

@@ -2,11 +2,7 @@ use automerge::transaction::Transactable;
 use automerge::{ROOT, ScalarValue};
 
 use super::*;
-use crate::genesis::GENESIS;
-
-fn genesis() -> AutoCommit {
-    AutoCommit::load(GENESIS).expect("the genesis constant loads")
-}
+use crate::genesis::genesis_doc as genesis;
 
 fn grafts(doc: &AutoCommit) -> ObjId {
     doc.get(ROOT, keys::GRAFTS).unwrap().unwrap().1
