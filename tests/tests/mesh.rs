@@ -129,12 +129,23 @@ async fn a_graft_in_one_region_shows_up_in_the_others() {
     until_has(&relays[0], "AuditAgent").await;
     until_has(&relays[1], "AuditAgent").await;
 
-    let status: Value = reqwest::get(relays[0].http("/api/crdt/mesh/status"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    // Each pair of relays dials both ways, so two connected peers can be the inbound
+    // links while a dial out is still under way: wait for both dials to be up.
+    let status: Value = eventually("both outbound links up", || async {
+        let status: Value = reqwest::get(relays[0].http("/api/crdt/mesh/status"))
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        let peers = status["peers"].as_array()?;
+        let up = peers
+            .iter()
+            .filter(|p| p["direction"] == "outbound" && p["connected"] == true)
+            .count();
+        (up == 2).then_some(status)
+    })
+    .await;
     assert_eq!(status["region"], "us-east-1");
     assert_eq!(status["status"], "active");
     let outbound: Vec<&Value> = status["peers"]
