@@ -97,14 +97,19 @@ async fn until_has(relay: &TestRelay, agent: &str) -> Duration {
     start.elapsed()
 }
 
+/// The relay's mesh status, if it answers with JSON.
+async fn mesh_status(relay: &TestRelay) -> Option<Value> {
+    reqwest::get(relay.http("/api/crdt/mesh/status"))
+        .await
+        .ok()?
+        .json()
+        .await
+        .ok()
+}
+
 async fn until_connected(relay: &TestRelay, n: u64) {
     eventually("mesh links", || async {
-        let status: Value = reqwest::get(relay.http("/api/crdt/mesh/status"))
-            .await
-            .ok()?
-            .json()
-            .await
-            .ok()?;
+        let status = mesh_status(relay).await?;
         (status["connectedPeers"].as_u64()? >= n).then_some(())
     })
     .await;
@@ -132,12 +137,7 @@ async fn a_graft_in_one_region_shows_up_in_the_others() {
     // Each pair of relays dials both ways, so two connected peers can be the inbound
     // links while a dial out is still under way: wait for both dials to be up.
     let status: Value = eventually("both outbound links up", || async {
-        let status: Value = reqwest::get(relays[0].http("/api/crdt/mesh/status"))
-            .await
-            .ok()?
-            .json()
-            .await
-            .ok()?;
+        let status = mesh_status(&relays[0]).await?;
         let peers = status["peers"].as_array()?;
         let up = peers
             .iter()
@@ -166,12 +166,7 @@ async fn a_graft_in_one_region_shows_up_in_the_others() {
     regions_seen.sort();
     assert_eq!(regions_seen, ["ap-southeast-1", "eu-central-1"]);
     eventually("no divergent runs", || async {
-        let s: Value = reqwest::get(relays[0].http("/api/crdt/mesh/status"))
-            .await
-            .ok()?
-            .json()
-            .await
-            .ok()?;
+        let s = mesh_status(&relays[0]).await?;
         s["peers"]
             .as_array()?
             .iter()
