@@ -126,6 +126,42 @@ pub struct Args {
     /// 30 s), for this many seconds.
     #[arg(long, env = "IDLE_TIMEOUT_SECS", default_value_t = 90)]
     pub idle_timeout_secs: u64,
+
+    // Accounting (issue 32): what a caller may make the relay count, hold and expose.
+    /// Reads (authenticated GETs) per minute each caller may make on this relay.
+    #[arg(long, env = "READ_RATE_LIMIT_PER_MINUTE", default_value_t = 6000)]
+    pub read_rate_limit_per_minute: u32,
+
+    /// Forks per minute each caller may make on this relay (each stores a whole new run).
+    #[arg(long, env = "FORK_LIMIT_PER_MINUTE", default_value_t = 10)]
+    pub fork_limit_per_minute: u32,
+
+    /// Callers whose allowances each rate limit remembers at once (one entry per token
+    /// subject, or per client address in open mode); past it, new callers get 429 until
+    /// one has been idle for a minute.
+    #[arg(long, env = "RATE_LIMIT_MAX_CALLERS", default_value_t = 100_000)]
+    pub rate_limit_max_callers: usize,
+
+    /// Reverse proxies (comma-separated IPs) whose `X-Forwarded-For` names the client
+    /// that rate limits count in open mode; from anyone else the header is ignored.
+    #[arg(
+        long,
+        env = "TRUSTED_PROXIES",
+        default_value = "",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<String>,
+
+    /// The bearer token Prometheus presents to read /metrics (at least 16 bytes). Without
+    /// it, /metrics is open in open mode and needs a token granting read on every run
+    /// ("*") when auth is on.
+    #[arg(long, env = "METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+
+    /// Label crdt_lamport_clock with the id of each loaded run (up to 1,000 series);
+    /// without it, one series per relay holds the highest clock seen.
+    #[arg(long, env = "METRICS_RUN_LABELS")]
+    pub metrics_run_labels: bool,
 }
 
 /// Checked configuration.
@@ -175,6 +211,19 @@ pub struct Config {
     pub max_document_bytes: usize,
     /// Silence after which a connection is closed.
     pub idle_timeout: Duration,
+    // Accounting (issue 32).
+    /// Reads per minute per caller.
+    pub read_rate_limit_per_minute: std::num::NonZeroU32,
+    /// Forks per minute per caller.
+    pub fork_limit_per_minute: std::num::NonZeroU32,
+    /// Callers each rate limit remembers at once.
+    pub rate_limit_max_callers: usize,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// The token that reads /metrics.
+    pub metrics_token: Option<String>,
+    /// How `crdt_lamport_clock` is exported.
+    pub lamport_series: crate::metrics::LamportSeries,
 }
 
 /// A flag whose value cannot be used.
@@ -283,6 +332,49 @@ impl TryFrom<Args> for Config {
                 "must be more than the 30 s ping interval",
             ));
         }
+        // Accounting (issue 32).
+        let per_minute = |flag, value: u32| {
+            std::num::NonZeroU32::new(value).ok_or_else(|| bad(flag, "0", "must be at least 1"))
+        };
+        let read_rate_limit_per_minute = per_minute(
+            "read-rate-limit-per-minute",
+            args.read_rate_limit_per_minute,
+        )?;
+        let fork_limit_per_minute =
+            per_minute("fork-limit-per-minute", args.fork_limit_per_minute)?;
+        if args.rate_limit_max_callers == 0 {
+            return Err(bad("rate-limit-max-callers", "0", "must be at least 1"));
+        }
+        let mut trusted_proxies = Vec::new();
+        for ip in args
+            .trusted_proxies
+            .iter()
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
+        {
+            trusted_proxies.push(
+                ip.parse::<std::net::IpAddr>()
+                    .map_err(|_| {
+                        bad(
+                            "trusted-proxies",
+                            ip,
+                            "expected IP addresses, comma-separated",
+                        )
+                    })?
+                    .to_canonical(),
+            );
+        }
+        let metrics_token = args.metrics_token.filter(|t| !t.is_empty());
+        if let Some(token) = &metrics_token
+            && token.len() < 16
+        {
+            return Err(bad("metrics-token", "…", "must be at least 16 bytes"));
+        }
+        let lamport_series = if args.metrics_run_labels {
+            crate::metrics::LamportSeries::PerRun
+        } else {
+            crate::metrics::LamportSeries::Highest
+        };
         Ok(Self {
             listen,
             data_dir: args.data_dir,
@@ -306,13 +398,19 @@ impl TryFrom<Args> for Config {
             max_runs_per_connection: args.max_runs_per_connection,
             max_document_bytes: args.max_document_bytes,
             idle_timeout: Duration::from_secs(args.idle_timeout_secs),
+            read_rate_limit_per_minute,
+            fork_limit_per_minute,
+            rate_limit_max_callers: args.rate_limit_max_callers,
+            trusted_proxies,
+            metrics_token,
+            lamport_series,
         })
     }
 }
 
 impl Config {
     /// Defaults for tests and embedding: loopback, port 0, the given data directory, and
-    /// a rate limit high enough not to throttle load tests (tests of the limit set theirs).
+    /// rate limits high enough not to throttle load tests (tests of a limit set theirs).
     pub fn for_tests(data_dir: PathBuf, region: &str) -> Self {
         let args = Args::parse_from([
             "runmesh-relay",
@@ -321,6 +419,10 @@ impl Config {
             "--region",
             region,
             "--rate-limit-per-minute",
+            "100000000",
+            "--read-rate-limit-per-minute",
+            "100000000",
+            "--fork-limit-per-minute",
             "100000000",
         ]);
         let mut config = Config::try_from(args).expect("defaults are valid");
@@ -358,5 +460,20 @@ mod tests {
         );
         let err = parse(&["--listen", "nowhere"]).unwrap_err();
         assert!(err.to_string().contains("--listen \"nowhere\""));
+    }
+
+    #[test]
+    fn accounting_flags_are_checked() {
+        let c = parse(&[]).unwrap();
+        assert_eq!(c.read_rate_limit_per_minute.get(), 6000);
+        assert_eq!(c.fork_limit_per_minute.get(), 10);
+        assert_eq!(c.lamport_series, crate::metrics::LamportSeries::Highest);
+        let c = parse(&["--trusted-proxies", "10.0.0.1, ::1", "--metrics-run-labels"]).unwrap();
+        assert_eq!(c.trusted_proxies.len(), 2);
+        assert_eq!(c.lamport_series, crate::metrics::LamportSeries::PerRun);
+        let err = parse(&["--metrics-token", "short"]).unwrap_err();
+        assert!(err.to_string().contains("at least 16 bytes"), "{err}");
+        let err = parse(&["--fork-limit-per-minute", "0"]).unwrap_err();
+        assert!(err.to_string().contains("--fork-limit-per-minute"), "{err}");
     }
 }

@@ -68,7 +68,7 @@ pub async fn state(config: &Config, shutdown: CancellationToken) -> anyhow::Resu
         );
     }
     let me = PeerId::random(&format!("relay-{}", config.region));
-    let metrics = Arc::new(Metrics::new(&config.region));
+    let metrics = Arc::new(Metrics::new(&config.region, config.lamport_series));
     let (live, mesh_links) = tokio::sync::watch::channel(MeshLinks::default());
     let divergence = Divergence::default();
     let digests = Digests::new(me.as_str());
@@ -91,7 +91,13 @@ pub async fn state(config: &Config, shutdown: CancellationToken) -> anyhow::Resu
         mesh_idle_unload: config.mesh_idle_unload,
         started: Instant::now(),
     });
-    let limits = Arc::new(limits::MutationLimits::new(config.rate_limit_per_minute));
+    let limits = Arc::new(limits::Limits::new(&limits::LimitsConfig {
+        changes_per_minute: config.rate_limit_per_minute,
+        reads_per_minute: config.read_rate_limit_per_minute,
+        forks_per_minute: config.fork_limit_per_minute,
+        max_callers: config.rate_limit_max_callers,
+        trusted_proxies: config.trusted_proxies.clone(),
+    }));
     let sessions = SessionEnv {
         docs: docs.clone(),
         limits: limits.clone(),
@@ -122,6 +128,7 @@ pub async fn state(config: &Config, shutdown: CancellationToken) -> anyhow::Resu
         verifier: auth::Verifier::new(&config.auth)?,
         limits,
         metrics,
+        metrics_token: config.metrics_token.as_deref().map(Arc::from),
         region: config.region.as_str().into(),
         me,
         shutdown,

@@ -200,6 +200,8 @@ pub(crate) fn apply(
                 })
             }
         },
+        // Nothing to undo in a run never seen here (it is not created for it).
+        RunOp::Undo { .. } if content.is_none() => Err(OpError::NotFound),
         op => {
             // A graft (or prune, flag…) on a run never seen here creates it from the
             // shared genesis, so it merges with every other replica's creation of it.
@@ -261,4 +263,21 @@ fn edit(
         change,
         changed,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn undo_on_a_run_never_seen_here_is_not_found_and_creates_nothing() {
+        let identity = Identity::random("eu", "relay").unwrap();
+        let mut content = None;
+        let undo = RunOp::Undo {
+            change: ChangeHash([7; 32]),
+        };
+        let result = apply(&mut content, RunId::random(), &identity, undo, "ada", 1);
+        assert!(matches!(result, Err(OpError::NotFound)), "{result:?}");
+        assert!(content.is_none());
+    }
 }

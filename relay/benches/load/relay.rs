@@ -20,7 +20,14 @@ impl Relay {
     }
 
     pub fn start_in(dir: &Path, region: &str, extra: &[&str]) -> Self {
-        let mut args = vec!["--region", region, "--rate-limit-per-minute", "100000000"];
+        let mut args = vec![
+            "--region",
+            region,
+            "--rate-limit-per-minute",
+            "100000000",
+            "--read-rate-limit-per-minute",
+            "100000000",
+        ];
         args.extend_from_slice(extra);
         let inner = ChildRelay::spawn(dir, &args);
         Self {

@@ -14,6 +14,7 @@ mod verifier;
 pub use error::AuthError;
 pub use grants::{Access, Denied, Grants};
 pub use keys::KeyError;
+pub(crate) use verifier::constant_time_eq;
 pub use verifier::{AuthConfig, Verifier};
 
 use axum::http::HeaderMap;

@@ -1,13 +1,15 @@
 //! [`Caller`]: who is making a request, from its token (or, in open mode, the
-//! `X-Runmesh-User` header), and what they may do.
+//! `X-Runmesh-User` header), what they may do, and whose rate allowance they spend.
 
 use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::Method;
 use axum::http::request::Parts;
-use runmesh_core::RunId;
+use runmesh_core::{MAX_LABEL_BYTES, RunId};
 
 use crate::auth::{self, Access, Grants};
 use crate::http::error::AppError;
 use crate::http::state::AppState;
+use crate::limits::{Budget, Who, client_ip};
 use crate::tls::PeerAddr;
 
 /// The header naming the user a REST change is made for in open mode (with auth, the
@@ -20,36 +22,66 @@ pub struct Caller {
     /// What the credential grants.
     pub grants: Grants,
     header_user: Option<String>,
-    /// The client's address, when known.
-    ip: Option<std::net::IpAddr>,
+    /// Whose rate allowance the caller spends: the token's subject, else the client's
+    /// address (a claimed user name is anyone's to change, so it is not the key).
+    pub who: Who,
 }
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let ip = parts
+        let peer = parts
             .extensions
             .get::<ConnectInfo<PeerAddr>>()
             .map(|c| c.0.0.ip());
         let credential = auth::credential(&parts.headers, parts.uri.query());
         let grants = state
             .verifier
-            .grants(credential, ip)
+            .grants(credential, peer)
             .map_err(|e| AppError::Unauthorized(e.to_string()))?;
-        let header_user = parts
-            .headers
-            .get(USER_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .map(str::to_owned);
-        Ok(Self {
+        let header_user = claimed_user(parts)?;
+        let who = match grants.user() {
+            Some(sub) => Who::Subject(sub.to_owned()),
+            None => Who::address(client_ip(
+                peer,
+                &parts.headers,
+                &state.limits.trusted_proxies,
+            )),
+        };
+        let caller = Self {
             grants,
             header_user,
-            ip,
-        })
+            who,
+        };
+        if matches!(parts.method, Method::GET | Method::HEAD) {
+            caller.spend(state, &state.limits.reads)?;
+        }
+        Ok(caller)
     }
+}
+
+/// The user named by `X-Runmesh-User`, checked before anything uses it: a name the runs
+/// could not record (over core's label limit, control characters, not UTF-8) is a 400.
+fn claimed_user(parts: &Parts) -> Result<Option<String>, AppError> {
+    let Some(value) = parts.headers.get(USER_HEADER) else {
+        return Ok(None);
+    };
+    let bad = || {
+        AppError::BadRequest(format!(
+            "{USER_HEADER} must be 1 to {MAX_LABEL_BYTES} bytes of text without control \
+             characters (got {} bytes)",
+            value.len()
+        ))
+    };
+    if value.len() > MAX_LABEL_BYTES {
+        return Err(bad());
+    }
+    let name = value.to_str().map_err(|_| bad())?.trim();
+    if name.chars().any(char::is_control) {
+        return Err(bad());
+    }
+    Ok((!name.is_empty()).then(|| name.to_owned()))
 }
 
 impl Caller {
@@ -67,26 +99,23 @@ impl Caller {
         self.grants.check(run, Access::Read).map_err(AppError::from)
     }
 
-    /// Refuses unless the caller may change `run` and has rate allowance left (mesh
-    /// peers have no limit).
+    /// Refuses unless the caller may change `run` and has change allowance left.
     pub fn write(&self, state: &AppState, run: RunId) -> Result<(), AppError> {
         self.grants
             .check(run, Access::Write)
             .map_err(AppError::from)?;
-        if !self.grants.is_mesh() {
-            // Without a token anyone may claim any user name: in open mode the allowance
-            // is per name per client address.
-            let key = match (self.grants.user(), self.ip) {
-                (Some(user), _) => user.to_owned(),
-                (None, Some(ip)) => format!("{}@{ip}", self.user()),
-                (None, None) => self.user(),
-            };
-            state.limits.take(&key, 1).map_err(|limited| {
-                state.metrics.rate_limited();
-                AppError::RateLimited(limited)
-            })?;
+        self.spend(state, &state.limits.changes)
+    }
+
+    /// Takes one from the caller's allowance in `budget` (mesh peers have no limit).
+    pub fn spend(&self, state: &AppState, budget: &Budget) -> Result<(), AppError> {
+        if self.grants.is_mesh() {
+            return Ok(());
         }
-        Ok(())
+        budget.take(&self.who, 1).map_err(|limited| {
+            state.metrics.rate_limited();
+            AppError::RateLimited(limited)
+        })
     }
 
     /// Refuses unless the caller may act on every run.

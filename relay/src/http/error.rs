@@ -31,7 +31,7 @@ pub enum AppError {
     /// The credential does not grant this.
     #[error("{0}")]
     Forbidden(String),
-    /// The user's change allowance is spent.
+    /// The caller's allowance is spent (changes, reads or forks).
     #[error("{0}")]
     RateLimited(crate::limits::Limited),
     /// The change could not be made durable; retry later.
@@ -67,7 +67,7 @@ impl IntoResponse for AppError {
         if let Self::RateLimited(limited) = &self {
             response
                 .headers_mut()
-                .insert(axum::http::header::RETRY_AFTER, limited.retry_secs.into());
+                .insert(axum::http::header::RETRY_AFTER, limited.retry_secs().into());
         }
         response
     }

@@ -1,5 +1,6 @@
 //! Counts and times every HTTP request by its route template (`/app/runs/{run_id}/graft`,
-//! never the run id itself, so the series stay few) and status.
+//! never the run id itself or a path no route matched, so the series stay few), method
+//! (folded to the standard ones) and status.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -16,15 +17,12 @@ pub async fn observe(
     request: Request,
     next: Next,
 ) -> Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("(other)", MatchedPath::as_str)
-        .to_owned();
-    let method = request.method().as_str().to_owned();
+    let route = request.extensions().get::<MatchedPath>().cloned();
+    let method = request.method().clone();
     let started = Instant::now();
     let response = next.run(request).await;
     let seconds = started.elapsed().as_secs_f64();
-    metrics.http_request(&route, &method, response.status().as_u16(), seconds);
+    let route = route.as_ref().map(MatchedPath::as_str);
+    metrics.http_request(route, &method, response.status().as_u16(), seconds);
     response
 }

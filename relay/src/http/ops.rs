@@ -1,16 +1,18 @@
 //! Health, readiness, metrics and mesh status.
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use serde::Deserialize;
 
+use crate::auth::{self, Access, Grants};
 use crate::http::body::JsonBody;
 use crate::http::caller::Caller;
 use crate::http::error::AppError;
 use crate::http::path::RunPath;
 use crate::http::state::AppState;
+use crate::tls::PeerAddr;
 
 /// `GET /health/live`: the process is up.
 pub async fn live() -> impl IntoResponse {
@@ -34,16 +36,42 @@ pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     (status, Json(body))
 }
 
-/// `GET /metrics`: Prometheus text.
-pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+/// `GET /metrics`: Prometheus text, for the `--metrics-token` bearer or a credential
+/// granting read on every run; open only in open mode without a metrics token. The page
+/// names regions, peer URLs and how busy the relay is: not for anyone who asks.
+pub async fn metrics(
+    State(state): State<AppState>,
+    request: Request,
+) -> Result<impl IntoResponse, AppError> {
+    let credential = auth::credential(request.headers(), request.uri().query());
+    let peer = request.extensions().get::<ConnectInfo<PeerAddr>>();
+    let by_token = match (&state.metrics_token, credential) {
+        (Some(token), Some(given)) => auth::constant_time_eq(token.as_bytes(), given.as_bytes()),
+        _ => false,
+    };
+    if !by_token && !(state.metrics_token.is_none() && state.verifier.is_open()) {
+        let refused = "/metrics needs the --metrics-token bearer or a token granting read on \
+                       every run (\"*\")";
+        let grants = state
+            .verifier
+            .grants(credential, peer.map(|c| c.0.0.ip()))
+            .map_err(|e| AppError::Unauthorized(format!("{refused}: {e}")))?;
+        if !grants.is_admin(Access::Read) || matches!(grants, Grants::Open) {
+            return Err(if credential.is_none() {
+                AppError::Unauthorized(refused.into())
+            } else {
+                AppError::Forbidden(refused.into())
+            });
+        }
+    }
     state.mesh.record_lag();
-    (
+    Ok((
         [(
             header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
         state.metrics.render(),
-    )
+    ))
 }
 
 /// `GET /api/crdt/mesh/status`
@@ -70,7 +98,7 @@ pub async fn register_peer(
     caller: Caller,
     JsonBody(body): JsonBody<RegisterPeerBody>,
 ) -> Result<impl IntoResponse, AppError> {
-    caller.admin(crate::auth::Access::Write)?;
+    caller.admin(Access::Write)?;
     let region = body.peer_region.trim();
     if region.is_empty() {
         return Err(AppError::BadRequest("peerRegion is empty".into()));

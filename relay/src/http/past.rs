@@ -19,6 +19,7 @@ use crate::http::caller::Caller;
 use crate::http::error::AppError;
 use crate::http::heads;
 use crate::http::path::RunPath;
+use crate::http::reads::held;
 use crate::http::state::AppState;
 use crate::http::writes::{StateBody, op, run_id};
 
@@ -31,8 +32,9 @@ pub struct UndoBody {
 }
 
 /// `POST /api/crdt/runs/{runId}/undo {"change": "<hash>"}`: one new change that reverses
-/// the change named. 400 for a malformed hash, 422 for a change the run lacks or one that
-/// cannot be undone, 409 when a later change superseded it.
+/// the change named. 400 for a malformed hash, 404 for a run that is not here, 422 for a
+/// change the run lacks or one that cannot be undone, 409 when a later change superseded
+/// it.
 pub async fn undo(
     State(state): State<AppState>,
     RunPath(run): RunPath,
@@ -64,7 +66,8 @@ pub struct ForkBody {
 
 /// `POST /api/crdt/runs/{runId}/fork {"at"?: "<heads>", "runId"?: "<uuid>"}`: a new run
 /// sharing this run's history up to `at`; 201 with the new run. Needs read access to the
-/// run and write access to the new one; 409 if the new id is taken.
+/// run and write access to the new one; 404 if the run is not here, 409 if the new id is
+/// taken, 429 past `--fork-limit-per-minute` forks by the caller.
 pub async fn fork(
     State(state): State<AppState>,
     RunPath(run): RunPath,
@@ -94,6 +97,8 @@ pub async fn fork(
     }
     caller.read(run)?;
     caller.write(&state, new)?;
+    caller.spend(&state, &state.limits.forks)?;
+    held(&state.docs, run).await?;
     let (reply, rx) = oneshot::channel();
     let user = caller.user();
     let read = Read::Fork {
@@ -140,6 +145,10 @@ pub async fn merge(
     }
     caller.read(from)?;
     caller.write(&state, run)?;
+    held(&state.docs, from).await.map_err(|e| match e {
+        AppError::NotFound(_) => AppError::NotFound(format!("from: run {from} not found")),
+        other => other,
+    })?;
     let (reply, rx) = oneshot::channel();
     state
         .docs

@@ -6,6 +6,7 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use futures_util::stream::{self, StreamExt};
 use runmesh_core::RunId;
+use runmesh_core::hub::OpError;
 use tokio::sync::oneshot;
 
 use crate::docs::{DocCmd, Documents, Read};
@@ -17,11 +18,29 @@ use crate::http::path::RunPath;
 use crate::http::state::Region;
 use crate::http::writes::StateBody;
 
+/// A 404 unless the run is in memory or in the store: reading a run that is neither
+/// answers without loading one (a loaded run stays in memory while it is used and for
+/// `--idle-unload-secs` after).
+pub(crate) async fn held(docs: &Documents, run: RunId) -> Result<(), AppError> {
+    match docs.holds(run.document_id()).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(OpError::NotFound.into()),
+        Err(e) => {
+            tracing::error!(%run, error = %e, "could not look a run up in the store");
+            Err(AppError::Unavailable(
+                "the store did not answer; retry later".into(),
+            ))
+        }
+    }
+}
+
+/// Reads from a run the relay holds (else 404).
 async fn read<T>(
     docs: &Documents,
     run: RunId,
     make: impl FnOnce(oneshot::Sender<T>) -> Read,
 ) -> Result<T, AppError> {
+    held(docs, run).await?;
     let (reply, rx) = oneshot::channel();
     docs.send(run.document_id(), DocCmd::Read(make(reply)))
         .await;
@@ -89,11 +108,11 @@ pub async fn get_heads(
     caller: Caller,
 ) -> Result<impl IntoResponse, AppError> {
     caller.read(run)?;
-    let heads: Vec<String> = read(&docs, run, Read::Heads)
-        .await?
-        .iter()
-        .map(ToString::to_string)
-        .collect();
+    let heads: Vec<String> = match read(&docs, run, Read::Heads).await {
+        Ok(heads) => heads.iter().map(ToString::to_string).collect(),
+        Err(AppError::NotFound(_)) => Vec::new(),
+        Err(e) => return Err(e),
+    };
     Ok(Json(serde_json::json!({ "runId": run, "heads": heads })))
 }
 

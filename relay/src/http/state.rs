@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::auth::Verifier;
 use crate::docs::Documents;
-use crate::limits::MutationLimits;
+use crate::limits::Limits;
 use crate::mesh::Mesh;
 use crate::metrics::Metrics;
 use crate::ws::SessionEnv;
@@ -25,10 +25,12 @@ pub struct AppState {
     pub sessions: SessionEnv,
     /// Checks credentials.
     pub verifier: Verifier,
-    /// Per-user change limits.
-    pub limits: Arc<MutationLimits>,
+    /// Per-caller rate limits.
+    pub limits: Arc<Limits>,
     /// Metrics.
     pub metrics: Arc<Metrics>,
+    /// The bearer token that may read `/metrics` (`--metrics-token`).
+    pub metrics_token: Option<Arc<str>>,
     /// This relay's region.
     pub region: Arc<str>,
     /// This relay's peer id.

@@ -30,10 +30,10 @@ pub async fn ws_handler(
         .write_buffer_size(0)
         .max_message_size(limit)
         .max_frame_size(limit)
-        .on_upgrade(move |socket| connection(socket, state, caller.grants))
+        .on_upgrade(move |socket| connection(socket, state, caller))
 }
 
-async fn connection(mut socket: WebSocket, state: AppState, grants: Grants) {
+async fn connection(mut socket: WebSocket, state: AppState, caller: Caller) {
     state.metrics.connections(1);
     let joined = handshake(
         &mut socket,
@@ -44,7 +44,7 @@ async fn connection(mut socket: WebSocket, state: AppState, grants: Grants) {
     )
     .await;
     if let Some(joined) = joined {
-        joined_connection(socket, &state, grants, joined).await;
+        joined_connection(socket, &state, caller, joined).await;
     }
     state.metrics.connections(-1);
 }
@@ -52,9 +52,10 @@ async fn connection(mut socket: WebSocket, state: AppState, grants: Grants) {
 async fn joined_connection(
     mut socket: WebSocket,
     state: &AppState,
-    grants: Grants,
+    caller: Caller,
     joined: Joined,
 ) {
+    let Caller { grants, who, .. } = caller;
     let region = joined.metadata.region;
     let open_mesh = state.verifier.is_open() && state.verifier.mesh_token().is_none();
     if region.is_some() && !grants.is_mesh() && !open_mesh {
@@ -78,6 +79,7 @@ async fn joined_connection(
         grants,
         close.clone(),
     );
+    session.spend_as(who);
     let link = session.link().clone();
     if let Some(region) = region {
         session.count_traffic(state.mesh.traffic(&region));

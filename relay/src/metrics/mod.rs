@@ -1,9 +1,11 @@
 //! Prometheus metrics with the spec's names, each labelled by region, and the
 //! operational ones (`operations.rs`).
 //!
-//! Label cardinality is bounded: `region` has one value per relay, and
+//! Label cardinality is bounded: `region` has one value per relay. Run ids are labels
+//! only if the operator asks (`--metrics-run-labels`, [`LamportSeries::PerRun`]): then
 //! `crdt_lamport_clock{run_id}` exists only for runs loaded in memory, at most
-//! [`MAX_RUN_SERIES`] of them; a run's series is removed when it is unloaded.
+//! [`MAX_RUN_SERIES`] of them, and a run's series is removed when it is unloaded.
+//! Otherwise `crdt_lamport_clock` is one series per relay, the highest clock it has seen.
 
 use std::collections::HashSet;
 use std::sync::Mutex;
@@ -40,11 +42,22 @@ struct RunSeries {
     run_id: String,
 }
 
+/// How `crdt_lamport_clock` is exported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LamportSeries {
+    /// One series: the highest lamport clock of any run this relay has loaded.
+    Highest,
+    /// A series per loaded run, labelled with its id (at most [`MAX_RUN_SERIES`]).
+    PerRun,
+}
+
 /// The relay's metrics.
 #[derive(Debug)]
 pub struct Metrics {
     region: Region,
     registry: Registry,
+    lamport_series: LamportSeries,
+    lamport_highest: Family<Region, Gauge<u64, AtomicU64>>,
     sync_messages: Family<Region, Counter>,
     sync_failures: Family<Region, Counter>,
     snapshot_size: Family<Region, Gauge>,
@@ -61,14 +74,16 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    /// Metrics for a relay in `region`.
-    pub fn new(region: &str) -> Self {
+    /// Metrics for a relay in `region`, exporting lamport clocks as `lamport_series` says.
+    pub fn new(region: &str, lamport_series: LamportSeries) -> Self {
         let mut registry = Registry::default();
         let m = Self {
             region: Region {
                 region: region.to_owned(),
             },
             registry: Registry::default(),
+            lamport_series,
+            lamport_highest: Family::default(),
             sync_messages: Family::default(),
             sync_failures: Family::default(),
             snapshot_size: Family::default(),
@@ -108,11 +123,21 @@ impl Metrics {
             "Mesh peers currently connected",
             m.mesh_peers.clone(),
         );
-        registry.register(
-            "crdt_lamport_clock",
-            "Lamport clock of each loaded run",
-            m.lamport.clone(),
-        );
+        match lamport_series {
+            LamportSeries::PerRun => registry.register(
+                "crdt_lamport_clock",
+                "Lamport clock of each loaded run",
+                m.lamport.clone(),
+            ),
+            LamportSeries::Highest => {
+                registry.register(
+                    "crdt_lamport_clock",
+                    "Highest lamport clock of the runs this relay has loaded",
+                    m.lamport_highest.clone(),
+                );
+                let _ = m.lamport_highest.get_or_create(&m.region);
+            }
+        }
         registry.register(
             "runmesh_runs_loaded",
             "Documents held in memory",
@@ -230,8 +255,16 @@ impl Metrics {
         self.runs_loaded.get_or_create(&self.region).inc_by(delta);
     }
 
-    /// Records a run's lamport clock, if it has (or can get) a series.
+    /// Records a run's lamport clock: in its own series, if it has (or can get) one, or
+    /// in the relay's highest.
     pub fn lamport(&self, run_id: &str, value: u64) {
+        if self.lamport_series == LamportSeries::Highest {
+            let highest = self.lamport_highest.get_or_create(&self.region);
+            highest
+                .inner()
+                .fetch_max(value, std::sync::atomic::Ordering::Relaxed);
+            return;
+        }
         let mut runs = self
             .lamport_runs
             .lock()
@@ -274,7 +307,7 @@ mod tests {
 
     #[test]
     fn every_region_series_exists_from_start_up() {
-        let text = Metrics::new("eu").render();
+        let text = Metrics::new("eu", LamportSeries::Highest).render();
         for name in [
             "crdt_sync_messages_total{region=\"eu\"} 0",
             "crdt_sync_failures_total{region=\"eu\"} 0",
@@ -288,7 +321,7 @@ mod tests {
 
     #[test]
     fn renders_the_spec_names_with_the_region_and_bounds_run_series() {
-        let m = Metrics::new("us-east-1");
+        let m = Metrics::new("us-east-1", LamportSeries::PerRun);
         m.sync_message();
         m.sync_failure();
         m.mesh_peers(1);
@@ -311,5 +344,20 @@ mod tests {
             m.render().matches("crdt_lamport_clock{").count(),
             MAX_RUN_SERIES - 1
         );
+    }
+
+    #[test]
+    fn without_run_labels_the_lamport_clock_is_one_series_the_highest_seen() {
+        let m = Metrics::new("eu", LamportSeries::Highest);
+        for (i, value) in [(0, 7), (1, 42), (2, 3)] {
+            m.lamport(&format!("run{i}"), value);
+        }
+        m.forget_run("run1");
+        let text = m.render();
+        assert!(
+            text.contains("crdt_lamport_clock{region=\"eu\"} 42"),
+            "{text}"
+        );
+        assert!(!text.contains("run_id"), "{text}");
     }
 }

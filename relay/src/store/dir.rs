@@ -171,6 +171,12 @@ impl Store for DirStore {
         blocking(doc, move || store.read_stored(&id, false)).await
     }
 
+    async fn contains(&self, doc: &DocumentId) -> Result<bool, StoreError> {
+        // `read_stored` answers `Some` exactly when the run's directory exists.
+        let dir = self.dir(doc);
+        blocking(doc, move || Ok(dir.exists())).await
+    }
+
     async fn append(
         &self,
         doc: &DocumentId,

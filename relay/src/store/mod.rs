@@ -124,6 +124,11 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     ) -> Result<(), StoreError>;
     /// Every stored document.
     async fn list(&self) -> Result<Vec<DocumentId>, StoreError>;
+    /// Whether anything is stored for `doc` (what `load` would return `Some` for),
+    /// without reading it.
+    async fn contains(&self, doc: &DocumentId) -> Result<bool, StoreError> {
+        Ok(self.read(doc).await?.is_some())
+    }
     /// Every stored document with the fingerprint of its stored heads, where the store
     /// knows it for certain (`None`: the mesh syncs the run and indexes it then).
     async fn fingerprints(&self) -> Result<Vec<(DocumentId, Option<Fingerprint>)>, StoreError> {

@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::auth::{Access, Grants};
 use crate::docs::{DocCmd, Documents, PeerLink};
-use crate::limits::MutationLimits;
+use crate::limits::{Limits, Who};
 use crate::metrics::Metrics;
 
 /// The limits a connection lives under.
@@ -41,8 +41,8 @@ pub struct SessionLimits {
 pub struct SessionEnv {
     /// The runs.
     pub docs: Documents,
-    /// Per-user change limits.
-    pub limits: Arc<MutationLimits>,
+    /// Per-caller rate limits.
+    pub limits: Arc<Limits>,
     /// Metrics.
     pub metrics: Arc<Metrics>,
     /// This relay's peer id.
@@ -79,7 +79,7 @@ pub struct Session {
     attached: HashSet<DocumentId>,
     grants: Grants,
     /// Whose rate allowance this connection's changes spend.
-    user: String,
+    who: Who,
     /// Bytes sent and received, for a mesh link.
     traffic: Option<(Counter, Counter)>,
 }
@@ -97,19 +97,26 @@ impl Session {
         } else {
             PeerKind::Client
         };
-        let user = grants
+        // The connection's address is set by whoever accepted it (`spend_as`).
+        let who = grants
             .user()
-            .map_or_else(|| peer.to_string(), str::to_owned);
+            .map_or(Who::Unknown, |user| Who::Subject(user.to_owned()));
         let (link, rx) = PeerLink::new(peer, kind, env.config.peer_queue_frames, close);
         let session = Self {
             env,
             link,
             attached: HashSet::new(),
             grants,
-            user,
+            who,
             traffic: None,
         };
         (session, rx)
+    }
+
+    /// Has this connection's changes spend `who`'s allowance (the caller as the upgrade
+    /// request named it: the token's subject, else the client's address).
+    pub fn spend_as(&mut self, who: Who) {
+        self.who = who;
     }
 
     /// Counts this link's bytes (sent, received) in these counters.
@@ -260,7 +267,8 @@ impl Session {
         let changes = u32::try_from(changes).unwrap_or(u32::MAX);
         self.env
             .limits
-            .take(&self.user, changes)
+            .changes
+            .take(&self.who, changes)
             .map_err(|limited| {
                 self.env.metrics.rate_limited();
                 self.protocol_error(format!("changes refused, nothing applied: {limited}"))

@@ -10,6 +10,7 @@ mod common;
 #[path = "../common/pg.rs"]
 mod pg;
 
+mod accounting;
 mod auth;
 mod deploy_files;
 mod durability;

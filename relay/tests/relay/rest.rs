@@ -132,7 +132,12 @@ async fn create_prune_restore_and_flags_round_trip() {
 
 #[tokio::test]
 async fn health_and_metrics_answer() {
-    let relay = TestRelay::start("ap-southeast-1").await;
+    // Run ids label the lamport clock only when asked (`--metrics-run-labels`).
+    let tmp = tempfile::tempdir().unwrap();
+    let relay = TestRelay::start_in(tmp.path(), "ap-southeast-1", |c| {
+        c.lamport_series = runmesh_relay::metrics::LamportSeries::PerRun
+    })
+    .await;
     assert_eq!(get(&relay.http("/health/live")).await.0, 200);
     let (status, ready) = get(&relay.http("/health/ready")).await;
     assert_eq!((status, ready["status"].as_str()), (200, Some("ready")));

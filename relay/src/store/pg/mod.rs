@@ -345,6 +345,21 @@ impl Store for PgStore {
             .collect())
     }
 
+    async fn contains(&self, doc: &DocumentId) -> Result<bool, StoreError> {
+        let name = doc.to_string();
+        let row = self
+            .client(&name)
+            .await?
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM crdt_snapshots WHERE run_id = $1)
+                     OR EXISTS (SELECT 1 FROM collaboration_events WHERE run_id = $1)",
+                &[&uuid(doc)],
+            )
+            .await
+            .map_err(pg_err(&name, "looking a run up"))?;
+        Ok(row.get(0))
+    }
+
     async fn fingerprints(&self) -> Result<Vec<(DocumentId, Option<Fingerprint>)>, StoreError> {
         digests::all(&self.client("-").await?).await
     }
