@@ -49,7 +49,8 @@ pub async fn metrics(
         (Some(token), Some(given)) => auth::constant_time_eq(token.as_bytes(), given.as_bytes()),
         _ => false,
     };
-    if !by_token && !(state.metrics_token.is_none() && state.verifier.is_open()) {
+    let open = state.metrics_token.is_none() && state.verifier.is_open();
+    if !(open || by_token) {
         let refused = "/metrics needs the --metrics-token bearer or a token granting read on \
                        every run (\"*\")";
         let grants = state
