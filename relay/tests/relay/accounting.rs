@@ -378,3 +378,36 @@ async fn undo_on_a_run_the_relay_does_not_hold_is_a_404() {
     assert_eq!(status, 404, "the undo created nothing");
     relay.stop().await;
 }
+
+#[tokio::test]
+async fn with_postgres_a_read_of_a_run_not_stored_loads_nothing() {
+    let Some(url) = crate::pg::database_url() else {
+        return;
+    };
+    let schema = crate::pg::Schema::create(&url).await;
+    let on_schema = |c: &mut Config| c.database_url = Some(schema.url.clone());
+    let (dx, dy) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let x = TestRelay::start_in(dx.path(), "pg", on_schema).await;
+    let y = TestRelay::start_in(dy.path(), "pg", on_schema).await;
+    let run = run_id();
+    assert_eq!(
+        post(&x.http(&format!("/app/runs/{run}/graft")), GRAFT)
+            .await
+            .0,
+        201
+    );
+    // The other relay on the same database finds it in the store…
+    let (status, _) = get(&y.http(&format!("/api/crdt/runs/{run}/state"))).await;
+    assert_eq!(status, 200);
+    let loaded = runs_loaded(&y).await;
+    // …and answers runs the database does not hold without loading them.
+    for _ in 0..100 {
+        let unknown = RunId::random();
+        let (status, _) = get(&y.http(&format!("/api/crdt/runs/{unknown}/state"))).await;
+        assert_eq!(status, 404);
+    }
+    assert_eq!(runs_loaded(&y).await, loaded);
+    x.stop().await;
+    y.stop().await;
+    schema.drop_all().await;
+}
