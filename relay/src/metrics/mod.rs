@@ -155,7 +155,7 @@ impl Metrics {
         );
         registry.register(
             "runmesh_rate_limited",
-            "Requests and change batches refused over the per-user rate limit",
+            "Requests and change batches refused over a per-caller rate limit (changes, reads, forks)",
             m.rate_limited.clone(),
         );
         registry.register(
