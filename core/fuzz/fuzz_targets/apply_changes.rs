@@ -6,6 +6,7 @@
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
+use runmesh_core_fuzz as _; // the allocation cap
 use runmesh_core::{Identity, RunDoc, RunId, StepSpec};
 
 fn saved_run() -> &'static Vec<u8> {

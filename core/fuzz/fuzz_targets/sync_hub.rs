@@ -6,6 +6,7 @@
 use std::sync::{Arc, OnceLock};
 
 use libfuzzer_sys::fuzz_target;
+use runmesh_core_fuzz as _; // the allocation cap
 use runmesh_core::hub::{Effect, HubConfig, Input, Link, PeerKind, RunHub, SessionId, Stored};
 use runmesh_core::sync::{PeerId, decode_message};
 use runmesh_core::{Identity, RunDoc, RunId, StepSpec};
