@@ -105,3 +105,24 @@ fn many_heads_merges_raw_writes_and_a_fork_merged_back_are_followed() {
     }
     assert_resumable(&mut run, &start, &events);
 }
+
+#[test]
+fn a_backlog_read_in_parts_is_the_backlog_read_whole() {
+    let mut run = three_step_run();
+    let start = run.heads();
+    for i in 0..7 {
+        run.graft("step1", &format!("G{i}"), 2_000 + i).unwrap();
+    }
+    let now = run.heads();
+    let whole = run.changes_between(&start, &now).unwrap();
+    let mut parts = Vec::new();
+    let mut from = start;
+    loop {
+        let part = run.changes_between_at_most(&from, &now, 3).unwrap();
+        assert!(part.len() <= 3);
+        let Some(last) = part.last() else { break };
+        from = heads_of(last);
+        parts.extend(part);
+    }
+    assert_eq!(parts, whole);
+}

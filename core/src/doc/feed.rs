@@ -52,6 +52,18 @@ impl RunDoc {
         seen: &[ChangeHash],
         to: &[ChangeHash],
     ) -> Result<Vec<ChangeEvent>, RunError> {
+        self.changes_between_at_most(seen, to, usize::MAX)
+    }
+
+    /// As [`RunDoc::changes_between`], but only the first `max` events: the last one's
+    /// id is where to go on from. Each event costs a diff, so a follower far behind is
+    /// served in parts rather than with the whole history at once.
+    pub fn changes_between_at_most(
+        &mut self,
+        seen: &[ChangeHash],
+        to: &[ChangeHash],
+        max: usize,
+    ) -> Result<Vec<ChangeEvent>, RunError> {
         self.check_heads("since", seen)?;
         let genesis = automerge::ActorId::from(&GENESIS_ACTOR[..]);
         let (pending, _) = self.between(seen, to, |changes| {
@@ -69,8 +81,11 @@ impl RunDoc {
         // The heads after each change: in causal order, a change replaces the heads it
         // depends on (a change with none, or on an older point, adds a head).
         let mut heads: Vec<ChangeHash> = seen.to_vec();
-        let mut events = Vec::with_capacity(pending.len());
+        let mut events = Vec::with_capacity(pending.len().min(max));
         for change in pending {
+            if events.len() >= max {
+                break;
+            }
             heads.retain(|h| !change.deps.contains(h));
             heads.push(change.hash);
             heads.sort();

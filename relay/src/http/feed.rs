@@ -37,6 +37,11 @@ use crate::http::query::Query;
 use crate::http::state::AppState;
 use crate::http::subscribers::Subscription;
 
+/// Events read from the run at once. Each costs a diff on the run's task, so a consumer
+/// resuming from far back gets the backlog in parts, as it reads them, rather than
+/// holding the task (and its memory) for the whole history at once.
+const BATCH: usize = 256;
+
 /// `GET /api/crdt/runs/{runId}/events`
 pub async fn get_events(
     State(state): State<AppState>,
@@ -69,17 +74,19 @@ pub async fn get_events(
     let watch = follow(&docs, run).await?;
     let (stored, events) = since_of(&docs, run, since).await?;
     let lease = caller.lease(&state);
-    let feed = Feed {
+    let mut feed = Feed {
         docs,
         run,
-        seen: stored,
-        pending: events.into(),
+        seen: Vec::new(),
+        more: false,
+        pending: VecDeque::new(),
         watch,
         shutdown: state.shutdown.clone(),
         lease_end: Box::pin(async move { lease.ended().await }),
         ended: false,
         _subscription: subscription,
     };
+    feed.queue(stored, events);
     let stream = futures_util::stream::unfold(feed, |mut feed| async move {
         let event = feed.next().await?;
         Some((Ok(event), feed))
@@ -118,8 +125,10 @@ impl End {
 struct Feed {
     docs: Documents,
     run: RunId,
-    /// The stored heads the events in `pending` (and those sent) lead to.
+    /// The heads the events in `pending` (and those sent) lead to.
     seen: Vec<ChangeHash>,
+    /// Whether more stored changes follow `seen` (the last read was a full batch).
+    more: bool,
     pending: VecDeque<ChangeEvent>,
     watch: watch::Receiver<Vec<ChangeHash>>,
     shutdown: CancellationToken,
@@ -168,8 +177,32 @@ impl Feed {
         end.event()
     }
 
-    /// Waits for the run's stored heads to move, then queues the changes that moved them.
+    /// Queues the events of a read that led to the `stored` heads.
+    fn queue(&mut self, stored: Vec<ChangeHash>, events: Vec<ChangeEvent>) {
+        self.more = events.len() >= BATCH;
+        self.seen = match events.last() {
+            // A part of the backlog: go on from its last event.
+            Some(last) if self.more => last.id.iter().filter_map(|h| h.parse().ok()).collect(),
+            // Everything up to the stored heads.
+            _ => stored,
+        };
+        self.pending.extend(events);
+    }
+
+    /// Waits for the run's stored heads to move (unless more of a backlog is waiting),
+    /// then queues the changes that moved them.
     async fn wait(&mut self) -> Result<(), End> {
+        if !self.more {
+            self.changed().await?;
+        }
+        let (stored, events) = since_of(&self.docs, self.run, Some(self.seen.clone()))
+            .await
+            .map_err(End::Unreadable)?;
+        self.queue(stored, events);
+        Ok(())
+    }
+
+    async fn changed(&mut self) -> Result<(), End> {
         tokio::select! {
             () = self.shutdown.cancelled() => return Err(End::Shutdown),
             end = &mut self.lease_end => return Err(End::Lease(end)),
@@ -178,11 +211,6 @@ impl Feed {
                 self.watch = follow(&self.docs, self.run).await.map_err(End::Unreadable)?;
             },
         }
-        let (stored, events) = since_of(&self.docs, self.run, Some(self.seen.clone()))
-            .await
-            .map_err(End::Unreadable)?;
-        self.seen = stored;
-        self.pending.extend(events);
         Ok(())
     }
 }
@@ -203,7 +231,10 @@ async fn since_of(
     since: Option<Vec<ChangeHash>>,
 ) -> Result<(Vec<ChangeHash>, Vec<ChangeEvent>), AppError> {
     let (reply, rx) = oneshot::channel();
-    docs.send(run.document_id(), DocCmd::Read(Read::Since(since, reply)))
-        .await;
+    docs.send(
+        run.document_id(),
+        DocCmd::Read(Read::Since(since, BATCH, reply)),
+    )
+    .await;
     Ok(rx.await.map_err(|_| AppError::Internal)??)
 }

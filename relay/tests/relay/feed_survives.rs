@@ -240,3 +240,37 @@ async fn feeds_over_the_caps_are_refused_naming_the_limit() {
     );
     relay.stop().await;
 }
+
+#[tokio::test]
+async fn a_consumer_far_behind_gets_the_whole_backlog_in_order() {
+    let relay = TestRelay::start("eu-central-1").await;
+    graft(&relay, "Base").await;
+    let (_, heads) = get(&relay.http(&format!("/api/crdt/runs/{RUN}/heads"))).await;
+    let from = heads["heads"][0].as_str().unwrap().to_owned();
+    let saved = reqwest::get(relay.http(&format!("/api/crdt/runs/{RUN}/changes")))
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    // More changes than the feed reads from the run at once (256).
+    let who = Identity::random("eu-central-1", "batch").unwrap();
+    let mut replica = RunDoc::load(RUN.parse().unwrap(), who, &saved).unwrap();
+    for i in 0..600 {
+        replica.graft("step1", &format!("G{i}"), 2_000 + i).unwrap();
+    }
+    let (status, body) = sync(&relay, &replica.save()).await;
+    assert_eq!(status, 200, "{body}");
+
+    let url = relay.http(&format!("/api/crdt/runs/{RUN}/events"));
+    let mut behind = Consumer::open(&url, Some(&from)).await;
+    for i in 0..600 {
+        let (_, event) = behind.next().await;
+        assert_eq!(agent(&event), format!("G{i}"));
+    }
+    behind.quiet().await;
+    graft(&relay, "Live").await;
+    assert_eq!(agent(&behind.next().await.1), "Live");
+    behind.close();
+    relay.stop().await;
+}
