@@ -2,6 +2,9 @@
 //! credential on every GET — the only way an `EventSource` can send one — and never
 //! refused as a parameter of the route.
 
+use runmesh_core::sync::{PeerId, PeerMetadata};
+use runmesh_relay::client::Connection;
+
 use crate::common::*;
 use crate::jwt::{every_run, now, secured};
 use crate::sse::Consumer;
@@ -53,6 +56,21 @@ async fn every_get_route_accepts_the_token_as_a_query_parameter() {
         let refused = client.get(relay.http(route)).send().await.unwrap();
         assert_eq!(refused.status(), 401, "GET {route} without a token");
     }
+
+    // Routes that need no token do not refuse one either.
+    for route in ["/health", "/health/live", "/health/ready", "/metrics"] {
+        let response = client
+            .get(relay.http(&format!("{route}?token={token}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "GET {route} with ?token=");
+    }
+    // And the WebSocket, as a browser opens it.
+    let ws = format!("{}?token={token}", relay.ws());
+    Connection::connect(&ws, PeerId::random("browser"), PeerMetadata::default())
+        .await
+        .expect("/ws with ?token=");
 
     // A parameter a route does not take is still named, the token beside it is not.
     let (status, body) = get(&relay.http(&format!("{runs}/state?token={token}&bogus=1"))).await;
