@@ -98,9 +98,14 @@ async fn joined_connection(
         }
         tracing::info!(peer = %joined.peer, %region, "CRDT mesh: peer connected to us");
     }
-    let ending = tokio::spawn(end_with_lease(lease, link.clone(), state.me.clone()));
+    // Only sessions opened with a token can end this way: no task for the others.
+    let ending = lease
+        .can_end()
+        .then(|| tokio::spawn(end_with_lease(lease, link.clone(), state.me.clone())));
     let end = serve(socket, session, outbound, close).await;
-    ending.abort();
+    if let Some(ending) = ending {
+        ending.abort();
+    }
     if link.is_mesh() {
         state.mesh.link_down(&link);
         tracing::warn!(peer = %joined.peer, ?end, "CRDT mesh: peer disconnected from us");
