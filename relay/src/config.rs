@@ -126,6 +126,16 @@ pub struct Args {
     /// 30 s), for this many seconds.
     #[arg(long, env = "IDLE_TIMEOUT_SECS", default_value_t = 90)]
     pub idle_timeout_secs: u64,
+
+    // The change feed (issue 32, "feed"): caps on open SSE streams.
+    /// Change feeds (`GET …/events` streams) open at once on this relay; more are
+    /// refused with 503.
+    #[arg(long, env = "MAX_SSE_SUBSCRIBERS", default_value_t = 5000)]
+    pub max_sse_subscribers: usize,
+
+    /// Change feeds open at once on one run; more are refused with 503.
+    #[arg(long, env = "MAX_SSE_SUBSCRIBERS_PER_RUN", default_value_t = 2500)]
+    pub max_sse_subscribers_per_run: usize,
 }
 
 /// Checked configuration.
@@ -175,6 +185,11 @@ pub struct Config {
     pub max_document_bytes: usize,
     /// Silence after which a connection is closed.
     pub idle_timeout: Duration,
+    // The change feed (issue 32, "feed").
+    /// Change feeds open at once on this relay.
+    pub max_sse_subscribers: usize,
+    /// Change feeds open at once on one run.
+    pub max_sse_subscribers_per_run: usize,
 }
 
 /// A flag whose value cannot be used.
@@ -283,6 +298,17 @@ impl TryFrom<Args> for Config {
                 "must be more than the 30 s ping interval",
             ));
         }
+        // The change feed (issue 32, "feed").
+        if args.max_sse_subscribers == 0 {
+            return Err(bad("max-sse-subscribers", "0", "must be at least 1"));
+        }
+        if args.max_sse_subscribers_per_run == 0 {
+            return Err(bad(
+                "max-sse-subscribers-per-run",
+                "0",
+                "must be at least 1",
+            ));
+        }
         Ok(Self {
             listen,
             data_dir: args.data_dir,
@@ -306,6 +332,8 @@ impl TryFrom<Args> for Config {
             max_runs_per_connection: args.max_runs_per_connection,
             max_document_bytes: args.max_document_bytes,
             idle_timeout: Duration::from_secs(args.idle_timeout_secs),
+            max_sse_subscribers: args.max_sse_subscribers,
+            max_sse_subscribers_per_run: args.max_sse_subscribers_per_run,
         })
     }
 }

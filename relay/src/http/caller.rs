@@ -5,7 +5,7 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use runmesh_core::RunId;
 
-use crate::auth::{self, Access, Grants};
+use crate::auth::{self, Access, Grants, Lease};
 use crate::http::error::AppError;
 use crate::http::state::AppState;
 use crate::tls::PeerAddr;
@@ -22,6 +22,10 @@ pub struct Caller {
     header_user: Option<String>,
     /// The client's address, when known.
     ip: Option<std::net::IpAddr>,
+    /// The credential presented, and when it stops being accepted: a stream or socket
+    /// opened with it ends then ([`Caller::lease`]).
+    credential: Option<String>,
+    expires: Option<std::time::SystemTime>,
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -33,9 +37,9 @@ impl FromRequestParts<AppState> for Caller {
             .get::<ConnectInfo<PeerAddr>>()
             .map(|c| c.0.0.ip());
         let credential = auth::credential(&parts.headers, parts.uri.query());
-        let grants = state
+        let verified = state
             .verifier
-            .grants(credential, ip)
+            .verify(credential, ip)
             .map_err(|e| AppError::Unauthorized(e.to_string()))?;
         let header_user = parts
             .headers
@@ -45,14 +49,26 @@ impl FromRequestParts<AppState> for Caller {
             .filter(|v| !v.is_empty())
             .map(str::to_owned);
         Ok(Self {
-            grants,
+            grants: verified.grants,
             header_user,
             ip,
+            credential: credential.map(str::to_owned),
+            expires: verified.expires,
         })
     }
 }
 
 impl Caller {
+    /// How long a stream or socket this caller opens may go on.
+    pub fn lease(&self, state: &AppState) -> Lease {
+        Lease::new(
+            state.verifier.clone(),
+            self.credential.clone(),
+            self.ip,
+            self.expires,
+        )
+    }
+
     /// The user changes are made for: the token's `sub`, else the header (open mode).
     pub fn user(&self) -> String {
         self.grants
