@@ -99,6 +99,15 @@ pub enum RunError {
         /// What Automerge found wrong.
         source: Box<automerge::AutomergeError>,
     },
+    /// The bytes declared more than they hold or more than a stated ceiling, and were
+    /// refused before Automerge parsed them (see `bounds`).
+    #[error("refused document bytes ({len} bytes): {source}")]
+    Refused {
+        /// How many bytes were given.
+        len: usize,
+        /// What was declared, and the limit.
+        source: crate::bounds::BoundsError,
+    },
     /// Automerge failed while parsing the bytes (a panic inside it, caught here).
     #[error("corrupt document bytes ({len} bytes): automerge failed while parsing them: {reason}")]
     Unparsable {

@@ -39,8 +39,11 @@
 //!   relay drives (and the simulation in `tests/sim/` puts under adversarial schedules).
 //! - [`digest`]: which runs two relays hold differently, found without loading them.
 //! - [`Backoff`]: how long to wait before dialling a relay again.
+//! - [`bounds`]: Automerge bytes from outside, checked against what they declare and a
+//!   ceiling before Automerge parses them.
 
 mod backoff;
+pub mod bounds;
 pub mod digest;
 mod doc;
 mod error;

@@ -215,15 +215,22 @@ fn corrupt_bytes_are_refused_with_nothing_applied() {
     let last = bytes.len() - 1;
     bytes[last] ^= 0xff;
     bytes[10] ^= 0xff;
+    // The flipped length byte now declares more than follows: refused before parsing.
     let err = RunDoc::load(run_id(), who(2, "r", "u"), &bytes).unwrap_err();
     assert!(
-        err.to_string().starts_with("corrupt document bytes"),
+        err.to_string().starts_with("refused document bytes"),
         "{err}"
     );
     let heads = run.heads();
     let err = run.apply_bytes(b"definitely not automerge").unwrap_err();
+    assert!(matches!(err, RunError::Refused { len: 24, .. }), "{err}");
+    assert!(err.to_string().contains("no magic number"), "{err}");
+    // Bytes that pass the check but that Automerge finds corrupt: a flipped checksum.
+    let mut bytes = run.save();
+    bytes[5] ^= 0xff;
+    let err = RunDoc::load(run_id(), who(2, "r", "u"), &bytes).unwrap_err();
     assert!(
-        matches!(err, RunError::CorruptBytes { len: 24, .. }),
+        err.to_string().starts_with("corrupt document bytes"),
         "{err}"
     );
     assert_eq!(run.heads(), heads);

@@ -162,6 +162,16 @@ pub struct Args {
     /// without it, one series per relay holds the highest clock seen.
     #[arg(long, env = "METRICS_RUN_LABELS")]
     pub metrics_run_labels: bool,
+
+    // The change feed (issue 32, "feed"): caps on open SSE streams.
+    /// Change feeds (`GET …/events` streams) open at once on this relay; more are
+    /// refused with 503.
+    #[arg(long, env = "MAX_SSE_SUBSCRIBERS", default_value_t = 5000)]
+    pub max_sse_subscribers: usize,
+
+    /// Change feeds open at once on one run; more are refused with 503.
+    #[arg(long, env = "MAX_SSE_SUBSCRIBERS_PER_RUN", default_value_t = 2500)]
+    pub max_sse_subscribers_per_run: usize,
 }
 
 /// Checked configuration.
@@ -224,6 +234,11 @@ pub struct Config {
     pub metrics_token: Option<String>,
     /// How `crdt_lamport_clock` is exported.
     pub lamport_series: crate::metrics::LamportSeries,
+    // The change feed (issue 32, "feed").
+    /// Change feeds open at once on this relay.
+    pub max_sse_subscribers: usize,
+    /// Change feeds open at once on one run.
+    pub max_sse_subscribers_per_run: usize,
 }
 
 /// A flag whose value cannot be used.
@@ -375,6 +390,17 @@ impl TryFrom<Args> for Config {
         } else {
             crate::metrics::LamportSeries::Highest
         };
+        // The change feed (issue 32, "feed").
+        if args.max_sse_subscribers == 0 {
+            return Err(bad("max-sse-subscribers", "0", "must be at least 1"));
+        }
+        if args.max_sse_subscribers_per_run == 0 {
+            return Err(bad(
+                "max-sse-subscribers-per-run",
+                "0",
+                "must be at least 1",
+            ));
+        }
         Ok(Self {
             listen,
             data_dir: args.data_dir,
@@ -404,6 +430,8 @@ impl TryFrom<Args> for Config {
             trusted_proxies,
             metrics_token,
             lamport_series,
+            max_sse_subscribers: args.max_sse_subscribers,
+            max_sse_subscribers_per_run: args.max_sse_subscribers_per_run,
         })
     }
 }

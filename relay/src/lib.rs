@@ -42,7 +42,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 pub use config::{Args, Config};
-pub use http::{AppError, AppState, USER_HEADER};
+pub use http::{AppError, AppState, Subscribers, USER_HEADER};
 
 use crate::docs::{Digests, Divergence, Documents, MeshLinks, TaskEnv};
 use crate::mesh::Mesh;
@@ -132,6 +132,10 @@ pub async fn state(config: &Config, shutdown: CancellationToken) -> anyhow::Resu
         region: config.region.as_str().into(),
         me,
         shutdown,
+        subscribers: Subscribers::new(
+            config.max_sse_subscribers,
+            config.max_sse_subscribers_per_run,
+        ),
     })
 }
 

@@ -3,6 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use runmesh_core_fuzz as _; // the allocation cap
 use runmesh_core::sync::WireMessage;
 
 fuzz_target!(|data: &[u8]| {

@@ -22,12 +22,14 @@ pub struct ChangeEvent {
     pub diff: RunDiff,
 }
 
-/// A change to describe: its hash, its dependencies, what its note says it touched.
+/// A change to describe: its hash, its dependencies, what its note says it touched, and
+/// whether a follower is told of it (the genesis is every run's, never news).
 struct Pending {
     hash: ChangeHash,
     deps: Vec<ChangeHash>,
     touched: Option<Touched>,
     entry: HistoryEntry,
+    told: bool,
 }
 
 impl RunDoc {
@@ -40,42 +42,67 @@ impl RunDoc {
 
     /// As [`RunDoc::changes_since`], but only the changes `to` includes (a relay follows
     /// what it has stored, not what it holds in memory).
+    ///
+    /// Any history a writer can produce is described: concurrent branches, merges, and
+    /// changes with no dependencies at all (their "before" is the empty document). Each
+    /// change is read at the points it names, never at heads a follower gave, so once
+    /// `seen` is known nothing after it can make this fail.
     pub fn changes_between(
         &mut self,
         seen: &[ChangeHash],
         to: &[ChangeHash],
     ) -> Result<Vec<ChangeEvent>, RunError> {
+        self.changes_between_at_most(seen, to, usize::MAX)
+    }
+
+    /// As [`RunDoc::changes_between`], but only the first `max` events: the last one's
+    /// id is where to go on from. Each event costs a diff, so a follower far behind is
+    /// served in parts rather than with the whole history at once.
+    pub fn changes_between_at_most(
+        &mut self,
+        seen: &[ChangeHash],
+        to: &[ChangeHash],
+        max: usize,
+    ) -> Result<Vec<ChangeEvent>, RunError> {
         self.check_heads("since", seen)?;
-        let now = to.to_vec();
         let genesis = automerge::ActorId::from(&GENESIS_ACTOR[..]);
-        let (pending, _) = self.between(seen, &now, |changes| {
+        let (pending, _) = self.between(seen, to, |changes| {
             agreed_order(changes)
                 .into_iter()
-                .filter(|meta| *meta.actor != genesis)
                 .map(|meta| Pending {
                     hash: meta.hash,
                     deps: meta.deps.clone(),
                     touched: Touched::of(std::slice::from_ref(&meta)),
+                    told: *meta.actor != genesis,
                     entry: entries(vec![meta]).remove(0),
                 })
                 .collect::<Vec<_>>()
         });
+        // The heads after each change: in causal order, a change replaces the heads it
+        // depends on (a change with none, or on an older point, adds a head).
         let mut heads: Vec<ChangeHash> = seen.to_vec();
-        let mut events = Vec::with_capacity(pending.len());
+        let mut events = Vec::with_capacity(pending.len().min(max));
         for change in pending {
+            if events.len() >= max {
+                break;
+            }
+            heads.retain(|h| !change.deps.contains(h));
+            heads.push(change.hash);
+            heads.sort();
+            heads.dedup();
+            if !change.told {
+                continue;
+            }
             let after = [change.hash];
             let mut diff = match &change.touched {
                 Some(touched) => {
                     self.diff_touched(&change.deps, &after, touched, &Touched::default())
                 }
                 None => {
-                    let before = self.state_at(&change.deps)?;
-                    compare(&before, &self.state_at(&after)?)
+                    let before = self.state_at_known(&change.deps);
+                    compare(&before, &self.state_at_known(&after))
                 }
             };
-            heads.retain(|h| !change.deps.contains(h));
-            heads.push(change.hash);
-            heads.sort();
             diff.from = change.deps.iter().map(ToString::to_string).collect();
             diff.to = vec![change.hash.to_string()];
             diff.changes = vec![change.entry.clone()];

@@ -298,6 +298,10 @@ impl RunDoc {
 /// Parses and checks every chunk of `bytes`. `None`: the bytes are sound but depend on
 /// changes they do not contain (incremental chunks).
 fn strict_load(bytes: &[u8]) -> Result<Option<AutoCommit>, RunError> {
+    crate::bounds::check_storage(bytes).map_err(|source| RunError::Refused {
+        len: bytes.len(),
+        source,
+    })?;
     let loaded = guard(bytes.len(), || {
         AutoCommit::load_with_options(
             bytes,

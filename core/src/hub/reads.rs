@@ -52,18 +52,20 @@ impl<R> RunHub<R> {
         self.durable.stored_heads().to_vec()
     }
 
-    /// The stored changes after `seen`, each with what it did (`None`: none, just the
-    /// heads to follow from), and the stored heads they lead to.
+    /// The stored changes after `seen`, at most `max`, each with what it did (`None`:
+    /// none, just the heads to follow from), and the stored heads they lead to (fewer
+    /// than `max` events: the last one's id is the stored heads).
     pub fn changes_since(
         &mut self,
         seen: Option<&[ChangeHash]>,
+        max: usize,
     ) -> Result<(Vec<ChangeHash>, Vec<ChangeEvent>), OpError> {
         let stored = self.stored_heads();
         let run = self.run_doc()?;
         match seen {
             None => Ok((stored, Vec::new())),
             Some(seen) => {
-                let events = run.changes_between(seen, &stored)?;
+                let events = run.changes_between_at_most(seen, &stored, max)?;
                 Ok((stored, events))
             }
         }

@@ -23,6 +23,10 @@ pub enum SyncError {
     /// Not an Automerge sync message.
     #[error("not an automerge sync message: {0}")]
     Decode(String),
+    /// The message declared more than it holds or more than a stated ceiling, and was
+    /// refused before Automerge decoded it (see `bounds`).
+    #[error("sync message refused before decoding: {0}")]
+    Refused(crate::bounds::BoundsError),
     /// Automerge refused the changes it carried.
     #[error("automerge refused the sync message: {0}")]
     Apply(String),
@@ -32,6 +36,7 @@ pub enum SyncError {
 /// panic inside Automerge's parser into an error (see `doc::guard`). Done once, where
 /// the frame arrives; everything after works on the decoded message.
 pub fn decode_message(data: &[u8]) -> Result<sync::Message, SyncError> {
+    crate::bounds::check_sync_message(data).map_err(SyncError::Refused)?;
     crate::doc::guard(data.len(), || sync::Message::decode(data))
         .map_err(|e| SyncError::Decode(e.to_string()))?
         .map_err(|e| SyncError::Decode(e.to_string()))

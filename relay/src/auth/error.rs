@@ -3,7 +3,7 @@
 use std::net::IpAddr;
 
 /// Why a credential was refused (401).
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum AuthError {
     /// Auth is on and the request carries nothing.
     #[error("missing token: pass it as ?token=… or Authorization: Bearer …")]
@@ -11,6 +11,9 @@ pub enum AuthError {
     /// The JWT expired.
     #[error("token expired")]
     Expired,
+    /// The JWT's `nbf` is still ahead.
+    #[error("token not valid yet (its nbf is in the future)")]
+    NotYetValid,
     /// The JWT failed verification or its claims are malformed.
     #[error("invalid token: {0}")]
     Invalid(String),

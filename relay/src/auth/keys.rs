@@ -62,10 +62,16 @@ impl std::fmt::Debug for KeySet {
     }
 }
 
+/// Seconds of clock difference allowed between the token's issuer and the relay, on
+/// `exp` and `nbf` alike.
+pub const LEEWAY_SECS: u64 = 30;
+
 fn validation(algorithm: Algorithm) -> Validation {
     let mut v = Validation::new(algorithm);
-    v.leeway = 30;
+    v.leeway = LEEWAY_SECS;
     v.set_required_spec_claims(&["exp", "sub"]);
+    // A token issued for later is refused until then (if it says so).
+    v.validate_nbf = true;
     v.validate_aud = false;
     v
 }
@@ -198,6 +204,9 @@ impl KeySet {
                 // Only the key that signed it gets as far as the expiry.
                 Err(e) if *e.kind() == jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
                     return Err(AuthError::Expired);
+                }
+                Err(e) if *e.kind() == jsonwebtoken::errors::ErrorKind::ImmatureSignature => {
+                    return Err(AuthError::NotYetValid);
                 }
                 Err(e) => last = Some(e),
             }

@@ -3,19 +3,24 @@
 //! `--mesh-allow` addresses), or nothing at all in open mode (loud at start-up).
 //!
 //! A token's `runs` claim maps a run UUID (or `*`) to `read` or `write`; `write` implies
-//! `read`. Browsers pass the token as the `token` query parameter (a WebSocket cannot set
-//! headers); other clients may send `Authorization: Bearer <token>`.
+//! `read`. Browsers pass the token as the `token` query parameter (a WebSocket and an
+//! `EventSource` cannot set headers), accepted on every route; other clients may send
+//! `Authorization: Bearer <token>`. A token with an `nbf` still ahead is refused. A
+//! stream or socket opened with a token ends when the token expires or a key reload no
+//! longer verifies it ([`Lease`]).
 
 mod error;
 mod grants;
 mod keys;
+mod lease;
 mod verifier;
 
 pub use error::AuthError;
 pub use grants::{Access, Denied, Grants};
-pub use keys::KeyError;
+pub use keys::{KeyError, LEEWAY_SECS};
+pub use lease::{Lease, LeaseEnd};
 pub(crate) use verifier::constant_time_eq;
-pub use verifier::{AuthConfig, Verifier};
+pub use verifier::{AuthConfig, Verified, Verifier};
 
 use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;

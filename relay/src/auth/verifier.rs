@@ -4,12 +4,14 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Deserialize;
+use tokio::sync::watch;
 
 use crate::auth::error::AuthError;
 use crate::auth::grants::{Access, Grants};
-use crate::auth::keys::{KeyError, KeySet};
+use crate::auth::keys::{KeyError, KeySet, LEEWAY_SECS};
 
 /// How the relay authenticates, from its flags.
 #[derive(Clone, Debug, Default)]
@@ -29,8 +31,20 @@ pub struct AuthConfig {
 #[derive(Deserialize)]
 struct Claims {
     sub: String,
+    /// Seconds since the epoch (a number; the keys' validation requires it).
+    exp: f64,
     #[serde(default)]
     runs: HashMap<String, String>,
+}
+
+/// What a credential grants, and until when.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verified {
+    /// What it allows.
+    pub grants: Grants,
+    /// When a new request with it would be refused as expired (`exp` plus the clock
+    /// leeway); `None` for credentials that do not expire (open mode, the mesh token).
+    pub expires: Option<SystemTime>,
 }
 
 /// Checks credentials.
@@ -39,6 +53,9 @@ pub struct Verifier {
     keys: Arc<KeySet>,
     mesh_token: Option<String>,
     mesh_allow: Vec<IpAddr>,
+    /// Counts the reloads that changed the keys, for open sessions to check their
+    /// credential again.
+    reloads: Arc<watch::Sender<u64>>,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -66,12 +83,21 @@ impl Verifier {
             keys: Arc::new(keys),
             mesh_token: config.mesh_token.clone(),
             mesh_allow: config.mesh_allow.clone(),
+            reloads: Arc::new(watch::Sender::new(0)),
         })
     }
 
-    /// Re-reads `--jwt-keys` (SIGHUP). The keys stay as they were if it fails.
+    /// Re-reads `--jwt-keys` (SIGHUP). The keys stay as they were if it fails; if it
+    /// succeeds, open sessions check their credential again.
     pub fn reload(&self) -> Result<usize, KeyError> {
-        self.keys.reload()
+        let keys = self.keys.reload()?;
+        self.reloads.send_modify(|n| *n += 1);
+        Ok(keys)
+    }
+
+    /// Told after each reload of the keys.
+    pub fn reloads(&self) -> watch::Receiver<u64> {
+        self.reloads.subscribe()
     }
 
     /// Whether the relay runs open (no JWT configured).
@@ -90,6 +116,19 @@ impl Verifier {
         credential: Option<&str>,
         from: Option<IpAddr>,
     ) -> Result<Grants, AuthError> {
+        self.verify(credential, from).map(|v| v.grants)
+    }
+
+    /// What `credential`, presented from `from`, grants, and until when.
+    pub fn verify(
+        &self,
+        credential: Option<&str>,
+        from: Option<IpAddr>,
+    ) -> Result<Verified, AuthError> {
+        let lasting = |grants| Verified {
+            grants,
+            expires: None,
+        };
         if let (Some(token), Some(mesh)) = (credential, &self.mesh_token)
             && constant_time_eq(token.as_bytes(), mesh.as_bytes())
         {
@@ -99,10 +138,10 @@ impl Verifier {
             {
                 return Err(AuthError::NotAllowed(ip));
             }
-            return Ok(Grants::Mesh);
+            return Ok(lasting(Grants::Mesh));
         }
         if self.keys.is_empty() {
-            return Ok(Grants::Open);
+            return Ok(lasting(Grants::Open));
         }
         let token = credential.ok_or(AuthError::Missing)?;
         let data = self.keys.verify::<Claims>(token)?;
@@ -126,9 +165,15 @@ impl Verifier {
             };
             runs.insert(key, access);
         }
-        Ok(Grants::User {
-            user: data.claims.sub,
-            runs,
+        // Refused from the second after exp plus the leeway, as the keys' validation
+        // counts it.
+        let refused_from = data.claims.exp.max(0.0).floor() as u64 + LEEWAY_SECS + 1;
+        Ok(Verified {
+            grants: Grants::User {
+                user: data.claims.sub,
+                runs,
+            },
+            expires: Some(UNIX_EPOCH + Duration::from_secs(refused_from)),
         })
     }
 }
@@ -196,6 +241,30 @@ mod tests {
             v.grants(Some(&forged), None),
             Err(AuthError::Invalid(_))
         ));
+    }
+
+    #[test]
+    fn nbf_is_honoured_and_exp_says_when_the_token_stops_working() {
+        let v = verifier();
+        let claims = |extra: serde_json::Value| {
+            let mut c = serde_json::json!({"sub": "ada", "exp": now() + 600, "runs": {}});
+            c.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            token(c)
+        };
+        let later = claims(serde_json::json!({"nbf": now() + 300}));
+        assert_eq!(v.grants(Some(&later), None), Err(AuthError::NotYetValid));
+        let skewed = claims(serde_json::json!({"nbf": now() + 5}));
+        assert!(v.grants(Some(&skewed), None).is_ok(), "within the leeway");
+        let past = claims(serde_json::json!({"nbf": now() - 5}));
+        assert!(v.grants(Some(&past), None).is_ok());
+        let exp = now() + 60;
+        let ok = claims(serde_json::json!({ "exp": exp }));
+        let ends = UNIX_EPOCH + Duration::from_secs(exp + LEEWAY_SECS + 1);
+        assert_eq!(v.verify(Some(&ok), None).unwrap().expires, Some(ends));
+        let mesh = v.verify(Some("mesh-token-of-some-length"), None).unwrap();
+        assert_eq!(mesh.expires, None, "the mesh token does not expire");
     }
 
     #[test]

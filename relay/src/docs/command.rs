@@ -28,9 +28,10 @@ pub enum Read {
     /// The run as it was at these heads.
     StateAt(Vec<ChangeHash>, oneshot::Sender<Result<RunState, OpError>>),
     /// The stored changes after the heads given (none: none, just the heads to follow
-    /// from), and the stored heads.
+    /// from), at most this many, and the stored heads.
     Since(
         Option<Vec<ChangeHash>>,
+        usize,
         oneshot::Sender<Result<Followed, OpError>>,
     ),
     /// A receiver of the run's stored heads, told each time they change.

@@ -400,8 +400,8 @@ impl Shell {
             Read::StateAt(heads, reply) => {
                 let _ = reply.send(self.hub.state_at(&heads));
             }
-            Read::Since(seen, reply) => {
-                let _ = reply.send(self.hub.changes_since(seen.as_deref()));
+            Read::Since(seen, max, reply) => {
+                let _ = reply.send(self.hub.changes_since(seen.as_deref(), max));
             }
             Read::Watch(reply) => {
                 self.followers.send_replace(self.hub.stored_heads());

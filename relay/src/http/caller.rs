@@ -6,7 +6,7 @@ use axum::http::Method;
 use axum::http::request::Parts;
 use runmesh_core::{MAX_LABEL_BYTES, RunId};
 
-use crate::auth::{self, Access, Grants};
+use crate::auth::{self, Access, Grants, Lease};
 use crate::http::error::AppError;
 use crate::http::state::AppState;
 use crate::limits::{Budget, Who, client_ip};
@@ -25,6 +25,12 @@ pub struct Caller {
     /// Whose rate allowance the caller spends: the token's subject, else the client's
     /// address (a claimed user name is anyone's to change, so it is not the key).
     pub who: Who,
+    /// The client's address, when known.
+    ip: Option<std::net::IpAddr>,
+    /// The credential presented, and when it stops being accepted: a stream or socket
+    /// opened with it ends then ([`Caller::lease`]).
+    credential: Option<String>,
+    expires: Option<std::time::SystemTime>,
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -36,10 +42,11 @@ impl FromRequestParts<AppState> for Caller {
             .get::<ConnectInfo<PeerAddr>>()
             .map(|c| c.0.0.ip());
         let credential = auth::credential(&parts.headers, parts.uri.query());
-        let grants = state
+        let verified = state
             .verifier
-            .grants(credential, peer)
+            .verify(credential, peer)
             .map_err(|e| AppError::Unauthorized(e.to_string()))?;
+        let grants = verified.grants;
         let header_user = claimed_user(parts)?;
         let who = match grants.user() {
             Some(sub) => Who::Subject(sub.to_owned()),
@@ -53,6 +60,9 @@ impl FromRequestParts<AppState> for Caller {
             grants,
             header_user,
             who,
+            ip: peer,
+            credential: credential.map(str::to_owned),
+            expires: verified.expires,
         };
         if matches!(parts.method, Method::GET | Method::HEAD) {
             caller.spend(state, &state.limits.reads)?;
@@ -85,6 +95,16 @@ fn claimed_user(parts: &Parts) -> Result<Option<String>, AppError> {
 }
 
 impl Caller {
+    /// How long a stream or socket this caller opens may go on.
+    pub fn lease(&self, state: &AppState) -> Lease {
+        Lease::new(
+            state.verifier.clone(),
+            self.credential.clone(),
+            self.ip,
+            self.expires,
+        )
+    }
+
     /// The user changes are made for: the token's `sub`, else the header (open mode).
     pub fn user(&self) -> String {
         self.grants

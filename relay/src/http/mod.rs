@@ -11,8 +11,10 @@ mod ops;
 mod page;
 mod past;
 mod path;
+mod query;
 mod reads;
 mod state;
+mod subscribers;
 mod writes;
 mod ws;
 
@@ -23,6 +25,7 @@ use axum::routing::{get, post, put};
 pub use caller::USER_HEADER;
 pub use error::AppError;
 pub use state::AppState;
+pub use subscribers::Subscribers;
 
 use crate::http::ws::ws_handler;
 

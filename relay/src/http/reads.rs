@@ -1,7 +1,7 @@
 //! The run reads: `GET /api/crdt/runs` and `GET /api/crdt/runs/{runId}/…`.
 
 use axum::Json;
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use futures_util::stream::{self, StreamExt};
@@ -15,6 +15,7 @@ use crate::http::error::AppError;
 use crate::http::heads;
 use crate::http::page::Page;
 use crate::http::path::RunPath;
+use crate::http::query::Query;
 use crate::http::state::Region;
 use crate::http::writes::StateBody;
 
@@ -53,7 +54,7 @@ pub async fn get_state(
     State(Region(region)): State<Region>,
     RunPath(run): RunPath,
     caller: Caller,
-    RawQuery(query): RawQuery,
+    Query(query): Query,
 ) -> Result<Json<StateBody>, AppError> {
     caller.read(run)?;
     let params = heads::params(query.as_deref(), &["at"])?;
@@ -74,7 +75,7 @@ pub async fn get_diff(
     State(docs): State<Documents>,
     RunPath(run): RunPath,
     caller: Caller,
-    RawQuery(query): RawQuery,
+    Query(query): Query,
 ) -> Result<impl IntoResponse, AppError> {
     caller.read(run)?;
     let params = heads::params(query.as_deref(), &["from", "to"])?;
@@ -141,7 +142,7 @@ const TITLES_AT_ONCE: usize = 8;
 pub async fn list_runs(
     State(docs): State<Documents>,
     caller: Caller,
-    RawQuery(query): RawQuery,
+    Query(query): Query,
 ) -> Result<impl IntoResponse, AppError> {
     let page = Page::parse(query.as_deref())?;
     let stored = docs.stored().await.map_err(|e| {

@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::auth::Verifier;
 use crate::docs::Documents;
+use crate::http::subscribers::Subscribers;
 use crate::limits::Limits;
 use crate::mesh::Mesh;
 use crate::metrics::Metrics;
@@ -37,6 +38,8 @@ pub struct AppState {
     pub me: PeerId,
     /// Cancelled when the relay shuts down; sessions end with it.
     pub shutdown: CancellationToken,
+    /// The open change feeds, under their caps.
+    pub subscribers: Subscribers,
 }
 
 impl FromRef<AppState> for Documents {

@@ -1,13 +1,16 @@
 //! `GET /ws`: upgrades to a WebSocket speaking automerge-repo's protocol. A peer whose
-//! `join` carries a region is another relay: its session becomes a mesh link.
+//! `join` carries a region is another relay: its session becomes a mesh link. A session
+//! opened with a token ends when the token does (it expires, or a key reload no longer
+//! verifies it): an `error` message naming why, then the close.
 
 use axum::extract::State;
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::response::Response;
-use runmesh_core::sync::WireMessage;
 use runmesh_core::sync::handshake::Joined;
+use runmesh_core::sync::{PeerId, WireMessage};
 
-use crate::auth::Grants;
+use crate::auth::{Grants, Lease};
+use crate::docs::PeerLink;
 use crate::http::caller::Caller;
 use crate::http::state::AppState;
 use crate::mesh::Dialled;
@@ -44,7 +47,8 @@ async fn connection(mut socket: WebSocket, state: AppState, caller: Caller) {
     )
     .await;
     if let Some(joined) = joined {
-        joined_connection(socket, &state, caller, joined).await;
+        let lease = caller.lease(&state);
+        joined_connection(socket, &state, caller, lease, joined).await;
     }
     state.metrics.connections(-1);
 }
@@ -53,6 +57,7 @@ async fn joined_connection(
     mut socket: WebSocket,
     state: &AppState,
     caller: Caller,
+    lease: Lease,
     joined: Joined,
 ) {
     let Caller { grants, who, .. } = caller;
@@ -95,11 +100,33 @@ async fn joined_connection(
         }
         tracing::info!(peer = %joined.peer, %region, "CRDT mesh: peer connected to us");
     }
+    // Only sessions opened with a token can end this way: no task for the others.
+    let ending = lease
+        .can_end()
+        .then(|| tokio::spawn(end_with_lease(lease, link.clone(), state.me.clone())));
     let end = serve(socket, session, outbound, close).await;
+    if let Some(ending) = ending {
+        ending.abort();
+    }
     if link.is_mesh() {
         state.mesh.link_down(&link);
         tracing::warn!(peer = %joined.peer, ?end, "CRDT mesh: peer disconnected from us");
     } else {
         tracing::debug!(peer = %joined.peer, ?end, "session ended");
+    }
+}
+
+/// Closes the session when its token stops being accepted, telling the peer why in an
+/// `error` message from `me`.
+async fn end_with_lease(lease: Lease, link: PeerLink, me: PeerId) {
+    tokio::select! {
+        end = lease.ended() => {
+            tracing::info!(peer = %link.peer(), reason = %end, "closing a session whose token ended");
+            let error = WireMessage::error(&me, Some(link.peer()), end.to_string());
+            // Queued before the close: the writer sends what is queued, then closes.
+            let _ = link.tx.try_send(error.encode());
+            link.close.cancel();
+        }
+        () = link.close.cancelled() => {}
     }
 }

@@ -333,7 +333,7 @@ async fn reads_of_runs_the_relay_does_not_hold_load_nothing() {
     assert_eq!(loaded, 1);
     for _ in 0..200 {
         let run = RunId::random();
-        for read in ["state", "history", "changes"] {
+        for read in ["state", "history", "changes", "events"] {
             let (status, _) = get(&relay.http(&format!("/api/crdt/runs/{run}/{read}"))).await;
             assert_eq!(status, 404, "{read}");
         }

@@ -2,74 +2,12 @@
 //! gets each stored change once with what it did, and one that disconnects and comes back
 //! with `Last-Event-ID` misses nothing and sees nothing twice.
 
-use std::time::Duration;
-
 use serde_json::Value;
 
 use crate::common::*;
+use crate::sse::Consumer;
 
-/// One consumer of the feed: the events parsed off the stream as they arrive.
-struct Consumer {
-    events: tokio::sync::mpsc::UnboundedReceiver<(String, Value)>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Consumer {
-    async fn open(url: &str, last_event_id: Option<&str>) -> Self {
-        let mut request = reqwest::Client::new().get(url);
-        if let Some(id) = last_event_id {
-            request = request.header("last-event-id", id);
-        }
-        let response = request.send().await.unwrap();
-        assert_eq!(response.status(), 200);
-        assert_eq!(
-            response.headers()["content-type"].to_str().unwrap(),
-            "text/event-stream"
-        );
-        let (tx, events) = tokio::sync::mpsc::unbounded_channel();
-        let task = tokio::spawn(async move {
-            let mut response = response;
-            let mut buffer = String::new();
-            while let Ok(Some(chunk)) = response.chunk().await {
-                buffer.push_str(&String::from_utf8_lossy(&chunk));
-                while let Some(end) = buffer.find("\n\n") {
-                    let block: String = buffer.drain(..end + 2).collect();
-                    let (mut id, mut data) = (None, None);
-                    for line in block.lines() {
-                        if let Some(v) = line.strip_prefix("id: ") {
-                            id = Some(v.to_owned());
-                        } else if let Some(v) = line.strip_prefix("data: ") {
-                            data = Some(serde_json::from_str(v).unwrap());
-                        }
-                    }
-                    if let (Some(id), Some(data)) = (id, data) {
-                        let _ = tx.send((id, data));
-                    }
-                }
-            }
-        });
-        Self { events, task }
-    }
-
-    async fn next(&mut self) -> (String, Value) {
-        tokio::time::timeout(Duration::from_secs(10), self.events.recv())
-            .await
-            .expect("an event within 10 s")
-            .expect("the stream is open")
-    }
-
-    /// Nothing more arrives for a while.
-    async fn quiet(&mut self) {
-        let more = tokio::time::timeout(Duration::from_millis(300), self.events.recv()).await;
-        assert!(more.is_err(), "unexpected event: {more:?}");
-    }
-
-    fn close(self) {
-        self.task.abort();
-    }
-}
-
-async fn graft(relay: &TestRelay, agent: &str) {
+pub async fn graft(relay: &TestRelay, agent: &str) {
     let (status, body) = post(
         &relay.http(&format!("/app/runs/{RUN}/graft")),
         format!(r#"{{"after": "step1", "agentName": "{agent}"}}"#),
@@ -78,9 +16,9 @@ async fn graft(relay: &TestRelay, agent: &str) {
     assert_eq!(status, 201, "{body}");
 }
 
-const RUN: &str = "123e4567-e89b-12d3-a456-426614174000";
+pub const RUN: &str = "123e4567-e89b-12d3-a456-426614174000";
 
-fn agent(event: &Value) -> &str {
+pub fn agent(event: &Value) -> &str {
     event["diff"]["graftsAdded"][0]["agentName"]
         .as_str()
         .unwrap()

@@ -1,9 +1,11 @@
 //! The relay binary's operator commands against real relays: `token`, `health`,
-//! `export`/`import`, and verification keys rotated on SIGHUP without cutting a session.
+//! `export`/`import`, and verification keys rotated on SIGHUP: a session lives through the
+//! switch, and ends, saying why, once the key its token was signed with is removed.
 
 use crate::child::ChildRelay;
 use crate::common::*;
-use runmesh_core::sync::{PeerId, PeerMetadata};
+use crate::sse::Consumer;
+use runmesh_core::sync::{PeerId, PeerMetadata, WireMessage};
 use runmesh_core::{Identity, RunDoc, RunId};
 use runmesh_relay::client::Connection;
 
@@ -66,7 +68,7 @@ async fn health_exits_zero_for_a_ready_relay_and_one_otherwise() {
 }
 
 #[tokio::test]
-async fn keys_rotate_on_sighup_and_open_sessions_stay() {
+async fn keys_rotate_on_sighup_and_sessions_end_when_their_key_is_removed() {
     let tmp = tempfile::tempdir().unwrap();
     let keys = tmp.path().join("jwt-keys");
     let (old, new) = ("old-secret-0123456789", "new-secret-0123456789");
@@ -112,18 +114,40 @@ async fn keys_rotate_on_sighup_and_open_sessions_stay() {
         (graft_with(&relay.base, run, &new_token, "New").await == 201).then_some(())
     })
     .await;
-    std::fs::write(&keys, format!("hs256 {new}\n")).unwrap();
-    hangup();
-    eventually("the old key to be refused", || async {
-        (graft_with(&relay.base, run, &old_token, "Late").await == 401).then_some(())
-    })
-    .await;
-    // The session opened with the old key was never cut: it still hears every change.
+    // While both keys verify, the session opened with the old key goes on.
     client
         .wait_for("the graft made with the new key", |s| {
             names(s).contains(&"New".into())
         })
         .await;
+    let events = format!("{}/api/crdt/runs/{run}/events", relay.base);
+    let mut old_feed = Consumer::open(&format!("{events}?token={old_token}"), None).await;
+    let mut new_feed = Consumer::open(&format!("{events}?token={new_token}"), None).await;
+
+    std::fs::write(&keys, format!("hs256 {new}\n")).unwrap();
+    hangup();
+    // What was opened with the old key ends, saying why; the rest goes on.
+    let end = old_feed.ended().await;
+    assert_eq!(end["code"], "token_revoked", "{end}");
+    assert!(
+        end["reason"]
+            .as_str()
+            .unwrap()
+            .contains("keys were reloaded"),
+        "{end}"
+    );
+    let told = loop {
+        match client.next_other().await {
+            Some(WireMessage::Error { message, .. }) => break message,
+            Some(_) => {}
+            None => panic!("the session closed without saying why"),
+        }
+    };
+    assert!(told.contains("keys were reloaded"), "{told}");
+    assert_eq!(graft_with(&relay.base, run, &old_token, "Late").await, 401);
+    assert_eq!(graft_with(&relay.base, run, &new_token, "Newer").await, 201);
+    let (_, change) = new_feed.next().await;
+    assert_eq!(change["diff"]["graftsAdded"][0]["agentName"], "Newer");
 }
 
 #[tokio::test]

@@ -1,0 +1,64 @@
+//! Any bytes as a client's sync message to a relay's hub for a stored run: never a panic
+//! and never an allocation past libFuzzer's `-malloc_limit_mb`; whatever the hub takes
+//! in, it persists, answers with a sync message, and still serves the run's state.
+#![no_main]
+
+use std::sync::{Arc, OnceLock};
+
+use libfuzzer_sys::fuzz_target;
+use runmesh_core_fuzz as _; // the allocation cap
+use runmesh_core::hub::{Effect, HubConfig, Input, Link, PeerKind, RunHub, SessionId, Stored};
+use runmesh_core::sync::{PeerId, decode_message};
+use runmesh_core::{Identity, RunDoc, RunId, StepSpec};
+
+fn stored_run() -> &'static Vec<u8> {
+    static RUN: OnceLock<Vec<u8>> = OnceLock::new();
+    RUN.get_or_init(|| {
+        let who = Identity::random("us", "alice").expect("valid labels");
+        let steps = [StepSpec::new("step1").unwrap(), StepSpec::new("step2").unwrap()];
+        let mut run = RunDoc::create(RunId::from_bytes([7; 16]), who, "T", &steps, 1).unwrap();
+        run.graft("step1", "Agent", 2).unwrap();
+        run.save()
+    })
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(message) = decode_message(data) else {
+        return;
+    };
+    let config = Arc::new(HubConfig {
+        me: PeerId::from("relay"),
+        identity: Identity::random("relay-region", "relay").expect("valid labels"),
+        max_document_bytes: 1 << 20,
+        snapshot_interval_events: 4,
+        lookup_timeout: 3_000,
+    });
+    let mut hub: RunHub<u64> = RunHub::new(config, RunId::from_bytes([7; 16]).document_id());
+    let stored = Stored {
+        bytes: stored_run().clone(),
+        chunks: 0,
+    };
+    hub.handle(0, Input::Loaded(Ok(Some(stored))));
+    let from = Link {
+        peer: PeerId::from("client"),
+        session: SessionId(1),
+        kind: PeerKind::Client,
+    };
+    let mut effects = hub.handle(
+        1,
+        Input::Sync {
+            from,
+            message,
+            request: false,
+        },
+    );
+    // Complete every persist the hub asks for, so it sends what it holds back.
+    while let Some(id) = effects.iter().find_map(|e| match e {
+        Effect::Persist(p) => Some(p.id),
+        _ => None,
+    }) {
+        effects.retain(|e| !matches!(e, Effect::Persist(p) if p.id == id));
+        effects.extend(hub.handle(2, Input::Stored(id)));
+    }
+    let _ = hub.state();
+});

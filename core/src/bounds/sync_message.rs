@@ -1,0 +1,95 @@
+//! Automerge sync messages: a type byte, heads, needs, "have" summaries with Bloom
+//! filters, changes, and optional flags.
+
+use super::chunk::check_chunks;
+use super::reader::Reader;
+use super::{BoundsError, Budget};
+
+const V1: u8 = 0x42;
+const V2: u8 = 0x43;
+
+/// The most probes a peer's Bloom filter may ask for per hash. Automerge writes 7;
+/// Automerge reads the number from the wire and allocates a vector of that many probes
+/// for every hash it tests (four billion would be 16 GiB).
+pub const MAX_BLOOM_PROBES: u64 = 64;
+/// The most bits per entry a Bloom filter may declare (Automerge writes 10).
+const MAX_BLOOM_BITS_PER_ENTRY: u64 = 64;
+
+/// Checks an encoded sync message, and the changes it carries, before it is decoded.
+pub fn check_sync_message(bytes: &[u8]) -> Result<(), BoundsError> {
+    let mut budget = Budget::for_input(bytes.len());
+    let mut r = Reader::new(bytes);
+    match r.byte("message type")? {
+        V1 | V2 => {}
+        other => {
+            return Err(BoundsError::Malformed(format!(
+                "not an Automerge sync message: type byte {other:#04x}"
+            )));
+        }
+    }
+    hashes(&mut r, "heads")?;
+    hashes(&mut r, "needs")?;
+    // Each summary is at least two empty lists.
+    let haves = r.count(2, "have summaries")?;
+    for _ in 0..haves {
+        hashes(&mut r, "last sync heads")?;
+        bloom(r.prefixed("bloom filter")?)?;
+    }
+    let changes = r.count(1, "changes")?;
+    for _ in 0..changes {
+        check_chunks(r.prefixed("change")?, &mut budget)?;
+    }
+    if !r.is_empty() {
+        r.prefixed("message flags")?;
+    }
+    Ok(())
+}
+
+fn hashes(r: &mut Reader<'_>, what: &'static str) -> Result<(), BoundsError> {
+    let count = r.count(32, what)?;
+    r.take(count * 32, what)?;
+    Ok(())
+}
+
+/// A Bloom filter: empty, or entries, bits per entry, probes, then exactly the bits
+/// those declare.
+fn bloom(bytes: &[u8]) -> Result<(), BoundsError> {
+    if bytes.is_empty() {
+        return Ok(());
+    }
+    let mut r = Reader::new(bytes);
+    let entries = u32_field(&mut r, "bloom filter entries")?;
+    let bits_per_entry = u32_field(&mut r, "bloom filter bits per entry")?;
+    let probes = u32_field(&mut r, "bloom filter probes")?;
+    if probes > MAX_BLOOM_PROBES {
+        return Err(BoundsError::OutOfRange {
+            what: "bloom filter probes",
+            value: probes,
+            bound: MAX_BLOOM_PROBES,
+        });
+    }
+    if bits_per_entry > MAX_BLOOM_BITS_PER_ENTRY {
+        return Err(BoundsError::OutOfRange {
+            what: "bloom filter bits per entry",
+            value: bits_per_entry,
+            bound: MAX_BLOOM_BITS_PER_ENTRY,
+        });
+    }
+    let bits = (entries * bits_per_entry).div_ceil(8);
+    // A filter with entries but no bits makes Automerge divide by zero.
+    if entries > 0 && bits == 0 {
+        return Err(BoundsError::Malformed(format!(
+            "a bloom filter of {entries} entries with no bits"
+        )));
+    }
+    r.take(bits, "bloom filter bits")?;
+    Ok(())
+}
+
+fn u32_field(r: &mut Reader<'_>, what: &'static str) -> Result<u64, BoundsError> {
+    let value = r.uleb(what)?;
+    if value > u64::from(u32::MAX) {
+        return Err(BoundsError::Number { what });
+    }
+    Ok(value)
+}
