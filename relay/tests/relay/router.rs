@@ -153,7 +153,7 @@ async fn bad_input_is_a_4xx_that_names_it_and_stores_nothing() {
             r#"{"changes":"aGVsbG8gd29ybGQ="}"#,
             400,
             "bad_request",
-            "corrupt document bytes",
+            "refused document bytes (11 bytes): byte 0: not an Automerge chunk",
         ),
         (
             format!("/api/crdt/runs/{RUN}/sync"),
