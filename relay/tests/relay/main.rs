@@ -14,6 +14,7 @@ mod auth;
 mod deploy_files;
 mod durability;
 mod feed;
+mod hostile_bytes;
 mod limits;
 mod observability;
 mod operations;
