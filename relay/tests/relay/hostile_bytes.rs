@@ -111,19 +111,35 @@ impl Capped {
     /// Panics if the relay process ended, with how and the end of its log.
     fn assert_running(&mut self, when: &str) {
         if let Some(status) = self.relay.child.try_wait().unwrap() {
+            // The log's own lines, not a backtrace's frames.
             let log = std::fs::read_to_string(self.log.path()).unwrap_or_default();
-            let tail: Vec<&str> = log.lines().rev().take(5).collect();
-            panic!(
-                "the relay died {when} ({status}); its log ends: {:?}",
-                tail.into_iter().rev().collect::<Vec<_>>()
-            );
+            let mut said: Vec<&str> = log
+                .lines()
+                .filter(|l| !l.starts_with(' ') && !l.is_empty())
+                .rev()
+                .take(3)
+                .collect();
+            said.reverse();
+            panic!("the relay died {when} ({status}); its log ends: {said:?}");
         }
+    }
+
+    /// A request failed: if the relay is dying, panics saying so (a relay that aborts
+    /// closes its sockets a moment before it is gone).
+    async fn failed(&mut self, when: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline && self.relay.child.try_wait().unwrap().is_none() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        self.assert_running(when);
     }
 
     /// The relay process still runs, answers `/health`, and reads the run.
     async fn assert_alive(&mut self) {
         let health = reqwest::get(self.url("/health")).await;
-        self.assert_running("after the attack");
+        if health.is_err() {
+            self.failed("after the attack").await;
+        }
         assert_eq!(health.unwrap().status(), 200);
         let (status, state) = get(&self.url(&format!("/api/crdt/runs/{}/state", self.run))).await;
         assert_eq!(
@@ -136,21 +152,24 @@ impl Capped {
     /// Sends `data` as a sync message for the run over a new connection (as a mesh peer
     /// if `mesh`), and returns the message of the relay's `error` frame.
     async fn send_sync(&mut self, mesh: bool, data: Vec<u8>) -> String {
-        let refusal = send_sync(&self.relay, self.run, mesh, data).await;
-        match refusal {
-            Some(message) => message,
-            None => {
-                self.assert_running("while answering the sync message");
-                panic!("the relay closed the socket without an error frame")
+        match send_sync(&self.relay, self.run, mesh, data).await {
+            Ok(message) => message,
+            Err(what) => {
+                self.failed("while answering the sync message").await;
+                panic!("{what}")
             }
         }
     }
 }
 
 /// Sends `data` as a sync message for `run` over a new connection (as a mesh peer if
-/// `mesh`), and returns the message of the relay's `error` frame: `None` if the socket
-/// closed without one. Panics if none comes within 10 s.
-async fn send_sync(relay: &ChildRelay, run: RunId, mesh: bool, data: Vec<u8>) -> Option<String> {
+/// `mesh`), and returns the message of the relay's `error` frame, or what came instead.
+async fn send_sync(
+    relay: &ChildRelay,
+    run: RunId,
+    mesh: bool,
+    data: Vec<u8>,
+) -> Result<String, &'static str> {
     let me = PeerId::random("hostile");
     let (metadata, token) = if mesh {
         let metadata = PeerMetadata {
@@ -174,14 +193,14 @@ async fn send_sync(relay: &ChildRelay, run: RunId, mesh: bool, data: Vec<u8>) ->
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
-        let frame = tokio::time::timeout(left, conn.recv())
-            .await
-            .expect("no error frame within 10 s");
+        let Ok(frame) = tokio::time::timeout(left, conn.recv()).await else {
+            return Err("no error frame within 10 s");
+        };
         match frame {
-            Ok(Some(WireMessage::Error { message, .. })) => return Some(message),
+            Ok(Some(WireMessage::Error { message, .. })) => return Ok(message),
             // A mesh peer is sent digests and the like first.
             Ok(Some(_)) => {}
-            Ok(None) | Err(_) => return None,
+            Ok(None) | Err(_) => return Err("the relay closed the socket without an error frame"),
         }
     }
 }
@@ -197,7 +216,9 @@ async fn rest_sync_of_the_critical_bytes_is_refused_and_the_relay_lives() {
         .body(body.to_string())
         .send()
         .await;
-    relay.assert_running("while answering /sync");
+    if sent.is_err() {
+        relay.failed("while answering /sync").await;
+    }
     let reply = sent.unwrap();
     assert_eq!(reply.status(), 400);
     let reply: serde_json::Value = reply.json().await.unwrap();
