@@ -18,13 +18,14 @@ export const glueName = (dir) => one(dir, 'glue script', (name) => name.endsWith
 export const wasmName = (dir) => one(dir, 'wasm module', (name) => name.endsWith('_bg.wasm'));
 
 /**
- * `name` (Trunk's `<stem>-<16 hex digits>[_bg].<ext>`) with its hash replaced by one of
+ * `name` (Trunk's `<stem>-<hash>[_bg].<ext>`, the hash a 64-bit number in hex without its
+ * leading zeros: 15 digits or fewer one build in 16) with its hash replaced by one of
  * `data`: the relay serves such names as immutable and the service worker never refetches
  * them, so a file rewritten after Trunk must take a name of its own.
  */
 export function contentName(name, data) {
   const hash = createHash('sha256').update(data).digest('hex').slice(0, 16);
-  const renamed = name.replace(/-[0-9a-f]{16}(?=(?:_bg)?\.[a-z]+$)/, `-${hash}`);
+  const renamed = name.replace(/-[0-9a-f]{8,16}(?=(?:_bg)?\.[a-z]+$)/, `-${hash}`);
   if (renamed === name && !name.includes(hash)) throw new Error(`${name} has no content hash to replace`);
   return renamed;
 }

@@ -10,11 +10,17 @@ import { createInterface } from 'node:readline';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 // `port` and `dataDir` let a test restart a relay where it was; `stop({keepData})` keeps the directory.
-// `args` are extra relay flags (e.g. ['--web-dist', dir]).
-export async function startRelay(region = 'interop', { port = 0, dataDir, args = [] } = {}) {
+// `args` are extra relay flags (e.g. ['--web-dist', dir]). `capBytes` runs the relay under
+// that address-space cap (`prlimit --as`), for tests whose input could make it allocate
+// without bound: it then dies alone instead of taking the machine down.
+export async function startRelay(region = 'interop', { port = 0, dataDir, args = [], capBytes } = {}) {
   const bin = process.env.RUNMESH_RELAY_BIN ?? join(root, 'target', 'debug', 'runmesh-relay');
   dataDir ??= mkdtempSync(join(tmpdir(), 'runmesh-interop-'));
-  const child = spawn(bin, ['--listen', `127.0.0.1:${port}`, '--region', region, '--data-dir', dataDir, ...args], {
+  const relayArgs = ['--listen', `127.0.0.1:${port}`, '--region', region, '--data-dir', dataDir, ...args];
+  const [command, commandArgs] = capBytes
+    ? ['prlimit', [`--as=${capBytes}`, '--', bin, ...relayArgs]]
+    : [bin, relayArgs];
+  const child = spawn(command, commandArgs, {
     env: { ...process.env, RUST_LOG: 'warn' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -31,9 +37,16 @@ export async function startRelay(region = 'interop', { port = 0, dataDir, args =
     ws: http.replace('http://', 'ws://') + '/ws',
     port: Number(new URL(http).port),
     dataDir,
+    /** The process's exit code or signal once it has ended (a killed relay), else null. */
+    ended() {
+      return child.exitCode ?? child.signalCode;
+    },
     async stop({ keepData = false } = {}) {
-      child.kill('SIGTERM');
-      await new Promise((resolve) => child.once('exit', resolve));
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        await exited;
+      }
       if (!keepData) rmSync(dataDir, { recursive: true, force: true });
     },
   };

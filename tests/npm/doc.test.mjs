@@ -72,7 +72,7 @@ test('bad input arrives as an Error that names what was wrong, and nothing is wr
   assert.throws(() => RunDoc.create({ steps: ['a', 'a'] }), /step id "a" appears twice/);
   assert.throws(() => RunDoc.create({ runId: 'not-a-uuid' }), /invalid run id "not-a-uuid"/);
   assert.throws(() => RunDoc.create({ steps: [{ name: 'no id' }] }), /steps must be an array/);
-  assert.throws(() => RunDoc.load(new Uint8Array([1, 2, 3])), /corrupt document bytes \(3 bytes\)/);
+  assert.throws(() => RunDoc.load(new Uint8Array([1, 2, 3])), /refused document bytes \(3 bytes\): chunk header declares 4 bytes/);
   assert.throws(() => RunDoc.load('bytes'), /Uint8Array/);
   const bare = RunDoc.empty(doc.runId);
   assert.throws(() => RunDoc.load(bare.save()), /pass the run id/);

@@ -26,7 +26,7 @@ for (const name of ['busy', 'foreign', 'stepless']) {
 }
 
 test('wasm reports corrupt bytes as an Error that says so', () => {
-  assert.throws(() => stateJson(RUN, new Uint8Array([1, 2, 3])), /corrupt document bytes/);
+  assert.throws(() => stateJson(RUN, new Uint8Array([1, 2, 3])), /refused document bytes/);
 });
 
 test('wasm reports a bad run id by name', () => {

@@ -19,8 +19,37 @@ impl ChildRelay {
 
     /// Like [`ChildRelay::spawn`], its log (at `level`) going to `stderr`.
     pub fn spawn_with(dir: &Path, args: &[&str], stderr: std::process::Stdio, level: &str) -> Self {
+        let command = std::process::Command::new(env!("CARGO_BIN_EXE_runmesh-relay"));
+        Self::spawn_command(command, dir, args, stderr, level)
+    }
+
+    /// Like [`ChildRelay::spawn`], under an address-space cap of `cap_bytes` (`prlimit
+    /// --as`): a relay that allocates without bound aborts instead of taking the machine
+    /// down, and a test sees it die. prlimit runs the relay in its own process, so the
+    /// child's id is the relay's.
+    pub fn spawn_capped(
+        dir: &Path,
+        args: &[&str],
+        cap_bytes: u64,
+        stderr: std::process::Stdio,
+    ) -> Self {
+        let mut command = std::process::Command::new("prlimit");
+        command
+            .arg(format!("--as={cap_bytes}"))
+            .arg("--")
+            .arg(env!("CARGO_BIN_EXE_runmesh-relay"));
+        Self::spawn_command(command, dir, args, stderr, "warn")
+    }
+
+    fn spawn_command(
+        mut command: std::process::Command,
+        dir: &Path,
+        args: &[&str],
+        stderr: std::process::Stdio,
+        level: &str,
+    ) -> Self {
         use std::io::{BufRead, BufReader};
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_runmesh-relay"))
+        let mut child = command
             .args(["--listen", "127.0.0.1:0"])
             .args(args)
             .arg("--data-dir")

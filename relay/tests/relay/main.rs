@@ -16,6 +16,7 @@ mod deploy_files;
 mod durability;
 mod feed;
 mod feed_survives;
+mod hostile_bytes;
 mod jwt;
 mod limits;
 mod observability;
