@@ -68,7 +68,7 @@ impl Containers {
                 found.push((key.to_owned(), why(key, kind, &what)));
             }
         }
-        let mut seen = vec![false; GRAFT_BUCKETS];
+        let mut seen = [false; GRAFT_BUCKETS];
         for item in doc.map_range(&self.grafts, ..) {
             let Some(bucket) = bucket_number(&item.key) else {
                 continue;
