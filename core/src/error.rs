@@ -119,6 +119,14 @@ pub enum RunError {
         /// What automerge said.
         reason: String,
     },
+    /// Bytes given as Automerge chunks were not chunks, or a chunk did not parse.
+    #[error("corrupt document bytes ({len} bytes): {reason}")]
+    BadChunk {
+        /// How many bytes the chunk (or what was left) had.
+        len: usize,
+        /// What was wrong.
+        reason: String,
+    },
     /// The bytes hold a run but not its id (runs created by another tool or as a bare
     /// genesis do not record it).
     #[error("these bytes do not say which run they hold: pass the run id")]

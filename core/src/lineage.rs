@@ -14,7 +14,7 @@
 //! the rule can still be sent again whole; relays take from each other what the other
 //! relay holds (it checked what it took in), so such a run still syncs between them.
 
-use automerge::{AutoCommit, Bundle, Change, ChangeHash, LoadOptions, OnPartialLoad};
+use automerge::{AutoCommit, Bundle, Change, ChangeHash};
 use sha2::{Digest, Sha256};
 
 use crate::error::RunError;
@@ -90,13 +90,10 @@ impl Roots {
                         }
                     }
                     DOCUMENT => {
-                        let load = || {
-                            AutoCommit::load_with_options(
-                                chunk,
-                                LoadOptions::new().on_partial_load(OnPartialLoad::Error),
-                            )
-                        };
-                        let mut doc = parse(chunk, load)?;
+                        // Loaded as any document from outside is (bounded, guarded).
+                        let mut doc = crate::doc::strict_load(chunk)?.ok_or_else(|| {
+                            unparsable(chunk, "a whole document that lacks changes it needs")
+                        })?;
                         roots.extend(Self::of_document(&mut doc));
                     }
                     other => {
@@ -202,7 +199,7 @@ fn parse<T, E: std::fmt::Display>(
 }
 
 fn unparsable(bytes: &[u8], why: &str) -> RunError {
-    RunError::Unparsable {
+    RunError::BadChunk {
         len: bytes.len(),
         reason: why.to_owned(),
     }

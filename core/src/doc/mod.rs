@@ -57,8 +57,7 @@ impl RunDoc {
     /// that learns of a run from a peer (or is asked to graft into a run it has never
     /// seen) starts here; the result merges with every other creation of the same run.
     pub fn genesis(run_id: RunId, identity: Identity) -> Self {
-        let doc = genesis_doc();
-        Self::from_doc(run_id, identity, doc).expect("the genesis change creates every container")
+        Self::with_containers(run_id, identity, genesis_doc(), Containers::genesis())
     }
 
     /// Opens a run from bytes: a full save, incremental chunks, or both concatenated.
