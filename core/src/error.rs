@@ -73,6 +73,18 @@ pub enum RunError {
         /// The limit in bytes.
         max: usize,
     },
+    /// A name (agent, step, title, flag key) held a character people cannot read.
+    #[error(
+        "{field} holds the character {found} at position {at}: names may not hold control, bidirectional or invisible formatting characters"
+    )]
+    UnreadableText {
+        /// Which name: "agent name", "title", "step \"x\" name", "flag key".
+        field: String,
+        /// The character, escaped (`\u{202E}`).
+        found: String,
+        /// Its position, in characters from the start.
+        at: usize,
+    },
     /// A flag value was not a JSON scalar within the limits.
     #[error("invalid value for flag {key:?}: {reason}")]
     InvalidFlagValue {
@@ -114,6 +126,14 @@ pub enum RunError {
         /// How many bytes were given.
         len: usize,
         /// What automerge said.
+        reason: String,
+    },
+    /// Bytes given as Automerge chunks were not chunks, or a chunk did not parse.
+    #[error("corrupt document bytes ({len} bytes): {reason}")]
+    BadChunk {
+        /// How many bytes the chunk (or what was left) had.
+        len: usize,
+        /// What was wrong.
         reason: String,
     },
     /// The bytes hold a run but not its id (runs created by another tool or as a bare
@@ -164,6 +184,20 @@ pub enum RunError {
         /// The run merged from.
         other: crate::id::RunId,
     },
+    /// A change without dependencies other than the run's genesis: it would start a
+    /// history of its own inside the run (see `lineage.rs`).
+    #[error(
+        "change {hash} depends on no other change but is not the run's genesis: every change of a run must descend from its genesis (refused, nothing applied)"
+    )]
+    ForeignRoot {
+        /// The change (hex).
+        hash: String,
+    },
+    /// The genesis of a run, sent into a document that already holds other changes.
+    #[error(
+        "these changes carry a run's genesis into a document that already holds other changes: a document that is not a run cannot become one (refused, nothing applied)"
+    )]
+    GenesisIntoOther,
     /// The bytes were a valid Automerge document, but not a run.
     #[error("not a run document: {0}")]
     NotARun(String),

@@ -9,7 +9,10 @@
 //! silently change it; a test rebuilds it and compares.
 
 use automerge::transaction::{CommitOptions, Transactable};
-use automerge::{ActorId, AutoCommit, ObjType, ROOT};
+use std::sync::OnceLock;
+
+use automerge::{ActorId, AutoCommit, ChangeHash, ObjType, ROOT};
+use sha2::{Digest, Sha256};
 
 use crate::record::{GRAFT_BUCKETS, bucket_key, keys};
 
@@ -50,6 +53,14 @@ pub(crate) fn genesis_doc() -> AutoCommit {
     load_genesis()
 }
 
+/// The genesis change's hash: Automerge's, SHA-256 of the chunk after its magic bytes
+/// and checksum (computed once rather than kept as a constant, so it cannot disagree
+/// with [`GENESIS`]).
+pub(crate) fn genesis_hash() -> ChangeHash {
+    static HASH: OnceLock<ChangeHash> = OnceLock::new();
+    *HASH.get_or_init(|| ChangeHash(Sha256::digest(&GENESIS[8..]).into()))
+}
+
 fn load_genesis() -> AutoCommit {
     AutoCommit::load(GENESIS).expect("the genesis constant is a valid change")
 }
@@ -85,6 +96,11 @@ pub fn build_genesis() -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_hash_is_automerge_s() {
+        assert_eq!(genesis_doc().get_heads(), vec![genesis_hash()]);
+    }
 
     #[test]
     fn genesis_bytes_are_stable() {

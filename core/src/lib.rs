@@ -32,6 +32,8 @@
 //! - [`RunDoc`] (`doc/`): create, load, save, merge, and the operations.
 //! - [`RunState`] (`view/`): the materialised run, kept current from Automerge patches.
 //! - `genesis`: the byte-identical first change every replica starts a run from.
+//! - `lineage`: the rule that keeps a run a run (the genesis is its only change without
+//!   dependencies), checked on what comes from outside.
 //! - `id/`: [`RunId`], [`DocumentId`], [`NodeId`], [`GraftId`].
 //! - [`Identity`]: a replica's own actor id, region and user.
 //! - [`sync`]: the sans-IO sync engine and automerge-repo's wire protocol.
@@ -52,8 +54,10 @@ mod genesis;
 pub mod hub;
 mod id;
 mod identity;
+mod lineage;
 mod record;
 pub mod sync;
+mod text;
 mod view;
 #[cfg(feature = "wasm")]
 mod wasm;
@@ -72,4 +76,5 @@ pub use id::{
     RunId,
 };
 pub use identity::{Identity, MAX_LABEL_BYTES};
+pub use lineage::{check_merge, load_document};
 pub use view::{Graft, NodeKind, PipelineNode, PruneMark, Retraction, RunState, SortKey, Step};

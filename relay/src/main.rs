@@ -95,9 +95,10 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }),
         Some(Command::Import(args)) => runtime()?.block_on(async {
+            backup::quiet_parser_panics();
             let store = args.store.open().await?;
             let retain = args.snapshot_retain.max(1);
-            let copied = if args.archive.as_os_str() == "-" {
+            let done = if args.archive.as_os_str() == "-" {
                 backup::import(
                     store.as_ref(),
                     std::io::stdin().lock(),
@@ -117,7 +118,25 @@ fn main() -> anyhow::Result<()> {
                 )
                 .await?
             };
+            for (name, why) in &done.refused {
+                eprintln!("entry {name} not imported: {why}");
+            }
+            if let Some(why) = &done.stopped {
+                eprintln!("{why}: stopped there, later entries were not read");
+            }
+            let copied = &done.copied;
             eprintln!("imported {} runs, {} bytes", copied.runs, copied.bytes);
+            if !done.complete() {
+                anyhow::bail!(
+                    "{} entries not imported{} (named above); the others were imported",
+                    done.refused.len(),
+                    if done.stopped.is_some() {
+                        ", and the archive could not be read to its end"
+                    } else {
+                        ""
+                    }
+                );
+            }
             Ok(())
         }),
     }

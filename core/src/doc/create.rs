@@ -9,6 +9,7 @@ use crate::error::RunError;
 use crate::id::{NodeId, RunId};
 use crate::identity::Identity;
 use crate::record::keys;
+use crate::text;
 
 /// The longest title accepted, in characters.
 pub const MAX_TITLE_CHARS: usize = 200;
@@ -95,6 +96,7 @@ fn validate(title: &str, steps: &[StepSpec]) -> Result<(), RunError> {
             max: MAX_TITLE_CHARS,
         });
     }
+    text::check(|| "title".into(), title)?;
     if steps.len() > MAX_STEPS {
         return Err(RunError::TooManySteps {
             count: steps.len(),
@@ -106,18 +108,19 @@ fn validate(title: &str, steps: &[StepSpec]) -> Result<(), RunError> {
         if !seen.insert(&step.id) {
             return Err(RunError::DuplicateStep(step.id.clone()));
         }
-        for text in [step.name.as_deref(), step.agent.as_deref()]
-            .into_iter()
-            .flatten()
-        {
-            let len = text.chars().count();
-            if text.trim().is_empty() || len > MAX_STEP_NAME_CHARS {
+        for (field, name) in [("name", &step.name), ("agent", &step.agent)] {
+            let Some(name) = name.as_deref() else {
+                continue;
+            };
+            let len = name.chars().count();
+            if name.trim().is_empty() || len > MAX_STEP_NAME_CHARS {
                 return Err(RunError::InvalidStepName {
                     id: step.id.to_string(),
                     len,
                     max: MAX_STEP_NAME_CHARS,
                 });
             }
+            text::check(|| format!("step {:?} {field}", step.id.as_str()), name)?;
         }
     }
     Ok(())

@@ -100,14 +100,19 @@ pub(crate) fn entries(changes: Vec<ChangeMetadata<'_>>) -> Vec<HistoryEntry> {
                     None,
                 ),
             };
+            // Names written before they were checked are shown escaped.
+            let shown = |text: String| match crate::text::shown(&text) {
+                std::borrow::Cow::Borrowed(_) => text,
+                std::borrow::Cow::Owned(escaped) => escaped,
+            };
             HistoryEntry {
                 hash: meta.hash.to_string(),
-                by,
-                region,
+                by: shown(by),
+                region: shown(region),
                 at: meta.timestamp,
                 op,
-                node,
-                detail,
+                node: node.map(shown),
+                detail: shown(detail),
                 undoes,
             }
         })

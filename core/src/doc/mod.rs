@@ -17,6 +17,7 @@ use crate::error::RunError;
 use crate::genesis::genesis_doc;
 use crate::id::RunId;
 use crate::identity::Identity;
+use crate::lineage::{Holds, Roots};
 use crate::view::RunState;
 use crate::view::containers::Containers;
 use crate::view::index::Applied;
@@ -56,19 +57,45 @@ impl RunDoc {
     /// that learns of a run from a peer (or is asked to graft into a run it has never
     /// seen) starts here; the result merges with every other creation of the same run.
     pub fn genesis(run_id: RunId, identity: Identity) -> Self {
-        let doc = genesis_doc();
-        Self::from_doc(run_id, identity, doc).expect("the genesis change creates every container")
+        Self::with_containers(run_id, identity, genesis_doc(), Containers::genesis())
     }
 
     /// Opens a run from bytes: a full save, incremental chunks, or both concatenated.
     ///
     /// The bytes are checked in full first; corrupt bytes are refused with nothing loaded.
+    /// A run that holds changes from outside its lineage (written before the rule in
+    /// `lineage.rs`) loads, and its view reports what they did; bytes from outside go
+    /// through [`RunDoc::load_checked`] instead.
     pub fn load(run_id: RunId, identity: Identity, bytes: &[u8]) -> Result<Self, RunError> {
+        Self::load_with(run_id, identity, bytes, false)
+    }
+
+    /// Opens a run from bytes that come from outside (a client's `POST …/sync` of a run
+    /// this replica lacks), as [`RunDoc::load`] does, but refuses bytes that carry a change
+    /// without dependencies other than the genesis ([`RunError::ForeignRoot`]).
+    pub fn load_checked(run_id: RunId, identity: Identity, bytes: &[u8]) -> Result<Self, RunError> {
+        Self::load_with(run_id, identity, bytes, true)
+    }
+
+    fn load_with(
+        run_id: RunId,
+        identity: Identity,
+        bytes: &[u8],
+        checked: bool,
+    ) -> Result<Self, RunError> {
         let doc = match strict_load(bytes)? {
-            Some(doc) => doc,
+            Some(mut doc) => {
+                if checked {
+                    Roots::of_document(&mut doc).admit(Holds::Nothing, |_| false)?;
+                }
+                doc
+            }
             // Incremental chunks whose dependencies (at least the genesis) are not in
             // `bytes`: start from the genesis and add them.
             None => {
+                if checked {
+                    Roots::of_chunks([bytes])?.admit(Holds::Run, |_| false)?;
+                }
                 let mut doc = genesis_doc();
                 guard(bytes.len(), || doc.load_incremental(bytes))?
                     .map_err(|e| corrupt(bytes, e))?;
@@ -105,13 +132,13 @@ impl RunDoc {
     }
 
     /// Wraps an Automerge document that already holds a run (it has the genesis
-    /// containers); gives the document back with the reason if it does not.
+    /// change); gives the document back with the reason if it does not.
     pub fn from_automerge(
         run_id: RunId,
         identity: Identity,
-        doc: AutoCommit,
+        mut doc: AutoCommit,
     ) -> Result<Self, Box<(RunError, AutoCommit)>> {
-        match Containers::find(&doc) {
+        match Containers::find(&mut doc) {
             Ok(containers) => Ok(Self::with_containers(run_id, identity, doc, containers)),
             Err(e) => Err(Box::new((e, doc))),
         }
@@ -125,8 +152,8 @@ impl RunDoc {
         Ok(())
     }
 
-    fn from_doc(run_id: RunId, identity: Identity, doc: AutoCommit) -> Result<Self, RunError> {
-        let containers = Containers::find(&doc)?;
+    fn from_doc(run_id: RunId, identity: Identity, mut doc: AutoCommit) -> Result<Self, RunError> {
+        let containers = Containers::find(&mut doc)?;
         Ok(Self::with_containers(run_id, identity, doc, containers))
     }
 
@@ -154,10 +181,18 @@ impl RunDoc {
     }
 
     /// Adds changes from bytes (a save, incremental chunks, or a sync dump from another
-    /// replica). The bytes are checked in full before anything is applied. Returns whether
-    /// the document changed.
+    /// replica). The bytes are checked in full before anything is applied, the lineage
+    /// rule included: a change without dependencies that is neither the genesis nor
+    /// already here is refused ([`RunError::ForeignRoot`]). Returns whether the document
+    /// changed.
     pub fn apply_bytes(&mut self, bytes: &[u8]) -> Result<bool, RunError> {
-        strict_load(bytes)?;
+        let roots = match strict_load(bytes)? {
+            Some(mut whole) => Roots::of_document(&mut whole),
+            None => Roots::of_chunks([bytes])?,
+        };
+        roots.admit(Holds::Run, |h| {
+            self.doc.get_change_meta_by_hash(h).is_some()
+        })?;
         let before = self.doc.get_heads();
         self.doc
             .load_incremental(bytes)
@@ -269,10 +304,11 @@ impl RunDoc {
             Some(view) => {
                 // A document the sync engine swapped for a peer's whole one
                 // (`sync::whole_doc`) has no diff cursor to patch from.
-                let reread = view.ahead_of_cursor || self.doc.diff_cursor().is_empty() || {
-                    let patches = self.doc.diff_incremental();
-                    view.index.apply(&self.doc, &view.containers, &patches) == Applied::Rebuild
-                };
+                let reread =
+                    view.ahead_of_cursor || view.detached || self.doc.diff_cursor().is_empty() || {
+                        let patches = self.doc.diff_incremental();
+                        view.index.apply(&self.doc, &view.containers, &patches) == Applied::Rebuild
+                    };
                 if reread {
                     *view = View::read(&self.doc, &view.containers, false);
                     self.containers = view.containers.clone();
@@ -297,7 +333,7 @@ impl RunDoc {
 
 /// Parses and checks every chunk of `bytes`. `None`: the bytes are sound but depend on
 /// changes they do not contain (incremental chunks).
-fn strict_load(bytes: &[u8]) -> Result<Option<AutoCommit>, RunError> {
+pub(crate) fn strict_load(bytes: &[u8]) -> Result<Option<AutoCommit>, RunError> {
     crate::bounds::check_storage(bytes).map_err(|source| RunError::Refused {
         len: bytes.len(),
         source,

@@ -9,6 +9,7 @@ use crate::error::RunError;
 use crate::flag::{self, FlagValue};
 use crate::id::{GraftId, NodeId};
 use crate::record::{GraftRecord, PruneRecord, encode, graft_bucket};
+use crate::text;
 use crate::view::reader::Now;
 
 /// The longest agent name accepted, in characters.
@@ -93,6 +94,7 @@ impl RunDoc {
                 max: MAX_AGENT_NAME_CHARS,
             });
         }
+        text::check(|| "agent name".into(), agent_name)?;
         if !self.anchor_exists(&after) {
             return Err(RunError::UnknownAnchor { anchor: after });
         }
@@ -176,6 +178,8 @@ impl RunDoc {
     /// winner everywhere) and stay visible in the view as conflicts.
     pub fn set_flag(&mut self, key: &str, value: FlagValue, now_ms: u64) -> Result<(), RunError> {
         flag::validate_key(key)?;
+        // Only on set: a key written before the check can still be cleared.
+        text::check(|| "flag key".into(), key)?;
         value.validate(key)?;
         let flags = self.view().containers.flags.clone();
         self.doc.put(&flags, key, value.to_scalar())?;

@@ -215,10 +215,10 @@ impl RunDoc {
         )
     }
 
-    /// Where the run keeps its parts (their ids never change, so they serve any point of
-    /// its past); the view's, if some other client replaced one.
+    /// Where the run keeps its parts: the genesis' objects, whose ids serve any point of
+    /// its past.
     fn containers(&self) -> Containers {
-        Containers::find(&self.doc).unwrap_or_else(|_| self.view().containers.clone())
+        Containers::genesis()
     }
 
     /// Every head must be a change of this run.

@@ -18,27 +18,25 @@ pub(crate) struct View {
     /// holds (a key set and removed again shows no change at all), so that refresh reads
     /// the whole document again instead.
     pub ahead_of_cursor: bool,
+    /// A root key no longer leads to its container (some writer replaced it): Automerge
+    /// sends no patches for what changes inside the container, so every refresh reads
+    /// the whole document again.
+    pub detached: bool,
 }
 
 impl View {
-    /// Reads the whole document. If its containers cannot be found any more (some other
-    /// client replaced or removed one), reads where they were, `known`, and says why.
-    pub fn read(doc: &AutoCommit, known: &Containers, ahead_of_cursor: bool) -> Self {
-        match Containers::find(doc) {
-            Ok(containers) => Self {
-                index: ViewIndex::build(Now(doc), &containers),
-                containers,
-                ahead_of_cursor,
-            },
-            Err(e) => {
-                let mut index = ViewIndex::build(Now(doc), known);
-                index.issues.insert("root".into(), e.to_string());
-                Self {
-                    index,
-                    containers: known.clone(),
-                    ahead_of_cursor,
-                }
-            }
+    /// Reads the whole document from `containers` (the genesis' objects, wherever the
+    /// root keys point now); keys that no longer lead to them are listed in `issues`.
+    pub fn read(doc: &AutoCommit, containers: &Containers, ahead_of_cursor: bool) -> Self {
+        let mut index = ViewIndex::build(Now(doc), containers);
+        let detached = containers.detached(doc);
+        let is_detached = !detached.is_empty();
+        index.issues.extend(detached);
+        Self {
+            index,
+            containers: containers.clone(),
+            ahead_of_cursor,
+            detached: is_detached,
         }
     }
 }

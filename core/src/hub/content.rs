@@ -1,13 +1,13 @@
 //! [`Content`]: what a hub holds — a run, or any other Automerge document a stock
 //! automerge-repo client synced (a relay stores and forwards those too).
 
-use automerge::{AutoCommit, ROOT, ReadDoc};
+use automerge::AutoCommit;
 
 use crate::RunDoc;
 use crate::error::RunError;
 use crate::id::RunId;
 use crate::identity::Identity;
-use crate::record::keys;
+use crate::lineage::Holds;
 
 /// A document in memory.
 #[derive(Debug)]
@@ -38,11 +38,8 @@ impl Content {
         ))
     }
 
-    /// A run if `doc` has a run's containers.
+    /// A run if `doc` holds a run's genesis change.
     fn classify(run_id: RunId, identity: &Identity, doc: AutoCommit) -> Self {
-        if !matches!(doc.get(ROOT, keys::GRAFTS), Ok(Some(_))) {
-            return Self::Plain(Box::new(doc));
-        }
         match RunDoc::from_automerge(run_id, identity.clone(), doc) {
             Ok(run) => Self::Run(Box::new(run)),
             Err(rejected) => Self::Plain(Box::new(rejected.1)),
@@ -74,6 +71,14 @@ impl Content {
                 Self::Run(run)
             }
             Self::Plain(doc) => Self::classify(run_id, identity, *doc),
+        }
+    }
+
+    /// What the document holds, as the lineage rule sees it.
+    pub(crate) fn holds(&mut self) -> Holds {
+        match self {
+            Self::Run(_) => Holds::Run,
+            Self::Plain(doc) => Holds::of(doc),
         }
     }
 

@@ -4,10 +4,12 @@
 use automerge::AutoCommit;
 use automerge::sync::Message;
 
+use crate::error::RunError;
 use crate::hub::content::Content;
 use crate::hub::io::{Effect, HubEvent, Link, Millis, PeerKind};
 use crate::hub::ops::{self, OpError, RunOp};
 use crate::hub::{Held, RunHub, State, send};
+use crate::lineage::{Holds, Roots};
 use crate::sync::{WireMessage, change_bytes};
 
 impl<R> RunHub<R> {
@@ -55,6 +57,20 @@ impl<R> RunHub<R> {
         let State::Ready(slot) = &mut self.state else {
             unreachable!("handled above")
         };
+        // What a client sends must keep the lineage rule. A mesh peer sends what its
+        // relay holds, which that relay checked when it took it in (or held before the
+        // rule: refusing it would keep the run apart between relays for ever).
+        if from.kind == PeerKind::Client
+            && let Err(e) = admit(slot.as_mut(), &message)
+        {
+            let why = e.to_string();
+            out.push(Effect::Event(HubEvent::SyncRefused(why.clone())));
+            out.push(send(
+                &from,
+                WireMessage::error(&self.config.me, Some(&from.peer), why),
+            ));
+            return;
+        }
         let created = slot.is_none();
         let content = slot.get_or_insert_with(|| Content::empty(&self.config.identity));
         match self.sync.receive(content.automerge(), &from.peer, message) {
@@ -193,6 +209,23 @@ impl<R> RunHub<R> {
                 to: reply,
                 result: Err(e),
             }),
+        }
+    }
+}
+
+/// Checks the changes a client's sync message carries against the lineage rule, before
+/// any is applied to what the hub holds.
+fn admit(content: Option<&mut Content>, message: &Message) -> Result<(), RunError> {
+    if message.changes.is_empty() {
+        return Ok(());
+    }
+    let roots = Roots::of_chunks(message.changes.iter())?;
+    match content {
+        None => roots.admit(Holds::Nothing, |_| false),
+        Some(content) => {
+            let holds = content.holds();
+            let doc = content.unchanged();
+            roots.admit(holds, |h| doc.get_change_meta_by_hash(h).is_some())
         }
     }
 }

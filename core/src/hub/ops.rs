@@ -187,7 +187,7 @@ pub(crate) fn apply(
         RunOp::ApplyBytes { bytes, .. } => match content {
             None => Ok(created(
                 content,
-                RunDoc::load(run_id, identity.clone(), &bytes)?,
+                RunDoc::load_checked(run_id, identity.clone(), &bytes)?,
             )),
             Some(Content::Plain(_)) => Err(OpError::NotARun),
             Some(Content::Run(run)) => {

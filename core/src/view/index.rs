@@ -5,6 +5,7 @@
 //! not grow with the size of the run. Data that some other client wrote in a shape we do
 //! not understand is skipped and listed in `issues`, never a panic.
 
+use std::borrow::Cow;
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -17,6 +18,7 @@ use automerge::{
 use crate::flag::FlagValue;
 use crate::id::NodeId;
 use crate::record::{GraftRecord, PruneRecord, bucket_key, keys};
+use crate::text::shown;
 use crate::view::containers::Containers;
 use crate::view::described::described;
 use crate::view::model::{Graft, PruneMark, Retraction, Step};
@@ -178,7 +180,7 @@ impl ViewIndex {
         self.issues.remove("title");
         self.title = match doc.get(&ROOT, keys::TITLE) {
             Ok(Some((v, _))) => match v.as_str() {
-                Some(s) => s.to_owned(),
+                Some(s) => shown(s).into_owned(),
                 None => {
                     self.issues.insert(
                         "title".into(),
@@ -393,7 +395,7 @@ fn read_step<'a>(doc: impl Reader<'a>, value: &Value<'_>, obj: ObjId) -> Result<
         doc.get(&obj, key)
             .ok()
             .flatten()
-            .and_then(|(v, _)| v.as_str().map(str::to_owned))
+            .and_then(|(v, _)| v.as_str().map(|s| shown(s).into_owned()))
     };
     let id = text(keys::STEP_ID).ok_or("step has no text \"id\"")?;
     let id = id.parse::<NodeId>().map_err(|e| format!("step id: {e}"))?;
@@ -447,14 +449,17 @@ fn read_graft(
     Ok(Graft {
         id,
         after,
-        agent_name: record.agent_name.into_owned(),
-        by: names.intern(Field::User, &record.by),
-        region: names.intern(Field::Region, &record.region),
+        agent_name: match shown(&record.agent_name) {
+            Cow::Borrowed(_) => record.agent_name.into_owned(),
+            Cow::Owned(escaped) => escaped,
+        },
+        by: names.intern(Field::User, &shown(&record.by)),
+        region: names.intern(Field::Region, &shown(&record.region)),
         lamport: record.lamport,
         at: record.at,
         retracted: record.retracted.map(|r| Retraction {
-            by: r.by.into_owned(),
-            region: r.region.into_owned(),
+            by: shown(&r.by).into_owned(),
+            region: shown(&r.region).into_owned(),
             at: r.at,
         }),
     })
@@ -474,8 +479,8 @@ fn read_prune(key: &str, value: &Value<'_>) -> Result<PruneMark, String> {
         .map_err(|e| format!("prune mark {key:?} is not a prune record: {e}"))?;
     Ok(PruneMark {
         id,
-        by: record.by.into_owned(),
-        region: record.region.into_owned(),
+        by: shown(&record.by).into_owned(),
+        region: shown(&record.region).into_owned(),
         lamport: record.lamport,
         at: record.at,
     })

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use crate::flag::FlagValue;
 use crate::id::RunId;
+use crate::text::shown;
 use crate::view::index::ViewIndex;
 use crate::view::model::{Graft, PipelineNode, PruneMark, Step};
 use crate::view::pipeline::pipeline;
@@ -57,16 +58,17 @@ impl RunState {
             pipeline,
             grafts,
             pruned_steps: index.pruned.values().cloned().collect(),
+            // Keys written before they were checked are shown escaped.
             flags: index
                 .flags
                 .iter()
-                .map(|(k, v)| (k.clone(), v[0].clone()))
+                .map(|(k, v)| (shown(k).into_owned(), v[0].clone()))
                 .collect(),
             flag_conflicts: index
                 .flags
                 .iter()
                 .filter(|(_, v)| v.len() > 1)
-                .map(|(k, v)| (k.clone(), v.clone()))
+                .map(|(k, v)| (shown(k).into_owned(), v.clone()))
                 .collect(),
             lamport,
             issues,

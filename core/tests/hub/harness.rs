@@ -71,6 +71,12 @@ impl TestHub {
         Self::new(max, Some(Ok(Some(stored))))
     }
 
+    /// A hub whose store holds `bytes`.
+    pub fn with_stored(bytes: Vec<u8>) -> Self {
+        let stored = Stored { bytes, chunks: 0 };
+        Self::new(64 << 20, Some(Ok(Some(stored))))
+    }
+
     /// A hub whose store has never heard of the run.
     pub fn empty() -> Self {
         Self::new(64 << 20, Some(Ok(None)))

@@ -6,6 +6,7 @@
 mod common;
 mod elsewhere;
 mod harness;
+mod lineage;
 
 use harness::*;
 use runmesh_core::hub::{Effect, Input, OpError, RunOp};

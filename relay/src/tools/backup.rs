@@ -6,14 +6,15 @@
 //! relay runs: each run is copied as of one moment (a write in progress is left out, as a
 //! crash would leave it). Import merges each run into the store it is given — a stopped
 //! relay's data directory or a PostgreSQL database — writing it as a new snapshot; a run
-//! the store already holds keeps what it has and gains what the archive adds.
+//! the store already holds keeps what it has and gains what the archive adds. A bad entry
+//! (not a run's bytes, hostile bytes, changes outside a run's lineage) is named and
+//! skipped, and the rest is imported; the command then exits non-zero.
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
 
-use automerge::AutoCommit;
 use clap::Args;
-use runmesh_core::DocumentId;
+use runmesh_core::{DocumentId, check_merge, load_document};
 
 use crate::store::{DirStore, EventMeta, PgStore, Store, StoreError};
 
@@ -61,12 +62,9 @@ pub enum BackupError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// The archive could not be written or read.
+    /// The archive could not be written.
     #[error("the archive {0}: {1}")]
     Archive(String, std::io::Error),
-    /// An entry of the archive is not a run.
-    #[error("the archive's entry {0}: {1}")]
-    Entry(String, String),
 }
 
 /// What was copied.
@@ -128,51 +126,157 @@ pub async fn export(
     Ok(copied)
 }
 
-/// Merges every run of the archive `input` into `store`.
+/// What an import did. Each entry is merged on its own: a bad one is named and skipped,
+/// the others are imported. The archive itself breaking (a damaged header, data cut
+/// short) stops the import there, since nothing after it can be trusted to be read.
+#[derive(Debug, Default)]
+pub struct Imported {
+    /// The runs merged into the store.
+    pub copied: Copied,
+    /// Entries not imported, each by name with why.
+    pub refused: Vec<(String, String)>,
+    /// Why the archive could not be read further, if it could not (entries after that
+    /// point were not read).
+    pub stopped: Option<String>,
+}
+
+impl Imported {
+    /// Whether every entry of the archive was imported.
+    pub fn complete(&self) -> bool {
+        self.refused.is_empty() && self.stopped.is_none()
+    }
+}
+
+/// Keeps quiet about panics inside Automerge's parser (and the column decoder it uses):
+/// `import` catches them and names the entry, and the default report, a panic message
+/// per bad entry, would read as the command failing. Any other panic is reported as
+/// before.
+pub fn quiet_parser_panics() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let file = info.location().map_or("", |at| at.file());
+        if !(file.contains("/automerge-") || file.contains("/hexane-")) {
+            report(info);
+        }
+    }));
+}
+
+/// Merges every run of the archive `input` into `store`. `Err` only when the store
+/// fails (the runs imported before stay imported).
 pub async fn import(
     store: &dyn Store,
     input: impl Read,
     label: &str,
     retain: u32,
-) -> Result<Copied, BackupError> {
-    let archive_err = |e| BackupError::Archive(label.to_owned(), e);
+) -> Result<Imported, BackupError> {
     let mut tar = tar::Archive::new(input);
-    let mut copied = Copied::default();
-    for entry in tar.entries().map_err(archive_err)? {
-        let mut entry = entry.map_err(archive_err)?;
-        let name = entry.path().map_err(archive_err)?.display().to_string();
-        let bad = |why: String| BackupError::Entry(name.clone(), why);
-        let doc: DocumentId = name
-            .strip_prefix("runs/")
-            .and_then(|n| n.strip_suffix(".automerge"))
-            .ok_or_else(|| bad("expected runs/<documentId>.automerge".into()))?
-            .parse()
-            .map_err(|e: runmesh_core::InvalidDocumentId| bad(e.to_string()))?;
-        let mut bytes = Vec::new();
-        entry.read_to_end(&mut bytes).map_err(archive_err)?;
-        let mut incoming =
-            AutoCommit::load(&bytes).map_err(|e| bad(format!("not Automerge bytes: {e}")))?;
-        let merged = match store.read(&doc).await? {
-            Some(stored) => {
-                let mut here = AutoCommit::load(&stored.concat())
-                    .map_err(|e| bad(format!("the run already stored does not load: {e}")))?;
-                here.merge(&mut incoming)
-                    .map_err(|e| bad(format!("cannot merge: {e}")))?;
-                here
+    let mut done = Imported::default();
+    let entries = match tar.entries() {
+        Ok(entries) => entries,
+        Err(e) => {
+            done.stopped = Some(format!("the archive {label} cannot be read: {e}"));
+            return Ok(done);
+        }
+    };
+    let mut last = None::<String>;
+    for (at, entry) in entries.enumerate() {
+        let after = || match &last {
+            Some(name) => format!("after entry {name}"),
+            None => "at its first entry".to_owned(),
+        };
+        let mut entry = match entry {
+            Ok(entry) => entry,
+            Err(e) => {
+                done.stopped = Some(format!("the archive {label} is damaged {}: {e}", after()));
+                break;
             }
-            None => incoming,
         };
-        let mut merged = merged;
-        let snapshot = merged.save();
-        let meta = EventMeta {
-            source_region: "import".into(),
-            lamport: 0,
-            heads: None,
-            base: None,
+        let name = match entry.path() {
+            Ok(path) => path.display().to_string(),
+            Err(e) => format!("#{} (its name is unreadable: {e})", at + 1),
         };
-        store.snapshot(&doc, &snapshot, &meta, retain).await?;
-        copied.runs += 1;
-        copied.bytes += bytes.len() as u64;
+        // A short read is not an error to `tar`: compare with the size the header gives.
+        let size = entry.size();
+        let mut bytes = Vec::new();
+        let read = entry.read_to_end(&mut bytes);
+        if read.is_err() || bytes.len() as u64 != size {
+            let why = read.err().map_or_else(
+                || format!("its header gives {size} bytes, {} follow", bytes.len()),
+                |e| e.to_string(),
+            );
+            done.stopped = Some(format!(
+                "the archive {label} ends inside entry {name}: {why}"
+            ));
+            break;
+        }
+        match merge_entry(store, &name, &bytes, retain).await {
+            Ok(()) => {
+                done.copied.runs += 1;
+                done.copied.bytes += bytes.len() as u64;
+            }
+            Err(EntryError::Refused(why)) => done.refused.push((name.clone(), why)),
+            Err(EntryError::Store(e)) => return Err(e.into()),
+        }
+        last = Some(name);
     }
-    Ok(copied)
+    Ok(done)
+}
+
+/// Why one entry was not imported.
+enum EntryError {
+    /// The entry is bad; the import goes on.
+    Refused(String),
+    /// The store failed; the import stops.
+    Store(StoreError),
+}
+
+impl From<StoreError> for EntryError {
+    fn from(e: StoreError) -> Self {
+        Self::Store(e)
+    }
+}
+
+/// Merges one entry into the store, keeping the run rules: its bytes are bounded and
+/// checked before Automerge parses them (a panic inside Automerge is caught), and a run
+/// keeps its lineage (`runmesh_core::check_merge`).
+async fn merge_entry(
+    store: &dyn Store,
+    name: &str,
+    bytes: &[u8],
+    retain: u32,
+) -> Result<(), EntryError> {
+    let refused = |why: String| EntryError::Refused(why);
+    let doc: DocumentId = name
+        .strip_prefix("runs/")
+        .and_then(|n| n.strip_suffix(".automerge"))
+        .ok_or_else(|| refused("expected runs/<documentId>.automerge".into()))?
+        .parse()
+        .map_err(|e: runmesh_core::InvalidDocumentId| refused(e.to_string()))?;
+    let mut incoming = load_document(bytes).map_err(|e| refused(e.to_string()))?;
+    let mut merged = match store.read(&doc).await? {
+        Some(stored) => {
+            let mut here = load_document(&stored.concat())
+                .map_err(|e| refused(format!("the run already stored does not load: {e}")))?;
+            check_merge(Some(&mut here), &mut incoming).map_err(|e| refused(e.to_string()))?;
+            let merge = std::panic::AssertUnwindSafe(|| here.merge(&mut incoming));
+            match std::panic::catch_unwind(merge) {
+                Ok(Ok(_)) => here,
+                Ok(Err(e)) => return Err(refused(format!("cannot merge: {e}"))),
+                Err(_) => return Err(refused("cannot merge: automerge failed".into())),
+            }
+        }
+        None => {
+            check_merge(None, &mut incoming).map_err(|e| refused(e.to_string()))?;
+            incoming
+        }
+    };
+    let snapshot = merged.save();
+    let meta = EventMeta {
+        source_region: "import".into(),
+        lamport: 0,
+        heads: None,
+        base: None,
+    };
+    store.snapshot(&doc, &snapshot, &meta, retain).await?;
+    Ok(())
 }

@@ -1,0 +1,222 @@
+//! The run's lineage rule: **a document that holds the genesis change holds no other
+//! change without dependencies.** So every change of a run descends from its genesis,
+//! and a document that is not a run (one a stock automerge-repo client made) never
+//! becomes one.
+//!
+//! A change with no dependencies starts a history of its own. Taken into a run, it can
+//! write the root keys that hold the run's containers (`steps`, `grafts`, …) concurrently
+//! with the genesis and win them; before this rule such a change, sent once, left a run
+//! that every later load refused. The view no longer depends on those keys (it reads
+//! the containers by the genesis' object ids, see `view/containers.rs`), and this rule
+//! keeps such changes out: it is checked on what comes from outside (a client's sync
+//! message, `POST …/sync`, [`crate::RunDoc::apply_bytes`], `import`) before anything is
+//! applied. A root change the document already holds is not new, so a run damaged before
+//! the rule can still be sent again whole; relays take from each other what the other
+//! relay holds (it checked what it took in), so such a run still syncs between them.
+
+use automerge::{AutoCommit, Change, ChangeHash};
+use sha2::{Digest, Sha256};
+
+use crate::error::RunError;
+use crate::genesis::genesis_hash;
+use crate::sync::chunk::split_chunk;
+
+/// Chunk types (Automerge's storage format).
+const DOCUMENT: u8 = 0;
+const CHANGE: u8 = 1;
+const COMPRESSED: u8 = 2;
+const BUNDLE: u8 = 3;
+
+/// What the document that changes are bound for holds, as the rule sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Holds {
+    /// No change yet.
+    Nothing,
+    /// The genesis: it is a run.
+    Run,
+    /// Changes, but not the genesis: some other document.
+    Other,
+}
+
+impl Holds {
+    /// What `doc` holds.
+    pub fn of(doc: &mut AutoCommit) -> Self {
+        if doc.get_heads().is_empty() {
+            Self::Nothing
+        } else if holds_genesis(doc) {
+            Self::Run
+        } else {
+            Self::Other
+        }
+    }
+}
+
+/// Whether `doc` holds the genesis change.
+pub(crate) fn holds_genesis(doc: &mut AutoCommit) -> bool {
+    doc.get_change_meta_by_hash(&genesis_hash()).is_some()
+}
+
+/// The changes without dependencies that some bytes carry.
+#[derive(Debug, Default)]
+pub(crate) struct Roots {
+    genesis: bool,
+    others: Vec<ChangeHash>,
+}
+
+impl Roots {
+    /// The roots carried by `chunks`, each a run of Automerge chunks (a sync message's
+    /// changes, a save, incremental saves) that `bounds` has already passed (callers take
+    /// them from `strict_load` or `decode_message`). A plain change's dependencies are read
+    /// from its header; compressed changes and whole documents are parsed (a panic inside
+    /// Automerge is caught). Bytes that are not chunks are refused here, so that nothing in
+    /// front of them is applied.
+    pub fn of_chunks<'a>(chunks: impl IntoIterator<Item = &'a [u8]>) -> Result<Self, RunError> {
+        let mut roots = Self::default();
+        for mut bytes in chunks {
+            while !bytes.is_empty() {
+                let Some((kind, chunk, rest)) = split_chunk(bytes) else {
+                    return Err(unparsable(bytes, "not an Automerge chunk"));
+                };
+                match kind {
+                    CHANGE => roots.plain_change(chunk)?,
+                    COMPRESSED => {
+                        let change = parse(chunk, || Change::try_from(chunk))?;
+                        roots.add(change.deps().is_empty(), change.hash());
+                    }
+                    // Refused before parsing everywhere (`bounds`): Automerge's bundle
+                    // parser sizes buffers from its input.
+                    BUNDLE => return Err(unparsable(chunk, "an Automerge bundle (chunk type 3)")),
+                    DOCUMENT => {
+                        // Loaded as any document from outside is (bounded, guarded).
+                        let mut doc = crate::doc::strict_load(chunk)?.ok_or_else(|| {
+                            unparsable(chunk, "a whole document that lacks changes it needs")
+                        })?;
+                        roots.extend(Self::of_document(&mut doc));
+                    }
+                    other => {
+                        return Err(unparsable(chunk, &format!("unknown chunk type {other}")));
+                    }
+                }
+                bytes = rest;
+            }
+        }
+        Ok(roots)
+    }
+
+    /// The roots of a loaded document.
+    pub fn of_document(doc: &mut AutoCommit) -> Self {
+        let mut roots = Self::default();
+        for meta in doc.get_changes_meta(&[]) {
+            roots.add(meta.deps.is_empty(), meta.hash);
+        }
+        roots
+    }
+
+    /// Refuses the changes if taking them into a document that holds `holds` would break
+    /// the rule. `known` says whether the document already has a change.
+    pub fn admit(
+        &self,
+        holds: Holds,
+        mut known: impl FnMut(&ChangeHash) -> bool,
+    ) -> Result<(), RunError> {
+        let new_other = self.others.iter().find(|h| !known(h));
+        match (holds, new_other) {
+            (Holds::Run, Some(hash)) => Err(RunError::ForeignRoot {
+                hash: hash.to_string(),
+            }),
+            (Holds::Nothing, Some(hash)) if self.genesis => Err(RunError::ForeignRoot {
+                hash: hash.to_string(),
+            }),
+            (Holds::Other, _) if self.genesis => Err(RunError::GenesisIntoOther),
+            _ => Ok(()),
+        }
+    }
+
+    fn plain_change(&mut self, chunk: &[u8]) -> Result<(), RunError> {
+        // The header is magic (4), checksum (4), type (1) and the body's length; the body
+        // starts with the number of dependencies.
+        let (_, body) = leb128(&chunk[9..]).ok_or_else(|| unparsable(chunk, "no length"))?;
+        let (deps, _) = leb128(body).ok_or_else(|| unparsable(chunk, "no dependencies"))?;
+        if deps == 0 {
+            // Automerge's change hash: SHA-256 of the type byte, the length and the body.
+            let hash = ChangeHash(Sha256::digest(&chunk[8..]).into());
+            self.add(true, hash);
+        }
+        Ok(())
+    }
+
+    fn add(&mut self, root: bool, hash: ChangeHash) {
+        if !root {
+            return;
+        }
+        if hash == genesis_hash() {
+            self.genesis = true;
+        } else {
+            self.others.push(hash);
+        }
+    }
+
+    fn extend(&mut self, other: Self) {
+        self.genesis |= other.genesis;
+        self.others.extend(other.others);
+    }
+}
+
+/// Loads a whole document from outside (a backup's entry): every chunk checked, a panic
+/// inside Automerge caught, changes whose dependencies are missing refused.
+pub fn load_document(bytes: &[u8]) -> Result<AutoCommit, RunError> {
+    crate::doc::strict_load(bytes)?.ok_or_else(|| RunError::CorruptBytes {
+        len: bytes.len(),
+        source: Box::new(automerge::AutomergeError::MissingDeps),
+    })
+}
+
+/// Checks that merging `incoming` (from outside: a backup) into `into` (what is held of
+/// the same document, if anything) keeps the lineage rule; nothing is changed.
+pub fn check_merge(
+    into: Option<&mut AutoCommit>,
+    incoming: &mut AutoCommit,
+) -> Result<(), RunError> {
+    let roots = Roots::of_document(incoming);
+    match into {
+        None => roots.admit(Holds::Nothing, |_| false),
+        Some(doc) => {
+            let holds = Holds::of(doc);
+            roots.admit(holds, |h| doc.get_change_meta_by_hash(h).is_some())
+        }
+    }
+}
+
+/// Runs an Automerge parse of `chunk` under the panic guard, naming what failed.
+fn parse<T, E: std::fmt::Display>(
+    chunk: &[u8],
+    f: impl FnOnce() -> Result<T, E>,
+) -> Result<T, RunError> {
+    crate::doc::guard(chunk.len(), f)?.map_err(|e| unparsable(chunk, &e.to_string()))
+}
+
+fn unparsable(bytes: &[u8], why: &str) -> RunError {
+    RunError::BadChunk {
+        len: bytes.len(),
+        reason: why.to_owned(),
+    }
+}
+
+/// An unsigned LEB128 number at the start of `bytes`, and what follows it.
+fn leb128(bytes: &[u8]) -> Option<(u64, &[u8])> {
+    let (mut value, mut shift) = (0u64, 0u32);
+    for (at, &byte) in bytes.iter().enumerate() {
+        value |= u64::from(byte & 0x7f).checked_shl(shift)?;
+        if byte & 0x80 == 0 {
+            return Some((value, &bytes[at + 1..]));
+        }
+        shift += 7;
+        if shift > 63 {
+            return None;
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests;
