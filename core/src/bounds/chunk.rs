@@ -138,7 +138,13 @@ fn section(
     let mut tallies = Vec::with_capacity(columns.len());
     for &column in columns {
         let data = r.take(column.len, what)?;
-        let t = if column.deflated() {
+        let t = if column.deflated() && column.kind() == Kind::Value {
+            // Raw value bytes: only their length matters, so they are counted, not kept.
+            Tally {
+                rows: inflated_len(data, budget)?,
+                ..Tally::default()
+            }
+        } else if column.deflated() {
             tally(column.kind(), &inflate(data, budget)?, budget)?
         } else {
             tally(column.kind(), data, budget)?
@@ -190,16 +196,32 @@ fn spend(budget: &mut Budget, a: &[(Column, Tally)], b: &[(Column, Tally)]) {
 /// Inflates deflated bytes, refusing (and stopping) once they pass what is left of the
 /// input's allowance.
 fn inflate(data: &[u8], budget: &mut Budget) -> Result<Vec<u8>, BoundsError> {
-    let allowed = budget.inflated_left;
     let mut out = Vec::new();
-    flate2::read::DeflateDecoder::new(data)
-        .take(allowed.saturating_add(1))
-        .read_to_end(&mut out)
-        .map_err(|e| BoundsError::Malformed(format!("deflated data that does not inflate: {e}")))?;
-    let len = out.len() as u64;
+    let len = read_inflated(data, budget, &mut out)?;
+    budget.inflated_left -= len;
+    Ok(out)
+}
+
+/// How many bytes deflated `data` inflates to, read through a small buffer.
+fn inflated_len(data: &[u8], budget: &mut Budget) -> Result<u64, BoundsError> {
+    let len = read_inflated(data, budget, &mut std::io::sink())?;
+    budget.inflated_left -= len;
+    Ok(len)
+}
+
+fn read_inflated(
+    data: &[u8],
+    budget: &Budget,
+    out: &mut impl std::io::Write,
+) -> Result<u64, BoundsError> {
+    let allowed = budget.inflated_left;
+    let len = std::io::copy(
+        &mut flate2::read::DeflateDecoder::new(data).take(allowed.saturating_add(1)),
+        out,
+    )
+    .map_err(|e| BoundsError::Malformed(format!("deflated data that does not inflate: {e}")))?;
     if len > allowed {
         return Err(budget.over("inflated bytes", len, allowed));
     }
-    budget.inflated_left -= len;
-    Ok(out)
+    Ok(len)
 }

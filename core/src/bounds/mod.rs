@@ -30,9 +30,12 @@ pub const ROWS_PER_BYTE: u64 = 16;
 /// Rows any input may declare, however short.
 pub const BASE_ROWS: u64 = 1 << 16;
 /// Bytes the strings of one input may take once their runs are expanded, at most.
-pub const MAX_EXPANDED_BYTES: u64 = 1 << 30;
-/// Bytes deflated data in one input may inflate to, at most.
-pub const MAX_INFLATED_BYTES: u64 = 1 << 30;
+pub const MAX_EXPANDED_BYTES: u64 = 256 << 20;
+/// Bytes deflated data in one input may inflate to, at most: Automerge inflates into a
+/// growing vector, whose capacity can reach twice this (an attack that earned 1 GiB here
+/// made Automerge ask for 2 GiB and the relay abort). A saved 5,000-graft run inflates
+/// to 1.2 MB.
+pub const MAX_INFLATED_BYTES: u64 = 256 << 20;
 /// Expanded or inflated bytes a byte of input may stand for, above 1 MiB. A saved run
 /// whose grafts all have one name inflates 22 times (measured: 55,620 bytes for 5,000
 /// grafts, 1,244,451 inflated); deflate itself reaches about 1,000.

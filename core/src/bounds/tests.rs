@@ -422,3 +422,15 @@ fn uses_a_quarter_at_most(run: &mut RunDoc) {
         assert!(inflated * 4 < start.inflated_left);
     }
 }
+
+/// However large the input, one input's inflated and expanded bytes stay under 256 MiB
+/// (Automerge's inflating vector may take twice that; 1 GiB earned by a 4 MB input once
+/// made it ask for 2 GiB).
+#[test]
+fn large_inputs_earn_no_more_than_the_absolute_ceilings() {
+    let budget = Budget::for_input(64 << 20);
+    assert_eq!(budget.inflated_left, MAX_INFLATED_BYTES);
+    assert_eq!(budget.expanded_left, MAX_EXPANDED_BYTES);
+    assert_eq!(budget.max_rows, MAX_ROWS);
+    assert!(MAX_INFLATED_BYTES <= 256 << 20);
+}
