@@ -126,6 +126,40 @@ pub struct Args {
     /// 30 s), for this many seconds.
     #[arg(long, env = "IDLE_TIMEOUT_SECS", default_value_t = 90)]
     pub idle_timeout_secs: u64,
+
+    // Resources (issue 32): how long a client may take to send a request, how many
+    // connections it may hold, how large a body may be, how long shutdown waits.
+    /// Close a connection that has not sent a whole request head (line and headers) this
+    /// many seconds after it connected or after its previous response (slowloris).
+    #[arg(long, env = "HEADER_READ_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_read_timeout_secs: u64,
+
+    /// Answer 408 to a request whose body has not arrived whole this many seconds after
+    /// the handler started reading it.
+    #[arg(long, env = "BODY_READ_TIMEOUT_SECS", default_value_t = 30)]
+    pub body_read_timeout_secs: u64,
+
+    /// Connections served at once (HTTP and WebSocket, TLS handshakes included). Over
+    /// it, a few more are answered for health probes only (503 otherwise) and the rest
+    /// are closed at once. Checked against the open-file limit at start-up.
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 4096)]
+    pub max_connections: usize,
+
+    /// Largest JSON body of the REST API's small routes (runs, grafts, flags, undo,
+    /// fork, merge, register-peer), in bytes; larger ones get 413.
+    #[arg(long, env = "MAX_JSON_BODY_BYTES", default_value_t = 64 * 1024)]
+    pub max_json_body_bytes: usize,
+
+    /// Largest body of `POST …/sync`, in bytes (base64 of Automerge bytes: the default
+    /// carries a 16 MiB document, the default --max-frame-bytes); larger ones get 413.
+    #[arg(long, env = "MAX_SYNC_BODY_BYTES", default_value_t = 24 * 1024 * 1024)]
+    pub max_sync_body_bytes: usize,
+
+    /// On SIGTERM, wait this many seconds for open requests, streams and sockets to
+    /// end before dropping them and exiting.
+    #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 10)]
+    pub shutdown_grace_secs: u64,
+    // End of resources (issue 32).
 }
 
 /// Checked configuration.
@@ -175,6 +209,19 @@ pub struct Config {
     pub max_document_bytes: usize,
     /// Silence after which a connection is closed.
     pub idle_timeout: Duration,
+    // Resources (issue 32).
+    /// Time a client has to send a request head.
+    pub header_read_timeout: Duration,
+    /// Time a handler waits for a request body.
+    pub body_read_timeout: Duration,
+    /// Connections served at once.
+    pub max_connections: usize,
+    /// Largest body of the small JSON routes.
+    pub max_json_body_bytes: usize,
+    /// Largest body of `POST …/sync`.
+    pub max_sync_body_bytes: usize,
+    /// How long shutdown waits for open connections.
+    pub shutdown_grace: Duration,
 }
 
 /// A flag whose value cannot be used.
@@ -283,6 +330,32 @@ impl TryFrom<Args> for Config {
                 "must be more than the 30 s ping interval",
             ));
         }
+        // Resources (issue 32).
+        for (flag, secs) in [
+            ("header-read-timeout-secs", args.header_read_timeout_secs),
+            ("body-read-timeout-secs", args.body_read_timeout_secs),
+        ] {
+            if secs == 0 {
+                return Err(bad(flag, "0", "must be at least 1"));
+            }
+        }
+        if args.max_connections == 0 {
+            return Err(bad("max-connections", "0", "must be at least 1"));
+        }
+        if args.max_json_body_bytes < 1024 {
+            return Err(bad(
+                "max-json-body-bytes",
+                &args.max_json_body_bytes.to_string(),
+                "must be at least 1024",
+            ));
+        }
+        if args.max_sync_body_bytes < args.max_json_body_bytes {
+            return Err(bad(
+                "max-sync-body-bytes",
+                &args.max_sync_body_bytes.to_string(),
+                "must be at least --max-json-body-bytes",
+            ));
+        }
         Ok(Self {
             listen,
             data_dir: args.data_dir,
@@ -306,6 +379,12 @@ impl TryFrom<Args> for Config {
             max_runs_per_connection: args.max_runs_per_connection,
             max_document_bytes: args.max_document_bytes,
             idle_timeout: Duration::from_secs(args.idle_timeout_secs),
+            header_read_timeout: Duration::from_secs(args.header_read_timeout_secs),
+            body_read_timeout: Duration::from_secs(args.body_read_timeout_secs),
+            max_connections: args.max_connections,
+            max_json_body_bytes: args.max_json_body_bytes,
+            max_sync_body_bytes: args.max_sync_body_bytes,
+            shutdown_grace: Duration::from_secs(args.shutdown_grace_secs),
         })
     }
 }

@@ -19,8 +19,28 @@ impl ChildRelay {
 
     /// Like [`ChildRelay::spawn`], its log (at `level`) going to `stderr`.
     pub fn spawn_with(dir: &Path, args: &[&str], stderr: std::process::Stdio, level: &str) -> Self {
+        Self::spawn_wrapped(&[], dir, args, stderr, level)
+    }
+
+    /// Like [`ChildRelay::spawn_with`], run by `wrapper` (e.g. `prlimit --nofile=512 --`).
+    pub fn spawn_wrapped(
+        wrapper: &[&str],
+        dir: &Path,
+        args: &[&str],
+        stderr: std::process::Stdio,
+        level: &str,
+    ) -> Self {
         use std::io::{BufRead, BufReader};
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_runmesh-relay"))
+        let binary = env!("CARGO_BIN_EXE_runmesh-relay");
+        let mut command = match wrapper.split_first() {
+            Some((program, rest)) => {
+                let mut command = std::process::Command::new(program);
+                command.args(rest).arg(binary);
+                command
+            }
+            None => std::process::Command::new(binary),
+        };
+        let mut child = command
             .args(["--listen", "127.0.0.1:0"])
             .args(args)
             .arg("--data-dir")
