@@ -37,6 +37,30 @@ async fn sigterm_exits_within_the_grace_period_with_an_sse_stream_and_a_websocke
         .await
         .unwrap();
 
+    terminate_and_wait(&mut relay).await;
+    assert_closed_with_a_frame(socket).await;
+    // The SSE stream ended (cleanly or cut off), it does not hang.
+    let ended = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Ok(Some(_)) = events.chunk().await {}
+    })
+    .await;
+    assert!(ended.is_ok(), "the SSE stream is still open");
+}
+
+#[tokio::test]
+async fn a_websocket_alone_gets_its_close_frame_before_the_relay_exits() {
+    let tmp = tempfile::tempdir().unwrap();
+    let grace = GRACE_SECS.to_string();
+    let mut relay = ChildRelay::spawn(tmp.path(), &["--shutdown-grace-secs", &grace]);
+    let socket = Connection::connect(&relay.ws(), PeerId::random("stay"), PeerMetadata::default())
+        .await
+        .unwrap();
+    terminate_and_wait(&mut relay).await;
+    assert_closed_with_a_frame(socket).await;
+}
+
+/// Sends SIGTERM and waits for a clean exit, at most the grace period plus [`MARGIN`].
+async fn terminate_and_wait(relay: &mut ChildRelay) {
     let pid = relay.child.id().to_string();
     let sent = std::process::Command::new("kill")
         .args(["-TERM", &pid])
@@ -57,8 +81,10 @@ async fn sigterm_exits_within_the_grace_period_with_an_sse_stream_and_a_websocke
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     assert!(status.success(), "{status:?}");
+}
 
-    // The WebSocket was closed with a close frame, not just dropped.
+/// The socket was closed with a close frame, not just dropped.
+async fn assert_closed_with_a_frame(socket: Connection) {
     let mut ws = socket.into_inner();
     let frame = tokio::time::timeout(Duration::from_secs(5), async {
         loop {
@@ -72,10 +98,4 @@ async fn sigterm_exits_within_the_grace_period_with_an_sse_stream_and_a_websocke
     .await
     .unwrap();
     assert!(frame.is_some(), "no close frame before the socket ended");
-    // The SSE stream ended (cleanly or cut off), it does not hang.
-    let ended = tokio::time::timeout(Duration::from_secs(5), async {
-        while let Ok(Some(_)) = events.chunk().await {}
-    })
-    .await;
-    assert!(ended.is_ok(), "the SSE stream is still open");
 }
