@@ -20,7 +20,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::serve::conn::{Conn, Lane};
 pub use crate::serve::slots::PROBE_SLOTS;
-use crate::serve::slots::{Admission, Held, Slots};
+use crate::serve::slots::{Held, Slot, Slots};
 
 /// How connections are served.
 #[derive(Debug, Clone, Copy)]
@@ -62,16 +62,15 @@ pub async fn serve(
                 continue;
             }
         };
-        let (lane, slot) = match slots.admit() {
-            Admission::Served(slot) => (Lane::Served, slot),
-            Admission::ProbeOnly(slot) => (
+        let slot = slots.admit();
+        let (lane, evicted) = match &slot {
+            Slot::Served(_) => (Lane::Served, None),
+            Slot::Probe(probe) => (
                 Lane::ProbeOnly {
                     max_connections: limits.max_connections,
                 },
-                slot,
+                Some(probe.evicted()),
             ),
-            // Dropped here: closed at once.
-            Admission::Refused => continue,
         };
         let io = Held::new(tcp, slot);
         let conn = Conn {
@@ -93,8 +92,15 @@ pub async fn serve(
                     None => conn.serve(io).await,
                 }
             };
+            let evicted = async move {
+                match evicted {
+                    Some(evicted) => evicted.cancelled().await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 () = served => {}
+                () = evicted => {}
                 () = drop_all.cancelled() => {}
             }
         });

@@ -1,39 +1,65 @@
 //! The connection cap: `--max-connections` slots for connections served in full, and a
 //! few more ([`PROBE_SLOTS`]) where only health probes are answered, so that a relay
 //! whose slots are all taken (by slow clients, say) still tells its orchestrator it is
-//! alive. Past both, a new connection is closed at once: refusing the newest keeps the
-//! clients already served, and the header and body deadlines free slow clients' slots.
+//! alive. When the probes' room is full too, its oldest connection is closed to make
+//! room for the new one: a probe sends its request at once and is answered in well under
+//! a millisecond, so what is closed is almost always a client that sat on its slot, and
+//! an attacker cannot keep the room full without outpacing every probe. Connections
+//! served in full are never closed for newcomers; the header and body deadlines free the
+//! slots slow clients hold.
 //!
 //! A slot is held by the socket itself ([`Held`]): a WebSocket, which leaves the HTTP
 //! server when it upgrades, keeps its slot until it closes.
 
+use std::collections::VecDeque;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_util::sync::CancellationToken;
 
 /// Connections over the cap that are still read, for a health probe each.
 pub const PROBE_SLOTS: usize = 32;
 
-/// What a new connection gets.
+/// A new connection's slot.
 #[derive(Debug)]
-pub enum Admission {
+pub enum Slot {
     /// Served in full.
     Served(OwnedSemaphorePermit),
     /// Over the cap: one request, answered only if it is a health probe.
-    ProbeOnly(OwnedSemaphorePermit),
-    /// Over the cap and the probes' room: closed at once.
-    Refused,
+    Probe(ProbeSlot),
+}
+
+/// A place in the probes' room; fires [`ProbeSlot::evicted`] when a newer connection
+/// needs it, and frees it when dropped.
+#[derive(Debug)]
+pub struct ProbeSlot {
+    evicted: CancellationToken,
+}
+
+impl ProbeSlot {
+    /// Cancelled when this connection must make room (or has ended).
+    pub fn evicted(&self) -> CancellationToken {
+        self.evicted.clone()
+    }
+}
+
+impl Drop for ProbeSlot {
+    fn drop(&mut self) {
+        // Marks the place free; the room forgets it at its next admission.
+        self.evicted.cancel();
+    }
 }
 
 /// The relay's connection slots.
 #[derive(Debug)]
 pub struct Slots {
     served: Arc<Semaphore>,
-    probes: Arc<Semaphore>,
+    /// The probes' room, oldest first.
+    probes: Mutex<VecDeque<CancellationToken>>,
     max: usize,
     /// Whether the last connection found the cap reached: said once per episode in the
     /// log, not once per connection (a flood would flood the log too).
@@ -45,14 +71,15 @@ impl Slots {
     pub fn new(max: usize) -> Self {
         Self {
             served: Arc::new(Semaphore::new(max)),
-            probes: Arc::new(Semaphore::new(PROBE_SLOTS)),
+            probes: Mutex::new(VecDeque::with_capacity(PROBE_SLOTS)),
             max,
             full: AtomicBool::new(false),
         }
     }
 
-    /// A slot for a new connection, if there is one.
-    pub fn admit(&self) -> Admission {
+    /// A slot for a new connection: a full one if any is free, else a place in the
+    /// probes' room (closing its oldest connection if the room is full).
+    pub fn admit(&self) -> Slot {
         if let Ok(slot) = self.served.clone().try_acquire_owned() {
             if self.full.swap(false, Ordering::Relaxed) {
                 tracing::info!(
@@ -60,18 +87,24 @@ impl Slots {
                     "connections are below --max-connections again"
                 );
             }
-            return Admission::Served(slot);
+            return Slot::Served(slot);
         }
         if !self.full.swap(true, Ordering::Relaxed) {
             tracing::warn!(
                 max = self.max,
-                "serving --max-connections connections: new ones get health probes only, or are closed"
+                "serving --max-connections connections: new ones get health probes only"
             );
         }
-        match self.probes.clone().try_acquire_owned() {
-            Ok(slot) => Admission::ProbeOnly(slot),
-            Err(_) => Admission::Refused,
+        let evicted = CancellationToken::new();
+        let mut room = self.probes.lock().unwrap_or_else(|e| e.into_inner());
+        room.retain(|place| !place.is_cancelled());
+        if room.len() >= PROBE_SLOTS
+            && let Some(oldest) = room.pop_front()
+        {
+            oldest.cancel();
         }
+        room.push_back(evicted.clone());
+        Slot::Probe(ProbeSlot { evicted })
     }
 }
 
@@ -79,12 +112,12 @@ impl Slots {
 #[derive(Debug)]
 pub struct Held<I> {
     io: I,
-    _slot: OwnedSemaphorePermit,
+    _slot: Slot,
 }
 
 impl<I> Held<I> {
     /// `io`, holding `slot`.
-    pub fn new(io: I, slot: OwnedSemaphorePermit) -> Self {
+    pub fn new(io: I, slot: Slot) -> Self {
         Self { io, _slot: slot }
     }
 }
@@ -134,14 +167,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn over_the_cap_come_probes_then_refusals_and_a_freed_slot_serves_again() {
+    fn over_the_cap_come_probes_then_the_oldest_probe_makes_room() {
         let slots = Slots::new(2);
         let served: Vec<_> = (0..2).map(|_| slots.admit()).collect();
-        assert!(served.iter().all(|a| matches!(a, Admission::Served(_))));
-        let probes: Vec<_> = (0..PROBE_SLOTS).map(|_| slots.admit()).collect();
-        assert!(probes.iter().all(|a| matches!(a, Admission::ProbeOnly(_))));
-        assert!(matches!(slots.admit(), Admission::Refused));
+        assert!(served.iter().all(|s| matches!(s, Slot::Served(_))));
+        let probes: Vec<ProbeSlot> = (0..PROBE_SLOTS)
+            .map(|_| match slots.admit() {
+                Slot::Probe(probe) => probe,
+                Slot::Served(_) => panic!("over the cap"),
+            })
+            .collect();
+        assert!(probes.iter().all(|p| !p.evicted().is_cancelled()));
+        let Slot::Probe(newest) = slots.admit() else {
+            panic!("over the cap")
+        };
+        assert!(probes[0].evicted().is_cancelled(), "the oldest made room");
+        assert!(probes[1..].iter().all(|p| !p.evicted().is_cancelled()));
+        // A probe that ended frees its place: the next one evicts nobody.
+        drop(probes.into_iter().nth(5));
+        let _next = slots.admit();
+        assert!(!newest.evicted().is_cancelled());
         drop(served);
-        assert!(matches!(slots.admit(), Admission::Served(_)));
+        assert!(matches!(slots.admit(), Slot::Served(_)));
     }
 }
