@@ -438,4 +438,21 @@ mod tests {
         let err = parse(&["--listen", "nowhere"]).unwrap_err();
         assert!(err.to_string().contains("--listen \"nowhere\""));
     }
+
+    #[test]
+    fn resource_limits_have_defaults_and_refuse_what_cannot_work() {
+        let c = parse(&[]).unwrap();
+        assert_eq!(c.header_read_timeout, Duration::from_secs(10));
+        assert_eq!(c.body_read_timeout, Duration::from_secs(30));
+        assert_eq!(c.max_connections, 4096);
+        assert_eq!(c.max_json_body_bytes, 64 * 1024);
+        assert_eq!(c.shutdown_grace, Duration::from_secs(10));
+        let err = parse(&["--max-sync-body-bytes", "2048"]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid --max-sync-body-bytes \"2048\": must be at least --max-json-body-bytes"
+        );
+        assert!(parse(&["--max-connections", "0"]).is_err());
+        assert!(parse(&["--header-read-timeout-secs", "0"]).is_err());
+    }
 }

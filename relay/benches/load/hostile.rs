@@ -3,8 +3,7 @@
 //! REST. Measures /health latency, the relay's peak RSS, and the writer's acknowledged
 //! grafts, and checks them against the stated bounds.
 //!
-//! Three kinds of bad socket, re-opened whenever the relay closes one (an attacker
-//! would): idle (connects, sends nothing), slow head (a header byte per second) and slow
+//! Three kinds of bad socket, each re-opened a second after the relay closes it: idle (connects, sends nothing), slow head (a header byte per second) and slow
 //! body (a whole head, then a body byte per second). Needs ~8,000 descriptors in this
 //! process and the relay: both raise their soft RLIMIT_NOFILE (the hard limit must allow).
 
@@ -85,6 +84,9 @@ async fn bad_socket(addr: String, kind: Bad, run: RunId, counts: Arc<Counts>, st
             }
         }
         counts.cut_off.fetch_add(1, Ordering::Relaxed);
+        // Held sockets, not a connection flood (that is for a firewall's per-address
+        // limits): one the relay closes comes back a second later.
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
 
