@@ -140,9 +140,11 @@ pub struct Args {
     pub body_read_timeout_secs: u64,
 
     /// Connections served at once (HTTP and WebSocket, TLS handshakes included). Over
-    /// it, a few more are answered for health probes only (503 otherwise) and the rest
-    /// are closed at once. Checked against the open-file limit at start-up.
-    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 4096)]
+    /// it, 32 more are read for a health probe each (503 to anything else), the oldest
+    /// of them closed when a newer one needs its place. Lowered at start-up to what the
+    /// open-file limit allows. The default holds 5,000 slow sockets and 2,000 SSE
+    /// streams at once with room to spare (~210 MiB, docs/benchmarks.md).
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 8192)]
     pub max_connections: usize,
 
     /// Largest JSON body of the REST API's small routes (runs, grafts, flags, undo,
@@ -444,7 +446,7 @@ mod tests {
         let c = parse(&[]).unwrap();
         assert_eq!(c.header_read_timeout, Duration::from_secs(10));
         assert_eq!(c.body_read_timeout, Duration::from_secs(30));
-        assert_eq!(c.max_connections, 4096);
+        assert_eq!(c.max_connections, 8192);
         assert_eq!(c.max_json_body_bytes, 64 * 1024);
         assert_eq!(c.shutdown_grace, Duration::from_secs(10));
         let err = parse(&["--max-sync-body-bytes", "2048"]).unwrap_err();

@@ -131,13 +131,11 @@ async fn subscriber(addr: String, run: RunId, counts: Arc<Counts>, stop: Instant
 }
 
 /// One `/health` on a fresh connection, as an orchestrator's probe asks it.
-async fn probe(addr: &str) -> Option<Duration> {
+async fn probe(addr: &str, path: &str) -> Option<Duration> {
     let started = Instant::now();
     let mut socket = TcpStream::connect(addr).await.ok()?;
-    socket
-        .write_all(b"GET /health HTTP/1.1\r\nHost: r\r\nConnection: close\r\n\r\n")
-        .await
-        .ok()?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: r\r\nConnection: close\r\n\r\n");
+    socket.write_all(request.as_bytes()).await.ok()?;
     let mut answer = Vec::new();
     socket.read_to_end(&mut answer).await.ok()?;
     answer
@@ -167,6 +165,7 @@ pub async fn run() {
     let slow_body = env_or("RUNMESH_HOSTILE_SLOW_BODY", 1000);
     let subscribers = env_or("RUNMESH_HOSTILE_SSE", 2000);
     let max_connections = env_or("RUNMESH_HOSTILE_MAX_CONNECTIONS", 8192).to_string();
+    let probe_path = std::env::var("RUNMESH_HOSTILE_PROBE").unwrap_or_else(|_| "/health".into());
     let hold = Duration::from_secs(env_or("RUNMESH_HOSTILE_SECS", 30) as u64);
     raise_own_file_limit();
     let tmp = tempfile::tempdir().unwrap();
@@ -207,33 +206,55 @@ pub async fn run() {
         }
     }
     let open_after = opened.elapsed();
-    // Measure under the load: probes every 20 ms, a graft every 100 ms.
+    // Measure under the load: a probe every 20 ms and a graft every 100 ms, each in its
+    // own task so that neither waits for the other.
     let measure_until = Instant::now() + hold;
-    let http = reqwest::Client::new();
-    let (mut latencies, mut probes_failed) = (Vec::new(), 0usize);
-    let (mut grafts_sent, mut grafts_acked) = (0usize, 0usize);
-    let mut probe_tick = tokio::time::interval(Duration::from_millis(20));
-    let mut graft_tick = tokio::time::interval(Duration::from_millis(100));
-    let mut sse_open_min = usize::MAX;
-    while Instant::now() < measure_until {
-        tokio::select! {
-            _ = probe_tick.tick() => match probe(&addr).await {
-                Some(took) => latencies.push(took),
-                None => probes_failed += 1,
-            },
-            _ = graft_tick.tick() => {
-                grafts_sent += 1;
-                let sent = http
-                    .post(format!("{}/app/runs/{run}/graft", relay.http))
-                    .body(format!(r#"{{"after":"step1","agentName":"W{grafts_sent}"}}"#))
+    let prober = tokio::spawn({
+        let (addr, probe_path) = (addr.clone(), probe_path.clone());
+        async move {
+            let (mut latencies, mut failed) = (Vec::new(), 0usize);
+            let mut tick = tokio::time::interval(Duration::from_millis(20));
+            while Instant::now() < measure_until {
+                tick.tick().await;
+                match probe(&addr, &probe_path).await {
+                    Some(took) => latencies.push(took),
+                    None => failed += 1,
+                }
+            }
+            (latencies, failed)
+        }
+    });
+    let writer = tokio::spawn({
+        let base = relay.http.clone();
+        async move {
+            let http = reqwest::Client::new();
+            let (mut sent, mut acked) = (0usize, 0usize);
+            let mut tick = tokio::time::interval(Duration::from_millis(100));
+            while Instant::now() < measure_until {
+                tick.tick().await;
+                sent += 1;
+                let answer = http
+                    .post(format!("{base}/app/runs/{run}/graft"))
+                    .body(format!(r#"{{"after":"step1","agentName":"W{sent}"}}"#))
                     .timeout(Duration::from_secs(10))
                     .send()
                     .await;
-                grafts_acked += usize::from(sent.is_ok_and(|r| r.status() == 201));
-                sse_open_min = sse_open_min.min(counts.sse_open.load(Ordering::Relaxed));
+                acked += usize::from(answer.is_ok_and(|r| r.status() == 201));
             }
+            (sent, acked)
         }
+    });
+    // Subscribers still open, sampled each second once they have had 5 s to connect.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let mut sse_open_min = usize::MAX;
+    while Instant::now() < measure_until {
+        sse_open_min = sse_open_min.min(counts.sse_open.load(Ordering::Relaxed));
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
+    let sse_open_end = counts.sse_open.load(Ordering::Relaxed);
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let (mut latencies, probes_failed) = prober.await.unwrap();
+    let (grafts_sent, grafts_acked) = writer.await.unwrap();
     let peak = relay.peak_rss_mib();
     latencies.sort();
     let (p50, p99, max) = (
@@ -245,17 +266,21 @@ pub async fn run() {
     println!(
         "hostile: {idle} idle + {slow_head} slow-head + {slow_body} slow-body sockets and {subscribers} SSE subscribers \
          (opened in {open_after:.1?}), --max-connections {max_connections}, held {hold:?}:\n  \
-         /health on a fresh connection every 20 ms: {} answered, {probes_failed} failed; p50 {p50:.2?}, p99 {p99:.2?}, max {max:.2?}\n  \
+         {probe_path} on a fresh connection every 20 ms: {} answered, {probes_failed} failed; p50 {p50:.2?}, p99 {p99:.2?}, max {max:.2?}\n  \
          writer: {grafts_acked} of {grafts_sent} grafts acknowledged (201)\n  \
-         SSE: at least {sse_open_min} streams open throughout; {events} change events delivered \
+         SSE: at least {sse_open_min} streams open from 5 s on, {sse_open_end} at the end; {events} change events delivered \
          ({:.1} per subscriber)\n  \
          bad sockets cut off by the relay (and re-opened): {}; connects refused: {}\n  \
-         relay RSS {rss_before:.1} MiB before, {peak:.1} MiB peak; CPU {:.1} s",
+         relay RSS {rss_before:.1} MiB before, {peak:.1} MiB peak; CPU {:.1} s; load average at the end {}",
         latencies.len(),
         events as f64 / subscribers.max(1) as f64,
         counts.cut_off.load(Ordering::Relaxed),
         counts.refused.load(Ordering::Relaxed),
         relay.cpu_secs(),
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" "),
     );
     relay.stop();
     for task in tasks {

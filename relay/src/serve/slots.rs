@@ -27,8 +27,8 @@ pub const PROBE_SLOTS: usize = 32;
 /// A new connection's slot.
 #[derive(Debug)]
 pub enum Slot {
-    /// Served in full.
-    Served(OwnedSemaphorePermit),
+    /// Served in full; the permit is held, never read: dropping it frees the slot.
+    Served(#[expect(dead_code, reason = "held for its drop")] OwnedSemaphorePermit),
     /// Over the cap: one request, answered only if it is a health probe.
     Probe(ProbeSlot),
 }
