@@ -1,12 +1,14 @@
 //! Load generator: drives the real relay binary over real sockets on 127.0.0.1.
 //!
-//! `cargo bench -p runmesh-relay --bench load [-- throughput|fanout|coldjoin|memory|idle|backup|shareddb|meshscale]`
+//! `cargo bench -p runmesh-relay --bench load [-- throughput|fanout|coldjoin|memory|idle|backup|shareddb|meshscale|hostile]`
 //! Every scenario is bounded in count and time and stops by itself. Figures: docs/benchmarks.md.
 
 #[path = "load/backup.rs"]
 mod backup;
 #[path = "load/client.rs"]
 mod client;
+#[path = "load/hostile.rs"]
+mod hostile;
 #[path = "load/mesh_scale.rs"]
 mod mesh_scale;
 #[path = "load/relay.rs"]
@@ -395,6 +397,10 @@ fn main() {
         }
         if wanted("meshscale") {
             mesh_scale::run().await;
+        }
+        // Only on request: it needs ~8,000 descriptors per process.
+        if filter.iter().any(|f| f == "hostile") {
+            hostile::run().await;
         }
     });
 }

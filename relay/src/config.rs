@@ -172,6 +172,41 @@ pub struct Args {
     /// Change feeds open at once on one run; more are refused with 503.
     #[arg(long, env = "MAX_SSE_SUBSCRIBERS_PER_RUN", default_value_t = 2500)]
     pub max_sse_subscribers_per_run: usize,
+    // Resources (issue 32): how long a client may take to send a request, how many
+    // connections it may hold, how large a body may be, how long shutdown waits.
+    /// Close a connection that has not sent a whole request head (line and headers) this
+    /// many seconds after it connected or after its previous response (slowloris).
+    #[arg(long, env = "HEADER_READ_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_read_timeout_secs: u64,
+
+    /// Answer 408 to a request whose body has not arrived whole this many seconds after
+    /// the handler started reading it.
+    #[arg(long, env = "BODY_READ_TIMEOUT_SECS", default_value_t = 30)]
+    pub body_read_timeout_secs: u64,
+
+    /// Connections served at once (HTTP and WebSocket, TLS handshakes included). Over
+    /// it, 32 more are read for a health probe each (503 to anything else), the oldest
+    /// of them closed when a newer one needs its place. Lowered at start-up to what the
+    /// open-file limit allows. The default holds 5,000 slow sockets and 2,000 SSE
+    /// streams at once with room to spare (~210 MiB, docs/benchmarks.md).
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 8192)]
+    pub max_connections: usize,
+
+    /// Largest JSON body of the REST API's small routes (runs, grafts, flags, undo,
+    /// fork, merge, register-peer), in bytes; larger ones get 413.
+    #[arg(long, env = "MAX_JSON_BODY_BYTES", default_value_t = 64 * 1024)]
+    pub max_json_body_bytes: usize,
+
+    /// Largest body of `POST …/sync`, in bytes (base64 of Automerge bytes: the default
+    /// carries a 16 MiB document, the default --max-frame-bytes); larger ones get 413.
+    #[arg(long, env = "MAX_SYNC_BODY_BYTES", default_value_t = 24 * 1024 * 1024)]
+    pub max_sync_body_bytes: usize,
+
+    /// On SIGTERM, wait this many seconds for open requests, streams and sockets to
+    /// end before dropping them and exiting.
+    #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 10)]
+    pub shutdown_grace_secs: u64,
+    // End of resources (issue 32).
 }
 
 /// Checked configuration.
@@ -239,6 +274,19 @@ pub struct Config {
     pub max_sse_subscribers: usize,
     /// Change feeds open at once on one run.
     pub max_sse_subscribers_per_run: usize,
+    // Resources (issue 32).
+    /// Time a client has to send a request head.
+    pub header_read_timeout: Duration,
+    /// Time a handler waits for a request body.
+    pub body_read_timeout: Duration,
+    /// Connections served at once.
+    pub max_connections: usize,
+    /// Largest body of the small JSON routes.
+    pub max_json_body_bytes: usize,
+    /// Largest body of `POST …/sync`.
+    pub max_sync_body_bytes: usize,
+    /// How long shutdown waits for open connections.
+    pub shutdown_grace: Duration,
 }
 
 /// A flag whose value cannot be used.
@@ -401,6 +449,32 @@ impl TryFrom<Args> for Config {
                 "must be at least 1",
             ));
         }
+        // Resources (issue 32).
+        for (flag, secs) in [
+            ("header-read-timeout-secs", args.header_read_timeout_secs),
+            ("body-read-timeout-secs", args.body_read_timeout_secs),
+        ] {
+            if secs == 0 {
+                return Err(bad(flag, "0", "must be at least 1"));
+            }
+        }
+        if args.max_connections == 0 {
+            return Err(bad("max-connections", "0", "must be at least 1"));
+        }
+        if args.max_json_body_bytes < 1024 {
+            return Err(bad(
+                "max-json-body-bytes",
+                &args.max_json_body_bytes.to_string(),
+                "must be at least 1024",
+            ));
+        }
+        if args.max_sync_body_bytes < args.max_json_body_bytes {
+            return Err(bad(
+                "max-sync-body-bytes",
+                &args.max_sync_body_bytes.to_string(),
+                "must be at least --max-json-body-bytes",
+            ));
+        }
         Ok(Self {
             listen,
             data_dir: args.data_dir,
@@ -432,6 +506,12 @@ impl TryFrom<Args> for Config {
             lamport_series,
             max_sse_subscribers: args.max_sse_subscribers,
             max_sse_subscribers_per_run: args.max_sse_subscribers_per_run,
+            header_read_timeout: Duration::from_secs(args.header_read_timeout_secs),
+            body_read_timeout: Duration::from_secs(args.body_read_timeout_secs),
+            max_connections: args.max_connections,
+            max_json_body_bytes: args.max_json_body_bytes,
+            max_sync_body_bytes: args.max_sync_body_bytes,
+            shutdown_grace: Duration::from_secs(args.shutdown_grace_secs),
         })
     }
 }
@@ -503,5 +583,22 @@ mod tests {
         assert!(err.to_string().contains("at least 16 bytes"), "{err}");
         let err = parse(&["--fork-limit-per-minute", "0"]).unwrap_err();
         assert!(err.to_string().contains("--fork-limit-per-minute"), "{err}");
+    }
+
+    #[test]
+    fn resource_limits_have_defaults_and_refuse_what_cannot_work() {
+        let c = parse(&[]).unwrap();
+        assert_eq!(c.header_read_timeout, Duration::from_secs(10));
+        assert_eq!(c.body_read_timeout, Duration::from_secs(30));
+        assert_eq!(c.max_connections, 8192);
+        assert_eq!(c.max_json_body_bytes, 64 * 1024);
+        assert_eq!(c.shutdown_grace, Duration::from_secs(10));
+        let err = parse(&["--max-sync-body-bytes", "2048"]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid --max-sync-body-bytes \"2048\": must be at least --max-json-body-bytes"
+        );
+        assert!(parse(&["--max-connections", "0"]).is_err());
+        assert!(parse(&["--header-read-timeout-secs", "0"]).is_err());
     }
 }

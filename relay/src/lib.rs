@@ -14,6 +14,8 @@
 //! - [`store`], [`auth`], [`limits`], [`metrics`], [`config`], [`tls`], [`client`]:
 //!   storage behind one trait, credentials, rate limits, the spec's metrics, flags, TLS,
 //!   and the dialling side of the protocol.
+//! - `serve`: accepting connections under a cap, a deadline on request heads, and a
+//!   shutdown that ends within its grace period.
 //! - [`tools`]: the binary's other commands (`token`, `health`, `export`, `import`).
 //!
 //! [`state`] builds the handles for a [`Config`]; [`app`] builds the router (tests drive
@@ -27,6 +29,7 @@ mod http;
 pub mod limits;
 mod mesh;
 pub mod metrics;
+mod serve;
 pub mod store;
 pub mod tls;
 pub mod tools;
@@ -42,7 +45,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 pub use config::{Args, Config};
-pub use http::{AppError, AppState, Subscribers, USER_HEADER};
+pub use http::{AppError, AppState, BodyLimits, Subscribers, USER_HEADER};
 
 use crate::docs::{Digests, Divergence, Documents, MeshLinks, TaskEnv};
 use crate::mesh::Mesh;
@@ -136,6 +139,12 @@ pub async fn state(config: &Config, shutdown: CancellationToken) -> anyhow::Resu
             config.max_sse_subscribers,
             config.max_sse_subscribers_per_run,
         ),
+        body: BodyLimits {
+            json_bytes: config.max_json_body_bytes,
+            sync_bytes: config.max_sync_body_bytes,
+            read_timeout: config.body_read_timeout,
+        },
+        upgraded: tokio_util::task::TaskTracker::new(),
     })
 }
 
@@ -186,7 +195,8 @@ pub fn app(state: AppState) -> axum::Router {
 }
 
 /// Serves the relay on `listener` until `shutdown` is cancelled, then stops accepting,
-/// ends every session and returns. Every acknowledged change is already on disk.
+/// ends every session and returns, within `config.shutdown_grace` (what is still open
+/// then is dropped). Every acknowledged change is already on disk.
 pub async fn run(
     listener: TcpListener,
     config: Config,
@@ -196,6 +206,8 @@ pub async fn run(
         (Some(cert), Some(key)) => Some(tls::server_config(cert, key)?),
         _ => None,
     };
+    let max_connections =
+        serve::fds::connections_within_limit(config.max_connections, serve::PROBE_SLOTS)?;
     let state = state(&config, shutdown.clone()).await?;
     let plan = DialPlan {
         urls: config.mesh_peers.clone(),
@@ -206,22 +218,14 @@ pub async fn run(
     mesh::dialer::spawn_all(state.mesh.clone(), state.sessions.clone(), plan, &shutdown);
     auth::reload_on_hangup(state.verifier.clone(), shutdown.clone());
     let docs = state.docs.clone();
+    let upgraded = state.upgraded.clone();
     let router = http::router(state, config.web_dist.as_deref());
-    let service = router.into_make_service_with_connect_info::<tls::PeerAddr>();
-    let stop = async move { shutdown.cancelled().await };
-    match tls_server {
-        Some(tls) => {
-            let listener = tls::TlsListener::new(listener, tls)?;
-            axum::serve(listener, service)
-                .with_graceful_shutdown(stop)
-                .await?
-        }
-        None => {
-            axum::serve(listener, service)
-                .with_graceful_shutdown(stop)
-                .await?
-        }
-    }
+    let limits = serve::ServeLimits {
+        max_connections,
+        header_read_timeout: config.header_read_timeout,
+        grace: config.shutdown_grace,
+    };
+    serve::serve(listener, tls_server, router, limits, shutdown, upgraded).await;
     // No write after this one: the store may note that it was closed cleanly.
     docs.close_store().await;
     Ok(())

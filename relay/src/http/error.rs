@@ -31,6 +31,9 @@ pub enum AppError {
     /// The credential does not grant this.
     #[error("{0}")]
     Forbidden(String),
+    /// The client did not send its request body in time.
+    #[error("{0}")]
+    Timeout(String),
     /// The caller's allowance is spent (changes, reads or forks).
     #[error("{0}")]
     RateLimited(crate::limits::Limited),
@@ -52,6 +55,7 @@ impl AppError {
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
             Self::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+            Self::Timeout(_) => (StatusCode::REQUEST_TIMEOUT, "timeout"),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             Self::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             Self::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),

@@ -22,6 +22,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
 
+pub use body::BodyLimits;
 pub use caller::USER_HEADER;
 pub use error::AppError;
 pub use state::AppState;
@@ -29,8 +30,10 @@ pub use subscribers::Subscribers;
 
 use crate::http::ws::ws_handler;
 
-/// Largest REST body: a whole document can travel through `POST …/sync`.
-const MAX_BODY: usize = 64 * 1024 * 1024;
+/// Largest body an extractor other than those of [`body`] may read: none does today
+/// (every handler reads its body under [`BodyLimits`]); a new one that forgets gets
+/// the small routes' default, not axum's 2 MB.
+const UNLISTED_BODY: usize = 64 * 1024;
 
 /// The relay's router; serves the web app from `web_dist` if given.
 pub fn router(state: AppState, web_dist: Option<&std::path::Path>) -> Router {
@@ -68,7 +71,7 @@ pub fn router(state: AppState, web_dist: Option<&std::path::Path>) -> Router {
             "/app/runs/{run_id}/flags/{key}",
             put(writes::set_flag).delete(writes::clear_flag),
         )
-        .layer(DefaultBodyLimit::max(MAX_BODY));
+        .layer(DefaultBodyLimit::max(UNLISTED_BODY));
     let router = match web_dist {
         Some(dir) => api.fallback_service(app::service(dir)),
         None => api.fallback(|| async { AppError::NotFound("no such endpoint".into()) }),

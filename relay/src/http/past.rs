@@ -14,7 +14,7 @@ use serde::Deserialize;
 use tokio::sync::oneshot;
 
 use crate::docs::{DocCmd, Read};
-use crate::http::body::JsonBody;
+use crate::http::body::{JsonBody, SmallBody};
 use crate::http::caller::Caller;
 use crate::http::error::AppError;
 use crate::http::heads;
@@ -72,7 +72,7 @@ pub async fn fork(
     State(state): State<AppState>,
     RunPath(run): RunPath,
     caller: Caller,
-    body: axum::body::Bytes,
+    SmallBody(body): SmallBody,
 ) -> Result<impl IntoResponse, AppError> {
     // No body at all forks the run as it is now, under a random id.
     let body: ForkBody = if body.iter().all(u8::is_ascii_whitespace) {

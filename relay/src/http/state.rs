@@ -6,9 +6,11 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use runmesh_core::sync::PeerId;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::auth::Verifier;
 use crate::docs::Documents;
+use crate::http::body::BodyLimits;
 use crate::http::subscribers::Subscribers;
 use crate::limits::Limits;
 use crate::mesh::Mesh;
@@ -40,6 +42,11 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// The open change feeds, under their caps.
     pub subscribers: Subscribers,
+    /// Request body limits.
+    pub body: BodyLimits,
+    /// The WebSockets, which leave the HTTP server once upgraded: shutdown waits (within
+    /// its grace period) for them to send their close frames.
+    pub upgraded: TaskTracker,
 }
 
 impl FromRef<AppState> for Documents {
@@ -51,6 +58,12 @@ impl FromRef<AppState> for Documents {
 impl FromRef<AppState> for Arc<Metrics> {
     fn from_ref(state: &AppState) -> Self {
         state.metrics.clone()
+    }
+}
+
+impl FromRef<AppState> for BodyLimits {
+    fn from_ref(state: &AppState) -> Self {
+        state.body
     }
 }
 

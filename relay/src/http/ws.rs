@@ -28,12 +28,17 @@ pub async fn ws_handler(
     let limit = state.sessions.config.max_frame_bytes.saturating_mul(2);
     // Small buffers: most sockets are idle most of the time (tungstenite's defaults of
     // 128 KiB each cost ~137 KiB per idle socket; docs/benchmarks.md).
+    // Held until the session ends: shutdown waits for it (within its grace period).
+    let tracked = state.upgraded.token();
     upgrade
         .read_buffer_size(8 * 1024)
         .write_buffer_size(0)
         .max_message_size(limit)
         .max_frame_size(limit)
-        .on_upgrade(move |socket| connection(socket, state, caller))
+        .on_upgrade(move |socket| async move {
+            connection(socket, state, caller).await;
+            drop(tracked);
+        })
 }
 
 async fn connection(mut socket: WebSocket, state: AppState, caller: Caller) {

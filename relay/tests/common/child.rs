@@ -19,8 +19,7 @@ impl ChildRelay {
 
     /// Like [`ChildRelay::spawn`], its log (at `level`) going to `stderr`.
     pub fn spawn_with(dir: &Path, args: &[&str], stderr: std::process::Stdio, level: &str) -> Self {
-        let command = std::process::Command::new(env!("CARGO_BIN_EXE_runmesh-relay"));
-        Self::spawn_command(command, dir, args, stderr, level)
+        Self::spawn_wrapped(&[], dir, args, stderr, level)
     }
 
     /// Like [`ChildRelay::spawn`], under an address-space cap of `cap_bytes` (`prlimit
@@ -33,22 +32,28 @@ impl ChildRelay {
         cap_bytes: u64,
         stderr: std::process::Stdio,
     ) -> Self {
-        let mut command = std::process::Command::new("prlimit");
-        command
-            .arg(format!("--as={cap_bytes}"))
-            .arg("--")
-            .arg(env!("CARGO_BIN_EXE_runmesh-relay"));
-        Self::spawn_command(command, dir, args, stderr, "warn")
+        let cap = format!("--as={cap_bytes}");
+        Self::spawn_wrapped(&["prlimit", &cap, "--"], dir, args, stderr, "warn")
     }
 
-    fn spawn_command(
-        mut command: std::process::Command,
+    /// Like [`ChildRelay::spawn_with`], run by `wrapper` (e.g. `prlimit --nofile=512 --`).
+    pub fn spawn_wrapped(
+        wrapper: &[&str],
         dir: &Path,
         args: &[&str],
         stderr: std::process::Stdio,
         level: &str,
     ) -> Self {
         use std::io::{BufRead, BufReader};
+        let binary = env!("CARGO_BIN_EXE_runmesh-relay");
+        let mut command = match wrapper.split_first() {
+            Some((program, rest)) => {
+                let mut command = std::process::Command::new(program);
+                command.args(rest).arg(binary);
+                command
+            }
+            None => std::process::Command::new(binary),
+        };
         let mut child = command
             .args(["--listen", "127.0.0.1:0"])
             .args(args)

@@ -1,0 +1,113 @@
+//! Slow clients (slowloris): a request head that does not arrive whole within
+//! `--header-read-timeout-secs` closes the connection, on the plain and the TLS
+//! listener, and a body that does not arrive whole within `--body-read-timeout-secs`
+//! gets 408 naming the flag.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rustls::pki_types::ServerName;
+use tokio_rustls::TlsConnector;
+
+use crate::common::*;
+use crate::raw;
+
+const SHORT: Duration = Duration::from_secs(1);
+
+async fn relay(tweak: impl FnOnce(&mut runmesh_relay::Config)) -> (TestRelay, tempfile::TempDir) {
+    let tmp = tempfile::tempdir().unwrap();
+    let relay = TestRelay::start_in(tmp.path(), "slow", tweak).await;
+    (relay, tmp)
+}
+
+#[tokio::test]
+async fn half_a_request_line_and_then_nothing_is_closed_after_the_header_timeout() {
+    let (relay, _tmp) = relay(|c| c.header_read_timeout = SHORT).await;
+    let mut slow = raw::connect(relay.addr).await;
+    let started = Instant::now();
+    raw::send(&mut slow, b"GET /health HT").await;
+    let (_, closed) = raw::until_closed(&mut slow).await;
+    assert!(closed - started >= SHORT - Duration::from_millis(100));
+    // The relay is fine: a whole request is answered.
+    let (status, _) = get(&relay.http("/health")).await;
+    assert_eq!(status, 200);
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn a_connection_that_sends_nothing_or_idles_after_a_response_is_closed() {
+    let (relay, _tmp) = relay(|c| c.header_read_timeout = SHORT).await;
+    let mut silent = raw::connect(relay.addr).await;
+    raw::until_closed(&mut silent).await;
+    // Keep-alive: answered once, then idle.
+    let mut idle = raw::connect(relay.addr).await;
+    raw::send(
+        &mut idle,
+        b"GET /health/live HTTP/1.1\r\nHost: relay\r\n\r\n",
+    )
+    .await;
+    let (answer, _) = raw::until_closed(&mut idle).await;
+    assert_eq!(raw::status(&answer), Some(200), "{answer}");
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn a_body_that_trickles_gets_408_naming_the_flag_and_nothing_is_applied() {
+    let (relay, _tmp) = relay(|c| c.body_read_timeout = SHORT).await;
+    let run = runmesh_core::RunId::random();
+    let mut slow = raw::connect(relay.addr).await;
+    let head = format!(
+        "POST /app/runs/{run}/graft HTTP/1.1\r\nHost: relay\r\nContent-Length: 100\r\n\r\n"
+    );
+    raw::send(&mut slow, head.as_bytes()).await;
+    raw::send(&mut slow, br#"{"after":"#).await;
+    let (answer, _) = raw::until_closed(&mut slow).await;
+    assert_eq!(raw::status(&answer), Some(408), "{answer}");
+    let body = raw::json(&answer);
+    assert_eq!(body["error"], "timeout", "{answer}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("--body-read-timeout-secs"),
+        "{answer}"
+    );
+    let (status, _) = get(&relay.http(&format!("/api/crdt/runs/{run}/state"))).await;
+    assert_eq!(status, 404, "the graft was not applied");
+    relay.stop().await;
+}
+
+fn key(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/keys")
+        .join(name)
+}
+
+#[tokio::test]
+async fn the_tls_listener_closes_a_slow_request_head_too() {
+    let (relay, _tmp) = relay(|c| {
+        c.header_read_timeout = SHORT;
+        c.tls_cert = Some(key("tls-cert.pem"));
+        c.tls_key = Some(key("tls-key.pem"));
+    })
+    .await;
+    let config = runmesh_relay::tls::client_config(Some(&key("tls-ca.pem"))).unwrap();
+    let connector = TlsConnector::from(Arc::clone(&config));
+    let name = ServerName::try_from("127.0.0.1").unwrap();
+    let mut tls = connector
+        .connect(name.clone(), raw::connect(relay.addr).await)
+        .await
+        .unwrap();
+    raw::send(&mut tls, b"GET /health HTTP/1.1\r\nHo").await;
+    raw::until_closed(&mut tls).await;
+    // A whole request over TLS is answered.
+    let mut whole = connector
+        .connect(name, raw::connect(relay.addr).await)
+        .await
+        .unwrap();
+    raw::send(&mut whole, &raw::get("/health/live")).await;
+    let (answer, _) = raw::until_closed(&mut whole).await;
+    assert_eq!(raw::status(&answer), Some(200), "{answer}");
+    relay.stop().await;
+}
