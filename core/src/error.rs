@@ -193,6 +193,31 @@ pub enum RunError {
         /// The change (hex).
         hash: String,
     },
+    /// A change with sequence number above 1 from an actor that wrote no change the
+    /// document holds, without that actor's first change before it (see
+    /// `lineage/writers.rs`: Automerge would panic on the live document).
+    #[error(
+        "change {seq} of actor {actor}: the document holds no change by that actor and its change 1 does not come first (refused, nothing applied)"
+    )]
+    UnknownWriter {
+        /// The actor (hex).
+        actor: String,
+        /// The change's sequence number.
+        seq: u64,
+    },
+    /// A change whose ops name an actor that wrote no change the document holds nor a
+    /// first change applied before it (see `lineage/writers.rs`).
+    #[error(
+        "change {seq} of actor {writer} names actor {actor}, which wrote no change the document holds and whose change 1 does not come first (refused, nothing applied)"
+    )]
+    UnknownActor {
+        /// The unknown actor (hex).
+        actor: String,
+        /// The actor that wrote the change (hex).
+        writer: String,
+        /// The change's sequence number.
+        seq: u64,
+    },
     /// The genesis of a run, sent into a document that already holds other changes.
     #[error(
         "these changes carry a run's genesis into a document that already holds other changes: a document that is not a run cannot become one (refused, nothing applied)"

@@ -20,6 +20,9 @@ use sha2::{Digest, Sha256};
 use crate::error::RunError;
 use crate::genesis::genesis_hash;
 use crate::sync::chunk::split_chunk;
+use writers::Written;
+
+mod writers;
 
 /// Chunk types (Automerge's storage format).
 const DOCUMENT: u8 = 0;
@@ -61,6 +64,8 @@ pub(crate) fn holds_genesis(doc: &mut AutoCommit) -> bool {
 pub(crate) struct Roots {
     genesis: bool,
     others: Vec<ChangeHash>,
+    /// Who wrote each change, in the order the bytes carry them (see `writers.rs`).
+    writers: Vec<Written>,
 }
 
 impl Roots {
@@ -82,6 +87,7 @@ impl Roots {
                     COMPRESSED => {
                         let change = parse(chunk, || Change::try_from(chunk))?;
                         roots.add(change.deps().is_empty(), change.hash());
+                        roots.writers.push(Written::of_change(&change));
                     }
                     // Refused before parsing everywhere (`bounds`): Automerge's bundle
                     // parser sizes buffers from its input.
@@ -108,6 +114,7 @@ impl Roots {
         let mut roots = Self::default();
         for meta in doc.get_changes_meta(&[]) {
             roots.add(meta.deps.is_empty(), meta.hash);
+            roots.writers.push(Written::of_meta(&meta));
         }
         roots
     }
@@ -132,16 +139,22 @@ impl Roots {
         }
     }
 
+    /// Refuses the changes if Automerge, applying them to `doc`, would meet an actor it
+    /// does not know (see `writers.rs`). Nothing is changed.
+    pub fn admit_writers(&self, doc: &mut AutoCommit) -> Result<(), RunError> {
+        writers::admit(&self.writers, doc)
+    }
+
     fn plain_change(&mut self, chunk: &[u8]) -> Result<(), RunError> {
         // The header is magic (4), checksum (4), type (1) and the body's length; the body
         // starts with the number of dependencies.
         let (_, body) = leb128(&chunk[9..]).ok_or_else(|| unparsable(chunk, "no length"))?;
-        let (deps, _) = leb128(body).ok_or_else(|| unparsable(chunk, "no dependencies"))?;
-        if deps == 0 {
-            // Automerge's change hash: SHA-256 of the type byte, the length and the body.
-            let hash = ChangeHash(Sha256::digest(&chunk[8..]).into());
-            self.add(true, hash);
-        }
+        // Automerge's change hash: SHA-256 of the type byte, the length and the body.
+        let hash = ChangeHash(Sha256::digest(&chunk[8..]).into());
+        let written =
+            Written::of_plain(body, hash).ok_or_else(|| unparsable(chunk, "a short header"))?;
+        self.add(written.deps.is_empty(), hash);
+        self.writers.push(written);
         Ok(())
     }
 
@@ -159,6 +172,7 @@ impl Roots {
     fn extend(&mut self, other: Self) {
         self.genesis |= other.genesis;
         self.others.extend(other.others);
+        self.writers.extend(other.writers);
     }
 }
 

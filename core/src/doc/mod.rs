@@ -183,8 +183,10 @@ impl RunDoc {
     /// Adds changes from bytes (a save, incremental chunks, or a sync dump from another
     /// replica). The bytes are checked in full before anything is applied, the lineage
     /// rule included: a change without dependencies that is neither the genesis nor
-    /// already here is refused ([`RunError::ForeignRoot`]). Returns whether the document
-    /// changed.
+    /// already here is refused ([`RunError::ForeignRoot`]), and so is a change naming an
+    /// actor Automerge would not find ([`RunError::UnknownWriter`],
+    /// [`RunError::UnknownActor`]: it would panic on this document). Returns whether the
+    /// document changed.
     pub fn apply_bytes(&mut self, bytes: &[u8]) -> Result<bool, RunError> {
         let roots = match strict_load(bytes)? {
             Some(mut whole) => Roots::of_document(&mut whole),
@@ -193,6 +195,7 @@ impl RunDoc {
         roots.admit(Holds::Run, |h| {
             self.doc.get_change_meta_by_hash(h).is_some()
         })?;
+        roots.admit_writers(&mut self.doc)?;
         let before = self.doc.get_heads();
         self.doc
             .load_incremental(bytes)

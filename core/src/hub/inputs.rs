@@ -221,11 +221,15 @@ fn admit(content: Option<&mut Content>, message: &Message) -> Result<(), RunErro
     }
     let roots = Roots::of_chunks(message.changes.iter())?;
     match content {
-        None => roots.admit(Holds::Nothing, |_| false),
+        None => {
+            roots.admit(Holds::Nothing, |_| false)?;
+            roots.admit_writers(&mut AutoCommit::new())
+        }
         Some(content) => {
             let holds = content.holds();
             let doc = content.unchanged();
-            roots.admit(holds, |h| doc.get_change_meta_by_hash(h).is_some())
+            roots.admit(holds, |h| doc.get_change_meta_by_hash(h).is_some())?;
+            roots.admit_writers(doc)
         }
     }
 }

@@ -28,7 +28,7 @@ fn damaged() -> Vec<u8> {
     doc.save()
 }
 
-fn errors(effects: &[Effect<u64>]) -> Vec<String> {
+pub(crate) fn errors(effects: &[Effect<u64>]) -> Vec<String> {
     sends(effects)
         .into_iter()
         .filter_map(|(_, m)| match m {
@@ -39,7 +39,7 @@ fn errors(effects: &[Effect<u64>]) -> Vec<String> {
 }
 
 /// A sync message carrying `changes` as they are.
-fn carrying(from: &Link, changes: Vec<Vec<u8>>) -> Input<u64> {
+pub(crate) fn carrying(from: &Link, changes: Vec<Vec<u8>>) -> Input<u64> {
     let message = Message {
         heads: Vec::new(),
         need: Vec::new(),

@@ -7,6 +7,7 @@ mod common;
 mod elsewhere;
 mod harness;
 mod lineage;
+mod writers;
 
 use harness::*;
 use runmesh_core::hub::{Effect, Input, OpError, RunOp};
