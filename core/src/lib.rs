@@ -46,6 +46,7 @@
 
 mod backoff;
 pub mod bounds;
+mod chunk;
 pub mod digest;
 mod doc;
 mod error;
@@ -54,6 +55,7 @@ mod genesis;
 pub mod hub;
 mod id;
 mod identity;
+mod intake;
 mod lineage;
 mod record;
 pub mod sync;

@@ -17,9 +17,9 @@
 use automerge::{AutoCommit, Change, ChangeHash};
 use sha2::{Digest, Sha256};
 
+use crate::chunk::split_chunk;
 use crate::error::RunError;
 use crate::genesis::genesis_hash;
-use crate::sync::chunk::split_chunk;
 use writers::Written;
 
 mod writers;
@@ -94,7 +94,7 @@ impl Roots {
                     BUNDLE => return Err(unparsable(chunk, "an Automerge bundle (chunk type 3)")),
                     DOCUMENT => {
                         // Loaded as any document from outside is (bounded, guarded).
-                        let mut doc = crate::doc::strict_load(chunk)?.ok_or_else(|| {
+                        let mut doc = crate::intake::strict_load(chunk)?.ok_or_else(|| {
                             unparsable(chunk, "a whole document that lacks changes it needs")
                         })?;
                         roots.extend(Self::of_document(&mut doc));
@@ -179,7 +179,7 @@ impl Roots {
 /// Loads a whole document from outside (a backup's entry): every chunk checked, a panic
 /// inside Automerge caught, changes whose dependencies are missing refused.
 pub fn load_document(bytes: &[u8]) -> Result<AutoCommit, RunError> {
-    crate::doc::strict_load(bytes)?.ok_or_else(|| RunError::CorruptBytes {
+    crate::intake::strict_load(bytes)?.ok_or_else(|| RunError::CorruptBytes {
         len: bytes.len(),
         source: Box::new(automerge::AutomergeError::MissingDeps),
     })
@@ -206,7 +206,7 @@ fn parse<T, E: std::fmt::Display>(
     chunk: &[u8],
     f: impl FnOnce() -> Result<T, E>,
 ) -> Result<T, RunError> {
-    crate::doc::guard(chunk.len(), f)?.map_err(|e| unparsable(chunk, &e.to_string()))
+    crate::intake::guard(chunk.len(), f)?.map_err(|e| unparsable(chunk, &e.to_string()))
 }
 
 fn unparsable(bytes: &[u8], why: &str) -> RunError {

@@ -11,12 +11,13 @@ mod view;
 
 use std::sync::OnceLock;
 
-use automerge::{AutoCommit, AutomergeError, ChangeHash, LoadOptions, OnPartialLoad};
+use automerge::{AutoCommit, ChangeHash};
 
 use crate::error::RunError;
 use crate::genesis::genesis_doc;
 use crate::id::RunId;
 use crate::identity::Identity;
+use crate::intake::{corrupt, guard, strict_load};
 use crate::lineage::{Holds, Roots};
 use crate::view::RunState;
 use crate::view::containers::Containers;
@@ -331,49 +332,5 @@ impl RunDoc {
             .filter_map(|h| self.doc.get_change_meta_by_hash(h).map(|m| m.max_op))
             .max()
             .unwrap_or(0);
-    }
-}
-
-/// Parses and checks every chunk of `bytes`. `None`: the bytes are sound but depend on
-/// changes they do not contain (incremental chunks).
-pub(crate) fn strict_load(bytes: &[u8]) -> Result<Option<AutoCommit>, RunError> {
-    crate::bounds::check_storage(bytes).map_err(|source| RunError::Refused {
-        len: bytes.len(),
-        source,
-    })?;
-    let loaded = guard(bytes.len(), || {
-        AutoCommit::load_with_options(
-            bytes,
-            LoadOptions::new().on_partial_load(OnPartialLoad::Error),
-        )
-    })?;
-    match loaded {
-        Ok(doc) => Ok(Some(doc)),
-        Err(AutomergeError::MissingDeps) => Ok(None),
-        Err(e) => Err(corrupt(bytes, e)),
-    }
-}
-
-/// Runs an Automerge parse of untrusted `bytes`, turning a panic inside Automerge into
-/// an error (automerge 0.12 can panic on some malformed input: found by the `doc_load`
-/// fuzz target, kept in its corpus). Callers only parse into fresh documents here, so
-/// nothing half-built survives the panic. Needs `panic = "unwind"` (native builds); a
-/// wasm build with `panic = "abort"` still traps.
-pub(crate) fn guard<T>(len: usize, parse: impl FnOnce() -> T) -> Result<T, RunError> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(parse)).map_err(|panic| {
-        let reason = panic
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| panic.downcast_ref::<&str>().copied())
-            .unwrap_or("a panic without a message")
-            .to_owned();
-        RunError::Unparsable { len, reason }
-    })
-}
-
-fn corrupt(bytes: &[u8], source: AutomergeError) -> RunError {
-    RunError::CorruptBytes {
-        len: bytes.len(),
-        source: Box::new(source),
     }
 }

@@ -9,7 +9,7 @@ use std::collections::HashSet;
 
 use automerge::{AutoCommit, Change, ChangeHash};
 
-use crate::sync::chunk::{DOCUMENT, split_chunk};
+use crate::chunk::{DOCUMENT, split_chunk};
 
 /// The hashes of the changes in `bytes` (document and change chunks, concatenated), or
 /// `None` if they are not a sequence of such chunks.

@@ -21,7 +21,7 @@ pub(crate) enum Content {
 impl Content {
     /// Loads stored bytes as a run if they hold one, else as a plain document.
     pub(crate) fn load(run_id: RunId, identity: &Identity, bytes: &[u8]) -> Result<Self, RunError> {
-        let doc = crate::doc::guard(bytes.len(), || AutoCommit::load(bytes))?.map_err(|e| {
+        let doc = crate::intake::guard(bytes.len(), || AutoCommit::load(bytes))?.map_err(|e| {
             RunError::CorruptBytes {
                 len: bytes.len(),
                 source: Box::new(e),

@@ -103,7 +103,7 @@ impl<R> RunHub<R> {
         let content = slot.get_or_insert_with(|| Content::empty(&self.config.identity));
         let before = content.unchanged().get_heads();
         let doc = content.automerge();
-        let applied = crate::doc::guard(bytes.len(), || doc.load_incremental(&bytes));
+        let applied = crate::intake::guard(bytes.len(), || doc.load_incremental(&bytes));
         let refused = match applied {
             Ok(Ok(_)) => None,
             Ok(Err(e)) => Some(e.to_string()),

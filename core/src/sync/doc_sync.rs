@@ -37,7 +37,7 @@ pub enum SyncError {
 /// the frame arrives; everything after works on the decoded message.
 pub fn decode_message(data: &[u8]) -> Result<sync::Message, SyncError> {
     crate::bounds::check_sync_message(data).map_err(SyncError::Refused)?;
-    crate::doc::guard(data.len(), || sync::Message::decode(data))
+    crate::intake::guard(data.len(), || sync::Message::decode(data))
         .map_err(|e| SyncError::Decode(e.to_string()))?
         .map_err(|e| SyncError::Decode(e.to_string()))
 }
@@ -147,7 +147,7 @@ impl DocSync {
         // Automerge parses the changes a message carries before applying any of them, so
         // a panic while parsing (see `guard`) leaves the document as it was.
         let len = change_bytes(&message);
-        crate::doc::guard(len, || {
+        crate::intake::guard(len, || {
             receive(doc, &mut session.state, &mut session.trim, message)
         })
         .map_err(|e| SyncError::Apply(e.to_string()))?

@@ -1,7 +1,6 @@
 //! The sans-IO sync engine: automerge-repo's wire protocol (v1), the handshake, and each
 //! document's sync sessions. The relay and clients drive it; it performs no I/O.
 
-pub(crate) mod chunk;
 mod client;
 mod doc_sync;
 pub mod handshake;

@@ -10,7 +10,7 @@
 
 use automerge::AutoCommit;
 
-use crate::sync::chunk::{DOCUMENT, split_chunk};
+use crate::chunk::{DOCUMENT, split_chunk};
 
 /// Replaces `doc` with the document `changes` carries when they are exactly one whole
 /// document that holds every change `doc` has, and `doc` holds no change waiting for its
