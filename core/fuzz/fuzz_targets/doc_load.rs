@@ -3,8 +3,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use runmesh_core_fuzz as _; // the allocation cap
 use runmesh_core::{Identity, RunDoc, RunId};
+use runmesh_core_fuzz as _; // the allocation cap
 
 fuzz_target!(|data: &[u8]| {
     let run = RunId::from_bytes([7; 16]);

@@ -3,24 +3,13 @@
 //! in, it persists, answers with a sync message, and still serves the run's state.
 #![no_main]
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use libfuzzer_sys::fuzz_target;
-use runmesh_core_fuzz as _; // the allocation cap
 use runmesh_core::hub::{Effect, HubConfig, Input, Link, PeerKind, RunHub, SessionId, Stored};
 use runmesh_core::sync::{PeerId, decode_message};
-use runmesh_core::{Identity, RunDoc, RunId, StepSpec};
-
-fn stored_run() -> &'static Vec<u8> {
-    static RUN: OnceLock<Vec<u8>> = OnceLock::new();
-    RUN.get_or_init(|| {
-        let who = Identity::random("us", "alice").expect("valid labels");
-        let steps = [StepSpec::new("step1").unwrap(), StepSpec::new("step2").unwrap()];
-        let mut run = RunDoc::create(RunId::from_bytes([7; 16]), who, "T", &steps, 1).unwrap();
-        run.graft("step1", "Agent", 2).unwrap();
-        run.save()
-    })
-}
+use runmesh_core::{Identity, RunId};
+use runmesh_core_fuzz::saved_run; // and the allocation cap
 
 fuzz_target!(|data: &[u8]| {
     let Ok(message) = decode_message(data) else {
@@ -35,7 +24,7 @@ fuzz_target!(|data: &[u8]| {
     });
     let mut hub: RunHub<u64> = RunHub::new(config, RunId::from_bytes([7; 16]).document_id());
     let stored = Stored {
-        bytes: stored_run().clone(),
+        bytes: saved_run().to_vec(),
         chunks: 0,
     };
     hub.handle(0, Input::Loaded(Ok(Some(stored))));

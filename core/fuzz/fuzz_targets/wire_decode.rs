@@ -3,8 +3,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use runmesh_core_fuzz as _; // the allocation cap
 use runmesh_core::sync::WireMessage;
+use runmesh_core_fuzz as _; // the allocation cap
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(message) = WireMessage::decode(data, 1 << 20) {

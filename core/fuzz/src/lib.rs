@@ -1,5 +1,5 @@
 //! What every fuzz target shares: an allocator that counts one allocation over
-//! [`LIMIT`] bytes as a crash.
+//! [`LIMIT`] bytes as a crash, and the small run the targets sync and apply against.
 //!
 //! libFuzzer's own `-malloc_limit_mb` needs a sanitizer's malloc hooks; the targets run
 //! with `--sanitizer none` (twice the executions per second on this 2-core machine), so
@@ -8,6 +8,24 @@
 //! allocation.
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::OnceLock;
+
+use runmesh_core::{Identity, RunDoc, RunId, StepSpec};
+
+/// The run the targets start from, saved: two steps and one graft, built once.
+pub fn saved_run() -> &'static [u8] {
+    static RUN: OnceLock<Vec<u8>> = OnceLock::new();
+    RUN.get_or_init(|| {
+        let who = Identity::random("us", "alice").expect("valid labels");
+        let steps = [
+            StepSpec::new("step1").unwrap(),
+            StepSpec::new("step2").unwrap(),
+        ];
+        let mut run = RunDoc::create(RunId::from_bytes([7; 16]), who, "T", &steps, 1).unwrap();
+        run.graft("step1", "Agent", 2).unwrap();
+        run.save()
+    })
+}
 
 /// The largest single allocation a target may make: 256 MiB.
 pub const LIMIT: usize = 256 << 20;
