@@ -218,6 +218,42 @@ pub enum RunError {
         /// The change's sequence number.
         seq: u64,
     },
+    /// A change making an object nested deeper than the limit (see `lineage/admission.rs`).
+    #[error(
+        "change {seq} of actor {writer} makes an object nested more than {limit} deep below the root (refused, nothing applied)"
+    )]
+    TooDeep {
+        /// The change's writer (hex).
+        writer: String,
+        /// The change's sequence number.
+        seq: u64,
+        /// The deepest an object may lie.
+        limit: usize,
+    },
+    /// Changes that would leave the document with more heads than the limit.
+    #[error(
+        "these changes would leave the document with {heads} concurrent heads, more than the limit of {limit}: merge them (make a change that depends on them) before sending (refused, nothing applied)"
+    )]
+    TooManyHeads {
+        /// The heads there would be.
+        heads: usize,
+        /// The most there may be.
+        limit: usize,
+    },
+    /// Changes waiting for dependencies that have not come, past the limit.
+    #[error(
+        "these changes would leave {changes} changes ({bytes} bytes) waiting for dependencies that have not come; at most {limit} changes or {limit_bytes} bytes may wait: send the dependencies first (refused, nothing applied)"
+    )]
+    TooManyWaiting {
+        /// The changes that would wait.
+        changes: usize,
+        /// Their bytes.
+        bytes: usize,
+        /// The most changes that may wait.
+        limit: usize,
+        /// The most bytes they may take.
+        limit_bytes: usize,
+    },
     /// The genesis of a run, sent into a document that already holds other changes.
     #[error(
         "these changes carry a run's genesis into a document that already holds other changes: a document that is not a run cannot become one (refused, nothing applied)"

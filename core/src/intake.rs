@@ -13,6 +13,13 @@ pub(crate) fn strict_load(bytes: &[u8]) -> Result<Option<AutoCommit>, RunError> 
         len: bytes.len(),
         source,
     })?;
+    // Changes alone (no whole document first) load as one batch into a new document:
+    // one that names an actor Automerge does not know would panic there, which the guard
+    // below cannot catch in a wasm build.
+    if matches!(crate::chunk::split_chunk(bytes), Some((kind, _, _)) if kind != crate::chunk::DOCUMENT)
+    {
+        crate::lineage::Roots::of_chunks([bytes])?.admit_writers()?;
+    }
     let loaded = guard(bytes.len(), || {
         AutoCommit::load_with_options(
             bytes,
@@ -32,6 +39,8 @@ pub(crate) fn strict_load(bytes: &[u8]) -> Result<Option<AutoCommit>, RunError> 
 /// nothing half-built survives the panic. Needs `panic = "unwind"` (native builds); a
 /// wasm build with `panic = "abort"` still traps.
 pub(crate) fn guard<T>(len: usize, parse: impl FnOnce() -> T) -> Result<T, RunError> {
+    #[cfg(feature = "fuzzing")]
+    let _inside = fuzzing::Inside::enter();
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(parse)).map_err(|panic| {
         let reason = panic
             .downcast_ref::<String>()
@@ -47,5 +56,36 @@ pub(crate) fn corrupt(bytes: &[u8], source: AutomergeError) -> RunError {
     RunError::CorruptBytes {
         len: bytes.len(),
         source: Box::new(source),
+    }
+}
+
+/// For the fuzz targets: whether this thread is inside [`guard`], so that a panic there
+/// (contained, turned into an error) is not counted as a crash.
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing {
+    use std::cell::Cell;
+
+    thread_local! {
+        static DEPTH: Cell<u32> = const { Cell::new(0) };
+    }
+
+    /// Whether the current thread is running a guarded parse.
+    pub fn inside_guard() -> bool {
+        DEPTH.with(|d| d.get() > 0)
+    }
+
+    pub(super) struct Inside;
+
+    impl Inside {
+        pub(super) fn enter() -> Self {
+            DEPTH.with(|d| d.set(d.get() + 1));
+            Self
+        }
+    }
+
+    impl Drop for Inside {
+        fn drop(&mut self) {
+            DEPTH.with(|d| d.set(d.get() - 1));
+        }
     }
 }

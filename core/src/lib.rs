@@ -78,5 +78,9 @@ pub use id::{
     RunId,
 };
 pub use identity::{Identity, MAX_LABEL_BYTES};
-pub use lineage::{check_merge, load_document};
+#[cfg(feature = "fuzzing")]
+pub use intake::fuzzing;
+pub use lineage::{
+    MAX_DEPTH, MAX_HEADS, MAX_WAITING, MAX_WAITING_BYTES, check_merge, load_document,
+};
 pub use view::{Graft, NodeKind, PipelineNode, PruneMark, Retraction, RunState, SortKey, Step};

@@ -15,14 +15,17 @@
 //! relay holds (it checked what it took in), so such a run still syncs between them.
 
 use automerge::{AutoCommit, Change, ChangeHash};
-use sha2::{Digest, Sha256};
 
 use crate::chunk::split_chunk;
 use crate::error::RunError;
 use crate::genesis::genesis_hash;
 use writers::Written;
 
+mod admission;
+mod queue;
 mod writers;
+
+pub use admission::{MAX_DEPTH, MAX_HEADS, MAX_WAITING, MAX_WAITING_BYTES};
 
 /// Chunk types (Automerge's storage format).
 const DOCUMENT: u8 = 0;
@@ -83,11 +86,10 @@ impl Roots {
                     return Err(unparsable(bytes, "not an Automerge chunk"));
                 };
                 match kind {
-                    CHANGE => roots.plain_change(chunk)?,
-                    COMPRESSED => {
+                    CHANGE | COMPRESSED => {
                         let change = parse(chunk, || Change::try_from(chunk))?;
                         roots.add(change.deps().is_empty(), change.hash());
-                        roots.writers.push(Written::of_change(&change));
+                        roots.writers.push(Written::of_change(&change, chunk.len()));
                     }
                     // Refused before parsing everywhere (`bounds`): Automerge's bundle
                     // parser sizes buffers from its input.
@@ -112,9 +114,9 @@ impl Roots {
     /// The roots of a loaded document.
     pub fn of_document(doc: &mut AutoCommit) -> Self {
         let mut roots = Self::default();
-        for meta in doc.get_changes_meta(&[]) {
-            roots.add(meta.deps.is_empty(), meta.hash);
-            roots.writers.push(Written::of_meta(&meta));
+        for change in doc.get_changes(&[]) {
+            roots.add(change.deps().is_empty(), change.hash());
+            roots.writers.push(Written::of_change(&change, 0));
         }
         roots
     }
@@ -139,23 +141,18 @@ impl Roots {
         }
     }
 
-    /// Refuses the changes if Automerge, applying them to `doc`, would meet an actor it
-    /// does not know (see `writers.rs`). Nothing is changed.
-    pub fn admit_writers(&self, doc: &mut AutoCommit) -> Result<(), RunError> {
-        writers::admit(&self.writers, doc)
+    /// Refuses the changes if applying them to `doc` would break a rule of
+    /// `admission.rs`: an actor Automerge does not know, objects nested too deep, too
+    /// many heads or too many changes waiting. Nothing of them is applied; `doc` may lose
+    /// queued changes that they would release and that break a rule.
+    pub fn admit_into(&self, doc: &mut AutoCommit) -> Result<(), RunError> {
+        admission::admit(&self.writers, doc)
     }
 
-    fn plain_change(&mut self, chunk: &[u8]) -> Result<(), RunError> {
-        // The header is magic (4), checksum (4), type (1) and the body's length; the body
-        // starts with the number of dependencies.
-        let (_, body) = leb128(&chunk[9..]).ok_or_else(|| unparsable(chunk, "no length"))?;
-        // Automerge's change hash: SHA-256 of the type byte, the length and the body.
-        let hash = ChangeHash(Sha256::digest(&chunk[8..]).into());
-        let written =
-            Written::of_plain(body, hash).ok_or_else(|| unparsable(chunk, "a short header"))?;
-        self.add(written.deps.is_empty(), hash);
-        self.writers.push(written);
-        Ok(())
+    /// Refuses the changes if loading them into a new document would meet an actor
+    /// Automerge does not know (see `writers.rs`).
+    pub fn admit_writers(&self) -> Result<(), RunError> {
+        admission::admit_writers(&self.writers)
     }
 
     fn add(&mut self, root: bool, hash: ChangeHash) {
@@ -214,22 +211,6 @@ fn unparsable(bytes: &[u8], why: &str) -> RunError {
         len: bytes.len(),
         reason: why.to_owned(),
     }
-}
-
-/// An unsigned LEB128 number at the start of `bytes`, and what follows it.
-fn leb128(bytes: &[u8]) -> Option<(u64, &[u8])> {
-    let (mut value, mut shift) = (0u64, 0u32);
-    for (at, &byte) in bytes.iter().enumerate() {
-        value |= u64::from(byte & 0x7f).checked_shl(shift)?;
-        if byte & 0x80 == 0 {
-            return Some((value, &bytes[at + 1..]));
-        }
-        shift += 7;
-        if shift > 63 {
-            return None;
-        }
-    }
-    None
 }
 
 #[cfg(test)]

@@ -3,15 +3,15 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use runmesh_core::{Identity, RunDoc, RunId};
-use runmesh_core_fuzz as _; // the allocation cap
+use runmesh_core::RunDoc;
+use runmesh_core_fuzz::{RUN, identity}; // and the allocation cap
 
 fuzz_target!(|data: &[u8]| {
-    let run = RunId::from_bytes([7; 16]);
-    let who = Identity::random("fuzz", "fuzz").expect("valid labels");
-    if let Ok(mut doc) = RunDoc::load(run, who.clone(), data) {
+    runmesh_core_fuzz::contained_panics_pass();
+    let who = identity("fuzz", 2);
+    if let Ok(mut doc) = RunDoc::load(RUN, who.clone(), data) {
         let state = doc.state();
-        let again = RunDoc::load(run, who, &doc.save()).expect("a saved run loads");
+        let again = RunDoc::load(RUN, who, &doc.save()).expect("a saved run loads");
         assert_eq!(again.state(), state);
     }
 });

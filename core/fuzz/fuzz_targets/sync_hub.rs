@@ -8,21 +8,21 @@ use std::sync::Arc;
 use libfuzzer_sys::fuzz_target;
 use runmesh_core::hub::{Effect, HubConfig, Input, Link, PeerKind, RunHub, SessionId, Stored};
 use runmesh_core::sync::{PeerId, decode_message};
-use runmesh_core::{Identity, RunId};
-use runmesh_core_fuzz::saved_run; // and the allocation cap
+use runmesh_core_fuzz::{RUN, identity, saved_run}; // and the allocation cap
 
 fuzz_target!(|data: &[u8]| {
+    runmesh_core_fuzz::contained_panics_pass();
     let Ok(message) = decode_message(data) else {
         return;
     };
     let config = Arc::new(HubConfig {
         me: PeerId::from("relay"),
-        identity: Identity::random("relay-region", "relay").expect("valid labels"),
+        identity: identity("relay", 3),
         max_document_bytes: 1 << 20,
         snapshot_interval_events: 4,
         lookup_timeout: 3_000,
     });
-    let mut hub: RunHub<u64> = RunHub::new(config, RunId::from_bytes([7; 16]).document_id());
+    let mut hub: RunHub<u64> = RunHub::new(config, RUN.document_id());
     let stored = Stored {
         bytes: saved_run().to_vec(),
         chunks: 0,

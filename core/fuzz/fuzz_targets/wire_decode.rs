@@ -7,6 +7,7 @@ use runmesh_core::sync::WireMessage;
 use runmesh_core_fuzz as _; // the allocation cap
 
 fuzz_target!(|data: &[u8]| {
+    runmesh_core_fuzz::contained_panics_pass();
     if let Ok(message) = WireMessage::decode(data, 1 << 20) {
         let again =
             WireMessage::decode(&message.encode(), usize::MAX).expect("re-encoded message decodes");

@@ -10,21 +10,58 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::OnceLock;
 
-use runmesh_core::{Identity, RunDoc, RunId, StepSpec};
+use runmesh_core::{ActorId, Identity, RunDoc, RunId, StepSpec};
+
+/// The run every target works on.
+pub const RUN: RunId = RunId::from_bytes([7; 16]);
+
+/// An identity with a fixed actor, so that the run's bytes (and the hashes of its
+/// changes, which an input can name as dependencies) are the same in every process:
+/// a corpus entry means the same thing on every run of the fuzzer.
+pub fn identity(user: &str, actor: u8) -> Identity {
+    Identity::with_actor(ActorId::from([actor; 16]), "fuzz", user).expect("valid labels")
+}
 
 /// The run the targets start from, saved: two steps and one graft, built once.
 pub fn saved_run() -> &'static [u8] {
-    static RUN: OnceLock<Vec<u8>> = OnceLock::new();
-    RUN.get_or_init(|| {
-        let who = Identity::random("us", "alice").expect("valid labels");
+    static RUN_BYTES: OnceLock<Vec<u8>> = OnceLock::new();
+    RUN_BYTES.get_or_init(|| {
+        let who = identity("alice", 1);
         let steps = [
             StepSpec::new("step1").unwrap(),
             StepSpec::new("step2").unwrap(),
         ];
-        let mut run = RunDoc::create(RunId::from_bytes([7; 16]), who, "T", &steps, 1).unwrap();
+        let mut run = RunDoc::create(RUN, who, "T", &steps, 1).unwrap();
         run.graft("step1", "Agent", 2).unwrap();
         run.save()
     })
+}
+
+/// The saved run, loaded and its view read, once per process: a target clones it rather
+/// than loading it for every input (loading and reading were 80% of each execution).
+pub fn loaded_run() -> &'static RunDoc {
+    static LOADED: OnceLock<RunDoc> = OnceLock::new();
+    LOADED.get_or_init(|| {
+        let run = RunDoc::load(RUN, identity("fuzz", 2), saved_run()).expect("the run loads");
+        run.state();
+        run
+    })
+}
+
+/// Lets a panic that `runmesh_core`'s intake guard contains (Automerge panicking while
+/// parsing bytes from outside into a fresh document, turned into an error) pass, and
+/// every other panic crash the target as libFuzzer's own hook does. Call at the start of
+/// every input (it wraps the hook once; libFuzzer installs its own before the first input).
+pub fn contained_panics_pass() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let crash = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !runmesh_core::fuzzing::inside_guard() {
+                crash(info);
+            }
+        }));
+    });
 }
 
 /// The largest single allocation a target may make: 256 MiB.

@@ -37,7 +37,11 @@ pub use past::{FlagChange, Restored, RunDiff, Who};
 /// region and the operation in its message. The view is read from the whole document
 /// when it is first asked for (a replica that only syncs the run never reads it), then
 /// kept up to date from the patches of each change, local or remote.
-#[derive(Debug)]
+///
+/// A clone is the same replica (the same actor): write through one copy only, or the
+/// copies would each commit the actor's next sequence number. It is for trying input on
+/// a copy (the fuzz targets) and for reading.
+#[derive(Clone, Debug)]
 pub struct RunDoc {
     run_id: RunId,
     identity: Identity,
@@ -87,17 +91,21 @@ impl RunDoc {
         let doc = match strict_load(bytes)? {
             Some(mut doc) => {
                 if checked {
-                    Roots::of_document(&mut doc).admit(Holds::Nothing, |_| false)?;
+                    let roots = Roots::of_document(&mut doc);
+                    roots.admit(Holds::Nothing, |_| false)?;
+                    roots.admit_into(&mut AutoCommit::new())?;
                 }
                 doc
             }
             // Incremental chunks whose dependencies (at least the genesis) are not in
             // `bytes`: start from the genesis and add them.
             None => {
-                if checked {
-                    Roots::of_chunks([bytes])?.admit(Holds::Run, |_| false)?;
-                }
                 let mut doc = genesis_doc();
+                if checked {
+                    let roots = Roots::of_chunks([bytes])?;
+                    roots.admit(Holds::Run, |_| false)?;
+                    roots.admit_into(&mut doc)?;
+                }
                 guard(bytes.len(), || doc.load_incremental(bytes))?
                     .map_err(|e| corrupt(bytes, e))?;
                 doc
@@ -196,7 +204,7 @@ impl RunDoc {
         roots.admit(Holds::Run, |h| {
             self.doc.get_change_meta_by_hash(h).is_some()
         })?;
-        roots.admit_writers(&mut self.doc)?;
+        roots.admit_into(&mut self.doc)?;
         let before = self.doc.get_heads();
         self.doc
             .load_incremental(bytes)

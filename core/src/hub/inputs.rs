@@ -223,13 +223,13 @@ fn admit(content: Option<&mut Content>, message: &Message) -> Result<(), RunErro
     match content {
         None => {
             roots.admit(Holds::Nothing, |_| false)?;
-            roots.admit_writers(&mut AutoCommit::new())
+            roots.admit_into(&mut AutoCommit::new())
         }
         Some(content) => {
             let holds = content.holds();
             let doc = content.unchanged();
             roots.admit(holds, |h| doc.get_change_meta_by_hash(h).is_some())?;
-            roots.admit_writers(doc)
+            roots.admit_into(doc)
         }
     }
 }

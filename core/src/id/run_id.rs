@@ -41,7 +41,7 @@ impl RunId {
     }
 
     /// The run id from 16 raw bytes (any UUID version is accepted).
-    pub fn from_bytes(bytes: [u8; 16]) -> Self {
+    pub const fn from_bytes(bytes: [u8; 16]) -> Self {
         Self(Uuid::from_bytes(bytes))
     }
 

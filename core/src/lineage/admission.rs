@@ -1,0 +1,263 @@
+//! What changes from outside may do to a document, checked before any is applied:
+//! Automerge must know every actor they name, objects nest at most [`MAX_DEPTH`] deep,
+//! a write leaves at most [`MAX_HEADS`] heads, and at most [`MAX_WAITING`] changes wait
+//! for dependencies that have not come.
+//!
+//! Automerge applies the changes whose dependencies it holds, in the order they come,
+//! queues the others, then applies each queued change that the new ones release, until
+//! none is. The check replays that order on the changes' headers and the objects they
+//! make, so a queued change is checked again when it would be released: a change forged
+//! to wait on another writer's change passes when it is queued (its writer's first
+//! change could still come first), and would panic Automerge when that change comes.
+//! Such a change is dropped from the queue then (`queue.rs`), and the input that would
+//! have released it applies alone.
+//!
+//! Why each limit:
+//! - Writers: see `writers.rs` (Automerge panics mid-apply on an actor it does not know).
+//! - Depth: a change making thousands of maps one inside another has every replica that
+//!   applies it build patches whose paths grow with the square of the depth (about 12 KB
+//!   of input exhausted a 4 GiB relay). A run's own objects are 2 deep.
+//! - Heads: each change-feed event names the heads after it, so thousands of concurrent
+//!   changes sent at once made every event thousands of hashes long.
+//! - Waiting: Automerge keeps queued changes in memory (and in saves) until released.
+
+use std::collections::{HashMap, HashSet};
+
+use automerge::{AutoCommit, ChangeHash, ReadDoc};
+
+use super::queue;
+use super::writers::{Obj, Written, knows};
+use crate::error::RunError;
+
+/// How deep objects may nest below the root.
+pub const MAX_DEPTH: usize = 32;
+/// The most heads a write may leave a document with (unless it had more before).
+pub const MAX_HEADS: usize = 256;
+/// The most changes that may wait in a document for missing dependencies.
+pub const MAX_WAITING: usize = 256;
+/// The most bytes those changes may take.
+pub const MAX_WAITING_BYTES: usize = 8 << 20;
+
+/// Refuses `input` (the changes of one input, in the order it carries them) if applying
+/// it to `doc` would break a rule above. Nothing of the input is applied; `doc` changes
+/// only by losing queued changes that the input would release and that break a rule.
+pub(crate) fn admit(input: &[Written], doc: &mut AutoCommit) -> Result<(), RunError> {
+    admit_with(input, doc, Rules::All)
+}
+
+/// Refuses `input` if loading it into a new document would meet an actor Automerge does
+/// not know (it panics then, which a wasm build cannot catch). The other rules are for
+/// what comes from outside into a held document, not for loading what was stored.
+pub(crate) fn admit_writers(input: &[Written]) -> Result<(), RunError> {
+    admit_with(input, &mut AutoCommit::new(), Rules::Writers)
+}
+
+/// Which rules a check applies.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Rules {
+    All,
+    Writers,
+}
+
+fn admit_with(input: &[Written], doc: &mut AutoCommit, rules: Rules) -> Result<(), RunError> {
+    if input.is_empty() {
+        return Ok(());
+    }
+    let missing: HashSet<ChangeHash> = doc.get_missing_deps(&[]).into_iter().collect();
+    let releases = input.iter().any(|w| missing.contains(&w.hash));
+    let queued = if releases || waits(input, doc) {
+        queue::queued(doc)?
+    } else {
+        Vec::new()
+    };
+    match check(input, &queued, doc, rules) {
+        Err(Fault::Queued(_)) => {
+            queue::drop_queued(doc)?;
+            check(input, &[], doc, rules).map_err(Fault::into_error)
+        }
+        other => other.map_err(Fault::into_error),
+    }
+}
+
+/// Which part of the changes broke a rule.
+enum Fault {
+    /// One of the input's own changes: the input is refused.
+    Input(RunError),
+    /// A queued change the input would release.
+    Queued(RunError),
+}
+
+impl Fault {
+    fn into_error(self) -> RunError {
+        match self {
+            Self::Input(e) | Self::Queued(e) => e,
+        }
+    }
+}
+
+/// Whether some change of `input` would wait (its dependencies are neither in `doc` nor
+/// in `input`).
+fn waits(input: &[Written], doc: &mut AutoCommit) -> bool {
+    let carried: HashSet<&ChangeHash> = input.iter().map(|w| &w.hash).collect();
+    input.iter().any(|w| {
+        w.deps
+            .iter()
+            .any(|d| !carried.contains(d) && doc.get_change_meta_by_hash(d).is_none())
+    })
+}
+
+fn check(
+    input: &[Written],
+    queued: &[Written],
+    doc: &mut AutoCommit,
+    rules: Rules,
+) -> Result<(), Fault> {
+    let mut pass = Pass {
+        doc,
+        rules,
+        here: HashSet::new(),
+        fresh: HashSet::new(),
+        depths: HashMap::new(),
+        covered: HashSet::new(),
+    };
+    let mut pending: Vec<(&Written, bool)> = Vec::new();
+    for w in input {
+        if pass.ready(w) {
+            pass.take(w).map_err(Fault::Input)?;
+        } else {
+            pending.push((w, false));
+        }
+    }
+    pending.extend(queued.iter().map(|w| (w, true)));
+    while let Some(at) = pending.iter().position(|(w, _)| pass.ready(w)) {
+        let (w, was_queued) = pending.remove(at);
+        pass.take(w).map_err(|e| {
+            if was_queued {
+                Fault::Queued(e)
+            } else {
+                Fault::Input(e)
+            }
+        })?;
+    }
+    if rules == Rules::Writers {
+        return Ok(());
+    }
+    let adds_waiting = pending.iter().any(|(_, q)| !q);
+    let bytes: usize = pending.iter().map(|(w, _)| w.len).sum();
+    if adds_waiting && (pending.len() > MAX_WAITING || bytes > MAX_WAITING_BYTES) {
+        return Err(Fault::Input(RunError::TooManyWaiting {
+            changes: pending.len(),
+            bytes,
+            limit: MAX_WAITING,
+            limit_bytes: MAX_WAITING_BYTES,
+        }));
+    }
+    pass.heads().map_err(Fault::Input)
+}
+
+/// The changes taken so far, as Automerge would apply them.
+struct Pass<'a> {
+    doc: &'a mut AutoCommit,
+    rules: Rules,
+    here: HashSet<ChangeHash>,
+    /// Writers whose change 1 was taken.
+    fresh: HashSet<automerge::ActorId>,
+    /// Depths of the objects looked up or made so far.
+    depths: HashMap<Obj, usize>,
+    /// Dependencies of the changes taken: no longer heads.
+    covered: HashSet<ChangeHash>,
+}
+
+impl Pass<'_> {
+    fn ready(&mut self, w: &Written) -> bool {
+        !self.here.contains(&w.hash)
+            && w.deps
+                .iter()
+                .all(|d| self.here.contains(d) || self.doc.get_change_meta_by_hash(d).is_some())
+    }
+
+    fn take(&mut self, w: &Written) -> Result<(), RunError> {
+        if self.doc.get_change_meta_by_hash(&w.hash).is_some() {
+            return Ok(()); // held already: Automerge skips it
+        }
+        let fresh = &self.fresh;
+        let doc = &mut *self.doc;
+        let mut known = |a: &automerge::ActorId| fresh.contains(a) || knows(doc, a);
+        if !(w.seq == 1 || known(&w.actor)) {
+            return Err(RunError::UnknownWriter {
+                actor: w.actor.to_hex_string(),
+                seq: w.seq,
+            });
+        }
+        if let Some(other) = w.others.iter().find(|a| **a != w.actor && !known(a)) {
+            return Err(RunError::UnknownActor {
+                actor: other.to_hex_string(),
+                writer: w.actor.to_hex_string(),
+                seq: w.seq,
+            });
+        }
+        let made = if self.rules == Rules::All {
+            &w.made[..]
+        } else {
+            &[]
+        };
+        for made in made {
+            let depth = made.parent.as_ref().map_or(0, |p| self.depth(p)) + 1;
+            if depth > MAX_DEPTH {
+                return Err(RunError::TooDeep {
+                    writer: w.actor.to_hex_string(),
+                    seq: w.seq,
+                    limit: MAX_DEPTH,
+                });
+            }
+            self.depths.insert(made.id.clone(), depth);
+        }
+        self.here.insert(w.hash);
+        self.covered.extend(w.deps.iter().copied());
+        if w.seq == 1 {
+            self.fresh.insert(w.actor.clone());
+        }
+        Ok(())
+    }
+
+    /// How deep `obj` lies below the root: made by a change taken, or in the document
+    /// (counted up to one past the limit). An object found in neither is one Automerge
+    /// will refuse; it counts as the root.
+    fn depth(&mut self, obj: &Obj) -> usize {
+        if let Some(d) = self.depths.get(obj) {
+            return *d;
+        }
+        let id = format!("{}@{}", obj.0, obj.1.to_hex_string());
+        let depth = match self.doc.document().import_obj(&id) {
+            Ok(exid) => self
+                .doc
+                .parents(&exid)
+                .map_or(0, |p| p.take(MAX_DEPTH + 1).count()),
+            Err(_) => 0,
+        };
+        self.depths.insert(obj.clone(), depth);
+        depth
+    }
+
+    /// Refuses the changes taken if they leave more heads than [`MAX_HEADS`] (and more
+    /// than the document had).
+    fn heads(&mut self) -> Result<(), RunError> {
+        if self.here.is_empty() {
+            return Ok(());
+        }
+        let before = self.doc.get_heads();
+        let after = before
+            .iter()
+            .chain(&self.here)
+            .filter(|h| !self.covered.contains(h))
+            .collect::<HashSet<_>>()
+            .len();
+        if after > MAX_HEADS && after > before.len() {
+            return Err(RunError::TooManyHeads {
+                heads: after,
+                limit: MAX_HEADS,
+            });
+        }
+        Ok(())
+    }
+}
