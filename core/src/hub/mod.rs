@@ -117,6 +117,8 @@ pub struct RunHub<R> {
     stale: bool,
     /// The run came to be here; peers waiting for it hear once it is stored.
     appeared: bool,
+    /// The change feed's last answer, for the followers asking the same after it.
+    feed_memo: reads::FeedMemo,
 }
 
 impl<R> RunHub<R> {
@@ -137,6 +139,7 @@ impl<R> RunHub<R> {
             reloading: false,
             source_region: None,
             stale: false,
+            feed_memo: reads::FeedMemo::default(),
             appeared: false,
         }
     }

@@ -61,14 +61,18 @@ impl<R> RunHub<R> {
         max: usize,
     ) -> Result<(Vec<ChangeHash>, Vec<ChangeEvent>), OpError> {
         let stored = self.stored_heads();
-        let run = self.run_doc()?;
-        match seen {
-            None => Ok((stored, Vec::new())),
-            Some(seen) => {
-                let events = run.changes_between_at_most(seen, &stored, max)?;
-                Ok((stored, events))
-            }
+        let Some(seen) = seen else {
+            self.run_doc()?;
+            return Ok((stored, Vec::new()));
+        };
+        if let Some(events) = self.feed_memo.get(seen, &stored, max) {
+            return Ok((stored, events));
         }
+        let events = self
+            .run_doc()?
+            .changes_between_at_most(seen, &stored, max)?;
+        self.feed_memo.keep(seen, &stored, max, &events);
+        Ok((stored, events))
     }
 
     /// The run's history.
@@ -99,5 +103,49 @@ impl<R> RunHub<R> {
     pub fn heads(&mut self) -> Vec<ChangeHash> {
         self.run()
             .map_or_else(|_| Vec::new(), |c| c.unchanged().get_heads())
+    }
+}
+
+/// The last answer of [`RunHub::changes_since`]. The change feed's followers are woken
+/// together by each stored change and ask the same question (the same place, the same
+/// stored heads); the diffs are made once, not once per follower. The answer depends on
+/// nothing else: it reads the history between two sets of heads, which never changes.
+#[derive(Debug, Default)]
+pub(super) struct FeedMemo(Option<Asked>);
+
+#[derive(Debug)]
+struct Asked {
+    seen: Vec<ChangeHash>,
+    stored: Vec<ChangeHash>,
+    max: usize,
+    events: Vec<ChangeEvent>,
+}
+
+impl FeedMemo {
+    fn get(
+        &self,
+        seen: &[ChangeHash],
+        stored: &[ChangeHash],
+        max: usize,
+    ) -> Option<Vec<ChangeEvent>> {
+        self.0
+            .as_ref()
+            .filter(|a| a.seen == seen && a.stored == stored && a.max == max)
+            .map(|a| a.events.clone())
+    }
+
+    fn keep(
+        &mut self,
+        seen: &[ChangeHash],
+        stored: &[ChangeHash],
+        max: usize,
+        events: &[ChangeEvent],
+    ) {
+        self.0 = Some(Asked {
+            seen: seen.to_vec(),
+            stored: stored.to_vec(),
+            max,
+            events: events.to_vec(),
+        });
     }
 }

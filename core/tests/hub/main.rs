@@ -2,9 +2,11 @@
 
 #![cfg(not(target_arch = "wasm32"))]
 
+mod admission;
 #[path = "../common/mod.rs"]
 mod common;
 mod elsewhere;
+mod feed;
 mod harness;
 mod lineage;
 mod writers;

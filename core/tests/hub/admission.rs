@@ -1,0 +1,67 @@
+//! The limits of `lineage/admission.rs` on a client's socket messages through the hub:
+//! a change nesting maps past the depth limit (the attack's A04) and a message of more
+//! concurrent changes than the heads limit (A05) are refused with an error naming the
+//! limit; nothing is stored and other clients' changes still apply.
+
+use automerge::transaction::Transactable;
+use automerge::{ActorId, AutoCommit, ObjType, ROOT};
+use runmesh_core::{MAX_DEPTH, MAX_HEADS};
+
+use crate::harness::*;
+use crate::lineage::{carrying, errors};
+
+/// A change by writer `n` on top of `doc`, made by `write`.
+fn change(doc: &mut AutoCommit, n: u32, write: impl FnOnce(&mut AutoCommit)) -> Vec<u8> {
+    let mut actor = [0xc0; 16];
+    actor[..4].copy_from_slice(&n.to_be_bytes());
+    let mut fork = doc.fork().with_actor(ActorId::from(&actor[..]));
+    write(&mut fork);
+    fork.commit();
+    fork.get_last_local_change().unwrap().raw_bytes().to_vec()
+}
+
+#[test]
+fn a_socket_message_nesting_maps_past_the_limit_is_refused() {
+    let mut hub = TestHub::with_run();
+    let a = client("a", 1);
+    let mut peer = Peer::new(&a, 3);
+    hub.connect(&mut peer, &a);
+    let heads = hub.hub.heads();
+    let deep = change(peer.doc(), 1, |d| {
+        let mut obj = ROOT;
+        for _ in 0..4 * MAX_DEPTH {
+            obj = d.put_object(&obj, "x", ObjType::Map).unwrap();
+        }
+    });
+    let effects = hub.handle(carrying(&a, vec![deep]));
+    assert!(persist_of(&effects).is_none(), "{effects:?}");
+    let errors = errors(&effects);
+    assert!(
+        matches!(&errors[..], [e] if e.contains(&format!("nested more than {MAX_DEPTH} deep"))),
+        "{errors:?}"
+    );
+    assert_eq!(hub.hub.heads(), heads);
+    let fine = change(peer.doc(), 2, |d| d.put(ROOT, "k", 1).unwrap());
+    let effects = hub.handle(carrying(&a, vec![fine]));
+    assert!(persist_of(&effects).is_some(), "{effects:?}");
+}
+
+#[test]
+fn a_socket_message_of_more_concurrent_changes_than_the_heads_limit_is_refused() {
+    let mut hub = TestHub::with_run();
+    let a = client("a", 1);
+    let mut peer = Peer::new(&a, 3);
+    hub.connect(&mut peer, &a);
+    let heads = hub.hub.heads();
+    let many = (0..=MAX_HEADS as u32)
+        .map(|n| change(peer.doc(), 100 + n, |d| d.put(ROOT, "k", 1).unwrap()))
+        .collect();
+    let effects = hub.handle(carrying(&a, many));
+    assert!(persist_of(&effects).is_none(), "{effects:?}");
+    let errors = errors(&effects);
+    assert!(
+        matches!(&errors[..], [e] if e.contains(&format!("{} concurrent heads", MAX_HEADS + 1))),
+        "{errors:?}"
+    );
+    assert_eq!(hub.hub.heads(), heads);
+}
