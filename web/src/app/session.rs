@@ -394,6 +394,11 @@ async fn persist(ctx: Ctx, session: &Rc<RefCell<Session>>) {
     if s.unsaved == 0 {
         let held = std::mem::take(&mut s.held);
         s.send(held);
+        drop(s);
+        // The status was worked out while this save was under way ("syncing" then);
+        // with nothing else to come (a remote change that needs no answer), it would
+        // stay so.
+        refresh(ctx, session, false);
     }
 }
 
