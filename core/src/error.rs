@@ -230,6 +230,45 @@ pub enum RunError {
         /// The deepest an object may lie.
         limit: usize,
     },
+    /// A change whose bytes are not how Automerge encodes its content (see
+    /// `lineage/writers.rs`: a save holding it could not be loaded).
+    #[error(
+        "change {seq} of actor {writer} is not encoded as Automerge encodes it (a save holding it could not be loaded again) (refused, nothing applied)"
+    )]
+    NotCanonical {
+        /// The change's writer (hex).
+        writer: String,
+        /// The change's sequence number.
+        seq: u64,
+    },
+    /// A change whose first op counter is not above every op of the changes it depends
+    /// on (Automerge's saves order ops by these counters; such a save cannot be loaded).
+    #[error(
+        "change {seq} of actor {writer} starts at op {start_op}, but a change it depends on already has op {dep_max_op}: a change's ops must come after those of its dependencies (refused, nothing applied)"
+    )]
+    OpsOutOfOrder {
+        /// The change's writer (hex).
+        writer: String,
+        /// The change's sequence number.
+        seq: u64,
+        /// Its first op counter.
+        start_op: u64,
+        /// The largest op counter among its dependencies.
+        dep_max_op: u64,
+    },
+    /// A change writing into an object that neither the document nor the changes with it
+    /// make (Automerge 0.12 panics mid-apply on it).
+    #[error(
+        "change {seq} of actor {writer} writes into object {object}, which neither the document nor the changes with it make (refused, nothing applied)"
+    )]
+    UnknownObject {
+        /// The change's writer (hex).
+        writer: String,
+        /// The change's sequence number.
+        seq: u64,
+        /// The object (`counter@actor`).
+        object: String,
+    },
     /// Changes that would leave the document with more heads than the limit.
     #[error(
         "these changes would leave the document with {heads} concurrent heads, more than the limit of {limit}: merge them (make a change that depends on them) before sending (refused, nothing applied)"

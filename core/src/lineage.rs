@@ -26,6 +26,7 @@ mod queue;
 mod writers;
 
 pub use admission::{MAX_DEPTH, MAX_HEADS, MAX_WAITING, MAX_WAITING_BYTES};
+pub(crate) use queue::save_applied;
 
 /// Chunk types (Automerge's storage format).
 const DOCUMENT: u8 = 0;
@@ -89,7 +90,10 @@ impl Roots {
                     CHANGE | COMPRESSED => {
                         let change = parse(chunk, || Change::try_from(chunk))?;
                         roots.add(change.deps().is_empty(), change.hash());
-                        roots.writers.push(Written::of_change(&change, chunk.len()));
+                        let written = crate::intake::guard(chunk.len(), || {
+                            Written::of_chunk(&change, chunk.len())
+                        })??;
+                        roots.writers.push(written);
                     }
                     // Refused before parsing everywhere (`bounds`): Automerge's bundle
                     // parser sizes buffers from its input.
@@ -116,7 +120,7 @@ impl Roots {
         let mut roots = Self::default();
         for change in doc.get_changes(&[]) {
             roots.add(change.deps().is_empty(), change.hash());
-            roots.writers.push(Written::of_change(&change, 0));
+            roots.writers.push(Written::of_change(&change));
         }
         roots
     }

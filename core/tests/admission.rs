@@ -180,3 +180,25 @@ fn changes_alone_naming_an_unknown_writer_are_refused_when_loaded_fresh() {
         "{err:?}"
     );
 }
+
+#[test]
+fn a_save_holds_no_change_still_waiting() {
+    // A relay's snapshot once held a queued change forged to wait on another writer's;
+    // loaded beside the log holding that writer's change, it was released on load, where
+    // Automerge panicked: the run answered 500 for good.
+    let mut run = three_step_run();
+    let mut honest = writer(&mut run, 7);
+    honest.put(ROOT, "honest", 1).unwrap();
+    honest.commit();
+    let m = last(&mut honest);
+    let mut x = writer(&mut run, 8);
+    x.put(ROOT, "evil", 1).unwrap();
+    x.commit();
+    let evil = forge(&last(&mut x), &[hash_of(&m)], 2);
+    assert!(!run.apply_bytes(&evil).unwrap(), "it waits");
+    let mut stored = run.save();
+    stored.extend(&m);
+    let mut loaded = RunDoc::load(run_id(), who(9, "us", "x"), &stored).unwrap();
+    assert_eq!(loaded.heads(), vec![hash_of(&m)]);
+    assert_eq!(names(&loaded), ["step1", "step2", "step3"]);
+}

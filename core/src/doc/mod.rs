@@ -215,7 +215,7 @@ impl RunDoc {
 
     /// The whole document, compacted.
     pub fn save(&mut self) -> Vec<u8> {
-        self.doc.save()
+        crate::lineage::save_applied(&mut self.doc)
     }
 
     /// The changes made or received since the last `save` or `save_incremental`.

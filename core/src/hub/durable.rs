@@ -147,7 +147,8 @@ impl Durability {
             return None;
         }
         let chunk = doc.save_after(&self.persisted);
-        let snapshot = (self.since_snapshot + 1 >= self.snapshot_every).then(|| doc.save());
+        let snapshot = (self.since_snapshot + 1 >= self.snapshot_every)
+            .then(|| crate::lineage::save_applied(doc));
         self.next_id += 1;
         let id = PersistId(self.next_id);
         self.in_flight = Some(InFlight {

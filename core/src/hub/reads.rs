@@ -96,7 +96,7 @@ impl<R> RunHub<R> {
 
     /// The whole document, saved.
     pub fn save(&mut self) -> Result<Vec<u8>, OpError> {
-        Ok(self.run()?.unchanged().save())
+        Ok(crate::lineage::save_applied(self.run()?.unchanged()))
     }
 
     /// The document's heads (none if it is not here).

@@ -1,7 +1,8 @@
 //! What changes from outside may do to a document, checked before any is applied:
-//! Automerge must know every actor they name, objects nest at most [`MAX_DEPTH`] deep,
-//! a write leaves at most [`MAX_HEADS`] heads, and at most [`MAX_WAITING`] changes wait
-//! for dependencies that have not come.
+//! Automerge must know every actor they name and every object they write into, each
+//! change's ops come after those of its dependencies, objects nest at most [`MAX_DEPTH`]
+//! deep, a write leaves at most [`MAX_HEADS`] heads, and at most [`MAX_WAITING`] changes
+//! wait for dependencies that have not come.
 //!
 //! Automerge applies the changes whose dependencies it holds, in the order they come,
 //! queues the others, then applies each queued change that the new ones release, until
@@ -13,10 +14,17 @@
 //! have released it applies alone.
 //!
 //! Why each limit:
-//! - Writers: see `writers.rs` (Automerge panics mid-apply on an actor it does not know).
+//! - Writers and objects: Automerge 0.12 panics mid-apply on an actor it does not know
+//!   (`insert_new_actors` in `op_set2/change/batch.rs` adds only the writers of seq-1
+//!   changes applied together, then unwraps every look-up) and on an op in an object
+//!   nobody made ("Missing from Index"), leaving the live document half-changed.
+//! - Op order: Automerge's saves order ops by counter; a change whose ops do not come
+//!   after its dependencies' gives a save that no replica can load.
 //! - Depth: a change making thousands of maps one inside another has every replica that
 //!   applies it build patches whose paths grow with the square of the depth (about 12 KB
-//!   of input exhausted a 4 GiB relay). A run's own objects are 2 deep.
+//!   of input exhausted a 4 GiB relay). A run's own objects are 2 deep. Automerge takes
+//!   all the objects of the changes it applies together before it links them, so the
+//!   depth is reckoned over all of them at once, in whatever order they are made.
 //! - Heads: each change-feed event names the heads after it, so thousands of concurrent
 //!   changes sent at once made every event thousands of hashes long.
 //! - Waiting: Automerge keeps queued changes in memory (and in saves) until released.
@@ -95,6 +103,14 @@ impl Fault {
     }
 }
 
+fn fault(e: RunError, queued: bool) -> Fault {
+    if queued {
+        Fault::Queued(e)
+    } else {
+        Fault::Input(e)
+    }
+}
+
 /// Whether some change of `input` would wait (its dependencies are neither in `doc` nor
 /// in `input`).
 fn waits(input: &[Written], doc: &mut AutoCommit) -> bool {
@@ -114,16 +130,16 @@ fn check(
 ) -> Result<(), Fault> {
     let mut pass = Pass {
         doc,
-        rules,
         here: HashSet::new(),
         fresh: HashSet::new(),
+        taken: Vec::new(),
         depths: HashMap::new(),
         covered: HashSet::new(),
     };
     let mut pending: Vec<(&Written, bool)> = Vec::new();
     for w in input {
         if pass.ready(w) {
-            pass.take(w).map_err(Fault::Input)?;
+            pass.take(w, false).map_err(Fault::Input)?;
         } else {
             pending.push((w, false));
         }
@@ -131,17 +147,12 @@ fn check(
     pending.extend(queued.iter().map(|w| (w, true)));
     while let Some(at) = pending.iter().position(|(w, _)| pass.ready(w)) {
         let (w, was_queued) = pending.remove(at);
-        pass.take(w).map_err(|e| {
-            if was_queued {
-                Fault::Queued(e)
-            } else {
-                Fault::Input(e)
-            }
-        })?;
+        pass.take(w, was_queued).map_err(|e| fault(e, was_queued))?;
     }
     if rules == Rules::Writers {
         return Ok(());
     }
+    pass.shape()?;
     let adds_waiting = pending.iter().any(|(_, q)| !q);
     let bytes: usize = pending.iter().map(|(w, _)| w.len).sum();
     if adds_waiting && (pending.len() > MAX_WAITING || bytes > MAX_WAITING_BYTES) {
@@ -156,19 +167,20 @@ fn check(
 }
 
 /// The changes taken so far, as Automerge would apply them.
-struct Pass<'a> {
+struct Pass<'a, 'w> {
     doc: &'a mut AutoCommit,
-    rules: Rules,
     here: HashSet<ChangeHash>,
+    /// The changes taken, in order, and whether each was queued.
+    taken: Vec<(&'w Written, bool)>,
     /// Writers whose change 1 was taken.
     fresh: HashSet<automerge::ActorId>,
-    /// Depths of the objects looked up or made so far.
-    depths: HashMap<Obj, usize>,
+    /// Depths of the document's objects looked up so far (`None`: no such object).
+    depths: HashMap<Obj, Option<usize>>,
     /// Dependencies of the changes taken: no longer heads.
     covered: HashSet<ChangeHash>,
 }
 
-impl Pass<'_> {
+impl<'w> Pass<'_, 'w> {
     fn ready(&mut self, w: &Written) -> bool {
         !self.here.contains(&w.hash)
             && w.deps
@@ -176,7 +188,7 @@ impl Pass<'_> {
                 .all(|d| self.here.contains(d) || self.doc.get_change_meta_by_hash(d).is_some())
     }
 
-    fn take(&mut self, w: &Written) -> Result<(), RunError> {
+    fn take(&mut self, w: &'w Written, queued: bool) -> Result<(), RunError> {
         if self.doc.get_change_meta_by_hash(&w.hash).is_some() {
             return Ok(()); // held already: Automerge skips it
         }
@@ -196,23 +208,8 @@ impl Pass<'_> {
                 seq: w.seq,
             });
         }
-        let made = if self.rules == Rules::All {
-            &w.made[..]
-        } else {
-            &[]
-        };
-        for made in made {
-            let depth = made.parent.as_ref().map_or(0, |p| self.depth(p)) + 1;
-            if depth > MAX_DEPTH {
-                return Err(RunError::TooDeep {
-                    writer: w.actor.to_hex_string(),
-                    seq: w.seq,
-                    limit: MAX_DEPTH,
-                });
-            }
-            self.depths.insert(made.id.clone(), depth);
-        }
         self.here.insert(w.hash);
+        self.taken.push((w, queued));
         self.covered.extend(w.deps.iter().copied());
         if w.seq == 1 {
             self.fresh.insert(w.actor.clone());
@@ -220,20 +217,93 @@ impl Pass<'_> {
         Ok(())
     }
 
-    /// How deep `obj` lies below the root: made by a change taken, or in the document
-    /// (counted up to one past the limit). An object found in neither is one Automerge
-    /// will refuse; it counts as the root.
-    fn depth(&mut self, obj: &Obj) -> usize {
+    /// Checks the changes taken, all at once as Automerge applies them: each one's ops
+    /// come after its dependencies', each object it writes into exists (in the document
+    /// or made by one of them), and no object lies deeper than [`MAX_DEPTH`].
+    fn shape(&mut self) -> Result<(), Fault> {
+        let taken = std::mem::take(&mut self.taken);
+        let mut made: HashMap<&Obj, (Option<&Obj>, usize)> = HashMap::new();
+        let mut max_ops: HashMap<ChangeHash, u64> = HashMap::new();
+        for (i, (w, _)) in taken.iter().enumerate() {
+            max_ops.insert(w.hash, w.max_op);
+            for m in &w.made {
+                made.insert(&m.id, (m.parent.as_ref(), i));
+            }
+        }
+        for (w, queued) in &taken {
+            for d in &w.deps {
+                let dep_max = match max_ops.get(d) {
+                    Some(m) => Some(*m),
+                    None => self.doc.get_change_meta_by_hash(d).map(|m| m.max_op),
+                };
+                if let Some(dep_max_op) = dep_max.filter(|m| *m >= w.start_op) {
+                    let e = RunError::OpsOutOfOrder {
+                        writer: w.actor.to_hex_string(),
+                        seq: w.seq,
+                        start_op: w.start_op,
+                        dep_max_op,
+                    };
+                    return Err(fault(e, *queued));
+                }
+            }
+            for obj in &w.uses {
+                if !made.contains_key(obj) && self.in_doc(obj).is_none() {
+                    let e = RunError::UnknownObject {
+                        writer: w.actor.to_hex_string(),
+                        seq: w.seq,
+                        object: format!("{}@{}", obj.0, obj.1.to_hex_string()),
+                    };
+                    return Err(fault(e, *queued));
+                }
+            }
+        }
+        // Each made object's depth: up its parents through the objects made, to one the
+        // document holds (or the root), at most one step past the limit.
+        for (obj, (_, at)) in &made {
+            let mut depth = 1;
+            let mut parent = made[obj].0;
+            while let Some(p) = parent {
+                if depth > MAX_DEPTH {
+                    break;
+                }
+                match made.get(p) {
+                    Some((up, _)) => {
+                        depth += 1;
+                        parent = *up;
+                    }
+                    None => {
+                        depth += self.in_doc(p).unwrap_or(0);
+                        parent = None;
+                    }
+                }
+            }
+            if depth > MAX_DEPTH {
+                let (w, queued) = taken[*at];
+                let e = RunError::TooDeep {
+                    writer: w.actor.to_hex_string(),
+                    seq: w.seq,
+                    limit: MAX_DEPTH,
+                };
+                return Err(fault(e, queued));
+            }
+        }
+        Ok(())
+    }
+
+    /// How deep `obj` lies below the root in the document (counted up to one past the
+    /// limit), or `None` if the document has no such object.
+    fn in_doc(&mut self, obj: &Obj) -> Option<usize> {
         if let Some(d) = self.depths.get(obj) {
             return *d;
         }
         let id = format!("{}@{}", obj.0, obj.1.to_hex_string());
         let depth = match self.doc.document().import_obj(&id) {
-            Ok(exid) => self
+            Ok(exid) if self.doc.object_type(&exid).is_ok() => self
                 .doc
                 .parents(&exid)
-                .map_or(0, |p| p.take(MAX_DEPTH + 1).count()),
-            Err(_) => 0,
+                .ok()
+                .map(|p| p.take(MAX_DEPTH + 1).count()),
+            _ => None,
         };
         self.depths.insert(obj.clone(), depth);
         depth

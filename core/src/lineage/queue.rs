@@ -30,7 +30,10 @@ pub(crate) fn queued(doc: &mut AutoCommit) -> Result<Vec<Written>, RunError> {
             len: chunk.len(),
             source: Box::new(e.into()),
         })?;
-        out.push(Written::of_change(&change, chunk.len()));
+        // Queued changes passed `of_chunk` when they came (or came from a peer relay).
+        let mut written = Written::of_change(&change);
+        written.len = chunk.len();
+        out.push(written);
         rest = next;
     }
     Ok(out)
@@ -48,4 +51,15 @@ pub(crate) fn drop_queued(doc: &mut AutoCommit) -> Result<(), RunError> {
     fresh.set_actor(actor);
     *doc = fresh;
     Ok(())
+}
+
+/// `doc` saved without the changes queued in it. Automerge's `save` keeps them (after
+/// the document chunk); a snapshot holding a queued change forged to wait on another
+/// writer's, loaded beside the log holding that change, releases it on load, where
+/// Automerge panics. A queued change is not part of the document: a peer sends it again.
+pub(crate) fn save_applied(doc: &mut AutoCommit) -> Vec<u8> {
+    doc.save_with_options(SaveOptions {
+        deflate: true,
+        retain_orphans: false,
+    })
 }

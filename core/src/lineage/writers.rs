@@ -9,21 +9,30 @@
 //! panics there, on the live document, after the changes before it were put into the
 //! history without their ops (a document that later panics in `save`).
 
-use automerge::legacy::{ObjectId, OpType};
-use automerge::{ActorId, AutoCommit, ChangeHash};
+use std::collections::HashSet;
 
-/// What a change's header says about who wrote it.
+use automerge::legacy::{ObjectId, OpType};
+use automerge::{ActorId, AutoCommit, Change, ChangeHash};
+
+use crate::error::RunError;
+
+/// What `admission.rs` needs to know of a change: its header, and the objects its ops
+/// make and write into.
 #[derive(Debug)]
 pub(crate) struct Written {
     pub(super) hash: ChangeHash,
     pub(super) deps: Vec<ChangeHash>,
     pub(super) actor: ActorId,
     pub(super) seq: u64,
-    /// The other actors its ops name (not read for the changes of whole documents, whose
-    /// ops name only actors of that document).
+    pub(super) start_op: u64,
+    /// Its last op's counter (its start op if it has none).
+    pub(super) max_op: u64,
+    /// The other actors its ops name.
     pub(super) others: Vec<ActorId>,
     /// The objects its ops make, each with the object it is made in.
     pub(super) made: Vec<Made>,
+    /// The objects (not the root) its ops write into.
+    pub(super) uses: Vec<Obj>,
     /// The chunk's length in bytes (0 for a change of a whole document).
     pub(super) len: usize,
 }
@@ -39,39 +48,58 @@ pub(crate) struct Made {
 }
 
 impl Written {
-    /// A parsed change (a chunk, or one change of a whole document), with the objects
-    /// its ops make.
-    pub fn of_change(change: &automerge::Change, len: usize) -> Self {
+    /// A change from a chunk of `len` bytes: refused unless its bytes are exactly how
+    /// Automerge encodes its content. Automerge keeps a change's hash from the bytes it
+    /// came in, but saves a document by encoding each change again: a change encoded
+    /// otherwise (two equal values as a literal run, say) gives a save whose changes no
+    /// longer have the hashes it names, which no replica can load.
+    pub fn of_chunk(change: &Change, len: usize) -> Result<Self, RunError> {
+        let expanded = change.decode();
+        if Change::from(expanded.clone()).hash() != change.hash() {
+            return Err(RunError::NotCanonical {
+                writer: change.actor_id().to_hex_string(),
+                seq: change.seq(),
+            });
+        }
+        Ok(Self::of_expanded(change, expanded, len))
+    }
+
+    /// One change of a loaded document (its load checked the encoding).
+    pub fn of_change(change: &Change) -> Self {
+        Self::of_expanded(change, change.decode(), 0)
+    }
+
+    fn of_expanded(change: &Change, expanded: automerge::ExpandedChange, len: usize) -> Self {
+        let start = change.start_op().get();
+        let actor = change.actor_id();
+        let mut made = Vec::new();
+        let mut uses = HashSet::new();
+        for (i, op) in expanded.operations.into_iter().enumerate() {
+            let obj = match op.obj {
+                ObjectId::Root => None,
+                ObjectId::Id(id) => Some((id.0, id.1)),
+            };
+            if matches!(op.action, OpType::Make(_)) {
+                made.push(Made {
+                    id: (start + i as u64, actor.clone()),
+                    parent: obj.clone(),
+                });
+            }
+            uses.extend(obj);
+        }
         Self {
             hash: change.hash(),
             deps: change.deps().to_vec(),
-            actor: change.actor_id().clone(),
+            actor: actor.clone(),
             seq: change.seq(),
+            start_op: start,
+            max_op: change.max_op(),
             others: change.other_actor_ids().to_vec(),
-            made: made_by(change),
+            made,
+            uses: uses.into_iter().collect(),
             len,
         }
     }
-}
-
-/// The objects `change` makes: each op's id is the change's start op plus its index.
-fn made_by(change: &automerge::Change) -> Vec<Made> {
-    let start = change.start_op().get();
-    let actor = change.actor_id();
-    change
-        .decode()
-        .operations
-        .into_iter()
-        .enumerate()
-        .filter(|(_, op)| matches!(op.action, OpType::Make(_)))
-        .map(|(i, op)| Made {
-            id: (start + i as u64, actor.clone()),
-            parent: match op.obj {
-                ObjectId::Root => None,
-                ObjectId::Id(id) => Some((id.0, id.1)),
-            },
-        })
-        .collect()
 }
 
 /// Whether `actor` is in `doc`'s actor table (it wrote a change the document holds).
