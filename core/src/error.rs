@@ -269,6 +269,16 @@ pub enum RunError {
         /// The object (`counter@actor`).
         object: String,
     },
+    /// Automerge failed while applying changes that passed every check (it panicked), or
+    /// took them in a form it cannot save (`lineage/kept.rs`): the document may hold them.
+    /// A relay drops it and loads the run again from its store.
+    #[error(
+        "automerge could not apply these changes as they came ({reason}); the run as held in memory is dropped (refused, nothing stored)"
+    )]
+    ApplyFailed {
+        /// What Automerge said.
+        reason: String,
+    },
     /// Changes that would leave the document with more heads than the limit.
     #[error(
         "these changes would leave the document with {heads} concurrent heads, more than the limit of {limit}: merge them (make a change that depends on them) before sending (refused, nothing applied)"

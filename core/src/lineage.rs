@@ -22,10 +22,12 @@ use crate::genesis::genesis_hash;
 use writers::Written;
 
 mod admission;
+mod kept;
 mod queue;
 mod writers;
 
 pub use admission::{MAX_DEPTH, MAX_HEADS, MAX_WAITING, MAX_WAITING_BYTES};
+pub(crate) use kept::check_kept;
 pub(crate) use queue::save_applied;
 
 /// Chunk types (Automerge's storage format).

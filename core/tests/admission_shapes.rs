@@ -5,7 +5,9 @@
 //! dependencies', and a change encoded otherwise than Automerge encodes it. Each is
 //! refused with nothing applied; without the check the first killed a 4 GiB relay, the
 //! second panicked Automerge mid-apply, and the last two left a run whose next save could
-//! not be loaded.
+//! not be loaded. Ops that name ops or elements the run does not hold are found after
+//! Automerge takes them (it takes them without an error, or panics): the change is
+//! refused, nothing is stored, and a relay loads the run again (`tests/hub/admission.rs`).
 
 #![cfg(not(target_arch = "wasm32"))]
 
@@ -13,8 +15,8 @@ mod common;
 
 use std::num::NonZeroU64;
 
-use automerge::legacy::{Key, ObjectId, Op, OpId, OpType, SortedVec};
-use automerge::{ActorId, Change, ChangeHash, ExpandedChange, ObjType, ScalarValue};
+use automerge::legacy::{ElementId, Key, ObjectId, Op, OpId, OpType, SortedVec};
+use automerge::{ActorId, Change, ChangeHash, ExpandedChange, ObjType, ReadDoc, ScalarValue};
 use common::*;
 use runmesh_core::{MAX_DEPTH, RunDoc, RunError};
 
@@ -158,4 +160,92 @@ fn a_change_not_encoded_as_automerge_encodes_it_is_refused() {
     assert!(run.apply_bytes(fine.raw_bytes()).unwrap());
     let saved = run.save();
     RunDoc::load(run_id(), who(9, "us", "x"), &saved).unwrap();
+}
+
+/// The run's `steps` list as an op id.
+fn steps_list(run: &mut RunDoc) -> OpId {
+    let (_, id) = run
+        .automerge_mut()
+        .get(automerge::ROOT, "steps")
+        .unwrap()
+        .unwrap();
+    let text = id.to_string();
+    let (ctr, actor) = text.split_once('@').unwrap();
+    let actor = (0..actor.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&actor[i..i + 2], 16).unwrap())
+        .collect::<Vec<u8>>();
+    OpId(ctr.parse().unwrap(), ActorId::from(actor))
+}
+
+/// Ops that Automerge takes without an error (or panics on) but cannot save as they
+/// came, each found by trying them on a run: the save of a run holding any of them did
+/// not load ("mismatching heads").
+fn misfits(run: &mut RunDoc) -> Vec<(&'static str, Op)> {
+    let steps = ObjectId::Id(steps_list(run));
+    let writer = run.automerge_mut().get_actor().clone();
+    let missing = || OpId(999, writer.clone());
+    let put = OpType::Put(ScalarValue::Int(1));
+    vec![
+        (
+            "an overwrite naming an op nobody made",
+            Op {
+                action: put.clone(),
+                obj: ObjectId::Root,
+                key: Key::Map("title".into()),
+                pred: vec![missing()].into(),
+                insert: false,
+            },
+        ),
+        (
+            "a deletion of an element the list does not hold",
+            Op {
+                action: OpType::Delete,
+                obj: steps.clone(),
+                key: Key::Seq(ElementId::Id(missing())),
+                pred: vec![missing()].into(),
+                insert: false,
+            },
+        ),
+        (
+            "a map key in a list",
+            Op {
+                action: put.clone(),
+                obj: steps.clone(),
+                key: Key::Map("x".into()),
+                pred: SortedVec::new(),
+                insert: false,
+            },
+        ),
+        (
+            "an insertion after an element the list does not hold",
+            Op {
+                action: put,
+                obj: steps,
+                key: Key::Seq(ElementId::Id(missing())),
+                pred: SortedVec::new(),
+                insert: true,
+            },
+        ),
+    ]
+}
+
+#[test]
+fn ops_naming_ops_or_elements_the_run_does_not_hold_are_refused() {
+    let mut base = three_step_run();
+    let heads = base.heads();
+    for (what, misfit) in misfits(&mut base) {
+        let mut run = RunDoc::load(run_id(), who(3, "us", "y"), &base.save()).unwrap();
+        let evil = change(&actor(0x36), heads.clone(), 1_000, vec![misfit]);
+        let err = run.apply_bytes(&evil).unwrap_err();
+        assert!(
+            matches!(err, RunError::ApplyFailed { .. }),
+            "{what}: {err:?}"
+        );
+        assert!(
+            err.to_string()
+                .contains("could not apply these changes as they came"),
+            "{what}: {err}"
+        );
+    }
 }

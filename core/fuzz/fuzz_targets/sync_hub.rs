@@ -1,11 +1,13 @@
 //! Any bytes as a client's sync message to a relay's hub for a stored run: never a panic
 //! and never an allocation past libFuzzer's `-malloc_limit_mb`; whatever the hub takes
-//! in, it persists, answers with a sync message, and still serves the run's state.
+//! in, it persists, answers with a sync message, still serves the run's state, and saves
+//! to bytes that load.
 #![no_main]
 
 use std::sync::Arc;
 
 use libfuzzer_sys::fuzz_target;
+use runmesh_core::RunDoc;
 use runmesh_core::hub::{Effect, HubConfig, Input, Link, PeerKind, RunHub, SessionId, Stored};
 use runmesh_core::sync::{PeerId, decode_message};
 use runmesh_core_fuzz::{RUN, identity, saved_run}; // and the allocation cap
@@ -50,4 +52,10 @@ fuzz_target!(|data: &[u8]| {
         effects.extend(hub.handle(2, Input::Stored(id)));
     }
     let _ = hub.state();
+    // What the hub holds saves to bytes that load (a run a relay cannot load again is
+    // lost to it).
+    if let Ok(bytes) = hub.save() {
+        RunDoc::load(RUN, identity("check", 4), &bytes)
+            .expect("the hub's run saves to bytes that load");
+    }
 });

@@ -206,9 +206,13 @@ impl RunDoc {
         })?;
         roots.admit_into(&mut self.doc)?;
         let before = self.doc.get_heads();
-        self.doc
-            .load_incremental(bytes)
+        let doc = &mut self.doc;
+        guard(bytes.len(), || doc.load_incremental(bytes))
+            .map_err(|e| RunError::ApplyFailed {
+                reason: e.to_string(),
+            })?
             .map_err(|e| corrupt(bytes, e))?;
+        crate::lineage::check_kept(&mut self.doc, &before)?;
         self.refresh();
         Ok(self.doc.get_heads() != before)
     }

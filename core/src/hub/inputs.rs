@@ -10,7 +10,7 @@ use crate::hub::io::{Effect, HubEvent, Link, Millis, PeerKind};
 use crate::hub::ops::{self, OpError, RunOp};
 use crate::hub::{Held, RunHub, State, send};
 use crate::lineage::{Holds, Roots};
-use crate::sync::{WireMessage, change_bytes};
+use crate::sync::{SyncError, WireMessage, change_bytes};
 
 impl<R> RunHub<R> {
     pub(super) fn on_sync(
@@ -73,7 +73,19 @@ impl<R> RunHub<R> {
         }
         let created = slot.is_none();
         let content = slot.get_or_insert_with(|| Content::empty(&self.config.identity));
-        match self.sync.receive(content.automerge(), &from.peer, message) {
+        let before = content.unchanged().get_heads();
+        let received = self
+            .sync
+            .receive(content.automerge(), &from.peer, message)
+            .and_then(|changed| {
+                // A client's changes must be kept as they came (`lineage/kept.rs`).
+                if changed && from.kind == PeerKind::Client {
+                    crate::lineage::check_kept(content.unchanged(), &before)
+                        .map_err(|e| SyncError::Unkept(e.to_string()))?;
+                }
+                Ok(changed)
+            });
+        match received {
             Ok(changed) => {
                 if changed {
                     self.stale = true;
@@ -84,12 +96,16 @@ impl<R> RunHub<R> {
                 if created {
                     *slot = None;
                 }
+                let panicked = matches!(e, SyncError::Panicked(_) | SyncError::Unkept(_));
                 let why = e.to_string();
                 out.push(Effect::Event(HubEvent::SyncRefused(why.clone())));
                 out.push(send(
                     &from,
-                    WireMessage::error(&self.config.me, Some(&from.peer), why),
+                    WireMessage::error(&self.config.me, Some(&from.peer), why.clone()),
                 ));
+                if panicked {
+                    self.reload(why, out);
+                }
             }
         }
     }
@@ -205,10 +221,17 @@ impl<R> RunHub<R> {
                     after: self.durable.upcoming(),
                 });
             }
-            Err(e) => out.push(Effect::Reply {
-                to: reply,
-                result: Err(e),
-            }),
+            Err(e) => {
+                let panicked = matches!(e, OpError::Run(RunError::ApplyFailed { .. }));
+                let why = e.to_string();
+                out.push(Effect::Reply {
+                    to: reply,
+                    result: Err(e),
+                });
+                if panicked {
+                    self.reload(why, out);
+                }
+            }
         }
     }
 }

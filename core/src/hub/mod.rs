@@ -347,13 +347,20 @@ impl<R> RunHub<R> {
         self.attach_mesh();
     }
 
-    /// Drops every change not yet stored: their operations fail, and the run is reloaded
-    /// from the store; then every sync session starts over (see `loaded`).
+    /// A store failed: the changes it held are dropped with the rest not yet stored.
     fn store_failed(&mut self, id: PersistId, why: String, out: &mut Vec<Effect<R>>) {
         if !self.durable.failed(id) {
             return;
         }
         out.push(Effect::Event(HubEvent::StoreFailed(why.clone())));
+        self.reload(why, out);
+    }
+
+    /// Drops the run as held in memory (and every change not yet stored: their
+    /// operations fail) and loads it again from the store; then every sync session
+    /// starts over (see `loaded`). After a failed store, and after Automerge panicked
+    /// while applying changes, which may have left part of them in the document.
+    fn reload(&mut self, why: String, out: &mut Vec<Effect<R>>) {
         for held in self.held.drain(..) {
             let result = Err(OpError::Storage(why.clone()));
             out.push(Effect::Reply {

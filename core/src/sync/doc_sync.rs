@@ -30,6 +30,16 @@ pub enum SyncError {
     /// Automerge refused the changes it carried.
     #[error("automerge refused the sync message: {0}")]
     Apply(String),
+    /// Automerge panicked while applying the changes it carried: the document may hold
+    /// part of them, so whoever holds it must drop it and load it again.
+    #[error(
+        "automerge failed while applying the sync message ({0}); the run as held in memory is dropped (nothing stored)"
+    )]
+    Panicked(String),
+    /// Automerge took the changes in a form it cannot save (`lineage/kept.rs`): as for
+    /// [`SyncError::Panicked`], the document must be dropped.
+    #[error("{0}")]
+    Unkept(String),
 }
 
 /// Decodes the Automerge sync message a `sync` or `request` frame carries, turning a
@@ -145,12 +155,13 @@ impl DocSync {
         let before = doc.get_heads();
         let session = self.peers.entry(from.clone()).or_default();
         // Automerge parses the changes a message carries before applying any of them, so
-        // a panic while parsing (see `guard`) leaves the document as it was.
+        // a panic while parsing (see `guard`) leaves the document as it was; a panic while
+        // applying them may not ([`SyncError::Panicked`]).
         let len = change_bytes(&message);
         crate::intake::guard(len, || {
             receive(doc, &mut session.state, &mut session.trim, message)
         })
-        .map_err(|e| SyncError::Apply(e.to_string()))?
+        .map_err(|e| SyncError::Panicked(e.to_string()))?
         .map_err(|e| SyncError::Apply(e.to_string()))?;
         let changed = doc.get_heads() != before;
         session.applied |= changed;

@@ -5,6 +5,7 @@
 
 use automerge::transaction::Transactable;
 use automerge::{ActorId, AutoCommit, ObjType, ROOT};
+use runmesh_core::hub::Input;
 use runmesh_core::{MAX_DEPTH, MAX_HEADS};
 
 use crate::harness::*;
@@ -64,4 +65,65 @@ fn a_socket_message_of_more_concurrent_changes_than_the_heads_limit_is_refused()
         "{errors:?}"
     );
     assert_eq!(hub.hub.heads(), heads);
+}
+
+#[test]
+fn a_socket_message_automerge_cannot_keep_as_it_came_is_refused_and_the_run_reloaded() {
+    use automerge::legacy::{Key, ObjectId, Op, OpId, OpType, SortedVec};
+    use automerge::{Change, ExpandedChange, ReadDoc, ScalarValue};
+    use runmesh_core::hub::{Effect, Stored};
+
+    let mut hub = TestHub::with_run();
+    let a = client("a", 1);
+    let mut peer = Peer::new(&a, 3);
+    hub.connect(&mut peer, &a);
+    let heads = hub.hub.heads();
+    // A map key in the run's `steps` list: Automerge takes it without an error, but a
+    // save holding it does not load.
+    let (_, steps) = peer.doc().get(ROOT, "steps").unwrap().unwrap();
+    let steps = steps.to_string();
+    let (ctr, owner) = steps.split_once('@').unwrap();
+    let owner = (0..owner.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&owner[i..i + 2], 16).unwrap())
+        .collect::<Vec<u8>>();
+    let misfit = Op {
+        action: OpType::Put(ScalarValue::Int(1)),
+        obj: ObjectId::Id(OpId(ctr.parse().unwrap(), ActorId::from(owner))),
+        key: Key::Map("x".into()),
+        pred: SortedVec::new(),
+        insert: false,
+    };
+    let change = Change::from(ExpandedChange {
+        operations: vec![misfit],
+        actor_id: ActorId::from(&[0xc7; 16][..]),
+        hash: None,
+        seq: 1,
+        start_op: std::num::NonZeroU64::new(1_000).unwrap(),
+        time: 0,
+        message: None,
+        deps: heads.clone(),
+        extra_bytes: Vec::new(),
+        author: None,
+    });
+    let effects = hub.handle(carrying(&a, vec![change.raw_bytes().to_vec()]));
+    assert!(persist_of(&effects).is_none(), "{effects:?}");
+    let errors = errors(&effects);
+    assert!(
+        matches!(&errors[..], [e] if e.contains("could not apply these changes as they came")),
+        "{errors:?}"
+    );
+    // The run as held is dropped and loaded again from the store.
+    assert!(
+        effects.iter().any(|e| matches!(e, Effect::Load)),
+        "{effects:?}"
+    );
+    let stored = Stored {
+        bytes: base_run().save(),
+        chunks: 0,
+    };
+    hub.handle(Input::Loaded(Ok(Some(stored))));
+    assert_eq!(hub.hub.heads(), heads);
+    let effects = hub.handle(op(2, graft("step1", "After")));
+    assert!(persist_of(&effects).is_some(), "{effects:?}");
 }
