@@ -143,29 +143,39 @@ pub fn hex(heads: &[ChangeHash]) -> Vec<String> {
 }
 
 /// Answers a change to `run` with `body` (what it did), and with the run as it is now under
-/// `state` when the client asked for it.
+/// `state` when the client asked for it (if the run cannot be read, the answer is what the
+/// change did, without `Preference-Applied`: the change itself is made).
 pub async fn answer(
     app: &AppState,
     run: RunId,
     wanted: Wanted,
     status: StatusCode,
     mut body: serde_json::Value,
-) -> Result<Response, AppError> {
+) -> Response {
+    let mut applied = wanted.preferred;
     if wanted.want == Return::Representation {
         // Read after the change was answered: the run as it is now (RFC 7240's "current
         // state"), which holds the change and perhaps others made since.
-        let state = read(&app.docs, run, Read::State).await??;
-        body["state"] = serde_json::json!(StateBody::new(state, &app.region));
+        let now = read(&app.docs, run, Read::State).await;
+        match now.and_then(|state| state.map_err(AppError::from)) {
+            Ok(state) => body["state"] = serde_json::json!(StateBody::new(state, &app.region)),
+            // The change is made and stored: an error would tell the client otherwise. It
+            // gets what the change did, without the preference applied.
+            Err(e) => {
+                tracing::warn!(%run, error = %e, "the run after a change could not be read");
+                applied = false;
+            }
+        }
     }
     let mut response = (status, Json(body)).into_response();
-    if wanted.preferred {
-        let applied = HeaderValue::from_static(wanted.want.token());
-        response.headers_mut().insert(PREFERENCE_APPLIED, applied);
-        response
-            .headers_mut()
-            .insert(header::VARY, HeaderValue::from_static("prefer"));
+    let headers = response.headers_mut();
+    // The answer differs by `Prefer` (RFC 7240 §2: say so to caches).
+    headers.insert(header::VARY, HeaderValue::from_static("prefer"));
+    if applied {
+        let token = HeaderValue::from_static(wanted.want.token());
+        headers.insert(PREFERENCE_APPLIED, token);
     }
-    Ok(response)
+    response
 }
 
 #[cfg(test)]

@@ -51,7 +51,7 @@ pub async fn undo(
         "change": reply.change.map(|h| h.to_string()),
         "heads": hex(&reply.heads),
     });
-    answer(&state, run, wanted, StatusCode::OK, body).await
+    Ok(answer(&state, run, wanted, StatusCode::OK, body).await)
 }
 
 /// Body of `POST …/fork`.
@@ -120,7 +120,7 @@ pub async fn fork(
         "forkOf": { "runId": run },
         "heads": hex(&reply.heads),
     });
-    answer(&state, new, wanted, StatusCode::CREATED, body).await
+    Ok(answer(&state, new, wanted, StatusCode::CREATED, body).await)
 }
 
 /// Body of `POST …/merge`.
@@ -174,7 +174,7 @@ pub async fn merge(
         "merged": reply.changed,
         "heads": hex(&reply.heads),
     });
-    answer(&state, run, wanted, StatusCode::OK, body).await
+    Ok(answer(&state, run, wanted, StatusCode::OK, body).await)
 }
 
 /// `value` as exactly one change hash, or a 400 naming `name`.

@@ -192,7 +192,7 @@ pub async fn create_run(
         "url": run.document_id().url(),
         "heads": hex(&reply.heads),
     });
-    answer(&state, run, wanted, StatusCode::CREATED, body).await
+    Ok(answer(&state, run, wanted, StatusCode::CREATED, body).await)
 }
 
 /// Body of `POST /app/runs/{runId}/graft`.
@@ -221,7 +221,7 @@ pub async fn graft(
         "runId": run,
         "heads": hex(&reply.heads),
     });
-    answer(&state, run, wanted, StatusCode::CREATED, body).await
+    Ok(answer(&state, run, wanted, StatusCode::CREATED, body).await)
 }
 
 /// Body of prune and restore.
@@ -241,14 +241,8 @@ pub async fn prune(
 ) -> Result<Response, AppError> {
     let node = body.node_id;
     let reply = change(&state, run, RunOp::Prune { node: node.clone() }, &caller).await?;
-    answer(
-        &state,
-        run,
-        wanted,
-        StatusCode::OK,
-        touched(run, "nodeId", &node, &reply),
-    )
-    .await
+    let body = touched(run, "nodeId", &node, &reply);
+    Ok(answer(&state, run, wanted, StatusCode::OK, body).await)
 }
 
 /// `POST /app/runs/{runId}/restore`
@@ -261,14 +255,8 @@ pub async fn restore(
 ) -> Result<Response, AppError> {
     let node = body.node_id;
     let reply = change(&state, run, RunOp::Restore { node: node.clone() }, &caller).await?;
-    answer(
-        &state,
-        run,
-        wanted,
-        StatusCode::OK,
-        touched(run, "nodeId", &node, &reply),
-    )
-    .await
+    let body = touched(run, "nodeId", &node, &reply);
+    Ok(answer(&state, run, wanted, StatusCode::OK, body).await)
 }
 
 /// Body of `PUT …/flags/{key}`.
@@ -292,14 +280,8 @@ pub async fn set_flag(
         value,
     };
     let reply = change(&state, run, set, &caller).await?;
-    answer(
-        &state,
-        run,
-        wanted,
-        StatusCode::OK,
-        touched(run, "key", &key, &reply),
-    )
-    .await
+    let body = touched(run, "key", &key, &reply);
+    Ok(answer(&state, run, wanted, StatusCode::OK, body).await)
 }
 
 /// `DELETE /app/runs/{runId}/flags/{key}`
@@ -312,14 +294,8 @@ pub async fn clear_flag(
 ) -> Result<Response, AppError> {
     let clear = RunOp::ClearFlag { key: key.clone() };
     let reply = change(&state, run, clear, &caller).await?;
-    answer(
-        &state,
-        run,
-        wanted,
-        StatusCode::OK,
-        touched(run, "key", &key, &reply),
-    )
-    .await
+    let body = touched(run, "key", &key, &reply);
+    Ok(answer(&state, run, wanted, StatusCode::OK, body).await)
 }
 
 /// What a change to one node or flag answers: `{runId, <what>: id, changed, heads}`
