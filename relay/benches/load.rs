@@ -1,6 +1,6 @@
 //! Load generator: drives the real relay binary over real sockets on 127.0.0.1.
 //!
-//! `cargo bench -p runmesh-relay --bench load [-- throughput|fanout|coldjoin|memory|idle|backup|shareddb|meshscale|hostile]`
+//! `cargo bench -p runmesh-relay --bench load [-- throughput|fanout|coldjoin|memory|idle|backup|shareddb|meshscale|restgraft|hostile]`
 //! Every scenario is bounded in count and time and stops by itself. Figures: docs/benchmarks.md.
 
 #[path = "load/backup.rs"]
@@ -13,6 +13,8 @@ mod hostile;
 mod mesh_scale;
 #[path = "load/relay.rs"]
 mod relay;
+#[path = "load/rest_graft.rs"]
+mod rest_graft;
 #[path = "load/shared_db.rs"]
 mod shared_db;
 
@@ -397,6 +399,9 @@ fn main() {
         }
         if wanted("meshscale") {
             mesh_scale::run().await;
+        }
+        if wanted("restgraft") {
+            rest_graft::run().await;
         }
         // Only on request: it needs ~8,000 descriptors per process.
         if filter.iter().any(|f| f == "hostile") {

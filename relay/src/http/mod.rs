@@ -1,5 +1,6 @@
 //! The HTTP surface: REST API, health, metrics, `/ws`, and the web app at `/`.
 
+mod answer;
 mod app;
 mod body;
 mod caller;

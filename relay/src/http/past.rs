@@ -4,16 +4,16 @@
 //! creates the new run from what it returns (write access on the new run). A merge reads
 //! the other run (read access) and takes its changes into this one (write access).
 
-use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::response::Response;
 use runmesh_core::hub::RunOp;
 use runmesh_core::{ChangeHash, RunId};
 use serde::Deserialize;
 use tokio::sync::oneshot;
 
 use crate::docs::{DocCmd, Read};
+use crate::http::answer::{Wanted, answer, hex};
 use crate::http::body::{JsonBody, SmallBody};
 use crate::http::caller::Caller;
 use crate::http::error::AppError;
@@ -21,7 +21,7 @@ use crate::http::heads;
 use crate::http::path::RunPath;
 use crate::http::reads::held;
 use crate::http::state::AppState;
-use crate::http::writes::{StateBody, op, run_id};
+use crate::http::writes::{op, run_id};
 
 /// Body of `POST …/undo`.
 #[derive(Deserialize)]
@@ -39,17 +39,19 @@ pub async fn undo(
     State(state): State<AppState>,
     RunPath(run): RunPath,
     caller: Caller,
+    wanted: Wanted,
     JsonBody(body): JsonBody<UndoBody>,
-) -> Result<impl IntoResponse, AppError> {
+) -> Result<Response, AppError> {
     let change = one_hash("change", &body.change)?;
     caller.write(&state, run)?;
     let reply = op(&state, run, RunOp::Undo { change }, caller.user()).await?;
-    Ok(Json(serde_json::json!({
+    let body = serde_json::json!({
         "runId": run,
         "undone": change.to_string(),
         "change": reply.change.map(|h| h.to_string()),
-        "state": StateBody::new(reply.state, &state.region),
-    })))
+        "heads": hex(&reply.heads),
+    });
+    Ok(answer(&state, run, wanted, StatusCode::OK, body).await)
 }
 
 /// Body of `POST …/fork`.
@@ -72,8 +74,9 @@ pub async fn fork(
     State(state): State<AppState>,
     RunPath(run): RunPath,
     caller: Caller,
+    wanted: Wanted,
     SmallBody(body): SmallBody,
-) -> Result<impl IntoResponse, AppError> {
+) -> Result<Response, AppError> {
     // No body at all forks the run as it is now, under a random id.
     let body: ForkBody = if body.iter().all(u8::is_ascii_whitespace) {
         ForkBody::default()
@@ -115,9 +118,9 @@ pub async fn fork(
         "documentId": new.document_id().to_string(),
         "url": new.document_id().url(),
         "forkOf": { "runId": run },
-        "state": StateBody::new(reply.state, &state.region),
+        "heads": hex(&reply.heads),
     });
-    Ok((StatusCode::CREATED, Json(body)))
+    Ok(answer(&state, new, wanted, StatusCode::CREATED, body).await)
 }
 
 /// Body of `POST …/merge`.
@@ -135,8 +138,9 @@ pub async fn merge(
     State(state): State<AppState>,
     RunPath(run): RunPath,
     caller: Caller,
+    wanted: Wanted,
     JsonBody(body): JsonBody<MergeBody>,
-) -> Result<impl IntoResponse, AppError> {
+) -> Result<Response, AppError> {
     let from = run_id(&body.from).map_err(|e| AppError::BadRequest(format!("from: {e}")))?;
     if from == run {
         return Err(AppError::BadRequest(
@@ -164,12 +168,13 @@ pub async fn merge(
             other => AppError::from(other),
         })?;
     let reply = op(&state, run, RunOp::Merge { from, bytes }, caller.user()).await?;
-    Ok(Json(serde_json::json!({
+    let body = serde_json::json!({
         "runId": run,
         "from": from,
         "merged": reply.changed,
-        "state": StateBody::new(reply.state, &state.region),
-    })))
+        "heads": hex(&reply.heads),
+    });
+    Ok(answer(&state, run, wanted, StatusCode::OK, body).await)
 }
 
 /// `value` as exactly one change hash, or a 400 naming `name`.

@@ -5,8 +5,8 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use futures_util::stream::{self, StreamExt};
-use runmesh_core::RunId;
 use runmesh_core::hub::OpError;
+use runmesh_core::{ChangeHash, RunId};
 use tokio::sync::oneshot;
 
 use crate::docs::{DocCmd, Documents, Read};
@@ -36,7 +36,7 @@ pub(crate) async fn held(docs: &Documents, run: RunId) -> Result<(), AppError> {
 }
 
 /// Reads from a run the relay holds (else 404).
-async fn read<T>(
+pub(crate) async fn read<T>(
     docs: &Documents,
     run: RunId,
     make: impl FnOnce(oneshot::Sender<T>) -> Read,
@@ -117,17 +117,37 @@ pub async fn get_heads(
     Ok(Json(serde_json::json!({ "runId": run, "heads": heads })))
 }
 
-/// `GET /api/crdt/runs/{runId}/history`
+/// `GET /api/crdt/runs/{runId}/history?limit=&after=`: a page of the run's changes in the
+/// order every replica agrees on, paged as the run listing is: `after` is the `hash` of
+/// the last entry of the page before, `next` the one to pass for the next page (`null` on
+/// the last), `total` how many changes there are. A 10,000-change history is 2 MB of JSON;
+/// a page of 100 is 20 KB.
 pub async fn get_history(
     State(docs): State<Documents>,
     RunPath(run): RunPath,
     caller: Caller,
+    Query(query): Query,
 ) -> Result<impl IntoResponse, AppError> {
     caller.read(run)?;
+    let page = Page::<ChangeHash>::parse(query.as_deref())?;
     let history = read(&docs, run, Read::History).await??;
-    Ok(Json(
-        serde_json::json!({ "runId": run, "history": history }),
-    ))
+    let after = page.after.map(|h| h.to_string()).unwrap_or_default();
+    let (entries, more) = page
+        .of_ordered(&history, |entry, _| entry.hash == after)
+        .ok_or_else(|| {
+            AppError::Unprocessable(format!(
+                "after: change {after} is not in this run's history"
+            ))
+        })?;
+    let next = more
+        .then(|| entries.last().map(|e| e.hash.clone()))
+        .flatten();
+    Ok(Json(serde_json::json!({
+        "runId": run,
+        "history": entries,
+        "total": history.len(),
+        "next": next,
+    })))
 }
 
 /// Titles read at once for a listing: each is a run loaded, if it is not in memory.

@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use runmesh_core::hub::{OpReply, RunOp};
 use runmesh_core::{FlagValue, MAX_LABEL_BYTES, RunId, RunState, StepSpec};
@@ -13,6 +13,7 @@ use tokio::sync::oneshot;
 
 use crate::auth::Access;
 use crate::docs::DocCmd;
+use crate::http::answer::{Wanted, answer, hex};
 use crate::http::body::{JsonBody, WrappedJsonBody};
 use crate::http::caller::Caller;
 use crate::http::error::AppError;
@@ -58,16 +59,15 @@ pub(crate) async fn op(
         .map_err(AppError::from)
 }
 
-/// Runs an operation and answers with the run's state afterwards.
-async fn state_after(
+/// Runs `change` on `run` for a caller who may write it.
+async fn change(
     state: &AppState,
     run: RunId,
     change: RunOp,
     caller: &Caller,
-) -> Result<Json<StateBody>, AppError> {
+) -> Result<OpReply, AppError> {
     caller.write(state, run)?;
-    let reply = op(state, run, change, caller.user()).await?;
-    Ok(Json(StateBody::new(reply.state, &state.region)))
+    op(state, run, change, caller.user()).await
 }
 
 /// Body of `POST …/sync`.
@@ -128,7 +128,7 @@ pub async fn post_sync(
         "runId": run,
         "applied": reply.changed,
         "sourceRegion": source_region,
-        "lamportTimestamp": reply.state.lamport,
+        "lamportTimestamp": reply.lamport,
         "senderLamportTimestamp": body.lamport_timestamp,
         "region": state.region,
     })))
@@ -160,8 +160,9 @@ pub enum StepInput {
 pub async fn create_run(
     State(state): State<AppState>,
     caller: Caller,
+    wanted: Wanted,
     JsonBody(body): JsonBody<CreateBody>,
-) -> Result<impl IntoResponse, AppError> {
+) -> Result<Response, AppError> {
     let run = match &body.run_id {
         Some(id) => run_id(id)?,
         None => RunId::random(),
@@ -189,9 +190,9 @@ pub async fn create_run(
         "runId": run,
         "documentId": run.document_id().to_string(),
         "url": run.document_id().url(),
-        "state": StateBody::new(reply.state, &state.region),
+        "heads": hex(&reply.heads),
     });
-    Ok((StatusCode::CREATED, Json(body)))
+    Ok(answer(&state, run, wanted, StatusCode::CREATED, body).await)
 }
 
 /// Body of `POST /app/runs/{runId}/graft`.
@@ -207,25 +208,20 @@ pub async fn graft(
     State(state): State<AppState>,
     RunPath(run): RunPath,
     caller: Caller,
+    wanted: Wanted,
     JsonBody(body): JsonBody<GraftBody>,
-) -> Result<impl IntoResponse, AppError> {
-    caller.write(&state, run)?;
-    let reply = op(
-        &state,
-        run,
-        RunOp::Graft {
-            after: body.after,
-            agent_name: body.agent_name,
-        },
-        caller.user(),
-    )
-    .await?;
+) -> Result<Response, AppError> {
+    let graft = RunOp::Graft {
+        after: body.after,
+        agent_name: body.agent_name,
+    };
+    let reply = change(&state, run, graft, &caller).await?;
     let body = serde_json::json!({
         "graftId": reply.graft,
         "runId": run,
-        "state": StateBody::new(reply.state, &state.region),
+        "heads": hex(&reply.heads),
     });
-    Ok((StatusCode::CREATED, Json(body)))
+    Ok(answer(&state, run, wanted, StatusCode::CREATED, body).await)
 }
 
 /// Body of prune and restore.
@@ -240,9 +236,13 @@ pub async fn prune(
     State(state): State<AppState>,
     RunPath(run): RunPath,
     caller: Caller,
+    wanted: Wanted,
     JsonBody(body): JsonBody<NodeBody>,
-) -> Result<Json<StateBody>, AppError> {
-    state_after(&state, run, RunOp::Prune { node: body.node_id }, &caller).await
+) -> Result<Response, AppError> {
+    let node = body.node_id;
+    let reply = change(&state, run, RunOp::Prune { node: node.clone() }, &caller).await?;
+    let body = touched(run, "nodeId", &node, &reply);
+    Ok(answer(&state, run, wanted, StatusCode::OK, body).await)
 }
 
 /// `POST /app/runs/{runId}/restore`
@@ -250,9 +250,13 @@ pub async fn restore(
     State(state): State<AppState>,
     RunPath(run): RunPath,
     caller: Caller,
+    wanted: Wanted,
     JsonBody(body): JsonBody<NodeBody>,
-) -> Result<Json<StateBody>, AppError> {
-    state_after(&state, run, RunOp::Restore { node: body.node_id }, &caller).await
+) -> Result<Response, AppError> {
+    let node = body.node_id;
+    let reply = change(&state, run, RunOp::Restore { node: node.clone() }, &caller).await?;
+    let body = touched(run, "nodeId", &node, &reply);
+    Ok(answer(&state, run, wanted, StatusCode::OK, body).await)
 }
 
 /// Body of `PUT …/flags/{key}`.
@@ -267,10 +271,17 @@ pub async fn set_flag(
     RunPath(run): RunPath,
     Path((_, key)): Path<(String, String)>,
     caller: Caller,
+    wanted: Wanted,
     JsonBody(body): JsonBody<FlagBody>,
-) -> Result<Json<StateBody>, AppError> {
+) -> Result<Response, AppError> {
     let value = FlagValue::from_json(&key, &body.value)?;
-    state_after(&state, run, RunOp::SetFlag { key, value }, &caller).await
+    let set = RunOp::SetFlag {
+        key: key.clone(),
+        value,
+    };
+    let reply = change(&state, run, set, &caller).await?;
+    let body = touched(run, "key", &key, &reply);
+    Ok(answer(&state, run, wanted, StatusCode::OK, body).await)
 }
 
 /// `DELETE /app/runs/{runId}/flags/{key}`
@@ -279,6 +290,21 @@ pub async fn clear_flag(
     RunPath(run): RunPath,
     Path((_, key)): Path<(String, String)>,
     caller: Caller,
-) -> Result<Json<StateBody>, AppError> {
-    state_after(&state, run, RunOp::ClearFlag { key }, &caller).await
+    wanted: Wanted,
+) -> Result<Response, AppError> {
+    let clear = RunOp::ClearFlag { key: key.clone() };
+    let reply = change(&state, run, clear, &caller).await?;
+    let body = touched(run, "key", &key, &reply);
+    Ok(answer(&state, run, wanted, StatusCode::OK, body).await)
+}
+
+/// What a change to one node or flag answers: `{runId, <what>: id, changed, heads}`
+/// (`changed` is false when it was already so: a prune of a pruned node).
+fn touched(run: RunId, what: &str, id: &str, reply: &OpReply) -> serde_json::Value {
+    serde_json::json!({
+        "runId": run,
+        what: id,
+        "changed": reply.changed,
+        "heads": hex(&reply.heads),
+    })
 }

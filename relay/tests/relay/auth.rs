@@ -163,7 +163,9 @@ async fn a_read_only_token_cannot_write_over_rest_or_websocket() {
     );
     use reqwest::Method;
     let graft = relay.http(&format!("/app/runs/{run}/graft"));
-    let (status, body, _) = send(Method::POST, &graft, Some(&writer), &graft_body("ByAda")).await;
+    // The run as it is afterwards, asked for by the query flag.
+    let whole = format!("{graft}?return=representation");
+    let (status, body, _) = send(Method::POST, &whole, Some(&writer), &graft_body("ByAda")).await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(
         body["state"]["grafts"][0]["by"], "ada",
@@ -249,7 +251,8 @@ async fn the_rate_limit_holds_over_rest_and_websocket() {
     }
     // Another user still has theirs.
     let bob = hs256("bob", now() + 60, serde_json::json!({ "*": "write" }));
-    let (status, body, _) = send(Method::POST, &graft, Some(&bob), &graft_body("Bob")).await;
+    let whole = format!("{graft}?return=representation");
+    let (status, body, _) = send(Method::POST, &whole, Some(&bob), &graft_body("Bob")).await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(
         body["state"]["grafts"].as_array().unwrap().len(),

@@ -11,6 +11,7 @@ mod common;
 mod pg;
 
 mod accounting;
+mod answers;
 mod auth;
 mod body_limits;
 mod connection_cap;

@@ -76,7 +76,8 @@ async fn the_seed_commands_work_verbatim() {
 async fn create_prune_restore_and_flags_round_trip() {
     let relay = TestRelay::start("eu-central-1").await;
     let body = json!({ "runId": RUN, "title": "Nightly", "steps": ["fetch", {"id": "build", "name": "Build", "agent": "Builder"}] });
-    let (status, created) = post(&relay.http("/api/crdt/runs"), &body.to_string()).await;
+    let whole = relay.http("/api/crdt/runs?return=representation");
+    let (status, created) = post(&whole, &body.to_string()).await;
     assert_eq!(status, 201, "{created}");
     assert_eq!(created["state"]["steps"][1]["name"], "Build");
     assert!(created["url"].as_str().unwrap().starts_with("automerge:"));
@@ -91,24 +92,25 @@ async fn create_prune_restore_and_flags_round_trip() {
     assert_eq!(status, 200);
     let (_, state) = get(&relay.http(&format!("/api/crdt/runs/{RUN}/state"))).await;
     assert_eq!(state["prunedSteps"][0]["id"], "fetch");
-    let (status, state) = post(
-        &relay.http(&format!("/app/runs/{RUN}/restore")),
+    let (status, restored) = post(
+        &relay.http(&format!("/app/runs/{RUN}/restore?return=representation")),
         r#"{"nodeId":"fetch"}"#,
     )
     .await;
     assert_eq!(status, 200);
-    assert_eq!(state["prunedSteps"], json!([]));
+    assert_eq!(restored["state"]["prunedSteps"], json!([]));
 
     let resp = reqwest::Client::new()
         .put(relay.http(&format!("/app/runs/{RUN}/flags/retries")))
         .header(runmesh_relay::USER_HEADER, "carol")
+        .header("Prefer", "return=representation")
         .body(r#"{"value": 3}"#)
         .send()
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
-    let state: Value = resp.json().await.unwrap();
-    assert_eq!(state["flags"]["retries"], 3);
+    let set: Value = resp.json().await.unwrap();
+    assert_eq!(set["state"]["flags"]["retries"], 3);
     let resp = reqwest::Client::new()
         .delete(relay.http(&format!("/app/runs/{RUN}/flags/retries")))
         .send()
@@ -336,6 +338,7 @@ async fn undo_fork_and_merge_over_rest() {
     let relay = TestRelay::start("eu-central-1").await;
     let run = RUN;
     let api = |path: &str| relay.http(&format!("/api/crdt/runs/{run}/{path}"));
+    let whole = |path: &str| api(&format!("{path}?return=representation"));
     let (status, body) = post(
         &relay.http(&format!("/app/runs/{run}/graft")),
         r#"{"after": "step1", "agentName": "Alpha"}"#,
@@ -348,7 +351,7 @@ async fn undo_fork_and_merge_over_rest() {
         .unwrap()
         .to_owned();
 
-    let (status, undone) = post(&api("undo"), json!({ "change": grafted })).await;
+    let (status, undone) = post(&whole("undo"), json!({ "change": grafted })).await;
     assert_eq!(status, 200, "{undone}");
     assert_eq!(undone["undone"], grafted.as_str());
     let pipeline = undone["state"]["pipeline"].as_array().unwrap();
@@ -377,7 +380,7 @@ async fn undo_fork_and_merge_over_rest() {
     }
 
     // Fork the run as it was before the undo, graft on the fork, merge it back.
-    let (status, fork) = post(&api("fork"), json!({ "at": grafted })).await;
+    let (status, fork) = post(&whole("fork"), json!({ "at": grafted })).await;
     assert_eq!(status, 201, "{fork}");
     let fork_id = fork["runId"].as_str().unwrap().to_owned();
     assert_eq!(fork["forkOf"]["runId"], run);
@@ -399,7 +402,7 @@ async fn undo_fork_and_merge_over_rest() {
     )
     .await;
     assert_eq!(status, 201, "{body}");
-    let (status, merged) = post(&api("merge"), json!({ "from": fork_id })).await;
+    let (status, merged) = post(&whole("merge"), json!({ "from": fork_id })).await;
     assert_eq!(status, 200, "{merged}");
     assert_eq!(merged["merged"], true);
     let after = names(&merged["state"]);
@@ -411,7 +414,7 @@ async fn undo_fork_and_merge_over_rest() {
     let (_, state) = get(&api("state")).await;
     assert_eq!(state["runId"], run, "the parent keeps its id");
     // The undo itself can be undone after the merge.
-    let (status, body) = post(&api("undo"), json!({ "change": undo_change })).await;
+    let (status, body) = post(&whole("undo"), json!({ "change": undo_change })).await;
     assert_eq!(status, 200, "{body}");
     assert!(names(&body["state"]).contains(&"Alpha".to_owned()));
 
