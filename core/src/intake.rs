@@ -7,19 +7,11 @@ use automerge::{AutoCommit, AutomergeError, LoadOptions, OnPartialLoad};
 use crate::error::RunError;
 
 /// Parses and checks every chunk of `bytes`. `None`: the bytes are sound but depend on
-/// changes they do not contain (incremental chunks).
+/// changes they do not contain (incremental chunks). Bytes from outside that may start
+/// with changes go through `lineage::load_from_outside`, which checks their writers
+/// first.
 pub(crate) fn strict_load(bytes: &[u8]) -> Result<Option<AutoCommit>, RunError> {
-    crate::bounds::check_storage(bytes).map_err(|source| RunError::Refused {
-        len: bytes.len(),
-        source,
-    })?;
-    // Changes alone (no whole document first) load as one batch into a new document:
-    // one that names an actor Automerge does not know would panic there, which the guard
-    // below cannot catch in a wasm build.
-    if matches!(crate::chunk::split_chunk(bytes), Some((kind, _, _)) if kind != crate::chunk::DOCUMENT)
-    {
-        crate::lineage::Roots::of_chunks([bytes])?.admit_writers()?;
-    }
+    check_bounds(bytes)?;
     let loaded = guard(bytes.len(), || {
         AutoCommit::load_with_options(
             bytes,
@@ -31,6 +23,14 @@ pub(crate) fn strict_load(bytes: &[u8]) -> Result<Option<AutoCommit>, RunError> 
         Err(AutomergeError::MissingDeps) => Ok(None),
         Err(e) => Err(corrupt(bytes, e)),
     }
+}
+
+/// The bounds check of `bytes` (`crate::bounds`), as a run error naming the limit.
+pub(crate) fn check_bounds(bytes: &[u8]) -> Result<(), RunError> {
+    crate::bounds::check_storage(bytes).map_err(|source| RunError::Refused {
+        len: bytes.len(),
+        source,
+    })
 }
 
 /// Runs an Automerge parse of untrusted `bytes`, turning a panic inside Automerge into

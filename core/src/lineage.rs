@@ -179,10 +179,22 @@ impl Roots {
     }
 }
 
+/// [`crate::intake::strict_load`] for bytes from outside. Changes alone (no whole
+/// document first) load as one batch into a new document, where one naming an actor
+/// Automerge does not know would panic (which the guard cannot catch in a wasm build):
+/// their writers are checked first.
+pub(crate) fn load_from_outside(bytes: &[u8]) -> Result<Option<AutoCommit>, RunError> {
+    crate::intake::check_bounds(bytes)?;
+    if matches!(split_chunk(bytes), Some((kind, _, _)) if kind != DOCUMENT) {
+        Roots::of_chunks([bytes])?.admit_writers()?;
+    }
+    crate::intake::strict_load(bytes)
+}
+
 /// Loads a whole document from outside (a backup's entry): every chunk checked, a panic
 /// inside Automerge caught, changes whose dependencies are missing refused.
 pub fn load_document(bytes: &[u8]) -> Result<AutoCommit, RunError> {
-    crate::intake::strict_load(bytes)?.ok_or_else(|| RunError::CorruptBytes {
+    load_from_outside(bytes)?.ok_or_else(|| RunError::CorruptBytes {
         len: bytes.len(),
         source: Box::new(automerge::AutomergeError::MissingDeps),
     })

@@ -17,7 +17,8 @@ use crate::error::RunError;
 use crate::genesis::genesis_doc;
 use crate::id::RunId;
 use crate::identity::Identity;
-use crate::intake::{corrupt, guard, strict_load};
+use crate::intake::{corrupt, guard};
+use crate::lineage::load_from_outside;
 use crate::lineage::{Holds, Roots};
 use crate::view::RunState;
 use crate::view::containers::Containers;
@@ -88,7 +89,7 @@ impl RunDoc {
         bytes: &[u8],
         checked: bool,
     ) -> Result<Self, RunError> {
-        let doc = match strict_load(bytes)? {
+        let doc = match load_from_outside(bytes)? {
             Some(mut doc) => {
                 if checked {
                     let roots = Roots::of_document(&mut doc);
@@ -197,7 +198,7 @@ impl RunDoc {
     /// [`RunError::UnknownActor`]: it would panic on this document). Returns whether the
     /// document changed.
     pub fn apply_bytes(&mut self, bytes: &[u8]) -> Result<bool, RunError> {
-        let roots = match strict_load(bytes)? {
+        let roots = match load_from_outside(bytes)? {
             Some(mut whole) => Roots::of_document(&mut whole),
             None => Roots::of_chunks([bytes])?,
         };

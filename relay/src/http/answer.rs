@@ -14,9 +14,8 @@ use runmesh_core::{ChangeHash, RunId};
 
 use crate::docs::Read;
 use crate::http::error::AppError;
-use crate::http::reads::read;
+use crate::http::reads::{StateBody, read};
 use crate::http::state::AppState;
-use crate::http::writes::StateBody;
 
 /// The response header that says which preference was honoured (RFC 7240 §3).
 pub const PREFERENCE_APPLIED: HeaderName = HeaderName::from_static("preference-applied");

@@ -6,7 +6,8 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use futures_util::stream::{self, StreamExt};
 use runmesh_core::hub::OpError;
-use runmesh_core::{ChangeHash, RunId};
+use runmesh_core::{ChangeHash, RunId, RunState};
+use serde::Serialize;
 use tokio::sync::oneshot;
 
 use crate::docs::{DocCmd, Documents, Read};
@@ -17,7 +18,6 @@ use crate::http::page::Page;
 use crate::http::path::RunPath;
 use crate::http::query::Query;
 use crate::http::state::Region;
-use crate::http::writes::StateBody;
 
 /// A 404 unless the run is in memory or in the store: reading a run that is neither
 /// answers without loading one (a loaded run stays in memory while it is used and for
@@ -199,4 +199,22 @@ pub async fn list_runs(
         "total": readable.len(),
         "next": next,
     })))
+}
+
+/// The state as the spec shapes it, plus the relay's region.
+#[derive(Serialize)]
+pub struct StateBody {
+    #[serde(flatten)]
+    state: RunState,
+    region: String,
+}
+
+impl StateBody {
+    /// `state` as this relay in `region` answers it.
+    pub fn new(state: RunState, region: &str) -> Self {
+        Self {
+            state,
+            region: region.to_owned(),
+        }
+    }
 }

@@ -7,8 +7,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use runmesh_core::hub::{OpReply, RunOp};
-use runmesh_core::{FlagValue, MAX_LABEL_BYTES, RunId, RunState, StepSpec};
-use serde::{Deserialize, Serialize};
+use runmesh_core::{FlagValue, MAX_LABEL_BYTES, RunId, StepSpec};
+use serde::Deserialize;
 use tokio::sync::oneshot;
 
 use crate::auth::Access;
@@ -24,24 +24,6 @@ use crate::http::state::AppState;
 pub(crate) fn run_id(text: &str) -> Result<RunId, AppError> {
     text.parse()
         .map_err(|e: runmesh_core::InvalidRunId| AppError::BadRequest(e.to_string()))
-}
-
-/// The state as the spec shapes it, plus the relay's region.
-#[derive(Serialize)]
-pub struct StateBody {
-    #[serde(flatten)]
-    state: RunState,
-    region: String,
-}
-
-impl StateBody {
-    /// `state` as this relay in `region` answers it.
-    pub fn new(state: RunState, region: &str) -> Self {
-        Self {
-            state,
-            region: region.to_owned(),
-        }
-    }
 }
 
 /// Runs `op` on `run`'s task for `user` and waits for its answer (durable).
