@@ -273,7 +273,7 @@ pub enum RunError {
     /// took them in a form it cannot save (`lineage/kept.rs`): the document may hold them.
     /// A relay drops it and loads the run again from its store.
     #[error(
-        "automerge could not apply these changes as they came ({reason}); the run as held in memory is dropped (refused, nothing stored)"
+        "automerge could not apply these changes as they came ({reason}); refused: the document as held in memory now holds them and must be loaded again from what was saved before (a relay does so itself, with nothing stored)"
     )]
     ApplyFailed {
         /// What Automerge said.

@@ -213,6 +213,8 @@ impl RunDoc {
                 reason: e.to_string(),
             })?
             .map_err(|e| corrupt(bytes, e))?;
+        // On an error the document holds what it took: whoever holds it loads it again
+        // (a relay's hub does, from its store).
         crate::lineage::check_kept(&mut self.doc, &before)?;
         self.refresh();
         Ok(self.doc.get_heads() != before)
