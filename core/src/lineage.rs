@@ -105,7 +105,7 @@ impl Roots {
                         let mut doc = crate::intake::strict_load(chunk)?.ok_or_else(|| {
                             unparsable(chunk, "a whole document that lacks changes it needs")
                         })?;
-                        roots.extend(Self::of_document(&mut doc));
+                        roots.extend(Self::of_document(&mut doc)?);
                     }
                     other => {
                         return Err(unparsable(chunk, &format!("unknown chunk type {other}")));
@@ -117,14 +117,19 @@ impl Roots {
         Ok(roots)
     }
 
-    /// The roots of a loaded document.
-    pub fn of_document(doc: &mut AutoCommit) -> Self {
-        let mut roots = Self::default();
-        for change in doc.get_changes(&[]) {
-            roots.add(change.deps().is_empty(), change.hash());
-            roots.writers.push(Written::of_change(&change));
-        }
-        roots
+    /// The roots of a loaded document from outside. Automerge rebuilds its changes from
+    /// its op set, which can panic on a document whose ops do not fit (see `kept.rs`):
+    /// under the guard, that is an error.
+    pub fn of_document(doc: &mut AutoCommit) -> Result<Self, RunError> {
+        crate::intake::guard(0, || {
+            let mut roots = Self::default();
+            for change in doc.get_changes(&[]) {
+                roots.add(change.deps().is_empty(), change.hash());
+                roots.writers.push(Written::of_change(&change));
+            }
+            roots
+        })
+        .map_err(|e| unparsable(&[], &format!("its changes cannot be read back: {e}")))
     }
 
     /// Refuses the changes if taking them into a document that holds `holds` would break
@@ -206,7 +211,7 @@ pub fn check_merge(
     into: Option<&mut AutoCommit>,
     incoming: &mut AutoCommit,
 ) -> Result<(), RunError> {
-    let roots = Roots::of_document(incoming);
+    let roots = Roots::of_document(incoming)?;
     match into {
         None => roots.admit(Holds::Nothing, |_| false),
         Some(doc) => {

@@ -89,10 +89,10 @@ impl RunDoc {
         bytes: &[u8],
         checked: bool,
     ) -> Result<Self, RunError> {
-        let doc = match load_from_outside(bytes)? {
+        let mut doc = match load_from_outside(bytes)? {
             Some(mut doc) => {
                 if checked {
-                    let roots = Roots::of_document(&mut doc);
+                    let roots = Roots::of_document(&mut doc)?;
                     roots.admit(Holds::Nothing, |_| false)?;
                     roots.admit_into(&mut AutoCommit::new())?;
                 }
@@ -112,6 +112,10 @@ impl RunDoc {
                 doc
             }
         };
+        if checked {
+            // A run from outside is kept only as it came (`lineage/kept.rs`).
+            crate::lineage::check_kept(&mut doc, &[])?;
+        }
         Self::from_doc(run_id, identity, doc)
     }
 
@@ -199,7 +203,7 @@ impl RunDoc {
     /// document changed.
     pub fn apply_bytes(&mut self, bytes: &[u8]) -> Result<bool, RunError> {
         let roots = match load_from_outside(bytes)? {
-            Some(mut whole) => Roots::of_document(&mut whole),
+            Some(mut whole) => Roots::of_document(&mut whole)?,
             None => Roots::of_chunks([bytes])?,
         };
         roots.admit(Holds::Run, |h| {

@@ -57,7 +57,7 @@ fn bytes_that_are_not_chunks_are_refused_before_anything() {
 #[test]
 fn the_rule_by_what_the_document_holds() {
     let mut doc = foreign();
-    let f = Roots::of_document(&mut doc);
+    let f = Roots::of_document(&mut doc).unwrap();
     let g = Roots::of_chunks([GENESIS]).unwrap();
     let both = Roots::of_chunks([GENESIS, &doc.save()[..]]).unwrap();
     let unknown = |_: &ChangeHash| false;
