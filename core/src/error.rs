@@ -279,6 +279,39 @@ pub enum RunError {
         /// What Automerge said.
         reason: String,
     },
+    /// A change naming an op of a change it has not seen (see `lineage/seen.rs`).
+    #[error(
+        "change {seq} of actor {writer} names op {op}, which belongs to a change it does not depend on (refused, nothing applied)"
+    )]
+    UnseenOp {
+        /// The change's writer (hex).
+        writer: String,
+        /// The change's sequence number.
+        seq: u64,
+        /// The op (`counter@actor`).
+        op: String,
+    },
+    /// A writer's change that does not come after the same writer's previous change.
+    #[error(
+        "change {seq} of actor {writer} does not come after that actor's change {prev} (refused, nothing applied)",
+        prev = seq - 1
+    )]
+    SkipsOwnChange {
+        /// The change's writer (hex).
+        writer: String,
+        /// The change's sequence number.
+        seq: u64,
+    },
+    /// A change carrying something runs do not use (see `lineage/admission.rs`).
+    #[error("change {seq} of actor {writer} carries {what} (refused, nothing applied)")]
+    Unsupported {
+        /// The change's writer (hex).
+        writer: String,
+        /// The change's sequence number.
+        seq: u64,
+        /// What it carries.
+        what: String,
+    },
     /// Changes that would leave the document with more heads than the limit.
     #[error(
         "these changes would leave the document with {heads} concurrent heads, more than the limit of {limit}: merge them (make a change that depends on them) before sending (refused, nothing applied)"

@@ -24,6 +24,7 @@ use writers::Written;
 mod admission;
 mod kept;
 mod queue;
+mod seen;
 mod writers;
 
 pub use admission::{MAX_DEPTH, MAX_HEADS, MAX_WAITING, MAX_WAITING_BYTES};

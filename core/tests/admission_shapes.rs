@@ -15,7 +15,7 @@ mod common;
 
 use std::num::NonZeroU64;
 
-use automerge::legacy::{ElementId, Key, ObjectId, Op, OpId, OpType, SortedVec};
+use automerge::legacy::{ElementId, Key, MarkData, ObjectId, Op, OpId, OpType, SortedVec};
 use automerge::{ActorId, Change, ChangeHash, ExpandedChange, ObjType, ReadDoc, ScalarValue};
 use common::*;
 use runmesh_core::{MAX_DEPTH, RunDoc, RunError};
@@ -40,16 +40,28 @@ fn op(obj: Option<(u64, &ActorId)>, action: OpType) -> Op {
 /// A change by `by` (its change 1) on `deps`, starting at op `start`, encoded by
 /// Automerge.
 fn change(by: &ActorId, deps: Vec<ChangeHash>, start: u64, ops: Vec<Op>) -> Vec<u8> {
+    change_n(by, 1, deps, start, ops, Vec::new())
+}
+
+/// Change `seq` by `by`, with `extra` bytes after its ops.
+fn change_n(
+    by: &ActorId,
+    seq: u64,
+    deps: Vec<ChangeHash>,
+    start: u64,
+    ops: Vec<Op>,
+    extra: Vec<u8>,
+) -> Vec<u8> {
     let expanded = ExpandedChange {
         operations: ops,
         actor_id: by.clone(),
         hash: None,
-        seq: 1,
+        seq,
         start_op: NonZeroU64::new(start).unwrap(),
         time: 0,
         message: None,
         deps,
-        extra_bytes: Vec::new(),
+        extra_bytes: extra,
         author: None,
     };
     Change::from(expanded).raw_bytes().to_vec()
@@ -248,4 +260,145 @@ fn ops_naming_ops_or_elements_the_run_does_not_hold_are_refused() {
             "{what}: {err}"
         );
     }
+}
+
+/// An insertion into the run's steps list after `after` (the head if `None`).
+fn insert(steps: &OpId, after: Option<OpId>, value: i64) -> Op {
+    Op {
+        action: OpType::Put(ScalarValue::Int(value)),
+        obj: ObjectId::Id(steps.clone()),
+        key: Key::Seq(after.map_or(ElementId::Head, ElementId::Id)),
+        pred: SortedVec::new(),
+        insert: true,
+    }
+}
+
+#[test]
+fn an_op_naming_an_op_of_a_change_it_does_not_depend_on_is_refused() {
+    // From an outside attack: B inserts into a list; A, not depending on B's change,
+    // inserts after B's element. Each applied, and the run read, but it could not be
+    // loaded again from its store: every read answered 500 after a restart.
+    let mut run = three_step_run();
+    let heads = run.heads();
+    let steps = steps_list(&mut run);
+    let (a, b) = (actor(0x3a), actor(0x3b));
+    let by_b = change(&b, heads.clone(), 1_000, vec![insert(&steps, None, 1)]);
+    let by_a = change(
+        &a,
+        heads.clone(),
+        1_000,
+        vec![insert(&steps, Some(OpId(1_000, b.clone())), 2)],
+    );
+    assert!(run.apply_bytes(&by_b).unwrap());
+    let after_b = run.heads();
+    let err = run.apply_bytes(&by_a).unwrap_err();
+    assert!(
+        matches!(&err, RunError::UnseenOp { op, .. } if op.starts_with("1000@")),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string()
+            .contains("belongs to a change it does not depend on"),
+        "{err}"
+    );
+    still_sound(&mut run, &after_b);
+    // Sent together, the same.
+    let mut run = three_step_run();
+    let err = run.apply_bytes(&[by_b.clone(), by_a].concat()).unwrap_err();
+    assert!(matches!(err, RunError::UnseenOp { .. }), "{err:?}");
+    // Depending on B's change, A's insertion applies, and the run loads again.
+    let mut run = three_step_run();
+    let by_a = change(
+        &a,
+        vec![hash_of(&by_b)],
+        1_001,
+        vec![insert(&steps, Some(OpId(1_000, b)), 2)],
+    );
+    assert!(run.apply_bytes(&[by_b, by_a].concat()).unwrap());
+    RunDoc::load(run_id(), who(9, "us", "x"), &run.save()).unwrap();
+}
+
+#[test]
+fn a_writer_s_change_that_does_not_follow_its_previous_one_is_refused() {
+    let mut run = three_step_run();
+    let heads = run.heads();
+    let by = actor(0x3c);
+    let put = |key: &str| Op {
+        action: OpType::Put(ScalarValue::Int(1)),
+        obj: ObjectId::Root,
+        key: Key::Map(key.into()),
+        pred: SortedVec::new(),
+        insert: false,
+    };
+    let first = change_n(&by, 1, heads.clone(), 1_000, vec![put("a")], Vec::new());
+    let second = change_n(&by, 2, heads.clone(), 1_001, vec![put("b")], Vec::new());
+    let err = run
+        .apply_bytes(&[first.clone(), second].concat())
+        .unwrap_err();
+    assert!(
+        matches!(err, RunError::SkipsOwnChange { seq: 2, .. }),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string()
+            .contains("does not come after that actor's change 1"),
+        "{err}"
+    );
+    still_sound(&mut run, &heads);
+    let mut run = three_step_run();
+    let second = change_n(
+        &by,
+        2,
+        vec![hash_of(&first)],
+        1_001,
+        vec![put("b")],
+        Vec::new(),
+    );
+    assert!(run.apply_bytes(&[first, second].concat()).unwrap());
+}
+
+#[test]
+fn mark_ops_and_large_trailing_bytes_are_refused() {
+    let mut run = three_step_run();
+    let heads = run.heads();
+    let steps = steps_list(&mut run);
+    let mark = Op {
+        action: OpType::MarkBegin(MarkData {
+            name: "bold".into(),
+            value: ScalarValue::Boolean(true),
+            expand: true,
+        }),
+        obj: ObjectId::Id(steps),
+        key: Key::Seq(ElementId::Head),
+        pred: SortedVec::new(),
+        insert: true,
+    };
+    let err = run
+        .apply_bytes(&change(&actor(0x3d), heads.clone(), 1_000, vec![mark]))
+        .unwrap_err();
+    assert!(
+        matches!(&err, RunError::Unsupported { what, .. } if what.contains("mark ops")),
+        "{err:?}"
+    );
+    let put = Op {
+        action: OpType::Put(ScalarValue::Int(1)),
+        obj: ObjectId::Root,
+        key: Key::Map("k".into()),
+        pred: SortedVec::new(),
+        insert: false,
+    };
+    let padded = change_n(
+        &actor(0x3e),
+        1,
+        heads.clone(),
+        1_000,
+        vec![put],
+        vec![0; 5_000],
+    );
+    let err = run.apply_bytes(&padded).unwrap_err();
+    assert!(
+        matches!(&err, RunError::Unsupported { what, .. } if what.contains("5000 bytes after its ops")),
+        "{err:?}"
+    );
+    still_sound(&mut run, &heads);
 }

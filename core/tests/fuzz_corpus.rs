@@ -134,6 +134,7 @@ fn sync_hub() {
             max_document_bytes: 1 << 20,
             snapshot_interval_events: 4,
             lookup_timeout: 3_000,
+            trust_mesh: true,
         });
         let mut hub: RunHub<u64> = RunHub::new(config, RunId::from_bytes([7; 16]).document_id());
         let stored = Stored {

@@ -85,6 +85,7 @@ pub async fn state(config: &Config, shutdown: CancellationToken) -> anyhow::Resu
             max_document_bytes: config.max_document_bytes,
             snapshot_interval_events: config.snapshot_interval_events,
             lookup_timeout: LOOKUP_TIMEOUT.as_millis() as u64,
+            trust_mesh: config.auth.mesh_token.is_some(),
         }),
         mesh: mesh_links,
         divergence: divergence.clone(),

@@ -23,6 +23,7 @@ fuzz_target!(|data: &[u8]| {
         max_document_bytes: 1 << 20,
         snapshot_interval_events: 4,
         lookup_timeout: 3_000,
+        trust_mesh: true,
     });
     let mut hub: RunHub<u64> = RunHub::new(config, RUN.document_id());
     let stored = Stored {

@@ -60,9 +60,8 @@ impl<R> RunHub<R> {
         // What a client sends must keep the lineage rule. A mesh peer sends what its
         // relay holds, which that relay checked when it took it in (or held before the
         // rule: refusing it would keep the run apart between relays for ever).
-        if from.kind == PeerKind::Client
-            && let Err(e) = admit(slot.as_mut(), &message)
-        {
+        let checked = from.kind == PeerKind::Client || !self.config.trust_mesh;
+        if checked && let Err(e) = admit(slot.as_mut(), &message) {
             let why = e.to_string();
             out.push(Effect::Event(HubEvent::SyncRefused(why.clone())));
             out.push(send(
@@ -79,7 +78,7 @@ impl<R> RunHub<R> {
             .receive(content.automerge(), &from.peer, message)
             .and_then(|changed| {
                 // A client's changes must be kept as they came (`lineage/kept.rs`).
-                if changed && from.kind == PeerKind::Client {
+                if changed && checked {
                     crate::lineage::check_kept(content.unchanged(), &before)
                         .map_err(|e| SyncError::Unkept(e.to_string()))?;
                 }

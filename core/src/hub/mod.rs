@@ -72,6 +72,11 @@ pub struct HubConfig {
     pub snapshot_interval_events: u32,
     /// How long a client's request waits for the mesh before `doc-unavailable`.
     pub lookup_timeout: Millis,
+    /// Whether mesh peers are other relays for sure (they presented a mesh token), whose
+    /// changes their relay checked when it took them in. If not (an open relay without a
+    /// mesh token, which anyone may join as a "relay"), a mesh peer's changes are checked
+    /// as a client's are.
+    pub trust_mesh: bool,
 }
 
 /// What the hub holds.

@@ -45,6 +45,9 @@ pub const MAX_HEADS: usize = 256;
 pub const MAX_WAITING: usize = 256;
 /// The most bytes those changes may take.
 pub const MAX_WAITING_BYTES: usize = 8 << 20;
+/// The most bytes a change may carry after its ops (Automerge writes an author footer
+/// there, a few dozen bytes; one compressed change once carried 180 MB).
+pub const MAX_EXTRA_BYTES: usize = 4096;
 
 /// Refuses `input` (the changes of one input, in the order it carries them) if applying
 /// it to `doc` would break a rule above. Nothing of the input is applied; `doc` changes
@@ -201,6 +204,23 @@ impl<'w> Pass<'_, 'w> {
                 seq: w.seq,
             });
         }
+        let unsupported = if w.marks {
+            Some("mark ops (rich-text formatting; no run writes them)".to_owned())
+        } else if w.extra > MAX_EXTRA_BYTES {
+            Some(format!(
+                "{} bytes after its ops, more than the {MAX_EXTRA_BYTES} Automerge's own footers need",
+                w.extra
+            ))
+        } else {
+            None
+        };
+        if let Some(what) = unsupported {
+            return Err(RunError::Unsupported {
+                writer: w.actor.to_hex_string(),
+                seq: w.seq,
+                what,
+            });
+        }
         if let Some(other) = w.others.iter().find(|a| **a != w.actor && !known(a)) {
             return Err(RunError::UnknownActor {
                 actor: other.to_hex_string(),
@@ -222,6 +242,7 @@ impl<'w> Pass<'_, 'w> {
     /// or made by one of them), and no object lies deeper than [`MAX_DEPTH`].
     fn shape(&mut self) -> Result<(), Fault> {
         let taken = std::mem::take(&mut self.taken);
+        super::seen::check_seen(self.doc, &taken).map_err(|(e, queued)| fault(e, queued))?;
         let mut made: HashMap<&Obj, (Option<&Obj>, usize)> = HashMap::new();
         let mut max_ops: HashMap<ChangeHash, u64> = HashMap::new();
         for (i, (w, _)) in taken.iter().enumerate() {

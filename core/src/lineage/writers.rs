@@ -11,7 +11,7 @@
 
 use std::collections::HashSet;
 
-use automerge::legacy::{ObjectId, OpType};
+use automerge::legacy::{ElementId, Key, ObjectId, OpType};
 use automerge::{ActorId, AutoCommit, Change, ChangeHash};
 
 use crate::error::RunError;
@@ -33,6 +33,13 @@ pub(crate) struct Written {
     pub(super) made: Vec<Made>,
     /// The objects (not the root) its ops write into.
     pub(super) uses: Vec<Obj>,
+    /// Every op id its ops name that is not its own: objects, list elements, and the ops
+    /// they overwrite.
+    pub(super) refs: Vec<Obj>,
+    /// Whether it has mark ops (rich-text formatting, which no run writes).
+    pub(super) marks: bool,
+    /// The length of the bytes after its ops that Automerge keeps as they are.
+    pub(super) extra: usize,
     /// The chunk's length in bytes (0 for a change of a whole document).
     pub(super) len: usize,
 }
@@ -72,8 +79,12 @@ impl Written {
     fn of_expanded(change: &Change, expanded: automerge::ExpandedChange, len: usize) -> Self {
         let start = change.start_op().get();
         let actor = change.actor_id();
+        let max = change.max_op();
+        let own = |id: &Obj| id.1 == *actor && (start..=max).contains(&id.0);
         let mut made = Vec::new();
         let mut uses = HashSet::new();
+        let mut refs = HashSet::new();
+        let mut marks = false;
         for (i, op) in expanded.operations.into_iter().enumerate() {
             let obj = match op.obj {
                 ObjectId::Root => None,
@@ -85,6 +96,19 @@ impl Written {
                     parent: obj.clone(),
                 });
             }
+            marks |= matches!(op.action, OpType::MarkBegin(_) | OpType::MarkEnd(_));
+            let elem = match op.key {
+                Key::Seq(ElementId::Id(id)) => Some((id.0, id.1)),
+                _ => None,
+            };
+            let preds = op.pred.into_iter().map(|p| (p.0, p.1));
+            refs.extend(
+                obj.iter()
+                    .cloned()
+                    .chain(elem)
+                    .chain(preds)
+                    .filter(|r| !own(r)),
+            );
             uses.extend(obj);
         }
         Self {
@@ -93,10 +117,13 @@ impl Written {
             actor: actor.clone(),
             seq: change.seq(),
             start_op: start,
-            max_op: change.max_op(),
+            max_op: max,
             others: change.other_actor_ids().to_vec(),
             made,
             uses: uses.into_iter().collect(),
+            refs: refs.into_iter().collect(),
+            marks,
+            extra: change.extra_bytes().len(),
             len,
         }
     }

@@ -127,3 +127,34 @@ fn a_socket_message_automerge_cannot_keep_as_it_came_is_refused_and_the_run_relo
     let effects = hub.handle(op(2, graft("step1", "After")));
     assert!(persist_of(&effects).is_some(), "{effects:?}");
 }
+
+#[test]
+fn a_mesh_peer_s_changes_are_checked_unless_the_mesh_is_known() {
+    let deep = |peer: &mut Peer| {
+        change(peer.doc(), 9, |d| {
+            let mut obj = ROOT;
+            for _ in 0..2 * MAX_DEPTH {
+                obj = d.put_object(&obj, "x", ObjType::Map).unwrap();
+            }
+        })
+    };
+    // Anyone may join an open relay without a mesh token as a "relay".
+    let mut hub = TestHub::with_run_and_open_mesh();
+    let m = mesh("claims-to-be-a-relay", 1);
+    let mut peer = Peer::new(&m, 3);
+    hub.connect(&mut peer, &m);
+    let heads = hub.hub.heads();
+    let effects = hub.handle(carrying(&m, vec![deep(&mut peer)]));
+    assert!(persist_of(&effects).is_none(), "{effects:?}");
+    assert!(
+        matches!(&errors(&effects)[..], [e] if e.contains("nested more than")),
+        "{effects:?}"
+    );
+    assert_eq!(hub.hub.heads(), heads);
+    // A mesh known by its token: its relay checked what it sends.
+    let mut hub = TestHub::with_run();
+    let mut peer = Peer::new(&m, 3);
+    hub.connect(&mut peer, &m);
+    let effects = hub.handle(carrying(&m, vec![deep(&mut peer)]));
+    assert!(persist_of(&effects).is_some(), "{effects:?}");
+}

@@ -23,12 +23,17 @@ pub struct TestHub {
 }
 
 fn config(max_document_bytes: usize) -> Arc<HubConfig> {
+    config_with(max_document_bytes, true)
+}
+
+fn config_with(max_document_bytes: usize, trust_mesh: bool) -> Arc<HubConfig> {
     Arc::new(HubConfig {
         me: PeerId::from("relay"),
         identity: who(9, "relay-region", "relay"),
         max_document_bytes,
         snapshot_interval_events: SNAPSHOT_EVERY,
         lookup_timeout: 3_000,
+        trust_mesh,
     })
 }
 
@@ -69,6 +74,22 @@ impl TestHub {
             chunks: 0,
         };
         Self::new(max, Some(Ok(Some(stored))))
+    }
+
+    /// A hub whose store holds the base run, on a relay whose mesh peers are not known to
+    /// be relays (open, without a mesh token).
+    pub fn with_run_and_open_mesh() -> Self {
+        let stored = Stored {
+            bytes: base_run().save(),
+            chunks: 0,
+        };
+        let mut hub = Self {
+            hub: RunHub::new(config_with(64 << 20, false), run_id().document_id()),
+            now: 1_000,
+            stored: Some(stored.clone()),
+        };
+        hub.handle(Input::Loaded(Ok(Some(stored))));
+        hub
     }
 
     /// A hub whose store holds `bytes`.

@@ -93,6 +93,7 @@ fn config(index: usize, epoch: u32) -> Arc<HubConfig> {
         max_document_bytes: 64 * 1024 * 1024,
         snapshot_interval_events: 4,
         lookup_timeout: 3_000,
+        trust_mesh: true,
     })
 }
 
