@@ -139,22 +139,26 @@ fn changes_waiting_for_a_dependency_are_capped_across_inputs() {
     still_sound(&mut run, &heads);
 }
 
-#[test]
-fn a_change_forged_to_wait_on_another_writer_is_dropped_when_that_change_comes() {
-    let mut run = three_step_run();
-    let heads = run.heads();
-    // An honest change the run has not seen yet.
-    let mut honest = writer(&mut run, 7);
+/// An honest change `run` has not seen yet, and a new writer's change 2 forged to wait on
+/// it, applied: it passes, since its writer's change 1 could still come first.
+fn forged_waiting_on_an_honest_change(run: &mut RunDoc) -> Vec<u8> {
+    let mut honest = writer(run, 7);
     honest.put(ROOT, "honest", 1).unwrap();
     honest.commit();
     let m = last(&mut honest);
-    // A new writer's change 2 that waits on it: it passes, since its writer's change 1
-    // could still come first.
-    let mut x = writer(&mut run, 8);
+    let mut x = writer(run, 8);
     x.put(ROOT, "evil", 1).unwrap();
     x.commit();
     let evil = forge(&last(&mut x), &[hash_of(&m)], 2);
     assert!(!run.apply_bytes(&evil).unwrap(), "it waits");
+    m
+}
+
+#[test]
+fn a_change_forged_to_wait_on_another_writer_is_dropped_when_that_change_comes() {
+    let mut run = three_step_run();
+    let heads = run.heads();
+    let m = forged_waiting_on_an_honest_change(&mut run);
     // The honest change applies; the forged one, which it would release, is dropped.
     assert!(run.apply_bytes(&m).unwrap());
     assert_eq!(run.heads(), vec![hash_of(&m)]);
@@ -187,15 +191,7 @@ fn a_save_holds_no_change_still_waiting() {
     // loaded beside the log holding that writer's change, it was released on load, where
     // Automerge panicked: the run answered 500 for good.
     let mut run = three_step_run();
-    let mut honest = writer(&mut run, 7);
-    honest.put(ROOT, "honest", 1).unwrap();
-    honest.commit();
-    let m = last(&mut honest);
-    let mut x = writer(&mut run, 8);
-    x.put(ROOT, "evil", 1).unwrap();
-    x.commit();
-    let evil = forge(&last(&mut x), &[hash_of(&m)], 2);
-    assert!(!run.apply_bytes(&evil).unwrap(), "it waits");
+    let m = forged_waiting_on_an_honest_change(&mut run);
     let mut stored = run.save();
     stored.extend(&m);
     let mut loaded = RunDoc::load(run_id(), who(9, "us", "x"), &stored).unwrap();
