@@ -59,6 +59,7 @@ pub(crate) fn admit(input: &[Written], doc: &mut AutoCommit) -> Result<(), RunEr
 /// Refuses `input` if loading it into a new document would meet an actor Automerge does
 /// not know (it panics then, which a wasm build cannot catch). The other rules are for
 /// what comes from outside into a held document, not for loading what was stored.
+#[cfg(any(not(target_arch = "wasm32"), feature = "wasm"))]
 pub(crate) fn admit_writers(input: &[Written]) -> Result<(), RunError> {
     admit_with(input, &mut AutoCommit::new(), Rules::Writers)
 }
