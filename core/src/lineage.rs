@@ -189,27 +189,38 @@ impl Roots {
 /// [`crate::intake::strict_load`] for bytes from outside. Changes alone (no whole
 /// document first) load as one batch into a new document, where one naming an actor
 /// Automerge does not know would panic (which the guard cannot catch in a wasm build):
-/// their writers are checked first.
+/// their writers are checked first, and what that check read of them is returned, so
+/// that a caller checking them further does not read them again.
 ///
 /// The web app's build (`browser` without the npm API) leaves this check out: the app loads
 /// only its own saves and documents a relay made, and the check's code (a change decoded
 /// and encoded again, the admission rules) is 20 KB of its gzipped wasm.
-pub(crate) fn load_from_outside(bytes: &[u8]) -> Result<Option<AutoCommit>, RunError> {
+pub(crate) fn load_from_outside(
+    bytes: &[u8],
+) -> Result<(Option<AutoCommit>, Option<Roots>), RunError> {
     crate::intake::check_bounds(bytes)?;
     #[cfg(any(not(target_arch = "wasm32"), feature = "wasm"))]
-    if matches!(split_chunk(bytes), Some((kind, _, _)) if kind != DOCUMENT) {
-        Roots::of_chunks([bytes])?.admit_writers()?;
-    }
-    crate::intake::strict_load(bytes)
+    let roots = if matches!(split_chunk(bytes), Some((kind, _, _)) if kind != DOCUMENT) {
+        let roots = Roots::of_chunks([bytes])?;
+        roots.admit_writers()?;
+        Some(roots)
+    } else {
+        None
+    };
+    #[cfg(not(any(not(target_arch = "wasm32"), feature = "wasm")))]
+    let roots = None;
+    Ok((crate::intake::strict_load(bytes)?, roots))
 }
 
 /// Loads a whole document from outside (a backup's entry): every chunk checked, a panic
 /// inside Automerge caught, changes whose dependencies are missing refused.
 pub fn load_document(bytes: &[u8]) -> Result<AutoCommit, RunError> {
-    load_from_outside(bytes)?.ok_or_else(|| RunError::CorruptBytes {
-        len: bytes.len(),
-        source: Box::new(automerge::AutomergeError::MissingDeps),
-    })
+    load_from_outside(bytes)?
+        .0
+        .ok_or_else(|| RunError::CorruptBytes {
+            len: bytes.len(),
+            source: Box::new(automerge::AutomergeError::MissingDeps),
+        })
 }
 
 /// Checks that merging `incoming` (from outside: a backup) into `into` (what is held of

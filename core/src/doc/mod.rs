@@ -89,7 +89,8 @@ impl RunDoc {
         bytes: &[u8],
         checked: bool,
     ) -> Result<Self, RunError> {
-        let mut doc = match load_from_outside(bytes)? {
+        let (loaded, read) = load_from_outside(bytes)?;
+        let mut doc = match loaded {
             Some(mut doc) => {
                 if checked {
                     let roots = Roots::of_document(&mut doc)?;
@@ -103,7 +104,10 @@ impl RunDoc {
             None => {
                 let mut doc = genesis_doc();
                 if checked {
-                    let roots = Roots::of_chunks([bytes])?;
+                    let roots = match read {
+                        Some(roots) => roots,
+                        None => Roots::of_chunks([bytes])?,
+                    };
                     roots.admit(Holds::Run, |_| false)?;
                     roots.admit_into(&mut doc)?;
                 }
@@ -203,8 +207,9 @@ impl RunDoc {
     /// document changed.
     pub fn apply_bytes(&mut self, bytes: &[u8]) -> Result<bool, RunError> {
         let roots = match load_from_outside(bytes)? {
-            Some(mut whole) => Roots::of_document(&mut whole)?,
-            None => Roots::of_chunks([bytes])?,
+            (Some(mut whole), _) => Roots::of_document(&mut whole)?,
+            (None, Some(read)) => read,
+            (None, None) => Roots::of_chunks([bytes])?,
         };
         roots.admit(Holds::Run, |h| {
             self.doc.get_change_meta_by_hash(h).is_some()
