@@ -94,7 +94,8 @@ impl Roots {
                         let change = parse(chunk, || Change::try_from(chunk))?;
                         roots.add(change.deps().is_empty(), change.hash());
                         let written = crate::intake::guard(chunk.len(), || {
-                            Written::of_chunk(&change, chunk.len())
+                            // Weighed as Automerge holds it: inflated.
+                            Written::of_chunk(&change, change.raw_bytes().len())
                         })??;
                         roots.writers.push(written);
                     }

@@ -198,14 +198,14 @@ fn spend(budget: &mut Budget, a: &[(Column, Tally)], b: &[(Column, Tally)]) {
 fn inflate(data: &[u8], budget: &mut Budget) -> Result<Vec<u8>, BoundsError> {
     let mut out = Vec::new();
     let len = read_inflated(data, budget, &mut out)?;
-    budget.inflated_left -= len;
+    budget.spend_inflated(data.len(), len);
     Ok(out)
 }
 
 /// How many bytes deflated `data` inflates to, read through a small buffer.
 fn inflated_len(data: &[u8], budget: &mut Budget) -> Result<u64, BoundsError> {
     let len = read_inflated(data, budget, &mut std::io::sink())?;
-    budget.inflated_left -= len;
+    budget.spend_inflated(data.len(), len);
     Ok(len)
 }
 

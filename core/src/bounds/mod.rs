@@ -95,6 +95,9 @@ pub(crate) struct Budget {
     rows_left: u64,
     expanded_left: u64,
     inflated_left: u64,
+    /// Deflated bytes read so far, and what they inflated to.
+    deflated: u64,
+    inflated: u64,
 }
 
 impl Budget {
@@ -108,7 +111,21 @@ impl Budget {
             rows_left: max_rows,
             expanded_left: MAX_EXPANDED_BYTES.min(growth),
             inflated_left: MAX_INFLATED_BYTES.min(growth),
+            deflated: 0,
+            inflated: 0,
         }
+    }
+
+    /// `deflated` bytes of input inflated to `inflated` bytes (within what was left).
+    fn spend_inflated(&mut self, deflated: usize, inflated: u64) {
+        self.inflated_left -= inflated;
+        self.deflated += deflated as u64;
+        self.inflated += inflated;
+    }
+
+    /// The input's length with every deflated part counted inflated.
+    fn uncompressed(&self) -> u64 {
+        (self.input as u64 - self.deflated).saturating_add(self.inflated)
     }
 
     /// `so_far + more` rows in one column, if every chunk of the input may still hold that
@@ -149,6 +166,27 @@ impl Budget {
 /// any concatenation of them) before they are parsed.
 pub fn check_storage(bytes: &[u8]) -> Result<(), BoundsError> {
     chunk::check_chunks(bytes, &mut Budget::for_input(bytes.len()))
+}
+
+/// What Automerge storage bytes weigh: their length with every deflated part counted
+/// inflated, after checking them as [`check_storage`] does. A run's size limit weighs
+/// this, not the bytes as sent: deflate turns a thousand bytes into one, and Automerge
+/// holds them inflated.
+pub fn weigh(bytes: &[u8]) -> Result<usize, BoundsError> {
+    let mut budget = Budget::for_input(bytes.len());
+    chunk::check_chunks(bytes, &mut budget)?;
+    Ok(usize::try_from(budget.uncompressed()).unwrap_or(usize::MAX))
+}
+
+/// What the changes of one sync message weigh (see [`weigh`]). Each change is weighed
+/// as an input of its own: a message's changes were bounded together when it was
+/// decoded ([`check_sync_message`]).
+pub fn weigh_changes<'a>(
+    changes: impl IntoIterator<Item = &'a [u8]>,
+) -> Result<usize, BoundsError> {
+    changes
+        .into_iter()
+        .try_fold(0usize, |sum, chunk| Ok(sum.saturating_add(weigh(chunk)?)))
 }
 
 #[cfg(test)]

@@ -434,3 +434,30 @@ fn large_inputs_earn_no_more_than_the_absolute_ceilings() {
     assert_eq!(budget.max_rows, MAX_ROWS);
     assert_eq!(MAX_INFLATED_BYTES, 256 << 20);
 }
+
+#[test]
+fn a_deflated_change_weighs_what_it_inflates_to() {
+    use automerge::transaction::Transactable;
+    let mut doc = automerge::AutoCommit::new();
+    doc.put(automerge::ROOT, "note", "a".repeat(100_000))
+        .unwrap();
+    doc.commit();
+    let mut change = doc.get_last_local_change().unwrap().clone();
+    let raw = change.raw_bytes().to_vec();
+    let deflated = change.bytes().to_vec();
+    assert!(
+        deflated.len() * 50 < raw.len(),
+        "{} deflated",
+        deflated.len()
+    );
+    assert_eq!(weigh(&raw), Ok(raw.len()));
+    // The chunk headers differ only in the length's LEB128 (a byte or two).
+    let weight = weigh(&deflated).unwrap();
+    assert!(
+        weight.abs_diff(raw.len()) <= 4,
+        "{weight} against {}",
+        raw.len()
+    );
+    let both = [raw.clone(), deflated].concat();
+    assert_eq!(weigh(&both).unwrap(), raw.len() + weight);
+}

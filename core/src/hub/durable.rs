@@ -21,8 +21,9 @@ use crate::hub::io::{Persist, PersistId};
 struct InFlight {
     id: PersistId,
     heads: Vec<ChangeHash>,
-    chunk_len: usize,
-    snapshot_len: Option<usize>,
+    /// What the chunk and the snapshot weigh ([`weight`]), and the snapshot's length.
+    chunk_weight: usize,
+    snapshot: Option<(usize, usize)>,
 }
 
 /// What is stored of one run.
@@ -34,7 +35,8 @@ pub(crate) struct Durability {
     next_id: u64,
     /// Chunks appended since the last snapshot.
     since_snapshot: u32,
-    /// Bytes the store holds (snapshot plus chunks): what the size limit weighs.
+    /// What the store holds (snapshot plus chunks) weighs ([`weight`]): what the size
+    /// limit weighs.
     stored_bytes: usize,
     /// Snapshot after this many chunks.
     snapshot_every: u32,
@@ -58,7 +60,7 @@ impl Durability {
     }
 
     /// The store holds exactly this (a load): `heads`, `chunks` after the snapshot,
-    /// `bytes` in all. Forgets any persist in flight.
+    /// weighing `bytes` in all ([`weight`]). Forgets any persist in flight.
     pub(crate) fn reset(&mut self, heads: Vec<ChangeHash>, chunks: u32, bytes: usize) {
         self.persisted = heads;
         self.since_snapshot = chunks;
@@ -72,7 +74,7 @@ impl Durability {
     /// release changes a peer sent that waited for them, which nobody stored.
     pub(crate) fn absorbed(&mut self, content: &mut Content, before: &[ChangeHash], bytes: &[u8]) {
         let doc = content.unchanged();
-        self.stored_bytes += bytes.len();
+        self.stored_bytes += weight(bytes);
         let Some(stored) = change_hashes(bytes) else {
             return; // not read: what they brought is stored again, which is safe
         };
@@ -154,8 +156,8 @@ impl Durability {
         self.in_flight = Some(InFlight {
             id,
             heads: heads.clone(),
-            chunk_len: chunk.len(),
-            snapshot_len: snapshot.as_ref().map(Vec::len),
+            chunk_weight: weight(&chunk),
+            snapshot: snapshot.as_ref().map(|s| (s.len(), weight(s))),
         });
         Some(Persist {
             id,
@@ -173,21 +175,29 @@ impl Durability {
     pub(crate) fn stored(&mut self, id: PersistId) -> Option<Option<usize>> {
         let done = self.in_flight.take_if(|f| f.id == id)?;
         self.persisted = done.heads;
-        match done.snapshot_len {
-            Some(len) => {
-                self.stored_bytes = len;
+        match done.snapshot {
+            Some((_, weight)) => {
+                self.stored_bytes = weight;
                 self.since_snapshot = 0;
             }
             None => {
-                self.stored_bytes += done.chunk_len;
+                self.stored_bytes += done.chunk_weight;
                 self.since_snapshot += 1;
             }
         }
-        Some(done.snapshot_len)
+        Some(done.snapshot.map(|(len, _)| len))
     }
 
     /// Persist `id` failed. Returns whether it was the one in flight.
     pub(crate) fn failed(&mut self, id: PersistId) -> bool {
         self.in_flight.take_if(|f| f.id == id).is_some()
     }
+}
+
+/// What stored bytes weigh against a run's size limit: their length with every deflated
+/// part counted inflated ([`crate::bounds::weigh`]), as Automerge holds them. Bytes the
+/// bounds refuse (past what any input may inflate to) weigh their length: a load or an
+/// apply of them refuses them on its own.
+pub(crate) fn weight(bytes: &[u8]) -> usize {
+    crate::bounds::weigh(bytes).unwrap_or(bytes.len())
 }

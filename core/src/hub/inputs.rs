@@ -10,7 +10,7 @@ use crate::hub::io::{Effect, HubEvent, Link, Millis, PeerKind};
 use crate::hub::ops::{self, OpError, RunOp};
 use crate::hub::{Held, RunHub, State, send};
 use crate::lineage::{Holds, Roots};
-use crate::sync::{SyncError, WireMessage, change_bytes};
+use crate::sync::{SyncError, WireMessage};
 
 impl<R> RunHub<R> {
     pub(super) fn on_sync(
@@ -40,14 +40,19 @@ impl<R> RunHub<R> {
             return;
         }
         self.attach(from.clone());
-        let incoming = change_bytes(&message);
+        // Weighed as Automerge will hold them: deflated changes inflated.
+        let incoming = crate::bounds::weigh_changes(message.changes.iter());
         let max = self.config.max_document_bytes;
         let stored = self.durable.stored_bytes();
-        if incoming > 0 && stored + incoming > max {
-            let why = format!(
-                "run {} holds {stored} bytes; these changes would pass the limit of {max} bytes (--max-document-bytes): refused, nothing applied",
+        let refused = match incoming {
+            Ok(incoming) if incoming > 0 && stored.saturating_add(incoming) > max => Some(format!(
+                "run {} holds {stored} bytes; these changes would pass the limit of {max} bytes (--max-document-bytes), weighed uncompressed ({incoming} bytes): refused, nothing applied",
                 self.run_id
-            );
+            )),
+            Ok(_) => None,
+            Err(e) => Some(format!("changes refused before parsing: {e}")),
+        };
+        if let Some(why) = refused {
             out.push(send(
                 &from,
                 WireMessage::error(&self.config.me, Some(&from.peer), why),
@@ -189,7 +194,7 @@ impl<R> RunHub<R> {
         };
         let max = self.config.max_document_bytes;
         let stored = self.durable.stored_bytes();
-        if stored + op.weight() > max {
+        if stored.saturating_add(op.weight()) > max {
             let result = Err(OpError::TooLarge {
                 run: self.run_id,
                 stored,

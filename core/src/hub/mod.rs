@@ -339,7 +339,8 @@ impl<R> RunHub<R> {
             }
             Ok(Some((mut content, stored))) => {
                 let heads = content.unchanged().get_heads();
-                self.durable.reset(heads, stored.chunks, stored.bytes.len());
+                self.durable
+                    .reset(heads, stored.chunks, durable::weight(&stored.bytes));
                 State::Ready(Some(content))
             }
         };

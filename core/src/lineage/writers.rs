@@ -40,7 +40,7 @@ pub(crate) struct Written {
     pub(super) marks: bool,
     /// The length of the bytes after its ops that Automerge keeps as they are.
     pub(super) extra: usize,
-    /// The chunk's length in bytes (0 for a change of a whole document).
+    /// The change's length in bytes, uncompressed (0 for a change of a whole document).
     pub(super) len: usize,
 }
 
@@ -55,7 +55,7 @@ pub(crate) struct Made {
 }
 
 impl Written {
-    /// A change from a chunk of `len` bytes: refused unless its bytes are exactly how
+    /// A change of `len` bytes (uncompressed): refused unless its bytes are exactly how
     /// Automerge encodes its content. Automerge keeps a change's hash from the bytes it
     /// came in, but saves a document by encoding each change again: a change encoded
     /// otherwise (two equal values as a literal run, say) gives a save whose changes no

@@ -94,8 +94,13 @@ impl TestHub {
 
     /// A hub whose store holds `bytes`.
     pub fn with_stored(bytes: Vec<u8>) -> Self {
+        Self::with_stored_and_limit(bytes, 64 << 20)
+    }
+
+    /// A hub whose store holds `bytes`, with a size limit.
+    pub fn with_stored_and_limit(bytes: Vec<u8>, max: usize) -> Self {
         let stored = Stored { bytes, chunks: 0 };
-        Self::new(64 << 20, Some(Ok(Some(stored))))
+        Self::new(max, Some(Ok(Some(stored))))
     }
 
     /// A hub whose store has never heard of the run.

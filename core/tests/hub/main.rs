@@ -9,6 +9,7 @@ mod elsewhere;
 mod feed;
 mod harness;
 mod lineage;
+mod weight;
 mod writers;
 
 use harness::*;

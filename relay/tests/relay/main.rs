@@ -31,6 +31,7 @@ mod pg_tls;
 mod raw;
 mod rest;
 mod router;
+mod run_weight;
 mod shared_db;
 mod shutdown;
 mod slow_consumer;
