@@ -47,6 +47,7 @@
 mod backoff;
 pub mod bounds;
 mod chunk;
+pub mod client;
 pub mod digest;
 mod doc;
 mod error;

@@ -1,6 +1,8 @@
 //! Helpers shared by the core's integration tests.
 #![allow(dead_code)]
 
+pub mod hub;
+
 use runmesh_core::{ActorId, Identity, RunDoc, RunId, StepSpec};
 
 pub const RUN: &str = "123e4567-e89b-12d3-a456-426614174000";

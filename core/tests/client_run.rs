@@ -1,0 +1,202 @@
+//! `ClientRun`, the client machine the browser app and the npm package perform: nothing
+//! that could carry a change goes to the relay before the local store holds it; a failed
+//! write sends nothing; a device that restarts on its store delivers what it made.
+
+mod common;
+
+use automerge::ReadDoc;
+use common::hub::Hub;
+use common::*;
+use runmesh_core::client::{ClientEffect, ClientInput, ClientRun, StoreRequest};
+use runmesh_core::sync::PeerId;
+use runmesh_core::{DocumentId, RunDoc};
+
+fn base() -> RunDoc {
+    RunDoc::create(run_id(), who(1, "eu", "alice"), "T", &steps(&["step1"]), 1).unwrap()
+}
+
+/// A device: its client run, and what its store holds (bytes, acknowledged heads).
+struct Device {
+    run: RunDoc,
+    client: ClientRun,
+    disk: Option<Vec<u8>>,
+    joined_hub: bool,
+}
+
+impl Device {
+    fn new(mut run: RunDoc, stored: bool) -> Self {
+        let disk = stored.then(|| run.save());
+        Self {
+            client: ClientRun::new(&mut run, stored, Vec::new(), PeerId::from("device")),
+            run,
+            disk,
+            joined_hub: false,
+        }
+    }
+
+    fn graft(&mut self, agent: &str) -> Vec<ClientEffect> {
+        self.run.graft("step1", agent, 2).unwrap();
+        self.client.local_change(&mut self.run)
+    }
+
+    /// Performs the write that is due; the request, not yet answered.
+    fn start_store(&mut self) -> StoreRequest {
+        self.client.take_store(&mut self.run).expect("a write is due")
+    }
+
+    /// Performs the due write to the end; returns the effects of its answer.
+    fn store(&mut self) -> Vec<ClientEffect> {
+        let request = self.start_store();
+        self.disk = Some(request.bytes);
+        self.client.handle(&mut self.run, ClientInput::Stored(request.id))
+    }
+
+    /// Opens a socket to `hub` and delivers frames both ways until quiet, performing
+    /// every write when it is due.
+    fn sync_with(&mut self, hub: &mut Hub) {
+        let effects = self.client.handle(&mut self.run, ClientInput::Opened);
+        self.joined_hub = false;
+        self.deliver(hub, effects);
+    }
+
+    fn deliver(&mut self, hub: &mut Hub, effects: Vec<ClientEffect>) {
+        let mut queue = std::collections::VecDeque::from(effects);
+        let mut rounds = 0;
+        while let Some(effect) = queue.pop_front() {
+            rounds += 1;
+            assert!(rounds < 1_000, "sync did not settle");
+            match effect {
+                ClientEffect::Send(frame) => {
+                    let from = self.joined_hub.then(|| self.client.peer_id().clone());
+                    self.joined_hub = true;
+                    for (_, reply) in hub.receive(from.as_ref(), &frame) {
+                        queue.extend(self.client.handle(&mut self.run, ClientInput::Frame(&reply)));
+                    }
+                }
+                ClientEffect::StoreDue => queue.extend(self.store()),
+                ClientEffect::Drop(why) => panic!("dropped: {why}"),
+                _ => {}
+            }
+        }
+    }
+}
+
+fn sends(effects: &[ClientEffect]) -> usize {
+    effects
+        .iter()
+        .filter(|e| matches!(e, ClientEffect::Send(_)))
+        .count()
+}
+
+/// The agents the hub holds for the run.
+fn hub_agents(hub: &Hub) -> Vec<String> {
+    let id: DocumentId = run_id().document_id();
+    let (doc, _) = &hub.docs[&id];
+    let run = RunDoc::load(run_id(), who(9, "eu", "hub"), &doc.clone().save()).unwrap();
+    run.state().grafts.iter().map(|g| g.agent_name.clone()).collect()
+}
+
+#[test]
+fn an_edit_goes_to_the_relay_only_once_the_store_holds_it() {
+    let mut hub = Hub::new();
+    let mut device = Device::new(base(), true);
+    device.sync_with(&mut hub);
+    assert!(device.client.status(&mut device.run).synced);
+
+    let effects = device.graft("Reviewer");
+    assert_eq!(
+        effects,
+        vec![ClientEffect::Changed { local: true }, ClientEffect::StoreDue]
+    );
+    let request = device.start_store();
+    assert!(device.client.status(&mut device.run).unacknowledged > 0);
+    let effects = device.client.handle(&mut device.run, ClientInput::Stored(request.id));
+    assert!(sends(&effects) > 0, "sent once stored: {effects:?}");
+    device.deliver(&mut hub, effects);
+    assert_eq!(hub_agents(&hub), vec!["Reviewer"]);
+    assert!(device.client.status(&mut device.run).synced);
+}
+
+#[test]
+fn frames_wait_while_a_write_is_in_flight() {
+    let mut hub = Hub::new();
+    let mut device = Device::new(base(), true);
+    device.sync_with(&mut hub);
+    device.graft("First");
+    let request = device.start_store();
+    // A second edit while the first write runs: it waits for a second write.
+    let effects = device.graft("Second");
+    assert_eq!(effects, vec![ClientEffect::Changed { local: true }]);
+    let effects = device.client.handle(&mut device.run, ClientInput::Stored(request.id));
+    assert_eq!(effects, vec![ClientEffect::StoreDue], "the second edit is unstored");
+    assert!(device.client.take_store(&mut device.run).is_some());
+    assert!(device.client.take_store(&mut device.run).is_none(), "one write at a time");
+}
+
+#[test]
+fn a_failed_write_sends_nothing_until_a_later_one_holds_the_change() {
+    let mut hub = Hub::new();
+    let mut device = Device::new(base(), true);
+    device.sync_with(&mut hub);
+    device.graft("Reviewer");
+    let request = device.start_store();
+    let effects = device
+        .client
+        .handle(&mut device.run, ClientInput::StoreFailed(request.id, "disk full".into()));
+    assert_eq!(effects, vec![ClientEffect::StoreFailed("disk full".into())]);
+    assert_eq!(device.client.store_failure(), Some("disk full"));
+    assert!(!device.client.status(&mut device.run).stored);
+    assert_eq!(hub_agents(&hub), Vec::<String>::new());
+
+    let effects = device.client.retry_store(&mut device.run);
+    assert_eq!(effects, vec![ClientEffect::StoreDue]);
+    device.deliver(&mut hub, effects);
+    assert_eq!(hub_agents(&hub), vec!["Reviewer"]);
+    assert_eq!(device.client.store_failure(), None);
+}
+
+#[test]
+fn an_answer_to_a_write_not_in_flight_is_ignored() {
+    let mut device = Device::new(base(), true);
+    device.graft("Reviewer");
+    let request = device.start_store();
+    let stale = runmesh_core::client::StoreId(request.id.0 + 7);
+    assert_eq!(device.client.handle(&mut device.run, ClientInput::Stored(stale)), vec![]);
+    assert!(!device.client.status(&mut device.run).stored);
+}
+
+#[test]
+fn a_device_restarted_on_its_store_delivers_what_it_made_offline() {
+    let mut hub = Hub::new();
+    let mut first = Device::new(base(), true);
+    first.sync_with(&mut hub);
+    first.client.handle(&mut first.run, ClientInput::Closed);
+    // Offline: the edit is stored, never sent; then the device dies.
+    let effects = first.graft("Offline agent");
+    assert_eq!(sends(&effects), 0);
+    let effects = first.store();
+    assert_eq!(sends(&effects), 0, "no socket: nothing to send");
+    let disk = first.disk.take().unwrap();
+    drop(first);
+
+    let run = RunDoc::load(run_id(), who(2, "eu", "alice"), &disk).unwrap();
+    let mut second = Device::new(run, true);
+    assert!(second.client.take_store(&mut second.run).is_none(), "the store holds it already");
+    second.sync_with(&mut hub);
+    assert_eq!(hub_agents(&hub), vec!["Offline agent"]);
+    assert!(second.client.status(&mut second.run).synced);
+}
+
+#[test]
+fn a_run_new_to_the_store_is_written_first() {
+    let mut hub = Hub::new();
+    let mut device = Device::new(base(), false);
+    assert!(!device.client.status(&mut device.run).stored);
+    device.sync_with(&mut hub);
+    assert!(device.disk.is_some(), "written before anything was sent");
+    let stored = RunDoc::load(run_id(), who(3, "eu", "a"), device.disk.as_ref().unwrap());
+    assert_eq!(stored.unwrap().state().title, "T");
+    assert!(device.client.status(&mut device.run).synced);
+    let doc = &hub.docs[&run_id().document_id()].0;
+    assert!(doc.length(automerge::ROOT) > 0, "the relay has the run");
+}
