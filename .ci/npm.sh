@@ -10,5 +10,5 @@ node --test core/tests/wasm/
 cargo build -p runmesh-relay
 cd tests/npm
 npm install --no-audit --no-fund --loglevel=error
-RUNMESH_RELAY_BIN="$TARGET_DIR/debug/runmesh-relay" node --test doc.test.mjs sync.test.mjs hostile.test.mjs
+RUNMESH_RELAY_BIN="$TARGET_DIR/debug/runmesh-relay" node --test doc.test.mjs sync.test.mjs store.test.mjs hostile.test.mjs
 bash pack.sh

@@ -245,7 +245,29 @@ export declare class Connection {
   sendPresence(value: unknown): boolean;
   /** Resolves when the relay and this replica hold the same changes; rejects if the run is unavailable. */
   synced(options?: { timeoutMs?: number }): Promise<void>;
+  /** Resolves when the store of `open()` holds every change this replica has. */
+  stored(options?: { timeoutMs?: number }): Promise<void>;
+  /** Why the last save to the store failed, while nothing has been saved since (saves are retried). */
+  readonly storeError: Error | null;
   close(): void;
+}
+
+/** What a local store keeps of a run: the saved run and the heads the relay last acknowledged. */
+export interface StoredRun {
+  bytes: Uint8Array;
+  acknowledged: string[];
+}
+
+/** A local store for `open()`: IndexedDB, a directory, anything durable. */
+export interface RunStore {
+  /** The run as last saved, or null if the store does not have it. */
+  load(runId: string): Promise<StoredRun | null>;
+  /** Saves the run; resolves only once it is durable. Called one at a time. */
+  save(runId: string, run: StoredRun): Promise<void>;
+}
+
+export interface OpenOptions extends ConnectOptions {
+  store: RunStore;
 }
 
 /**
@@ -253,6 +275,16 @@ export declare class Connection {
  * replica and fetches the run; given a RunDoc, syncs that one.
  */
 export declare function connect(url: string, run: string | RunDoc, options?: ConnectOptions): Connection;
+
+/**
+ * Opens run `runId` kept in `options.store`, then syncs it like `connect`. Every change,
+ * made here or received, is saved to the store before anything goes to the relay: a
+ * process that dies and opens the run again on the same store loses nothing it made.
+ */
+export declare function open(url: string, runId: string, options: OpenOptions): Promise<Connection>;
+
+/** Node only: a store keeping each run in a file of `dir` (written atomically). */
+export declare function directoryStore(dir: string): RunStore;
 
 /** Browsers and bundlers: instantiates the wasm module; await it once first. Node: a no-op. */
 export declare function init(moduleOrPath?: unknown): Promise<void>;

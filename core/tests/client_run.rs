@@ -41,14 +41,17 @@ impl Device {
 
     /// Performs the write that is due; the request, not yet answered.
     fn start_store(&mut self) -> StoreRequest {
-        self.client.take_store(&mut self.run).expect("a write is due")
+        self.client
+            .take_store(&mut self.run)
+            .expect("a write is due")
     }
 
     /// Performs the due write to the end; returns the effects of its answer.
     fn store(&mut self) -> Vec<ClientEffect> {
         let request = self.start_store();
         self.disk = Some(request.bytes);
-        self.client.handle(&mut self.run, ClientInput::Stored(request.id))
+        self.client
+            .handle(&mut self.run, ClientInput::Stored(request.id))
     }
 
     /// Opens a socket to `hub` and delivers frames both ways until quiet, performing
@@ -70,7 +73,10 @@ impl Device {
                     let from = self.joined_hub.then(|| self.client.peer_id().clone());
                     self.joined_hub = true;
                     for (_, reply) in hub.receive(from.as_ref(), &frame) {
-                        queue.extend(self.client.handle(&mut self.run, ClientInput::Frame(&reply)));
+                        queue.extend(
+                            self.client
+                                .handle(&mut self.run, ClientInput::Frame(&reply)),
+                        );
                     }
                 }
                 ClientEffect::StoreDue => queue.extend(self.store()),
@@ -93,7 +99,11 @@ fn hub_agents(hub: &Hub) -> Vec<String> {
     let id: DocumentId = run_id().document_id();
     let (doc, _) = &hub.docs[&id];
     let run = RunDoc::load(run_id(), who(9, "eu", "hub"), &doc.clone().save()).unwrap();
-    run.state().grafts.iter().map(|g| g.agent_name.clone()).collect()
+    run.state()
+        .grafts
+        .iter()
+        .map(|g| g.agent_name.clone())
+        .collect()
 }
 
 #[test]
@@ -106,11 +116,16 @@ fn an_edit_goes_to_the_relay_only_once_the_store_holds_it() {
     let effects = device.graft("Reviewer");
     assert_eq!(
         effects,
-        vec![ClientEffect::Changed { local: true }, ClientEffect::StoreDue]
+        vec![
+            ClientEffect::Changed { local: true },
+            ClientEffect::StoreDue
+        ]
     );
     let request = device.start_store();
     assert!(device.client.status(&mut device.run).unacknowledged > 0);
-    let effects = device.client.handle(&mut device.run, ClientInput::Stored(request.id));
+    let effects = device
+        .client
+        .handle(&mut device.run, ClientInput::Stored(request.id));
     assert!(sends(&effects) > 0, "sent once stored: {effects:?}");
     device.deliver(&mut hub, effects);
     assert_eq!(hub_agents(&hub), vec!["Reviewer"]);
@@ -127,10 +142,19 @@ fn frames_wait_while_a_write_is_in_flight() {
     // A second edit while the first write runs: it waits for a second write.
     let effects = device.graft("Second");
     assert_eq!(effects, vec![ClientEffect::Changed { local: true }]);
-    let effects = device.client.handle(&mut device.run, ClientInput::Stored(request.id));
-    assert_eq!(effects, vec![ClientEffect::StoreDue], "the second edit is unstored");
+    let effects = device
+        .client
+        .handle(&mut device.run, ClientInput::Stored(request.id));
+    assert_eq!(
+        effects,
+        vec![ClientEffect::StoreDue],
+        "the second edit is unstored"
+    );
     assert!(device.client.take_store(&mut device.run).is_some());
-    assert!(device.client.take_store(&mut device.run).is_none(), "one write at a time");
+    assert!(
+        device.client.take_store(&mut device.run).is_none(),
+        "one write at a time"
+    );
 }
 
 #[test]
@@ -140,9 +164,10 @@ fn a_failed_write_sends_nothing_until_a_later_one_holds_the_change() {
     device.sync_with(&mut hub);
     device.graft("Reviewer");
     let request = device.start_store();
-    let effects = device
-        .client
-        .handle(&mut device.run, ClientInput::StoreFailed(request.id, "disk full".into()));
+    let effects = device.client.handle(
+        &mut device.run,
+        ClientInput::StoreFailed(request.id, "disk full".into()),
+    );
     assert_eq!(effects, vec![ClientEffect::StoreFailed("disk full".into())]);
     assert_eq!(device.client.store_failure(), Some("disk full"));
     assert!(!device.client.status(&mut device.run).stored);
@@ -161,7 +186,12 @@ fn an_answer_to_a_write_not_in_flight_is_ignored() {
     device.graft("Reviewer");
     let request = device.start_store();
     let stale = runmesh_core::client::StoreId(request.id.0 + 7);
-    assert_eq!(device.client.handle(&mut device.run, ClientInput::Stored(stale)), vec![]);
+    assert_eq!(
+        device
+            .client
+            .handle(&mut device.run, ClientInput::Stored(stale)),
+        vec![]
+    );
     assert!(!device.client.status(&mut device.run).stored);
 }
 
@@ -181,7 +211,10 @@ fn a_device_restarted_on_its_store_delivers_what_it_made_offline() {
 
     let run = RunDoc::load(run_id(), who(2, "eu", "alice"), &disk).unwrap();
     let mut second = Device::new(run, true);
-    assert!(second.client.take_store(&mut second.run).is_none(), "the store holds it already");
+    assert!(
+        second.client.take_store(&mut second.run).is_none(),
+        "the store holds it already"
+    );
     second.sync_with(&mut hub);
     assert_eq!(hub_agents(&hub), vec!["Offline agent"]);
     assert!(second.client.status(&mut second.run).synced);
@@ -199,4 +232,23 @@ fn a_run_new_to_the_store_is_written_first() {
     assert!(device.client.status(&mut device.run).synced);
     let doc = &hub.docs[&run_id().document_id()].0;
     assert!(doc.length(automerge::ROOT) > 0, "the relay has the run");
+}
+
+#[test]
+fn a_client_without_a_store_sends_at_once() {
+    let mut hub = Hub::new();
+    let mut run = base();
+    let mut device = Device {
+        client: ClientRun::without_store(&mut run, PeerId::from("script")),
+        run,
+        disk: None,
+        joined_hub: false,
+    };
+    device.sync_with(&mut hub);
+    let effects = device.graft("Reviewer");
+    assert!(!effects.contains(&ClientEffect::StoreDue), "{effects:?}");
+    assert!(sends(&effects) > 0, "{effects:?}");
+    assert!(device.client.take_store(&mut device.run).is_none());
+    device.deliver(&mut hub, effects);
+    assert_eq!(hub_agents(&hub), vec!["Reviewer"]);
 }

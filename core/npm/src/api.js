@@ -181,10 +181,38 @@ export function makeApi(wasm) {
     return new Connection(url, runIdOrDoc, options);
   }
 
+  /**
+   * Opens run `runId` kept in `options.store` (`{load(runId), save(runId, record)}`):
+   * loads it from there (or starts with nothing), then connects like `connect`. Every
+   * change, made here or received, is saved to the store before anything is sent to the
+   * relay, so a process that dies and opens the run again loses nothing it made.
+   */
+  async function open(url, runId, options = {}) {
+    const { store, region, user } = options;
+    if (!store || typeof store.load !== 'function' || typeof store.save !== 'function') {
+      throw new TypeError('open() needs options.store with load(runId) and save(runId, {bytes, acknowledged})');
+    }
+    text('runId', runId);
+    const record = await store.load(runId);
+    if (record != null && !(record.bytes instanceof Uint8Array)) {
+      throw new TypeError(`store.load(${runId}) must resolve to null or {bytes: Uint8Array, acknowledged: string[]}`);
+    }
+    const doc = record ? RunDoc.load(record.bytes, { runId, region, user }) : RunDoc.empty(runId, { region, user });
+    const acknowledged = record?.acknowledged ?? [];
+    if (!Array.isArray(acknowledged) || !acknowledged.every((h) => typeof h === 'string')) {
+      throw new TypeError(`store.load(${runId}): acknowledged must be an array of change hashes (hex strings)`);
+    }
+    return new Connection(url, doc, options, { stored: record != null, acknowledged });
+  }
+
   class Connection {
     #url;
     #options;
     #client;
+    #store = null;
+    #writing = false;
+    #storeError = null;
+    #retry = null;
     #socket = null;
     #closed = false;
     #attempt = 0;
@@ -193,10 +221,12 @@ export function makeApi(wasm) {
     #statusListeners = new Set();
     #presenceListeners = new Set();
     #waiters = [];
+    #storedWaiters = [];
     #unsubscribe;
     #error = null;
 
-    constructor(url, runIdOrDoc, options) {
+    /** @internal Use connect() or open(). */
+    constructor(url, runIdOrDoc, options, kept = null) {
       const { token, WebSocket: Socket = globalThis.WebSocket, region, user } = options;
       if (typeof Socket !== 'function') {
         throw new Error('no WebSocket implementation: pass {WebSocket} (for example from the "ws" package) on Node 20');
@@ -206,10 +236,16 @@ export function makeApi(wasm) {
       if (token) target.searchParams.set('token', token);
       this.#url = target.toString();
       this.#options = { ...options, Socket };
-      this.#client = new WasmClient(this.doc[RAW]);
+      if (kept) {
+        this.#store = options.store;
+        this.#client = WasmClient.withStore(this.doc[RAW], kept.stored, kept.acknowledged);
+      } else {
+        this.#client = new WasmClient(this.doc[RAW]);
+      }
       this.#unsubscribe = this.doc.onChange(({ local }) => {
-        if (local) this.#sendAll(this.#client.localChange(this.doc[RAW]));
+        if (local) this.#perform(this.#client.localChange(this.doc[RAW]));
       });
+      if (kept) this.#perform(this.#client.retryStore(this.doc[RAW]));
       this.#dial();
     }
 
@@ -224,7 +260,12 @@ export function makeApi(wasm) {
 
     /** Changes the relay has not acknowledged yet. */
     get unacknowledged() {
-      return this.#client.unacknowledged(this.doc[RAW]);
+      return this.#client.status(this.doc[RAW]).unacknowledged;
+    }
+
+    /** Why the last save to the store failed, while nothing has been saved since. */
+    get storeError() {
+      return this.#storeError;
     }
 
     onStatus(listener) {
@@ -251,25 +292,38 @@ export function makeApi(wasm) {
       if (this.#status === 'synced') return Promise.resolve();
       if (this.#status === 'unavailable') return Promise.reject(this.#unavailable());
       if (this.#status === 'closed') return Promise.reject(new Error('connection closed'));
-      return new Promise((resolve, reject) => {
-        const waiter = { resolve, reject };
-        waiter.timer = setTimeout(() => {
-          this.#waiters = this.#waiters.filter((w) => w !== waiter);
-          const why = this.#error ? `: ${this.#error.message}` : '';
-          reject(new Error(`not synced with ${this.#url} after ${timeoutMs} ms (status ${this.#status})${why}`));
-        }, timeoutMs);
-        this.#waiters.push(waiter);
-      });
+      return this.#wait(this.#waiters, timeoutMs, () => `not synced with ${this.#url}`);
+    }
+
+    /** Resolves once the store (of `open()`) holds everything this replica has. */
+    stored({ timeoutMs = 10_000 } = {}) {
+      if (!this.#store) return Promise.reject(new Error('this connection has no store: use open()'));
+      if (this.#client.status(this.doc[RAW]).stored) return Promise.resolve();
+      return this.#wait(this.#storedWaiters, timeoutMs, () => 'not stored');
     }
 
     close() {
       this.#closed = true;
       clearTimeout(this.#timer);
+      clearTimeout(this.#retry);
       this.#unsubscribe();
       this.#socket?.close();
-      this.#client.close();
+      this.#client.close(this.doc[RAW]);
       this.#setStatus('closed');
-      this.#settle(new Error('connection closed'));
+      this.#settle(this.#waiters, new Error('connection closed'));
+    }
+
+    #wait(list, timeoutMs, what) {
+      return new Promise((resolve, reject) => {
+        const waiter = { resolve, reject };
+        waiter.timer = setTimeout(() => {
+          const at = list.indexOf(waiter);
+          if (at >= 0) list.splice(at, 1);
+          const why = this.#error ?? this.#storeError;
+          reject(new Error(`${what()} after ${timeoutMs} ms (status ${this.#status})${why ? `: ${why.message}` : ''}`));
+        }, timeoutMs);
+        list.push(waiter);
+      });
     }
 
     #dial() {
@@ -280,13 +334,16 @@ export function makeApi(wasm) {
       this.#socket = socket;
       socket.onopen = () => {
         this.#attempt = 0;
-        this.#send(this.#client.open());
+        this.#perform(this.#client.open(this.doc[RAW]));
       };
-      socket.onmessage = (event) => this.#onFrame(event.data);
+      socket.onmessage = (event) => {
+        if (typeof event.data === 'string') return; // the protocol is binary only
+        this.#perform(this.#client.receive(this.doc[RAW], new Uint8Array(event.data)));
+      };
       socket.onerror = () => {};
       socket.onclose = () => {
         if (this.#socket !== socket) return;
-        this.#client.close();
+        this.#client.close(this.doc[RAW]);
         this.#socket = null;
         if (this.#closed) return;
         if (this.#status !== 'unavailable') this.#setStatus('offline');
@@ -296,49 +353,85 @@ export function makeApi(wasm) {
       };
     }
 
-    #onFrame(data) {
-      if (typeof data === 'string') return; // the protocol is binary only
-      let received;
-      try {
-        received = this.#client.receive(this.doc[RAW], new Uint8Array(data));
-      } catch (e) {
-        this.#error = e;
-        this.#socket?.close();
-        return;
+    /** Performs the client machine's effects, in order. */
+    #perform(effects) {
+      for (const effect of effects) {
+        switch (effect.kind) {
+          case 'send':
+            this.#send(effect.frame);
+            break;
+          case 'storeDue':
+            this.#write();
+            break;
+          case 'changed':
+            if (!effect.local) this.doc[EMIT]({ local: false });
+            break;
+          case 'unavailable':
+            this.#setStatus('unavailable');
+            this.#settle(this.#waiters, this.#unavailable());
+            break;
+          case 'ephemeral': {
+            const value = JSON.parse(effect.json);
+            for (const listener of [...this.#presenceListeners]) listener(effect.peer, value);
+            break;
+          }
+          case 'drop':
+            this.#error = new Error(effect.why);
+            this.#socket?.close();
+            break;
+          case 'storeFailed':
+            this.#storeError = new Error(`saving run ${this.doc.runId} failed: ${effect.why}`);
+            clearTimeout(this.#retry);
+            this.#retry = setTimeout(() => this.#perform(this.#client.retryStore(this.doc[RAW])), 1_000);
+            break;
+          default:
+            break; // 'joined'
+        }
       }
-      this.#sendAll(received.frames);
-      if (received.changed) this.doc[EMIT]({ local: false });
-      for (const { peer, json } of received.ephemeral) {
-        const value = JSON.parse(json);
-        for (const listener of [...this.#presenceListeners]) listener(peer, value);
-      }
-      if (received.unavailable) {
-        this.#setStatus('unavailable');
-        this.#settle(this.#unavailable());
-      } else if (this.#client.isJoined()) {
-        const settled = this.#client.inSync(this.doc[RAW]);
-        this.#setStatus(settled ? 'synced' : 'syncing');
-        if (settled) this.#settle(null);
-      }
+      this.#refresh();
+    }
+
+    /** Saves the run to the store, one save at a time. */
+    #write() {
+      if (this.#writing) return;
+      const request = this.#client.takeStore(this.doc[RAW]);
+      if (!request) return;
+      this.#writing = true;
+      const record = { bytes: request.bytes, acknowledged: request.acknowledged };
+      Promise.resolve()
+        .then(() => this.#store.save(this.doc.runId, record))
+        .then(
+          () => {
+            this.#writing = false;
+            this.#storeError = null;
+            this.#perform(this.#client.stored(this.doc[RAW], request.id));
+          },
+          (e) => {
+            this.#writing = false;
+            this.#perform(this.#client.storeFailed(this.doc[RAW], request.id, String(e?.message ?? e)));
+          },
+        );
+    }
+
+    #refresh() {
+      const status = this.#client.status(this.doc[RAW]);
+      if (status.stored) this.#settle(this.#storedWaiters, null);
+      if (this.#status === 'unavailable' || this.#status === 'closed' || !status.joined) return;
+      this.#setStatus(status.synced ? 'synced' : 'syncing');
+      if (status.synced) this.#settle(this.#waiters, null);
     }
 
     #unavailable() {
       return new Error(`run ${this.doc.runId} is not on the relay (nor on any relay it knows)`);
     }
 
-    #settle(error) {
-      const waiters = this.#waiters;
-      this.#waiters = [];
+    #settle(list, error) {
+      const waiters = list.splice(0);
       for (const w of waiters) {
         clearTimeout(w.timer);
         if (error) w.reject(error);
         else w.resolve();
       }
-    }
-
-    #sendAll(frames) {
-      for (const frame of frames) this.#send(frame);
-      if (frames.length > 0 && this.#status === 'synced') this.#setStatus('syncing');
     }
 
     #send(frame) {
@@ -352,7 +445,7 @@ export function makeApi(wasm) {
     }
   }
 
-  return { RunDoc, Connection, connect };
+  return { RunDoc, Connection, connect, open };
 }
 
 function text(name, value) {

@@ -11,4 +11,4 @@ export function init(moduleOrPath) {
 }
 
 const api = makeApi(wasm);
-export const { RunDoc, Connection, connect } = api;
+export const { RunDoc, Connection, connect, open } = api;

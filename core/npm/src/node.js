@@ -10,4 +10,5 @@ export function init() {
 }
 
 const api = makeApi(wasm);
-export const { RunDoc, Connection, connect } = api;
+export const { RunDoc, Connection, connect, open } = api;
+export { directoryStore } from './directory_store.js';

@@ -89,7 +89,8 @@ pub struct ClientRun {
 
 impl ClientRun {
     /// `run` as loaded from the local store (`stored`: false for a run the store does not
-    /// hold yet, a new or fetched one, whose first write is due at once), with the heads the relay last acknowledged, speaking as `me`.
+    /// hold yet, a new or fetched one, whose first write is due at once), with the heads
+    /// the relay last acknowledged, speaking as `me`.
     pub fn new(run: &mut RunDoc, stored: bool, acknowledged: Vec<ChangeHash>, me: PeerId) -> Self {
         let mut sync = ClientSync::new(run.run_id(), me);
         sync.set_acknowledged_heads(acknowledged);
@@ -103,6 +104,18 @@ impl ClientRun {
         };
         this.due(run);
         this
+    }
+
+    /// A client with no local store (a script that keeps nothing): frames go out at once
+    /// and no write is ever due.
+    pub fn without_store(run: &mut RunDoc, me: PeerId) -> Self {
+        Self {
+            sync: ClientSync::new(run.run_id(), me),
+            store: LocalStore::absent(),
+            held: Vec::new(),
+            local: false,
+            effects: Vec::new(),
+        }
     }
 
     /// This client's peer id.
@@ -144,6 +157,7 @@ impl ClientRun {
         self.local = true;
         self.effects.push(ClientEffect::Changed { local: true });
         self.due(run);
+        self.release(run); // at once only without a store
         std::mem::take(&mut self.effects)
     }
 
@@ -240,6 +254,7 @@ impl ClientRun {
         if std::mem::take(&mut self.local) {
             frames.extend(self.sync.local_change(run));
         }
-        self.effects.extend(frames.into_iter().map(ClientEffect::Send));
+        self.effects
+            .extend(frames.into_iter().map(ClientEffect::Send));
     }
 }

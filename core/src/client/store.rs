@@ -33,6 +33,8 @@ pub(super) struct LocalStore {
     next: u64,
     /// The last store failed, and nothing has been stored since.
     failed: Option<String>,
+    /// There is no store: everything counts as held.
+    absent: bool,
 }
 
 impl LocalStore {
@@ -44,9 +46,17 @@ impl LocalStore {
         }
     }
 
+    /// No store: a client that keeps nothing on its device (frames go out at once).
+    pub(super) fn absent() -> Self {
+        Self {
+            absent: true,
+            ..Self::default()
+        }
+    }
+
     /// Whether the store holds a replica at `heads`, with nothing in flight.
     pub(super) fn holds(&self, heads: &[ChangeHash]) -> bool {
-        self.in_flight.is_none() && self.held == heads
+        self.absent || (self.in_flight.is_none() && self.held == heads)
     }
 
     pub(super) fn busy(&self) -> bool {
