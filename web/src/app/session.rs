@@ -1,6 +1,6 @@
 //! The open run: its document, its sync with the relay over a [`Connection`], who else is
-//! on it. Every edit is applied at once, stored in IndexedDB, and only then offered to
-//! the relay; frames that would go out while a store is in flight wait for it.
+//! on it. The rules (every change stored in IndexedDB before anything goes to the relay)
+//! are the core's client machine, [`ClientRun`]; this file performs its effects.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -10,7 +10,8 @@ use futures::channel::mpsc::UnboundedReceiver;
 use gloo_timers::future::TimeoutFuture;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use runmesh_core::sync::{ClientSync, PeerId};
+use runmesh_core::client::{ClientEffect, ClientInput, ClientRun};
+use runmesh_core::sync::PeerId;
 use runmesh_core::{ChangeHash, Identity, RunDoc, RunError, RunId};
 
 use crate::app::connection::{Connection, Event, Outbox};
@@ -22,32 +23,20 @@ use crate::route::Route;
 /// One open run.
 pub struct Session {
     run: RunDoc,
-    sync: ClientSync,
+    client: ClientRun,
     presence: PresenceBook,
     connection: Connection,
     /// The current socket's outbox, while one is open.
     outbox: Option<Outbox>,
     /// The user left the run: its loops stop.
     closed: bool,
-    /// Stores in flight; frames wait in `held` until they are done.
-    unsaved: u32,
-    held: Vec<Vec<u8>>,
     /// The heads `ctx.history` was read at.
     history_at: Vec<ChangeHash>,
 }
 
 impl Session {
-    /// Sends frames now, or after the stores in flight.
-    fn send(&mut self, frames: Vec<Vec<u8>>) {
-        if self.unsaved > 0 {
-            self.held.extend(frames);
-            return;
-        }
-        if let Some(outbox) = &self.outbox {
-            for frame in frames {
-                outbox.send(frame);
-            }
-        }
+    fn handle(&mut self, input: ClientInput<'_>) -> Vec<ClientEffect> {
+        self.client.handle(&mut self.run, input)
     }
 
     /// Tells the others on the run who this tab is (an ephemeral message); nothing while
@@ -59,9 +48,13 @@ impl Session {
         };
         let mut cbor = Vec::new();
         if ciborium::into_writer(&who, &mut cbor).is_ok()
-            && let Some(frame) = self.sync.ephemeral(cbor)
+            && let Some(outbox) = &self.outbox
         {
-            self.send(vec![frame]);
+            for effect in self.client.ephemeral(cbor) {
+                if let ClientEffect::Send(frame) = effect {
+                    outbox.send(frame);
+                }
+            }
         }
     }
 }
@@ -105,7 +98,7 @@ impl OpenRun {
     }
 
     async fn open(self, ctx: Ctx, run_id: RunId) {
-        let (run, acknowledged) = match load(ctx, run_id).await {
+        let (mut run, stored, acknowledged) = match load(ctx, run_id).await {
             Ok(opened) => opened,
             Err(e) => {
                 ctx.error
@@ -116,25 +109,30 @@ impl OpenRun {
         if ctx.route.get_untracked() != Route::Run(run_id) {
             return; // the user moved on while it loaded
         }
-        let mut sync = ClientSync::new(run_id, PeerId::random("web"));
         let acknowledged = acknowledged
             .iter()
-            .filter_map(|h| h.parse::<ChangeHash>().ok());
-        sync.set_acknowledged_heads(acknowledged.collect());
+            .filter_map(|h| h.parse::<ChangeHash>().ok())
+            .collect();
+        let me = PeerId::random("web");
+        let client = ClientRun::new(&mut run, stored, acknowledged, me);
         let (connection, events) = Connection::spawn(relay_url());
         let session = Rc::new(RefCell::new(Session {
             run,
-            sync,
+            client,
             presence: PresenceBook::default(),
             connection,
             outbox: None,
             closed: false,
-            unsaved: 0,
-            held: Vec::new(),
             history_at: Vec::new(),
         }));
         self.0.set_value(Some(session.clone()));
         refresh(ctx, &session, true);
+        let effects = {
+            let mut guard = session.borrow_mut();
+            let s = &mut *guard;
+            s.client.retry_store(&mut s.run)
+        };
+        perform(ctx, &session, effects);
         spawn_local(follow(ctx, session.clone(), events));
         spawn_local(keep_announcing(ctx, session));
     }
@@ -158,17 +156,12 @@ impl OpenRun {
             }
             Ok(()) => {
                 ctx.error.set(None);
-                refresh(ctx, &session, true);
-                spawn_local(async move {
-                    persist(ctx, &session).await;
-                    let frames = {
-                        let mut guard = session.borrow_mut();
-                        let s = &mut *guard;
-                        s.sync.local_change(&mut s.run)
-                    };
-                    session.borrow_mut().send(frames);
-                    refresh(ctx, &session, false);
-                });
+                let effects = {
+                    let mut guard = session.borrow_mut();
+                    let s = &mut *guard;
+                    s.client.local_change(&mut s.run)
+                };
+                perform(ctx, &session, effects);
                 true
             }
         }
@@ -196,7 +189,9 @@ impl OpenRun {
     }
 }
 
-async fn load(ctx: Ctx, run_id: RunId) -> Result<(RunDoc, Vec<String>), String> {
+/// The run as the device stores it (and whether it does), with the heads the relay last
+/// acknowledged.
+async fn load(ctx: Ctx, run_id: RunId) -> Result<(RunDoc, bool, Vec<String>), String> {
     let db = ctx.db().await?;
     let stored = store::load(&db, run_id).await?;
     let identity = Identity::random(&ctx.region.get_untracked(), &ctx.user.get_untracked())
@@ -204,9 +199,10 @@ async fn load(ctx: Ctx, run_id: RunId) -> Result<(RunDoc, Vec<String>), String> 
     Ok(match stored {
         Some(stored) => (
             RunDoc::load(run_id, identity, &stored.bytes).map_err(|e| e.to_string())?,
+            true,
             stored.acknowledged,
         ),
-        None => (RunDoc::genesis(run_id, identity), Vec::new()),
+        None => (RunDoc::genesis(run_id, identity), false, Vec::new()),
     })
 }
 
@@ -234,15 +230,21 @@ async fn follow(ctx: Ctx, session: Rc<RefCell<Session>>, mut events: UnboundedRe
             Event::Dialling => ctx.net.set(Net::Connecting),
             Event::Offline => ctx.net.set(Net::Offline),
             Event::Open(outbox) => {
-                let mut s = session.borrow_mut();
-                outbox.send(s.sync.open());
-                s.outbox = Some(outbox);
+                let effects = {
+                    let mut s = session.borrow_mut();
+                    s.outbox = Some(outbox);
+                    s.handle(ClientInput::Opened)
+                };
+                perform(ctx, &session, effects);
             }
-            Event::Frame(frame) => on_frame(ctx, &session, &frame),
+            Event::Frame(frame) => {
+                let effects = session.borrow_mut().handle(ClientInput::Frame(&frame));
+                perform(ctx, &session, effects);
+            }
             Event::Closed => {
                 let mut s = session.borrow_mut();
                 s.outbox = None;
-                s.sync.close();
+                s.handle(ClientInput::Closed);
                 drop(s);
                 ctx.net.set(Net::Offline);
             }
@@ -250,49 +252,56 @@ async fn follow(ctx: Ctx, session: Rc<RefCell<Session>>, mut events: UnboundedRe
     }
 }
 
-/// Handles a frame from the relay.
-fn on_frame(ctx: Ctx, session: &Rc<RefCell<Session>>, frame: &[u8]) {
-    let result = {
-        let mut guard = session.borrow_mut();
-        let s = &mut *guard;
-        s.sync.receive(&mut s.run, frame)
-    };
-    let received = match result {
-        Ok(received) => received,
-        Err(e) => {
-            ctx.error.set(Some(e.to_string()));
-            session.borrow().connection.kick();
-            return;
-        }
-    };
-    session.borrow_mut().send(received.frames);
-    if received.joined {
-        session.borrow_mut().announce();
-    }
-    if !received.ephemeral.is_empty() {
-        let now = js_sys::Date::now();
-        let mut s = session.borrow_mut();
-        for (peer, data) in &received.ephemeral {
-            if let Ok(who) = ciborium::from_reader::<Announce, _>(data.as_slice()) {
-                s.presence.heard(peer.as_str(), who, now);
+/// Performs the client machine's effects, in order.
+fn perform(ctx: Ctx, session: &Rc<RefCell<Session>>, effects: Vec<ClientEffect>) {
+    let mut changed = false;
+    for effect in effects {
+        match effect {
+            ClientEffect::Send(frame) => {
+                if let Some(outbox) = &session.borrow().outbox {
+                    outbox.send(frame);
+                }
+            }
+            ClientEffect::StoreDue => spawn_local(persist(ctx, session.clone())),
+            ClientEffect::Changed { .. } => changed = true,
+            ClientEffect::Joined => session.borrow_mut().announce(),
+            ClientEffect::Unavailable => ctx.error.set(Some(
+                "This run is not on the relay (nor on any relay it knows). Check the link, or create it again."
+                    .to_owned(),
+            )),
+            ClientEffect::Ephemeral { peer, data } => {
+                let mut s = session.borrow_mut();
+                if let Ok(who) = ciborium::from_reader::<Announce, _>(data.as_slice()) {
+                    s.presence.heard(peer.as_str(), who, js_sys::Date::now());
+                }
+                ctx.people.set(s.presence.list());
+            }
+            ClientEffect::Drop(why) => {
+                ctx.error.set(Some(why));
+                session.borrow().connection.kick();
+            }
+            ClientEffect::StoreFailed(why) => {
+                ctx.error
+                    .set(Some(format!("cannot save the run on this device: {why}")));
+                spawn_local(retry_store(ctx, session.clone()));
             }
         }
-        ctx.people.set(s.presence.list());
     }
-    if received.unavailable {
-        ctx.error.set(Some(
-            "This run is not on the relay (nor on any relay it knows). Check the link, or create it again."
-                .to_owned(),
-        ));
+    refresh(ctx, session, changed);
+}
+
+/// Tries a failed write again after a while (the changes wait for it).
+async fn retry_store(ctx: Ctx, session: Rc<RefCell<Session>>) {
+    TimeoutFuture::new(2_000).await;
+    if session.borrow().closed {
+        return;
     }
-    refresh(ctx, session, received.changed);
-    if received.changed {
-        let session = session.clone();
-        spawn_local(async move {
-            persist(ctx, &session).await;
-            ctx.reload_runs();
-        });
-    }
+    let effects = {
+        let mut guard = session.borrow_mut();
+        let s = &mut *guard;
+        s.client.retry_store(&mut s.run)
+    };
+    perform(ctx, &session, effects);
 }
 
 /// Announces this tab on the run every few seconds, and forgets peers gone quiet.
@@ -319,11 +328,14 @@ fn refresh(ctx: Ctx, session: &Rc<RefCell<Session>>, changed: bool) {
         refresh_history(ctx, s);
         ctx.fork_of.set(s.run.fork_of().map(|f| f.run));
     }
-    ctx.pending.set(s.sync.unacknowledged(&mut s.run));
-    if s.sync.is_joined() {
-        let in_sync = s.unsaved == 0 && s.sync.in_sync(&mut s.run);
-        ctx.net
-            .set(if in_sync { Net::Online } else { Net::Syncing });
+    let status = s.client.status(&mut s.run);
+    ctx.pending.set(status.unacknowledged);
+    if status.joined {
+        ctx.net.set(if status.synced {
+            Net::Online
+        } else {
+            Net::Syncing
+        });
     }
 }
 
@@ -363,43 +375,42 @@ async fn after_paint() {
     TimeoutFuture::new(0).await;
 }
 
-/// Stores the run in IndexedDB; frames wait while it is in flight. The edit is shown
-/// first: saving a large run takes longer than a frame.
-async fn persist(ctx: Ctx, session: &Rc<RefCell<Session>>) {
-    session.borrow_mut().unsaved += 1;
+/// Stores the run in IndexedDB (the write the client machine asked for); frames wait
+/// while it is in flight. The edit is shown first: saving a large run takes longer than
+/// a frame.
+async fn persist(ctx: Ctx, session: Rc<RefCell<Session>>) {
     after_paint().await;
-    let (run_id, title, bytes, acknowledged) = {
-        let mut s = session.borrow_mut();
-        let acknowledged = s
-            .sync
-            .acknowledged_heads()
-            .iter()
-            .map(|h| h.to_string())
-            .collect::<Vec<_>>();
-        let title = ctx
-            .state
-            .with_untracked(|st| st.as_ref().map(|st| st.title.clone()))
-            .unwrap_or_default();
-        (s.run.run_id(), title, s.run.save(), acknowledged)
+    let request = {
+        let mut guard = session.borrow_mut();
+        let s = &mut *guard;
+        s.client.take_store(&mut s.run)
     };
+    let Some(request) = request else {
+        return; // one is in flight already, or the store holds everything
+    };
+    let run_id = session.borrow().run.run_id();
+    let acknowledged = request
+        .acknowledged
+        .iter()
+        .map(|h| h.to_string())
+        .collect::<Vec<_>>();
+    let title = ctx
+        .state
+        .with_untracked(|st| st.as_ref().map(|st| st.title.clone()))
+        .unwrap_or_default();
     let result = match ctx.db().await {
-        Ok(db) => store::save(&db, run_id, &title, &bytes, &acknowledged).await,
+        Ok(db) => store::save(&db, run_id, &title, &request.bytes, &acknowledged).await,
         Err(e) => Err(e),
     };
-    if let Err(e) = result {
-        ctx.error.set(Some(e));
-    }
-    let mut s = session.borrow_mut();
-    s.unsaved -= 1;
-    if s.unsaved == 0 {
-        let held = std::mem::take(&mut s.held);
-        s.send(held);
-        drop(s);
-        // The status was worked out while this save was under way ("syncing" then);
-        // with nothing else to come (a remote change that needs no answer), it would
-        // stay so.
-        refresh(ctx, session, false);
-    }
+    let input = match result {
+        Ok(()) => {
+            ctx.reload_runs(); // the list shows the run as stored
+            ClientInput::Stored(request.id)
+        }
+        Err(e) => ClientInput::StoreFailed(request.id, e),
+    };
+    let effects = session.borrow_mut().handle(input);
+    perform(ctx, &session, effects);
 }
 
 /// Creates a run, stores it, and opens it.
