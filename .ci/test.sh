@@ -27,6 +27,11 @@ disk
 RUNMESH_TEST_DATABASE_URL=$(bash .ci/postgres.sh)
 RUNMESH_TEST_DATABASE_CA=$(bash .ci/postgres.sh --ca)
 export RUNMESH_TEST_DATABASE_URL RUNMESH_TEST_DATABASE_CA RUNMESH_REQUIRE_POSTGRES=1
+# The simulation explores seeds drawn from the commit: new ones on every commit (printed;
+# a failure prints the one command that replays it).
+RUNMESH_SIM_COMMIT=$(git rev-parse HEAD 2>/dev/null || echo 0)
+echo "simulation seeds drawn from commit $RUNMESH_SIM_COMMIT"
+export RUNMESH_SIM_COMMIT
 cargo test --workspace
 echo "== alert rules (promtool), k8s manifests (kubernetes-validate); build scripts and CARGO_TARGET_DIR"
 bash .ci/alerts.sh

@@ -41,16 +41,16 @@ pub fn converged(world: &mut World) -> Result<(), String> {
     }
     for i in 0..world.clients.len() {
         let client = &mut world.clients[i];
-        if !client.sync.in_sync(&mut client.run) {
+        let status = client.client.status(&mut client.run);
+        if !status.synced {
             let (home, run, conn) = (client.home, client.run.run_id(), client.conn);
-            let joined = client.sync.is_joined();
+            let (joined, unacked, stored) = (status.joined, status.unacknowledged, status.stored);
             let ours = client.run.heads();
-            let unacked = client.sync.unacknowledged(&mut client.run);
             let theirs = world.relays[home]
                 .hub_for_check(now, run.document_id())
                 .heads();
             return Err(format!(
-                "client {i} is not in step with relay {home} after healing (connection {conn:?}, joined {joined}, {unacked} unacknowledged; heads {ours:?}, the relay's {theirs:?})"
+                "client {i} is not in step with relay {home} after healing (connection {conn:?}, joined {joined}, stored {stored}, {unacked} unacknowledged; heads {ours:?}, the relay's {theirs:?})"
             ));
         }
     }

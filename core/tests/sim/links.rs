@@ -82,7 +82,7 @@ impl World {
                 }
                 End::Client(i) => {
                     let client = &mut self.clients[i];
-                    client.sync.close();
+                    client.handle(runmesh_core::client::ClientInput::Closed);
                     client.conn = None;
                     if client.online {
                         client.failures += 1;
@@ -157,9 +157,8 @@ impl World {
         self.relays[home].accepted(conn);
         let client = &mut self.clients[i];
         client.conn = Some(conn);
-        let join = client.sync.open();
-        self.send(conn, End::Client(i), join);
-        Ok(())
+        let effects = client.handle(runmesh_core::client::ClientInput::Opened);
+        self.perform(i, effects)
     }
 
     fn open(&mut self, from: End, to: End) -> u64 {

@@ -1,12 +1,15 @@
 //! Deterministic simulation of the whole system around core's hub: relays (each the real
 //! [`RunHub`](runmesh_core::hub::RunHub) per run over an in-memory store), the mesh
-//! links between them, and clients (core's `ClientSync`), all on one seeded schedule in
+//! links between them, and clients (core's client machine `ClientRun` over a local store),
+//! all on one seeded schedule in
 //! one thread. Anchors: FoundationDB's simulator, TigerBeetle's VOPR.
 //!
 //! Each seed draws a world (2–4 relays in a full mesh or a line, 2–6 clients, 1–2 runs)
 //! and a schedule: edits and REST operations, frames delayed and duplicated, connections
 //! broken, mesh links partitioned, relays crashed (writes in flight lost or landed) and
-//! restarted from their stores, clients offline, writes failing. Checked while it runs:
+//! restarted from their stores, clients offline or crashed and restarted from their own
+//! stores, writes failing. Checked while it runs: a client never sends a change its store
+//! does not hold;
 //! a relay never sends a sync message about a change it has not stored, never answers an
 //! operation before its change is stored, never passes a mesh peer's request on to the
 //! mesh, and no hub holds an unbounded backlog; after each restart, every change the
@@ -15,8 +18,10 @@
 //! run and lists the same history; every acknowledged change is everywhere and no change
 //! refused for a storage failure is anywhere.
 //!
-//! - `RUNMESH_SIM_SEEDS=N` runs seeds 0..N (default 300); `RUNMESH_SIM_FIRST=K` starts
-//!   at K; `RUNMESH_SIM_THREADS` (default: the machine's cores). For millions:
+//! - `RUNMESH_SIM_SEEDS=N` runs N seeds (default 300) from 0, or from `RUNMESH_SIM_FIRST`,
+//!   or from a seed drawn from `RUNMESH_SIM_COMMIT` (CI passes the commit it tests, so
+//!   the seeds explored grow with every commit; the first seed is printed);
+//!   `RUNMESH_SIM_THREADS` (default: the machine's cores). For millions:
 //!   `RUNMESH_SIM_SEEDS=1000000 cargo test --release -p runmesh-core --test sim`.
 //! - A failure prints its seed; `RUNMESH_SIM_SEED=N` replays that one alone, and with
 //!   `RUNMESH_SIM_LOG=1` prints every frame delivered and every effect performed.
@@ -29,6 +34,7 @@
 
 mod check;
 mod client;
+mod client_io;
 mod links;
 mod net;
 mod plan;
@@ -62,6 +68,19 @@ const REGRESSIONS: &[u64] = &[
 
 fn env(name: &str) -> Option<u64> {
     std::env::var(name).ok().and_then(|v| v.parse().ok())
+}
+
+/// The first seed to run: `RUNMESH_SIM_FIRST`, else one drawn from `RUNMESH_SIM_COMMIT`
+/// (CI sets it to the commit it tests, so each commit explores seeds no run before it
+/// did), else 0.
+fn first_seed() -> u64 {
+    if let Some(first) = env("RUNMESH_SIM_FIRST") {
+        return first;
+    }
+    std::env::var("RUNMESH_SIM_COMMIT")
+        .ok()
+        .and_then(|commit| u64::from_str_radix(commit.get(..10)?, 16).ok())
+        .map_or(0, |drawn| drawn << 10)
 }
 
 fn run(seed: u64) -> Result<world::Summary, String> {
@@ -121,7 +140,7 @@ fn every_seed_keeps_every_rule() {
         );
         return;
     }
-    let first = env("RUNMESH_SIM_FIRST").unwrap_or(0);
+    let first = first_seed();
     let count = env("RUNMESH_SIM_SEEDS").unwrap_or(300);
     let (failures, totals) = run_all(first..first + count);
     eprintln!("{count} seeds from {first}: {totals:?}");
@@ -143,7 +162,7 @@ fn two_relays_sharing_a_store_keep_every_rule() {
         run_with(seed, Storage::Shared).unwrap_or_else(|why| panic!("{why}"));
         return;
     }
-    let first = env("RUNMESH_SIM_FIRST").unwrap_or(0);
+    let first = first_seed();
     let count = env("RUNMESH_SIM_SHARED_SEEDS").unwrap_or(150);
     let (failures, totals) = run_all_with(first..first + count, Storage::Shared);
     eprintln!("{count} shared-store seeds from {first}: {totals:?}");
@@ -208,5 +227,26 @@ fn a_shell_that_forwards_before_storing_is_caught() {
     assert!(
         caught >= 15,
         "only {caught} of 20 seeds caught the broken shell"
+    );
+}
+
+/// The simulation must be able to fail: with clients whose store says "stored" as soon
+/// as a write starts (so frames go out before the change is on the device), it reports a
+/// change sent before its store held it.
+#[test]
+fn a_client_that_sends_before_storing_is_caught() {
+    let caught = (0..20)
+        .filter(|&seed| {
+            let mut world = World::new(seed, false);
+            for client in &mut world.clients {
+                client.ack_before_write = true;
+            }
+            matches!(world.run(), Err(why) if why.contains("before its store held it"))
+        })
+        .count();
+    eprintln!("{caught} of 20 seeds caught clients that send before storing");
+    assert!(
+        caught >= 15,
+        "only {caught} of 20 seeds caught clients that send before storing"
     );
 }

@@ -91,6 +91,10 @@ pub enum Event {
     Dial { from: usize, to: usize },
     /// Client `client` connects to its relay.
     Connect { client: usize },
+    /// The write in flight of client `client` (in its life `epoch`) completes.
+    ClientWritten { client: usize, epoch: u32 },
+    /// Client `client` tries a failed write again.
+    ClientRetry { client: usize, epoch: u32 },
     /// A crashed relay starts again.
     Restart { relay: usize },
     /// The workload does something.

@@ -52,6 +52,9 @@ pub struct Counts {
     pub writes: u64,
     pub failed_writes: u64,
     pub crashes: u64,
+    /// Writes of clients' stores, and clients' crashes.
+    pub client_writes: u64,
+    pub client_crashes: u64,
     pub broken_connections: u64,
     pub evictions: u64,
     pub operations: u64,
@@ -67,6 +70,8 @@ impl std::ops::AddAssign for Counts {
         self.writes += o.writes;
         self.failed_writes += o.failed_writes;
         self.crashes += o.crashes;
+        self.client_writes += o.client_writes;
+        self.client_crashes += o.client_crashes;
         self.broken_connections += o.broken_connections;
         self.evictions += o.evictions;
         self.operations += o.operations;

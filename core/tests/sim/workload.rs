@@ -3,22 +3,20 @@
 use rand::Rng;
 use runmesh_core::hub::RunOp;
 
-use crate::net::{End, Event};
+use crate::net::Event;
 use crate::world::World;
 
 /// Does one random thing: an edit, a REST operation, presence, a client going offline or
-/// online, a broken connection, a partition or its end, a crash, unloading idle runs.
+/// online, a broken connection, a partition or its end, a relay's or a client's crash,
+/// unloading idle runs.
 pub fn act(world: &mut World) -> Result<(), String> {
     match world.rng.random_range(0..100) {
         0..40 => edit(world),
         40..50 => rest(world),
         50..60 => {
             let i = world.rng.random_range(0..world.clients.len());
-            let client = &mut world.clients[i];
-            if let (Some(conn), Some(frame)) = (client.conn, client.announce()) {
-                world.send(conn, End::Client(i), frame);
-            }
-            Ok(())
+            let effects = world.clients[i].announce();
+            world.perform(i, effects)
         }
         60..65 => {
             let i = world.rng.random_range(0..world.clients.len());
@@ -65,6 +63,10 @@ pub fn act(world: &mut World) -> Result<(), String> {
             world.relays[r].unload_idle();
             Ok(())
         }
+        74..76 => {
+            let i = world.rng.random_range(0..world.clients.len());
+            world.crash_client(i)
+        }
         _ => Ok(()),
     }
 }
@@ -72,13 +74,8 @@ pub fn act(world: &mut World) -> Result<(), String> {
 fn edit(world: &mut World) -> Result<(), String> {
     let i = world.rng.random_range(0..world.clients.len());
     let now = world.now;
-    let frames = world.clients[i].edit(&mut world.rng, now);
-    if let Some(conn) = world.clients[i].conn {
-        for frame in frames {
-            world.send(conn, End::Client(i), frame);
-        }
-    }
-    Ok(())
+    let effects = world.clients[i].edit(&mut world.rng, now);
+    world.perform(i, effects)
 }
 
 fn rest(world: &mut World) -> Result<(), String> {

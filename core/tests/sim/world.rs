@@ -255,6 +255,8 @@ impl World {
             }
             Event::Dial { from, to } => self.dial(from, to),
             Event::Connect { client } => self.connect(client),
+            Event::ClientWritten { client, epoch } => self.client_written(client, epoch),
+            Event::ClientRetry { client, epoch } => self.client_retry(client, epoch),
             Event::Restart { relay } => {
                 if self.relays[relay].up {
                     return Ok(());
@@ -348,18 +350,9 @@ impl World {
                 self.apply(r, out)
             }
             End::Client(i) => {
-                let client = &mut self.clients[i];
-                let received = client
-                    .sync
-                    .receive(&mut client.run, frame)
-                    .map_err(|e| format!("client {i} refused what its relay sent: {e}"))?;
-                if received.joined {
-                    client.failures = 0;
-                }
-                for frame in received.frames {
-                    self.send(conn, End::Client(i), frame);
-                }
-                Ok(())
+                let effects =
+                    self.clients[i].handle(runmesh_core::client::ClientInput::Frame(frame));
+                self.perform(i, effects)
             }
         }
     }
