@@ -4,7 +4,7 @@ use automerge::transaction::Transactable;
 use automerge::{ObjType, ROOT};
 
 use crate::doc::RunDoc;
-use crate::doc::ops::Op;
+use crate::doc::edits::Op;
 use crate::error::RunError;
 use crate::id::{NodeId, RunId};
 use crate::identity::Identity;

@@ -11,7 +11,7 @@ use automerge::transaction::Transactable;
 use automerge::{ChangeHash, ROOT, ReadDoc};
 
 use crate::doc::RunDoc;
-use crate::doc::ops::Op;
+use crate::doc::edits::Op;
 use crate::error::RunError;
 use crate::genesis::GENESIS_ACTOR;
 use crate::id::RunId;

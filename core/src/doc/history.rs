@@ -7,7 +7,7 @@ use automerge::{ChangeHash, ChangeMetadata};
 use rustc_hash::FxHashMap;
 
 use crate::doc::RunDoc;
-use crate::doc::ops::ChangeNote;
+use crate::doc::edits::ChangeNote;
 use crate::genesis::GENESIS_ACTOR;
 
 /// One change in a run's history.

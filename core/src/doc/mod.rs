@@ -1,10 +1,10 @@
 //! [`RunDoc`]: one run's Automerge document, its identity and its materialised view.
 
 mod create;
+mod edits;
 mod feed;
 mod fork;
 mod history;
-mod ops;
 mod past;
 mod undo;
 mod view;
@@ -26,10 +26,10 @@ use crate::view::index::Applied;
 use view::View;
 
 pub use create::{MAX_STEP_NAME_CHARS, MAX_STEPS, MAX_TITLE_CHARS, StepSpec};
+pub use edits::MAX_AGENT_NAME_CHARS;
 pub use feed::ChangeEvent;
 pub use fork::ForkOf;
 pub use history::HistoryEntry;
-pub use ops::MAX_AGENT_NAME_CHARS;
 pub use past::{FlagChange, Restored, RunDiff, Who};
 
 /// A run document held by one replica.

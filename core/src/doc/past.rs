@@ -8,8 +8,8 @@ use automerge::{ChangeHash, ChangeMetadata};
 use rustc_hash::FxHashMap;
 
 use crate::doc::RunDoc;
+use crate::doc::edits::{ChangeNote, Op};
 use crate::doc::history::{HistoryEntry, entries};
-use crate::doc::ops::{ChangeNote, Op};
 use crate::error::RunError;
 use crate::flag::FlagValue;
 use crate::id::NodeId;

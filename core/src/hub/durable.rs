@@ -15,7 +15,7 @@ use automerge::ChangeHash;
 
 use crate::hub::chunks::change_hashes;
 use crate::hub::content::Content;
-use crate::hub::io::{Persist, PersistId};
+use crate::hub::interface::{Persist, PersistId};
 
 #[derive(Debug)]
 struct InFlight {

@@ -6,8 +6,8 @@ use automerge::sync::Message;
 
 use crate::error::RunError;
 use crate::hub::content::Content;
-use crate::hub::io::{Effect, HubEvent, Link, Millis, PeerKind};
-use crate::hub::ops::{self, OpError, RunOp};
+use crate::hub::interface::{Effect, HubEvent, Link, Millis, PeerKind};
+use crate::hub::operations::{self, OpError, RunOp};
 use crate::hub::{Held, RunHub, State, send};
 use crate::lineage::{Holds, Roots};
 use crate::sync::{SyncError, WireMessage};
@@ -207,7 +207,7 @@ impl<R> RunHub<R> {
             RunOp::ApplyBytes { source_region, .. } => Some(source_region.clone()),
             _ => None,
         };
-        match ops::apply(slot, self.run_id, &self.config.identity, op, user, at_ms) {
+        match operations::apply(slot, self.run_id, &self.config.identity, op, user, at_ms) {
             Ok(done) => {
                 if done.changed {
                     self.sync.local_change();

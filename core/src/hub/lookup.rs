@@ -7,7 +7,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::hub::io::Millis;
+use crate::hub::interface::Millis;
 use crate::sync::PeerId;
 
 /// One lookup in progress (or none).

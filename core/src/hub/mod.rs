@@ -37,18 +37,18 @@ mod content;
 mod durable;
 mod ephemeral;
 mod inputs;
-mod io;
+mod interface;
 mod lookup;
-mod ops;
+mod operations;
 mod peers;
 mod reads;
 
 use std::sync::Arc;
 
-pub use io::{
+pub use interface::{
     Effect, HubEvent, Input, Link, Millis, PeerKind, Persist, PersistId, SessionId, Stored,
 };
-pub use ops::{OpError, OpReply, RunOp};
+pub use operations::{OpError, OpReply, RunOp};
 
 use crate::hub::content::Content;
 use crate::hub::durable::Durability;

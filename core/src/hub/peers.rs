@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::hub::io::{Link, PeerKind};
+use crate::hub::interface::{Link, PeerKind};
 use crate::sync::PeerId;
 
 /// A run's peers: one current connection each.
@@ -41,7 +41,11 @@ impl Peers {
     }
 
     /// Forgets `peer` if `session` is its current connection. Returns whether it did.
-    pub(crate) fn detach(&mut self, peer: &PeerId, session: crate::hub::io::SessionId) -> bool {
+    pub(crate) fn detach(
+        &mut self,
+        peer: &PeerId,
+        session: crate::hub::interface::SessionId,
+    ) -> bool {
         if self.links.get(peer).is_some_and(|l| l.session == session) {
             self.links.remove(peer);
             self.reported.remove(peer);

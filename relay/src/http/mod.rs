@@ -8,7 +8,7 @@ mod error;
 mod feed;
 mod heads;
 mod observe;
-mod ops;
+mod operator;
 mod page;
 mod past;
 mod path;
@@ -40,13 +40,13 @@ const UNLISTED_BODY: usize = 64 * 1024;
 pub fn router(state: AppState, web_dist: Option<&std::path::Path>) -> Router {
     let api = Router::new()
         .route("/ws", get(ws_handler))
-        .route("/health/live", get(ops::live))
-        .route("/health/ready", get(ops::ready))
-        .route("/health", get(ops::ready))
-        .route("/actuator/health", get(ops::ready))
-        .route("/metrics", get(ops::metrics))
-        .route("/actuator/prometheus", get(ops::metrics))
-        .route("/api/crdt/mesh/status", get(ops::mesh_status))
+        .route("/health/live", get(operator::live))
+        .route("/health/ready", get(operator::ready))
+        .route("/health", get(operator::ready))
+        .route("/actuator/health", get(operator::ready))
+        .route("/metrics", get(operator::metrics))
+        .route("/actuator/prometheus", get(operator::metrics))
+        .route("/api/crdt/mesh/status", get(operator::mesh_status))
         .route(
             "/api/crdt/runs",
             get(reads::list_runs).post(writes::create_run),
@@ -63,7 +63,7 @@ pub fn router(state: AppState, web_dist: Option<&std::path::Path>) -> Router {
         .route("/api/crdt/runs/{run_id}/merge", post(past::merge))
         .route(
             "/api/crdt/runs/{run_id}/register-peer",
-            post(ops::register_peer),
+            post(operator::register_peer),
         )
         .route("/app/runs/{run_id}/graft", post(writes::graft))
         .route("/app/runs/{run_id}/prune", post(writes::prune))

@@ -15,7 +15,7 @@ use automerge::transaction::Transactable;
 use automerge::{ChangeHash, ReadDoc};
 
 use crate::doc::RunDoc;
-use crate::doc::ops::{ChangeNote, Op};
+use crate::doc::edits::{ChangeNote, Op};
 
 use crate::error::RunError;
 use crate::flag::FlagValue;

@@ -3,7 +3,7 @@
 
 use automerge::{ChangeHash, sync};
 
-use crate::hub::ops::{OpError, OpReply, RunOp};
+use crate::hub::operations::{OpError, OpReply, RunOp};
 use crate::sync::{PeerId, WireMessage};
 
 /// Milliseconds on the shell's monotonic clock (any origin; only differences matter).
