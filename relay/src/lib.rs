@@ -24,11 +24,11 @@
 pub mod auth;
 pub mod client;
 pub mod config;
-mod docs;
 mod http;
 pub mod limits;
 mod mesh;
 pub mod metrics;
+mod runs;
 mod serve;
 pub mod store;
 pub mod tls;
@@ -47,10 +47,10 @@ use tokio_util::sync::CancellationToken;
 pub use config::{Args, Config};
 pub use http::{AppError, AppState, BodyLimits, Subscribers, USER_HEADER};
 
-use crate::docs::{Digests, Divergence, Documents, MeshLinks, TaskEnv};
 use crate::mesh::Mesh;
 use crate::mesh::dialer::DialPlan;
 use crate::metrics::Metrics;
+use crate::runs::{Digests, Divergence, Documents, MeshLinks, TaskEnv};
 use crate::store::{DirStore, PgStore, Store};
 use crate::ws::{SessionEnv, SessionLimits};
 
@@ -64,7 +64,7 @@ pub async fn state(config: &Config, shutdown: CancellationToken) -> anyhow::Resu
     let store = open_store(config).await?;
     let mut feed = store.feed();
     if let Some(feed) = &mut feed
-        && !docs::until_listening(feed, FEED_WAIT).await
+        && !runs::until_listening(feed, FEED_WAIT).await
     {
         tracing::warn!(
             "the database notification feed is not listening yet; the mesh will treat every stored run as unknown once it is"
@@ -123,7 +123,7 @@ pub async fn state(config: &Config, shutdown: CancellationToken) -> anyhow::Resu
         metrics.clone(),
     );
     if let Some(feed) = feed {
-        tokio::spawn(docs::fan_out(feed, docs.clone(), shutdown.clone()));
+        tokio::spawn(runs::fan_out(feed, docs.clone(), shutdown.clone()));
     }
     Ok(AppState {
         docs,

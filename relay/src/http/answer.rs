@@ -12,10 +12,10 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use runmesh_core::{ChangeHash, RunId};
 
-use crate::docs::Read;
 use crate::http::error::AppError;
 use crate::http::reads::{StateBody, read};
 use crate::http::state::AppState;
+use crate::runs::Read;
 
 /// The response header that says which preference was honoured (RFC 7240 §3).
 pub const PREFERENCE_APPLIED: HeaderName = HeaderName::from_static("preference-applied");

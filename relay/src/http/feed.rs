@@ -28,7 +28,6 @@ use tokio::sync::{oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::LeaseEnd;
-use crate::docs::{DocCmd, Documents, Read};
 use crate::http::caller::Caller;
 use crate::http::error::AppError;
 use crate::http::heads;
@@ -37,6 +36,7 @@ use crate::http::query::Query;
 use crate::http::reads::held;
 use crate::http::state::AppState;
 use crate::http::subscribers::Subscription;
+use crate::runs::{DocCmd, Documents, Read};
 
 /// Events read from the run at once. Each costs a diff on the run's task, so a consumer
 /// resuming from far back gets the backlog in parts, as it reads them, rather than

@@ -12,7 +12,6 @@ use runmesh_core::{ChangeHash, RunId};
 use serde::Deserialize;
 use tokio::sync::oneshot;
 
-use crate::docs::{DocCmd, Read};
 use crate::http::answer::{Wanted, answer, hex};
 use crate::http::body::{JsonBody, SmallBody};
 use crate::http::caller::Caller;
@@ -22,6 +21,7 @@ use crate::http::path::RunPath;
 use crate::http::reads::held;
 use crate::http::state::AppState;
 use crate::http::writes::{op, run_id};
+use crate::runs::{DocCmd, Read};
 
 /// Body of `POST …/undo`.
 #[derive(Deserialize)]

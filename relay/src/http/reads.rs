@@ -10,7 +10,6 @@ use runmesh_core::{ChangeHash, RunId, RunState};
 use serde::Serialize;
 use tokio::sync::oneshot;
 
-use crate::docs::{DocCmd, Documents, Read};
 use crate::http::caller::Caller;
 use crate::http::error::AppError;
 use crate::http::heads;
@@ -18,6 +17,7 @@ use crate::http::page::Page;
 use crate::http::path::RunPath;
 use crate::http::query::Query;
 use crate::http::state::Region;
+use crate::runs::{DocCmd, Documents, Read};
 
 /// A 404 unless the run is in memory or in the store: reading a run that is neither
 /// answers without loading one (a loaded run stays in memory while it is used and for

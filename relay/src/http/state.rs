@@ -9,12 +9,12 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::auth::Verifier;
-use crate::docs::Documents;
 use crate::http::body::BodyLimits;
 use crate::http::subscribers::Subscribers;
 use crate::limits::Limits;
 use crate::mesh::Mesh;
 use crate::metrics::Metrics;
+use crate::runs::Documents;
 use crate::ws::SessionEnv;
 
 /// Shared state of a running relay.

@@ -12,13 +12,13 @@ use serde::Deserialize;
 use tokio::sync::oneshot;
 
 use crate::auth::Access;
-use crate::docs::DocCmd;
 use crate::http::answer::{Wanted, answer, hex};
 use crate::http::body::{JsonBody, WrappedJsonBody};
 use crate::http::caller::Caller;
 use crate::http::error::AppError;
 use crate::http::path::RunPath;
 use crate::http::state::AppState;
+use crate::runs::DocCmd;
 
 /// `text` as a run id, or a 400 saying why not.
 pub(crate) fn run_id(text: &str) -> Result<RunId, AppError> {

@@ -10,10 +10,10 @@ use runmesh_core::sync::handshake::Joined;
 use runmesh_core::sync::{PeerId, WireMessage};
 
 use crate::auth::{Grants, Lease};
-use crate::docs::PeerLink;
 use crate::http::caller::Caller;
 use crate::http::state::AppState;
 use crate::mesh::Dialled;
+use crate::runs::PeerLink;
 use crate::ws::Session;
 use crate::ws::server::{handshake, refuse, serve};
 

@@ -4,7 +4,7 @@
 //! says its region in `join`, which makes its session a mesh link too. The live links
 //! flow down to every run task through a watch channel (tasks attach them to their runs
 //! as they load or appear). On every new link the relay that dialled starts reconciling
-//! the two relays' stored runs by digest (`docs/reconcile.rs`), and each side offers the
+//! the two relays' stored runs by digest (`runs/reconcile.rs`), and each side offers the
 //! runs the other lacks or holds differently, a few at a time; runs loaded in memory
 //! sync on the link at once.
 
@@ -20,8 +20,8 @@ use prometheus_client::metrics::counter::Counter;
 use runmesh_core::sync::{PeerId, PeerMetadata};
 use tokio::sync::watch;
 
-use crate::docs::{Divergence, Documents, MeshLinks, PeerLink};
 use crate::metrics::Metrics;
+use crate::runs::{Divergence, Documents, MeshLinks, PeerLink};
 pub use offer::offer_all;
 pub use status::PeerStatus;
 

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use runmesh_core::DocumentId;
 
-use crate::docs::{Documents, PeerLink};
+use crate::runs::{Documents, PeerLink};
 
 /// Queues every stored or loaded run on the link's catch-up, which offers them a few at
 /// a time; each offer starts that run's sync session afresh (only what differs travels).

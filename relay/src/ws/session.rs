@@ -19,9 +19,9 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::{Access, Grants};
-use crate::docs::{DocCmd, Documents, PeerLink};
 use crate::limits::{Limits, Who};
 use crate::metrics::Metrics;
+use crate::runs::{DocCmd, Documents, PeerLink};
 
 /// The limits a connection lives under.
 #[derive(Debug, Clone, Copy)]

@@ -9,10 +9,10 @@ use runmesh_core::digest::{self, DigestMessage};
 use runmesh_core::sync::WireMessage;
 use tokio::sync::oneshot;
 
-use crate::docs::catch_up::{IN_FLIGHT, Queued, SETTLE};
-use crate::docs::command::DocCmd;
-use crate::docs::link::PeerLink;
-use crate::docs::registry::Documents;
+use crate::runs::catch_up::{IN_FLIGHT, Queued, SETTLE};
+use crate::runs::command::DocCmd;
+use crate::runs::link::PeerLink;
+use crate::runs::registry::Documents;
 
 impl Documents {
     /// Starts reconciling with the peer at the other end of `link`.

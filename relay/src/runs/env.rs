@@ -6,10 +6,10 @@ use std::time::{Duration, Instant};
 use runmesh_core::hub::{HubConfig, Millis};
 use tokio::sync::watch;
 
-use crate::docs::digests::Digests;
-use crate::docs::divergence::Divergence;
-use crate::docs::link::MeshLinks;
 use crate::metrics::Metrics;
+use crate::runs::digests::Digests;
+use crate::runs::divergence::Divergence;
+use crate::runs::link::MeshLinks;
 use crate::store::Store;
 
 /// The handles a run task uses.

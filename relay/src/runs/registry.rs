@@ -7,13 +7,13 @@ use runmesh_core::DocumentId;
 
 use runmesh_core::sync::PeerId;
 
-use crate::docs::catch_up::CatchUps;
-use crate::docs::command::DocCmd;
-use crate::docs::digests::Digests;
-use crate::docs::env::TaskEnv;
-use crate::docs::slots::Slots;
-use crate::docs::task;
 use crate::metrics::Metrics;
+use crate::runs::catch_up::CatchUps;
+use crate::runs::command::DocCmd;
+use crate::runs::digests::Digests;
+use crate::runs::env::TaskEnv;
+use crate::runs::slots::Slots;
+use crate::runs::task;
 use crate::store::StoreError;
 
 /// The runs of this relay, in memory and in the store.

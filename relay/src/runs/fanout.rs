@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::docs::command::DocCmd;
-use crate::docs::registry::Documents;
+use crate::runs::command::DocCmd;
+use crate::runs::registry::Documents;
 use crate::store::{Feed, FeedItem};
 
 /// Waits (at most `wait`) for `feed` to say it listens, and takes that word: nothing was

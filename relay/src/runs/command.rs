@@ -6,7 +6,7 @@ use runmesh_core::sync::PeerId;
 use runmesh_core::{ChangeEvent, ChangeHash, HistoryEntry, RunDiff, RunId, RunState};
 use tokio::sync::{oneshot, watch};
 
-use crate::docs::link::PeerLink;
+use crate::runs::link::PeerLink;
 
 /// Where an operation's answer goes.
 pub type OpAnswer = oneshot::Sender<Result<OpReply, OpError>>;

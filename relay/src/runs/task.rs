@@ -9,10 +9,10 @@ use std::time::Instant;
 use runmesh_core::DocumentId;
 use tokio::sync::mpsc;
 
-use crate::docs::command::DocCmd;
-use crate::docs::env::TaskEnv;
-use crate::docs::shell::Shell;
-use crate::docs::slots::Slots;
+use crate::runs::command::DocCmd;
+use crate::runs::env::TaskEnv;
+use crate::runs::shell::Shell;
+use crate::runs::slots::Slots;
 
 /// Most commands handled in one batch (one persist, one fsync).
 const BATCH: usize = 128;

@@ -13,9 +13,9 @@ use runmesh_core::{ChangeHash, DocumentId, RunId};
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{oneshot, watch};
 
-use crate::docs::command::{DocCmd, OpAnswer, Read};
-use crate::docs::env::TaskEnv;
-use crate::docs::link::PeerLink;
+use crate::runs::command::{DocCmd, OpAnswer, Read};
+use crate::runs::env::TaskEnv;
+use crate::runs::link::PeerLink;
 use crate::store::EventMeta;
 
 /// One run's hub with the connections it sends to.
@@ -194,7 +194,7 @@ impl Shell {
             DocCmd::Op { op, user, reply } => Input::Op {
                 op,
                 user,
-                at_ms: crate::docs::link::epoch_millis(),
+                at_ms: crate::runs::link::epoch_millis(),
                 reply,
             },
             DocCmd::Read(_) | DocCmd::StoredElsewhere { .. } => {

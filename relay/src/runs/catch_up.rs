@@ -13,7 +13,7 @@ use runmesh_core::hub::SessionId;
 use runmesh_core::sync::PeerId;
 use tokio::sync::mpsc;
 
-use crate::docs::link::PeerLink;
+use crate::runs::link::PeerLink;
 
 /// Runs offered to one peer at once.
 pub const IN_FLIGHT: usize = 32;

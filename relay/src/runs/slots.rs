@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use runmesh_core::DocumentId;
 use tokio::sync::mpsc;
 
-use crate::docs::command::DocCmd;
+use crate::runs::command::DocCmd;
 
 /// Commands queued per run before senders wait (backpressure on connections).
 const QUEUE: usize = 256;
