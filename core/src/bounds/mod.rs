@@ -178,6 +178,13 @@ pub fn weigh(bytes: &[u8]) -> Result<usize, BoundsError> {
     Ok(usize::try_from(budget.uncompressed()).unwrap_or(usize::MAX))
 }
 
+/// What stored bytes weigh against a run's size limit: [`weigh`], or for bytes the bounds
+/// refuse (past what any input may inflate to) their length: a load or an apply of them
+/// refuses them on its own.
+pub fn weight(bytes: &[u8]) -> usize {
+    weigh(bytes).unwrap_or(bytes.len())
+}
+
 /// What the changes of one sync message weigh (see [`weigh`]). Each change is weighed
 /// as an input of its own: a message's changes were bounded together when it was
 /// decoded ([`check_sync_message`]).

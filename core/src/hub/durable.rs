@@ -21,7 +21,7 @@ use crate::hub::interface::{Persist, PersistId};
 struct InFlight {
     id: PersistId,
     heads: Vec<ChangeHash>,
-    /// What the chunk and the snapshot weigh ([`weight`]), and the snapshot's length.
+    /// What the chunk and the snapshot weigh ([`crate::bounds::weight`]), and the snapshot's length.
     chunk_weight: usize,
     snapshot: Option<(usize, usize)>,
 }
@@ -35,7 +35,7 @@ pub(crate) struct Durability {
     next_id: u64,
     /// Chunks appended since the last snapshot.
     since_snapshot: u32,
-    /// What the store holds (snapshot plus chunks) weighs ([`weight`]): what the size
+    /// What the store holds (snapshot plus chunks) weighs ([`crate::bounds::weight`]): what the size
     /// limit weighs.
     stored_bytes: usize,
     /// Snapshot after this many chunks.
@@ -60,7 +60,7 @@ impl Durability {
     }
 
     /// The store holds exactly this (a load): `heads`, `chunks` after the snapshot,
-    /// weighing `bytes` in all ([`weight`]). Forgets any persist in flight.
+    /// weighing `bytes` in all ([`crate::bounds::weight`]). Forgets any persist in flight.
     pub(crate) fn reset(&mut self, heads: Vec<ChangeHash>, chunks: u32, bytes: usize) {
         self.persisted = heads;
         self.since_snapshot = chunks;
@@ -74,7 +74,7 @@ impl Durability {
     /// release changes a peer sent that waited for them, which nobody stored.
     pub(crate) fn absorbed(&mut self, content: &mut Content, before: &[ChangeHash], bytes: &[u8]) {
         let doc = content.unchanged();
-        self.stored_bytes += weight(bytes);
+        self.stored_bytes += crate::bounds::weight(bytes);
         let Some(stored) = change_hashes(bytes) else {
             return; // not read: what they brought is stored again, which is safe
         };
@@ -156,8 +156,10 @@ impl Durability {
         self.in_flight = Some(InFlight {
             id,
             heads: heads.clone(),
-            chunk_weight: weight(&chunk),
-            snapshot: snapshot.as_ref().map(|s| (s.len(), weight(s))),
+            chunk_weight: crate::bounds::weight(&chunk),
+            snapshot: snapshot
+                .as_ref()
+                .map(|s| (s.len(), crate::bounds::weight(s))),
         });
         Some(Persist {
             id,
@@ -192,12 +194,4 @@ impl Durability {
     pub(crate) fn failed(&mut self, id: PersistId) -> bool {
         self.in_flight.take_if(|f| f.id == id).is_some()
     }
-}
-
-/// What stored bytes weigh against a run's size limit: their length with every deflated
-/// part counted inflated ([`crate::bounds::weigh`]), as Automerge holds them. Bytes the
-/// bounds refuse (past what any input may inflate to) weigh their length: a load or an
-/// apply of them refuses them on its own.
-pub(crate) fn weight(bytes: &[u8]) -> usize {
-    crate::bounds::weigh(bytes).unwrap_or(bytes.len())
 }

@@ -340,7 +340,7 @@ impl<R> RunHub<R> {
             Ok(Some((mut content, stored))) => {
                 let heads = content.unchanged().get_heads();
                 self.durable
-                    .reset(heads, stored.chunks, durable::weight(&stored.bytes));
+                    .reset(heads, stored.chunks, crate::bounds::weight(&stored.bytes));
                 State::Ready(Some(content))
             }
         };

@@ -82,7 +82,7 @@ impl RunOp {
     pub(crate) fn weight(&self) -> usize {
         match self {
             Self::ApplyBytes { bytes, .. } | Self::Merge { bytes, .. } | Self::Adopt { bytes } => {
-                crate::hub::durable::weight(bytes)
+                crate::bounds::weight(bytes)
             }
             _ => 1024,
         }
