@@ -58,6 +58,7 @@ mod id;
 mod identity;
 mod intake;
 mod lineage;
+pub mod node;
 mod record;
 pub mod sync;
 mod text;

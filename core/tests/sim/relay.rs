@@ -15,6 +15,7 @@ use runmesh_core::digest::DigestIndex;
 use runmesh_core::hub::{
     Effect, HubConfig, Input, Link, PeerKind, Persist, PersistId, RunHub, RunOp, SessionId,
 };
+use runmesh_core::node::{Admission, Grants, Routed, route};
 use runmesh_core::sync::handshake;
 use runmesh_core::sync::{PeerId, PeerMetadata, WireMessage, decode_message};
 use runmesh_core::{ActorId, DocumentId, Identity};
@@ -50,9 +51,9 @@ pub enum Out {
 #[derive(Debug)]
 struct Session {
     peer: Option<PeerId>,
-    kind: PeerKind,
     dialled: bool,
-    attached: BTreeSet<DocumentId>,
+    /// What it may do, and the runs it syncs.
+    admission: Admission,
 }
 
 /// One relay.
@@ -157,40 +158,37 @@ impl SimRelay {
         let link = Link {
             peer,
             session: SessionId(conn),
-            kind: session.kind,
+            kind: session.admission.kind(),
         };
-        let request = matches!(message, WireMessage::Request { .. });
-        match message {
-            WireMessage::Sync {
-                document_id, data, ..
-            }
-            | WireMessage::Request {
-                document_id, data, ..
+        // Routed and admitted by the shipped rules (`runmesh_core::node`), as the relay's
+        // sessions do.
+        let routed = match route(message, &link.peer, link.kind) {
+            Ok(routed) => routed,
+            Err(e) => return out.push(Out::Violation(format!("a peer broke the protocol: {e}"))),
+        };
+        match routed {
+            Routed::Sync {
+                doc,
+                message,
+                request,
             } => {
-                let message = match decode_message(&data) {
-                    Ok(m) => m,
-                    Err(e) => return out.push(Out::Violation(format!("bad sync message: {e}"))),
-                };
-                session.attached.insert(document_id);
+                if let Err(why) = session.admission.sync(doc, &message, |_| Ok(())) {
+                    return out.push(Out::Violation(format!("refused a sync message: {why}")));
+                }
                 let input = Input::Sync {
                     from: link.clone(),
                     message,
                     request,
                 };
-                self.feed(now, document_id, vec![input], Some(&link), out);
+                self.feed(now, doc, vec![input], Some(&link), out);
             }
-            WireMessage::Ephemeral {
-                document_id,
-                sender_id,
+            Routed::Ephemeral {
+                doc,
+                sender,
                 session_id,
                 count,
                 data,
-                ..
             } => {
-                let sender = match link.kind {
-                    PeerKind::Mesh => sender_id,
-                    PeerKind::Client => link.peer.clone(),
-                };
                 let input = Input::Ephemeral {
                     from: link,
                     sender,
@@ -198,22 +196,20 @@ impl SimRelay {
                     count,
                     data,
                 };
-                self.feed(now, document_id, vec![input], None, out);
+                self.feed(now, doc, vec![input], None, out);
             }
-            WireMessage::DocUnavailable { document_id, .. } if link.kind == PeerKind::Mesh => {
+            Routed::Unavailable { doc } => {
                 let input = Input::Unavailable { from: link };
-                self.feed(now, document_id, vec![input], None, out);
+                self.feed(now, doc, vec![input], None, out);
             }
-            WireMessage::Digest { data, .. } if link.kind == PeerKind::Mesh => {
-                self.on_digest(now, conn, &link, &data, out);
-            }
-            WireMessage::Error { message, .. } => {
+            Routed::Digest(message) => self.on_digest(now, conn, &link, &message, out),
+            Routed::End(Some(message)) => {
                 out.push(Out::Violation(format!(
                     "relay {} was sent an error: {message}",
                     self.index
                 )));
             }
-            _ => {}
+            Routed::End(None) | Routed::Nothing => {}
         }
     }
 
@@ -241,7 +237,7 @@ impl SimRelay {
         session.peer = Some(joined.peer.clone());
         let dialled = session.dialled;
         if joined.metadata.region.is_some() {
-            session.kind = PeerKind::Mesh;
+            session.admission = Admission::new(Grants::Mesh, usize::MAX);
             let link = Link {
                 peer: joined.peer,
                 session: SessionId(conn),
@@ -268,7 +264,7 @@ impl SimRelay {
             self.mesh_changed(now, out);
         }
         let Some(peer) = session.peer else { return };
-        for doc in session.attached {
+        for &doc in session.admission.attached() {
             if self.hubs.contains_key(&doc) {
                 let left = Input::Left {
                     peer: peer.clone(),
@@ -579,8 +575,9 @@ impl SimRelay {
 fn session(dialled: bool) -> Session {
     Session {
         peer: None,
-        kind: PeerKind::Client,
         dialled,
-        attached: BTreeSet::new(),
+        // A client until its handshake says it is a relay; the simulation's clients
+        // hold every grant.
+        admission: Admission::new(Grants::Open, usize::MAX),
     }
 }

@@ -10,15 +10,14 @@
 //! longer verifies it ([`Lease`]).
 
 mod error;
-mod grants;
 mod keys;
 mod lease;
 mod verifier;
 
 pub use error::AuthError;
-pub use grants::{Access, Denied, Grants};
 pub use keys::{KeyError, LEEWAY_SECS};
 pub use lease::{Lease, LeaseEnd};
+pub use runmesh_core::node::{Access, Denied, Grants};
 pub(crate) use verifier::constant_time_eq;
 pub use verifier::{AuthConfig, Verified, Verifier};
 

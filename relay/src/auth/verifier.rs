@@ -10,8 +10,8 @@ use serde::Deserialize;
 use tokio::sync::watch;
 
 use crate::auth::error::AuthError;
-use crate::auth::grants::{Access, Grants};
 use crate::auth::keys::{KeyError, KeySet, LEEWAY_SECS};
+use crate::auth::{Access, Grants};
 
 /// How the relay authenticates, from its flags.
 #[derive(Clone, Debug, Default)]

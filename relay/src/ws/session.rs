@@ -5,20 +5,16 @@
 //! and routed to the run's task as a typed command. Frames out arrive from the tasks
 //! already encoded, through a bounded queue (a peer that lets it fill is cut off).
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use automerge::sync::Message;
 use prometheus_client::metrics::counter::Counter;
-use runmesh_core::digest::DigestMessage;
-use runmesh_core::hub::PeerKind;
-use runmesh_core::sync::{PeerId, WireMessage, decode_message};
-use runmesh_core::{DocumentId, RunId};
+use runmesh_core::node::{Admission, RouteError, Routed, route};
+use runmesh_core::sync::{PeerId, WireMessage};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::auth::{Access, Grants};
+use crate::auth::Grants;
 use crate::limits::{Limits, Who};
 use crate::metrics::Metrics;
 use crate::runs::{DocCmd, Documents, PeerLink};
@@ -76,8 +72,8 @@ pub struct Stop {
 pub struct Session {
     env: SessionEnv,
     link: PeerLink,
-    attached: HashSet<DocumentId>,
-    grants: Grants,
+    /// What it may do, and the runs it syncs.
+    admission: Admission,
     /// Whose rate allowance this connection's changes spend.
     who: Who,
     /// Bytes sent and received, for a mesh link.
@@ -92,21 +88,17 @@ impl Session {
         grants: Grants,
         close: CancellationToken,
     ) -> (Self, mpsc::Receiver<Vec<u8>>) {
-        let kind = if grants.is_mesh() {
-            PeerKind::Mesh
-        } else {
-            PeerKind::Client
-        };
         // The connection's address is set by whoever accepted it (`spend_as`).
         let who = grants
             .user()
             .map_or(Who::Unknown, |user| Who::Subject(user.to_owned()));
+        let admission = Admission::new(grants, env.config.max_runs_per_connection);
+        let kind = admission.kind();
         let (link, rx) = PeerLink::new(peer, kind, env.config.peer_queue_frames, close);
         let session = Self {
             env,
             link,
-            attached: HashSet::new(),
-            grants,
+            admission,
             who,
             traffic: None,
         };
@@ -153,126 +145,71 @@ impl Session {
                 return Err(self.protocol_error(e.to_string()));
             }
         };
-        match message {
-            WireMessage::Sync {
-                document_id, data, ..
-            } => self.sync(document_id, &data, false).await,
-            WireMessage::Request {
-                document_id, data, ..
-            } => self.sync(document_id, &data, true).await,
-            WireMessage::Ephemeral {
-                document_id,
-                sender_id,
+        let routed = route(message, self.link.peer(), self.admission.kind()).map_err(|e| {
+            if matches!(e, RouteError::BadSync(_)) {
+                self.env.metrics.sync_failure();
+            }
+            self.protocol_error(e.to_string())
+        })?;
+        match routed {
+            Routed::Sync {
+                doc,
+                message,
+                request,
+            } => {
+                let (limits, metrics, who) = (&self.env.limits, &self.env.metrics, &self.who);
+                let admitted = self.admission.sync(doc, &message, |changes| {
+                    limits.changes.take(who, changes).map_err(|limited| {
+                        metrics.rate_limited();
+                        limited.to_string()
+                    })
+                });
+                admitted.map_err(|why| self.protocol_error(why))?;
+                let from = self.link.clone();
+                let cmd = DocCmd::Sync {
+                    from,
+                    message,
+                    request,
+                };
+                self.env.docs.send(doc, cmd).await;
+                Ok(())
+            }
+            Routed::Ephemeral {
+                doc,
+                sender,
                 session_id,
                 count,
                 data,
-                ..
             } => {
-                self.grants
-                    .check(RunId::from(document_id), Access::Read)
-                    .map_err(|why| self.protocol_error(format!("forbidden: {why}")))?;
-                let from = self.link.clone();
-                // A client speaks for itself; a relay passes on what others said.
-                let sender = if self.link.is_mesh() {
-                    sender_id
-                } else {
-                    self.link.peer().clone()
-                };
+                self.admission
+                    .ephemeral(doc)
+                    .map_err(|why| self.protocol_error(why))?;
                 let cmd = DocCmd::Ephemeral {
-                    from,
+                    from: self.link.clone(),
                     sender,
                     session_id,
                     count,
                     data,
                 };
-                self.env.docs.send(document_id, cmd).await;
+                self.env.docs.send(doc, cmd).await;
                 Ok(())
             }
-            WireMessage::Leave { .. } => Err(self.stop(SessionEnd::Closed)),
-            WireMessage::Error { message, .. } => {
+            Routed::End(None) => Err(self.stop(SessionEnd::Closed)),
+            Routed::End(Some(message)) => {
                 tracing::warn!(peer = %self.link.peer(), %message, "peer reported an error");
                 Err(self.stop(SessionEnd::Closed))
             }
-            WireMessage::Join { .. } | WireMessage::Peer { .. } => {
-                Err(self.protocol_error("handshake message after the handshake".into()))
-            }
-            // A mesh peer we asked for a run does not have it either.
-            WireMessage::DocUnavailable { document_id, .. } if self.link.is_mesh() => {
+            Routed::Unavailable { doc } => {
                 let from = self.link.clone();
-                self.env
-                    .docs
-                    .send(document_id, DocCmd::Unavailable { from })
-                    .await;
+                self.env.docs.send(doc, DocCmd::Unavailable { from }).await;
                 Ok(())
             }
-            // Relays reconcile which runs they hold differently; a client may not.
-            WireMessage::Digest { data, .. } if self.link.is_mesh() => {
-                let message =
-                    DigestMessage::decode(&data).map_err(|e| self.protocol_error(e.to_string()))?;
+            Routed::Digest(message) => {
                 self.env.docs.reconcile(&self.link, &message).await;
                 Ok(())
             }
-            WireMessage::Digest { .. } => {
-                Err(self.protocol_error("`runmesh-digest` is for relays only".into()))
-            }
-            // Not needed by a relay: it answers requests itself, and does not gossip heads.
-            WireMessage::DocUnavailable { .. }
-            | WireMessage::RemoteSubscriptionChange {}
-            | WireMessage::RemoteHeadsChanged {} => Ok(()),
+            Routed::Nothing => Ok(()),
         }
-    }
-
-    async fn sync(&mut self, doc: DocumentId, data: &[u8], request: bool) -> Result<(), Stop> {
-        let message = decode_message(data).map_err(|e| {
-            self.env.metrics.sync_failure();
-            self.protocol_error(e.to_string())
-        })?;
-        self.admit(doc, &message)?;
-        self.attached.insert(doc);
-        let from = self.link.clone();
-        let cmd = DocCmd::Sync {
-            from,
-            message,
-            request,
-        };
-        self.env.docs.send(doc, cmd).await;
-        Ok(())
-    }
-
-    /// Whether this sync message may go to the run: it is readable, the connection is
-    /// within its run limit, and changes it carries are allowed (write access, rate
-    /// allowance). A refused message is not applied at all. Mesh peers carry changes
-    /// other relays already admitted.
-    fn admit(&self, doc: DocumentId, message: &Message) -> Result<(), Stop> {
-        if self.link.is_mesh() {
-            return Ok(());
-        }
-        let run = RunId::from(doc);
-        self.grants
-            .check(run, Access::Read)
-            .map_err(|why| self.protocol_error(format!("forbidden: {why}")))?;
-        let max = self.env.config.max_runs_per_connection;
-        if !self.attached.contains(&doc) && self.attached.len() >= max {
-            return Err(self.protocol_error(format!(
-                "this connection already syncs {max} runs, the limit (--max-runs-per-connection)"
-            )));
-        }
-        let changes = message.changes.len();
-        if changes == 0 {
-            return Ok(());
-        }
-        self.grants.check(run, Access::Write).map_err(|why| {
-            self.protocol_error(format!("changes refused, nothing applied: {why}"))
-        })?;
-        let changes = u32::try_from(changes).unwrap_or(u32::MAX);
-        self.env
-            .limits
-            .changes
-            .take(&self.who, changes)
-            .map_err(|limited| {
-                self.env.metrics.rate_limited();
-                self.protocol_error(format!("changes refused, nothing applied: {limited}"))
-            })
     }
 
     /// An `error` message from us to this peer.
@@ -299,7 +236,7 @@ impl Session {
     /// Tells every run this peer synced that it is gone (a run no longer in memory has
     /// forgotten it already: it is not loaded just to hear that).
     pub async fn end(self) {
-        for doc in self.attached {
+        for &doc in self.admission.attached() {
             let cmd = DocCmd::Detach(self.link.link.clone());
             self.env.docs.send_if_loaded(doc, cmd).await;
         }

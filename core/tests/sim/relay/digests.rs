@@ -34,14 +34,10 @@ impl SimRelay {
         now: u64,
         conn: u64,
         link: &Link,
-        data: &[u8],
+        message: &DigestMessage,
         out: &mut Vec<Out>,
     ) {
-        let message = match DigestMessage::decode(data) {
-            Ok(m) => m,
-            Err(e) => return out.push(Out::Violation(format!("bad digest: {e}"))),
-        };
-        let step = digest::respond(&self.digests, &message);
+        let step = digest::respond(&self.digests, message);
         for reply in step.replies {
             let frame = self.digest_frame(&link.peer, &reply);
             out.push(Out::Frame { conn, frame });

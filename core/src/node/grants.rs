@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use runmesh_core::RunId;
+use crate::id::RunId;
 
 /// Read or write access to a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]

@@ -1,0 +1,102 @@
+//! [`Admission`]: what one session may do with the runs it names. A refused frame is
+//! not applied at all, and its session ends with an `error` naming why.
+
+use std::collections::HashSet;
+
+use automerge::sync::Message;
+
+use crate::hub::PeerKind;
+use crate::id::{DocumentId, RunId};
+use crate::node::{Access, Grants};
+
+/// One session's admission: its grants, its kind, the runs it syncs and how many it may.
+#[derive(Debug)]
+pub struct Admission {
+    grants: Grants,
+    kind: PeerKind,
+    attached: HashSet<DocumentId>,
+    max_runs: usize,
+}
+
+impl Admission {
+    /// A session with `grants`, syncing at most `max_runs` runs (mesh links: any number).
+    pub fn new(grants: Grants, max_runs: usize) -> Self {
+        let kind = if grants.is_mesh() {
+            PeerKind::Mesh
+        } else {
+            PeerKind::Client
+        };
+        Self {
+            grants,
+            kind,
+            attached: HashSet::new(),
+            max_runs,
+        }
+    }
+
+    /// What is at the other end: a client or a relay.
+    pub fn kind(&self) -> PeerKind {
+        self.kind
+    }
+
+    /// What the session may do.
+    pub fn grants(&self) -> &Grants {
+        &self.grants
+    }
+
+    /// Admits a sync message for `doc`: the run is readable, the session within its run
+    /// limit, and changes it carries are allowed (write access, then `spend` the rate
+    /// allowance for them; `spend` refuses with why). On success the session syncs `doc`.
+    /// Mesh peers carry changes other relays admitted.
+    pub fn sync(
+        &mut self,
+        doc: DocumentId,
+        message: &Message,
+        spend: impl FnOnce(u32) -> Result<(), String>,
+    ) -> Result<(), String> {
+        if self.kind == PeerKind::Client {
+            self.check_sync(doc, message, spend)?;
+        }
+        self.attached.insert(doc);
+        Ok(())
+    }
+
+    fn check_sync(
+        &self,
+        doc: DocumentId,
+        message: &Message,
+        spend: impl FnOnce(u32) -> Result<(), String>,
+    ) -> Result<(), String> {
+        let run = RunId::from(doc);
+        self.grants
+            .check(run, Access::Read)
+            .map_err(|why| format!("forbidden: {why}"))?;
+        let max = self.max_runs;
+        if !self.attached.contains(&doc) && self.attached.len() >= max {
+            return Err(format!(
+                "this connection already syncs {max} runs, the limit (--max-runs-per-connection)"
+            ));
+        }
+        let changes = message.changes.len();
+        if changes == 0 {
+            return Ok(());
+        }
+        self.grants
+            .check(run, Access::Write)
+            .map_err(|why| format!("changes refused, nothing applied: {why}"))?;
+        spend(u32::try_from(changes).unwrap_or(u32::MAX))
+            .map_err(|limited| format!("changes refused, nothing applied: {limited}"))
+    }
+
+    /// Admits ephemeral data for `doc`: the run is readable.
+    pub fn ephemeral(&self, doc: DocumentId) -> Result<(), String> {
+        self.grants
+            .check(RunId::from(doc), Access::Read)
+            .map_err(|why| format!("forbidden: {why}"))
+    }
+
+    /// The runs this session syncs.
+    pub fn attached(&self) -> impl Iterator<Item = &DocumentId> {
+        self.attached.iter()
+    }
+}

@@ -1,0 +1,19 @@
+//! Relay-wide rules, sans-IO: what a peer's connection may do and where each of its
+//! frames goes. The relay performs them over sockets; the simulation runs the same code.
+//! (The per-run rules are the [hub](crate::hub); this module grows toward the one relay
+//! node that owns them all.)
+//!
+//! - [`Grants`] (`grants.rs`): what a connection or request may do, as JWT verification
+//!   (or the mesh token, or open mode) yields it.
+//! - [`route`] (`route.rs`): a frame from a peer that completed the handshake, as one
+//!   thing to do.
+//! - [`Admission`] (`admission.rs`): what one session may do with a run: read it, write
+//!   it, how many runs at once, its rate allowance.
+
+mod admission;
+mod grants;
+mod route;
+
+pub use admission::Admission;
+pub use grants::{Access, Denied, Grants};
+pub use route::{RouteError, Routed, route};

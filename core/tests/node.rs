@@ -1,0 +1,160 @@
+//! The relay-wide rules of `runmesh_core::node` that the relay's sessions and the
+//! simulation share: how a frame is routed, and what a session may do.
+
+mod common;
+
+use std::collections::HashMap;
+
+use automerge::sync::Message;
+use common::*;
+use runmesh_core::hub::PeerKind;
+use runmesh_core::node::{Access, Admission, Grants, RouteError, Routed, route};
+use runmesh_core::sync::{PeerId, WireMessage};
+use runmesh_core::{DocumentId, RunId};
+
+fn user(runs: &[(RunId, Access)]) -> Grants {
+    Grants::User {
+        user: "ada".into(),
+        runs: runs
+            .iter()
+            .map(|(r, a)| (r.to_string(), *a))
+            .collect::<HashMap<_, _>>(),
+    }
+}
+
+/// A sync message carrying one change (a graft on the base run).
+fn with_change() -> Message {
+    let mut run = base();
+    let before = run.heads();
+    run.graft("step1", "A", 1).unwrap();
+    let change = run.automerge_mut().get_changes(&before)[0]
+        .raw_bytes()
+        .to_vec();
+    let mut message = empty();
+    message.changes = vec![change].into();
+    message
+}
+
+fn empty() -> Message {
+    let mut doc = automerge::AutoCommit::new();
+    let mut state = automerge::sync::State::new();
+    use automerge::sync::SyncDoc;
+    doc.sync().generate_sync_message(&mut state).unwrap()
+}
+
+fn base() -> runmesh_core::RunDoc {
+    runmesh_core::RunDoc::create(run_id(), who(1, "eu", "a"), "T", &steps(&["step1"]), 1).unwrap()
+}
+
+fn doc(run: RunId) -> DocumentId {
+    run.document_id()
+}
+
+#[test]
+fn a_read_grant_syncs_but_may_not_write_and_nothing_is_spent() {
+    let run = RunId::random();
+    let mut session = Admission::new(user(&[(run, Access::Read)]), 10);
+    assert_eq!(
+        session.sync(doc(run), &empty(), |_| panic!("no changes")),
+        Ok(())
+    );
+    let mut spent = 0;
+    let why = session
+        .sync(doc(run), &with_change(), |n| {
+            spent += n;
+            Ok(())
+        })
+        .unwrap_err();
+    assert!(
+        why.starts_with("changes refused, nothing applied: this token grants read"),
+        "{why}"
+    );
+    assert_eq!(spent, 0);
+    let other = RunId::random();
+    let why = session.sync(doc(other), &empty(), |_| Ok(())).unwrap_err();
+    assert!(
+        why.starts_with("forbidden: this token grants no access"),
+        "{why}"
+    );
+    assert!(session.ephemeral(doc(other)).is_err());
+    assert_eq!(session.attached().count(), 1);
+}
+
+#[test]
+fn a_session_syncs_at_most_its_limit_of_runs_and_spends_per_change() {
+    let mut session = Admission::new(Grants::Open, 2);
+    let runs: Vec<RunId> = (0..3).map(|_| RunId::random()).collect();
+    for run in &runs[..2] {
+        session.sync(doc(*run), &empty(), |_| Ok(())).unwrap();
+    }
+    let why = session
+        .sync(doc(runs[2]), &empty(), |_| Ok(()))
+        .unwrap_err();
+    assert!(why.contains("--max-runs-per-connection"), "{why}");
+    // A run it syncs already stays open to it; its changes spend the allowance.
+    let mut spent = 0;
+    session
+        .sync(doc(runs[0]), &with_change(), |n| {
+            spent += n;
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(spent, 1);
+    let why = session
+        .sync(doc(runs[0]), &with_change(), |_| Err("rate limit".into()))
+        .unwrap_err();
+    assert_eq!(why, "changes refused, nothing applied: rate limit");
+}
+
+#[test]
+fn a_mesh_link_is_not_limited() {
+    let mut link = Admission::new(Grants::Mesh, 1);
+    assert_eq!(link.kind(), PeerKind::Mesh);
+    for _ in 0..3 {
+        let run = RunId::random();
+        link.sync(doc(run), &with_change(), |_| {
+            panic!("mesh changes are not rate limited")
+        })
+        .unwrap();
+    }
+}
+
+#[test]
+fn frames_route_by_who_sent_them() {
+    let peer = PeerId::from("client");
+    let run = RunId::random();
+    let ephemeral = || WireMessage::Ephemeral {
+        sender_id: PeerId::from("someone-else"),
+        target_id: PeerId::from("relay"),
+        count: 1,
+        session_id: "s".into(),
+        document_id: doc(run),
+        data: vec![1],
+    };
+    // A client speaks for itself; a relay passes on what others said.
+    match route(ephemeral(), &peer, PeerKind::Client).unwrap() {
+        Routed::Ephemeral { sender, .. } => assert_eq!(sender, peer),
+        other => panic!("{other:?}"),
+    }
+    match route(ephemeral(), &peer, PeerKind::Mesh).unwrap() {
+        Routed::Ephemeral { sender, .. } => assert_eq!(sender, PeerId::from("someone-else")),
+        other => panic!("{other:?}"),
+    }
+    let sync = WireMessage::Sync {
+        sender_id: peer.clone(),
+        target_id: PeerId::from("relay"),
+        document_id: doc(run),
+        data: vec![0x42, 0, 0],
+    };
+    assert!(matches!(
+        route(sync, &peer, PeerKind::Client),
+        Err(RouteError::BadSync(_))
+    ));
+    let join = WireMessage::Leave {
+        sender_id: peer.clone(),
+    };
+    assert!(matches!(
+        route(join, &peer, PeerKind::Client),
+        Ok(Routed::End(None))
+    ));
+}
