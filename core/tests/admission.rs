@@ -7,12 +7,11 @@
 
 #![cfg(not(target_arch = "wasm32"))]
 
-mod common;
-
 use automerge::transaction::Transactable;
 use automerge::{ActorId, AutoCommit, ChangeHash, ObjType, ROOT};
-use common::*;
 use runmesh_core::{MAX_DEPTH, MAX_HEADS, MAX_WAITING, RunDoc, RunError};
+use runmesh_testkit::chunks::{forge, hash_of};
+use runmesh_testkit::fixtures::*;
 
 /// A document holding what `run` holds, writing as actor `n`.
 fn writer(run: &mut RunDoc, n: u32) -> AutoCommit {

@@ -11,14 +11,13 @@
 
 #![cfg(not(target_arch = "wasm32"))]
 
-mod common;
-
 use std::num::NonZeroU64;
 
 use automerge::legacy::{ElementId, Key, MarkData, ObjectId, Op, OpId, OpType, SortedVec};
 use automerge::{ActorId, Change, ChangeHash, ExpandedChange, ObjType, ReadDoc, ScalarValue};
-use common::*;
 use runmesh_core::{MAX_DEPTH, RunDoc, RunError};
+use runmesh_testkit::chunks::{forge, hash_of};
+use runmesh_testkit::fixtures::*;
 
 fn actor(n: u8) -> ActorId {
     ActorId::from(&[n; 16][..])

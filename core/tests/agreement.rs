@@ -6,14 +6,12 @@
 
 #![cfg(not(target_arch = "wasm32"))]
 
-mod common;
-
 use std::path::PathBuf;
 
 use automerge::ReadDoc;
 use automerge::transaction::Transactable;
-use common::*;
 use runmesh_core::{FlagValue, RunDoc};
+use runmesh_testkit::fixtures::*;
 
 fn fixture_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")

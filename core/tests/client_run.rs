@@ -2,14 +2,12 @@
 //! that could carry a change goes to the relay before the local store holds it; a failed
 //! write sends nothing; a device that restarts on its store delivers what it made.
 
-mod common;
-
 use automerge::ReadDoc;
-use common::hub::Hub;
-use common::*;
 use runmesh_core::client::{ClientEffect, ClientInput, ClientRun, StoreRequest};
 use runmesh_core::sync::PeerId;
 use runmesh_core::{DocumentId, RunDoc};
+use runmesh_testkit::fixtures::*;
+use runmesh_testkit::memory_hub::Hub;
 
 fn base() -> RunDoc {
     RunDoc::create(run_id(), who(1, "eu", "alice"), "T", &steps(&["step1"]), 1).unwrap()

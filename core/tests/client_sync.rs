@@ -2,14 +2,12 @@
 //! uses (handshake, `DocSync`): runs converge, a bare replica asks rather than creates,
 //! unacknowledged changes are counted, ephemeral data reaches the other client.
 
-mod common;
-
 use std::collections::VecDeque;
 
-use common::hub::Hub;
-use common::*;
 use runmesh_core::sync::{ClientError, ClientSync, PeerId, WireMessage};
 use runmesh_core::{RunDoc, RunId};
+use runmesh_testkit::fixtures::*;
+use runmesh_testkit::memory_hub::Hub;
 
 struct Client {
     run: RunDoc,

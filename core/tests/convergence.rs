@@ -8,12 +8,10 @@
 
 #![cfg(not(target_arch = "wasm32"))]
 
-mod common;
-
-use common::Rng;
-use common::*;
 use proptest::prelude::*;
 use runmesh_core::{FlagValue, RunDoc};
+use runmesh_testkit::fixtures::*;
+use runmesh_testkit::rng::{Rng, proptest_cases};
 
 const REGIONS: [&str; 3] = ["us-east-1", "eu-central-1", "ap-southeast-1"];
 const USERS: [&str; 3] = ["alice", "bob", "carol"];

@@ -2,12 +2,10 @@
 //! concurrent branches, merges, many heads, a fork merged back. From every point a
 //! follower was ever told, it resumes with exactly the changes after it.
 
-mod common;
-
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ROOT};
-use common::{run_id, three_step_run, who};
 use runmesh_core::{ChangeEvent, ChangeHash, RunDoc, RunId};
+use runmesh_testkit::fixtures::{run_id, three_step_run, who};
 
 fn heads_of(event: &ChangeEvent) -> Vec<ChangeHash> {
     event.id.iter().map(|h| h.parse().unwrap()).collect()

@@ -5,12 +5,10 @@
 
 #![cfg(not(target_arch = "wasm32"))]
 
-mod common;
-
-use common::Rng;
-use common::*;
 use proptest::prelude::*;
 use runmesh_core::{ChangeHash, FlagValue, Identity, RunDoc, RunError, RunId};
+use runmesh_testkit::fixtures::*;
+use runmesh_testkit::rng::{Rng, proptest_cases};
 
 fn fork_id() -> RunId {
     "00000000-0000-4000-8000-0000000000f0".parse().unwrap()

@@ -1,10 +1,8 @@
 //! The view is read on first use, not on load: a replica that only syncs a run never
 //! reads it, and one that reads it late sees the same run as one that read it at once.
 
-mod common;
-
-use common::*;
 use runmesh_core::{FlagValue, RunDoc};
+use runmesh_testkit::fixtures::*;
 
 fn full_read(run: &mut RunDoc) -> String {
     RunDoc::load(run_id(), who(99, "r", "u"), &run.save())

@@ -4,12 +4,10 @@
 
 #![cfg(not(target_arch = "wasm32"))]
 
-mod common;
-
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ObjType, ROOT, ReadDoc};
-use common::*;
 use runmesh_core::{FlagValue, RunDoc, RunError};
+use runmesh_testkit::fixtures::*;
 
 /// A small valid document of its own (not descended from any run's genesis) whose root
 /// has `title` and `steps`: its `steps` wins the root key over the genesis' list.

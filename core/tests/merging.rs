@@ -1,11 +1,9 @@
 //! Two or more replicas editing concurrently, then merging.
 
-mod common;
-
 use automerge::transaction::Transactable;
 use automerge::{ObjType, ROOT, ReadDoc};
-use common::*;
 use runmesh_core::{FlagValue, GENESIS, RunDoc};
+use runmesh_testkit::fixtures::*;
 
 fn pair() -> (RunDoc, RunDoc) {
     let mut us = three_step_run();

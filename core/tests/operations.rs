@@ -1,9 +1,7 @@
 //! The run document's operations and their errors, on one replica.
 
-mod common;
-
-use common::*;
 use runmesh_core::{FlagValue, NodeKind, RunDoc, RunError, RunId};
+use runmesh_testkit::fixtures::*;
 
 #[test]
 fn grafts_sit_after_their_anchor_and_grafts_of_grafts_follow_them() {

@@ -1,9 +1,7 @@
 //! A run's past: the run as it was at some heads, and what changed between two points.
 
-mod common;
-
-use common::{run_id, three_step_run, who};
 use runmesh_core::{ChangeHash, FlagValue, RunDoc, RunError};
+use runmesh_testkit::fixtures::{run_id, three_step_run, who};
 
 fn agents(state: &runmesh_core::RunState) -> Vec<String> {
     state.grafts.iter().map(|g| g.agent_name.clone()).collect()

@@ -7,13 +7,12 @@
 
 #![cfg(not(target_arch = "wasm32"))]
 
-mod common;
-
 use std::collections::VecDeque;
 
-use common::*;
 use runmesh_core::sync::{DocSync, PeerId, WireMessage, decode_message};
 use runmesh_core::{FlagValue, RunDoc};
+use runmesh_testkit::fixtures::*;
+use runmesh_testkit::rng::Rng;
 
 struct Node {
     id: PeerId,

@@ -3,10 +3,8 @@
 
 #![cfg(not(target_arch = "wasm32"))]
 
-mod common;
-
-use common::*;
 use runmesh_core::{ChangeHash, FlagValue, RunDoc, RunError};
+use runmesh_testkit::fixtures::*;
 
 fn last_change(run: &mut RunDoc) -> ChangeHash {
     run.history().last().unwrap().hash.parse().unwrap()

@@ -4,12 +4,11 @@
 
 #![cfg(not(target_arch = "wasm32"))]
 
-mod common;
-
 use automerge::transaction::Transactable;
 use automerge::{ActorId, AutoCommit, ROOT};
-use common::*;
 use runmesh_core::{RunDoc, RunError};
+use runmesh_testkit::chunks::{change_by, forge, hash_of};
+use runmesh_testkit::fixtures::*;
 
 /// The run after the refusal: it reads, saves, and takes a new graft.
 fn still_sound(run: &mut RunDoc, heads: &[automerge::ChangeHash]) {

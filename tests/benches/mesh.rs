@@ -3,14 +3,11 @@
 //! `cargo bench -p runmesh-tests --bench mesh`. Bounded in count and time; figures in
 //! docs/benchmarks.md.
 
-#[path = "../../relay/tests/common/mod.rs"]
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
 use runmesh_core::{Identity, RunDoc, RunId, StepSpec};
-use runmesh_tests::Proxy;
+use runmesh_testkit::proxy::Proxy;
+use runmesh_testkit::relay::*;
 
 const GRAFTS: usize = 200;
 const PARTITIONS: usize = 20;

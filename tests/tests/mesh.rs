@@ -1,13 +1,10 @@
 //! Relays in several regions on loopback converge: full mesh, line topology, through a
 //! partition, and after a restart (the seed's multi-region tests).
 
-#[path = "../../relay/tests/common/mod.rs"]
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
-use runmesh_tests::Proxy;
+use runmesh_testkit::proxy::Proxy;
+use runmesh_testkit::relay::*;
 use serde_json::{Value, json};
 
 const RUN: &str = "123e4567-e89b-12d3-a456-426614174000";

@@ -4,16 +4,12 @@
 //! synced when it comes back. Once with B on a data directory, once on PostgreSQL (when
 //! `RUNMESH_TEST_DATABASE_URL` is set), whose fingerprints must survive B's restart too.
 
-#[path = "../../relay/tests/common/mod.rs"]
-mod common;
-#[path = "../../relay/tests/common/pg.rs"]
-mod pg;
-
 use std::path::Path;
 use std::time::Duration;
 
-use common::*;
 use runmesh_core::RunId;
+use runmesh_testkit::pg;
+use runmesh_testkit::relay::*;
 use serde_json::{Value, json};
 
 const RUNS: usize = 40;

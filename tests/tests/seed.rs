@@ -6,16 +6,13 @@
 //! `iptables` cuts and restores a proxy between the regions, `kubectl logs` prints the
 //! relays' log.
 
-#[path = "../../relay/tests/common/mod.rs"]
-mod common;
-
 use std::io::Write;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::TestRelay;
-use runmesh_tests::Proxy;
+use runmesh_testkit::proxy::Proxy;
+use runmesh_testkit::relay::{TestRelay, eventually, get};
 use serde_json::Value;
 
 const GUIDE: &str = include_str!("../seed/multi-region-guide.md");
@@ -169,10 +166,8 @@ fn follow_partition(dir: &Path, proxy: Proxy) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_guide_s_commands_work_as_written() {
     let regions = regions().await;
-    common::eventually("the regions to link", || async {
-        let status = common::get(&regions.us.http("/api/crdt/mesh/status"))
-            .await
-            .1;
+    eventually("the regions to link", || async {
+        let status = get(&regions.us.http("/api/crdt/mesh/status")).await.1;
         (status["connectedPeers"] == 1).then_some(())
     })
     .await;
@@ -209,7 +204,7 @@ async fn the_guide_s_commands_work_as_written() {
     // region.
     let answers = values(&regions.run(&block("### Snapshot Restoration")));
     assert_eq!(answers.last().unwrap()["applied"], true, "{answers:?}");
-    let restored = common::get(&regions.west.http(&format!("/api/crdt/runs/{RUN_ID}/state")))
+    let restored = get(&regions.west.http(&format!("/api/crdt/runs/{RUN_ID}/state")))
         .await
         .1;
     assert_eq!(

@@ -8,8 +8,8 @@ use automerge::{ActorId, AutoCommit, ObjType, ROOT};
 use runmesh_core::hub::Input;
 use runmesh_core::{MAX_DEPTH, MAX_HEADS};
 
-use crate::harness::*;
 use crate::lineage::{carrying, errors};
+use runmesh_testkit::run_hub::*;
 
 /// A change by writer `n` on top of `doc`, made by `write`.
 fn change(doc: &mut AutoCommit, n: u32, write: impl FnOnce(&mut AutoCommit)) -> Vec<u8> {

@@ -5,8 +5,8 @@ use runmesh_core::RunDoc;
 use runmesh_core::hub::{Effect, Input};
 use runmesh_core::sync::WireMessage;
 
-use crate::common::{run_id, who};
-use crate::harness::*;
+use runmesh_testkit::fixtures::{run_id, who};
+use runmesh_testkit::run_hub::*;
 
 /// What another relay appended: a graft of `agent` on its own replica of the base run.
 fn appended_elsewhere(agent: &str) -> Vec<u8> {

@@ -4,7 +4,7 @@
 
 use runmesh_core::hub::Input;
 
-use crate::harness::*;
+use runmesh_testkit::run_hub::*;
 
 #[test]
 fn the_same_question_gets_the_same_answer_until_a_change_is_stored() {

@@ -9,8 +9,8 @@ use runmesh_core::GENESIS;
 use runmesh_core::hub::{Effect, Input, RunOp};
 use runmesh_core::sync::WireMessage;
 
-use crate::harness::*;
 use runmesh_core::hub::Link;
+use runmesh_testkit::run_hub::*;
 
 /// A small valid document of its own whose root has `title` and `steps`.
 fn foreign() -> AutoCommit {

@@ -3,18 +3,15 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 mod admission;
-#[path = "../common/mod.rs"]
-mod common;
 mod elsewhere;
 mod feed;
-mod harness;
 mod lineage;
 mod weight;
 mod writers;
 
-use harness::*;
 use runmesh_core::hub::{Effect, Input, OpError, RunOp};
 use runmesh_core::sync::WireMessage;
+use runmesh_testkit::run_hub::*;
 
 #[test]
 fn changes_are_stored_before_any_peer_hears_of_them() {

@@ -7,7 +7,7 @@ use automerge::transaction::Transactable;
 use runmesh_core::hub::{Input, Link};
 use runmesh_core::sync::WireMessage;
 
-use crate::harness::*;
+use runmesh_testkit::run_hub::*;
 
 /// 200 KB of one letter: Automerge deflates the change that writes it to about 1 KB.
 fn compressible() -> String {

@@ -5,9 +5,9 @@
 
 use runmesh_core::hub::{Input, RunOp};
 
-use crate::common::{change_by, forge, hash_of};
-use crate::harness::*;
 use crate::lineage::{carrying, errors};
+use runmesh_testkit::chunks::{change_by, forge, hash_of};
+use runmesh_testkit::run_hub::*;
 
 /// The hub's run still reads, saves and takes a graft.
 fn still_sound(hub: &mut TestHub, heads: &[automerge::ChangeHash]) {

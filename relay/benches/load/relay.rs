@@ -1,12 +1,13 @@
-//! The relay under test: the real binary as a child process (the tests' `ChildRelay`),
-//! with the per-user rate limit raised so capacity, not the limit, is measured.
+//! The relay under test: the real binary as a child process (the test kit's
+//! `ChildRelay`), with the per-user rate limit raised so capacity, not the limit, is
+//! measured.
 
 use std::path::Path;
 
-#[path = "../../tests/common/child.rs"]
-mod child;
+use runmesh_testkit::child::{ChildRelay, RelayBinary};
 
-use child::ChildRelay;
+/// The relay binary cargo built for this bench.
+const RELAY: RelayBinary = RelayBinary(env!("CARGO_BIN_EXE_runmesh-relay"));
 
 pub struct Relay {
     inner: ChildRelay,
@@ -29,7 +30,7 @@ impl Relay {
             "100000000",
         ];
         args.extend_from_slice(extra);
-        let inner = ChildRelay::spawn(dir, &args);
+        let inner = RELAY.spawn(dir, &args);
         Self {
             http: inner.base.clone(),
             ws: inner.ws(),

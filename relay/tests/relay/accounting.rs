@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
 use crate::auth::{hs256, now, secured, send};
-use crate::common::*;
+use runmesh_testkit::relay::*;
 
 const GRAFT: &str = r#"{"after":"step1","agentName":"A"}"#;
 
@@ -381,10 +381,10 @@ async fn undo_on_a_run_the_relay_does_not_hold_is_a_404() {
 
 #[tokio::test]
 async fn with_postgres_a_read_of_a_run_not_stored_loads_nothing() {
-    let Some(url) = crate::pg::database_url() else {
+    let Some(url) = runmesh_testkit::pg::database_url() else {
         return;
     };
-    let schema = crate::pg::Schema::create(&url).await;
+    let schema = runmesh_testkit::pg::Schema::create(&url).await;
     let on_schema = |c: &mut Config| c.database_url = Some(schema.url.clone());
     let (dx, dy) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let x = TestRelay::start_in(dx.path(), "pg", on_schema).await;

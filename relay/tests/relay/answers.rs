@@ -3,8 +3,8 @@
 //! `Prefer: return=representation` or `?return=representation`; and `…/history` paged the
 //! way the run listing is.
 
-use crate::common::*;
 use reqwest::Method;
+use runmesh_testkit::relay::*;
 use serde_json::{Value, json};
 
 /// A change's status, `Preference-Applied` header, body size and JSON answer.

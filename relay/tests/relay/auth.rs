@@ -5,11 +5,11 @@
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::common::*;
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use runmesh_core::sync::{PeerId, PeerMetadata, WireMessage};
 use runmesh_core::{Identity, RunDoc, RunId};
 use runmesh_relay::client::Connection;
+use runmesh_testkit::relay::*;
 
 const SECRET: &str = "test-secret-0123456789abcdef";
 const MESH: &str = "mesh-secret-0123456789abcdef";

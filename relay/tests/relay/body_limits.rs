@@ -5,8 +5,8 @@
 use base64::Engine;
 use runmesh_core::{Identity, RunDoc, RunId};
 
-use crate::common::*;
 use crate::raw;
+use runmesh_testkit::relay::*;
 
 const KIB: usize = 1024;
 

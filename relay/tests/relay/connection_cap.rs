@@ -9,9 +9,9 @@ use runmesh_core::sync::{PeerId, PeerMetadata};
 use runmesh_relay::client::Connection;
 use tokio::net::TcpStream;
 
-use crate::child::ChildRelay;
-use crate::common::*;
+use crate::RELAY;
 use crate::raw;
+use runmesh_testkit::relay::*;
 
 /// Connections over the cap the relay still reads for a probe (`serve::PROBE_SLOTS`).
 const PROBE_SLOTS: usize = 32;
@@ -96,7 +96,7 @@ async fn a_websocket_holds_its_slot_until_it_closes() {
 fn a_cap_over_the_open_file_limit_is_lowered_with_a_warning() {
     let tmp = tempfile::tempdir().unwrap();
     // 512 files: 256 kept for the relay's own, 32 for probes, 224 for connections.
-    let mut relay = ChildRelay::spawn_wrapped(
+    let mut relay = RELAY.spawn_wrapped(
         &["prlimit", "--nofile=512:512", "--"],
         tmp.path(),
         &["--max-connections", "4096"],

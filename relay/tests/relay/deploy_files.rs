@@ -5,8 +5,8 @@
 
 use std::collections::BTreeSet;
 
-use crate::child::ChildRelay;
-use crate::common::*;
+use crate::RELAY;
+use runmesh_testkit::relay::*;
 
 const DOCKERFILE: &str = include_str!("../../../Dockerfile");
 const UNIT: &str = include_str!("../../deploy/runmesh-relay.service");
@@ -14,7 +14,7 @@ const K8S: &str = include_str!("../../deploy/k8s/runmesh.yaml");
 
 /// The environment variables the relay reads, from its help.
 fn relay_env() -> BTreeSet<String> {
-    let (ok, help, err) = ChildRelay::command(&["--help"], &[]);
+    let (ok, help, err) = RELAY.command(&["--help"], &[]);
     assert!(ok, "{err}");
     help.split("[env: ")
         .skip(1)

@@ -4,8 +4,9 @@ use std::collections::BTreeSet;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 
-use crate::child::ChildRelay;
-use crate::common::*;
+use crate::RELAY;
+use runmesh_testkit::child::ChildRelay;
+use runmesh_testkit::relay::*;
 use serde_json::Value;
 
 const RUN: &str = "123e4567-e89b-12d3-a456-426614174000";
@@ -115,7 +116,7 @@ async fn an_idle_run_is_unloaded_and_reloads_on_demand() {
 }
 
 fn spawn_relay(dir: &std::path::Path) -> ChildRelay {
-    ChildRelay::spawn(
+    RELAY.spawn(
         dir,
         &["--region", "crash", "--snapshot-interval-events", "7"],
     )

@@ -4,8 +4,8 @@
 
 use serde_json::Value;
 
-use crate::common::*;
 use crate::sse::Consumer;
+use runmesh_testkit::relay::*;
 
 pub async fn graft(relay: &TestRelay, agent: &str) {
     let (status, body) = post(

@@ -10,9 +10,9 @@ use base64::Engine;
 use runmesh_core::{Identity, RunDoc};
 use serde_json::{Value, json};
 
-use crate::common::*;
 use crate::feed::{RUN, agent, graft};
 use crate::sse::Consumer;
+use runmesh_testkit::relay::*;
 
 fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)

@@ -15,8 +15,9 @@ use runmesh_core::{Identity, RunDoc, RunId};
 use runmesh_relay::client::Connection;
 use serde_json::json;
 
-use crate::child::ChildRelay;
-use crate::common::*;
+use crate::RELAY;
+use runmesh_testkit::child::ChildRelay;
+use runmesh_testkit::relay::*;
 
 /// The address space the relay may use: a healthy relay (mimalloc, a few threads) runs
 /// well inside it; Automerge sizing a buffer from the hostile bytes does not.
@@ -88,7 +89,7 @@ impl Capped {
         let log = tempfile::NamedTempFile::new().unwrap();
         let stderr = std::process::Stdio::from(log.reopen().unwrap());
         let relay =
-            ChildRelay::spawn_capped(dir.path(), &["--mesh-token", MESH_TOKEN], CAP_BYTES, stderr);
+            RELAY.spawn_capped(dir.path(), &["--mesh-token", MESH_TOKEN], CAP_BYTES, stderr);
         let run = RunId::random();
         let body = json!({ "runId": run, "title": "Release", "steps": ["step1", "step2"] });
         let (status, created) = post(&format!("{}/api/crdt/runs", relay.base), body).await;

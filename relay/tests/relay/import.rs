@@ -6,8 +6,8 @@ use std::path::Path;
 use automerge::transaction::Transactable;
 use runmesh_core::{Identity, RunDoc, RunId, StepSpec};
 
-use crate::child::ChildRelay;
-use crate::common::*;
+use crate::RELAY;
+use runmesh_testkit::relay::*;
 
 /// The hostile Automerge bytes the fuzzer found, among them the 141 bytes that made
 /// Automerge allocate without bound (refused before parsing by `runmesh_core::bounds`);
@@ -147,7 +147,7 @@ async fn bad_entries_are_named_the_rest_is_imported_and_the_exit_is_non_zero() {
         "{err}"
     );
 
-    let relay = ChildRelay::spawn(&tmp.path().join("data"), &[]);
+    let relay = RELAY.spawn(&tmp.path().join("data"), &[]);
     assert_eq!(title_of(&relay.base, first).await, (200, "first".into()));
     assert_eq!(title_of(&relay.base, last).await, (200, "last".into()));
     assert_eq!(title_of(&relay.base, lost).await.0, 404);
@@ -175,6 +175,6 @@ async fn an_archive_cut_short_names_where_it_stopped_and_keeps_what_came_before(
         err.contains(&inside) && err.contains("later entries were not read"),
         "{err}"
     );
-    let relay = ChildRelay::spawn(&tmp.path().join("data"), &[]);
+    let relay = RELAY.spawn(&tmp.path().join("data"), &[]);
     assert_eq!(title_of(&relay.base, first).await, (200, "first".into()));
 }

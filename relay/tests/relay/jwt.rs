@@ -4,7 +4,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 
-use crate::common::TestRelay;
+use runmesh_testkit::relay::TestRelay;
 
 /// The relay's HS256 secret.
 pub const SECRET: &str = "jwt-test-secret-0123456789abcdef";

@@ -3,9 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use crate::common::*;
 use runmesh_core::sync::WireMessage;
 use runmesh_core::{Identity, RunDoc, RunId};
+use runmesh_testkit::relay::*;
 
 #[tokio::test]
 async fn a_connection_may_sync_only_so_many_runs() {

@@ -6,14 +6,14 @@ use automerge::transaction::Transactable;
 use base64::Engine;
 use serde_json::json;
 
-use crate::child::ChildRelay;
-use crate::common::*;
+use crate::RELAY;
+use runmesh_testkit::relay::*;
 
 #[tokio::test]
 async fn a_sync_of_a_document_of_its_own_is_refused_and_the_run_reads_after_a_restart() {
     let tmp = tempfile::tempdir().unwrap();
     let run = runmesh_core::RunId::random();
-    let relay = ChildRelay::spawn(tmp.path(), &[]);
+    let relay = RELAY.spawn(tmp.path(), &[]);
     let body = json!({ "runId": run.to_string(), "title": "Nightly", "steps": ["fetch"] });
     let (status, created) = post(&format!("{}/api/crdt/runs", relay.base), body).await;
     assert_eq!(status, 201, "{created}");
@@ -42,7 +42,7 @@ async fn a_sync_of_a_document_of_its_own_is_refused_and_the_run_reads_after_a_re
     );
 
     drop(relay);
-    let relay = ChildRelay::spawn(tmp.path(), &[]);
+    let relay = RELAY.spawn(tmp.path(), &[]);
     let (status, state) = get(&format!("{}/api/crdt/runs/{run}/state", relay.base)).await;
     assert_eq!(
         (status, state["title"].as_str()),

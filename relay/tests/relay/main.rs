@@ -3,12 +3,10 @@
 //! and CI machines have little disk to spare). Run one area with
 //! `cargo test -p runmesh-relay --test relay auth::`.
 
-#[path = "../common/child.rs"]
-mod child;
-#[path = "../common/mod.rs"]
-mod common;
-#[path = "../common/pg.rs"]
-mod pg;
+use runmesh_testkit::child::RelayBinary;
+
+/// The relay binary cargo built for these tests, for the kit's child-process relay.
+const RELAY: RelayBinary = RelayBinary(env!("CARGO_BIN_EXE_runmesh-relay"));
 
 mod accounting;
 mod answers;

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::common::*;
+use runmesh_testkit::relay::*;
 
 const ALERTS: &str = include_str!("../../deploy/prometheus/alerts.yml");
 const DASHBOARD: &str = include_str!("../../deploy/grafana/runmesh.json");

@@ -2,12 +2,12 @@
 //! `export`/`import`, and verification keys rotated on SIGHUP: a session lives through the
 //! switch, and ends, saying why, once the key its token was signed with is removed.
 
-use crate::child::ChildRelay;
-use crate::common::*;
+use crate::RELAY;
 use crate::sse::Consumer;
 use runmesh_core::sync::{PeerId, PeerMetadata, WireMessage};
 use runmesh_core::{Identity, RunDoc, RunId};
 use runmesh_relay::client::Connection;
+use runmesh_testkit::relay::*;
 
 const SECRET: &str = "ops-secret-0123456789abcdef";
 
@@ -28,7 +28,7 @@ fn mint(secret: &str, runs: &[&str]) -> String {
     for run in runs {
         args.extend(["--run", run]);
     }
-    let (ok, out, err) = ChildRelay::command(&args, &[("JWT_SECRET", secret)]);
+    let (ok, out, err) = RELAY.command(&args, &[("JWT_SECRET", secret)]);
     assert!(ok, "token failed: {err}");
     out.trim().to_owned()
 }
@@ -36,34 +36,34 @@ fn mint(secret: &str, runs: &[&str]) -> String {
 #[tokio::test]
 async fn a_minted_token_is_accepted_for_its_runs_only() {
     let tmp = tempfile::tempdir().unwrap();
-    let relay = ChildRelay::spawn(tmp.path(), &["--jwt-secret", SECRET]);
+    let relay = RELAY.spawn(tmp.path(), &["--jwt-secret", SECRET]);
     let (mine, other) = (RunId::random(), RunId::random());
     let token = mint(SECRET, &[&format!("{mine}=write")]);
     assert_eq!(graft_with(&relay.base, mine, &token, "A").await, 201);
     assert_eq!(graft_with(&relay.base, other, &token, "A").await, 403);
-    let (ok, _, err) = ChildRelay::command(
+    let (ok, _, err) = RELAY.command(
         &["token", "--sub", "a", "--run", "nope=write"],
         &[("JWT_SECRET", SECRET)],
     );
     assert!(!ok && err.contains("--run \"nope=write\""), "{err}");
-    let (ok, _, err) = ChildRelay::command(&["token", "--sub", "a", "--run", "*=read"], &[]);
+    let (ok, _, err) = RELAY.command(&["token", "--sub", "a", "--run", "*=read"], &[]);
     assert!(!ok && err.contains("no key"), "{err}");
 }
 
 #[tokio::test]
 async fn health_exits_zero_for_a_ready_relay_and_one_otherwise() {
     let tmp = tempfile::tempdir().unwrap();
-    let relay = ChildRelay::spawn(tmp.path(), &[]);
-    let (ok, out, _) = ChildRelay::command(&["health", &relay.base], &[]);
+    let relay = RELAY.spawn(tmp.path(), &[]);
+    let (ok, out, _) = RELAY.command(&["health", &relay.base], &[]);
     assert!(ok && out.contains("200"), "{out}");
     let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let nobody = format!("http://{}", free.local_addr().unwrap());
     drop(free);
-    let (ok, _, err) = ChildRelay::command(&["health", &nobody, "--timeout-secs", "2"], &[]);
+    let (ok, _, err) = RELAY.command(&["health", &nobody, "--timeout-secs", "2"], &[]);
     assert!(!ok && err.contains("not ready"), "{err}");
     // A path that answers, but not 200, is not ready either.
     let missing = format!("{}/health/nothing", relay.base);
-    let (ok, _, err) = ChildRelay::command(&["health", &missing], &[]);
+    let (ok, _, err) = RELAY.command(&["health", &missing], &[]);
     assert!(!ok && err.contains("404"), "{err}");
 }
 
@@ -74,7 +74,7 @@ async fn keys_rotate_on_sighup_and_sessions_end_when_their_key_is_removed() {
     let (old, new) = ("old-secret-0123456789", "new-secret-0123456789");
     std::fs::write(&keys, format!("hs256 {old}\n")).unwrap();
     let data = tmp.path().join("data");
-    let relay = ChildRelay::spawn(&data, &["--jwt-keys", keys.to_str().unwrap()]);
+    let relay = RELAY.spawn(&data, &["--jwt-keys", keys.to_str().unwrap()]);
     let run = RunId::random();
     let (old_token, new_token) = (mint(old, &["*=write"]), mint(new, &["*=write"]));
     assert_eq!(graft_with(&relay.base, run, &old_token, "Old").await, 201);
@@ -154,7 +154,7 @@ async fn keys_rotate_on_sighup_and_sessions_end_when_their_key_is_removed() {
 async fn an_export_taken_while_the_relay_runs_restores_every_run() {
     let tmp = tempfile::tempdir().unwrap();
     let (source_dir, target_dir) = (tmp.path().join("source"), tmp.path().join("target"));
-    let source = ChildRelay::spawn(&source_dir, &["--snapshot-interval-events", "3"]);
+    let source = RELAY.spawn(&source_dir, &["--snapshot-interval-events", "3"]);
     let runs: Vec<RunId> = (0..12).map(|_| RunId::random()).collect();
     for (i, run) in runs.iter().enumerate() {
         for g in 0..=i % 5 {
@@ -166,7 +166,7 @@ async fn an_export_taken_while_the_relay_runs_restores_every_run() {
     }
     let archive = tmp.path().join("runs.tar");
     let source_arg = source_dir.to_str().unwrap();
-    let (ok, _, err) = ChildRelay::command(
+    let (ok, _, err) = RELAY.command(
         &[
             "export",
             "--data-dir",
@@ -177,7 +177,7 @@ async fn an_export_taken_while_the_relay_runs_restores_every_run() {
         &[],
     );
     assert!(ok && err.contains("exported 12 runs"), "{err}");
-    let (ok, _, err) = ChildRelay::command(
+    let (ok, _, err) = RELAY.command(
         &[
             "import",
             "--data-dir",
@@ -187,7 +187,7 @@ async fn an_export_taken_while_the_relay_runs_restores_every_run() {
         &[],
     );
     assert!(ok && err.contains("imported 12 runs"), "{err}");
-    let target = ChildRelay::spawn(&target_dir, &[]);
+    let target = RELAY.spawn(&target_dir, &[]);
     for run in &runs {
         let heads = |base: &str| {
             let url = format!("{base}/api/crdt/runs/{run}/heads");

@@ -6,8 +6,8 @@ use runmesh_core::digest::Fingerprint;
 use runmesh_core::{DocumentId, RunId};
 use runmesh_relay::store::{EventMeta, PgStore, Store};
 
-use crate::pg::database_url;
 use crate::store::{Writer, meta};
+use runmesh_testkit::pg::database_url;
 
 /// What the store says of `run`'s heads.
 async fn known(store: &PgStore, run: RunId) -> Option<Fingerprint> {

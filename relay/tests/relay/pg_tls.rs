@@ -2,9 +2,9 @@
 //! `localhost` (not `127.0.0.1`), signed by a throwaway CA (`RUNMESH_TEST_DATABASE_CA`),
 //! and the role `runmesh_tls` may connect only over TLS (`.ci/postgres.sh`).
 
-use crate::pg::database_url;
 use runmesh_core::{DocumentId, RunId};
 use runmesh_relay::store::{EventMeta, FeedItem, PgStore, Store};
+use runmesh_testkit::pg::database_url;
 
 /// `(host, query)` → a URL for the TLS-only role; `None` when there is no database.
 fn tls_url(host: &str, query: &str) -> Option<String> {

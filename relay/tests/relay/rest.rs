@@ -1,7 +1,7 @@
 //! The REST API over real HTTP: the seed's curl commands verbatim, round trips, health,
 //! metrics and the size limit. Every error case is in `router.rs`, without a socket.
 
-use crate::common::*;
+use runmesh_testkit::relay::*;
 use serde_json::{Value, json};
 
 const RUN: &str = "123e4567-e89b-12d3-a456-426614174000";

@@ -8,7 +8,7 @@ use base64::Engine;
 use runmesh_core::{Identity, RunDoc, RunId};
 use serde_json::json;
 
-use crate::common::*;
+use runmesh_testkit::relay::*;
 
 #[tokio::test]
 async fn a_document_that_deflates_well_is_weighed_inflated() {

@@ -5,10 +5,10 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use crate::child::ChildRelay;
-use crate::common::*;
-use crate::pg::database_url;
+use crate::RELAY;
 use runmesh_core::{Identity, RunDoc, RunId, RunState};
+use runmesh_testkit::pg::database_url;
+use runmesh_testkit::relay::*;
 
 fn on(url: &str) -> impl FnOnce(&mut runmesh_relay::Config) + '_ {
     move |c: &mut runmesh_relay::Config| {
@@ -142,8 +142,8 @@ async fn a_relay_killed_mid_burst_loses_nothing_it_acknowledged() {
     let (dx, dy) = (tmp.path().join("x"), tmp.path().join("y"));
     std::fs::create_dir(&dx).unwrap();
     std::fs::create_dir(&dy).unwrap();
-    let mut x = ChildRelay::spawn(&dx, &args);
-    let mut y = ChildRelay::spawn(&dy, &args);
+    let mut x = RELAY.spawn(&dx, &args);
+    let mut y = RELAY.spawn(&dy, &args);
     let run = RunId::random();
     assert_eq!(graft(&x.base, run, "Base").await, 201);
 

@@ -10,8 +10,9 @@ use runmesh_core::sync::{PeerId, PeerMetadata};
 use runmesh_relay::client::Connection;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::child::ChildRelay;
-use crate::common::*;
+use crate::RELAY;
+use runmesh_testkit::child::ChildRelay;
+use runmesh_testkit::relay::*;
 
 const GRACE_SECS: u64 = 2;
 /// For a loaded machine: the test is that the relay exits, not how fast.
@@ -21,7 +22,7 @@ const MARGIN: Duration = Duration::from_secs(20);
 async fn sigterm_exits_within_the_grace_period_with_an_sse_stream_and_a_websocket_open() {
     let tmp = tempfile::tempdir().unwrap();
     let grace = GRACE_SECS.to_string();
-    let mut relay = ChildRelay::spawn(tmp.path(), &["--shutdown-grace-secs", &grace]);
+    let mut relay = RELAY.spawn(tmp.path(), &["--shutdown-grace-secs", &grace]);
     let run = RunId::random();
     let (status, body) = post(
         &format!("{}/app/runs/{run}/graft", relay.base),
@@ -51,7 +52,7 @@ async fn sigterm_exits_within_the_grace_period_with_an_sse_stream_and_a_websocke
 async fn a_websocket_alone_gets_its_close_frame_before_the_relay_exits() {
     let tmp = tempfile::tempdir().unwrap();
     let grace = GRACE_SECS.to_string();
-    let mut relay = ChildRelay::spawn(tmp.path(), &["--shutdown-grace-secs", &grace]);
+    let mut relay = RELAY.spawn(tmp.path(), &["--shutdown-grace-secs", &grace]);
     let socket = Connection::connect(&relay.ws(), PeerId::random("stay"), PeerMetadata::default())
         .await
         .unwrap();

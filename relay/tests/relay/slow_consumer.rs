@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::child::ChildRelay;
+use crate::RELAY;
 use automerge::AutoCommit;
 use runmesh_core::sync::{DocSync, PeerId, PeerMetadata, WireMessage};
 use runmesh_core::{GENESIS, RunId};
@@ -28,7 +28,7 @@ async fn attach(ws: &str, run: RunId, name: &str) -> Connection {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_consumer_is_cut_off_and_the_relay_s_memory_stays_bounded() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut relay = ChildRelay::spawn(tmp.path(), &["--peer-queue-frames", "8"]);
+    let mut relay = RELAY.spawn(tmp.path(), &["--peer-queue-frames", "8"]);
     let (http, ws) = (relay.base.clone(), relay.ws());
     let run = RunId::random();
     let resp = reqwest::Client::new()

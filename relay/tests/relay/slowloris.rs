@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use rustls::pki_types::ServerName;
 use tokio_rustls::TlsConnector;
 
-use crate::common::*;
 use crate::raw;
+use runmesh_testkit::relay::*;
 
 const SHORT: Duration = Duration::from_secs(1);
 

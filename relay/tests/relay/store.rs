@@ -2,8 +2,8 @@
 //! when `RUNMESH_TEST_DATABASE_URL` names a database (`.ci/postgres.sh` starts one and CI
 //! sets it; `RUNMESH_REQUIRE_POSTGRES=1` makes its absence a failure).
 
-use crate::common::*;
-use crate::pg::{Schema, admin, database_url};
+use runmesh_testkit::pg::{Schema, admin, database_url};
+use runmesh_testkit::relay::*;
 use std::collections::BTreeSet;
 
 use runmesh_core::digest::Fingerprint;
@@ -312,8 +312,7 @@ async fn two_relays_on_one_database_keep_every_acknowledged_graft() {
 async fn a_relay_on_postgres_exits_zero_on_sigterm() {
     let Some(url) = database_url() else { return };
     let tmp = tempfile::tempdir().unwrap();
-    let spawn =
-        || crate::child::ChildRelay::spawn(tmp.path(), &["--region", "pg", "--database-url", &url]);
+    let spawn = || crate::RELAY.spawn(tmp.path(), &["--region", "pg", "--database-url", &url]);
     let mut relay = spawn();
     let run = RunId::random();
     let graft = format!("{}/app/runs/{run}/graft", relay.base);

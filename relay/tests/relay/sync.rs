@@ -1,8 +1,8 @@
 //! Clients syncing through a real relay over real WebSockets.
 
-use crate::common::*;
 use runmesh_core::sync::WireMessage;
 use runmesh_core::{Identity, RunDoc, StepSpec};
+use runmesh_testkit::relay::*;
 
 fn steps() -> Vec<StepSpec> {
     ["step1", "step2"]

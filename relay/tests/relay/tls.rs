@@ -4,10 +4,10 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::common::*;
 use runmesh_core::sync::{DocSync, PeerId, PeerMetadata, WireMessage};
 use runmesh_core::{Identity, RunDoc, RunId};
 use runmesh_relay::client::Connection;
+use runmesh_testkit::relay::*;
 
 fn key(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

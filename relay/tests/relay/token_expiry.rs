@@ -10,9 +10,9 @@ use runmesh_core::{Identity, RunDoc};
 use runmesh_relay::auth::LEEWAY_SECS;
 use runmesh_relay::client::Connection;
 
-use crate::common::*;
 use crate::jwt::{every_run, mint, now, secured};
 use crate::sse::Consumer;
+use runmesh_testkit::relay::*;
 
 /// A token that expires (leeway included) a few seconds from now.
 fn short_lived() -> String {

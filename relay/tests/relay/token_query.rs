@@ -5,9 +5,9 @@
 use runmesh_core::sync::{PeerId, PeerMetadata};
 use runmesh_relay::client::Connection;
 
-use crate::common::*;
 use crate::jwt::{every_run, now, secured};
 use crate::sse::Consumer;
+use runmesh_testkit::relay::*;
 
 #[tokio::test]
 async fn every_get_route_accepts_the_token_as_a_query_parameter() {

@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
-use crate::common::TestRelay;
 use reqwest::header::{ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE};
+use runmesh_testkit::relay::TestRelay;
 
 /// A dist directory whose compressed copies differ from the originals, so a test can tell
 /// which one was served.

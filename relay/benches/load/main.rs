@@ -3,19 +3,12 @@
 //! `cargo bench -p runmesh-relay --bench load [-- throughput|fanout|coldjoin|memory|idle|backup|shareddb|meshscale|restgraft|hostile]`
 //! Every scenario is bounded in count and time and stops by itself. Figures: docs/benchmarks.md.
 
-#[path = "load/backup.rs"]
 mod backup;
-#[path = "load/client.rs"]
 mod client;
-#[path = "load/hostile.rs"]
 mod hostile;
-#[path = "load/mesh_scale.rs"]
 mod mesh_scale;
-#[path = "load/relay.rs"]
 mod relay;
-#[path = "load/rest_graft.rs"]
 mod rest_graft;
-#[path = "load/shared_db.rs"]
 mod shared_db;
 
 use std::collections::HashMap;

@@ -1,7 +1,6 @@
 //! The PostgreSQL the tests may use: `RUNMESH_TEST_DATABASE_URL` (`.ci/postgres.sh` starts
 //! one and CI sets it; `RUNMESH_REQUIRE_POSTGRES=1` makes its absence a failure), and
 //! schemas of their own for tests that must see only their own runs.
-#![allow(dead_code)]
 
 /// The test database's URL, or `None` (the test is then skipped) when none is set.
 pub fn database_url() -> Option<String> {
@@ -28,6 +27,7 @@ pub async fn admin(url: &str) -> tokio_postgres::Client {
 }
 
 /// A schema of its own in the test database, whose URL sees only it.
+#[derive(Debug)]
 pub struct Schema {
     pub name: String,
     /// The database's URL with this schema as the search path.

@@ -1,51 +1,64 @@
-//! The real relay binary as a child process (relay tests only: the binary's path is known
-//! to this package's tests alone).
-#![allow(dead_code)]
+//! The real relay binary as a child process.
 
 use std::path::Path;
 
+/// The relay binary to run. Cargo tells only the relay package's own tests and benches
+/// where it built it (`env!("CARGO_BIN_EXE_runmesh-relay")`), so they hand the path in:
+/// `const RELAY: RelayBinary = RelayBinary(env!("CARGO_BIN_EXE_runmesh-relay"));`
+#[derive(Debug, Clone, Copy)]
+pub struct RelayBinary(pub &'static str);
+
 /// The real relay binary as a child process, on 127.0.0.1:0 with `args`.
+#[derive(Debug)]
 pub struct ChildRelay {
     pub child: std::process::Child,
     /// `http://127.0.0.1:port`
     pub base: String,
 }
 
-impl ChildRelay {
+impl RelayBinary {
     /// Starts the binary and reads the address it prints.
-    pub fn spawn(dir: &Path, args: &[&str]) -> Self {
-        Self::spawn_with(dir, args, std::process::Stdio::null(), "warn")
+    pub fn spawn(self, dir: &Path, args: &[&str]) -> ChildRelay {
+        self.spawn_with(dir, args, std::process::Stdio::null(), "warn")
     }
 
-    /// Like [`ChildRelay::spawn`], its log (at `level`) going to `stderr`.
-    pub fn spawn_with(dir: &Path, args: &[&str], stderr: std::process::Stdio, level: &str) -> Self {
-        Self::spawn_wrapped(&[], dir, args, stderr, level)
+    /// Like [`RelayBinary::spawn`], its log (at `level`) going to `stderr`.
+    pub fn spawn_with(
+        self,
+        dir: &Path,
+        args: &[&str],
+        stderr: std::process::Stdio,
+        level: &str,
+    ) -> ChildRelay {
+        self.spawn_wrapped(&[], dir, args, stderr, level)
     }
 
-    /// Like [`ChildRelay::spawn`], under an address-space cap of `cap_bytes` (`prlimit
+    /// Like [`RelayBinary::spawn`], under an address-space cap of `cap_bytes` (`prlimit
     /// --as`): a relay that allocates without bound aborts instead of taking the machine
     /// down, and a test sees it die. prlimit runs the relay in its own process, so the
     /// child's id is the relay's.
     pub fn spawn_capped(
+        self,
         dir: &Path,
         args: &[&str],
         cap_bytes: u64,
         stderr: std::process::Stdio,
-    ) -> Self {
+    ) -> ChildRelay {
         let cap = format!("--as={cap_bytes}");
-        Self::spawn_wrapped(&["prlimit", &cap, "--"], dir, args, stderr, "warn")
+        self.spawn_wrapped(&["prlimit", &cap, "--"], dir, args, stderr, "warn")
     }
 
-    /// Like [`ChildRelay::spawn_with`], run by `wrapper` (e.g. `prlimit --nofile=512 --`).
+    /// Like [`RelayBinary::spawn_with`], run by `wrapper` (e.g. `prlimit --nofile=512 --`).
     pub fn spawn_wrapped(
+        self,
         wrapper: &[&str],
         dir: &Path,
         args: &[&str],
         stderr: std::process::Stdio,
         level: &str,
-    ) -> Self {
+    ) -> ChildRelay {
         use std::io::{BufRead, BufReader};
-        let binary = env!("CARGO_BIN_EXE_runmesh-relay");
+        let binary = self.0;
         let mut command = match wrapper.split_first() {
             Some((program, rest)) => {
                 let mut command = std::process::Command::new(program);
@@ -73,13 +86,13 @@ impl ChildRelay {
             .find(|w| w.starts_with("http://"))
             .unwrap_or_else(|| panic!("no address in {line:?}"))
             .to_owned();
-        Self { child, base }
+        ChildRelay { child, base }
     }
 
     /// Runs the binary with `args` (another command than serving) and returns its exit
     /// status, standard output and standard error.
-    pub fn command(args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_runmesh-relay"))
+    pub fn command(self, args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
+        let out = std::process::Command::new(self.0)
             .args(args)
             .env_remove("JWT_SECRET")
             .env_remove("DATABASE_URL")
@@ -92,7 +105,9 @@ impl ChildRelay {
             String::from_utf8_lossy(&out.stderr).into_owned(),
         )
     }
+}
 
+impl ChildRelay {
     /// `ws://…/ws`
     pub fn ws(&self) -> String {
         format!("{}/ws", self.base.replace("http://", "ws://"))

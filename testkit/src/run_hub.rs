@@ -1,5 +1,4 @@
-//! A hub with a clock, peers that speak to it, and readers of its effects.
-#![allow(dead_code)]
+//! Core's [`RunHub`] with a clock, peers that speak to it, and readers of its effects.
 
 use std::sync::Arc;
 
@@ -10,12 +9,13 @@ use runmesh_core::hub::{
 };
 use runmesh_core::sync::{PeerId, WireMessage};
 
-use crate::common::{run_id, steps, who};
+use crate::fixtures::{run_id, steps, who};
 
 /// Persists between snapshots in these tests.
 pub const SNAPSHOT_EVERY: u32 = 4;
 
 /// A hub and what its store held when it was loaded.
+#[derive(Debug)]
 pub struct TestHub {
     pub hub: RunHub<u64>,
     pub now: u64,
@@ -200,6 +200,7 @@ pub fn graft(after: &str, agent: &str) -> RunOp {
 }
 
 /// A replica that syncs with the hub.
+#[derive(Debug)]
 pub struct Peer {
     run: RunDoc,
     state: State,

@@ -1,98 +1,16 @@
-//! Test support: a real relay on 127.0.0.1:0 and a real WebSocket client that syncs a
-//! run through it with core's sync engine. Shared with the workspace's `tests/` crate.
-#![allow(dead_code)]
+//! A real WebSocket client that keeps one run in sync through a relay with core's sync
+//! engine.
 
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use runmesh_core::sync::{DocSync, PeerId, PeerMetadata, WireMessage};
 use runmesh_core::{Identity, RunDoc, RunId, RunState};
-use runmesh_relay::Config;
 use runmesh_relay::client::Connection;
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 
-/// A relay running in this process.
-pub struct TestRelay {
-    pub addr: SocketAddr,
-    pub data_dir: PathBuf,
-    _tmp: Option<tempfile::TempDir>,
-    shutdown: CancellationToken,
-    task: JoinHandle<anyhow::Result<()>>,
-}
-
-impl TestRelay {
-    /// A relay with its own temporary data directory.
-    pub async fn start(region: &str) -> Self {
-        let tmp = tempfile::tempdir().unwrap();
-        let mut relay = Self::start_in(tmp.path(), region, |_| {}).await;
-        relay._tmp = Some(tmp);
-        relay
-    }
-
-    /// A relay on an existing data directory, with `tweak` applied to its config.
-    pub async fn start_in(dir: &Path, region: &str, tweak: impl FnOnce(&mut Config)) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        Self::start_on(listener, dir, region, tweak).await
-    }
-
-    /// A relay on a listener the caller bound (so others can know its address first).
-    pub async fn start_on(
-        listener: tokio::net::TcpListener,
-        dir: &Path,
-        region: &str,
-        tweak: impl FnOnce(&mut Config),
-    ) -> Self {
-        let mut config = Config::for_tests(dir.to_owned(), region);
-        tweak(&mut config);
-        let addr = listener.local_addr().unwrap();
-        let shutdown = CancellationToken::new();
-        let task = tokio::spawn(runmesh_relay::run(listener, config, shutdown.clone()));
-        Self {
-            addr,
-            data_dir: dir.to_owned(),
-            _tmp: None,
-            shutdown,
-            task,
-        }
-    }
-
-    pub fn base(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    pub fn http(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-
-    /// The relay's Prometheus text.
-    pub async fn metrics(&self) -> String {
-        reqwest::get(self.http("/metrics"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
-    }
-
-    pub fn ws(&self) -> String {
-        format!("ws://{}/ws", self.addr)
-    }
-
-    /// Stops the relay and waits until it has.
-    pub async fn stop(self) -> Option<tempfile::TempDir> {
-        self.shutdown.cancel();
-        self.task.await.unwrap().unwrap();
-        self._tmp
-    }
-}
-
-pub fn run_id() -> RunId {
-    "123e4567-e89b-12d3-a456-426614174000".parse().unwrap()
-}
+use super::TestRelay;
 
 /// A client that keeps one run in sync through a relay.
+#[derive(Debug)]
 pub struct SyncClient {
     pub conn: Connection,
     pub run: RunDoc,
@@ -249,44 +167,4 @@ impl SyncClient {
             }
         }
     }
-}
-
-/// Names of the pipeline's nodes.
-pub fn names(state: &RunState) -> Vec<String> {
-    state.pipeline.iter().map(|n| n.name.clone()).collect()
-}
-
-/// Polls `check` until it returns `Some`, at most 10 s; no fixed sleeps beyond a short poll.
-pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
-/// POSTs `body` (JSON text or a JSON value) and returns the status and the JSON answer.
-pub async fn post(url: &str, body: impl std::fmt::Display) -> (u16, serde_json::Value) {
-    let resp = reqwest::Client::new()
-        .post(url)
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(serde_json::Value::Null))
-}
-
-/// GETs `url` and returns the status and the JSON answer.
-pub async fn get(url: &str) -> (u16, serde_json::Value) {
-    let resp = reqwest::get(url).await.unwrap();
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(serde_json::Value::Null))
 }

@@ -9,10 +9,17 @@ use runmesh_core::{DocumentId, GENESIS};
 
 /// A hub that keeps every document it is sent and answers requests for the rest with
 /// `doc-unavailable`.
+#[derive(Debug)]
 pub struct Hub {
     pub me: PeerId,
     pub docs: BTreeMap<DocumentId, (AutoCommit, DocSync)>,
     peers: Vec<PeerId>,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Hub {
