@@ -1,16 +1,14 @@
 //! The relay-wide rules of `runmesh_core::node` that the relay's sessions and the
 //! simulation share: how a frame is routed, and what a session may do.
 
-mod common;
-
 use std::collections::HashMap;
 
 use automerge::sync::Message;
-use common::*;
 use runmesh_core::hub::PeerKind;
 use runmesh_core::node::{Access, Admission, Grants, RouteError, Routed, route};
 use runmesh_core::sync::{PeerId, WireMessage};
 use runmesh_core::{DocumentId, RunId};
+use runmesh_testkit::fixtures::*;
 
 fn user(runs: &[(RunId, Access)]) -> Grants {
     Grants::User {
