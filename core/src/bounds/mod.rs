@@ -36,6 +36,13 @@ pub const MAX_EXPANDED_BYTES: u64 = 256 << 20;
 /// made Automerge ask for 2 GiB and the relay abort). A saved 5,000-graft run inflates
 /// to 1.2 MB.
 pub const MAX_INFLATED_BYTES: u64 = 256 << 20;
+/// What one op weighs against a run's size limit, at least: Automerge's run-length columns
+/// let 140 bytes carry 65,000 ops, and the relay's memory and time grow with ops, not
+/// bytes (Automerge's index of a loaded document takes about 64 bytes an op, a change
+/// from outside is read op by op at about 250 bytes each; a 58-million-op run of 150 KB
+/// stopped a relay on its next load). 256 bytes an op gives a 64 MiB run 262,144 ops; a
+/// graft is one op.
+pub const OP_WEIGHT: u64 = 256;
 /// Expanded or inflated bytes a byte of input may stand for, above 1 MiB. A saved run
 /// whose grafts all have one name inflates 22 times (measured: 55,620 bytes for 5,000
 /// grafts, 1,244,451 inflated); deflate itself reaches about 1,000.
@@ -98,6 +105,8 @@ pub(crate) struct Budget {
     /// Deflated bytes read so far, and what they inflated to.
     deflated: u64,
     inflated: u64,
+    /// Ops (and changes) declared so far: each chunk's longest column.
+    ops: u64,
 }
 
 impl Budget {
@@ -113,6 +122,22 @@ impl Budget {
             inflated_left: MAX_INFLATED_BYTES.min(growth),
             deflated: 0,
             inflated: 0,
+            ops: 0,
+        }
+    }
+
+    /// No ceiling but the numbers themselves: for bytes this relay stored (or took in
+    /// through the checks), weighed, not guarded.
+    fn unbounded(len: usize) -> Self {
+        Self {
+            input: len,
+            max_rows: u64::MAX,
+            rows_left: u64::MAX,
+            expanded_left: u64::MAX,
+            inflated_left: u64::MAX,
+            deflated: 0,
+            inflated: 0,
+            ops: 0,
         }
     }
 
@@ -126,6 +151,13 @@ impl Budget {
     /// The input's length with every deflated part counted inflated.
     fn uncompressed(&self) -> u64 {
         (self.input as u64 - self.deflated).saturating_add(self.inflated)
+    }
+
+    /// What the input weighs: its uncompressed length, or its ops at [`OP_WEIGHT`] each
+    /// if that is more.
+    fn weight(&self) -> usize {
+        let weight = self.uncompressed().max(self.ops.saturating_mul(OP_WEIGHT));
+        usize::try_from(weight).unwrap_or(usize::MAX)
     }
 
     /// `so_far + more` rows in one column, if every chunk of the input may still hold that
@@ -142,6 +174,7 @@ impl Budget {
     /// is left.
     fn spend_rows(&mut self, rows: u64) {
         self.rows_left = self.rows_left.saturating_sub(rows);
+        self.ops = self.ops.saturating_add(rows);
     }
 
     fn expand(&mut self, bytes: u64) -> Result<(), BoundsError> {
@@ -168,21 +201,32 @@ pub fn check_storage(bytes: &[u8]) -> Result<(), BoundsError> {
     chunk::check_chunks(bytes, &mut Budget::for_input(bytes.len()))
 }
 
-/// What Automerge storage bytes weigh: their length with every deflated part counted
-/// inflated, after checking them as [`check_storage`] does. A run's size limit weighs
-/// this, not the bytes as sent: deflate turns a thousand bytes into one, and Automerge
-/// holds them inflated.
+/// What Automerge storage bytes weigh, after checking them as [`check_storage`] does:
+/// their length with every deflated part counted inflated, or their ops at
+/// [`OP_WEIGHT`] each if that is more. A run's size limit weighs this, not the bytes as
+/// sent: deflate turns a thousand bytes into one, a run-length column 65,000 ops into
+/// 140 bytes, and Automerge holds them expanded.
 pub fn weigh(bytes: &[u8]) -> Result<usize, BoundsError> {
     let mut budget = Budget::for_input(bytes.len());
     chunk::check_chunks(bytes, &mut budget)?;
-    Ok(usize::try_from(budget.uncompressed()).unwrap_or(usize::MAX))
+    Ok(budget.weight())
 }
 
-/// What stored bytes weigh against a run's size limit: [`weigh`], or for bytes the bounds
-/// refuse (past what any input may inflate to) their length: a load or an apply of them
-/// refuses them on its own.
+/// What bytes from outside weigh ([`weigh`]), or, for bytes the bounds refuse, their
+/// length: applying them refuses them on its own, naming why.
 pub fn weight(bytes: &[u8]) -> usize {
     weigh(bytes).unwrap_or(bytes.len())
+}
+
+/// What bytes this relay stored weigh ([`weigh`], without the ceilings for input from
+/// outside: a run's snapshot may hold many more rows than its length would allow a
+/// stranger). Bytes that are not Automerge's weigh `usize::MAX`: loading them fails.
+pub fn weight_of_stored(bytes: &[u8]) -> usize {
+    let mut budget = Budget::unbounded(bytes.len());
+    match chunk::check_chunks(bytes, &mut budget) {
+        Ok(()) => budget.weight(),
+        Err(_) => usize::MAX,
+    }
 }
 
 /// What the changes of one sync message weigh (see [`weigh`]). Each change is weighed

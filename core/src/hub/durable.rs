@@ -21,7 +21,8 @@ use crate::hub::interface::{Persist, PersistId};
 struct InFlight {
     id: PersistId,
     heads: Vec<ChangeHash>,
-    /// What the chunk and the snapshot weigh ([`crate::bounds::weight`]), and the snapshot's length.
+    /// What the chunk and the snapshot weigh ([`crate::bounds::weight_of_stored`]), and
+    /// the snapshot's length.
     chunk_weight: usize,
     snapshot: Option<(usize, usize)>,
 }
@@ -35,9 +36,13 @@ pub(crate) struct Durability {
     next_id: u64,
     /// Chunks appended since the last snapshot.
     since_snapshot: u32,
-    /// What the store holds (snapshot plus chunks) weighs ([`crate::bounds::weight`]): what the size
-    /// limit weighs.
+    /// What the store holds (snapshot plus chunks) weighs
+    /// ([`crate::bounds::weight_of_stored`]).
     stored_bytes: usize,
+    /// What was taken in since the persist in flight (or the last one) started: with
+    /// the store's and the persist's, what the size limit weighs. (Weighing only what
+    /// is stored let twelve writes sent at once all pass a limit each alone would.)
+    unstored: usize,
     /// Snapshot after this many chunks.
     snapshot_every: u32,
     /// Changes beyond `persisted` that are durable in the store already (another relay
@@ -54,17 +59,20 @@ impl Durability {
             next_id: 0,
             since_snapshot: 0,
             stored_bytes: 0,
+            unstored: 0,
             snapshot_every: snapshot_every.max(1),
             elsewhere: HashSet::new(),
         }
     }
 
     /// The store holds exactly this (a load): `heads`, `chunks` after the snapshot,
-    /// weighing `bytes` in all ([`crate::bounds::weight`]). Forgets any persist in flight.
+    /// weighing `bytes` in all ([`crate::bounds::weight_of_stored`]). Forgets any persist
+    /// in flight.
     pub(crate) fn reset(&mut self, heads: Vec<ChangeHash>, chunks: u32, bytes: usize) {
         self.persisted = heads;
         self.since_snapshot = chunks;
         self.stored_bytes = bytes;
+        self.unstored = 0;
         self.in_flight = None;
         self.elsewhere.clear();
     }
@@ -74,7 +82,8 @@ impl Durability {
     /// release changes a peer sent that waited for them, which nobody stored.
     pub(crate) fn absorbed(&mut self, content: &mut Content, before: &[ChangeHash], bytes: &[u8]) {
         let doc = content.unchanged();
-        self.stored_bytes += crate::bounds::weight(bytes);
+        let weight = crate::bounds::weight_of_stored(bytes);
+        self.stored_bytes = self.stored_bytes.saturating_add(weight);
         let Some(stored) = change_hashes(bytes) else {
             return; // not read: what they brought is stored again, which is safe
         };
@@ -115,11 +124,6 @@ impl Durability {
         &self.persisted
     }
 
-    /// Bytes the store holds for the run.
-    pub(crate) fn stored_bytes(&self) -> usize {
-        self.stored_bytes
-    }
-
     /// The persist that will hold a change made now: the next one to start.
     pub(crate) fn upcoming(&self) -> PersistId {
         PersistId(self.next_id + 1)
@@ -153,13 +157,14 @@ impl Durability {
             .then(|| crate::lineage::save_applied(doc));
         self.next_id += 1;
         let id = PersistId(self.next_id);
+        self.unstored = 0; // the chunk holds it all
         self.in_flight = Some(InFlight {
             id,
             heads: heads.clone(),
-            chunk_weight: crate::bounds::weight(&chunk),
+            chunk_weight: crate::bounds::weight_of_stored(&chunk),
             snapshot: snapshot
                 .as_ref()
-                .map(|s| (s.len(), crate::bounds::weight(s))),
+                .map(|s| (s.len(), crate::bounds::weight_of_stored(s))),
         });
         Some(Persist {
             id,
@@ -183,7 +188,7 @@ impl Durability {
                 self.since_snapshot = 0;
             }
             None => {
-                self.stored_bytes += done.chunk_weight;
+                self.stored_bytes = self.stored_bytes.saturating_add(done.chunk_weight);
                 self.since_snapshot += 1;
             }
         }
@@ -192,6 +197,26 @@ impl Durability {
 
     /// Persist `id` failed. Returns whether it was the one in flight.
     pub(crate) fn failed(&mut self, id: PersistId) -> bool {
-        self.in_flight.take_if(|f| f.id == id).is_some()
+        match self.in_flight.take_if(|f| f.id == id) {
+            Some(failed) => {
+                self.unstored = self.unstored.saturating_add(failed.chunk_weight);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Changes weighing `weight` were taken in (applied, or queued for a dependency).
+    pub(crate) fn took(&mut self, weight: usize) {
+        self.unstored = self.unstored.saturating_add(weight);
+    }
+
+    /// What the run weighs against its size limit: what the store holds, what is being
+    /// stored, and what was taken in since.
+    pub(crate) fn weight(&self) -> usize {
+        let in_flight = self.in_flight.as_ref().map_or(0, |f| f.chunk_weight);
+        self.stored_bytes
+            .saturating_add(in_flight)
+            .saturating_add(self.unstored)
     }
 }

@@ -43,12 +43,15 @@ impl<R> RunHub<R> {
         // Weighed as Automerge will hold them: deflated changes inflated.
         let incoming = crate::bounds::weigh_changes(message.changes.iter());
         let max = self.config.max_document_bytes;
-        let stored = self.durable.stored_bytes();
-        let refused = match incoming {
-            Ok(incoming) if incoming > 0 && stored.saturating_add(incoming) > max => Some(format!(
-                "run {} holds {stored} bytes; these changes would pass the limit of {max} bytes (--max-document-bytes), weighed uncompressed ({incoming} bytes): refused, nothing applied",
-                self.run_id
-            )),
+        let stored = self.durable.weight();
+        let refused = match &incoming {
+            Ok(incoming) if *incoming > 0 && stored.saturating_add(*incoming) > max => {
+                Some(format!(
+                    "run {} holds {stored} bytes; these changes would pass the limit of {max} bytes (--max-document-bytes), weighed uncompressed and at {} bytes an op ({incoming} bytes): refused, nothing applied",
+                    self.run_id,
+                    crate::bounds::OP_WEIGHT,
+                ))
+            }
             Ok(_) => None,
             Err(e) => Some(format!("changes refused before parsing: {e}")),
         };
@@ -91,6 +94,8 @@ impl<R> RunHub<R> {
             });
         match received {
             Ok(changed) => {
+                // Queued changes count too: they wait in memory for their dependency.
+                self.durable.took(*incoming.as_ref().unwrap_or(&0));
                 if changed {
                     self.stale = true;
                     self.appeared |= unknown;
@@ -193,8 +198,9 @@ impl<R> RunHub<R> {
             State::Loading => unreachable!("inputs wait while loading"),
         };
         let max = self.config.max_document_bytes;
-        let stored = self.durable.stored_bytes();
-        if stored.saturating_add(op.weight()) > max {
+        let stored = self.durable.weight();
+        let weight = op.weight();
+        if stored.saturating_add(weight) > max {
             let result = Err(OpError::TooLarge {
                 run: self.run_id,
                 stored,
@@ -210,6 +216,7 @@ impl<R> RunHub<R> {
         match operations::apply(slot, self.run_id, &self.config.identity, op, user, at_ms) {
             Ok(done) => {
                 if done.changed {
+                    self.durable.took(weight);
                     self.sync.local_change();
                     self.appeared |= was_absent;
                     if source.is_some() {

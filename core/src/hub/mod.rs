@@ -59,6 +59,10 @@ use crate::id::{DocumentId, RunId};
 use crate::identity::Identity;
 use crate::sync::{DocSync, PeerId, WireMessage};
 
+/// A stored run weighing more than this many times `max_document_bytes` is not loaded
+/// (it is unreadable): what the limit lets a run reach, with room for a lowered limit.
+const LOAD_CEILING: usize = 4;
+
 /// Settings every hub of one relay shares.
 #[derive(Clone, Debug)]
 pub struct HubConfig {
@@ -66,7 +70,8 @@ pub struct HubConfig {
     pub me: PeerId,
     /// The relay's identity (its own actor id) for changes it writes.
     pub identity: Identity,
-    /// Largest a run may grow, in stored bytes.
+    /// Largest a run may grow, in bytes as [`crate::bounds::weigh`] weighs them
+    /// (uncompressed, and at least [`crate::bounds::OP_WEIGHT`] an op).
     pub max_document_bytes: usize,
     /// Snapshot after this many appended chunks.
     pub snapshot_interval_events: u32,
@@ -322,11 +327,26 @@ impl<R> RunHub<R> {
         loaded: Result<Option<crate::hub::Stored>, String>,
         out: &mut Vec<Effect<R>>,
     ) {
+        let ceiling = self.config.max_document_bytes.saturating_mul(LOAD_CEILING);
         let loaded = loaded.and_then(|stored| match stored {
             None => Ok(None),
-            Some(stored) => Content::load(self.run_id, &self.config.identity, &stored.bytes)
-                .map(|content| Some((content, stored)))
-                .map_err(|e| e.to_string()),
+            Some(stored) => {
+                let weight = crate::bounds::weight_of_stored(&stored.bytes);
+                if weight > ceiling {
+                    // Taken in before runs were weighed by their ops: loading it could
+                    // take more memory than the relay has (one such run of 150 KB asked
+                    // Automerge for 3.7 GB).
+                    return Err(format!(
+                        "run {} weighs {weight} bytes (uncompressed, at {} bytes an op), more than {LOAD_CEILING} times --max-document-bytes ({}): not loaded",
+                        self.run_id,
+                        crate::bounds::OP_WEIGHT,
+                        self.config.max_document_bytes
+                    ));
+                }
+                Content::load(self.run_id, &self.config.identity, &stored.bytes)
+                    .map(|content| Some((content, stored)))
+                    .map_err(|e| e.to_string())
+            }
         });
         self.state = match loaded {
             Err(why) => {
@@ -339,8 +359,11 @@ impl<R> RunHub<R> {
             }
             Ok(Some((mut content, stored))) => {
                 let heads = content.unchanged().get_heads();
-                self.durable
-                    .reset(heads, stored.chunks, crate::bounds::weight(&stored.bytes));
+                self.durable.reset(
+                    heads,
+                    stored.chunks,
+                    crate::bounds::weight_of_stored(&stored.bytes),
+                );
                 State::Ready(Some(content))
             }
         };

@@ -32,7 +32,7 @@ pub(crate) fn queued(doc: &mut AutoCommit) -> Result<Vec<Written>, RunError> {
         })?;
         // Queued changes passed `of_chunk` when they came (or came from a peer relay).
         let mut written = Written::of_change(&change);
-        written.len = chunk.len();
+        written.set_len(chunk.len());
         out.push(written);
         rest = next;
     }

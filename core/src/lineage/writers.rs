@@ -40,7 +40,9 @@ pub(crate) struct Written {
     pub(super) marks: bool,
     /// The length of the bytes after its ops that Automerge keeps as they are.
     pub(super) extra: usize,
-    /// The change's length in bytes, uncompressed (0 for a change of a whole document).
+    /// What the change weighs: its length in bytes uncompressed, or its ops at
+    /// [`crate::bounds::OP_WEIGHT`] each if that is more (0 for a change of a whole
+    /// document). What the limit on waiting changes counts.
     pub(super) len: usize,
 }
 
@@ -111,7 +113,7 @@ impl Written {
             );
             uses.extend(obj);
         }
-        Self {
+        let mut written = Self {
             hash: change.hash(),
             deps: change.deps().to_vec(),
             actor: actor.clone(),
@@ -124,8 +126,19 @@ impl Written {
             refs: refs.into_iter().collect(),
             marks,
             extra: change.extra_bytes().len(),
-            len,
+            len: 0,
+        };
+        if len > 0 {
+            written.set_len(len);
         }
+        written
+    }
+
+    /// The change is `len` bytes long, uncompressed: what it weighs.
+    pub(super) fn set_len(&mut self, len: usize) {
+        let ops = (self.max_op + 1).saturating_sub(self.start_op);
+        let by_ops = ops.saturating_mul(crate::bounds::OP_WEIGHT);
+        self.len = len.max(usize::try_from(by_ops).unwrap_or(usize::MAX));
     }
 }
 

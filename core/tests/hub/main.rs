@@ -214,7 +214,7 @@ fn an_unreadable_run_is_unavailable_to_peers_and_refused_to_operations() {
 
 #[test]
 fn changes_past_the_size_limit_are_refused_and_not_applied() {
-    let mut hub = TestHub::with_limit(600);
+    let mut hub = TestHub::with_limit(8_000);
     let c = client("c", 1);
     let mut peer = Peer::new(&c, 2);
     hub.connect(&mut peer, &c);

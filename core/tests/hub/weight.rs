@@ -88,3 +88,72 @@ fn a_change_under_the_limit_uncompressed_is_taken() {
     assert!(!refused_for_size(&effects), "{effects:?}");
     assert_ne!(hub.hub.heads(), heads, "applied");
 }
+
+/// A change by `peer` inserting `n` nulls into a new list: a few hundred bytes whose
+/// ops weigh `n` times [`runmesh_core::bounds::OP_WEIGHT`].
+fn nulls(peer: &mut Peer, key: &str, n: usize) {
+    use automerge::ObjType;
+    let doc = peer.doc();
+    let list = doc.put_object(ROOT, key, ObjType::List).unwrap();
+    for i in 0..n {
+        doc.insert(&list, i, automerge::ScalarValue::Null).unwrap();
+    }
+    doc.commit();
+}
+
+#[test]
+fn a_change_of_many_ops_in_few_bytes_weighs_its_ops() {
+    let mut hub = TestHub::with_limit(1_000_000);
+    let c = client("c", 1);
+    let mut peer = Peer::new(&c, 2);
+    hub.connect(&mut peer, &c);
+    nulls(&mut peer, "l", 5_000); // 1.28 MB at 256 bytes an op
+    let input = peer.sync_input(&c);
+    let Input::Sync { message, .. } = &input else {
+        unreachable!()
+    };
+    let sent: usize = message.changes.iter().map(<[u8]>::len).sum();
+    assert!(sent < 2_000, "{sent} bytes");
+    let heads = hub.hub.heads();
+    let effects = hub.handle(input);
+    assert!(refused_for_size(&effects), "{effects:?}");
+    assert_eq!(hub.hub.heads(), heads, "nothing applied");
+}
+
+#[test]
+fn writes_taken_in_but_not_yet_stored_count_against_the_limit() {
+    // Any two fit; three do not. The first is being stored (its persist unanswered) when
+    // the second comes, and the second is not in that persist when the third comes: as
+    // when twelve writes sent at once all passed a limit each alone would.
+    let mut hub = TestHub::with_limit(500_000);
+    let links: Vec<_> = (0..3).map(|i| client(&format!("c{i}"), i + 1)).collect();
+    let mut peers: Vec<Peer> = links
+        .iter()
+        .enumerate()
+        .map(|(i, link)| Peer::new(link, 3 + i as u8))
+        .collect();
+    for (peer, link) in peers.iter_mut().zip(&links) {
+        hub.connect(peer, link);
+    }
+    let mut refused = Vec::new();
+    for (i, (peer, link)) in peers.iter_mut().zip(&links).enumerate() {
+        nulls(peer, &format!("l{i}"), 700); // 179,200 bytes at 256 an op
+        let effects = hub.handle(peer.sync_input(link));
+        refused.push(refused_for_size(&effects));
+    }
+    assert_eq!(refused, vec![false, false, true]);
+}
+
+#[test]
+fn a_stored_run_far_past_the_limit_is_not_loaded() {
+    let mut peer = Peer::new(&client("c", 1), 2);
+    nulls(&mut peer, "l", 5_000); // 1.28 MB at 256 bytes an op, in a few KB
+    let saved = peer.doc().save();
+    assert!(saved.len() < 10_000, "{} bytes", saved.len());
+    let mut hub = TestHub::with_stored_and_limit(saved, 200_000);
+    let effects = hub.handle(op(1, graft("step1", "X")));
+    assert!(
+        matches!(replies(&effects)[..], [(1, Err(ref e))] if e.contains("not loaded") && e.contains("--max-document-bytes")),
+        "{effects:?}"
+    );
+}
