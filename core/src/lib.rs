@@ -85,4 +85,6 @@ pub use intake::fuzzing;
 pub use lineage::{
     MAX_DEPTH, MAX_HEADS, MAX_WAITING, MAX_WAITING_BYTES, check_merge, load_document,
 };
-pub use view::{Graft, NodeKind, PipelineNode, PruneMark, Retraction, RunState, SortKey, Step};
+pub use view::{
+    Graft, MAX_ISSUES_SHOWN, NodeKind, PipelineNode, PruneMark, Retraction, RunState, SortKey, Step,
+};

@@ -12,4 +12,4 @@ mod siblings;
 mod state;
 
 pub use model::{Graft, NodeKind, PipelineNode, PruneMark, Retraction, SortKey, Step};
-pub use state::RunState;
+pub use state::{MAX_ISSUES_SHOWN, RunState};

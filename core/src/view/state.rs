@@ -36,21 +36,30 @@ pub struct RunState {
     pub issues: Vec<String>,
 }
 
+/// Skipped data listed in a state, at most: a few kilobytes of changes can put a million
+/// nulls in a run's step list, and every read of it was 58 MB of the same line.
+pub const MAX_ISSUES_SHOWN: usize = 100;
+
 impl RunState {
     pub(crate) fn from_index(run_id: RunId, index: &ViewIndex, lamport: u64) -> Self {
         let (pipeline, unplaced) = pipeline(index);
         let mut grafts: Vec<Graft> = index.grafts.values().cloned().collect();
         grafts.sort_by_cached_key(Graft::sort_key);
+        let all = index.issues.len() + unplaced.len();
         let mut issues: Vec<String> = index
             .issues
             .iter()
             .map(|(at, why)| format!("{at}: {why}"))
+            .chain(
+                unplaced
+                    .iter()
+                    .map(|(id, why)| format!("grafts/{id}: {why}")),
+            )
+            .take(MAX_ISSUES_SHOWN)
             .collect();
-        issues.extend(
-            unplaced
-                .iter()
-                .map(|(id, why)| format!("grafts/{id}: {why}")),
-        );
+        if all > MAX_ISSUES_SHOWN {
+            issues.push(format!("… and {} more skipped", all - MAX_ISSUES_SHOWN));
+        }
         Self {
             run_id,
             title: index.title.clone(),
