@@ -12,6 +12,11 @@ use crate::error::RunError;
 /// first.
 pub(crate) fn strict_load(bytes: &[u8]) -> Result<Option<AutoCommit>, RunError> {
     check_bounds(bytes)?;
+    load_bounded(bytes)
+}
+
+/// [`strict_load`] of bytes a bounds check has passed.
+pub(crate) fn load_bounded(bytes: &[u8]) -> Result<Option<AutoCommit>, RunError> {
     let loaded = guard(bytes.len(), || {
         AutoCommit::load_with_options(
             bytes,

@@ -84,6 +84,7 @@ pub use identity::{Identity, MAX_LABEL_BYTES};
 pub use intake::fuzzing;
 pub use lineage::{
     MAX_DEPTH, MAX_HEADS, MAX_WAITING, MAX_WAITING_BYTES, check_merge, load_document,
+    load_run_document,
 };
 pub use view::{
     Graft, MAX_ISSUES_SHOWN, NodeKind, PipelineNode, PruneMark, Retraction, RunState, SortKey, Step,

@@ -200,6 +200,13 @@ pub(crate) fn load_from_outside(
     bytes: &[u8],
 ) -> Result<(Option<AutoCommit>, Option<Roots>), RunError> {
     crate::intake::check_bounds(bytes)?;
+    load_bounded_from_outside(bytes)
+}
+
+/// [`load_from_outside`] of bytes a bounds check has passed.
+fn load_bounded_from_outside(
+    bytes: &[u8],
+) -> Result<(Option<AutoCommit>, Option<Roots>), RunError> {
     #[cfg(any(not(target_arch = "wasm32"), feature = "wasm"))]
     let roots = if matches!(split_chunk(bytes), Some((kind, _, _)) if kind != DOCUMENT) {
         let roots = Roots::of_chunks([bytes])?;
@@ -210,18 +217,31 @@ pub(crate) fn load_from_outside(
     };
     #[cfg(not(any(not(target_arch = "wasm32"), feature = "wasm")))]
     let roots = None;
-    Ok((crate::intake::strict_load(bytes)?, roots))
+    Ok((crate::intake::load_bounded(bytes)?, roots))
 }
 
 /// Loads a whole document from outside (a backup's entry): every chunk checked, a panic
 /// inside Automerge caught, changes whose dependencies are missing refused.
 pub fn load_document(bytes: &[u8]) -> Result<AutoCommit, RunError> {
-    load_from_outside(bytes)?
-        .0
-        .ok_or_else(|| RunError::CorruptBytes {
-            len: bytes.len(),
-            source: Box::new(automerge::AutomergeError::MissingDeps),
-        })
+    whole(bytes, load_from_outside(bytes)?.0)
+}
+
+/// [`load_document`] with the ceilings a run weighing up to `max_weight` needs
+/// ([`crate::bounds::check_run`]): what a relay exported with that size limit imports
+/// again, whatever the ratio of its ops to its length.
+pub fn load_run_document(bytes: &[u8], max_weight: usize) -> Result<AutoCommit, RunError> {
+    crate::bounds::check_run(bytes, max_weight).map_err(|source| RunError::Refused {
+        len: bytes.len(),
+        source,
+    })?;
+    whole(bytes, load_bounded_from_outside(bytes)?.0)
+}
+
+fn whole(bytes: &[u8], loaded: Option<AutoCommit>) -> Result<AutoCommit, RunError> {
+    loaded.ok_or_else(|| RunError::CorruptBytes {
+        len: bytes.len(),
+        source: Box::new(automerge::AutomergeError::MissingDeps),
+    })
 }
 
 /// Checks that merging `incoming` (from outside: a backup) into `into` (what is held of

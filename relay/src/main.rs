@@ -98,12 +98,14 @@ fn main() -> anyhow::Result<()> {
             backup::quiet_parser_panics();
             let store = args.store.open().await?;
             let retain = args.snapshot_retain.max(1);
+            let max = args.max_document_bytes;
             let done = if args.archive.as_os_str() == "-" {
                 backup::import(
                     store.as_ref(),
                     std::io::stdin().lock(),
                     "(standard input)",
                     retain,
+                    max,
                 )
                 .await?
             } else {
@@ -115,6 +117,7 @@ fn main() -> anyhow::Result<()> {
                     std::io::BufReader::new(file),
                     &label,
                     retain,
+                    max,
                 )
                 .await?
             };

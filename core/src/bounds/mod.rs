@@ -126,6 +126,22 @@ impl Budget {
         }
     }
 
+    /// The ceilings for a whole run from outside (a backup's entry): what its length
+    /// allows, or what a run weighing `max_weight` may hold if that is more (a run's
+    /// snapshot may hold many more ops than its length would allow a stranger).
+    fn for_run(len: usize, max_weight: usize) -> Self {
+        let mut budget = Self::for_input(len);
+        let max_weight = max_weight as u64;
+        let rows = BASE_ROWS
+            .saturating_add(max_weight / OP_WEIGHT)
+            .min(MAX_ROWS);
+        budget.max_rows = budget.max_rows.max(rows);
+        budget.rows_left = budget.max_rows;
+        budget.expanded_left = budget.expanded_left.max(max_weight.min(MAX_EXPANDED_BYTES));
+        budget.inflated_left = budget.inflated_left.max(max_weight.min(MAX_INFLATED_BYTES));
+        budget
+    }
+
     /// No ceiling but the numbers themselves: for bytes this relay stored (or took in
     /// through the checks), weighed, not guarded.
     fn unbounded(len: usize) -> Self {
@@ -210,6 +226,22 @@ pub fn weigh(bytes: &[u8]) -> Result<usize, BoundsError> {
     let mut budget = Budget::for_input(bytes.len());
     chunk::check_chunks(bytes, &mut budget)?;
     Ok(budget.weight())
+}
+
+/// Checks a whole run from outside (a backup's entry) as [`check_storage`] does, with
+/// the ceilings a run weighing `max_weight` needs, and refuses it if it weighs more.
+pub fn check_run(bytes: &[u8], max_weight: usize) -> Result<(), BoundsError> {
+    let mut budget = Budget::for_run(bytes.len(), max_weight);
+    chunk::check_chunks(bytes, &mut budget)?;
+    let weight = budget.weight();
+    if weight > max_weight {
+        return Err(budget.over(
+            "bytes the run weighs (uncompressed, 256 an op)",
+            weight as u64,
+            max_weight as u64,
+        ));
+    }
+    Ok(())
 }
 
 /// What bytes from outside weigh ([`weigh`]), or, for bytes the bounds refuse, their

@@ -61,7 +61,7 @@ use crate::sync::{DocSync, PeerId, WireMessage};
 
 /// A stored run weighing more than this many times `max_document_bytes` is not loaded
 /// (it is unreadable): what the limit lets a run reach, with room for a lowered limit.
-const LOAD_CEILING: usize = 4;
+pub const LOAD_CEILING: usize = 4;
 
 /// Settings every hub of one relay shares.
 #[derive(Clone, Debug)]

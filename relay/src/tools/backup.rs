@@ -14,7 +14,7 @@ use std::io::{Read, Write};
 use std::path::PathBuf;
 
 use clap::Args;
-use runmesh_core::{DocumentId, check_merge, load_document};
+use runmesh_core::{DocumentId, check_merge, load_run_document};
 
 use crate::store::{DirStore, EventMeta, PgStore, Store, StoreError};
 
@@ -54,6 +54,11 @@ pub struct ImportArgs {
     /// Snapshots kept per run (as the relay's --snapshot-retain).
     #[arg(long, env = "SNAPSHOT_RETAIN", default_value_t = 10)]
     pub snapshot_retain: u32,
+
+    /// The relay's run size limit (as its --max-document-bytes): a run the relay could
+    /// load (up to 4 times this) imports, a heavier one is refused.
+    #[arg(long, env = "MAX_DOCUMENT_BYTES", default_value_t = 64 * 1024 * 1024)]
+    pub max_document_bytes: usize,
 }
 
 /// Why a backup or restore stopped.
@@ -168,7 +173,9 @@ pub async fn import(
     input: impl Read,
     label: &str,
     retain: u32,
+    max_document_bytes: usize,
 ) -> Result<Imported, BackupError> {
+    let max_weight = max_document_bytes.saturating_mul(runmesh_core::hub::LOAD_CEILING);
     let mut tar = tar::Archive::new(input);
     let mut done = Imported::default();
     let entries = match tar.entries() {
@@ -209,7 +216,7 @@ pub async fn import(
             ));
             break;
         }
-        match merge_entry(store, &name, &bytes, retain).await {
+        match merge_entry(store, &name, &bytes, retain, max_weight).await {
             Ok(()) => {
                 done.copied.runs += 1;
                 done.copied.bytes += bytes.len() as u64;
@@ -236,14 +243,15 @@ impl From<StoreError> for EntryError {
     }
 }
 
-/// Merges one entry into the store, keeping the run rules: its bytes are bounded and
-/// checked before Automerge parses them (a panic inside Automerge is caught), and a run
+/// Merges one entry into the store, keeping the run rules: its bytes are bounded (by
+/// what a run weighing up to `max_weight` may hold) and checked before Automerge parses them (a panic inside Automerge is caught), and a run
 /// keeps its lineage (`runmesh_core::check_merge`).
 async fn merge_entry(
     store: &dyn Store,
     name: &str,
     bytes: &[u8],
     retain: u32,
+    max_weight: usize,
 ) -> Result<(), EntryError> {
     let refused = |why: String| EntryError::Refused(why);
     let doc: DocumentId = name
@@ -252,10 +260,11 @@ async fn merge_entry(
         .ok_or_else(|| refused("expected runs/<documentId>.automerge".into()))?
         .parse()
         .map_err(|e: runmesh_core::InvalidDocumentId| refused(e.to_string()))?;
-    let mut incoming = load_document(bytes).map_err(|e| refused(e.to_string()))?;
+    let load = |bytes: &[u8]| load_run_document(bytes, max_weight);
+    let mut incoming = load(bytes).map_err(|e| refused(e.to_string()))?;
     let mut merged = match store.read(&doc).await? {
         Some(stored) => {
-            let mut here = load_document(&stored.concat())
+            let mut here = load(&stored.concat())
                 .map_err(|e| refused(format!("the run already stored does not load: {e}")))?;
             check_merge(Some(&mut here), &mut incoming).map_err(|e| refused(e.to_string()))?;
             let merge = std::panic::AssertUnwindSafe(|| here.merge(&mut incoming));

@@ -178,3 +178,49 @@ async fn an_archive_cut_short_names_where_it_stopped_and_keeps_what_came_before(
     let relay = RELAY.spawn(&tmp.path().join("data"), &[]);
     assert_eq!(title_of(&relay.base, first).await, (200, "first".into()));
 }
+
+/// A run of 150,000 text ops, saved: a few kilobytes (more ops than that length lets a
+/// stranger's bytes declare) weighing 38.4 MB at 256 bytes an op.
+fn a_heavy_run() -> (RunId, Vec<u8>) {
+    let run = RunId::random();
+    let who = Identity::random("us", "alice").unwrap();
+    let mut doc = RunDoc::create(run, who, "heavy", &[StepSpec::new("s").unwrap()], 1).unwrap();
+    let am = doc.automerge_mut();
+    let text = am
+        .put_object(automerge::ROOT, "t", automerge::ObjType::Text)
+        .unwrap();
+    am.splice_text(&text, 0, 0, &"a".repeat(150_000)).unwrap();
+    am.commit();
+    (run, doc.save())
+}
+
+#[tokio::test]
+async fn a_run_the_relay_could_hold_imports_whatever_its_ops_to_bytes_and_a_heavier_one_is_refused()
+{
+    let (run, bytes) = a_heavy_run();
+    assert!(
+        runmesh_core::bounds::check_storage(&bytes).is_err(),
+        "a stranger's ceiling refuses it"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let (ok, stderr) = import(tmp.path(), &archive(&[(entry_name(run), bytes.clone())]));
+    assert!(ok, "{stderr}");
+    // Under a 1 MB run limit (4 MB loadable), it weighs too much.
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("in.tar");
+    std::fs::write(&file, archive(&[(entry_name(run), bytes)])).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_runmesh-relay"))
+        .args(["import", "--max-document-bytes", "1000000", "--data-dir"])
+        .arg(tmp.path().join("data"))
+        .arg(&file)
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    // Refused by the ops it declares (more rows than a 4 MB run may hold).
+    assert!(
+        stderr.contains("not imported: refused document bytes"),
+        "{stderr}"
+    );
+}

@@ -32,3 +32,37 @@ async fn a_document_that_deflates_well_is_weighed_inflated() {
     assert_eq!(status, 404, "nothing of the refused document was kept");
     relay.stop().await;
 }
+
+/// One change of 300,000 text ops (300 KB, a few seconds of a relay's memory and time
+/// to take in at about 250 bytes an op) passes every byte limit but weighs 76.8 MB at
+/// 256 bytes an op: refused before it is read op by op, and the relay answers as before.
+#[tokio::test]
+async fn one_change_of_many_ops_is_weighed_by_its_ops() {
+    use automerge::ObjType;
+    let tmp = tempfile::tempdir().unwrap();
+    let relay = TestRelay::start_in(tmp.path(), "weight", |_| {}).await;
+    let run = RunId::random();
+    let mut doc = RunDoc::create(run, Identity::random("eu", "u").unwrap(), "T", &[], 1).unwrap();
+    let url = relay.http(&format!("/api/crdt/runs/{run}/sync"));
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+    let (status, body) = post(&url, json!({ "changes": b64(&doc.save()) })).await;
+    assert_eq!(status, 200, "{body}");
+    let before = doc.heads();
+    let am = doc.automerge_mut();
+    let text = am.put_object(ROOT, "t", ObjType::Text).unwrap();
+    am.splice_text(&text, 0, 0, &"a".repeat(300_000)).unwrap();
+    am.commit();
+    let change = doc.automerge_mut().get_changes(&before)[0]
+        .raw_bytes()
+        .to_vec();
+    assert!(change.len() < 400_000, "{} bytes", change.len());
+    let (status, body) = post(&url, json!({ "changes": b64(&change) })).await;
+    assert_eq!(status, 413, "{body}");
+    let message = body["message"].as_str().unwrap();
+    assert!(message.contains("--max-document-bytes"), "{message}");
+    let (status, state) = get(&relay.http(&format!("/api/crdt/runs/{run}/state"))).await;
+    assert_eq!(status, 200, "{state}");
+    let (status, _) = get(&relay.http("/health")).await;
+    assert_eq!(status, 200);
+    relay.stop().await;
+}
