@@ -46,7 +46,9 @@ pub async fn run() {
     let target = DirStore::open(&tmp.path().join("target")).unwrap();
     let started = Instant::now();
     let file = std::io::BufReader::new(std::fs::File::open(&archive).unwrap());
-    let imported = backup::import(&target, file, "runs.tar", 10).await.unwrap();
+    let imported = backup::import(&target, file, "runs.tar", 10, 64 << 20)
+        .await
+        .unwrap();
     let import = started.elapsed();
     assert!(imported.complete(), "{:?}", imported.refused);
     assert_eq!((exported.runs, imported.copied.runs), (runs, runs));
