@@ -38,10 +38,12 @@ mod durable;
 mod ephemeral;
 mod inputs;
 mod interface;
+mod loading;
 mod lookup;
 mod operations;
 mod peers;
 mod reads;
+mod settle;
 
 use std::sync::Arc;
 
@@ -318,150 +320,6 @@ impl<R> RunHub<R> {
             Input::Tick => {
                 let clients = self.lookup.expire(now);
                 self.unavailable_to(clients, out);
-            }
-        }
-    }
-
-    fn loaded(
-        &mut self,
-        loaded: Result<Option<crate::hub::Stored>, String>,
-        out: &mut Vec<Effect<R>>,
-    ) {
-        let ceiling = self.config.max_document_bytes.saturating_mul(LOAD_CEILING);
-        let loaded = loaded.and_then(|stored| match stored {
-            None => Ok(None),
-            Some(stored) => {
-                let weight = crate::bounds::weight_of_stored(&stored.bytes);
-                if weight > ceiling {
-                    // Taken in before runs were weighed by their ops: loading it could
-                    // take more memory than the relay has (one such run of 150 KB asked
-                    // Automerge for 3.7 GB).
-                    return Err(format!(
-                        "run {} weighs {weight} bytes (uncompressed, at {} bytes an op), more than {LOAD_CEILING} times --max-document-bytes ({}): not loaded",
-                        self.run_id,
-                        crate::bounds::OP_WEIGHT,
-                        self.config.max_document_bytes
-                    ));
-                }
-                Content::load(self.run_id, &self.config.identity, &stored.bytes)
-                    .map(|content| Some((content, stored)))
-                    .map_err(|e| e.to_string())
-            }
-        });
-        self.state = match loaded {
-            Err(why) => {
-                out.push(Effect::Event(HubEvent::Unreadable(why.clone())));
-                State::Unreadable(why)
-            }
-            Ok(None) => {
-                self.durable.reset(Vec::new(), 0, 0);
-                State::Ready(None)
-            }
-            Ok(Some((mut content, stored))) => {
-                let heads = content.unchanged().get_heads();
-                self.durable.reset(
-                    heads,
-                    stored.chunks,
-                    crate::bounds::weight_of_stored(&stored.bytes),
-                );
-                State::Ready(Some(content))
-            }
-        };
-        if std::mem::take(&mut self.reloading) {
-            // The peers sent changes that are gone now (unstored, or held back for a
-            // dependency), and they count them as sent: every session starts over and
-            // asks them to send what we lack.
-            self.sync.restart_all();
-        }
-        self.attach_mesh();
-    }
-
-    /// A store failed: the changes it held are dropped with the rest not yet stored.
-    fn store_failed(&mut self, id: PersistId, why: String, out: &mut Vec<Effect<R>>) {
-        if !self.durable.failed(id) {
-            return;
-        }
-        out.push(Effect::Event(HubEvent::StoreFailed(why.clone())));
-        self.reload(why, out);
-    }
-
-    /// Drops the run as held in memory (and every change not yet stored: their
-    /// operations fail) and loads it again from the store; then every sync session
-    /// starts over (see `loaded`). After a failed store, and after Automerge panicked
-    /// while applying changes, which may have left part of them in the document.
-    fn reload(&mut self, why: String, out: &mut Vec<Effect<R>>) {
-        for held in self.held.drain(..) {
-            let result = Err(OpError::Storage(why.clone()));
-            out.push(Effect::Reply {
-                to: held.to,
-                result,
-            });
-        }
-        self.reloading = true;
-        self.state = State::Loading;
-        self.stale = false;
-        self.appeared = false;
-        self.source_region = None;
-        out.push(Effect::Load);
-    }
-
-    /// The end of a batch: store what is unstored, or, once everything is stored, let
-    /// out what waited for it.
-    fn settle(&mut self, out: &mut Vec<Effect<R>>) {
-        self.refresh_view();
-        let State::Ready(Some(content)) = &mut self.state else {
-            return;
-        };
-        if !self.durable.holds_all(content) {
-            let region = self
-                .source_region
-                .as_deref()
-                .unwrap_or(self.config.identity.region());
-            if let Some(persist) = self.durable.start(content, region) {
-                out.push(Effect::Persist(persist));
-            }
-            return;
-        }
-        self.source_region = None;
-        if std::mem::take(&mut self.appeared) {
-            // Peers that asked before the run existed here hear of it now.
-            self.lookup.found();
-            let waiting: Vec<PeerId> = self
-                .peers
-                .all()
-                .filter(|l| !self.sync.has_peer(&l.peer))
-                .map(|l| l.peer.clone())
-                .collect();
-            for peer in waiting {
-                self.sync.join(&peer);
-            }
-            self.attach_mesh();
-        }
-        answer(std::mem::take(&mut self.held), out);
-        let State::Ready(Some(content)) = &mut self.state else {
-            unreachable!("checked above")
-        };
-        for (peer, message) in self.sync.flush(content.unchanged()) {
-            if let Some(link) = self.peers.get(&peer) {
-                out.push(send(link, message));
-            }
-        }
-        let mut ours = content.unchanged().get_heads();
-        ours.sort();
-        let mesh: Vec<PeerId> = self
-            .peers
-            .all()
-            .filter(|l| l.kind == PeerKind::Mesh)
-            .map(|l| l.peer.clone())
-            .collect();
-        for peer in mesh {
-            let differs = self.sync.their_heads(&peer).is_none_or(|theirs| {
-                let mut theirs = theirs.to_vec();
-                theirs.sort();
-                theirs != ours
-            });
-            if let Some(differs) = self.peers.report(&peer, differs) {
-                out.push(Effect::Divergence { peer, differs });
             }
         }
     }
