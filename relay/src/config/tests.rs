@@ -1,5 +1,7 @@
 //! The flags' defaults and what validation refuses.
 
+use clap::Parser;
+
 use super::*;
 
 fn parse(extra: &[&str]) -> Result<Config, ConfigError> {
