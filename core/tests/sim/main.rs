@@ -20,7 +20,7 @@
 //!
 //! - `RUNMESH_SIM_SEEDS=N` runs N seeds (default 300) from 0, or from `RUNMESH_SIM_FIRST`,
 //!   or from a seed drawn from `RUNMESH_SIM_COMMIT` (CI passes the commit it tests, so
-//!   the seeds explored grow with every commit; the first seed is printed);
+//!   the seeds explored grow with every commit; a failure prints its seed);
 //!   `RUNMESH_SIM_THREADS` (default: the machine's cores). For millions:
 //!   `RUNMESH_SIM_SEEDS=1000000 cargo test --release -p runmesh-core --test sim`.
 //! - A failure prints its seed; `RUNMESH_SIM_SEED=N` replays that one alone, and with
