@@ -18,8 +18,11 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
 mod operations;
+mod traffic;
 
 use operations::Operations;
+pub use traffic::FrameCounter;
+use traffic::Traffic;
 
 /// The most runs that get their own `crdt_lamport_clock` series.
 pub const MAX_RUN_SERIES: usize = 1000;
@@ -71,6 +74,7 @@ pub struct Metrics {
     catch_up_pending: Family<Region, Gauge>,
     catch_up_runs: Family<CatchUpSeries, Counter>,
     ops: Operations,
+    traffic: Traffic,
 }
 
 impl Metrics {
@@ -97,6 +101,12 @@ impl Metrics {
             catch_up_pending: Family::default(),
             catch_up_runs: Family::default(),
             ops: Operations::register(
+                &mut registry,
+                &Region {
+                    region: region.to_owned(),
+                },
+            ),
+            traffic: Traffic::register(
                 &mut registry,
                 &Region {
                     region: region.to_owned(),

@@ -54,6 +54,7 @@ where
     let writer_close = close.clone();
     let idle_timeout = session.idle_timeout();
     let sent = session.sent_counter();
+    let frames_out = session.frames_out();
     let writer = tokio::spawn(async move {
         let mut ping =
             tokio::time::interval_at(tokio::time::Instant::now() + PING_INTERVAL, PING_INTERVAL);
@@ -63,6 +64,7 @@ where
                     Some(frame) => {
                         let len = frame.len() as u64;
                         if sink.send(Outgoing::Frame(frame)).await.is_err() { break }
+                        frames_out.count(len as usize);
                         if let Some(sent) = &sent { sent.inc_by(len); }
                     }
                     None => break,

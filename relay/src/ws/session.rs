@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use prometheus_client::metrics::counter::Counter;
+use runmesh_core::hub::PeerKind;
 use runmesh_core::node::{Admission, RouteError, Routed, route};
 use runmesh_core::sync::{PeerId, WireMessage};
 use tokio::sync::mpsc;
@@ -16,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::auth::Grants;
 use crate::limits::{Limits, Who};
-use crate::metrics::Metrics;
+use crate::metrics::{FrameCounter, Metrics};
 use crate::runs::{DocCmd, Documents, PeerLink};
 
 /// The limits a connection lives under.
@@ -78,6 +79,8 @@ pub struct Session {
     who: Who,
     /// Bytes sent and received, for a mesh link.
     traffic: Option<(Counter, Counter)>,
+    /// Frames and bytes in and out, by kind of peer.
+    frames: (FrameCounter, FrameCounter),
 }
 
 impl Session {
@@ -94,6 +97,7 @@ impl Session {
             .map_or(Who::Unknown, |user| Who::Subject(user.to_owned()));
         let admission = Admission::new(grants, env.config.max_runs_per_connection);
         let kind = admission.kind();
+        let frames = env.metrics.frame_counters(kind == PeerKind::Mesh);
         let (link, rx) = PeerLink::new(peer, kind, env.config.peer_queue_frames, close);
         let session = Self {
             env,
@@ -101,6 +105,7 @@ impl Session {
             admission,
             who,
             traffic: None,
+            frames,
         };
         (session, rx)
     }
@@ -114,6 +119,11 @@ impl Session {
     /// Counts this link's bytes (sent, received) in these counters.
     pub fn count_traffic(&mut self, counters: (Counter, Counter)) {
         self.traffic = Some(counters);
+    }
+
+    /// The counter of frames sent.
+    pub fn frames_out(&self) -> FrameCounter {
+        self.frames.1.clone()
     }
 
     /// The counter of bytes sent, if this link's traffic is counted.
@@ -134,6 +144,7 @@ impl Session {
     /// Handles one frame from the peer. `Err` ends the session (after its `error`).
     pub async fn on_frame(&mut self, frame: &[u8]) -> Result<(), Stop> {
         self.link.heard();
+        self.frames.0.count(frame.len());
         if let Some((_, received)) = &self.traffic {
             received.inc_by(frame.len() as u64);
         }

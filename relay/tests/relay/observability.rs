@@ -119,3 +119,54 @@ async fn health_and_the_spec_s_metrics_path_answer_with_the_app_served() {
         "the app's own routes still get the app"
     );
 }
+
+/// The value of `name`'s series whose labels include every one of `labels`.
+fn value(text: &str, name: &str, labels: &[&str]) -> f64 {
+    text.lines()
+        .find(|l| l.starts_with(&format!("{name}{{")) && labels.iter().all(|x| l.contains(x)))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no series {name} with {labels:?} in\n{text}"))
+}
+
+#[tokio::test]
+async fn frames_and_bytes_are_counted_by_kind_of_peer_and_direction() {
+    let relay = TestRelay::start("eu").await;
+    let before = relay.metrics().await;
+    for peer in ["client", "mesh"] {
+        for direction in ["in", "out"] {
+            let labels = [
+                &*format!("peer=\"{peer}\""),
+                &*format!("direction=\"{direction}\""),
+            ];
+            assert_eq!(value(&before, "runmesh_ws_frames_total", &labels), 0.0);
+        }
+    }
+    let run = runmesh_core::RunDoc::create(
+        runmesh_core::RunId::random(),
+        runmesh_core::Identity::random("eu", "u").unwrap(),
+        "T",
+        &[],
+        1,
+    )
+    .unwrap();
+    let mut client = SyncClient::connect(&relay, run).await;
+    client.open(false).await;
+    client.wait_relay_has_all(&relay.http("")).await;
+    let after = relay.metrics().await;
+    let client_in = ["peer=\"client\"", "direction=\"in\""];
+    let client_out = ["peer=\"client\"", "direction=\"out\""];
+    assert!(
+        value(&after, "runmesh_ws_frames_total", &client_in) >= 2.0,
+        "{after}"
+    );
+    assert!(
+        value(&after, "runmesh_ws_frames_total", &client_out) >= 1.0,
+        "{after}"
+    );
+    let bytes_in = value(&after, "runmesh_ws_frame_bytes_total", &client_in);
+    assert!(bytes_in > 100.0, "the run's changes came in: {bytes_in}");
+    let mesh = ["peer=\"mesh\"", "direction=\"in\""];
+    assert_eq!(value(&after, "runmesh_ws_frames_total", &mesh), 0.0);
+    relay.stop().await;
+}

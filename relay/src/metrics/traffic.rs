@@ -1,0 +1,92 @@
+//! Frames and bytes through the relay's sockets, per kind of peer (`client`, `mesh`) and
+//! direction (`in`, `out`): four series of each, whatever the traffic. With them an
+//! operator sees who the relay is sending to and how much, and whether it is waiting on
+//! its peers or working.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::registry::Registry;
+
+use crate::metrics::{Metrics, Region};
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct Flow {
+    region: String,
+    /// `client` or `mesh`.
+    peer: &'static str,
+    /// `in` or `out`.
+    direction: &'static str,
+}
+
+/// The families, registered once.
+#[derive(Debug)]
+pub(crate) struct Traffic {
+    frames: Family<Flow, Counter>,
+    bytes: Family<Flow, Counter>,
+}
+
+impl Traffic {
+    pub(crate) fn register(registry: &mut Registry, region: &Region) -> Self {
+        let traffic = Self {
+            frames: Family::default(),
+            bytes: Family::default(),
+        };
+        registry.register(
+            "runmesh_ws_frames",
+            "WebSocket frames, by kind of peer (client, mesh) and direction (in, out)",
+            traffic.frames.clone(),
+        );
+        registry.register(
+            "runmesh_ws_frame_bytes",
+            "Bytes of WebSocket frames, by kind of peer (client, mesh) and direction (in, out)",
+            traffic.bytes.clone(),
+        );
+        for peer in ["client", "mesh"] {
+            for direction in ["in", "out"] {
+                let flow = Flow {
+                    region: region.region.clone(),
+                    peer,
+                    direction,
+                };
+                let _ = traffic.frames.get_or_create(&flow);
+                let _ = traffic.bytes.get_or_create(&flow);
+            }
+        }
+        traffic
+    }
+}
+
+/// The counters one socket's frames go to, in one direction.
+#[derive(Clone, Debug)]
+pub struct FrameCounter {
+    frames: Counter,
+    bytes: Counter,
+}
+
+impl FrameCounter {
+    /// A frame of `len` bytes passed.
+    pub fn count(&self, len: usize) {
+        self.frames.inc();
+        self.bytes.inc_by(len as u64);
+    }
+}
+
+impl Metrics {
+    /// The counters of a socket to a peer (`mesh`: another relay): frames in, frames out.
+    pub fn frame_counters(&self, mesh: bool) -> (FrameCounter, FrameCounter) {
+        let peer = if mesh { "mesh" } else { "client" };
+        let counter = |direction| {
+            let flow = Flow {
+                region: self.region.region.clone(),
+                peer,
+                direction,
+            };
+            FrameCounter {
+                frames: self.traffic.frames.get_or_create(&flow).clone(),
+                bytes: self.traffic.bytes.get_or_create(&flow).clone(),
+            }
+        };
+        (counter("in"), counter("out"))
+    }
+}
