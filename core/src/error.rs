@@ -128,6 +128,10 @@ pub enum RunError {
         /// What automerge said.
         reason: String,
     },
+    /// A loaded document's changes could not be rebuilt from its ops (Automerge panicked
+    /// doing so: ops that do not fit together).
+    #[error("the document loaded, but its changes cannot be read back from its ops: {0}")]
+    ChangesUnreadable(String),
     /// Bytes given as Automerge chunks were not chunks, or a chunk did not parse.
     #[error("corrupt document bytes ({len} bytes): {reason}")]
     BadChunk {

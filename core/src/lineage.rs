@@ -131,7 +131,7 @@ impl Roots {
             }
             roots
         })
-        .map_err(|e| unparsable(&[], &format!("its changes cannot be read back: {e}")))
+        .map_err(|e| RunError::ChangesUnreadable(e.to_string()))
     }
 
     /// Refuses the changes if taking them into a document that holds `holds` would break
