@@ -260,6 +260,22 @@ pub enum RunError {
         /// The largest op counter among its dependencies.
         dep_max_op: u64,
     },
+    /// A change whose first op counter leaves a gap after its dependencies' ops. Automerge
+    /// starts every change right after them; a save holding one without ops that starts
+    /// later cannot be loaded again.
+    #[error(
+        "change {seq} of actor {writer} starts at op {start_op}, but its dependencies end at op {dep_max_op}: a change starts right after them (refused, nothing applied)"
+    )]
+    OpsSkipped {
+        /// The change's writer (hex).
+        writer: String,
+        /// The change's sequence number.
+        seq: u64,
+        /// Its first op counter.
+        start_op: u64,
+        /// The largest op counter among its dependencies.
+        dep_max_op: u64,
+    },
     /// A change writing into an object that neither the document nor the changes with it
     /// make (Automerge 0.12 panics mid-apply on it).
     #[error(

@@ -36,6 +36,21 @@ fn op(obj: Option<(u64, &ActorId)>, action: OpType) -> Op {
     }
 }
 
+/// Where a change on the three-step run starts: right after its ops (1 to 79), as
+/// Automerge starts every change (a gap is refused: `OpsSkipped`).
+const START: u64 = 80;
+
+/// Where a change on `run` as it is starts: right after its last op.
+fn next_op(run: &mut RunDoc) -> u64 {
+    let doc = run.automerge_mut();
+    doc.get_changes_meta(&[])
+        .iter()
+        .map(|c| c.max_op)
+        .max()
+        .unwrap_or(0)
+        + 1
+}
+
 /// A change by `by` (its change 1) on `deps`, starting at op `start`, encoded by
 /// Automerge.
 fn change(by: &ActorId, deps: Vec<ChangeHash>, start: u64, ops: Vec<Op>) -> Vec<u8> {
@@ -79,7 +94,7 @@ fn maps_nested_in_reverse_order_are_counted_all_together() {
     let mut run = three_step_run();
     let heads = run.heads();
     let by = actor(0x31);
-    let start = 1_000;
+    let start = START;
     let nest = |n: u64| -> Vec<Op> {
         // Op i makes a map inside the one op i+1 makes; the last is made at the root.
         (0..n)
@@ -107,7 +122,8 @@ fn an_op_into_an_object_nobody_made_is_refused() {
     for owner in [actor(0x33), writer] {
         let heads = run.heads();
         let put = op(Some((999, &owner)), OpType::Put(ScalarValue::Int(1)));
-        let evil = change(&actor(0x33), heads.clone(), 1_000, vec![put]);
+        let next = next_op(&mut run);
+        let evil = change(&actor(0x33), heads.clone(), next, vec![put]);
         let err = run.apply_bytes(&evil).unwrap_err();
         assert!(
             matches!(&err, RunError::UnknownObject { object, .. } if object.starts_with("999@")),
@@ -123,21 +139,21 @@ fn a_change_whose_ops_do_not_come_after_its_dependencies_is_refused() {
     let mut run = three_step_run();
     let heads = run.heads();
     let put = || vec![op(None, OpType::Put(ScalarValue::Int(1)))];
-    let first = change(&actor(0x34), heads.clone(), 1_000, put());
-    for start in [999, 1_000] {
+    let first = change(&actor(0x34), heads.clone(), START, put());
+    for start in [START - 1, START] {
         let heads = run.heads();
         let second = change(&actor(0x35), vec![hash_of(&first)], start, put());
         let err = run
             .apply_bytes(&[first.clone(), second].concat())
             .unwrap_err();
         assert!(
-            matches!(err, RunError::OpsOutOfOrder { start_op, dep_max_op: 1_000, .. } if start_op == start),
+            matches!(err, RunError::OpsOutOfOrder { start_op, dep_max_op: d, .. } if start_op == start && d == START),
             "{err:?}"
         );
         still_sound(&mut run, &heads);
     }
     let mut run = three_step_run();
-    let second = change(&actor(0x35), vec![hash_of(&first)], 1_001, put());
+    let second = change(&actor(0x35), vec![hash_of(&first)], START + 1, put());
     assert!(run.apply_bytes(&[first, second].concat()).unwrap());
     let saved = run.save();
     RunDoc::load(run_id(), who(9, "us", "x"), &saved).unwrap();
@@ -166,8 +182,10 @@ fn a_change_not_encoded_as_automerge_encodes_it_is_refused() {
         "{err}"
     );
     still_sound(&mut run, &heads);
-    // The same ops as Automerge encodes them apply.
-    let fine = Change::from(Change::try_from(&evil[..]).unwrap().decode());
+    // The same ops as Automerge encodes them apply (started where Automerge would).
+    let mut expanded = Change::try_from(&evil[..]).unwrap().decode();
+    expanded.start_op = NonZeroU64::new(START).unwrap();
+    let fine = Change::from(expanded);
     assert!(run.apply_bytes(fine.raw_bytes()).unwrap());
     let saved = run.save();
     RunDoc::load(run_id(), who(9, "us", "x"), &saved).unwrap();
@@ -247,7 +265,7 @@ fn ops_naming_ops_or_elements_the_run_does_not_hold_are_refused() {
     let heads = base.heads();
     for (what, misfit) in misfits(&mut base) {
         let mut run = RunDoc::load(run_id(), who(3, "us", "y"), &base.save()).unwrap();
-        let evil = change(&actor(0x36), heads.clone(), 1_000, vec![misfit]);
+        let evil = change(&actor(0x36), heads.clone(), START, vec![misfit]);
         let err = run.apply_bytes(&evil).unwrap_err();
         assert!(
             matches!(err, RunError::ApplyFailed { .. }),
@@ -281,18 +299,18 @@ fn an_op_naming_an_op_of_a_change_it_does_not_depend_on_is_refused() {
     let heads = run.heads();
     let steps = steps_list(&mut run);
     let (a, b) = (actor(0x3a), actor(0x3b));
-    let by_b = change(&b, heads.clone(), 1_000, vec![insert(&steps, None, 1)]);
+    let by_b = change(&b, heads.clone(), START, vec![insert(&steps, None, 1)]);
     let by_a = change(
         &a,
         heads.clone(),
-        1_000,
-        vec![insert(&steps, Some(OpId(1_000, b.clone())), 2)],
+        START,
+        vec![insert(&steps, Some(OpId(START, b.clone())), 2)],
     );
     assert!(run.apply_bytes(&by_b).unwrap());
     let after_b = run.heads();
     let err = run.apply_bytes(&by_a).unwrap_err();
     assert!(
-        matches!(&err, RunError::UnseenOp { op, .. } if op.starts_with("1000@")),
+        matches!(&err, RunError::UnseenOp { op, .. } if op.starts_with(&format!("{START}@"))),
         "{err:?}"
     );
     assert!(
@@ -310,8 +328,8 @@ fn an_op_naming_an_op_of_a_change_it_does_not_depend_on_is_refused() {
     let by_a = change(
         &a,
         vec![hash_of(&by_b)],
-        1_001,
-        vec![insert(&steps, Some(OpId(1_000, b)), 2)],
+        START + 1,
+        vec![insert(&steps, Some(OpId(START, b)), 2)],
     );
     assert!(run.apply_bytes(&[by_b, by_a].concat()).unwrap());
     RunDoc::load(run_id(), who(9, "us", "x"), &run.save()).unwrap();
@@ -329,8 +347,8 @@ fn a_writer_s_change_that_does_not_follow_its_previous_one_is_refused() {
         pred: SortedVec::new(),
         insert: false,
     };
-    let first = change_n(&by, 1, heads.clone(), 1_000, vec![put("a")], Vec::new());
-    let second = change_n(&by, 2, heads.clone(), 1_001, vec![put("b")], Vec::new());
+    let first = change_n(&by, 1, heads.clone(), START, vec![put("a")], Vec::new());
+    let second = change_n(&by, 2, heads.clone(), START + 1, vec![put("b")], Vec::new());
     let err = run
         .apply_bytes(&[first.clone(), second].concat())
         .unwrap_err();
@@ -349,7 +367,7 @@ fn a_writer_s_change_that_does_not_follow_its_previous_one_is_refused() {
         &by,
         2,
         vec![hash_of(&first)],
-        1_001,
+        START + 1,
         vec![put("b")],
         Vec::new(),
     );
@@ -373,7 +391,7 @@ fn mark_ops_and_large_trailing_bytes_are_refused() {
         insert: true,
     };
     let err = run
-        .apply_bytes(&change(&actor(0x3d), heads.clone(), 1_000, vec![mark]))
+        .apply_bytes(&change(&actor(0x3d), heads.clone(), START, vec![mark]))
         .unwrap_err();
     assert!(
         matches!(&err, RunError::Unsupported { what, .. } if what.contains("mark ops")),
@@ -390,7 +408,7 @@ fn mark_ops_and_large_trailing_bytes_are_refused() {
         &actor(0x3e),
         1,
         heads.clone(),
-        1_000,
+        START,
         vec![put],
         vec![0; 5_000],
     );
@@ -400,4 +418,33 @@ fn mark_ops_and_large_trailing_bytes_are_refused() {
         "{err:?}"
     );
     still_sound(&mut run, &heads);
+}
+
+#[test]
+fn a_change_that_leaves_a_gap_after_its_dependencies_ops_is_refused() {
+    // From the fifth attack: a change without ops starting 3 past its dependencies'
+    // last op. Automerge took and saved it; the save did not load ("missing ops"): once
+    // the relay wrote a snapshot, the run answered 500 for ever, its backup too.
+    let mut run = three_step_run();
+    assert_eq!(next_op(&mut run), START);
+    for (ops, gap) in [
+        (vec![], 3),
+        (vec![op(None, OpType::Put(ScalarValue::Int(1)))], 1),
+    ] {
+        let heads = run.heads();
+        let next = next_op(&mut run);
+        let skips = change(&actor(0x3e), heads.clone(), next + gap, ops);
+        let err = run.apply_bytes(&skips).unwrap_err();
+        assert!(
+            matches!(err, RunError::OpsSkipped { start_op, dep_max_op, .. } if start_op == next + gap && dep_max_op == next - 1),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("starts right after them"), "{err}");
+        still_sound(&mut run, &heads);
+    }
+    // Where Automerge starts it, an empty change applies and the run loads again.
+    let mut run = three_step_run();
+    let honest = change(&actor(0x3e), run.heads(), START, vec![]);
+    assert!(run.apply_bytes(&honest).unwrap());
+    RunDoc::load(run_id(), who(9, "us", "x"), &run.save()).unwrap();
 }

@@ -135,6 +135,7 @@ fn sync_hub() {
             snapshot_interval_events: 4,
             lookup_timeout: 3_000,
             trust_mesh: true,
+            budget: None,
         });
         let mut hub: RunHub<u64> = RunHub::new(config, RunId::from_bytes([7; 16]).document_id());
         let stored = Stored {

@@ -39,7 +39,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use runmesh_core::Identity;
-use runmesh_core::hub::HubConfig;
+use runmesh_core::hub::{HubConfig, MemoryBudget};
 use runmesh_core::sync::PeerId;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -86,6 +86,7 @@ pub async fn state(config: &Config, shutdown: CancellationToken) -> anyhow::Resu
             snapshot_interval_events: config.snapshot_interval_events,
             lookup_timeout: LOOKUP_TIMEOUT.as_millis() as u64,
             trust_mesh: config.auth.mesh_token.is_some(),
+            budget: Some(Arc::new(MemoryBudget::new(config.max_loaded_bytes))),
         }),
         mesh: mesh_links,
         divergence: divergence.clone(),

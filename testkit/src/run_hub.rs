@@ -5,7 +5,8 @@ use std::sync::Arc;
 use automerge::sync::{State, SyncDoc};
 use runmesh_core::RunDoc;
 use runmesh_core::hub::{
-    Effect, HubConfig, Input, Link, PeerKind, PersistId, RunHub, RunOp, SessionId, Stored,
+    Effect, HubConfig, Input, Link, MemoryBudget, PeerKind, PersistId, RunHub, RunOp, SessionId,
+    Stored,
 };
 use runmesh_core::sync::{PeerId, WireMessage};
 
@@ -27,6 +28,14 @@ fn config(max_document_bytes: usize) -> Arc<HubConfig> {
 }
 
 fn config_with(max_document_bytes: usize, trust_mesh: bool) -> Arc<HubConfig> {
+    config_full(max_document_bytes, trust_mesh, None)
+}
+
+fn config_full(
+    max_document_bytes: usize,
+    trust_mesh: bool,
+    budget: Option<Arc<MemoryBudget>>,
+) -> Arc<HubConfig> {
     Arc::new(HubConfig {
         me: PeerId::from("relay"),
         identity: who(9, "relay-region", "relay"),
@@ -34,6 +43,7 @@ fn config_with(max_document_bytes: usize, trust_mesh: bool) -> Arc<HubConfig> {
         snapshot_interval_events: SNAPSHOT_EVERY,
         lookup_timeout: 3_000,
         trust_mesh,
+        budget,
     })
 }
 
@@ -59,6 +69,25 @@ impl TestHub {
         if let Some(loaded) = loaded {
             hub.handle(Input::Loaded(loaded));
         }
+        hub
+    }
+
+    /// A hub whose store holds `bytes` (the base run if `None`), one of a relay's whose
+    /// runs in memory share `budget`.
+    pub fn with_budget(bytes: Option<Vec<u8>>, budget: Arc<MemoryBudget>) -> Self {
+        let stored = Stored {
+            bytes: bytes.unwrap_or_else(|| base_run().save()),
+            chunks: 0,
+        };
+        let mut hub = Self {
+            hub: RunHub::new(
+                config_full(64 << 20, true, Some(budget)),
+                run_id().document_id(),
+            ),
+            now: 1_000,
+            stored: Some(stored.clone()),
+        };
+        hub.handle(Input::Loaded(Ok(Some(stored))));
         hub
     }
 

@@ -24,6 +24,7 @@ fuzz_target!(|data: &[u8]| {
         snapshot_interval_events: 4,
         lookup_timeout: 3_000,
         trust_mesh: true,
+        budget: None,
     });
     let mut hub: RunHub<u64> = RunHub::new(config, RUN.document_id());
     let stored = Stored {

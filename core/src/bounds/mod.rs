@@ -228,6 +228,13 @@ pub fn weigh(bytes: &[u8]) -> Result<usize, BoundsError> {
     Ok(budget.weight())
 }
 
+/// How many Automerge chunks `bytes` hold one after another (a change, a compressed
+/// change, a document each count one), reading only their headers; what cannot be read
+/// as chunks counts as one. What a rate limit counts for a body of changes.
+pub fn chunk_count(bytes: &[u8]) -> usize {
+    chunk::count(bytes)
+}
+
 /// Checks a whole run from outside (a backup's entry) as [`check_storage`] does, with
 /// the ceilings a run weighing `max_weight` needs, and refuses it if it weighs more.
 pub fn check_run(bytes: &[u8], max_weight: usize) -> Result<(), BoundsError> {

@@ -55,6 +55,12 @@ impl<R> RunHub<R> {
             Ok(_) => None,
             Err(e) => Some(format!("changes refused before parsing: {e}")),
         };
+        let refused = refused.or_else(|| {
+            let incoming = *incoming.as_ref().unwrap_or(&0);
+            (incoming > 0)
+                .then(|| self.reserve(incoming).err())
+                .flatten()
+        });
         if let Some(why) = refused {
             out.push(send(
                 &from,
@@ -189,14 +195,10 @@ impl<R> RunHub<R> {
         out: &mut Vec<Effect<R>>,
     ) {
         self.refresh_view();
-        let slot = match &mut self.state {
-            State::Ready(slot) => slot,
-            State::Unreadable(why) => {
-                let result = Err(OpError::Unreadable(why.clone()));
-                return out.push(Effect::Reply { to: reply, result });
-            }
-            State::Loading => unreachable!("inputs wait while loading"),
-        };
+        if let State::Unreadable(why) = &self.state {
+            let result = Err(OpError::Unreadable(why.clone()));
+            return out.push(Effect::Reply { to: reply, result });
+        }
         let max = self.config.max_document_bytes;
         let stored = self.durable.weight();
         let weight = op.weight();
@@ -208,6 +210,13 @@ impl<R> RunHub<R> {
             });
             return out.push(Effect::Reply { to: reply, result });
         }
+        if let Err(why) = self.reserve(weight) {
+            let result = Err(OpError::MemoryFull(why));
+            return out.push(Effect::Reply { to: reply, result });
+        }
+        let State::Ready(slot) = &mut self.state else {
+            unreachable!("inputs wait while loading; unreadable answered above")
+        };
         let was_absent = slot.is_none();
         let source = match &op {
             RunOp::ApplyBytes { source_region, .. } => Some(source_region.clone()),

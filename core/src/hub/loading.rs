@@ -26,6 +26,19 @@ impl<R> RunHub<R> {
                         self.config.max_document_bytes
                     ));
                 }
+                if let Some(budget) = &self.config.budget {
+                    // What it held before (a reload) is given back first.
+                    budget.release(std::mem::take(&mut self.reserved));
+                    if !budget.try_reserve(weight) {
+                        return Err(format!(
+                            "run {} weighs {weight} bytes and this relay's runs in memory weigh {} of {} (--max-loaded-bytes): not loaded; try again later",
+                            self.run_id,
+                            budget.used(),
+                            budget.limit()
+                        ));
+                    }
+                    self.reserved = self.reserved.saturating_add(weight);
+                }
                 Content::load(self.run_id, &self.config.identity, &stored.bytes)
                     .map(|content| Some((content, stored)))
                     .map_err(|e| e.to_string())

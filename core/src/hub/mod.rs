@@ -32,6 +32,7 @@
 //! and the simulation tests it without a runtime. Nothing of it reaches the wasm builds,
 //! which do not call it.
 
+mod budget;
 mod chunks;
 mod content;
 mod durable;
@@ -52,6 +53,7 @@ pub use interface::{
 };
 pub use operations::{OpError, OpReply, RunOp};
 
+pub use crate::hub::budget::MemoryBudget;
 use crate::hub::content::Content;
 use crate::hub::durable::Durability;
 use crate::hub::ephemeral::Echoes;
@@ -84,6 +86,8 @@ pub struct HubConfig {
     /// mesh token, which anyone may join as a "relay"), a mesh peer's changes are checked
     /// as a client's are.
     pub trust_mesh: bool,
+    /// What all the relay's runs in memory may weigh together (`None`: no limit).
+    pub budget: Option<Arc<MemoryBudget>>,
 }
 
 /// What the hub holds.
@@ -131,6 +135,8 @@ pub struct RunHub<R> {
     appeared: bool,
     /// The change feed's last answer, for the followers asking the same after it.
     feed_memo: reads::FeedMemo,
+    /// What this hub holds of the relay's [`MemoryBudget`].
+    reserved: usize,
 }
 
 impl<R> RunHub<R> {
@@ -153,6 +159,7 @@ impl<R> RunHub<R> {
             stale: false,
             feed_memo: reads::FeedMemo::default(),
             appeared: false,
+            reserved: 0,
         }
     }
 
@@ -179,6 +186,7 @@ impl<R> RunHub<R> {
             self.input(now, input, &mut out);
         }
         self.settle(&mut out);
+        self.rebudget();
         out
     }
 

@@ -127,6 +127,10 @@ pub enum OpError {
     /// The stored document could not be loaded.
     #[error("stored document is unreadable: {0}")]
     Unreadable(String),
+    /// The relay's runs in memory together are at their limit (`--max-loaded-bytes`):
+    /// the change (or the load) waits for memory to free.
+    #[error("{0}")]
+    MemoryFull(String),
     /// The change would make the run larger than its size limit.
     #[error(
         "run {run} holds {stored} bytes; this change would pass the limit of {max} bytes (--max-document-bytes)"

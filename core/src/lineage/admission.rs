@@ -29,7 +29,8 @@
 //!   changes sent at once made every event thousands of hashes long.
 //! - Waiting: Automerge keeps queued changes in memory (and in saves) until released.
 
-use std::collections::{HashMap, HashSet};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet};
 
 use automerge::{AutoCommit, ChangeHash, ReadDoc};
 
@@ -149,10 +150,41 @@ fn check(
         }
     }
     pending.extend(queued.iter().map(|w| (w, true)));
-    while let Some(at) = pending.iter().position(|(w, _)| pass.ready(w)) {
-        let (w, was_queued) = pending.remove(at);
-        pass.take(w, was_queued).map_err(|e| fault(e, was_queued))?;
+    // The changes that wait, released as what they wait for is taken: each is looked at
+    // once per dependency, not once per change taken (inputs in reverse order).
+    // (The first in order among those ready goes first, as before.)
+    let mut waiting_on: HashMap<ChangeHash, Vec<usize>> = HashMap::new();
+    let mut ready: BinaryHeap<Reverse<usize>> = BinaryHeap::new();
+    for (i, (w, _)) in pending.iter().enumerate() {
+        if pass.ready(w) {
+            ready.push(Reverse(i));
+        } else {
+            for d in &w.deps {
+                waiting_on.entry(*d).or_default().push(i);
+            }
+        }
     }
+    let mut done = vec![false; pending.len()];
+    while let Some(Reverse(i)) = ready.pop() {
+        let (w, was_queued) = pending[i];
+        if done[i] || !pass.ready(w) {
+            continue;
+        }
+        done[i] = true;
+        pass.take(w, was_queued).map_err(|e| fault(e, was_queued))?;
+        ready.extend(
+            waiting_on
+                .remove(&w.hash)
+                .into_iter()
+                .flatten()
+                .map(Reverse),
+        );
+    }
+    let pending: Vec<(&Written, bool)> = pending
+        .into_iter()
+        .zip(done)
+        .filter_map(|(p, done)| (!done).then_some(p))
+        .collect();
     if rules == Rules::Writers {
         return Ok(());
     }
@@ -253,6 +285,9 @@ impl<'w> Pass<'_, 'w> {
             }
         }
         for (w, queued) in &taken {
+            // Automerge starts a change right after its dependencies' ops: no overlap,
+            // and no gap (a change without ops starting later saves, but does not load).
+            let mut deps_max = Some(0);
             for d in &w.deps {
                 let dep_max = match max_ops.get(d) {
                     Some(m) => Some(*m),
@@ -267,6 +302,16 @@ impl<'w> Pass<'_, 'w> {
                     };
                     return Err(fault(e, *queued));
                 }
+                deps_max = deps_max.zip(dep_max).map(|(a, b)| a.max(b));
+            }
+            if let Some(dep_max_op) = deps_max.filter(|m| w.start_op != m + 1) {
+                let e = RunError::OpsSkipped {
+                    writer: w.actor.to_hex_string(),
+                    seq: w.seq,
+                    start_op: w.start_op,
+                    dep_max_op,
+                };
+                return Err(fault(e, *queued));
             }
             for obj in &w.uses {
                 if !made.contains_key(obj) && self.in_doc(obj).is_none() {

@@ -9,106 +9,145 @@
 //! into a list after the other's element without depending on it.
 
 use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
 
 use automerge::{ActorId, AutoCommit, ChangeHash};
 
 use super::writers::Written;
 use crate::error::RunError;
 
-/// A change the one being checked has not seen: its writer and op counters.
+/// A document change after some heads: its sequence number and op counters.
 #[derive(Clone)]
-struct Unseen {
-    actor: ActorId,
+struct Later {
     seq: u64,
     ops: std::ops::RangeInclusive<u64>,
 }
 
+/// The document's changes after a set of heads, by writer.
+type After = HashMap<ActorId, Vec<Later>>;
+
 /// Checks each of `taken` (the changes applied together, in order) against the changes
 /// of `doc` and of `taken` outside its history. The error names the change, and whether
 /// it was queued.
+///
+/// Linear in the changes for the usual shapes (a chain, changes from many writers on
+/// the same heads): where each change's history reaches the document is carried down
+/// from its dependencies, the document's later changes are read once per such place,
+/// and a change of `taken` is looked up in a change's history only when one of its ops
+/// names it (a search that stops where it finds it). Checking every change against all
+/// the others made 10,000 one-op changes in one body take 18 s.
 pub(super) fn check_seen(
     doc: &mut AutoCommit,
     taken: &[(&Written, bool)],
 ) -> Result<(), (RunError, bool)> {
     let pool: HashMap<ChangeHash, &Written> = taken.iter().map(|(w, _)| (w.hash, *w)).collect();
-    // The document's changes after a set of heads, once per set (changes sent together
-    // mostly reach the document at the same heads).
-    let mut after: HashMap<Vec<ChangeHash>, Vec<Unseen>> = HashMap::new();
+    // The changes of `taken` by writer, to find the one an op id belongs to.
+    let mut by_actor: HashMap<&ActorId, Vec<&Written>> = HashMap::new();
+    for (w, _) in taken {
+        by_actor.entry(&w.actor).or_default().push(w);
+    }
+    // Where each change's history reaches the document, and what the document holds
+    // after those heads, once per set of heads.
+    let mut reaches: HashMap<ChangeHash, Rc<Vec<ChangeHash>>> = HashMap::new();
+    let mut after: HashMap<Rc<Vec<ChangeHash>>, After> = HashMap::new();
     for (w, queued) in taken {
-        let unseen = unseen_by(doc, w, &pool, &mut after);
         let fault = |e| (e, *queued);
-        if w.seq > 1
-            && unseen
-                .iter()
-                .any(|u| u.actor == w.actor && u.seq == w.seq - 1)
-        {
-            return Err(fault(RunError::SkipsOwnChange {
-                writer: w.actor.to_hex_string(),
-                seq: w.seq,
-            }));
-        }
-        let named = w.refs.iter().find(|(ctr, actor)| {
-            unseen
-                .iter()
-                .any(|u| u.actor == *actor && u.ops.contains(ctr))
+        let heads = reach(w, &pool, &reaches);
+        reaches.insert(w.hash, heads.clone());
+        let later = after.entry(heads.clone()).or_insert_with(|| {
+            let mut later: After = HashMap::new();
+            for m in doc.get_changes_meta(&heads) {
+                later
+                    .entry(m.actor.clone().into_owned())
+                    .or_default()
+                    .push(Later {
+                        seq: m.seq,
+                        ops: m.start_op..=m.max_op,
+                    });
+            }
+            later
         });
-        if let Some((ctr, actor)) = named {
-            return Err(fault(RunError::UnseenOp {
-                writer: w.actor.to_hex_string(),
-                seq: w.seq,
-                op: format!("{ctr}@{}", actor.to_hex_string()),
-            }));
+        let unseen_in_doc = |actor: &ActorId, hit: &dyn Fn(&Later) -> bool| {
+            later.get(actor).is_some_and(|l| l.iter().any(hit))
+        };
+        let unseen_in_pool = |p: &Written| p.hash != w.hash && !descends(w, &p.hash, &pool);
+        if w.seq > 1 {
+            let prev = w.seq - 1;
+            let in_pool = by_actor
+                .get(&w.actor)
+                .and_then(|ws| ws.iter().find(|p| p.seq == prev));
+            let skips = match in_pool {
+                Some(p) => unseen_in_pool(p),
+                None => unseen_in_doc(&w.actor, &|l| l.seq == prev),
+            };
+            if skips {
+                return Err(fault(RunError::SkipsOwnChange {
+                    writer: w.actor.to_hex_string(),
+                    seq: w.seq,
+                }));
+            }
+        }
+        for (ctr, actor) in &w.refs {
+            let owner = by_actor
+                .get(actor)
+                .and_then(|ws| ws.iter().find(|p| (p.start_op..=p.max_op).contains(ctr)));
+            let unseen = match owner {
+                Some(p) => unseen_in_pool(p),
+                None => unseen_in_doc(actor, &|l| l.ops.contains(ctr)),
+            };
+            if unseen {
+                return Err(fault(RunError::UnseenOp {
+                    writer: w.actor.to_hex_string(),
+                    seq: w.seq,
+                    op: format!("{ctr}@{}", actor.to_hex_string()),
+                }));
+            }
         }
     }
     Ok(())
 }
 
-/// The changes outside `w`'s history: those of `doc` after its dependencies, and those
-/// of `pool` that it does not descend from.
-fn unseen_by(
-    doc: &mut AutoCommit,
+/// Where `w`'s history reaches the document: its dependencies outside `pool`, and those
+/// of its dependencies in `pool` (taken before it, so already in `reaches`).
+fn reach(
     w: &Written,
     pool: &HashMap<ChangeHash, &Written>,
-    after: &mut HashMap<Vec<ChangeHash>, Vec<Unseen>>,
-) -> Vec<Unseen> {
-    // Its history within the pool, up its dependencies through the changes in the pool,
-    // and where that history reaches the document.
+    reaches: &HashMap<ChangeHash, Rc<Vec<ChangeHash>>>,
+) -> Rc<Vec<ChangeHash>> {
+    let mut from_pool = w.deps.iter().filter_map(|d| reaches.get(d));
+    let outside = w.deps.iter().filter(|d| !pool.contains_key(*d));
+    // The usual case, a chain: the one dependency's heads, shared.
+    if w.deps.len() == 1
+        && let Some(only) = from_pool.next()
+    {
+        return only.clone();
+    }
+    let mut heads: Vec<ChangeHash> = w
+        .deps
+        .iter()
+        .filter_map(|d| reaches.get(d))
+        .flat_map(|r| r.iter().copied())
+        .chain(outside.copied())
+        .collect();
+    heads.sort_unstable();
+    heads.dedup();
+    Rc::new(heads)
+}
+
+/// Whether `target` is in `w`'s history within `pool`: a search up its dependencies
+/// that stops where it finds it.
+fn descends(w: &Written, target: &ChangeHash, pool: &HashMap<ChangeHash, &Written>) -> bool {
     let mut seen: HashSet<ChangeHash> = HashSet::new();
-    let mut in_doc: Vec<ChangeHash> = Vec::new();
     let mut next: Vec<ChangeHash> = w.deps.clone();
     while let Some(h) = next.pop() {
-        match pool.get(&h) {
-            Some(d) => {
-                if seen.insert(h) {
-                    next.extend(d.deps.iter().copied());
-                }
-            }
-            None => in_doc.push(h),
+        if h == *target {
+            return true;
+        }
+        if let Some(d) = pool.get(&h)
+            && seen.insert(h)
+        {
+            next.extend(d.deps.iter().copied());
         }
     }
-    in_doc.sort_unstable();
-    in_doc.dedup();
-    let mut unseen: Vec<Unseen> = after
-        .entry(in_doc)
-        .or_insert_with_key(|heads| {
-            doc.get_changes_meta(heads)
-                .iter()
-                .map(|m| Unseen {
-                    actor: m.actor.clone().into_owned(),
-                    seq: m.seq,
-                    ops: m.start_op..=m.max_op,
-                })
-                .collect()
-        })
-        .clone();
-    unseen.extend(
-        pool.values()
-            .filter(|p| p.hash != w.hash && !seen.contains(&p.hash))
-            .map(|p| Unseen {
-                actor: p.actor.clone(),
-                seq: p.seq,
-                ops: p.start_op..=p.max_op,
-            }),
-    );
-    unseen
+    false
 }

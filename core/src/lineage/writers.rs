@@ -136,7 +136,8 @@ impl Written {
 
     /// The change is `len` bytes long, uncompressed: what it weighs.
     pub(super) fn set_len(&mut self, len: usize) {
-        let ops = (self.max_op + 1).saturating_sub(self.start_op);
+        // A change without ops still costs a change (and weighs one op in a snapshot).
+        let ops = (self.max_op + 1).saturating_sub(self.start_op).max(1);
         let by_ops = ops.saturating_mul(crate::bounds::OP_WEIGHT);
         self.len = len.max(usize::try_from(by_ops).unwrap_or(usize::MAX));
     }

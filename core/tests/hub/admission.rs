@@ -94,12 +94,21 @@ fn a_socket_message_automerge_cannot_keep_as_it_came_is_refused_and_the_run_relo
         pred: SortedVec::new(),
         insert: false,
     };
+    // Started right after the run's ops, as Automerge starts a change.
+    let next = peer
+        .doc()
+        .get_changes_meta(&[])
+        .iter()
+        .map(|c| c.max_op)
+        .max()
+        .unwrap()
+        + 1;
     let change = Change::from(ExpandedChange {
         operations: vec![misfit],
         actor_id: ActorId::from(&[0xc7; 16][..]),
         hash: None,
         seq: 1,
-        start_op: std::num::NonZeroU64::new(1_000).unwrap(),
+        start_op: std::num::NonZeroU64::new(next).unwrap(),
         time: 0,
         message: None,
         deps: heads.clone(),

@@ -157,3 +157,68 @@ fn a_stored_run_far_past_the_limit_is_not_loaded() {
         "{effects:?}"
     );
 }
+
+/// What a hub of the base run weighs once loaded, with a budget that has room.
+fn loaded_weight() -> usize {
+    let budget = std::sync::Arc::new(runmesh_core::hub::MemoryBudget::new(usize::MAX));
+    let _hub = TestHub::with_budget(None, budget.clone());
+    budget.used()
+}
+
+#[test]
+fn the_runs_in_memory_share_one_budget_and_give_it_back_when_they_leave() {
+    use runmesh_core::hub::MemoryBudget;
+    let base = loaded_weight();
+    assert!(base > 0);
+    // Room for two base runs and 100,000 bytes of changes.
+    let budget = std::sync::Arc::new(MemoryBudget::new(2 * base + 100_000));
+    let mut first = TestHub::with_budget(None, budget.clone());
+    let mut second = TestHub::with_budget(None, budget.clone());
+    assert_eq!(budget.used(), 2 * base);
+    let (a, b) = (client("a", 1), client("b", 2));
+    let (mut pa, mut pb) = (Peer::new(&a, 3), Peer::new(&b, 4));
+    first.connect(&mut pa, &a);
+    second.connect(&mut pb, &b);
+    nulls(&mut pa, "la", 300); // 76,800 bytes
+    nulls(&mut pb, "lb", 300);
+    let taken = first.handle(pa.sync_input(&a));
+    assert!(errors_of(&taken).is_empty(), "{taken:?}");
+    let refused = second.handle(pb.sync_input(&b));
+    assert!(
+        errors_of(&refused)
+            .iter()
+            .any(|e| e.contains("--max-loaded-bytes")),
+        "{refused:?}"
+    );
+    // The first run leaves memory: its share comes back, and the second's change fits.
+    drop(first);
+    assert_eq!(budget.used(), base);
+    let mut pb = Peer::new(&b, 5);
+    second.connect(&mut pb, &b);
+    nulls(&mut pb, "lb", 300);
+    let taken = second.handle(pb.sync_input(&b));
+    assert!(errors_of(&taken).is_empty(), "{taken:?}");
+}
+
+#[test]
+fn a_run_that_does_not_fit_the_budget_is_not_loaded_and_says_why() {
+    use runmesh_core::hub::MemoryBudget;
+    let budget = std::sync::Arc::new(MemoryBudget::new(loaded_weight() - 1));
+    let mut hub = TestHub::with_budget(None, budget.clone());
+    let effects = hub.handle(op(1, graft("step1", "X")));
+    assert!(
+        matches!(replies(&effects)[..], [(1, Err(ref e))] if e.contains("--max-loaded-bytes")),
+        "{effects:?}"
+    );
+    assert_eq!(budget.used(), 0, "nothing held");
+}
+
+fn errors_of(effects: &[runmesh_core::hub::Effect<u64>]) -> Vec<String> {
+    sends(effects)
+        .into_iter()
+        .filter_map(|(_, m)| match m {
+            WireMessage::Error { message, .. } => Some(message),
+            _ => None,
+        })
+        .collect()
+}

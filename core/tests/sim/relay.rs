@@ -95,6 +95,7 @@ fn config(index: usize, epoch: u32) -> Arc<HubConfig> {
         snapshot_interval_events: 4,
         lookup_timeout: 3_000,
         trust_mesh: true,
+        budget: None,
     })
 }
 

@@ -116,6 +116,12 @@ pub struct Args {
     #[arg(long, env = "MAX_DOCUMENT_BYTES", default_value_t = 64 * 1024 * 1024)]
     pub max_document_bytes: usize,
 
+    /// What all runs in memory may weigh together (as --max-document-bytes weighs one):
+    /// past it, changes that would grow them are refused and runs that would be loaded
+    /// wait (503), until idle runs leave memory.
+    #[arg(long, env = "MAX_LOADED_BYTES", default_value_t = 1024 * 1024 * 1024)]
+    pub max_loaded_bytes: usize,
+
     /// Runs one connection may sync at once.
     #[arg(long, env = "MAX_RUNS_PER_CONNECTION", default_value_t = 1000)]
     pub max_runs_per_connection: usize,

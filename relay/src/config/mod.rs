@@ -54,6 +54,8 @@ pub struct Config {
     pub max_runs_per_connection: usize,
     /// Largest stored size of a run.
     pub max_document_bytes: usize,
+    /// What all runs in memory may weigh together.
+    pub max_loaded_bytes: usize,
     /// Silence after which a connection is closed.
     pub idle_timeout: Duration,
     // Accounting (issue 32).
@@ -297,6 +299,7 @@ impl TryFrom<Args> for Config {
             rate_limit_per_minute,
             max_runs_per_connection: args.max_runs_per_connection,
             max_document_bytes: args.max_document_bytes,
+            max_loaded_bytes: args.max_loaded_bytes,
             idle_timeout: Duration::from_secs(args.idle_timeout_secs),
             read_rate_limit_per_minute,
             fork_limit_per_minute,

@@ -129,10 +129,15 @@ impl Caller {
 
     /// Takes one from the caller's allowance in `budget` (mesh peers have no limit).
     pub fn spend(&self, state: &AppState, budget: &Budget) -> Result<(), AppError> {
+        self.spend_n(state, budget, 1)
+    }
+
+    /// Takes `n` from the caller's allowance in `budget` (mesh peers have no limit).
+    pub fn spend_n(&self, state: &AppState, budget: &Budget, n: u32) -> Result<(), AppError> {
         if self.grants.is_mesh() {
             return Ok(());
         }
-        budget.take(&self.who, 1).map_err(|limited| {
+        budget.take(&self.who, n).map_err(|limited| {
             state.metrics.rate_limited();
             AppError::RateLimited(limited)
         })

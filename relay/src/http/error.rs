@@ -88,6 +88,11 @@ impl From<OpError> for AppError {
         match e {
             OpError::NotFound => Self::NotFound("run not found".into()),
             OpError::TooLarge { .. } => Self::TooLarge(e.to_string()),
+            OpError::MemoryFull(why) => Self::Unavailable(why),
+            // Not loaded for want of memory (`--max-loaded-bytes`): a later try may fit.
+            OpError::Unreadable(why) if why.contains("--max-loaded-bytes") => {
+                Self::Unavailable(why)
+            }
             OpError::Exists | OpError::NotARun => Self::Conflict(e.to_string()),
             OpError::Run(e) => e.into(),
             OpError::Storage(why) => {

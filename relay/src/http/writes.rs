@@ -96,6 +96,13 @@ pub async fn post_sync(
         )));
     }
     caller.write(&state, run)?;
+    // Each change of the body counts, as each change of a socket's sync message does:
+    // one body of 30,000 changes was one unit and cost the relay minutes.
+    let more = runmesh_core::bounds::chunk_count(&bytes).saturating_sub(1);
+    if more > 0 {
+        let more = u32::try_from(more).unwrap_or(u32::MAX);
+        caller.spend_n(&state, &state.limits.changes, more)?;
+    }
     let reply = op(
         &state,
         run,

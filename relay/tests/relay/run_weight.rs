@@ -66,3 +66,46 @@ async fn one_change_of_many_ops_is_weighed_by_its_ops() {
     assert_eq!(status, 200);
     relay.stop().await;
 }
+
+/// Each change of a `/sync` body spends the caller's change allowance, as each change of
+/// a socket's sync message does: one body of 30,000 changes counted once and kept a
+/// worker busy for minutes.
+#[tokio::test]
+async fn each_change_of_a_sync_body_counts_against_the_rate_limit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let relay = TestRelay::start_in(tmp.path(), "weight", |c| {
+        c.rate_limit_per_minute = std::num::NonZeroU32::new(100).unwrap();
+    })
+    .await;
+    let run = RunId::random();
+    let mut doc = RunDoc::create(run, Identity::random("eu", "u").unwrap(), "T", &[], 1).unwrap();
+    let url = relay.http(&format!("/api/crdt/runs/{run}/sync"));
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+    assert_eq!(
+        post(&url, json!({ "changes": b64(&doc.save()) })).await.0,
+        200
+    );
+    let before = doc.heads();
+    for i in 0..150 {
+        doc.set_flag("k", runmesh_core::FlagValue::Int(i), 1)
+            .unwrap();
+    }
+    let changes: Vec<u8> = doc
+        .automerge_mut()
+        .get_changes(&before)
+        .iter()
+        .flat_map(|c| c.raw_bytes().to_vec())
+        .collect();
+    let (status, body) = post(&url, json!({ "changes": b64(&changes) })).await;
+    assert_eq!(status, 429, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("--rate-limit-per-minute"),
+        "{body}"
+    );
+    let (_, state) = get(&relay.http(&format!("/api/crdt/runs/{run}/state"))).await;
+    assert_eq!(state["flags"], json!({}), "nothing applied");
+    relay.stop().await;
+}

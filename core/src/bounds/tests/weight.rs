@@ -77,3 +77,14 @@ fn stored_bytes_are_weighed_whatever_rows_their_length_would_allow_a_stranger() 
     assert!(weight >= 150_000 * OP_WEIGHT as usize, "{weight}");
     assert_eq!(weight_of_stored(b"not automerge"), usize::MAX);
 }
+
+#[test]
+fn a_change_without_ops_weighs_one_op_as_it_does_in_a_snapshot() {
+    // From the fifth attack: empty changes weighed their 52 bytes as input and 256 each
+    // as rows of the snapshot that held them, which then passed the run's limit.
+    let mut doc = automerge::AutoCommit::new();
+    doc.empty_change(Default::default());
+    let empty = doc.get_last_local_change().unwrap().raw_bytes().to_vec();
+    assert!(empty.len() < OP_WEIGHT as usize, "{} bytes", empty.len());
+    assert_eq!(weigh(&empty), Ok(OP_WEIGHT as usize));
+}
