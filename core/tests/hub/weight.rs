@@ -9,6 +9,8 @@ use runmesh_core::sync::WireMessage;
 
 use runmesh_testkit::run_hub::*;
 
+use crate::lineage::errors;
+
 /// 200 KB of one letter: Automerge deflates the change that writes it to about 1 KB.
 fn compressible() -> String {
     "a".repeat(200_000)
@@ -182,10 +184,10 @@ fn the_runs_in_memory_share_one_budget_and_give_it_back_when_they_leave() {
     nulls(&mut pa, "la", 300); // 76,800 bytes
     nulls(&mut pb, "lb", 300);
     let taken = first.handle(pa.sync_input(&a));
-    assert!(errors_of(&taken).is_empty(), "{taken:?}");
+    assert!(errors(&taken).is_empty(), "{taken:?}");
     let refused = second.handle(pb.sync_input(&b));
     assert!(
-        errors_of(&refused)
+        errors(&refused)
             .iter()
             .any(|e| e.contains("--max-loaded-bytes")),
         "{refused:?}"
@@ -197,7 +199,7 @@ fn the_runs_in_memory_share_one_budget_and_give_it_back_when_they_leave() {
     second.connect(&mut pb, &b);
     nulls(&mut pb, "lb", 300);
     let taken = second.handle(pb.sync_input(&b));
-    assert!(errors_of(&taken).is_empty(), "{taken:?}");
+    assert!(errors(&taken).is_empty(), "{taken:?}");
 }
 
 #[test]
@@ -211,14 +213,4 @@ fn a_run_that_does_not_fit_the_budget_is_not_loaded_and_says_why() {
         "{effects:?}"
     );
     assert_eq!(budget.used(), 0, "nothing held");
-}
-
-fn errors_of(effects: &[runmesh_core::hub::Effect<u64>]) -> Vec<String> {
-    sends(effects)
-        .into_iter()
-        .filter_map(|(_, m)| match m {
-            WireMessage::Error { message, .. } => Some(message),
-            _ => None,
-        })
-        .collect()
 }
