@@ -276,6 +276,15 @@ pub enum RunError {
         /// The largest op counter among its dependencies.
         dep_max_op: u64,
     },
+    /// Changes sent together that name each other's ops in a way too costly to check
+    /// (a long chain whose every change names the first one's ops).
+    #[error(
+        "these {changes} changes name ops of changes far back in their own history more than one input may have checked: send them in smaller batches (refused, nothing applied)"
+    )]
+    TooTangled {
+        /// How many changes came together.
+        changes: usize,
+    },
     /// A change writing into an object that neither the document nor the changes with it
     /// make (Automerge 0.12 panics mid-apply on it).
     #[error(

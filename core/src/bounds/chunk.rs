@@ -50,20 +50,6 @@ pub(super) fn check_chunks(bytes: &[u8], budget: &mut Budget) -> Result<(), Boun
     Ok(())
 }
 
-/// How many chunks `bytes` hold, by their headers alone (at least one).
-pub(super) fn count(bytes: &[u8]) -> usize {
-    let mut r = Reader::new(bytes);
-    let mut chunks = 0;
-    while !r.is_empty() {
-        let header = r.take(9, "chunk header").and_then(|_| r.prefixed("chunk"));
-        if header.is_err() {
-            break;
-        }
-        chunks += 1;
-    }
-    chunks.max(1)
-}
-
 /// A saved document: actors, heads, change columns, op columns, their data.
 fn document(body: &[u8], budget: &mut Budget) -> Result<(), BoundsError> {
     let mut r = Reader::new(body);
@@ -84,6 +70,7 @@ fn document(body: &[u8], budget: &mut Budget) -> Result<(), BoundsError> {
         .map(|(_, t)| t.rows)
         .max()
         .unwrap_or(0);
+    budget.changes = budget.changes.saturating_add(change_rows);
     for (column, t) in &changes {
         match (column.id(), column.kind()) {
             // Sequence numbers and op counters size per-change buffers.
@@ -130,6 +117,7 @@ fn change(body: &[u8], budget: &mut Budget) -> Result<(), BoundsError> {
     let ops = section(&mut r, &columns, budget, "op columns")?;
     actors_in_range(&ops, actors)?;
     spend(budget, &ops, &[]);
+    budget.changes = budget.changes.saturating_add(1);
     // A change without ops still weighs one, as it does as a row of a saved document.
     if ops
         .iter()

@@ -107,6 +107,8 @@ pub(crate) struct Budget {
     inflated: u64,
     /// Ops (and changes) declared so far: each chunk's longest column.
     ops: u64,
+    /// Changes declared so far: one a change chunk, a document's change rows.
+    changes: u64,
 }
 
 impl Budget {
@@ -123,6 +125,7 @@ impl Budget {
             deflated: 0,
             inflated: 0,
             ops: 0,
+            changes: 0,
         }
     }
 
@@ -154,6 +157,7 @@ impl Budget {
             deflated: 0,
             inflated: 0,
             ops: 0,
+            changes: 0,
         }
     }
 
@@ -228,11 +232,15 @@ pub fn weigh(bytes: &[u8]) -> Result<usize, BoundsError> {
     Ok(budget.weight())
 }
 
-/// How many Automerge chunks `bytes` hold one after another (a change, a compressed
-/// change, a document each count one), reading only their headers; what cannot be read
-/// as chunks counts as one. What a rate limit counts for a body of changes.
-pub fn chunk_count(bytes: &[u8]) -> usize {
-    chunk::count(bytes)
+/// How many changes `bytes` hold: one for each change chunk, and a document's changes
+/// (a 640-byte document can hold 64,000). What a rate limit counts for a body of
+/// changes; bytes the bounds refuse count one (applying them refuses them).
+pub fn change_count(bytes: &[u8]) -> usize {
+    let mut budget = Budget::for_input(bytes.len());
+    match chunk::check_chunks(bytes, &mut budget) {
+        Ok(()) => usize::try_from(budget.changes).unwrap_or(usize::MAX).max(1),
+        Err(_) => 1,
+    }
 }
 
 /// Checks a whole run from outside (a backup's entry) as [`check_storage`] does, with

@@ -50,6 +50,11 @@ pub(super) fn check_seen(
     // after those heads, once per set of heads.
     let mut reaches: HashMap<ChangeHash, Rc<Vec<ChangeHash>>> = HashMap::new();
     let mut after: HashMap<Rc<Vec<ChangeHash>>, After> = HashMap::new();
+    // The searches up the changes' histories may visit this many changes in all: the
+    // usual shapes need about one a change; a chain of 64,000 whose every change names
+    // the first one's ops would need two billion (a 640-byte body stalled a relay).
+    let steps = std::cell::Cell::new(SEARCH_STEPS_PER_CHANGE * taken.len() + SEARCH_STEPS_BASE);
+    let mut searches = Searches::default();
     for (w, queued) in taken {
         let fault = |e| (e, *queued);
         let heads = reach(w, &pool, &reaches);
@@ -70,14 +75,26 @@ pub(super) fn check_seen(
         let unseen_in_doc = |actor: &ActorId, hit: &dyn Fn(&Later) -> bool| {
             later.get(actor).is_some_and(|l| l.iter().any(hit))
         };
-        let unseen_in_pool = |p: &Written| p.hash != w.hash && !descends(w, &p.hash, &pool);
+        let mut unseen_in_pool = |p: &Written| -> Result<bool, (RunError, bool)> {
+            if p.hash == w.hash {
+                return Ok(false);
+            }
+            searches
+                .descends(w, &p.hash, &pool, &steps)
+                .map(|found| !found)
+                .ok_or_else(|| {
+                    fault(RunError::TooTangled {
+                        changes: taken.len(),
+                    })
+                })
+        };
         if w.seq > 1 {
             let prev = w.seq - 1;
             let in_pool = by_actor
                 .get(&w.actor)
                 .and_then(|ws| ws.iter().find(|p| p.seq == prev));
             let skips = match in_pool {
-                Some(p) => unseen_in_pool(p),
+                Some(p) => unseen_in_pool(p)?,
                 None => unseen_in_doc(&w.actor, &|l| l.seq == prev),
             };
             if skips {
@@ -92,7 +109,7 @@ pub(super) fn check_seen(
                 .get(actor)
                 .and_then(|ws| ws.iter().find(|p| (p.start_op..=p.max_op).contains(ctr)));
             let unseen = match owner {
-                Some(p) => unseen_in_pool(p),
+                Some(p) => unseen_in_pool(p)?,
                 None => unseen_in_doc(actor, &|l| l.ops.contains(ctr)),
             };
             if unseen {
@@ -134,20 +151,93 @@ fn reach(
     Rc::new(heads)
 }
 
+/// What the searches of one check may visit: per change taken, and in any case.
+const SEARCH_STEPS_PER_CHANGE: usize = 64;
+const SEARCH_STEPS_BASE: usize = 1 << 16;
+
+/// The searches of one check: a change named from far down its descendants has them
+/// found once (a chain whose every change inserts into a list the first one made names
+/// the first change 64,000 times).
+#[derive(Default)]
+struct Searches {
+    /// The descendants, in the pool, of changes looked for more than once.
+    descendants: HashMap<ChangeHash, HashSet<ChangeHash>>,
+    /// The pool's changes by dependency, built on first need.
+    children: Option<HashMap<ChangeHash, Vec<ChangeHash>>>,
+}
+
+impl Searches {
+    /// Whether `target` is in `w`'s history within `pool`. `None` once `steps` are spent.
+    fn descends(
+        &mut self,
+        w: &Written,
+        target: &ChangeHash,
+        pool: &HashMap<ChangeHash, &Written>,
+        steps: &std::cell::Cell<usize>,
+    ) -> Option<bool> {
+        if let Some(below) = self.descendants.get(target) {
+            return Some(below.contains(&w.hash));
+        }
+        // Most changes named are close by (a dependency, a few changes back): a short
+        // search up finds them. A change named from far away has its descendants found
+        // once, for every later change that names it.
+        if let Some(found) = search_up(w, target, pool, NEAR, steps)? {
+            return Some(found);
+        }
+        let children = self.children.get_or_insert_with(|| {
+            let mut children: HashMap<ChangeHash, Vec<ChangeHash>> = HashMap::new();
+            for (hash, p) in pool {
+                for d in &p.deps {
+                    children.entry(*d).or_default().push(*hash);
+                }
+            }
+            children
+        });
+        let mut below = HashSet::new();
+        let mut next = vec![*target];
+        while let Some(h) = next.pop() {
+            for c in children.get(&h).into_iter().flatten() {
+                if below.insert(*c) {
+                    steps.set(steps.get().checked_sub(1)?);
+                    next.push(*c);
+                }
+            }
+        }
+        let found = below.contains(&w.hash);
+        self.descendants.insert(*target, below);
+        Some(found)
+    }
+}
+
+/// How many changes a search up visits before the descendants of the change it looks
+/// for are found instead.
+const NEAR: usize = 32;
+
 /// Whether `target` is in `w`'s history within `pool`: a search up its dependencies
-/// that stops where it finds it.
-fn descends(w: &Written, target: &ChangeHash, pool: &HashMap<ChangeHash, &Written>) -> bool {
+/// that stops where it finds it, or (`Some(None)`) after visiting `near` changes.
+/// `None` once `steps` are spent.
+fn search_up(
+    w: &Written,
+    target: &ChangeHash,
+    pool: &HashMap<ChangeHash, &Written>,
+    near: usize,
+    steps: &std::cell::Cell<usize>,
+) -> Option<Option<bool>> {
     let mut seen: HashSet<ChangeHash> = HashSet::new();
     let mut next: Vec<ChangeHash> = w.deps.clone();
     while let Some(h) = next.pop() {
         if h == *target {
-            return true;
+            return Some(Some(true));
         }
         if let Some(d) = pool.get(&h)
             && seen.insert(h)
         {
+            if seen.len() > near {
+                return Some(None);
+            }
+            steps.set(steps.get().checked_sub(1)?);
             next.extend(d.deps.iter().copied());
         }
     }
-    false
+    Some(Some(false))
 }

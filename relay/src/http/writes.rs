@@ -96,9 +96,10 @@ pub async fn post_sync(
         )));
     }
     caller.write(&state, run)?;
-    // Each change of the body counts, as each change of a socket's sync message does:
-    // one body of 30,000 changes was one unit and cost the relay minutes.
-    let more = runmesh_core::bounds::chunk_count(&bytes).saturating_sub(1);
+    // Each change of the body counts (a document's too), as each change of a socket's
+    // sync message does: bodies of 30,000 changes, or a 640-byte document of 64,000, were
+    // one unit each and cost the relay minutes.
+    let more = runmesh_core::bounds::change_count(&bytes).saturating_sub(1);
     if more > 0 {
         let more = u32::try_from(more).unwrap_or(u32::MAX);
         caller.spend_n(&state, &state.limits.changes, more)?;
