@@ -39,6 +39,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use runmesh_core::Identity;
+use runmesh_core::node::Holdings;
 use runmesh_core::hub::{HubConfig, MemoryBudget};
 use runmesh_core::sync::PeerId;
 use tokio::net::TcpListener;
@@ -76,6 +77,11 @@ pub async fn state(config: &Config, shutdown: CancellationToken) -> anyhow::Resu
     let divergence = Divergence::default();
     let digests = Digests::new(me.as_str());
     index_stored_runs(store.as_ref(), &digests).await?;
+    let budget = Arc::new(MemoryBudget::new(config.max_loaded_bytes));
+    let holdings = Arc::new(Holdings::new(
+        budget.clone(),
+        config.max_loaded_bytes_per_caller,
+    ));
     let docs = Documents::new(TaskEnv {
         store,
         metrics: metrics.clone(),
@@ -86,7 +92,7 @@ pub async fn state(config: &Config, shutdown: CancellationToken) -> anyhow::Resu
             snapshot_interval_events: config.snapshot_interval_events,
             lookup_timeout: LOOKUP_TIMEOUT.as_millis() as u64,
             trust_mesh: config.auth.mesh_token.is_some(),
-            budget: Some(Arc::new(MemoryBudget::new(config.max_loaded_bytes))),
+            budget: Some(budget),
         }),
         mesh: mesh_links,
         divergence: divergence.clone(),
@@ -106,6 +112,7 @@ pub async fn state(config: &Config, shutdown: CancellationToken) -> anyhow::Resu
     let sessions = SessionEnv {
         docs: docs.clone(),
         limits: limits.clone(),
+        holdings,
         metrics: metrics.clone(),
         me: me.clone(),
         config: SessionLimits {

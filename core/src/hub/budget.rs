@@ -7,13 +7,31 @@
 //! back when it leaves memory. A change that does not fit is refused; a run that does
 //! not fit is not loaded (its readers are told the relay is full, and may try again).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
 
-/// The weight all runs in memory may have together, and what they have.
+use crate::id::RunId;
+
+/// The weight all runs in memory may have together, what they have, and what each has
+/// (so that a caller's share can be weighed: [`crate::node::Holdings`]).
 #[derive(Debug)]
 pub struct MemoryBudget {
     limit: usize,
-    used: AtomicUsize,
+    inner: Mutex<Weights>,
+}
+
+#[derive(Debug, Default)]
+struct Weights {
+    used: usize,
+    runs: HashMap<RunId, usize>,
+}
+
+impl Weights {
+    fn add(&mut self, run: RunId, bytes: usize) {
+        self.used = self.used.saturating_add(bytes);
+        let held = self.runs.entry(run).or_default();
+        *held = held.saturating_add(bytes);
+    }
 }
 
 impl MemoryBudget {
@@ -21,8 +39,13 @@ impl MemoryBudget {
     pub fn new(limit: usize) -> Self {
         Self {
             limit,
-            used: AtomicUsize::new(0),
+            inner: Mutex::new(Weights::default()),
         }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Weights> {
+        // Nothing panics while holding it; a poisoned lock still holds sound numbers.
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The limit.
@@ -32,44 +55,67 @@ impl MemoryBudget {
 
     /// What the runs in memory weigh together.
     pub fn used(&self) -> usize {
-        self.used.load(Ordering::Relaxed)
+        self.lock().used
     }
 
-    /// Reserves `bytes` if they fit.
-    pub(crate) fn try_reserve(&self, bytes: usize) -> bool {
-        self.used
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
-                used.checked_add(bytes).filter(|total| *total <= self.limit)
-            })
-            .is_ok()
+    /// What `run` weighs in memory (0 if it is not loaded).
+    pub fn weight_of(&self, run: RunId) -> usize {
+        self.lock().runs.get(&run).copied().unwrap_or(0)
     }
 
-    /// Reserves `bytes` whether they fit or not (what a run weighs after changes it
-    /// already took in).
-    pub(crate) fn force(&self, bytes: usize) {
-        self.used.fetch_add(bytes, Ordering::AcqRel);
+    /// What these runs weigh in memory together.
+    pub fn weight_of_all<'a>(&self, runs: impl IntoIterator<Item = &'a RunId>) -> usize {
+        let weights = self.lock();
+        runs.into_iter()
+            .filter_map(|run| weights.runs.get(run))
+            .fold(0, |total, w| total.saturating_add(*w))
     }
 
-    /// Gives `bytes` back.
-    pub(crate) fn release(&self, bytes: usize) {
-        let _ = self
-            .used
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
-                Some(used.saturating_sub(bytes))
-            });
+    /// Reserves `bytes` for `run` if they fit.
+    pub(crate) fn try_reserve(&self, run: RunId, bytes: usize) -> bool {
+        let mut weights = self.lock();
+        if weights.used.saturating_add(bytes) > self.limit {
+            return false;
+        }
+        weights.add(run, bytes);
+        true
+    }
+
+    /// Reserves `bytes` for `run` whether they fit or not (what a run weighs after
+    /// changes it already took in).
+    pub(crate) fn force(&self, run: RunId, bytes: usize) {
+        self.lock().add(run, bytes);
+    }
+
+    /// Gives back `bytes` that `run` held.
+    pub(crate) fn release(&self, run: RunId, bytes: usize) {
+        let mut weights = self.lock();
+        weights.used = weights.used.saturating_sub(bytes);
+        if let Some(held) = weights.runs.get_mut(&run) {
+            *held = held.saturating_sub(bytes);
+            if *held == 0 {
+                weights.runs.remove(&run);
+            }
+        }
     }
 }
 
 impl<R> crate::hub::RunHub<R> {
-    /// Reserves `bytes` more for changes about to be taken in; `Err` says why not.
-    pub(super) fn reserve(&mut self, bytes: usize) -> Result<(), String> {
+    /// Reserves `bytes` more for changes about to be taken in; `Err` says why not (and
+    /// the shell hears that memory is full).
+    pub(super) fn reserve(
+        &mut self,
+        bytes: usize,
+        out: &mut Vec<crate::hub::Effect<R>>,
+    ) -> Result<(), String> {
         let Some(budget) = &self.config.budget else {
             return Ok(());
         };
-        if budget.try_reserve(bytes) {
+        if budget.try_reserve(self.run_id, bytes) {
             self.reserved = self.reserved.saturating_add(bytes);
             return Ok(());
         }
+        out.push(crate::hub::Effect::Event(crate::hub::HubEvent::MemoryFull));
         Err(format!(
             "this relay's runs in memory weigh {} bytes; {bytes} more would pass its limit of {} (--max-loaded-bytes): refused, nothing applied; try again later",
             budget.used(),
@@ -89,8 +135,8 @@ impl<R> crate::hub::RunHub<R> {
             0
         };
         match weight.cmp(&self.reserved) {
-            std::cmp::Ordering::Greater => budget.force(weight - self.reserved),
-            std::cmp::Ordering::Less => budget.release(self.reserved - weight),
+            std::cmp::Ordering::Greater => budget.force(self.run_id, weight - self.reserved),
+            std::cmp::Ordering::Less => budget.release(self.run_id, self.reserved - weight),
             std::cmp::Ordering::Equal => {}
         }
         self.reserved = weight;
@@ -100,7 +146,7 @@ impl<R> crate::hub::RunHub<R> {
 impl<R> Drop for crate::hub::RunHub<R> {
     fn drop(&mut self) {
         if let Some(budget) = &self.config.budget {
-            budget.release(self.reserved);
+            budget.release(self.run_id, self.reserved);
         }
     }
 }

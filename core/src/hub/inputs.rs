@@ -58,7 +58,7 @@ impl<R> RunHub<R> {
         let refused = refused.or_else(|| {
             let incoming = *incoming.as_ref().unwrap_or(&0);
             (incoming > 0)
-                .then(|| self.reserve(incoming).err())
+                .then(|| self.reserve(incoming, out).err())
                 .flatten()
         });
         if let Some(why) = refused {
@@ -210,7 +210,7 @@ impl<R> RunHub<R> {
             });
             return out.push(Effect::Reply { to: reply, result });
         }
-        if let Err(why) = self.reserve(weight) {
+        if let Err(why) = self.reserve(weight, out) {
             let result = Err(OpError::MemoryFull(why));
             return out.push(Effect::Reply { to: reply, result });
         }

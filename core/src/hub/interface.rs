@@ -161,6 +161,9 @@ pub enum HubEvent {
     /// Changes another relay stored could not be applied (they stay in the store; the
     /// run takes them in when it is next loaded).
     ElsewhereRefused(String),
+    /// The relay's runs in memory are at their limit (`--max-loaded-bytes`): a change
+    /// or this run's load was refused. Runs nobody holds open may leave memory now.
+    MemoryFull,
 }
 
 /// One effect for the shell to perform, in order.

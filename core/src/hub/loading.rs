@@ -28,8 +28,9 @@ impl<R> RunHub<R> {
                 }
                 if let Some(budget) = &self.config.budget {
                     // What it held before (a reload) is given back first.
-                    budget.release(std::mem::take(&mut self.reserved));
-                    if !budget.try_reserve(weight) {
+                    budget.release(self.run_id, std::mem::take(&mut self.reserved));
+                    if !budget.try_reserve(self.run_id, weight) {
+                        out.push(Effect::Event(HubEvent::MemoryFull));
                         return Err(format!(
                             "run {} weighs {weight} bytes and this relay's runs in memory weigh {} of {} (--max-loaded-bytes): not loaded; try again later",
                             self.run_id,

@@ -95,6 +95,11 @@ impl Admission {
             .map_err(|why| format!("forbidden: {why}"))
     }
 
+    /// Whether this session syncs `doc` already.
+    pub fn syncs(&self, doc: DocumentId) -> bool {
+        self.attached.contains(&doc)
+    }
+
     /// The runs this session syncs.
     pub fn attached(&self) -> impl Iterator<Item = &DocumentId> {
         self.attached.iter()

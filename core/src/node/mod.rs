@@ -9,11 +9,15 @@
 //!   thing to do.
 //! - [`Admission`] (`admission.rs`): what one session may do with a run: read it, write
 //!   it, how many runs at once, its rate allowance.
+//! - [`Holdings`] (`holdings.rs`): the runs each caller holds open, against its share
+//!   of the relay's memory.
 
 mod admission;
 mod grants;
+mod holdings;
 mod route;
 
 pub use admission::Admission;
 pub use grants::{Access, Denied, Grants};
+pub use holdings::{Hold, Holdings};
 pub use route::{RouteError, Routed, route};

@@ -122,6 +122,12 @@ pub struct Args {
     #[arg(long, env = "MAX_LOADED_BYTES", default_value_t = 1024 * 1024 * 1024)]
     pub max_loaded_bytes: usize,
 
+    /// What the runs one caller (a token's subject, else a client address) holds open
+    /// over its connections may weigh in memory; past it, it may not open more runs nor
+    /// send changes until it closes some. Default: a quarter of --max-loaded-bytes.
+    #[arg(long, env = "MAX_LOADED_BYTES_PER_CALLER")]
+    pub max_loaded_bytes_per_caller: Option<usize>,
+
     /// Runs one connection may sync at once.
     #[arg(long, env = "MAX_RUNS_PER_CONNECTION", default_value_t = 1000)]
     pub max_runs_per_connection: usize,

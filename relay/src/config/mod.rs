@@ -56,6 +56,8 @@ pub struct Config {
     pub max_document_bytes: usize,
     /// What all runs in memory may weigh together.
     pub max_loaded_bytes: usize,
+    /// What the runs one caller holds open may weigh in memory.
+    pub max_loaded_bytes_per_caller: usize,
     /// Silence after which a connection is closed.
     pub idle_timeout: Duration,
     // Accounting (issue 32).
@@ -187,6 +189,9 @@ impl TryFrom<Args> for Config {
         }
         let rate_limit_per_minute = std::num::NonZeroU32::new(args.rate_limit_per_minute)
             .ok_or_else(|| bad("rate-limit-per-minute", "0", "must be at least 1"))?;
+        if args.max_loaded_bytes_per_caller == Some(0) {
+            return Err(bad("max-loaded-bytes-per-caller", "0", "must be at least 1"));
+        }
         if args.max_runs_per_connection == 0 {
             return Err(bad("max-runs-per-connection", "0", "must be at least 1"));
         }
@@ -300,6 +305,9 @@ impl TryFrom<Args> for Config {
             max_runs_per_connection: args.max_runs_per_connection,
             max_document_bytes: args.max_document_bytes,
             max_loaded_bytes: args.max_loaded_bytes,
+            max_loaded_bytes_per_caller: args
+                .max_loaded_bytes_per_caller
+                .unwrap_or(args.max_loaded_bytes / 4),
             idle_timeout: Duration::from_secs(args.idle_timeout_secs),
             read_rate_limit_per_minute,
             fork_limit_per_minute,

@@ -23,6 +23,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::{FutureExt, Stream};
+use runmesh_core::node::Hold;
 use runmesh_core::{ChangeEvent, ChangeHash, RunId};
 use tokio::sync::{oneshot, watch};
 use tokio_util::sync::CancellationToken;
@@ -36,6 +37,7 @@ use crate::http::query::Query;
 use crate::http::reads::held;
 use crate::http::state::AppState;
 use crate::http::subscribers::Subscription;
+use crate::limits::Who;
 use crate::runs::{DocCmd, Documents, Read};
 
 /// Events read from the run at once. Each costs a diff on the run's task, so a consumer
@@ -72,6 +74,11 @@ pub async fn get_events(
         .subscribers
         .join(run)
         .map_err(|full| AppError::Unavailable(full.to_string()))?;
+    // A feed holds its run in memory, as a socket syncing it does: it counts against
+    // the caller's share.
+    let holdings = &state.sessions.holdings;
+    holdings.check(&caller.who).map_err(AppError::Unavailable)?;
+    let hold = holdings.hold_while(&caller.who, run);
     let docs = state.docs.clone();
     // Follow first, then read: a change stored in between is not missed.
     let watch = follow(&docs, run).await?;
@@ -88,6 +95,7 @@ pub async fn get_events(
         lease_end: Box::pin(async move { lease.ended().await }),
         ended: false,
         _subscription: subscription,
+        _hold: hold,
     };
     feed.queue(stored, events);
     let stream = futures_util::stream::unfold(feed, |mut feed| async move {
@@ -133,6 +141,8 @@ struct Feed {
     /// Whether more stored changes follow `seen` (the last read was a full batch).
     more: bool,
     pending: VecDeque<ChangeEvent>,
+    /// The caller's hold on the run, against its share of memory.
+    _hold: Hold<Who>,
     watch: watch::Receiver<Vec<ChangeHash>>,
     shutdown: CancellationToken,
     /// Resolves when the caller's token stops being accepted. Made once, so that a key

@@ -18,10 +18,12 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
 mod operations;
+mod memory;
 mod traffic;
 
 use operations::Operations;
 pub use traffic::FrameCounter;
+use memory::Memory;
 use traffic::Traffic;
 
 /// The most runs that get their own `crdt_lamport_clock` series.
@@ -75,6 +77,7 @@ pub struct Metrics {
     catch_up_runs: Family<CatchUpSeries, Counter>,
     ops: Operations,
     traffic: Traffic,
+    memory: Memory,
 }
 
 impl Metrics {
@@ -107,6 +110,12 @@ impl Metrics {
                 },
             ),
             traffic: Traffic::register(
+                &mut registry,
+                &Region {
+                    region: region.to_owned(),
+                },
+            ),
+            memory: Memory::register(
                 &mut registry,
                 &Region {
                     region: region.to_owned(),

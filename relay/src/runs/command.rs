@@ -109,6 +109,9 @@ pub enum DocCmd {
     },
     /// A REST read.
     Read(Read),
+    /// The relay's memory is full: leave it now if nobody holds the run open and
+    /// everything it took in is stored.
+    Shed,
     /// Another relay sharing the store appended these events to the run (none: it may
     /// have appended anything; read the run).
     StoredElsewhere {

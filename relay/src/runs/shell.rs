@@ -41,6 +41,8 @@ pub(crate) struct Shell {
     settling: HashMap<PeerId, Vec<oneshot::Sender<()>>>,
     /// Whether a client or a REST call has used the run since it was loaded.
     used_here: bool,
+    /// Whether the hub found the relay's memory full since this was last asked.
+    memory_full: bool,
 }
 
 impl Shell {
@@ -58,6 +60,7 @@ impl Shell {
             differs: HashMap::new(),
             settling: HashMap::new(),
             used_here: false,
+            memory_full: false,
         };
         let loaded = shell.load().await;
         let mesh = shell.mesh_input();
@@ -78,6 +81,12 @@ impl Shell {
     /// Whether the run may leave memory (nobody follows it and the hub is idle).
     pub(crate) fn is_idle(&mut self) -> bool {
         self.followers.receiver_count() == 0 && self.hub.is_idle()
+    }
+
+    /// Whether the relay's memory was found full (a change or a load refused) since
+    /// this was last asked: runs nobody holds open should then leave memory.
+    pub(crate) fn take_memory_full(&mut self) -> bool {
+        std::mem::take(&mut self.memory_full)
     }
 
     /// Whether only other relays have touched the run since it was loaded.
@@ -197,7 +206,7 @@ impl Shell {
                 at_ms: crate::runs::link::epoch_millis(),
                 reply,
             },
-            DocCmd::Read(_) | DocCmd::StoredElsewhere { .. } => {
+            DocCmd::Read(_) | DocCmd::StoredElsewhere { .. } | DocCmd::Shed => {
                 unreachable!("taken out of the batch before")
             }
         }
@@ -354,7 +363,7 @@ impl Shell {
         }
     }
 
-    fn event(&self, event: &HubEvent) {
+    fn event(&mut self, event: &HubEvent) {
         let metrics = &self.env.metrics;
         match event {
             HubEvent::SyncReceived => metrics.sync_message(),
@@ -372,6 +381,10 @@ impl Shell {
             }
             HubEvent::StoreFailed(why) => {
                 tracing::error!(doc = %self.id, error = %why, "could not store changes; dropped them and reloading");
+            }
+            HubEvent::MemoryFull => {
+                metrics.memory_full();
+                self.memory_full = true;
             }
         }
     }

@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use runmesh_core::DocumentId;
 use tokio::sync::mpsc;
@@ -15,10 +16,14 @@ use crate::runs::command::DocCmd;
 /// Commands queued per run before senders wait (backpressure on connections).
 const QUEUE: usize = 256;
 
+/// Shortest time between two sheds (a full relay refuses many things at once).
+const SHED_EVERY: Duration = Duration::from_secs(1);
+
 #[derive(Debug, Default)]
 struct Map {
     tasks: HashMap<DocumentId, (u64, mpsc::Sender<DocCmd>)>,
     next: u64,
+    shed_at: Option<Instant>,
 }
 
 /// A task to start: its generation, and its queue's two ends.
@@ -75,6 +80,20 @@ impl Slots {
             map.tasks.remove(doc);
         }
         true
+    }
+
+    /// Asks every run in memory to leave it if nobody holds it open (the relay's memory
+    /// is full); at most once a second. A task whose queue is full is busy, not idle.
+    pub(crate) fn shed(&self) {
+        let mut map = self.lock();
+        let now = Instant::now();
+        if map.shed_at.is_some_and(|at| now < at + SHED_EVERY) {
+            return;
+        }
+        map.shed_at = Some(now);
+        for (_, tx) in map.tasks.values() {
+            let _ = tx.try_send(DocCmd::Shed);
+        }
     }
 
     /// Runs currently in memory.

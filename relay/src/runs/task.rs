@@ -53,8 +53,20 @@ pub(crate) async fn run(
                         Err(_) => break,
                     }
                 }
-                shell.commands(batch).await;
-                active = Instant::now();
+                let before = batch.len();
+                batch.retain(|cmd| !matches!(cmd, DocCmd::Shed));
+                let shed = batch.len() < before;
+                if !batch.is_empty() {
+                    shell.commands(batch).await;
+                    active = Instant::now();
+                }
+                if shell.take_memory_full() {
+                    slots.shed();
+                }
+                if shed && shell.is_idle() && slots.leave(&id, generation, &rx) {
+                    env.metrics.run_shed();
+                    break;
+                }
             }
             changed = mesh.changed(), if mesh_open => match changed {
                 Ok(()) => shell.mesh_changed().await,
@@ -62,6 +74,9 @@ pub(crate) async fn run(
             },
             () = tokio::time::sleep_until(wake_at.into()) => {
                 shell.tick().await;
+                if shell.take_memory_full() {
+                    slots.shed();
+                }
                 let idle = Instant::now() >= idle_at && shell.is_idle();
                 if idle && slots.leave(&id, generation, &rx) {
                     break;

@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use prometheus_client::metrics::counter::Counter;
 use runmesh_core::hub::PeerKind;
-use runmesh_core::node::{Admission, RouteError, Routed, route};
+use runmesh_core::RunId;
+use runmesh_core::node::{Admission, Holdings, RouteError, Routed, route};
 use runmesh_core::sync::{PeerId, WireMessage};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -40,6 +41,8 @@ pub struct SessionEnv {
     pub docs: Documents,
     /// Per-caller rate limits.
     pub limits: Arc<Limits>,
+    /// The runs each caller holds open, against its share of memory.
+    pub holdings: Arc<Holdings<Who>>,
     /// Metrics.
     pub metrics: Arc<Metrics>,
     /// This relay's peer id.
@@ -168,6 +171,12 @@ impl Session {
                 message,
                 request,
             } => {
+                let client = self.admission.kind() == PeerKind::Client;
+                let opens = !self.admission.syncs(doc);
+                if client && (opens || !message.changes.is_empty()) {
+                    let held = self.env.holdings.check(&self.who);
+                    held.map_err(|why| self.protocol_error(why))?;
+                }
                 let (limits, metrics, who) = (&self.env.limits, &self.env.metrics, &self.who);
                 let admitted = self.admission.sync(doc, &message, |changes| {
                     limits.changes.take(who, changes).map_err(|limited| {
@@ -176,6 +185,9 @@ impl Session {
                     })
                 });
                 admitted.map_err(|why| self.protocol_error(why))?;
+                if client && opens {
+                    self.env.holdings.hold(&self.who, RunId::from(doc));
+                }
                 let from = self.link.clone();
                 let cmd = DocCmd::Sync {
                     from,
@@ -247,7 +259,11 @@ impl Session {
     /// Tells every run this peer synced that it is gone (a run no longer in memory has
     /// forgotten it already: it is not loaded just to hear that).
     pub async fn end(self) {
+        let client = self.admission.kind() == PeerKind::Client;
         for &doc in self.admission.attached() {
+            if client {
+                self.env.holdings.let_go(&self.who, RunId::from(doc));
+            }
             let cmd = DocCmd::Detach(self.link.link.clone());
             self.env.docs.send_if_loaded(doc, cmd).await;
         }

@@ -21,6 +21,7 @@ mod hostile_bytes;
 mod import;
 mod jwt;
 mod limits;
+mod memory_share;
 mod lineage;
 mod observability;
 mod operations;

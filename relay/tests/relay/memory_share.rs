@@ -1,0 +1,190 @@
+//! What one caller may hold in memory (issue 32, sixth attack, E09): a caller that kept
+//! 16 full runs open on one socket held the relay's whole `--max-loaded-bytes`, and
+//! everyone else's changes were refused until it left. Now each caller holds at most
+//! its share (`--max-loaded-bytes-per-caller`); and when memory is full, runs nobody
+//! holds open leave it at once instead of after `--idle-unload-secs`.
+
+use std::time::{Duration, Instant};
+
+use automerge::{ObjType, ROOT, transaction::Transactable};
+use base64::Engine;
+use runmesh_core::sync::{PeerId, PeerMetadata, WireMessage};
+use runmesh_core::{Identity, RunDoc, RunId};
+use runmesh_relay::client::Connection;
+use serde_json::json;
+
+use crate::jwt::{SECRET, every_run, now};
+use runmesh_testkit::relay::*;
+
+/// What a run made by [`heavy_run`] weighs at least: 5,000 ops at 256 bytes.
+const HEAVY: usize = 1_280_000;
+
+/// A run of about [`HEAVY`] bytes, stored by `token`'s caller over REST.
+async fn heavy_run(relay: &TestRelay, token: Option<&str>) -> RunId {
+    let run = RunId::random();
+    let mut doc = RunDoc::create(run, Identity::random("eu", "u").unwrap(), "T", &[], 1).unwrap();
+    let am = doc.automerge_mut();
+    let text = am.put_object(ROOT, "notes", ObjType::Text).unwrap();
+    am.splice_text(&text, 0, 0, &"n".repeat(5_000)).unwrap();
+    am.commit();
+    let changes = base64::engine::general_purpose::STANDARD.encode(doc.save());
+    let mut request = reqwest::Client::new()
+        .post(relay.http(&format!("/api/crdt/runs/{run}/sync")))
+        .json(&json!({ "changes": changes }));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let answer = request.send().await.unwrap();
+    assert_eq!(answer.status(), 200, "{}", answer.text().await.unwrap());
+    run
+}
+
+/// A session of `token`'s caller syncing `run` (offering only its genesis).
+async fn session(relay: &TestRelay, token: &str, run: RunId) -> SyncClient {
+    let genesis = RunDoc::genesis(run, Identity::random("eu", "u").unwrap());
+    session_with(relay, token, genesis).await
+}
+
+/// A session of `token`'s caller offering `doc`.
+async fn session_with(relay: &TestRelay, token: &str, doc: RunDoc) -> SyncClient {
+    let conn = Connection::connect_with_token(
+        &relay.ws(),
+        PeerId::random("share"),
+        PeerMetadata::default(),
+        Some(token),
+    )
+    .await
+    .unwrap();
+    let mut client = SyncClient::from_connection(conn, doc);
+    client.open(false).await;
+    client
+}
+
+#[tokio::test]
+async fn a_caller_past_its_share_may_open_no_more_runs_and_others_still_may() {
+    let tmp = tempfile::tempdir().unwrap();
+    let relay = TestRelay::start_in(tmp.path(), "share", |c| {
+        c.auth.jwt_secret = Some(SECRET.into());
+        c.max_document_bytes = 2_000_000;
+        c.max_loaded_bytes = 8_000_000;
+        c.max_loaded_bytes_per_caller = 1_000_000;
+    })
+    .await;
+    let (mallory, ada) = (
+        every_run("mallory", now() + 600),
+        every_run("ada", now() + 600),
+    );
+    let heavy = heavy_run(&relay, Some(&mallory)).await;
+    let mut held = session(&relay, &mallory, heavy).await;
+    held.wait_for("the heavy run", |s| s.title == "T").await;
+
+    // Past its share, the same caller may not open another run, on any connection.
+    let mut more = session(&relay, &mallory, RunId::random()).await;
+    let Some(WireMessage::Error { message, .. }) = more.next_other().await else {
+        panic!("the second run was opened");
+    };
+    assert!(
+        message.contains("--max-loaded-bytes-per-caller") && message.contains("mallory"),
+        "{message}"
+    );
+
+    // Another caller may open the same run, and others.
+    let bob = every_run("bob", now() + 600);
+    let mut reader = session(&relay, &bob, heavy).await;
+    reader.wait_for("the heavy run", |s| s.title == "T").await;
+    let fresh = RunId::random();
+    let doc = RunDoc::create(fresh, Identity::random("eu", "ada").unwrap(), "A", &[], 1).unwrap();
+    let mut writer = session_with(&relay, &ada, doc).await;
+    writer
+        .run
+        .set_flag("k", runmesh_core::FlagValue::Int(1), 1)
+        .expect("a flag");
+    writer.push().await;
+    let state_url = relay.http(&format!("/api/crdt/runs/{fresh}/state"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        writer.pump(Duration::from_millis(50)).await;
+        let state: serde_json::Value = reqwest::Client::new()
+            .get(&state_url)
+            .bearer_auth(&ada)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap_or_default();
+        if state["flags"]["k"] == 1 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "ada's flag was not stored: {state}");
+    }
+
+    // A change feed holds its run as a socket does: refused to the caller past its share.
+    let feed = reqwest::Client::new()
+        .get(relay.http(&format!("/api/crdt/runs/{fresh}/events")))
+        .bearer_auth(&mallory)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(feed.status(), 503);
+    let why = feed.text().await.unwrap();
+    assert!(why.contains("--max-loaded-bytes-per-caller"), "{why}");
+
+    // Once it lets go of the run, it may open others again.
+    held.conn.close().await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut again = session(&relay, &mallory, RunId::random()).await;
+        let answer = tokio::time::timeout(Duration::from_millis(500), again.next_other()).await;
+        match answer {
+            Err(_) => break, // nothing but sync: the run is open
+            Ok(other) => assert!(Instant::now() < deadline, "still refused: {other:?}"),
+        }
+    }
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn when_memory_is_full_runs_nobody_holds_leave_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let relay = TestRelay::start_in(tmp.path(), "shed", |c| {
+        c.max_document_bytes = 2_000_000;
+        c.max_loaded_bytes = 3 * HEAVY;
+        c.idle_unload = Duration::from_secs(600);
+    })
+    .await;
+    // Two runs stay in memory after their writes (for ten minutes, unless shed).
+    heavy_run(&relay, None).await;
+    heavy_run(&relay, None).await;
+    // A third does not fit beside them... (its load or its change is refused: 503)
+    let run = RunId::random();
+    let mut doc = RunDoc::create(run, Identity::random("eu", "u").unwrap(), "T", &[], 1).unwrap();
+    let am = doc.automerge_mut();
+    let text = am.put_object(ROOT, "notes", ObjType::Text).unwrap();
+    am.splice_text(&text, 0, 0, &"n".repeat(5_000)).unwrap();
+    am.commit();
+    let body = json!({ "changes": base64::engine::general_purpose::STANDARD.encode(doc.save()) });
+    let url = relay.http(&format!("/api/crdt/runs/{run}/sync"));
+    let (status, answer) = post(&url, &body).await;
+    assert_eq!(status, 503, "{answer}");
+    assert!(
+        answer["message"]
+            .as_str()
+            .unwrap()
+            .contains("--max-loaded-bytes"),
+        "{answer}"
+    );
+    // ...but the idle runs leave memory, and trying again soon succeeds.
+    eventually("the third run stored", || async {
+        (post(&url, &body).await.0 == 200).then_some(())
+    })
+    .await;
+    let metrics = relay.metrics().await;
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("runmesh_runs_shed_total") && !l.ends_with(" 0")),
+        "{metrics}"
+    );
+    relay.stop().await;
+}
