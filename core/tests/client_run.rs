@@ -2,7 +2,8 @@
 //! that could carry a change goes to the relay before the local store holds it; a failed
 //! write sends nothing; a device that restarts on its store delivers what it made.
 
-use automerge::ReadDoc;
+use automerge::transaction::Transactable;
+use automerge::{ObjType, ROOT, ReadDoc};
 use runmesh_core::client::{ClientEffect, ClientInput, ClientRun, StoreRequest};
 use runmesh_core::sync::PeerId;
 use runmesh_core::{DocumentId, RunDoc};
@@ -61,6 +62,17 @@ impl Device {
     }
 
     fn deliver(&mut self, hub: &mut Hub, effects: Vec<ClientEffect>) {
+        if let Some(why) = self.deliver_until_dropped(hub, effects) {
+            panic!("dropped: {why}");
+        }
+    }
+
+    /// Delivers as [`Device::deliver`] does, until the client drops the connection: why.
+    fn deliver_until_dropped(
+        &mut self,
+        hub: &mut Hub,
+        effects: Vec<ClientEffect>,
+    ) -> Option<String> {
         let mut queue = std::collections::VecDeque::from(effects);
         let mut rounds = 0;
         while let Some(effect) = queue.pop_front() {
@@ -70,7 +82,9 @@ impl Device {
                 ClientEffect::Send(frame) => {
                     let from = self.joined_hub.then(|| self.client.peer_id().clone());
                     self.joined_hub = true;
-                    for (_, reply) in hub.receive(from.as_ref(), &frame) {
+                    let me = self.client.peer_id().clone();
+                    let replies = hub.receive(from.as_ref(), &frame);
+                    for (_, reply) in replies.into_iter().filter(|(to, _)| *to == me) {
                         queue.extend(
                             self.client
                                 .handle(&mut self.run, ClientInput::Frame(&reply)),
@@ -78,10 +92,11 @@ impl Device {
                     }
                 }
                 ClientEffect::StoreDue => queue.extend(self.store()),
-                ClientEffect::Drop(why) => panic!("dropped: {why}"),
+                ClientEffect::Drop(why) => return Some(why),
                 _ => {}
             }
         }
+        None
     }
 }
 
@@ -249,4 +264,41 @@ fn a_client_without_a_store_sends_at_once() {
     assert!(device.client.take_store(&mut device.run).is_none());
     device.deliver(&mut hub, effects);
     assert_eq!(hub_agents(&hub), vec!["Reviewer"]);
+}
+
+/// A relay that sends changes past what a run may weigh on this device (a hostile one,
+/// or one whose own limit is higher) is refused before Automerge applies them: nothing
+/// of them is kept, and the connection is dropped, saying why.
+#[test]
+fn changes_that_would_take_the_run_past_the_clients_limit_are_refused() {
+    let mut hub = Hub::new();
+    let mut writer = Device::new(base(), true);
+    writer.sync_with(&mut hub);
+    let am = writer.run.automerge_mut();
+    let notes = am.put_object(ROOT, "notes", ObjType::Text).unwrap();
+    am.splice_text(&notes, 0, 0, &"n".repeat(5_000)).unwrap();
+    am.commit();
+    writer.run.refresh();
+    let effects = writer.client.local_change(&mut writer.run);
+    writer.deliver(&mut hub, effects);
+
+    let mut reader = Device::new(base(), true);
+    reader.client = ClientRun::new(&mut reader.run, true, Vec::new(), PeerId::from("reader"));
+    reader.client.limit_run_weight(500_000);
+    let before = reader.run.heads();
+    let effects = reader.client.handle(&mut reader.run, ClientInput::Opened);
+    let why = reader
+        .deliver_until_dropped(&mut hub, effects)
+        .expect("the changes were refused");
+    assert!(
+        why.contains("limit of 500000 bytes") && why.contains("nothing applied"),
+        "{why}"
+    );
+    assert_eq!(reader.run.heads(), before, "nothing of them was applied");
+
+    // Under the default limit the same changes are taken in.
+    let mut other = Device::new(base(), true);
+    other.client = ClientRun::new(&mut other.run, true, Vec::new(), PeerId::from("other"));
+    other.sync_with(&mut hub);
+    assert_eq!(other.run.heads(), writer.run.heads());
 }

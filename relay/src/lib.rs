@@ -39,8 +39,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use runmesh_core::Identity;
-use runmesh_core::node::Holdings;
 use runmesh_core::hub::{HubConfig, MemoryBudget};
+use runmesh_core::node::Holdings;
 use runmesh_core::sync::PeerId;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;

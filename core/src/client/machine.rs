@@ -123,6 +123,12 @@ impl ClientRun {
         self.sync.peer_id()
     }
 
+    /// Refuses changes from the relay that would take the run past `max` bytes
+    /// (default [`crate::sync::MAX_CLIENT_RUN_WEIGHT`]).
+    pub fn limit_run_weight(&mut self, max: usize) {
+        self.sync.limit_run_weight(max);
+    }
+
     /// Handles what happened; returns what to do.
     pub fn handle(&mut self, run: &mut RunDoc, input: ClientInput<'_>) -> Vec<ClientEffect> {
         match input {

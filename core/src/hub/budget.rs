@@ -45,7 +45,9 @@ impl MemoryBudget {
 
     fn lock(&self) -> MutexGuard<'_, Weights> {
         // Nothing panics while holding it; a poisoned lock still holds sound numbers.
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The limit.

@@ -41,7 +41,12 @@ impl<K: Eq + Hash + Clone + Display> Holdings<K> {
 
     /// One more of `who`'s sessions holds `run`.
     pub fn hold(&self, who: &K, run: RunId) {
-        *self.lock().entry(who.clone()).or_default().entry(run).or_default() += 1;
+        *self
+            .lock()
+            .entry(who.clone())
+            .or_default()
+            .entry(run)
+            .or_default() += 1;
     }
 
     /// One of `who`'s sessions no longer holds `run`.
@@ -152,6 +157,10 @@ mod tests {
         assert_eq!(holdings.weight(&who), 500);
         holdings.let_go(&who, run);
         assert_eq!(holdings.weight(&who), 0);
-        assert_eq!(holdings.callers(), 0, "nothing kept for a caller holding nothing");
+        assert_eq!(
+            holdings.callers(),
+            0,
+            "nothing kept for a caller holding nothing"
+        );
     }
 }

@@ -21,6 +21,13 @@ use crate::sync::{DocSync, PeerId, decode_message};
 /// The largest frame a client accepts from a relay (a whole large run in one message).
 pub const MAX_CLIENT_FRAME_BYTES: usize = 256 * 1024 * 1024;
 
+/// What a run may weigh on a client, as a relay's `--max-document-bytes` weighs it
+/// (uncompressed, or 256 bytes an op), unless its owner sets another limit
+/// ([`ClientSync::limit_run_weight`]): four times a relay's default. A relay that sends
+/// changes past it (a hostile one, or one whose limit is higher) is refused before they
+/// are applied, so that it cannot make a browser or an orchestrator run out of memory.
+pub const MAX_CLIENT_RUN_WEIGHT: usize = 256 * 1024 * 1024;
+
 /// Something the relay said that ends this connection.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ClientError {
@@ -39,6 +46,18 @@ pub enum ClientError {
     /// A frame arrived before `open`.
     #[error("a frame arrived before the connection was opened")]
     NotOpen,
+    /// The relay sent changes that would take the run past what it may weigh here.
+    #[error(
+        "the relay sent changes weighing {incoming} bytes (uncompressed, at 256 bytes an op) to a run holding {held} ops here: past this client's limit of {max} bytes, refused, nothing applied"
+    )]
+    TooLarge {
+        /// What the changes weigh.
+        incoming: usize,
+        /// Ops the run holds here.
+        held: u64,
+        /// The limit.
+        max: usize,
+    },
 }
 
 /// What one received frame did.
@@ -71,6 +90,8 @@ pub struct ClientSync {
     /// The heads the relay last said it has: what it has acknowledged.
     acknowledged: Vec<ChangeHash>,
     ephemeral_count: u64,
+    /// What the run may weigh here.
+    max_run_weight: usize,
 }
 
 impl ClientSync {
@@ -87,7 +108,14 @@ impl ClientSync {
             open: false,
             acknowledged: Vec::new(),
             ephemeral_count: 0,
+            max_run_weight: MAX_CLIENT_RUN_WEIGHT,
         }
+    }
+
+    /// Refuses changes from the relay that would take the run past `max` bytes, weighed
+    /// as [`MAX_CLIENT_RUN_WEIGHT`] says.
+    pub fn limit_run_weight(&mut self, max: usize) {
+        self.max_run_weight = max;
     }
 
     /// The run this client syncs.
@@ -125,6 +153,34 @@ impl ClientSync {
         self.open = false;
     }
 
+    /// Refuses `message` if its changes would take the run past what it may weigh: the
+    /// run's ops here at 256 bytes each, plus what the changes weigh as the relay weighs
+    /// them, before Automerge applies them.
+    fn check_weight(
+        &self,
+        run: &mut RunDoc,
+        message: &automerge::sync::Message,
+    ) -> Result<(), ClientError> {
+        if message.changes.is_empty() {
+            return Ok(());
+        }
+        let incoming = message.changes.iter().fold(0usize, |sum, c| {
+            sum.saturating_add(crate::bounds::weight(c))
+        });
+        let held = automerge::ReadDoc::stats(run.automerge_mut()).num_ops;
+        let held_weight = usize::try_from(held)
+            .unwrap_or(usize::MAX)
+            .saturating_mul(crate::bounds::OP_WEIGHT as usize);
+        if held_weight.saturating_add(incoming) <= self.max_run_weight {
+            return Ok(());
+        }
+        Err(ClientError::TooLarge {
+            incoming,
+            held,
+            max: self.max_run_weight,
+        })
+    }
+
     /// Handles one frame from the relay.
     pub fn receive(&mut self, run: &mut RunDoc, frame: &[u8]) -> Result<Received, ClientError> {
         if !self.open {
@@ -148,6 +204,7 @@ impl ClientSync {
                 document_id, data, ..
             } if document_id == self.document_id => {
                 let message = decode_message(&data)?;
+                self.check_weight(run, &message)?;
                 let changed = self.sync.receive(run.automerge_mut(), &relay, message)?;
                 if changed {
                     run.refresh();

@@ -190,7 +190,11 @@ impl TryFrom<Args> for Config {
         let rate_limit_per_minute = std::num::NonZeroU32::new(args.rate_limit_per_minute)
             .ok_or_else(|| bad("rate-limit-per-minute", "0", "must be at least 1"))?;
         if args.max_loaded_bytes_per_caller == Some(0) {
-            return Err(bad("max-loaded-bytes-per-caller", "0", "must be at least 1"));
+            return Err(bad(
+                "max-loaded-bytes-per-caller",
+                "0",
+                "must be at least 1",
+            ));
         }
         if args.max_runs_per_connection == 0 {
             return Err(bad("max-runs-per-connection", "0", "must be at least 1"));

@@ -17,13 +17,13 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
-mod operations;
 mod memory;
+mod operations;
 mod traffic;
 
+use memory::Memory;
 use operations::Operations;
 pub use traffic::FrameCounter;
-use memory::Memory;
 use traffic::Traffic;
 
 /// The most runs that get their own `crdt_lamport_clock` series.

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use prometheus_client::metrics::counter::Counter;
-use runmesh_core::hub::PeerKind;
 use runmesh_core::RunId;
+use runmesh_core::hub::PeerKind;
 use runmesh_core::node::{Admission, Holdings, RouteError, Routed, route};
 use runmesh_core::sync::{PeerId, WireMessage};
 use tokio::sync::mpsc;

@@ -116,7 +116,10 @@ async fn a_caller_past_its_share_may_open_no_more_runs_and_others_still_may() {
         if state["flags"]["k"] == 1 {
             break;
         }
-        assert!(Instant::now() < deadline, "ada's flag was not stored: {state}");
+        assert!(
+            Instant::now() < deadline,
+            "ada's flag was not stored: {state}"
+        );
     }
 
     // A change feed holds its run as a socket does: refused to the caller past its share.
