@@ -9,15 +9,19 @@
 //!   thing to do.
 //! - [`Admission`] (`admission.rs`): what one session may do with a run: read it, write
 //!   it, how many runs at once, its rate allowance.
+//! - [`RunDigests`] (`digests.rs`): the fingerprints of the stored runs, compared with
+//!   mesh peers' to find the runs to offer them.
 //! - [`Holdings`] (`holdings.rs`): the runs each caller holds open, against its share
 //!   of the relay's memory.
 
 mod admission;
+mod digests;
 mod grants;
 mod holdings;
 mod route;
 
 pub use admission::Admission;
+pub use digests::RunDigests;
 pub use grants::{Access, Denied, Grants};
 pub use holdings::{Hold, Holdings};
 pub use route::{RouteError, Routed, route};

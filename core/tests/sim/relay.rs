@@ -7,15 +7,14 @@
 //! speak of stored changes, an answer only of stored changes, and a lookup may only be
 //! started by a client.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 use automerge::ChangeHash;
-use runmesh_core::digest::DigestIndex;
 use runmesh_core::hub::{
     Effect, HubConfig, Input, Link, PeerKind, Persist, PersistId, RunHub, RunOp, SessionId,
 };
-use runmesh_core::node::{Admission, Grants, Routed, route};
+use runmesh_core::node::{Admission, Grants, RunDigests, Routed, route};
 use runmesh_core::sync::handshake;
 use runmesh_core::sync::{PeerId, PeerMetadata, WireMessage, decode_message};
 use runmesh_core::{ActorId, DocumentId, Identity};
@@ -71,9 +70,7 @@ pub struct SimRelay {
     /// A deliberately broken shell: ignores what reconciliation says to offer.
     pub drop_offers: bool,
     /// The fingerprints of stored runs, as the relay's index keeps them.
-    digests: DigestIndex,
-    /// Runs indexed as "not known" since the last restart, until a hub says.
-    unknown: BTreeSet<DocumentId>,
+    digests: RunDigests,
     config: Arc<HubConfig>,
     hubs: BTreeMap<DocumentId, RunHub<u64>>,
     sessions: BTreeMap<u64, Session>,
@@ -115,8 +112,7 @@ impl SimRelay {
             ack_before_write: false,
             log: false,
             drop_offers: false,
-            digests: DigestIndex::new(),
-            unknown: BTreeSet::new(),
+            digests: RunDigests::new(&format!("relay-{index}-0")),
             config: config(index, 0),
             hubs: BTreeMap::new(),
             sessions: BTreeMap::new(),
@@ -386,14 +382,14 @@ impl SimRelay {
             self.feed(now, doc, vec![Input::StoredElsewhere(chunk)], None, out);
         } else {
             // Its digest no longer says what the store holds.
-            self.forget_digest(doc);
+            self.digests.forget(doc);
         }
     }
 
     /// Notifications from the shared store were lost: every run in memory reads what
     /// the store holds.
     pub fn resync(&mut self, now: u64, out: &mut Vec<Out>) {
-        self.forget_unloaded_digests();
+        self.digests.forget_all();
         let docs: Vec<DocumentId> = self.hubs.keys().copied().collect();
         for doc in docs {
             let stored = self.store.get().load(doc);
@@ -532,7 +528,7 @@ impl SimRelay {
             }
         }
         let stored = self.hubs[&doc].stored_heads();
-        self.index_stored(doc, &stored);
+        self.digests.stored(doc, &stored);
         let hub = self.hubs.get_mut(&doc).expect("still loaded");
         if let Some(at) = hub.next_wake() {
             out.push(Out::Wake { doc, at });

@@ -17,14 +17,14 @@ use crate::runs::registry::Documents;
 impl Documents {
     /// Starts reconciling with the peer at the other end of `link`.
     pub async fn start_reconcile(&self, link: &PeerLink) {
-        let first = digest::start(&self.digests().lock());
+        let first = digest::start(self.digests().lock().index());
         self.send_digest(link, &first).await;
     }
 
     /// Answers a digest frame from the peer at the other end of `link`, and queues the
     /// runs this relay must offer it.
     pub async fn reconcile(&self, link: &PeerLink, message: &DigestMessage) {
-        let step = digest::respond(&self.digests().lock(), message);
+        let step = digest::respond(self.digests().lock().index(), message);
         for reply in &step.replies {
             self.send_digest(link, reply).await;
         }

@@ -4,9 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use automerge::ChangeHash;
+use runmesh_core::digest::{self, DigestMessage, Fingerprint};
 use runmesh_core::DocumentId;
-use runmesh_core::digest::{self, DigestIndex, DigestMessage, Fingerprint};
+use runmesh_core::node::RunDigests;
 use runmesh_core::hub::{Input, Link};
 use runmesh_core::sync::{PeerId, WireMessage};
 
@@ -24,7 +24,7 @@ impl SimRelay {
 
     /// We dialled a relay on `conn`: the first digest.
     pub(super) fn start_reconcile(&self, conn: u64, to: &PeerId, out: &mut Vec<Out>) {
-        let frame = self.digest_frame(to, &digest::start(&self.digests));
+        let frame = self.digest_frame(to, &digest::start(self.digests.index()));
         out.push(Out::Frame { conn, frame });
     }
 
@@ -37,7 +37,7 @@ impl SimRelay {
         message: &DigestMessage,
         out: &mut Vec<Out>,
     ) {
-        let step = digest::respond(&self.digests, message);
+        let step = digest::respond(self.digests.index(), message);
         for reply in step.replies {
             let frame = self.digest_frame(&link.peer, &reply);
             out.push(Out::Frame { conn, frame });
@@ -54,53 +54,11 @@ impl SimRelay {
         }
     }
 
-    /// A hub's stored heads, as its task writes them to the index.
-    pub(super) fn index_stored(&mut self, doc: DocumentId, stored: &[ChangeHash]) {
-        if !stored.is_empty() {
-            self.digests.set(doc, Fingerprint::of_heads(stored));
-            self.unknown.remove(&doc);
-        }
-    }
-
-    /// Indexes `doc` as "not known": its fingerprint matches no other relay's.
-    pub(super) fn forget_digest(&mut self, doc: DocumentId) {
-        let mut salt = [0u8; 32];
-        salt[..16].copy_from_slice(doc.as_bytes());
-        salt[16] = self.index as u8;
-        salt[17..21].copy_from_slice(&self.epoch.to_le_bytes());
-        self.digests
-            .set(doc, Fingerprint::of_heads(&[ChangeHash(salt)]));
-        self.unknown.insert(doc);
-    }
-
-    /// Other relays' changes went unreported: every run not in memory is not known.
-    pub(super) fn forget_unloaded_digests(&mut self) {
-        let indexed: Vec<DocumentId> = self
-            .digests
-            .items(&[])
-            .into_iter()
-            .map(|(d, _)| d)
-            .collect();
-        for doc in indexed {
-            if !self.hubs.contains_key(&doc) {
-                self.forget_digest(doc);
-            }
-        }
-    }
-
-    /// The index from the store, as at the relay's start-up: a run whose fingerprint is
-    /// unknown gets one that matches no other relay's.
+    /// The index from the store, as at the relay's start-up.
     pub(super) fn reindex(&mut self) {
-        self.digests = DigestIndex::new();
-        self.unknown.clear();
-        let listed = self.store.get().fingerprints();
-        for (doc, fingerprint) in listed {
-            match fingerprint {
-                Some(fingerprint) => {
-                    self.digests.set(doc, fingerprint);
-                }
-                None => self.forget_digest(doc),
-            }
+        self.digests = RunDigests::new(self.config.me.as_str());
+        for (doc, fingerprint) in self.store.get().fingerprints() {
+            self.digests.listed(doc, fingerprint);
         }
     }
 
@@ -108,10 +66,7 @@ impl SimRelay {
     /// against what its store holds.
     pub fn known_digests(&mut self) -> Result<BTreeMap<DocumentId, Fingerprint>, String> {
         let mut known = BTreeMap::new();
-        for (doc, fingerprint) in self.digests.items(&[]) {
-            if self.unknown.contains(&doc) {
-                continue;
-            }
+        for (doc, fingerprint) in self.digests.known() {
             let stored = self.store.get().stored_heads(doc);
             if Fingerprint::of_heads(&stored) != fingerprint {
                 return Err(format!(
