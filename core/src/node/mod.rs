@@ -9,18 +9,22 @@
 //!   thing to do.
 //! - [`Admission`] (`admission.rs`): what one session may do with a run: read it, write
 //!   it, how many runs at once, its rate allowance.
+//! - [`CatchUp`] (`catch_up.rs`): the runs a reconciliation found to offer a mesh peer,
+//!   offered a few at a time.
 //! - [`RunDigests`] (`digests.rs`): the fingerprints of the stored runs, compared with
 //!   mesh peers' to find the runs to offer them.
 //! - [`Holdings`] (`holdings.rs`): the runs each caller holds open, against its share
 //!   of the relay's memory.
 
 mod admission;
+mod catch_up;
 mod digests;
 mod grants;
 mod holdings;
 mod route;
 
 pub use admission::Admission;
+pub use catch_up::{CatchUp, CatchUpProgress, IN_FLIGHT, SETTLE_MS};
 pub use digests::RunDigests;
 pub use grants::{Access, Denied, Grants};
 pub use holdings::{Hold, Holdings};

@@ -250,3 +250,24 @@ fn a_client_that_sends_before_storing_is_caught() {
         "only {caught} of 20 seeds caught clients that send before storing"
     );
 }
+
+/// The simulation must be able to fail: with catch-ups that lose the runs they are
+/// given to offer (so a run stored while a link was down, and not loaded when it came
+/// back, never reaches the peer), relays end up holding a run differently.
+#[test]
+fn a_catch_up_that_skips_a_run_is_caught() {
+    let caught = (0..40)
+        .filter(|&seed| {
+            let mut world = World::new(seed, false);
+            for relay in &mut world.relays {
+                relay.skip_offers = Some(1);
+            }
+            world.run().is_err()
+        })
+        .count();
+    eprintln!("{caught} of 40 seeds caught catch-ups that skip runs");
+    assert!(
+        caught >= 5,
+        "only {caught} of 40 seeds caught catch-ups that skip runs"
+    );
+}

@@ -78,6 +78,8 @@ pub enum Event {
         epoch: u32,
         doc: runmesh_core::DocumentId,
     },
+    /// Relay `relay` looks at its catch-ups again (an offer ran out of time).
+    CatchUp { relay: usize, epoch: u32 },
     /// Relay `relay` hears that another relay sharing its store appended `chunk`.
     Elsewhere {
         relay: usize,

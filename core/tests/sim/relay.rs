@@ -14,13 +14,14 @@ use automerge::ChangeHash;
 use runmesh_core::hub::{
     Effect, HubConfig, Input, Link, PeerKind, Persist, PersistId, RunHub, RunOp, SessionId,
 };
-use runmesh_core::node::{Admission, Grants, RunDigests, Routed, route};
+use runmesh_core::node::{Admission, CatchUp, Grants, Routed, RunDigests, route};
 use runmesh_core::sync::handshake;
 use runmesh_core::sync::{PeerId, PeerMetadata, WireMessage, decode_message};
 use runmesh_core::{ActorId, DocumentId, Identity};
 
 use crate::store::Shared;
 
+mod catch_up;
 mod digests;
 
 /// The most inputs and answers a hub may hold (far above what the workload brings).
@@ -35,6 +36,8 @@ pub enum Out {
     Write { doc: DocumentId, persist: Persist },
     /// Wake `doc`'s hub at `at`.
     Wake { doc: DocumentId, at: u64 },
+    /// Look at the catch-ups again at `at` (an offer runs out of time).
+    CatchUpWake { at: u64 },
     /// A write of `doc` completed: `chunk` is in the store (for the relays sharing it).
     Stored { doc: DocumentId, chunk: Vec<u8> },
     /// Operation `op` was answered.
@@ -67,10 +70,18 @@ pub struct SimRelay {
     pub ack_before_write: bool,
     /// Print every effect.
     pub log: bool,
-    /// A deliberately broken shell: ignores what reconciliation says to offer.
-    pub drop_offers: bool,
+    /// A deliberately broken catch-up: loses every n-th run it is given to offer.
+    pub skip_offers: Option<u64>,
     /// The fingerprints of stored runs, as the relay's index keeps them.
     digests: RunDigests,
+    /// Each mesh link's catch-up, by connection.
+    catch_ups: BTreeMap<u64, (Link, CatchUp)>,
+    /// Whether each loaded run's hub last said it differs from a mesh peer.
+    differs: BTreeMap<(DocumentId, PeerId), bool>,
+    /// A run got in step with a peer since the catch-ups last looked.
+    settle_pending: bool,
+    /// The catch-ups are offering runs now.
+    pumping: bool,
     config: Arc<HubConfig>,
     hubs: BTreeMap<DocumentId, RunHub<u64>>,
     sessions: BTreeMap<u64, Session>,
@@ -111,7 +122,11 @@ impl SimRelay {
             acked: Vec::new(),
             ack_before_write: false,
             log: false,
-            drop_offers: false,
+            skip_offers: None,
+            catch_ups: BTreeMap::new(),
+            differs: BTreeMap::new(),
+            settle_pending: false,
+            pumping: false,
             digests: RunDigests::new(&format!("relay-{index}-0")),
             config: config(index, 0),
             hubs: BTreeMap::new(),
@@ -255,6 +270,7 @@ impl SimRelay {
         let Some(session) = self.sessions.remove(&conn) else {
             return;
         };
+        self.forget_catch_up(conn);
         let before = self.mesh.len();
         self.mesh.retain(|l| l.session != SessionId(conn));
         if self.mesh.len() != before {
@@ -345,6 +361,8 @@ impl SimRelay {
     /// Drops every run that is idle from memory.
     pub fn unload_idle(&mut self) {
         self.hubs.retain(|_, hub| !hub.is_idle());
+        let hubs = &self.hubs;
+        self.differs.retain(|(doc, _), _| hubs.contains_key(doc));
     }
 
     /// The relay crashes: memory is gone; each write in flight lands or is lost as
@@ -357,6 +375,8 @@ impl SimRelay {
         self.epoch += 1;
         self.hubs.clear();
         self.mesh.clear();
+        self.catch_ups.clear();
+        self.differs.clear();
         let mut landed = Vec::new();
         for ((doc, _), persist) in std::mem::take(&mut self.writes) {
             if lands() {
@@ -524,7 +544,10 @@ impl SimRelay {
                         error,
                     });
                 }
-                Effect::Divergence { .. } | Effect::Event(_) => {}
+                Effect::Divergence { peer, differs } => {
+                    self.note_divergence(doc, peer, differs);
+                }
+                Effect::Event(_) => {}
             }
         }
         let stored = self.hubs[&doc].stored_heads();
@@ -539,6 +562,7 @@ impl SimRelay {
                 hub.backlog()
             )));
         }
+        self.after_batch(now, out);
     }
 
     /// Why sending `message` about `doc` breaks a rule, if it does.

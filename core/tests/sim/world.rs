@@ -84,7 +84,9 @@ impl World {
         let log = std::env::var_os("RUNMESH_SIM_LOG").is_some();
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let plan = Plan::from_rng(&mut rng);
-        let runs: Vec<RunId> = (0..plan.runs)
+        // One run more than the clients follow: only the REST API edits it, so after a
+        // partition it reaches the other regions only through their catch-ups.
+        let runs: Vec<RunId> = (0..=plan.runs)
             .map(|k| {
                 RunId::from_bytes([
                     seed as u8, k as u8, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7,
@@ -222,6 +224,14 @@ impl World {
                 self.relays[relay].wake(self.now, doc, &mut out);
                 self.apply(relay, out)
             }
+            Event::CatchUp { relay, epoch } => {
+                if self.relays[relay].epoch != epoch || !self.relays[relay].up {
+                    return Ok(());
+                }
+                let mut out = Vec::new();
+                self.relays[relay].offer_due(self.now, &mut out);
+                self.apply(relay, out)
+            }
             Event::Elsewhere {
                 relay,
                 epoch,
@@ -289,6 +299,10 @@ impl World {
         self.healed_at = self.events;
         self.partitioned.clear();
         for relay in 0..self.relays.len() {
+            // A partition long enough for idle runs to have left memory.
+            if self.relays[relay].up && self.rng.random_bool(0.5) {
+                self.relays[relay].unload_idle();
+            }
             if !self.relays[relay].up {
                 self.schedule.at(self.now, Event::Restart { relay });
             }
@@ -380,6 +394,11 @@ impl World {
                         epoch,
                         doc,
                     };
+                    self.schedule.at(at.max(self.now), wake);
+                }
+                Out::CatchUpWake { at } => {
+                    let epoch = self.relays[r].epoch;
+                    let wake = Event::CatchUp { relay: r, epoch };
                     self.schedule.at(at.max(self.now), wake);
                 }
                 Out::Stored { doc, chunk } => self.notify(r, doc, chunk),

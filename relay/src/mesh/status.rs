@@ -34,10 +34,10 @@ impl Mesh {
     fn catch_up(&self, peer: &PeerId) -> Option<Value> {
         let progress = self.docs.catch_ups().progress(peer)?;
         Some(json!({
-            "runsToSync": progress.queued,
-            "synced": progress.synced,
-            "unsettled": progress.unsettled,
-            "pending": progress.pending(),
+            "runsToSync": progress.counts.queued,
+            "synced": progress.counts.synced,
+            "unsettled": progress.counts.unsettled,
+            "pending": progress.counts.pending(),
             "runsPerSecond": (progress.rate() * 10.0).round() / 10.0,
         }))
     }

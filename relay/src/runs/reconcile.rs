@@ -3,13 +3,15 @@
 //! index, and the runs found to differ go to the link's catch-up, whose worker offers
 //! them a few at a time.
 
-use futures_util::StreamExt;
+use std::sync::Arc;
+use std::time::Duration;
+
 use runmesh_core::DocumentId;
 use runmesh_core::digest::{self, DigestMessage};
+use runmesh_core::node::SETTLE_MS;
 use runmesh_core::sync::WireMessage;
-use tokio::sync::oneshot;
+use tokio::sync::{Notify, oneshot};
 
-use crate::runs::catch_up::{IN_FLIGHT, Queued, SETTLE};
 use crate::runs::command::DocCmd;
 use crate::runs::link::PeerLink;
 use crate::runs::registry::Documents;
@@ -35,10 +37,10 @@ impl Documents {
     }
 
     /// Queues `runs` on `link`'s catch-up (`fresh`: a forced resync), which offers them
-    /// [`IN_FLIGHT`] at a time.
+    /// [`runmesh_core::node::IN_FLIGHT`] at a time.
     pub fn offer(&self, link: &PeerLink, runs: impl IntoIterator<Item = DocumentId>, fresh: bool) {
-        if let Some(queued) = self.catch_ups().enqueue(link, runs, fresh) {
-            tokio::spawn(offer_queued(self.clone(), link.clone(), queued));
+        if let Some(wake) = self.catch_ups().enqueue(link, runs, fresh) {
+            tokio::spawn(offer_queued(self.clone(), link.clone(), wake));
         }
     }
 
@@ -53,31 +55,45 @@ impl Documents {
     }
 }
 
-/// Offers the runs queued for `link`, [`IN_FLIGHT`] at a time, until the link closes: each
-/// counts once its task says it is in step with the peer, or after [`SETTLE`].
-async fn offer_queued(docs: Documents, link: PeerLink, queued: Queued) {
-    let runs = futures_util::stream::unfold(queued, |mut rx| async move {
-        rx.recv().await.map(|run| (run, rx))
-    });
-    let closed = link.close.clone();
-    let offers = runs
-        .take_until(closed.cancelled_owned())
-        .for_each_concurrent(IN_FLIGHT, |(run, fresh)| {
-            let (docs, link) = (&docs, &link);
-            async move {
-                let (settled, in_step) = oneshot::channel();
-                let to = link.clone();
-                let offer = DocCmd::Offer {
-                    to,
-                    fresh,
-                    settled: Some(settled),
-                };
-                docs.send(run, offer).await;
-                let settled = tokio::time::timeout(SETTLE, in_step).await;
-                let in_step = matches!(settled, Ok(Ok(())));
-                docs.catch_ups().finished(link, in_step);
-                docs.metrics().mesh_caught_up(in_step);
-            }
-        });
-    offers.await;
+/// Offers the runs queued for `link` as its [`runmesh_core::node::CatchUp`] lets them
+/// go, until the link closes or its catch-up is forgotten: each counts once its task
+/// says it is in step with the peer, or after [`SETTLE_MS`].
+async fn offer_queued(docs: Documents, link: PeerLink, wake: Arc<Notify>) {
+    loop {
+        let now = docs.env().now();
+        let Some((due, next)) = docs.catch_ups().due(&link, now) else {
+            return;
+        };
+        for (run, fresh) in due {
+            tokio::spawn(offer(docs.clone(), link.clone(), run, fresh));
+        }
+        let later = next.map(|at| docs.env().instant(at));
+        tokio::select! {
+            () = wake.notified() => {}
+            () = sleep_until_some(later) => {}
+            () = link.close.cancelled() => return,
+        }
+    }
+}
+
+/// Offers `run` to the peer on `link` and reports whether it got in step in time.
+async fn offer(docs: Documents, link: PeerLink, run: DocumentId, fresh: bool) {
+    let (settled, in_step) = oneshot::channel();
+    let cmd = DocCmd::Offer {
+        to: link.clone(),
+        fresh,
+        settled: Some(settled),
+    };
+    docs.send(run, cmd).await;
+    let settle = Duration::from_millis(SETTLE_MS);
+    let in_step = matches!(tokio::time::timeout(settle, in_step).await, Ok(Ok(())));
+    docs.catch_ups().finished(&link, run, in_step);
+    docs.metrics().mesh_caught_up(in_step);
+}
+
+async fn sleep_until_some(at: Option<std::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
 }

@@ -117,6 +117,10 @@ impl Documents {
         &self.catch_ups
     }
 
+    pub(crate) fn env(&self) -> &TaskEnv {
+        &self.env
+    }
+
     pub(crate) fn metrics(&self) -> &Metrics {
         &self.env.metrics
     }

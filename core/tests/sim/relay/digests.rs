@@ -4,10 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use runmesh_core::digest::{self, DigestMessage, Fingerprint};
 use runmesh_core::DocumentId;
+use runmesh_core::digest::{self, DigestMessage, Fingerprint};
+use runmesh_core::hub::Link;
 use runmesh_core::node::RunDigests;
-use runmesh_core::hub::{Input, Link};
 use runmesh_core::sync::{PeerId, WireMessage};
 
 use super::{Out, SimRelay};
@@ -42,15 +42,8 @@ impl SimRelay {
             let frame = self.digest_frame(&link.peer, &reply);
             out.push(Out::Frame { conn, frame });
         }
-        if self.drop_offers {
-            return;
-        }
-        for doc in step.offer {
-            let offer = Input::Offer {
-                to: link.clone(),
-                fresh: false,
-            };
-            self.feed(now, doc, vec![offer], None, out);
+        if !step.offer.is_empty() {
+            self.catch_up(now, link, step.offer, out);
         }
     }
 
