@@ -13,6 +13,8 @@
 //!   offered a few at a time.
 //! - [`RunDigests`] (`digests.rs`): the fingerprints of the stored runs, compared with
 //!   mesh peers' to find the runs to offer them.
+//! - [`MeshPeers`] (`mesh_peers.rs`): the live links to other relays, one per relay,
+//!   and the tie-break between two relays that dialled each other.
 //! - [`Holdings`] (`holdings.rs`): the runs each caller holds open, against its share
 //!   of the relay's memory.
 
@@ -21,6 +23,7 @@ mod catch_up;
 mod digests;
 mod grants;
 mod holdings;
+mod mesh_peers;
 mod route;
 
 pub use admission::Admission;
@@ -28,4 +31,5 @@ pub use catch_up::{CatchUp, CatchUpProgress, IN_FLIGHT, SETTLE_MS};
 pub use digests::RunDigests;
 pub use grants::{Access, Denied, Grants};
 pub use holdings::{Hold, Holdings};
+pub use mesh_peers::{LinkUp, MeshPeer, MeshPeers, replaces};
 pub use route::{RouteError, Routed, route};

@@ -9,6 +9,7 @@ use automerge::ChangeHash;
 use runmesh_core::digest::Fingerprint;
 use runmesh_core::{DocumentId, HistoryEntry, RunState};
 
+use crate::net::End;
 use crate::world::World;
 
 /// One replica's copy of a run, as compared.
@@ -20,6 +21,7 @@ struct Copy {
 }
 
 pub fn converged(world: &mut World) -> Result<(), String> {
+    one_link_per_pair(world)?;
     let now = world.now;
     for relay in &mut world.relays {
         relay.store.get().check_loads()?;
@@ -139,6 +141,29 @@ fn present(world: &mut World, doc: DocumentId) -> Result<(), String> {
                     "relay {index} holds change {hash} of {doc}, whose operation was refused for a storage failure"
                 ));
             }
+        }
+    }
+    Ok(())
+}
+
+/// Two relays keep one mesh link between them, whoever dialled (a second would carry
+/// every change twice), and have it again once the faults end.
+fn one_link_per_pair(world: &World) -> Result<(), String> {
+    let mut open: BTreeMap<(usize, usize), usize> = BTreeMap::new();
+    for conn in world.conns.values().filter(|c| c.up) {
+        if let [End::Relay(a), End::Relay(b)] = conn.ends {
+            *open.entry((a.min(b), a.max(b))).or_default() += 1;
+        }
+    }
+    for &(a, b) in world.mesh_pairs() {
+        match open.get(&(a, b)).copied().unwrap_or(0) {
+            1 => {}
+            0 => {
+                return Err(format!(
+                    "relays {a} and {b} have no mesh link after healing"
+                ));
+            }
+            n => return Err(format!("relays {a} and {b} keep {n} mesh links open")),
         }
     }
     Ok(())

@@ -94,10 +94,30 @@ impl World {
             }
         }
         if let [End::Relay(a), End::Relay(b)] = ends {
-            let pair = (a.min(b), a.max(b));
-            if self.mesh_conn.get(&pair) == Some(&conn) {
-                self.mesh_conn.remove(&pair);
-                self.redial(pair);
+            let dialled = self
+                .mesh_conn
+                .iter()
+                .find(|(_, c)| **c == conn)
+                .map(|(k, _)| *k);
+            if let Some(key) = dialled {
+                self.mesh_conn.remove(&key);
+                self.redial(key);
+            }
+            // A link between the two went down: whoever stood by for it dials again (the
+            // relay's dialer sees that it has no link to the peer any more).
+            for key in [(a, b), (b, a)] {
+                if self.relays[key.0].up
+                    && !self.relays[key.0].has_peer(self.relays[key.1].peer_id())
+                    && self.standing_by.remove(&key)
+                {
+                    self.schedule.at(
+                        self.now,
+                        Event::Dial {
+                            from: key.0,
+                            to: key.1,
+                        },
+                    );
+                }
             }
         }
         Ok(())
@@ -119,11 +139,12 @@ impl World {
 
     pub(crate) fn dial(&mut self, from: usize, to: usize) -> Result<(), String> {
         let pair = (from, to);
-        if self.mesh_conn.contains_key(&pair) {
+        if self.mesh_conn.contains_key(&pair) || self.standing_by.contains(&pair) {
             return Ok(());
         }
+        let pair_key = (from.min(to), from.max(to));
         let reachable =
-            self.relays[from].up && self.relays[to].up && !self.partitioned.contains(&pair);
+            self.relays[from].up && self.relays[to].up && !self.partitioned.contains(&pair_key);
         if !reachable {
             if self.relays[from].up {
                 self.redial(pair);

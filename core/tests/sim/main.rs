@@ -271,3 +271,23 @@ fn a_catch_up_that_skips_a_run_is_caught() {
         "only {caught} of 40 seeds caught catch-ups that skip runs"
     );
 }
+
+/// The simulation must be able to fail: with a tie-break that keeps both links when two
+/// relays dial each other, they end with two links open.
+#[test]
+fn a_duplicate_link_kept_on_both_sides_is_caught() {
+    let caught = (0..40)
+        .filter(|&seed| {
+            let mut world = World::new(seed, false);
+            for relay in &mut world.relays {
+                relay.keep_duplicate_links();
+            }
+            matches!(world.run(), Err(why) if why.contains("mesh links open"))
+        })
+        .count();
+    eprintln!("{caught} of 40 seeds caught duplicate links kept");
+    assert!(
+        caught >= 10,
+        "only {caught} of 40 seeds caught duplicate links kept"
+    );
+}

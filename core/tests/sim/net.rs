@@ -49,6 +49,11 @@ impl Conn {
     }
 
     /// When a frame sent now with `delay` is due, keeping the direction in order.
+    /// When the last frame sent in direction `dir` is due.
+    pub fn last_due(&self, dir: usize) -> u64 {
+        self.last_due[dir]
+    }
+
     pub fn due(&mut self, dir: usize, now: u64, delay: u64) -> u64 {
         let at = (now + delay).max(self.last_due[dir]);
         self.last_due[dir] = at;
@@ -89,6 +94,8 @@ pub enum Event {
     },
     /// Relay `relay` listens again after losing notifications: it reads what it missed.
     Resync { relay: usize, epoch: u32 },
+    /// Connection `conn` closes (one end asked to, once what it sent had arrived).
+    Cut { conn: u64 },
     /// Relay `from` dials relay `to`.
     Dial { from: usize, to: usize },
     /// Client `client` connects to its relay.

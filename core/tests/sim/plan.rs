@@ -18,6 +18,9 @@ pub struct Plan {
     pub store_fail: u32,
     /// Percent of frames delivered twice.
     pub duplicate: u32,
+    /// Both relays of a pair dial each other (each lists the other as a peer), so their
+    /// links meet the tie-break.
+    pub both_ways: bool,
 }
 
 impl Plan {
@@ -30,6 +33,7 @@ impl Plan {
             chaos_ms: rng.random_range(1_000..3_000),
             store_fail: rng.random_range(0..=4),
             duplicate: rng.random_range(0..=3),
+            both_ways: rng.random_bool(0.5),
         }
     }
 }

@@ -14,7 +14,7 @@ use automerge::ChangeHash;
 use runmesh_core::hub::{
     Effect, HubConfig, Input, Link, PeerKind, Persist, PersistId, RunHub, RunOp, SessionId,
 };
-use runmesh_core::node::{Admission, CatchUp, Grants, Routed, RunDigests, route};
+use runmesh_core::node::{Admission, CatchUp, Grants, MeshPeers, Routed, RunDigests, route};
 use runmesh_core::sync::handshake;
 use runmesh_core::sync::{PeerId, PeerMetadata, WireMessage, decode_message};
 use runmesh_core::{ActorId, DocumentId, Identity};
@@ -23,6 +23,7 @@ use crate::store::Shared;
 
 mod catch_up;
 mod digests;
+mod mesh;
 
 /// The most inputs and answers a hub may hold (far above what the workload brings).
 const MAX_BACKLOG: usize = 1024;
@@ -38,6 +39,13 @@ pub enum Out {
     Wake { doc: DocumentId, at: u64 },
     /// Look at the catch-ups again at `at` (an offer runs out of time).
     CatchUpWake { at: u64 },
+    /// Close connection `conn` (a mesh link that lost the tie-break).
+    Close { conn: u64 },
+    /// Close connection `conn` once what was sent on it has arrived.
+    CloseAfterSent { conn: u64 },
+    /// Close `conn`, which we dialled and which lost the tie-break: the dialler stands by
+    /// while the peer's link to us lives.
+    StandBy { conn: u64 },
     /// A write of `doc` completed: `chunk` is in the store (for the relays sharing it).
     Stored { doc: DocumentId, chunk: Vec<u8> },
     /// Operation `op` was answered.
@@ -85,7 +93,9 @@ pub struct SimRelay {
     config: Arc<HubConfig>,
     hubs: BTreeMap<DocumentId, RunHub<u64>>,
     sessions: BTreeMap<u64, Session>,
-    mesh: Vec<Link>,
+    mesh: MeshPeers<Link>,
+    /// A deliberately broken tie-break: both links of a pair are kept.
+    keep_duplicates: bool,
     writes: BTreeMap<(DocumentId, PersistId), Persist>,
     /// The change each operation made.
     op_changes: BTreeMap<u64, ChangeHash>,
@@ -131,7 +141,8 @@ impl SimRelay {
             config: config(index, 0),
             hubs: BTreeMap::new(),
             sessions: BTreeMap::new(),
-            mesh: Vec::new(),
+            mesh: MeshPeers::new(PeerId::from(format!("relay-{index}-0"))),
+            keep_duplicates: false,
             writes: BTreeMap::new(),
             op_changes: BTreeMap::new(),
         }
@@ -248,20 +259,9 @@ impl SimRelay {
         };
         session.peer = Some(joined.peer.clone());
         let dialled = session.dialled;
-        if joined.metadata.region.is_some() {
+        if let Some(region) = joined.metadata.region {
             session.admission = Admission::new(Grants::Mesh, usize::MAX);
-            let link = Link {
-                peer: joined.peer,
-                session: SessionId(conn),
-                kind: PeerKind::Mesh,
-            };
-            self.mesh.push(link.clone());
-            self.mesh_changed(now, out);
-            // Runs in memory sync on the link at once; the dialler starts reconciling
-            // the stored ones.
-            if dialled {
-                self.start_reconcile(conn, &link.peer, out);
-            }
+            self.mesh_link_up(now, conn, joined.peer, region, dialled, out);
         }
     }
 
@@ -270,13 +270,8 @@ impl SimRelay {
         let Some(session) = self.sessions.remove(&conn) else {
             return;
         };
-        self.forget_catch_up(conn);
-        let before = self.mesh.len();
-        self.mesh.retain(|l| l.session != SessionId(conn));
-        if self.mesh.len() != before {
-            self.mesh_changed(now, out);
-        }
         let Some(peer) = session.peer else { return };
+        self.mesh_link_down(now, conn, &peer, out);
         for &doc in session.admission.attached() {
             if self.hubs.contains_key(&doc) {
                 let left = Input::Left {
@@ -285,14 +280,6 @@ impl SimRelay {
                 };
                 self.feed(now, doc, vec![left], None, out);
             }
-        }
-    }
-
-    fn mesh_changed(&mut self, now: u64, out: &mut Vec<Out>) {
-        let docs: Vec<DocumentId> = self.hubs.keys().copied().collect();
-        for doc in docs {
-            let mesh = Input::Mesh(self.mesh.clone());
-            self.feed(now, doc, vec![mesh], None, out);
         }
     }
 
@@ -360,7 +347,15 @@ impl SimRelay {
 
     /// Drops every run that is idle from memory.
     pub fn unload_idle(&mut self) {
-        self.hubs.retain(|_, hub| !hub.is_idle());
+        // A run a catch-up is offering stays until it is in step or out of time, as the
+        // relay's run task does while someone waits for it to settle.
+        let offered: std::collections::BTreeSet<DocumentId> = self
+            .catch_ups
+            .values()
+            .flat_map(|(_, c)| c.offered().copied())
+            .collect();
+        self.hubs
+            .retain(|doc, hub| offered.contains(doc) || !hub.is_idle());
         let hubs = &self.hubs;
         self.differs.retain(|(doc, _), _| hubs.contains_key(doc));
     }
@@ -374,7 +369,7 @@ impl SimRelay {
         self.up = false;
         self.epoch += 1;
         self.hubs.clear();
-        self.mesh.clear();
+        self.mesh = self.fresh_mesh();
         self.catch_ups.clear();
         self.differs.clear();
         let mut landed = Vec::new();
@@ -429,6 +424,7 @@ impl SimRelay {
     pub fn restart(&mut self) -> Result<(), String> {
         self.up = true;
         self.config = config(self.index, self.epoch);
+        self.mesh = self.fresh_mesh();
         self.reindex();
         self.store.get().check_loads()?;
         self.check_acked()
@@ -461,7 +457,7 @@ impl SimRelay {
         let hub = RunHub::new(self.config.clone(), doc);
         self.hubs.insert(doc, hub);
         let loaded = Input::Loaded(Ok(self.store.get().load(doc)));
-        let mesh = Input::Mesh(self.mesh.clone());
+        let mesh = Input::Mesh(self.mesh_links());
         self.feed(now, doc, vec![loaded, mesh], None, out);
     }
 

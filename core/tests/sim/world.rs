@@ -53,7 +53,10 @@ pub struct World {
     pub conns: BTreeMap<u64, Conn>,
     pub(crate) next_conn: u64,
     pub(crate) mesh_pairs: Vec<(usize, usize)>,
+    /// The live connection each relay dialled to each other, by (dialler, dialled).
     pub(crate) mesh_conn: BTreeMap<(usize, usize), u64>,
+    /// Diallers whose link lost the tie-break, standing by while the peer's link lives.
+    pub(crate) standing_by: BTreeSet<(usize, usize)>,
     pub(crate) mesh_failures: BTreeMap<(usize, usize), u32>,
     pub(crate) partitioned: BTreeSet<(usize, usize)>,
     pub(crate) schedule: Schedule,
@@ -122,6 +125,7 @@ impl World {
             next_conn: 0,
             mesh_pairs,
             mesh_conn: BTreeMap::new(),
+            standing_by: BTreeSet::new(),
             mesh_failures: BTreeMap::new(),
             partitioned: BTreeSet::new(),
             schedule: Schedule::default(),
@@ -173,14 +177,8 @@ impl World {
             };
             self.op(relay, run.document_id(), create)?;
         }
-        for pair in self.mesh_pairs.clone() {
-            self.schedule.at(
-                0,
-                Event::Dial {
-                    from: pair.0,
-                    to: pair.1,
-                },
-            );
+        for (from, to) in self.dials() {
+            self.schedule.at(0, Event::Dial { from, to });
         }
         for client in 0..self.clients.len() {
             let at = self.rng.random_range(0..50);
@@ -264,6 +262,7 @@ impl World {
                 self.apply(relay, out)
             }
             Event::Dial { from, to } => self.dial(from, to),
+            Event::Cut { conn } => self.cut(conn),
             Event::Connect { client } => self.connect(client),
             Event::ClientWritten { client, epoch } => self.client_written(client, epoch),
             Event::ClientRetry { client, epoch } => self.client_retry(client, epoch),
@@ -272,9 +271,9 @@ impl World {
                     return Ok(());
                 }
                 self.relays[relay].restart()?;
-                for &(a, b) in &self.mesh_pairs.clone() {
-                    if a == relay || b == relay {
-                        self.schedule.at(self.now, Event::Dial { from: a, to: b });
+                for (from, to) in self.dials() {
+                    if from == relay || to == relay {
+                        self.schedule.at(self.now, Event::Dial { from, to });
                     }
                 }
                 Ok(())
@@ -307,9 +306,8 @@ impl World {
                 self.schedule.at(self.now, Event::Restart { relay });
             }
         }
-        for &(a, b) in &self.mesh_pairs {
-            self.schedule
-                .at(self.now + 1, Event::Dial { from: a, to: b });
+        for (from, to) in self.dials() {
+            self.schedule.at(self.now + 1, Event::Dial { from, to });
         }
         for client in 0..self.clients.len() {
             self.clients[client].online = true;
@@ -396,6 +394,29 @@ impl World {
                     };
                     self.schedule.at(at.max(self.now), wake);
                 }
+                Out::Close { conn } => self.cut(conn)?,
+                Out::CloseAfterSent { conn } => {
+                    if let Some(c) = self.conns.get(&conn) {
+                        let at = c.last_due(c.dir(End::Relay(r))).max(self.now) + 1;
+                        self.schedule.at(at, Event::Cut { conn });
+                    }
+                }
+                Out::StandBy { conn } => {
+                    let key = self
+                        .mesh_conn
+                        .iter()
+                        .find(|(_, c)| **c == conn)
+                        .map(|(k, _)| *k);
+                    self.cut(conn)?;
+                    if let Some((from, to)) = key {
+                        // Stand by while the peer's link lives (it may be gone already).
+                        let peer = self.relays[to].peer_id().clone();
+                        if self.relays[from].has_peer(&peer) {
+                            self.mesh_conn.remove(&(from, to));
+                            self.standing_by.insert((from, to));
+                        }
+                    }
+                }
                 Out::CatchUpWake { at } => {
                     let epoch = self.relays[r].epoch;
                     let wake = Event::CatchUp { relay: r, epoch };
@@ -454,6 +475,7 @@ impl World {
         for conn in broken {
             self.cut(conn)?;
         }
+        self.standing_by.retain(|(from, _)| *from != r);
         for (&pair, &conn) in &self.mesh_conn.clone() {
             if pair.0 == r || pair.1 == r {
                 self.cut(conn)?;
@@ -497,17 +519,17 @@ impl World {
     pub fn partition(&mut self, pair: (usize, usize), cut: bool) -> Result<(), String> {
         if cut {
             self.partitioned.insert(pair);
-            if let Some(conn) = self.mesh_conn.get(&pair).copied() {
-                self.cut(conn)?;
+            for key in [pair, (pair.1, pair.0)] {
+                if let Some(conn) = self.mesh_conn.get(&key).copied() {
+                    self.cut(conn)?;
+                }
             }
         } else if self.partitioned.remove(&pair) {
-            self.schedule.at(
-                self.now,
-                Event::Dial {
-                    from: pair.0,
-                    to: pair.1,
-                },
-            );
+            for (from, to) in self.dials() {
+                if (from.min(to), from.max(to)) == pair {
+                    self.schedule.at(self.now, Event::Dial { from, to });
+                }
+            }
         }
         Ok(())
     }
@@ -520,6 +542,16 @@ impl World {
     /// The mesh pairs.
     pub fn mesh_pairs(&self) -> &[(usize, usize)] {
         &self.mesh_pairs
+    }
+
+    /// Who dials whom: every pair's first relay dials the second; in a plan where both
+    /// list each other, the second dials the first too.
+    pub fn dials(&self) -> Vec<(usize, usize)> {
+        let both = self.plan.both_ways;
+        self.mesh_pairs
+            .iter()
+            .flat_map(|&(a, b)| std::iter::once((a, b)).chain(both.then_some((b, a))))
+            .collect()
     }
 
     /// A flag value for the workload.

@@ -14,9 +14,9 @@ mod status;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::SystemTime;
 
 use prometheus_client::metrics::counter::Counter;
+use runmesh_core::node::{LinkUp, MeshPeers};
 use runmesh_core::sync::{PeerId, PeerMetadata};
 use tokio::sync::watch;
 
@@ -37,22 +37,11 @@ pub enum Dialled {
     ByThem,
 }
 
-#[derive(Debug)]
-struct MeshLink {
-    link: PeerLink,
-    /// The relay that dialled this link.
-    dialer: PeerId,
-    region: String,
-    url: Option<String>,
-    since: SystemTime,
-}
-
 /// The mesh's shared state.
 #[derive(Debug)]
 pub struct Mesh {
-    me: PeerId,
     region: String,
-    links: Mutex<HashMap<PeerId, MeshLink>>,
+    links: Mutex<MeshPeers<PeerLink>>,
     /// One entry per configured URL, updated by its dialer.
     dialers: Mutex<Vec<PeerStatus>>,
     /// The live links, for every run task.
@@ -60,15 +49,6 @@ pub struct Mesh {
     docs: Documents,
     divergence: Divergence,
     metrics: Arc<Metrics>,
-}
-
-/// Whether a new link to a relay we already have a link to replaces the old one. Two
-/// relays that dial each other would otherwise sync every change twice: both sides keep
-/// the link dialled by the relay with the smaller peer id (and, between two links dialled
-/// by the same side, the newer one), so they agree without talking.
-fn replaces(me: &PeerId, peer: &PeerId, old_dialer: &PeerId, new_dialer: &PeerId) -> bool {
-    let preferred = if me < peer { me } else { peer };
-    new_dialer == old_dialer || new_dialer == preferred
 }
 
 impl Mesh {
@@ -82,9 +62,8 @@ impl Mesh {
         metrics: Arc<Metrics>,
     ) -> Self {
         Self {
-            me,
+            links: Mutex::new(MeshPeers::new(me)),
             region,
-            links: Mutex::new(HashMap::new()),
             dialers: Mutex::new(Vec::new()),
             live,
             docs,
@@ -102,7 +81,7 @@ impl Mesh {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<PeerId, MeshLink>> {
+    fn lock(&self) -> MutexGuard<'_, MeshPeers<PeerLink>> {
         self.links.lock().expect("mesh lock is never poisoned")
     }
 
@@ -110,29 +89,23 @@ impl Mesh {
     /// Returns `false` if it duplicates a live link to the same relay and lost the
     /// tie-break ([`replaces`]); the caller closes it.
     pub fn link_up(&self, link: PeerLink, region: String, dialled: Dialled) -> bool {
-        let (dialer, url) = match dialled {
-            Dialled::ByUs { url } => (self.me.clone(), Some(url)),
-            Dialled::ByThem => (link.peer().clone(), None),
+        let url = match dialled {
+            Dialled::ByUs { url } => Some(url),
+            Dialled::ByThem => None,
         };
         let we_dialled = url.is_some();
+        let since = crate::runs::epoch_millis();
         let mut links = self.lock();
-        if let Some(existing) = links.get(link.peer()) {
-            if !replaces(&self.me, link.peer(), &existing.dialer, &dialer) {
-                return false;
+        let peer = link.peer().clone();
+        let session = link.link.session;
+        match links.link_up(peer, session, url, region, since, link.clone()) {
+            LinkUp::Refused => return false,
+            LinkUp::Replaced(old) => {
+                tracing::info!(peer = %link.peer(), "CRDT mesh: replacing a duplicate link");
+                old.link.close.cancel();
             }
-            tracing::info!(peer = %link.peer(), "CRDT mesh: replacing a duplicate link");
-            existing.link.close.cancel();
-        } else {
-            self.metrics.mesh_peers(1);
+            LinkUp::Added => self.metrics.mesh_peers(1),
         }
-        let entry = MeshLink {
-            link: link.clone(),
-            dialer,
-            region,
-            url,
-            since: SystemTime::now(),
-        };
-        links.insert(link.peer().clone(), entry);
         self.publish(&links);
         drop(links);
         // The dialler starts reconciling; both sides then offer what the other lacks.
@@ -146,11 +119,7 @@ impl Mesh {
     /// A mesh link went down (ignored if that peer has a newer link).
     pub fn link_down(&self, link: &PeerLink) {
         let mut links = self.lock();
-        if links
-            .get(link.peer())
-            .is_some_and(|l| l.link.link.session == link.link.session)
-        {
-            links.remove(link.peer());
+        if links.link_down(link.peer(), link.link.session) {
             self.metrics.mesh_peers(-1);
             self.docs.catch_ups().forget(link.peer(), link.link.session);
             self.divergence.forget(link.peer());
@@ -158,20 +127,21 @@ impl Mesh {
         }
     }
 
-    fn publish(&self, links: &HashMap<PeerId, MeshLink>) {
-        let live: Vec<PeerLink> = links.values().map(|l| l.link.clone()).collect();
+    fn publish(&self, links: &MeshPeers<PeerLink>) {
+        let live: Vec<PeerLink> = links.iter().map(|(_, l)| l.link.clone()).collect();
         self.live.send_replace(Arc::new(live));
     }
 
     /// Whether a live link to `peer` exists.
     pub fn has_peer(&self, peer: &PeerId) -> bool {
-        self.lock().contains_key(peer)
+        self.lock().has_peer(peer)
     }
 
     /// Mesh links to relays in `region`, with the URL we dialled, if we did.
     pub fn links_in(&self, region: &str) -> Vec<(PeerLink, Option<String>)> {
         self.lock()
-            .values()
+            .iter()
+            .map(|(_, l)| l)
             .filter(|l| l.region == region)
             .map(|l| (l.link.clone(), l.url.clone()))
             .collect()
@@ -186,7 +156,7 @@ impl Mesh {
     /// difference with a connected peer there has lasted (0 when in step).
     pub fn record_lag(&self) {
         let mut lag: HashMap<String, f64> = HashMap::new();
-        for link in self.lock().values() {
+        for (_, link) in self.lock().iter() {
             let seconds = self
                 .divergence
                 .oldest(link.link.peer())
@@ -213,24 +183,5 @@ impl Mesh {
 
     pub(crate) fn dialer_status(&self) -> MutexGuard<'_, Vec<PeerStatus>> {
         self.dialers.lock().expect("mesh lock is never poisoned")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn both_sides_keep_the_link_the_smaller_peer_id_dialled() {
-        let (a, b) = (PeerId::from("a"), PeerId::from("b"));
-        // At a: a link b dialled, then one a dialled (a is smaller): a's wins.
-        assert!(replaces(&a, &b, &b, &a));
-        // At b: a link b dialled, then one a dialled: the same, a's wins.
-        assert!(replaces(&b, &a, &b, &a));
-        // The other order: a's link stays, b's loses, on both sides.
-        assert!(!replaces(&a, &b, &a, &b));
-        assert!(!replaces(&b, &a, &a, &b));
-        // A redial by the same side replaces its old link.
-        assert!(replaces(&a, &b, &b, &b));
     }
 }

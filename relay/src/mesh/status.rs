@@ -1,7 +1,5 @@
 //! Mesh status as `GET /api/crdt/mesh/status` reports it.
 
-use std::time::SystemTime;
-
 use runmesh_core::sync::PeerId;
 use serde_json::{Value, json};
 
@@ -20,12 +18,6 @@ pub struct PeerStatus {
     pub attempts: u32,
     /// The last error, if the last attempt failed.
     pub last_error: Option<String>,
-}
-
-fn millis(t: SystemTime) -> u64 {
-    t.duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
 
 impl Mesh {
@@ -60,7 +52,7 @@ impl Mesh {
                 "peerId": dialer.peer,
                 "region": link.map(|l| l.region.clone()).or_else(|| dialer.region.clone()),
                 "connected": link.is_some(),
-                "since": link.map(|l| millis(l.since)),
+                "since": link.map(|l| l.since),
                 "lastMessage": link.and_then(|l| l.link.last_heard()),
                 "divergentRuns": link.map(|l| self.divergence.count(&l.link.link.peer)),
                 "catchUp": link.and_then(|l| self.catch_up(l.link.peer())),
@@ -68,14 +60,14 @@ impl Mesh {
                 "lastError": dialer.last_error,
             }));
         }
-        for (peer, link) in links.iter().filter(|(p, _)| !seen.contains(*p)) {
+        for (peer, link) in links.iter().filter(|(p, _)| !seen.contains(p)) {
             peers.push(json!({
                 "url": link.url,
                 "direction": "inbound",
                 "peerId": peer,
                 "region": link.region,
                 "connected": true,
-                "since": millis(link.since),
+                "since": link.since,
                 "lastMessage": link.link.last_heard(),
                 "divergentRuns": self.divergence.count(peer),
                 "catchUp": self.catch_up(peer),

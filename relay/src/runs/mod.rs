@@ -29,5 +29,5 @@ pub use digests::Digests;
 pub use divergence::Divergence;
 pub use env::TaskEnv;
 pub use fanout::{fan_out, until_listening};
-pub use link::{MeshLinks, PeerLink};
+pub use link::{MeshLinks, PeerLink, epoch_millis};
 pub use registry::Documents;
