@@ -12,6 +12,10 @@ use std::sync::{Mutex, MutexGuard};
 
 use crate::id::RunId;
 
+/// What a run in memory weighs at least, even one no store holds: its hub, its peers'
+/// sync state, its task (about 12 KB each, measured on a relay holding 20,000 such runs).
+pub const MIN_RUN_WEIGHT: usize = 16 * 1024;
+
 /// The weight all runs in memory may have together, what they have, and what each has
 /// (so that a caller's share can be weighed: [`crate::node::Holdings`]).
 #[derive(Debug)]
@@ -132,9 +136,11 @@ impl<R> crate::hub::RunHub<R> {
             return;
         };
         let weight = if self.has_content() {
-            self.durable.weight()
-        } else {
+            self.durable.weight().max(MIN_RUN_WEIGHT)
+        } else if self.refused_for_memory() {
             0
+        } else {
+            MIN_RUN_WEIGHT
         };
         match weight.cmp(&self.reserved) {
             std::cmp::Ordering::Greater => budget.force(self.run_id, weight - self.reserved),

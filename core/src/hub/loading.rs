@@ -2,6 +2,7 @@
 //! failed, and loading the run again after a failure or a refused input.
 
 use crate::hub::content::Content;
+use crate::hub::budget::MIN_RUN_WEIGHT;
 use crate::hub::{Effect, HubEvent, LOAD_CEILING, OpError, PersistId, RunHub, State};
 
 impl<R> RunHub<R> {
@@ -11,38 +12,46 @@ impl<R> RunHub<R> {
         out: &mut Vec<Effect<R>>,
     ) {
         let ceiling = self.config.max_document_bytes.saturating_mul(LOAD_CEILING);
-        let loaded = loaded.and_then(|stored| match stored {
-            None => Ok(None),
-            Some(stored) => {
-                let weight = crate::bounds::weight_of_stored(&stored.bytes);
-                if weight > ceiling {
-                    // Taken in before runs were weighed by their ops: loading it could
-                    // take more memory than the relay has (one such run of 150 KB asked
-                    // Automerge for 3.7 GB).
+        self.memory_refused = false;
+        let loaded = loaded.and_then(|stored| {
+            let weight = stored
+                .as_ref()
+                .map_or(0, |s| crate::bounds::weight_of_stored(&s.bytes));
+            if weight > ceiling {
+                // Taken in before runs were weighed by their ops: loading it could take
+                // more memory than the relay has (one such run of 150 KB asked Automerge
+                // for 3.7 GB).
+                return Err(format!(
+                    "run {} weighs {weight} bytes (uncompressed, at {} bytes an op), more than {LOAD_CEILING} times --max-document-bytes ({}): not loaded",
+                    self.run_id,
+                    crate::bounds::OP_WEIGHT,
+                    self.config.max_document_bytes
+                ));
+            }
+            if let Some(budget) = &self.config.budget {
+                // What it held before (a reload) is given back first. A run the store
+                // lacks is in memory too (its hub, its peers' sync state): it weighs
+                // at least MIN_RUN_WEIGHT, so that asking for made-up runs fills the
+                // budget, not the machine.
+                budget.release(self.run_id, std::mem::take(&mut self.reserved));
+                let weight = weight.max(MIN_RUN_WEIGHT);
+                if !budget.try_reserve(self.run_id, weight) {
+                    out.push(Effect::Event(HubEvent::MemoryFull));
+                    self.memory_refused = true;
                     return Err(format!(
-                        "run {} weighs {weight} bytes (uncompressed, at {} bytes an op), more than {LOAD_CEILING} times --max-document-bytes ({}): not loaded",
+                        "run {} weighs {weight} bytes and this relay's runs in memory weigh {} of {} (--max-loaded-bytes): not loaded; try again later",
                         self.run_id,
-                        crate::bounds::OP_WEIGHT,
-                        self.config.max_document_bytes
+                        budget.used(),
+                        budget.limit()
                     ));
                 }
-                if let Some(budget) = &self.config.budget {
-                    // What it held before (a reload) is given back first.
-                    budget.release(self.run_id, std::mem::take(&mut self.reserved));
-                    if !budget.try_reserve(self.run_id, weight) {
-                        out.push(Effect::Event(HubEvent::MemoryFull));
-                        return Err(format!(
-                            "run {} weighs {weight} bytes and this relay's runs in memory weigh {} of {} (--max-loaded-bytes): not loaded; try again later",
-                            self.run_id,
-                            budget.used(),
-                            budget.limit()
-                        ));
-                    }
-                    self.reserved = self.reserved.saturating_add(weight);
-                }
-                Content::load(self.run_id, &self.config.identity, &stored.bytes)
+                self.reserved = weight;
+            }
+            match stored {
+                None => Ok(None),
+                Some(stored) => Content::load(self.run_id, &self.config.identity, &stored.bytes)
                     .map(|content| Some((content, stored)))
-                    .map_err(|e| e.to_string())
+                    .map_err(|e| e.to_string()),
             }
         });
         self.state = match loaded {
@@ -71,6 +80,14 @@ impl<R> RunHub<R> {
             self.sync.restart_all();
         }
         self.attach_mesh();
+    }
+
+    /// Whether the run was not loaded because the relay's memory was full: the shell
+    /// drops the hub at once, so that the next input loads it again (a refusal kept
+    /// until the run had been idle for a while locked its readers out while anyone
+    /// kept reading it).
+    pub fn refused_for_memory(&self) -> bool {
+        self.memory_refused && matches!(self.state, State::Unreadable(_))
     }
 
     /// A store failed: the changes it held are dropped with the rest not yet stored.

@@ -53,7 +53,7 @@ pub use interface::{
 };
 pub use operations::{OpError, OpReply, RunOp};
 
-pub use crate::hub::budget::MemoryBudget;
+pub use crate::hub::budget::{MIN_RUN_WEIGHT, MemoryBudget};
 use crate::hub::content::Content;
 use crate::hub::durable::Durability;
 use crate::hub::ephemeral::Echoes;
@@ -137,6 +137,8 @@ pub struct RunHub<R> {
     feed_memo: reads::FeedMemo,
     /// What this hub holds of the relay's [`MemoryBudget`].
     reserved: usize,
+    /// The last load was refused for want of memory.
+    memory_refused: bool,
 }
 
 impl<R> RunHub<R> {
@@ -160,6 +162,7 @@ impl<R> RunHub<R> {
             feed_memo: reads::FeedMemo::default(),
             appeared: false,
             reserved: 0,
+            memory_refused: false,
         }
     }
 

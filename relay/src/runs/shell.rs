@@ -89,6 +89,18 @@ impl Shell {
         std::mem::take(&mut self.memory_full)
     }
 
+    /// Whether the run was not loaded for want of memory: the task leaves at once, so
+    /// the next request tries again.
+    pub(crate) fn refused_for_memory(&self) -> bool {
+        self.hub.refused_for_memory()
+    }
+
+    /// Whether the run exists here (a run nobody has made leaves memory soon: asking
+    /// for made-up runs must not hold memory for long).
+    pub(crate) fn exists(&mut self) -> bool {
+        !self.hub.heads().is_empty()
+    }
+
     /// Whether only other relays have touched the run since it was loaded.
     pub(crate) fn only_mesh_touched(&self) -> bool {
         !self.used_here && self.followers.receiver_count() == 0

@@ -33,8 +33,11 @@ pub(crate) async fn run(
     let mut active = Instant::now();
     let mut mesh_open = true;
     loop {
+        if shell.refused_for_memory() && slots.leave(&id, generation, &rx) {
+            break; // the next request loads it again
+        }
         let idle_at = active
-            + if shell.only_mesh_touched() {
+            + if shell.only_mesh_touched() || !shell.exists() {
                 env.mesh_idle_unload
             } else {
                 env.idle_unload

@@ -191,3 +191,62 @@ async fn when_memory_is_full_runs_nobody_holds_leave_it() {
     );
     relay.stop().await;
 }
+
+/// The sixth attack's E13: a socket's `request` for a run nobody made answered
+/// `doc-unavailable` but kept the run in memory for 30 s, weighing nothing: 25 MB of
+/// such requests took a relay past 2.4 GB. Now such a run weighs at least
+/// `MIN_RUN_WEIGHT` (so the memory budget and the caller's share bound them) and leaves
+/// memory soon after nobody asks for it.
+#[tokio::test]
+async fn requests_for_runs_nobody_made_are_weighed_and_leave_memory_soon() {
+    use runmesh_core::hub::MIN_RUN_WEIGHT;
+    use runmesh_core::sync::DocSync;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let relay = TestRelay::start_in(tmp.path(), "absent", |c| {
+        c.max_loaded_bytes = 100 * MIN_RUN_WEIGHT;
+        c.max_loaded_bytes_per_caller = 100 * MIN_RUN_WEIGHT;
+    })
+    .await;
+    let me = PeerId::random("asker");
+    let mut conn = Connection::connect(&relay.ws(), me.clone(), PeerMetadata::default())
+        .await
+        .unwrap();
+    let relay_peer = conn.remote.peer.clone();
+    for _ in 0..300 {
+        let run = RunId::random();
+        let mut doc = RunDoc::genesis(run, Identity::random("eu", "u").unwrap());
+        let mut sync = DocSync::new(run.document_id(), me.clone());
+        let message = sync
+            .add_peer(doc.automerge_mut(), &relay_peer)
+            .expect("a first message")
+            .into_request();
+        if conn.send(&message).await.is_err() {
+            break; // refused past the share: the socket is closed
+        }
+    }
+    let loaded = |metrics: &str| -> f64 {
+        metrics
+            .lines()
+            .find(|l| l.starts_with("runmesh_runs_loaded{"))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0)
+    };
+    // Answered (unavailable, or refused past the budget): never more in memory than
+    // the budget holds.
+    let mut answers = 0;
+    while let Ok(Ok(Some(_))) =
+        tokio::time::timeout(Duration::from_millis(500), conn.recv()).await
+    {
+        answers += 1;
+        assert!(loaded(&relay.metrics().await) <= 101.0, "past the budget");
+    }
+    assert!(answers > 0, "the relay answered");
+    conn.close().await;
+    eventually("the made-up runs leaving memory", || async {
+        (loaded(&relay.metrics().await) == 0.0).then_some(())
+    })
+    .await;
+    relay.stop().await;
+}
