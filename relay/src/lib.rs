@@ -78,9 +78,14 @@ pub async fn state(config: &Config, shutdown: CancellationToken) -> anyhow::Resu
     let digests = Digests::new(me.as_str());
     index_stored_runs(store.as_ref(), &digests).await?;
     let budget = Arc::new(MemoryBudget::new(config.max_loaded_bytes));
-    let holdings = Arc::new(Holdings::new(
+    let holdings: Arc<limits::MemoryShares> = Arc::new(Holdings::new(
         budget.clone(),
         config.max_loaded_bytes_per_caller,
+    ));
+    tokio::spawn(limits::sweep(
+        holdings.clone(),
+        me.clone(),
+        shutdown.clone(),
     ));
     let docs = Documents::new(TaskEnv {
         store,

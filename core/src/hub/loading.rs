@@ -1,8 +1,8 @@
 //! The hub's side of its store: a run loaded (or found unreadable), a persist that
 //! failed, and loading the run again after a failure or a refused input.
 
-use crate::hub::content::Content;
 use crate::hub::budget::MIN_RUN_WEIGHT;
+use crate::hub::content::Content;
 use crate::hub::{Effect, HubEvent, LOAD_CEILING, OpError, PersistId, RunHub, State};
 
 impl<R> RunHub<R> {

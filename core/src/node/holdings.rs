@@ -3,11 +3,15 @@
 //! full runs open on one socket held the whole budget, and everyone else's changes were
 //! refused until it left.
 //!
-//! A caller holds a run while one of its sessions syncs it. A caller whose runs weigh
-//! its share or more may not open another run nor send changes; it may still read the
-//! runs it holds, and close them. A run held by several callers counts for each.
+//! A caller holds a run while one of its sessions (a socket syncing it, a change feed
+//! following it) does. A caller whose runs weigh its share or more may not open another
+//! run nor send changes ([`Holdings::check`]); it may still read the runs it holds, and
+//! close them. Runs also grow by changes others make, or by changes the caller sent
+//! before the first of them was weighed: a caller found past its share has its heaviest
+//! sessions closed until it is back within it ([`Holdings::over_share`]). A run held by
+//! several callers counts for each.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Display;
 use std::hash::Hash;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -15,15 +19,27 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use crate::hub::MemoryBudget;
 use crate::id::RunId;
 
-/// Who holds which runs open, and how many of its sessions hold each.
+/// One session of a caller and the runs it holds.
 #[derive(Debug)]
-pub struct Holdings<K> {
-    budget: Arc<MemoryBudget>,
-    share: usize,
-    held: Mutex<HashMap<K, HashMap<RunId, usize>>>,
+struct Held<S> {
+    session: S,
+    runs: HashSet<RunId>,
 }
 
-impl<K: Eq + Hash + Clone + Display> Holdings<K> {
+/// Who holds which runs open, through which sessions (`S` names one, as the shell
+/// closes it).
+#[derive(Debug)]
+pub struct Holdings<K, S> {
+    budget: Arc<MemoryBudget>,
+    share: usize,
+    held: Mutex<HashMap<K, Vec<Held<S>>>>,
+}
+
+impl<K, S> Holdings<K, S>
+where
+    K: Eq + Hash + Clone + Display,
+    S: PartialEq + Clone,
+{
     /// Callers of a relay whose runs in memory share `budget`, each holding at most
     /// `share` bytes of it.
     pub fn new(budget: Arc<MemoryBudget>, share: usize) -> Self {
@@ -34,58 +50,53 @@ impl<K: Eq + Hash + Clone + Display> Holdings<K> {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<K, HashMap<RunId, usize>>> {
-        // Nothing panics while holding it; the counts stay sound.
+    fn lock(&self) -> MutexGuard<'_, HashMap<K, Vec<Held<S>>>> {
+        // Nothing panics while holding it; the sets stay sound.
         self.held.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// One more of `who`'s sessions holds `run`.
-    pub fn hold(&self, who: &K, run: RunId) {
-        *self
-            .lock()
-            .entry(who.clone())
-            .or_default()
-            .entry(run)
-            .or_default() += 1;
+    /// `who`'s `session` holds `run`.
+    pub fn hold(&self, who: &K, session: &S, run: RunId) {
+        let mut held = self.lock();
+        let sessions = held.entry(who.clone()).or_default();
+        match sessions.iter_mut().find(|h| h.session == *session) {
+            Some(h) => {
+                h.runs.insert(run);
+            }
+            None => sessions.push(Held {
+                session: session.clone(),
+                runs: HashSet::from([run]),
+            }),
+        }
     }
 
-    /// One of `who`'s sessions no longer holds `run`.
-    pub fn let_go(&self, who: &K, run: RunId) {
+    /// `who`'s `session` ended: it holds nothing any more.
+    pub fn end(&self, who: &K, session: &S) {
         let mut held = self.lock();
-        let Some(runs) = held.get_mut(who) else {
+        let Some(sessions) = held.get_mut(who) else {
             return;
         };
-        if let Some(sessions) = runs.get_mut(&run) {
-            *sessions -= 1;
-            if *sessions == 0 {
-                runs.remove(&run);
-            }
-        }
-        if runs.is_empty() {
+        sessions.retain(|h| h.session != *session);
+        if sessions.is_empty() {
             held.remove(who);
         }
     }
 
-    /// What the runs `who` holds weigh in memory now.
+    /// What the runs `who` holds weigh in memory now (each run once).
     pub fn weight(&self, who: &K) -> usize {
         let held = self.lock();
-        held.get(who)
-            .map_or(0, |runs| self.budget.weight_of_all(runs.keys()))
+        let runs: HashSet<RunId> = held
+            .get(who)
+            .into_iter()
+            .flatten()
+            .flat_map(|h| h.runs.iter().copied())
+            .collect();
+        self.budget.weight_of_all(runs.iter())
     }
 
     /// Callers holding at least one run.
     pub fn callers(&self) -> usize {
         self.lock().len()
-    }
-
-    /// `who` holds `run` until the returned [`Hold`] is dropped (a change feed's hold).
-    pub fn hold_while(self: &Arc<Self>, who: &K, run: RunId) -> Hold<K> {
-        self.hold(who, run);
-        Hold {
-            holdings: self.clone(),
-            who: who.clone(),
-            run,
-        }
     }
 
     /// Whether `who` may open another run or send changes: `Err` says why not.
@@ -94,24 +105,81 @@ impl<K: Eq + Hash + Clone + Display> Holdings<K> {
         if weight < self.share {
             return Ok(());
         }
-        Err(format!(
+        Err(self.past_share(who, weight))
+    }
+
+    fn past_share(&self, who: &K, weight: usize) -> String {
+        format!(
             "the runs {who} holds open weigh {weight} bytes in memory, its share of this relay's ({} bytes, --max-loaded-bytes-per-caller): refused, nothing applied; close some runs first",
             self.share
-        ))
+        )
+    }
+
+    /// The sessions to close because their caller holds more than its share (its runs
+    /// grew after it opened them): for each such caller, its heaviest sessions until
+    /// what the rest hold fits. Each with why, to tell it.
+    pub fn over_share(&self) -> Vec<(S, String)> {
+        let held = self.lock();
+        let mut close = Vec::new();
+        for (who, sessions) in held.iter() {
+            let weigh = |sessions: &[&Held<S>]| {
+                let runs: HashSet<RunId> = sessions
+                    .iter()
+                    .flat_map(|h| h.runs.iter().copied())
+                    .collect();
+                self.budget.weight_of_all(runs.iter())
+            };
+            let mut kept: Vec<&Held<S>> = sessions.iter().collect();
+            let total = weigh(&kept);
+            if total <= self.share {
+                continue;
+            }
+            kept.sort_by_key(|h| self.budget.weight_of_all(h.runs.iter()));
+            let why = self.past_share(who, total);
+            while weigh(&kept) > self.share {
+                let Some(heaviest) = kept.pop() else { break };
+                close.push((heaviest.session.clone(), why.clone()));
+            }
+        }
+        close
     }
 }
 
-/// A caller's hold on a run, let go when dropped.
+/// A change feed's hold on a run, let go when dropped.
 #[derive(Debug)]
-pub struct Hold<K: Eq + Hash + Clone + Display> {
-    holdings: Arc<Holdings<K>>,
+pub struct Hold<K, S>
+where
+    K: Eq + Hash + Clone + Display,
+    S: PartialEq + Clone,
+{
+    holdings: Arc<Holdings<K, S>>,
     who: K,
-    run: RunId,
+    session: S,
 }
 
-impl<K: Eq + Hash + Clone + Display> Drop for Hold<K> {
+impl<K, S> Hold<K, S>
+where
+    K: Eq + Hash + Clone + Display,
+    S: PartialEq + Clone,
+{
+    /// `who`'s `session` holds `run` until this is dropped.
+    pub fn new(holdings: &Arc<Holdings<K, S>>, who: &K, session: S, run: RunId) -> Self {
+        holdings.hold(who, &session, run);
+        Self {
+            holdings: holdings.clone(),
+            who: who.clone(),
+            session,
+        }
+    }
+}
+
+impl<K, S> Drop for Hold<K, S>
+where
+    K: Eq + Hash + Clone + Display,
+    S: PartialEq + Clone,
+{
     fn drop(&mut self) {
-        self.holdings.let_go(&self.who, self.run);
+        self.holdings.end(&self.who, &self.session);
     }
 }
 
@@ -132,35 +200,58 @@ mod tests {
         let (big, small) = (RunId::random(), RunId::random());
         let holdings = Holdings::new(weighed(&[(big, 700), (small, 200)]), 800);
         let who = "mallory".to_owned();
-        holdings.hold(&who, small);
+        holdings.hold(&who, &1, small);
         assert_eq!(holdings.check(&who), Ok(()));
-        holdings.hold(&who, big);
+        holdings.hold(&who, &2, big);
         let why = holdings.check(&who).unwrap_err();
         assert!(
             why.contains("900 bytes") && why.contains("--max-loaded-bytes-per-caller"),
             "{why}"
         );
         // Others are not affected, even holding the same run.
-        holdings.hold(&"ada".to_owned(), small);
+        holdings.hold(&"ada".to_owned(), &3, small);
         assert_eq!(holdings.check(&"ada".to_owned()), Ok(()));
     }
 
     #[test]
-    fn a_run_counts_once_per_caller_until_its_last_session_lets_go() {
+    fn a_run_counts_once_per_caller_until_its_last_session_ends() {
         let run = RunId::random();
         let holdings = Holdings::new(weighed(&[(run, 500)]), 800);
         let who = "ada".to_owned();
-        holdings.hold(&who, run);
-        holdings.hold(&who, run);
+        holdings.hold(&who, &1, run);
+        holdings.hold(&who, &2, run);
         assert_eq!(holdings.weight(&who), 500);
-        holdings.let_go(&who, run);
+        holdings.end(&who, &1);
         assert_eq!(holdings.weight(&who), 500);
-        holdings.let_go(&who, run);
+        holdings.end(&who, &2);
         assert_eq!(holdings.weight(&who), 0);
         assert_eq!(
             holdings.callers(),
             0,
             "nothing kept for a caller holding nothing"
         );
+    }
+
+    #[test]
+    fn a_caller_past_its_share_loses_its_heaviest_sessions_until_it_fits() {
+        let (a, b, c) = (RunId::random(), RunId::random(), RunId::random());
+        let budget = weighed(&[(a, 100), (b, 100), (c, 100)]);
+        let holdings = Holdings::new(budget.clone(), 300);
+        let who = "mallory".to_owned();
+        holdings.hold(&who, &1, a);
+        holdings.hold(&who, &2, b);
+        holdings.hold(&who, &3, c);
+        holdings.hold(&"ada".to_owned(), &4, c);
+        assert!(holdings.over_share().is_empty(), "300 fits a share of 300");
+        // Run b grows (changes made by anyone): mallory holds 500 of 300.
+        budget.force(b, 200);
+        let close = holdings.over_share();
+        let sessions: Vec<i32> = close.iter().map(|(s, _)| *s).collect();
+        assert_eq!(
+            sessions,
+            vec![2],
+            "the heaviest session goes first, and is enough"
+        );
+        assert!(close[0].1.contains("mallory"), "{}", close[0].1);
     }
 }

@@ -124,6 +124,12 @@ impl Caller {
         self.grants
             .check(run, Access::Write)
             .map_err(AppError::from)?;
+        if !self.grants.is_mesh() {
+            // A caller past its share of memory (the runs its sockets and feeds hold)
+            // may not grow runs over REST either.
+            let shares = &state.sessions.holdings;
+            shares.check(&self.who).map_err(AppError::Unavailable)?;
+        }
         self.spend(state, &state.limits.changes)
     }
 

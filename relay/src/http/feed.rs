@@ -37,7 +37,7 @@ use crate::http::query::Query;
 use crate::http::reads::held;
 use crate::http::state::AppState;
 use crate::http::subscribers::Subscription;
-use crate::limits::Who;
+use crate::limits::{Holder, Who};
 use crate::runs::{DocCmd, Documents, Read};
 
 /// Events read from the run at once. Each costs a diff on the run's task, so a consumer
@@ -78,7 +78,9 @@ pub async fn get_events(
     // the caller's share.
     let holdings = &state.sessions.holdings;
     holdings.check(&caller.who).map_err(AppError::Unavailable)?;
-    let hold = holdings.hold_while(&caller.who, run);
+    let past_share = CancellationToken::new();
+    let holder = Holder::feed(past_share.clone());
+    let hold = Hold::new(holdings, &caller.who, holder, run);
     let docs = state.docs.clone();
     // Follow first, then read: a change stored in between is not missed.
     let watch = follow(&docs, run).await?;
@@ -96,6 +98,7 @@ pub async fn get_events(
         ended: false,
         _subscription: subscription,
         _hold: hold,
+        past_share,
     };
     feed.queue(stored, events);
     let stream = futures_util::stream::unfold(feed, |mut feed| async move {
@@ -114,6 +117,10 @@ enum End {
     Lease(LeaseEnd),
     #[error("the run cannot be followed: {0}")]
     Unreadable(AppError),
+    #[error(
+        "the runs you hold open weigh more than your share of this relay's memory (--max-loaded-bytes-per-caller): close some, then resume with Last-Event-ID"
+    )]
+    PastShare,
 }
 
 impl End {
@@ -123,6 +130,7 @@ impl End {
             End::Lease(LeaseEnd::Expired) => "token_expired",
             End::Lease(LeaseEnd::Revoked(_)) => "token_revoked",
             End::Unreadable(_) => "unreadable",
+            End::PastShare => "memory_share",
         }
     }
 
@@ -142,7 +150,9 @@ struct Feed {
     more: bool,
     pending: VecDeque<ChangeEvent>,
     /// The caller's hold on the run, against its share of memory.
-    _hold: Hold<Who>,
+    _hold: Hold<Who, Holder>,
+    /// Cancelled when the caller holds more than its share: the feed ends.
+    past_share: CancellationToken,
     watch: watch::Receiver<Vec<ChangeHash>>,
     shutdown: CancellationToken,
     /// Resolves when the caller's token stops being accepted. Made once, so that a key
@@ -163,6 +173,8 @@ impl Feed {
             // A consumer far behind still hears of an end before the rest of the backlog.
             let over = if self.shutdown.is_cancelled() {
                 Some(End::Shutdown)
+            } else if self.past_share.is_cancelled() {
+                Some(End::PastShare)
             } else {
                 (&mut self.lease_end).now_or_never().map(End::Lease)
             };
@@ -218,6 +230,7 @@ impl Feed {
     async fn changed(&mut self) -> Result<(), End> {
         tokio::select! {
             () = self.shutdown.cancelled() => return Err(End::Shutdown),
+            () = self.past_share.cancelled() => return Err(End::PastShare),
             end = &mut self.lease_end => return Err(End::Lease(end)),
             changed = self.watch.changed() => if changed.is_err() {
                 // The run left memory: follow it again (which loads it).

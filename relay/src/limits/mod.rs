@@ -8,7 +8,11 @@
 //! Each budget remembers at most `--rate-limit-max-callers` callers ([`table`]); a
 //! refused request leaves no entry. Mesh peers are not limited: they carry changes other
 //! relays already admitted.
+//!
+//! Each caller's share of the memory the runs in memory may use is kept here too
+//! ([`holder`]).
 
+mod holder;
 mod table;
 mod who;
 
@@ -18,6 +22,7 @@ use std::num::NonZeroU32;
 use governor::clock::{Clock, DefaultClock};
 use governor::{Quota, RateLimiter};
 
+pub use holder::{Holder, MemoryShares, sweep};
 use table::Table;
 pub use who::{Who, client_ip};
 

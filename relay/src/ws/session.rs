@@ -11,13 +11,13 @@ use std::time::Duration;
 use prometheus_client::metrics::counter::Counter;
 use runmesh_core::RunId;
 use runmesh_core::hub::PeerKind;
-use runmesh_core::node::{Admission, Holdings, RouteError, Routed, route};
+use runmesh_core::node::{Admission, RouteError, Routed, route};
 use runmesh_core::sync::{PeerId, WireMessage};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::Grants;
-use crate::limits::{Limits, Who};
+use crate::limits::{Holder, Limits, MemoryShares, Who};
 use crate::metrics::{FrameCounter, Metrics};
 use crate::runs::{DocCmd, Documents, PeerLink};
 
@@ -42,7 +42,7 @@ pub struct SessionEnv {
     /// Per-caller rate limits.
     pub limits: Arc<Limits>,
     /// The runs each caller holds open, against its share of memory.
-    pub holdings: Arc<Holdings<Who>>,
+    pub holdings: Arc<MemoryShares>,
     /// Metrics.
     pub metrics: Arc<Metrics>,
     /// This relay's peer id.
@@ -186,7 +186,8 @@ impl Session {
                 });
                 admitted.map_err(|why| self.protocol_error(why))?;
                 if client && opens {
-                    self.env.holdings.hold(&self.who, RunId::from(doc));
+                    let holder = Holder::socket(&self.link);
+                    self.env.holdings.hold(&self.who, &holder, RunId::from(doc));
                 }
                 let from = self.link.clone();
                 let cmd = DocCmd::Sync {
@@ -259,11 +260,12 @@ impl Session {
     /// Tells every run this peer synced that it is gone (a run no longer in memory has
     /// forgotten it already: it is not loaded just to hear that).
     pub async fn end(self) {
-        let client = self.admission.kind() == PeerKind::Client;
+        if self.admission.kind() == PeerKind::Client {
+            self.env
+                .holdings
+                .end(&self.who, &Holder::socket(&self.link));
+        }
         for &doc in self.admission.attached() {
-            if client {
-                self.env.holdings.let_go(&self.who, RunId::from(doc));
-            }
             let cmd = DocCmd::Detach(self.link.link.clone());
             self.env.docs.send_if_loaded(doc, cmd).await;
         }

@@ -236,8 +236,7 @@ async fn requests_for_runs_nobody_made_are_weighed_and_leave_memory_soon() {
     // Answered (unavailable, or refused past the budget): never more in memory than
     // the budget holds.
     let mut answers = 0;
-    while let Ok(Ok(Some(_))) =
-        tokio::time::timeout(Duration::from_millis(500), conn.recv()).await
+    while let Ok(Ok(Some(_))) = tokio::time::timeout(Duration::from_millis(500), conn.recv()).await
     {
         answers += 1;
         assert!(loaded(&relay.metrics().await) <= 101.0, "past the budget");
@@ -249,4 +248,130 @@ async fn requests_for_runs_nobody_made_are_weighed_and_leave_memory_soon() {
     })
     .await;
     relay.stop().await;
+}
+
+/// The seventh attack's E10 and E11: runs grow after they are opened (by the caller's
+/// own changes sent before the first was weighed, over REST, or by others), and a
+/// caller that opened small runs ended up holding four times its share. A caller found
+/// past its share has its heaviest sockets closed, told why; and it may not grow runs
+/// over REST while past it.
+#[tokio::test]
+async fn a_caller_whose_runs_grow_past_its_share_is_closed_and_told_why() {
+    let tmp = tempfile::tempdir().unwrap();
+    let relay = TestRelay::start_in(tmp.path(), "grow", |c| {
+        c.auth.jwt_secret = Some(SECRET.into());
+        c.max_document_bytes = 2_000_000;
+        c.max_loaded_bytes = 16_000_000;
+        c.max_loaded_bytes_per_caller = 2_000_000;
+    })
+    .await;
+    let (mallory, ada) = (
+        every_run("mallory", now() + 600),
+        every_run("ada", now() + 600),
+    );
+    // Two small runs, held open by one socket of mallory's.
+    let runs: Vec<RunId> = (0..2).map(|_| RunId::random()).collect();
+    for run in &runs {
+        let mut doc =
+            RunDoc::create(*run, Identity::random("eu", "m").unwrap(), "S", &[], 1).unwrap();
+        let b64 = base64::engine::general_purpose::STANDARD.encode(doc.save());
+        let answer = reqwest::Client::new()
+            .post(relay.http(&format!("/api/crdt/runs/{run}/sync")))
+            .bearer_auth(&ada)
+            .json(&json!({ "changes": b64 }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 200);
+    }
+    let conn = Connection::connect_with_token(
+        &relay.ws(),
+        PeerId::random("holder"),
+        PeerMetadata::default(),
+        Some(&mallory),
+    )
+    .await
+    .unwrap();
+    let mut client = SyncClient::from_connection(
+        conn,
+        RunDoc::genesis(runs[0], Identity::random("eu", "m").unwrap()),
+    );
+    client.open(false).await;
+    client.wait_for("the first run", |s| s.title == "S").await;
+    // The second run, on the same socket.
+    let mut second = RunDoc::genesis(runs[1], Identity::random("eu", "m").unwrap());
+    let mut sync = runmesh_core::sync::DocSync::new(runs[1].document_id(), client.conn.me.clone());
+    let relay_peer = client.conn.remote.peer.clone();
+    let open = sync.add_peer(second.automerge_mut(), &relay_peer).unwrap();
+    client.conn.send(&open).await.unwrap();
+    // Held once the relay answers for it.
+    let second_doc = runs[1].document_id();
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(10), client.conn.recv())
+            .await
+            .expect("an answer for the second run")
+            .unwrap()
+            .expect("open");
+        if matches!(&message, WireMessage::Sync { document_id, .. } if *document_id == second_doc) {
+            break;
+        }
+    }
+
+    // Ada grows both runs: 2.56 MB held by mallory, past its 2 MB share.
+    for run in &runs {
+        let (why, status) = grow(&relay, *run, &ada).await;
+        assert_eq!(status, 200, "{why}");
+    }
+    // Mallory may not grow them itself now...
+    let (why, status) = grow(&relay, runs[0], &mallory).await;
+    assert_eq!(status, 503, "{why}");
+    assert!(why.contains("--max-loaded-bytes-per-caller"), "{why}");
+    // ...and its socket is closed, saying why.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let told = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, client.conn.recv()).await {
+            Ok(Ok(Some(WireMessage::Error { message, .. }))) => break message,
+            Ok(Ok(Some(_))) => continue,
+            other => panic!("closed without saying why: {other:?}"),
+        }
+    };
+    assert!(
+        told.contains("--max-loaded-bytes-per-caller") && told.contains("mallory"),
+        "{told}"
+    );
+    relay.stop().await;
+}
+
+/// Adds a 5,000-op change to `run` as `token`'s caller: the answer's text and status.
+async fn grow(relay: &TestRelay, run: RunId, token: &str) -> (String, u16) {
+    let url = relay.http(&format!("/api/crdt/runs/{run}/changes"));
+    let saved = reqwest::Client::new()
+        .get(&url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let mut doc = RunDoc::load(run, Identity::random("eu", "g").unwrap(), &saved).unwrap();
+    let before = doc.heads();
+    let am = doc.automerge_mut();
+    let notes = am.put_object(ROOT, "notes", ObjType::Text).unwrap();
+    am.splice_text(&notes, 0, 0, &"g".repeat(5_000)).unwrap();
+    am.commit();
+    let change = doc.automerge_mut().get_changes(&before)[0]
+        .raw_bytes()
+        .to_vec();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(change);
+    let answer = reqwest::Client::new()
+        .post(relay.http(&format!("/api/crdt/runs/{run}/sync")))
+        .bearer_auth(token)
+        .json(&json!({ "changes": b64 }))
+        .send()
+        .await
+        .unwrap();
+    let status = answer.status().as_u16();
+    (answer.text().await.unwrap(), status)
 }
