@@ -87,3 +87,48 @@ test('no fuzz input makes load or applyChanges trap, and the module works after 
   assert.ok(applied > 0, 'no input applied');
   assertStillWorks();
 });
+
+/**
+ * A relay that sends a frame larger than a client takes (a hostile one) is refused
+ * before the frame is copied into wasm memory, which never shrinks: the socket is closed
+ * and the reason is what a waiter hears. (A stand-in socket: no 256 MiB is allocated.)
+ */
+test('a frame larger than a client takes is refused before it reaches wasm', async () => {
+  const sockets = [];
+  class HostileRelay {
+    constructor(url) {
+      this.url = url;
+      this.closed = false;
+      sockets.push(this);
+      setTimeout(() => this.onopen?.(), 0);
+    }
+    send() {}
+    close() {
+      if (this.closed) return;
+      this.closed = true;
+      setTimeout(() => this.onclose?.(), 0);
+    }
+  }
+  const conn = runmesh.connect('ws://127.0.0.1:9/sync', aRun(), { WebSocket: HostileRelay, minDelayMs: 60_000 });
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  const socket = sockets[0];
+  assert.ok(socket, 'a socket was opened');
+  let copied = false;
+  const huge = {
+    get byteLength() {
+      return 300 * 1024 * 1024;
+    },
+  };
+  const frame = new Proxy(huge, {
+    get(target, key) {
+      if (key !== 'byteLength') copied = true;
+      return Reflect.get(target, key);
+    },
+  });
+  socket.onmessage({ data: frame });
+  assert.equal(copied, false, 'the frame was not read');
+  assert.ok(socket.closed, 'the socket was closed');
+  await assert.rejects(conn.synced({ timeoutMs: 50 }), /more than this client takes/);
+  conn.close();
+  assertStillWorks();
+});

@@ -3,6 +3,8 @@
 
 const RAW = Symbol('runmesh.raw');
 const EMIT = Symbol('runmesh.emit');
+/** The largest frame a client takes from a relay: core's MAX_CLIENT_FRAME_BYTES. */
+const MAX_FRAME_BYTES = 256 * 1024 * 1024;
 
 /** Builds the public API on an instantiated wasm module. */
 export function makeApi(wasm) {
@@ -338,6 +340,14 @@ export function makeApi(wasm) {
       };
       socket.onmessage = (event) => {
         if (typeof event.data === 'string') return; // the protocol is binary only
+        // Checked before the copy into wasm memory, which never shrinks.
+        if (event.data.byteLength > MAX_FRAME_BYTES) {
+          this.#error = new Error(
+            `the relay sent a frame of ${event.data.byteLength} bytes, more than this client takes (${MAX_FRAME_BYTES})`,
+          );
+          socket.close();
+          return;
+        }
         this.#perform(this.#client.receive(this.doc[RAW], new Uint8Array(event.data)));
       };
       socket.onerror = () => {};

@@ -20,6 +20,13 @@ const MAX_BLOOM_BITS_PER_ENTRY: u64 = 64;
 /// 60 KB message of 10,000 summaries cost 0.9 s of the run's task per reply on a run of
 /// 200 changes).
 pub const MAX_HAVE_SUMMARIES: u64 = 8;
+/// The most heads a message may list (in itself, or as a summary's last sync heads). A
+/// run has one head per line of edits nobody has seen together yet; the relay keeps the
+/// last heads each peer sent for each run it syncs, so 256 MB of heads sent was 430 MB
+/// kept (seventh attack, E16).
+pub const MAX_HEADS: u64 = 256;
+/// The most changes a message may ask for by hash.
+pub const MAX_NEEDS: u64 = 4096;
 
 /// Checks an encoded sync message, and the changes it carries, before it is decoded.
 pub fn check_sync_message(bytes: &[u8]) -> Result<(), BoundsError> {
@@ -33,10 +40,10 @@ pub fn check_sync_message(bytes: &[u8]) -> Result<(), BoundsError> {
             )));
         }
     }
-    hashes(&mut r, "heads")?;
+    hashes(&mut r, "heads", MAX_HEADS)?;
     // Automerge sends a change once per time it is listed, and fails (a panic, not an
     // error) collecting a change listed twice.
-    no_repeats(hashes(&mut r, "needs")?, "needs")?;
+    no_repeats(hashes(&mut r, "needs", MAX_NEEDS)?, "needs")?;
     // Each summary is at least two empty lists.
     let haves = r.count(2, "have summaries")?;
     if haves > MAX_HAVE_SUMMARIES {
@@ -47,7 +54,7 @@ pub fn check_sync_message(bytes: &[u8]) -> Result<(), BoundsError> {
         });
     }
     for _ in 0..haves {
-        hashes(&mut r, "last sync heads")?;
+        hashes(&mut r, "last sync heads", MAX_HEADS)?;
         bloom(r.prefixed("bloom filter")?)?;
     }
     let changes = r.count(1, "changes")?;
@@ -60,8 +67,15 @@ pub fn check_sync_message(bytes: &[u8]) -> Result<(), BoundsError> {
     Ok(())
 }
 
-fn hashes<'a>(r: &mut Reader<'a>, what: &'static str) -> Result<&'a [u8], BoundsError> {
+fn hashes<'a>(r: &mut Reader<'a>, what: &'static str, most: u64) -> Result<&'a [u8], BoundsError> {
     let count = r.count(32, what)?;
+    if count > most {
+        return Err(BoundsError::OutOfRange {
+            what,
+            value: count,
+            bound: most,
+        });
+    }
     r.take(count * 32, what)
 }
 

@@ -396,8 +396,12 @@ impl SimRelay {
         if self.hubs.contains_key(&doc) {
             self.feed(now, doc, vec![Input::StoredElsewhere(chunk)], None, out);
         } else {
-            // Its digest no longer says what the store holds.
+            // Its digest no longer says what the store holds; and the relay that
+            // appended may have no link to the regions this one links to.
             self.digests.forget(doc);
+            for link in self.mesh_links() {
+                self.catch_up(now, &link, [doc], out);
+            }
         }
     }
 
@@ -405,6 +409,10 @@ impl SimRelay {
     /// the store holds.
     pub fn resync(&mut self, now: u64, out: &mut Vec<Out>) {
         self.digests.forget_all();
+        // Nothing can be trusted: every link reconciles again.
+        for link in self.mesh_links() {
+            self.start_reconcile(link.session.0, &link.peer, out);
+        }
         let docs: Vec<DocumentId> = self.hubs.keys().copied().collect();
         for doc in docs {
             let stored = self.store.get().load(doc);

@@ -1,7 +1,10 @@
 //! [`fan_out`]: what other relays sharing the store append (the store's [`Feed`]) goes
 //! to the runs in memory here, which pass it on to their clients and mesh links. A run
 //! not in memory reads everything when it is loaded; until a task here has read what
-//! the store holds, its digest counts as not known.
+//! the store holds, its digest counts as not known. Such a run is offered to this
+//! relay's mesh links too: the relay that appended may have no link to their regions
+//! (the simulation found a change that never left its region that way). When the feed
+//! lapsed and nothing can be trusted, every link reconciles again.
 //!
 //! The relay reads its digests from the store only once the feed listens
 //! ([`until_listening`]): every append after that read is then heard.
@@ -38,13 +41,21 @@ pub async fn fan_out(mut feed: Feed, docs: Documents, shutdown: CancellationToke
                 let cmd = DocCmd::StoredElsewhere {
                     events: vec![appended.event],
                 };
-                docs.send_if_loaded(appended.doc, cmd).await;
+                if !docs.send_if_loaded(appended.doc, cmd).await {
+                    for link in docs.env().mesh.borrow().iter() {
+                        docs.offer(link, [appended.doc], false);
+                    }
+                }
             }
             Some(FeedItem::Resumed) => {
                 docs.digests().forget_all();
                 for doc in docs.loaded() {
                     let cmd = DocCmd::StoredElsewhere { events: Vec::new() };
                     docs.send_if_loaded(doc, cmd).await;
+                }
+                let links: Vec<_> = docs.env().mesh.borrow().iter().cloned().collect();
+                for link in links {
+                    docs.start_reconcile(&link).await;
                 }
             }
         }

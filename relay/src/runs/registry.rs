@@ -57,12 +57,13 @@ impl Documents {
         tracing::debug!(%doc, "dropping a command: the relay is shutting down");
     }
 
-    /// Sends `cmd` to the run's task if the run is in memory; a run that is not will read
-    /// everything when it is next loaded.
-    pub async fn send_if_loaded(&self, doc: DocumentId, cmd: DocCmd) {
-        if let Some(tx) = self.slots.get(&doc) {
+    /// Sends `cmd` to the run's task if the run is in memory (a run that is not will read
+    /// everything when it is next loaded); says whether it was.
+    pub async fn send_if_loaded(&self, doc: DocumentId, cmd: DocCmd) -> bool {
+        match self.slots.get(&doc) {
             // A task that left meanwhile handed nothing over: the next load reads it all.
-            let _ = tx.send(cmd).await;
+            Some(tx) => tx.send(cmd).await.is_ok(),
+            None => false,
         }
     }
 

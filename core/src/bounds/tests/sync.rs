@@ -146,3 +146,30 @@ fn a_change_it_carries_is_checked_too() {
         "{err}"
     );
 }
+
+/// The seventh attack's E16: the relay keeps the heads each peer last sent for each run,
+/// and nothing bounded how many: 256 MB of heads was 430 MB kept.
+#[test]
+fn more_heads_or_needs_than_a_run_can_have_are_refused() {
+    let listing = |heads: u64, needs: u64| {
+        let mut out = vec![0x42];
+        for (n, fill) in [(heads, 1u8), (needs, 2u8)] {
+            uleb(&mut out, n);
+            for i in 0..n {
+                let mut hash = [fill; 32];
+                hash[..8].copy_from_slice(&i.to_le_bytes());
+                out.extend(hash);
+            }
+        }
+        out.extend([0, 0]); // no summaries, no changes
+        out
+    };
+    check_sync_message(&listing(MAX_HEADS, MAX_NEEDS)).unwrap();
+    for (heads, needs, what) in [(MAX_HEADS + 1, 0, "heads"), (0, MAX_NEEDS + 1, "needs")] {
+        let err = check_sync_message(&listing(heads, needs)).unwrap_err();
+        assert!(
+            matches!(err, BoundsError::OutOfRange { what: w, .. } if w == what),
+            "{err}"
+        );
+    }
+}
