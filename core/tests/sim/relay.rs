@@ -1,29 +1,28 @@
 //! A simulated relay: the real [`RunHub`] for every run it holds, driven the way the
-//! relay's shell drives it — handshakes, frames routed to hubs, mesh links flowing down,
-//! stored runs reconciled by digest on a new mesh link and the ones that differ offered —
-//! with a [`MemStore`] under it.
-//!
-//! Every effect the hubs ask for is checked as it is performed: a sync message must only
-//! speak of stored changes, an answer only of stored changes, and a lookup may only be
-//! started by a client.
+//! relay's shell drives it, with the relay's own rules from `runmesh_core::node`, over a
+//! [`MemStore`]:
+//! - `sessions.rs`: connections, handshakes, frames routed and admitted;
+//! - `feed.rs`: a hub batch in, its effects performed and checked (a sync message or an
+//!   answer speaks only of stored changes, a lookup starts only from a client);
+//! - `mesh.rs`: one link per relay pair and the tie-break; `digests.rs`: the index of
+//!   stored runs and reconciliation; `catch_up.rs`: offering the runs that differ.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use automerge::ChangeHash;
-use runmesh_core::hub::{
-    Effect, HubConfig, Input, Link, PeerKind, Persist, PersistId, RunHub, RunOp, SessionId,
-};
-use runmesh_core::node::{Admission, CatchUp, Grants, MeshPeers, Routed, RunDigests, route};
-use runmesh_core::sync::handshake;
-use runmesh_core::sync::{PeerId, PeerMetadata, WireMessage, decode_message};
+use runmesh_core::hub::{HubConfig, Input, Link, Persist, PersistId, RunHub, RunOp};
+use runmesh_core::node::{Admission, CatchUp, MeshPeers, RunDigests};
+use runmesh_core::sync::{PeerId, PeerMetadata};
 use runmesh_core::{ActorId, DocumentId, Identity};
 
 use crate::store::Shared;
 
 mod catch_up;
 mod digests;
+mod feed;
 mod mesh;
+mod sessions;
 
 /// The most inputs and answers a hub may hold (far above what the workload brings).
 const MAX_BACKLOG: usize = 1024;
@@ -152,134 +151,6 @@ impl SimRelay {
         PeerMetadata {
             region: Some(region(self.index)),
             ..PeerMetadata::default()
-        }
-    }
-
-    /// A client or relay connected to us on `conn`.
-    pub fn accepted(&mut self, conn: u64) {
-        self.sessions.insert(conn, session(false));
-    }
-
-    /// We dialled relay `to` on `conn`: the `join` to send.
-    pub fn dialled(&mut self, conn: u64) -> Vec<u8> {
-        self.sessions.insert(conn, session(true));
-        handshake::join(&self.config.me, self.metadata()).encode()
-    }
-
-    /// A frame arrived on `conn`.
-    pub fn on_frame(&mut self, now: u64, conn: u64, frame: &[u8], out: &mut Vec<Out>) {
-        let Some(session) = self.sessions.get_mut(&conn) else {
-            return;
-        };
-        let message = match WireMessage::decode(frame, usize::MAX) {
-            Ok(m) => m,
-            Err(e) => return out.push(Out::Violation(format!("undecodable frame: {e}"))),
-        };
-        let Some(peer) = session.peer.clone() else {
-            return self.handshake(now, conn, message, out);
-        };
-        let link = Link {
-            peer,
-            session: SessionId(conn),
-            kind: session.admission.kind(),
-        };
-        // Routed and admitted by the shipped rules (`runmesh_core::node`), as the relay's
-        // sessions do.
-        let routed = match route(message, &link.peer, link.kind) {
-            Ok(routed) => routed,
-            Err(e) => return out.push(Out::Violation(format!("a peer broke the protocol: {e}"))),
-        };
-        match routed {
-            Routed::Sync {
-                doc,
-                message,
-                request,
-            } => {
-                if let Err(why) = session.admission.sync(doc, &message, |_| Ok(())) {
-                    return out.push(Out::Violation(format!("refused a sync message: {why}")));
-                }
-                let input = Input::Sync {
-                    from: link.clone(),
-                    message,
-                    request,
-                };
-                self.feed(now, doc, vec![input], Some(&link), out);
-            }
-            Routed::Ephemeral {
-                doc,
-                sender,
-                session_id,
-                count,
-                data,
-            } => {
-                let input = Input::Ephemeral {
-                    from: link,
-                    sender,
-                    session_id,
-                    count,
-                    data,
-                };
-                self.feed(now, doc, vec![input], None, out);
-            }
-            Routed::Unavailable { doc } => {
-                let input = Input::Unavailable { from: link };
-                self.feed(now, doc, vec![input], None, out);
-            }
-            Routed::Digest(message) => self.on_digest(now, conn, &link, &message, out),
-            Routed::End(Some(message)) => {
-                out.push(Out::Violation(format!(
-                    "relay {} was sent an error: {message}",
-                    self.index
-                )));
-            }
-            Routed::End(None) | Routed::Nothing => {}
-        }
-    }
-
-    fn handshake(&mut self, now: u64, conn: u64, message: WireMessage, out: &mut Vec<Out>) {
-        let metadata = self.metadata();
-        let session = self.sessions.get_mut(&conn).expect("checked by the caller");
-        let joined = if session.dialled {
-            handshake::confirm(message).map_err(|e| e.to_string())
-        } else {
-            match handshake::accept(message, &self.config.me, &metadata) {
-                Ok((joined, reply)) => {
-                    out.push(Out::Frame {
-                        conn,
-                        frame: reply.encode(),
-                    });
-                    Ok(joined)
-                }
-                Err(refusal) => Err(format!("{refusal:?}")),
-            }
-        };
-        let joined = match joined {
-            Ok(joined) => joined,
-            Err(e) => return out.push(Out::Violation(format!("handshake failed: {e}"))),
-        };
-        session.peer = Some(joined.peer.clone());
-        let dialled = session.dialled;
-        if let Some(region) = joined.metadata.region {
-            session.admission = Admission::new(Grants::Mesh, usize::MAX);
-            self.mesh_link_up(now, conn, joined.peer, region, dialled, out);
-        }
-    }
-
-    /// Connection `conn` closed.
-    pub fn closed(&mut self, now: u64, conn: u64, out: &mut Vec<Out>) {
-        let Some(session) = self.sessions.remove(&conn) else {
-            return;
-        };
-        let Some(peer) = session.peer else { return };
-        self.mesh_link_down(now, conn, &peer, out);
-        for &doc in session.admission.attached() {
-            if self.hubs.contains_key(&doc) {
-                let left = Input::Left {
-                    peer: peer.clone(),
-                    session: SessionId(conn),
-                };
-                self.feed(now, doc, vec![left], None, out);
-            }
         }
     }
 
@@ -456,153 +327,5 @@ impl SimRelay {
         let mut out = Vec::new();
         self.hub(now, doc, &mut out);
         self.hubs.get_mut(&doc).expect("just loaded")
-    }
-
-    fn hub(&mut self, now: u64, doc: DocumentId, out: &mut Vec<Out>) {
-        if self.hubs.contains_key(&doc) {
-            return;
-        }
-        let hub = RunHub::new(self.config.clone(), doc);
-        self.hubs.insert(doc, hub);
-        let loaded = Input::Loaded(Ok(self.store.get().load(doc)));
-        let mesh = Input::Mesh(self.mesh_links());
-        self.feed(now, doc, vec![loaded, mesh], None, out);
-    }
-
-    /// Feeds `inputs` to `doc`'s hub as one batch and performs what it asks. `from` is
-    /// the peer whose message this is, if any (lookups may only start from clients).
-    fn feed(
-        &mut self,
-        now: u64,
-        doc: DocumentId,
-        inputs: Vec<Input<u64>>,
-        from: Option<&Link>,
-        out: &mut Vec<Out>,
-    ) {
-        if !self.hubs.contains_key(&doc) {
-            self.hub(now, doc, out);
-        }
-        let hub = self.hubs.get_mut(&doc).expect("just loaded");
-        let mut queue = VecDeque::from(hub.handle_batch(now, inputs));
-        while let Some(effect) = queue.pop_front() {
-            let hub = self.hubs.get_mut(&doc).expect("still loaded");
-            if self.log {
-                let what = match &effect {
-                    Effect::Send { to, message } => {
-                        format!("send {} to {} s{}", message.kind(), to.peer, to.session.0)
-                    }
-                    Effect::Persist(p) => format!("persist {:?}", p.id),
-                    Effect::Reply { .. } => "reply".into(),
-                    Effect::Load => "load".into(),
-                    Effect::Divergence { peer, differs } => format!("divergence {peer} {differs}"),
-                    Effect::Event(e) => format!("{e:?}"),
-                };
-                eprintln!(
-                    "{now}   relay {} doc {}: {what}",
-                    self.index,
-                    &doc.to_string()[..4]
-                );
-            }
-            match effect {
-                Effect::Load => {
-                    let loaded = Input::Loaded(Ok(self.store.get().load(doc)));
-                    queue.extend(hub.handle(now, loaded));
-                }
-                Effect::Persist(persist) => {
-                    let id = persist.id;
-                    self.writes.insert((doc, id), persist.clone());
-                    out.push(Out::Write { doc, persist });
-                    if self.ack_before_write {
-                        queue.extend(hub.handle(now, Input::Stored(id)));
-                    }
-                }
-                Effect::Send { to, message } => {
-                    if let Some(why) = self.breach(doc, &message, from) {
-                        out.push(Out::Violation(why));
-                    }
-                    if let Some(session) = self.sessions.get(&to.session.0)
-                        && session.peer.as_ref() == Some(&to.peer)
-                    {
-                        let frame = message.encode();
-                        out.push(Out::Frame {
-                            conn: to.session.0,
-                            frame,
-                        });
-                    }
-                }
-                Effect::Reply { to, result } => {
-                    let error = result.as_ref().err().map(ToString::to_string);
-                    let stored = matches!(result, Ok(ref r) if r.changed);
-                    if stored && let Some(change) = self.op_changes.get(&to).copied() {
-                        if !self.store.get().holds(doc, &change) {
-                            out.push(Out::Violation(format!(
-                                "relay {} answered an operation on {doc} before its change {change} was stored",
-                                self.index
-                            )));
-                        }
-                        self.acked.push((doc, change));
-                    }
-                    out.push(Out::Answered {
-                        op: to,
-                        stored,
-                        error,
-                    });
-                }
-                Effect::Divergence { peer, differs } => {
-                    self.note_divergence(doc, peer, differs);
-                }
-                Effect::Event(_) => {}
-            }
-        }
-        let stored = self.hubs[&doc].stored_heads();
-        self.digests.stored(doc, &stored);
-        let hub = self.hubs.get_mut(&doc).expect("still loaded");
-        if let Some(at) = hub.next_wake() {
-            out.push(Out::Wake { doc, at });
-        }
-        if hub.backlog() > MAX_BACKLOG {
-            out.push(Out::Violation(format!(
-                "a hub holds {} inputs and answers",
-                hub.backlog()
-            )));
-        }
-        self.after_batch(now, out);
-    }
-
-    /// Why sending `message` about `doc` breaks a rule, if it does.
-    fn breach(
-        &mut self,
-        doc: DocumentId,
-        message: &WireMessage,
-        from: Option<&Link>,
-    ) -> Option<String> {
-        let (data, request) = match message {
-            WireMessage::Sync { data, .. } => (data, false),
-            WireMessage::Request { data, .. } => (data, true),
-            _ => return None,
-        };
-        if request && from.is_some_and(|l| l.kind == PeerKind::Mesh) {
-            return Some(format!(
-                "relay {} passed a mesh peer's request on to the mesh: lookups could loop",
-                self.index
-            ));
-        }
-        let sync = decode_message(data).expect("the hub encodes what it sends");
-        let mut store = self.store.get();
-        let unstored = sync.heads.iter().find(|h| !store.holds(doc, h))?;
-        Some(format!(
-            "relay {} sent a sync message for {doc} whose change {unstored} is not stored",
-            self.index
-        ))
-    }
-}
-
-fn session(dialled: bool) -> Session {
-    Session {
-        peer: None,
-        dialled,
-        // A client until its handshake says it is a relay; the simulation's clients
-        // hold every grant.
-        admission: Admission::new(Grants::Open, usize::MAX),
     }
 }
