@@ -131,11 +131,13 @@ fn frames_route_by_who_sent_them() {
     };
     // A client speaks for itself; a relay passes on what others said.
     match route(ephemeral(), &peer, PeerKind::Client).unwrap() {
-        Routed::Ephemeral { sender, .. } => assert_eq!(sender, peer),
+        Routed::Ephemeral { presence, .. } => assert_eq!(presence.sender, peer),
         other => panic!("{other:?}"),
     }
     match route(ephemeral(), &peer, PeerKind::Mesh).unwrap() {
-        Routed::Ephemeral { sender, .. } => assert_eq!(sender, PeerId::from("someone-else")),
+        Routed::Ephemeral { presence, .. } => {
+            assert_eq!(presence.sender, PeerId::from("someone-else"))
+        }
         other => panic!("{other:?}"),
     }
     let sync = WireMessage::Sync {

@@ -67,14 +67,8 @@ pub enum Input<R> {
     Ephemeral {
         /// The connection it came on.
         from: Link,
-        /// The peer that first sent it (it may have crossed other relays).
-        sender: PeerId,
-        /// The sender's ephemeral session.
-        session_id: String,
-        /// Sequence number within that session.
-        count: u64,
-        /// The application's bytes.
-        data: Vec<u8>,
+        /// What it says, and who first said it.
+        presence: Presence,
     },
     /// A mesh peer we asked does not have the run.
     Unavailable {
@@ -119,6 +113,19 @@ pub enum Input<R> {
     StoreFailed(PersistId, String),
     /// Time passed (a wake-up the hub asked for).
     Tick,
+}
+
+/// Ephemeral data (presence) for a run's peers, as one peer first said it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Presence {
+    /// The peer that first sent it (it may have crossed other relays).
+    pub sender: PeerId,
+    /// The sender's ephemeral session.
+    pub session_id: String,
+    /// Sequence number within that session, for dropping repeats.
+    pub count: u64,
+    /// The application's bytes.
+    pub data: Vec<u8>,
 }
 
 /// Changes to make durable: append `chunk`, then, if given, store `snapshot` as the run's

@@ -49,7 +49,8 @@ mod settle;
 use std::sync::Arc;
 
 pub use interface::{
-    Effect, HubEvent, Input, Link, Millis, PeerKind, Persist, PersistId, SessionId, Stored,
+    Effect, HubEvent, Input, Link, Millis, PeerKind, Persist, PersistId, Presence, SessionId,
+    Stored,
 };
 pub use operations::{OpError, OpReply, RunOp};
 
@@ -252,13 +253,13 @@ impl<R> RunHub<R> {
                 message,
                 request,
             } => self.on_sync(now, from, message, request, out),
-            Input::Ephemeral {
-                from,
-                sender,
-                session_id,
-                count,
-                data,
-            } => {
+            Input::Ephemeral { from, presence } => {
+                let Presence {
+                    sender,
+                    session_id,
+                    count,
+                    data,
+                } = presence;
                 if !self.echoes.first_time(&session_id, count) {
                     return; // it came round the mesh
                 }

@@ -32,4 +32,4 @@ pub use digests::RunDigests;
 pub use grants::{Access, Denied, Grants};
 pub use holdings::{Hold, Holdings};
 pub use mesh_peers::{LinkUp, MeshPeer, MeshPeers, replaces};
-pub use route::{RouteError, Routed, route};
+pub use route::{RouteError, Routed, SyncFrame, route};

@@ -5,34 +5,22 @@
 use automerge::sync::Message;
 
 use crate::digest::DigestMessage;
-use crate::hub::PeerKind;
+use crate::hub::{PeerKind, Presence};
 use crate::id::DocumentId;
 use crate::sync::{PeerId, WireMessage, decode_message};
 
 /// One frame's request.
 #[derive(Debug)]
 pub enum Routed {
-    /// A sync message for a run (`request`: the peer asks for a run it lacks).
-    Sync {
-        /// The run.
-        doc: DocumentId,
-        /// The sync message, decoded.
-        message: Message,
-        /// It came as a `request`.
-        request: bool,
-    },
-    /// Ephemeral data (presence) for the run's other peers.
+    /// A sync message for a run.
+    Sync(SyncFrame),
+    /// Ephemeral data (presence) for the run's other peers. Its sender: a client speaks
+    /// for itself; a relay passes on what others said.
     Ephemeral {
         /// The run.
         doc: DocumentId,
-        /// Who said it: a client speaks for itself; a relay passes on what others said.
-        sender: PeerId,
-        /// The sender's session.
-        session_id: String,
-        /// The sender's count, for dropping repeats.
-        count: u64,
-        /// The data, as sent.
-        data: Vec<u8>,
+        /// What was said, and by whom.
+        presence: Presence,
     },
     /// A mesh peer we asked for a run does not have it either.
     Unavailable {
@@ -45,6 +33,17 @@ pub enum Routed {
     End(Option<String>),
     /// Nothing to do (other peers' gossip a relay does not need).
     Nothing,
+}
+
+/// A `sync` or `request` frame, its Automerge message decoded.
+#[derive(Debug)]
+pub struct SyncFrame {
+    /// The run.
+    pub doc: DocumentId,
+    /// The sync message, decoded.
+    pub message: Message,
+    /// It came as a `request`: the peer asks for a run it lacks.
+    pub request: bool,
 }
 
 /// A frame that breaks the protocol: the session ends with an `error` naming it.
@@ -77,10 +76,12 @@ pub fn route(message: WireMessage, peer: &PeerId, kind: PeerKind) -> Result<Rout
             ..
         } => Routed::Ephemeral {
             doc: document_id,
-            sender: if mesh { sender_id } else { peer.clone() },
-            session_id,
-            count,
-            data,
+            presence: Presence {
+                sender: if mesh { sender_id } else { peer.clone() },
+                session_id,
+                count,
+                data,
+            },
         },
         WireMessage::Leave { .. } => Routed::End(None),
         WireMessage::Error { message, .. } => Routed::End(Some(message)),
@@ -110,9 +111,9 @@ pub fn route(message: WireMessage, peer: &PeerId, kind: PeerKind) -> Result<Rout
 
 fn sync(doc: DocumentId, data: &[u8], request: bool) -> Result<Routed, RouteError> {
     let message = decode_message(data).map_err(|e| RouteError::BadSync(e.to_string()))?;
-    Ok(Routed::Sync {
+    Ok(Routed::Sync(SyncFrame {
         doc,
         message,
         request,
-    })
+    }))
 }

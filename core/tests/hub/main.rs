@@ -240,10 +240,12 @@ fn ephemeral_messages_reach_the_others_once_with_their_sender() {
     hub.handle(Input::Mesh(vec![m.clone()]));
     let presence = |from: &runmesh_core::hub::Link, sender: &str| Input::Ephemeral {
         from: from.clone(),
-        sender: sender.into(),
-        session_id: "s1".into(),
-        count: 1,
-        data: vec![1],
+        presence: runmesh_core::hub::Presence {
+            sender: sender.into(),
+            session_id: "s1".into(),
+            count: 1,
+            data: vec![1],
+        },
     };
     let effects = hub.handle(presence(&a, "a"));
     let mut to: Vec<_> = sends(&effects)

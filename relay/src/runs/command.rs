@@ -1,8 +1,7 @@
 //! [`DocCmd`]: what connections, the mesh and HTTP handlers ask of a run's task.
 
 use automerge::sync::Message;
-use runmesh_core::hub::{Link, OpError, OpReply, RunOp};
-use runmesh_core::sync::PeerId;
+use runmesh_core::hub::{Link, OpError, OpReply, Presence, RunOp};
 use runmesh_core::{ChangeEvent, ChangeHash, HistoryEntry, RunDiff, RunId, RunState};
 use tokio::sync::{oneshot, watch};
 
@@ -73,14 +72,8 @@ pub enum DocCmd {
     Ephemeral {
         /// The connection it came on.
         from: PeerLink,
-        /// The peer that first sent it.
-        sender: PeerId,
-        /// Its ephemeral session.
-        session_id: String,
-        /// Sequence number in that session.
-        count: u64,
-        /// The application's bytes.
-        data: Vec<u8>,
+        /// What it says, and who first said it.
+        presence: Presence,
     },
     /// A peer's connection ended (a newer connection of the same peer is left alone).
     Detach(Link),

@@ -182,18 +182,9 @@ impl Shell {
                 message,
                 request,
             },
-            DocCmd::Ephemeral {
-                from,
-                sender,
-                session_id,
-                count,
-                data,
-            } => Input::Ephemeral {
+            DocCmd::Ephemeral { from, presence } => Input::Ephemeral {
                 from: from.link.clone(),
-                sender,
-                session_id,
-                count,
-                data,
+                presence,
             },
             DocCmd::Detach(link) => {
                 self.forget(&link);

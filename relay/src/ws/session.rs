@@ -11,7 +11,7 @@ use std::time::Duration;
 use prometheus_client::metrics::counter::Counter;
 use runmesh_core::RunId;
 use runmesh_core::hub::PeerKind;
-use runmesh_core::node::{Admission, RouteError, Routed, route};
+use runmesh_core::node::{Admission, RouteError, Routed, SyncFrame, route};
 use runmesh_core::sync::{PeerId, WireMessage};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -166,56 +166,16 @@ impl Session {
             self.protocol_error(e.to_string())
         })?;
         match routed {
-            Routed::Sync {
-                doc,
-                message,
-                request,
-            } => {
-                let client = self.admission.kind() == PeerKind::Client;
-                let opens = !self.admission.syncs(doc);
-                if client && (opens || !message.changes.is_empty()) {
-                    let held = self.env.holdings.check(&self.who);
-                    held.map_err(|why| self.protocol_error(why))?;
-                }
-                let (limits, metrics, who) = (&self.env.limits, &self.env.metrics, &self.who);
-                let admitted = self.admission.sync(doc, &message, |changes| {
-                    limits.changes.take(who, changes).map_err(|limited| {
-                        metrics.rate_limited();
-                        limited.to_string()
-                    })
-                });
-                admitted.map_err(|why| self.protocol_error(why))?;
-                if client && opens {
-                    let holder = Holder::socket(&self.link);
-                    self.env.holdings.hold(&self.who, &holder, RunId::from(doc));
-                }
-                let from = self.link.clone();
-                let cmd = DocCmd::Sync {
-                    from,
-                    message,
-                    request,
-                };
-                self.env.docs.send(doc, cmd).await;
-                Ok(())
-            }
-            Routed::Ephemeral {
-                doc,
-                sender,
-                session_id,
-                count,
-                data,
-            } => {
+            Routed::Sync(frame) => self.on_sync(frame).await,
+            Routed::Ephemeral { doc, presence } => {
                 self.admission
                     .ephemeral(doc)
                     .map_err(|why| self.protocol_error(why))?;
-                let cmd = DocCmd::Ephemeral {
-                    from: self.link.clone(),
-                    sender,
-                    session_id,
-                    count,
-                    data,
-                };
-                self.env.docs.send(doc, cmd).await;
+                let from = self.link.clone();
+                self.env
+                    .docs
+                    .send(doc, DocCmd::Ephemeral { from, presence })
+                    .await;
                 Ok(())
             }
             Routed::End(None) => Err(self.stop(SessionEnd::Closed)),
@@ -234,6 +194,42 @@ impl Session {
             }
             Routed::Nothing => Ok(()),
         }
+    }
+
+    /// A sync message: admitted (grants, runs per connection, the caller's memory share
+    /// and rate allowance), then sent to the run's task.
+    async fn on_sync(&mut self, frame: SyncFrame) -> Result<(), Stop> {
+        let SyncFrame {
+            doc,
+            message,
+            request,
+        } = frame;
+        let client = self.admission.kind() == PeerKind::Client;
+        let opens = !self.admission.syncs(doc);
+        if client && (opens || !message.changes.is_empty()) {
+            let held = self.env.holdings.check(&self.who);
+            held.map_err(|why| self.protocol_error(why))?;
+        }
+        let (limits, metrics, who) = (&self.env.limits, &self.env.metrics, &self.who);
+        let admitted = self.admission.sync(doc, &message, |changes| {
+            limits.changes.take(who, changes).map_err(|limited| {
+                metrics.rate_limited();
+                limited.to_string()
+            })
+        });
+        admitted.map_err(|why| self.protocol_error(why))?;
+        if client && opens {
+            let holder = Holder::socket(&self.link);
+            self.env.holdings.hold(&self.who, &holder, RunId::from(doc));
+        }
+        let from = self.link.clone();
+        let cmd = DocCmd::Sync {
+            from,
+            message,
+            request,
+        };
+        self.env.docs.send(doc, cmd).await;
+        Ok(())
     }
 
     /// An `error` message from us to this peer.

@@ -19,15 +19,45 @@ use runmesh_testkit::relay::*;
 /// What a run made by [`heavy_run`] weighs at least: 5,000 ops at 256 bytes.
 const HEAVY: usize = 1_280_000;
 
+/// A relay requiring tokens, with these memory limits; and tokens for mallory and ada.
+async fn limited(
+    tmp: &std::path::Path,
+    loaded: usize,
+    share: usize,
+) -> (TestRelay, String, String) {
+    let relay = TestRelay::start_in(tmp, "share", |c| {
+        c.auth.jwt_secret = Some(SECRET.into());
+        c.max_document_bytes = 2_000_000;
+        c.max_loaded_bytes = loaded;
+        c.max_loaded_bytes_per_caller = share;
+    })
+    .await;
+    let tokens = (
+        every_run("mallory", now() + 600),
+        every_run("ada", now() + 600),
+    );
+    (relay, tokens.0, tokens.1)
+}
+
+/// A run titled "T" holding 5,000 ops of text: about [`HEAVY`] bytes.
+fn heavy_doc(run: RunId) -> RunDoc {
+    let mut doc = RunDoc::create(run, Identity::random("eu", "u").unwrap(), "T", &[], 1).unwrap();
+    add_notes(&mut doc);
+    doc
+}
+
+/// Adds a text of 5,000 ops to `doc`, in one change.
+fn add_notes(doc: &mut RunDoc) {
+    let am = doc.automerge_mut();
+    let notes = am.put_object(ROOT, "notes", ObjType::Text).unwrap();
+    am.splice_text(&notes, 0, 0, &"n".repeat(5_000)).unwrap();
+    am.commit();
+}
+
 /// A run of about [`HEAVY`] bytes, stored by `token`'s caller over REST.
 async fn heavy_run(relay: &TestRelay, token: Option<&str>) -> RunId {
     let run = RunId::random();
-    let mut doc = RunDoc::create(run, Identity::random("eu", "u").unwrap(), "T", &[], 1).unwrap();
-    let am = doc.automerge_mut();
-    let text = am.put_object(ROOT, "notes", ObjType::Text).unwrap();
-    am.splice_text(&text, 0, 0, &"n".repeat(5_000)).unwrap();
-    am.commit();
-    let changes = base64::engine::general_purpose::STANDARD.encode(doc.save());
+    let changes = base64::engine::general_purpose::STANDARD.encode(heavy_doc(run).save());
     let mut request = reqwest::Client::new()
         .post(relay.http(&format!("/api/crdt/runs/{run}/sync")))
         .json(&json!({ "changes": changes }));
@@ -63,17 +93,7 @@ async fn session_with(relay: &TestRelay, token: &str, doc: RunDoc) -> SyncClient
 #[tokio::test]
 async fn a_caller_past_its_share_may_open_no_more_runs_and_others_still_may() {
     let tmp = tempfile::tempdir().unwrap();
-    let relay = TestRelay::start_in(tmp.path(), "share", |c| {
-        c.auth.jwt_secret = Some(SECRET.into());
-        c.max_document_bytes = 2_000_000;
-        c.max_loaded_bytes = 8_000_000;
-        c.max_loaded_bytes_per_caller = 1_000_000;
-    })
-    .await;
-    let (mallory, ada) = (
-        every_run("mallory", now() + 600),
-        every_run("ada", now() + 600),
-    );
+    let (relay, mallory, ada) = limited(tmp.path(), 8_000_000, 1_000_000).await;
     let heavy = heavy_run(&relay, Some(&mallory)).await;
     let mut held = session(&relay, &mallory, heavy).await;
     held.wait_for("the heavy run", |s| s.title == "T").await;
@@ -161,12 +181,8 @@ async fn when_memory_is_full_runs_nobody_holds_leave_it() {
     heavy_run(&relay, None).await;
     // A third does not fit beside them... (its load or its change is refused: 503)
     let run = RunId::random();
-    let mut doc = RunDoc::create(run, Identity::random("eu", "u").unwrap(), "T", &[], 1).unwrap();
-    let am = doc.automerge_mut();
-    let text = am.put_object(ROOT, "notes", ObjType::Text).unwrap();
-    am.splice_text(&text, 0, 0, &"n".repeat(5_000)).unwrap();
-    am.commit();
-    let body = json!({ "changes": base64::engine::general_purpose::STANDARD.encode(doc.save()) });
+    let saved = heavy_doc(run).save();
+    let body = json!({ "changes": base64::engine::general_purpose::STANDARD.encode(saved) });
     let url = relay.http(&format!("/api/crdt/runs/{run}/sync"));
     let (status, answer) = post(&url, &body).await;
     assert_eq!(status, 503, "{answer}");
@@ -258,17 +274,7 @@ async fn requests_for_runs_nobody_made_are_weighed_and_leave_memory_soon() {
 #[tokio::test]
 async fn a_caller_whose_runs_grow_past_its_share_is_closed_and_told_why() {
     let tmp = tempfile::tempdir().unwrap();
-    let relay = TestRelay::start_in(tmp.path(), "grow", |c| {
-        c.auth.jwt_secret = Some(SECRET.into());
-        c.max_document_bytes = 2_000_000;
-        c.max_loaded_bytes = 16_000_000;
-        c.max_loaded_bytes_per_caller = 2_000_000;
-    })
-    .await;
-    let (mallory, ada) = (
-        every_run("mallory", now() + 600),
-        every_run("ada", now() + 600),
-    );
+    let (relay, mallory, ada) = limited(tmp.path(), 16_000_000, 2_000_000).await;
     // Two small runs, held open by one socket of mallory's.
     let runs: Vec<RunId> = (0..2).map(|_| RunId::random()).collect();
     for run in &runs {
@@ -284,19 +290,7 @@ async fn a_caller_whose_runs_grow_past_its_share_is_closed_and_told_why() {
             .unwrap();
         assert_eq!(answer.status(), 200);
     }
-    let conn = Connection::connect_with_token(
-        &relay.ws(),
-        PeerId::random("holder"),
-        PeerMetadata::default(),
-        Some(&mallory),
-    )
-    .await
-    .unwrap();
-    let mut client = SyncClient::from_connection(
-        conn,
-        RunDoc::genesis(runs[0], Identity::random("eu", "m").unwrap()),
-    );
-    client.open(false).await;
+    let mut client = session(&relay, &mallory, runs[0]).await;
     client.wait_for("the first run", |s| s.title == "S").await;
     // The second run, on the same socket.
     let mut second = RunDoc::genesis(runs[1], Identity::random("eu", "m").unwrap());
@@ -357,10 +351,7 @@ async fn grow(relay: &TestRelay, run: RunId, token: &str) -> (String, u16) {
         .unwrap();
     let mut doc = RunDoc::load(run, Identity::random("eu", "g").unwrap(), &saved).unwrap();
     let before = doc.heads();
-    let am = doc.automerge_mut();
-    let notes = am.put_object(ROOT, "notes", ObjType::Text).unwrap();
-    am.splice_text(&notes, 0, 0, &"g".repeat(5_000)).unwrap();
-    am.commit();
+    add_notes(&mut doc);
     let change = doc.automerge_mut().get_changes(&before)[0]
         .raw_bytes()
         .to_vec();

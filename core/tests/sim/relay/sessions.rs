@@ -43,34 +43,22 @@ impl SimRelay {
             Err(e) => return out.push(Out::Violation(format!("a peer broke the protocol: {e}"))),
         };
         match routed {
-            Routed::Sync {
-                doc,
-                message,
-                request,
-            } => {
-                if let Err(why) = session.admission.sync(doc, &message, |_| Ok(())) {
+            Routed::Sync(frame) => {
+                let doc = frame.doc;
+                if let Err(why) = session.admission.sync(doc, &frame.message, |_| Ok(())) {
                     return out.push(Out::Violation(format!("refused a sync message: {why}")));
                 }
                 let input = Input::Sync {
                     from: link.clone(),
-                    message,
-                    request,
+                    message: frame.message,
+                    request: frame.request,
                 };
                 self.feed(now, doc, vec![input], Some(&link), out);
             }
-            Routed::Ephemeral {
-                doc,
-                sender,
-                session_id,
-                count,
-                data,
-            } => {
+            Routed::Ephemeral { doc, presence } => {
                 let input = Input::Ephemeral {
                     from: link,
-                    sender,
-                    session_id,
-                    count,
-                    data,
+                    presence,
                 };
                 self.feed(now, doc, vec![input], None, out);
             }
