@@ -16,6 +16,10 @@ use tokio::sync::Notify;
 
 use crate::runs::link::PeerLink;
 
+/// The runs to offer a link now (and whether to start each session over), and when to
+/// look again.
+pub(crate) type Due = (Vec<(DocumentId, bool)>, Option<Millis>);
+
 /// How far one link's catch-up has come.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Progress {
@@ -95,11 +99,7 @@ impl CatchUps {
 
     /// The runs to offer `link` now, and when to look again; `None` once the link's
     /// catch-up is gone (the link went down or was replaced).
-    pub(crate) fn due(
-        &self,
-        link: &PeerLink,
-        now: Millis,
-    ) -> Option<(Vec<(DocumentId, bool)>, Option<Millis>)> {
+    pub(crate) fn due(&self, link: &PeerLink, now: Millis) -> Option<Due> {
         let mut all = self.lock();
         let entry = all
             .get_mut(link.peer())
