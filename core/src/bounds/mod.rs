@@ -21,7 +21,7 @@ mod reader;
 mod sync_message;
 
 pub use sync_message::{
-    MAX_BLOOM_PROBES, MAX_HAVE_SUMMARIES, MAX_HEADS, MAX_NEEDS, check_sync_message,
+    MAX_BLOOM_BYTES, MAX_BLOOM_PROBES, MAX_HAVE_SUMMARIES, MAX_HEADS, MAX_NEEDS, check_sync_message,
 };
 
 /// The rows any input may declare in one column, whatever its size: 2^24, about 1.9

@@ -20,6 +20,12 @@ const MAX_BLOOM_BITS_PER_ENTRY: u64 = 64;
 /// 60 KB message of 10,000 summaries cost 0.9 s of the run's task per reply on a run of
 /// 200 changes).
 pub const MAX_HAVE_SUMMARIES: u64 = 8;
+/// The most bytes the Bloom filters of one message's "have" summaries may hold together.
+/// Automerge writes one filter of 10 bits per change the sender made since it last
+/// synced (a run of 262,144 changes: 320 KiB); the relay keeps the last filters of every
+/// peer for every run it syncs (seventh attack, E18: 15 MB messages of 8 filters took a
+/// relay past 3.6 GB).
+pub const MAX_BLOOM_BYTES: u64 = 1024 * 1024;
 /// The most heads a message may list (in itself, or as a summary's last sync heads). A
 /// run has one head per line of edits nobody has seen together yet; the relay keeps the
 /// last heads each peer sent for each run it syncs, so 256 MB of heads sent was 430 MB
@@ -53,9 +59,19 @@ pub fn check_sync_message(bytes: &[u8]) -> Result<(), BoundsError> {
             bound: MAX_HAVE_SUMMARIES,
         });
     }
+    let mut bloom_bytes = 0u64;
     for _ in 0..haves {
         hashes(&mut r, "last sync heads", MAX_HEADS)?;
-        bloom(r.prefixed("bloom filter")?)?;
+        let filter = r.prefixed("bloom filter")?;
+        bloom_bytes += filter.len() as u64;
+        if bloom_bytes > MAX_BLOOM_BYTES {
+            return Err(BoundsError::OutOfRange {
+                what: "bytes of bloom filters",
+                value: bloom_bytes,
+                bound: MAX_BLOOM_BYTES,
+            });
+        }
+        bloom(filter)?;
     }
     let changes = r.count(1, "changes")?;
     for _ in 0..changes {

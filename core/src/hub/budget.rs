@@ -142,6 +142,8 @@ impl<R> crate::hub::RunHub<R> {
         } else {
             MIN_RUN_WEIGHT
         };
+        // What the peers' last sync messages weigh while they are kept.
+        let weight = weight.saturating_add(self.sync.kept_bytes());
         match weight.cmp(&self.reserved) {
             std::cmp::Ordering::Greater => budget.force(self.run_id, weight - self.reserved),
             std::cmp::Ordering::Less => budget.release(self.run_id, self.reserved - weight),

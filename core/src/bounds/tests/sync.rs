@@ -173,3 +173,31 @@ fn more_heads_or_needs_than_a_run_can_have_are_refused() {
         );
     }
 }
+
+/// The seventh attack's E18: the relay keeps each peer's last Bloom filters, so their
+/// size is bounded, all of a message's together.
+#[test]
+fn bloom_filters_over_a_mebibyte_in_one_message_are_refused() {
+    let filters = |n: u64, bytes: u64| {
+        let mut out = vec![0x42, 0, 0];
+        uleb(&mut out, n);
+        for _ in 0..n {
+            out.push(0); // no last sync heads
+            let mut filter = Vec::new();
+            uleb(&mut filter, bytes);
+            uleb(&mut filter, 8);
+            uleb(&mut filter, 7);
+            filter.extend(vec![0x5a; bytes as usize]);
+            uleb(&mut out, filter.len() as u64);
+            out.extend(filter);
+        }
+        out.push(0); // no changes
+        out
+    };
+    check_sync_message(&filters(1, 600_000)).unwrap();
+    let err = check_sync_message(&filters(2, 600_000)).unwrap_err();
+    assert!(
+        matches!(err, BoundsError::OutOfRange { what: "bytes of bloom filters", .. }),
+        "{err}"
+    );
+}
