@@ -149,6 +149,7 @@ pub async fn state(config: &Config, shutdown: CancellationToken) -> anyhow::Resu
         region: config.region.as_str().into(),
         me,
         shutdown,
+        streams: limits::Streams::new(config.max_streams_per_caller),
         subscribers: Subscribers::new(
             config.max_sse_subscribers,
             config.max_sse_subscribers_per_run,

@@ -195,7 +195,11 @@ fn the_runs_in_memory_share_one_budget_and_give_it_back_when_they_leave() {
     // The first run leaves memory: its share comes back, and the second's change fits
     // (the second keeps only its peer's last heads and needs besides).
     drop(first);
-    assert!((base..base + 1_000).contains(&budget.used()), "{}", budget.used());
+    assert!(
+        (base..base + 1_000).contains(&budget.used()),
+        "{}",
+        budget.used()
+    );
     let mut pb = Peer::new(&b, 5);
     second.connect(&mut pb, &b);
     nulls(&mut pb, "lb", 300);
@@ -243,12 +247,20 @@ fn a_peers_bloom_filters_weigh_while_they_are_kept() {
         message,
         request: false,
     });
-    assert!(budget.used() >= base + 500_000, "{} over {base}", budget.used());
+    assert!(
+        budget.used() >= base + 500_000,
+        "{} over {base}",
+        budget.used()
+    );
     hub.handle(Input::Left {
         peer: a.peer.clone(),
         session: a.session,
     });
-    assert!(budget.used() < base + 1_000, "{} over {base}", budget.used());
+    assert!(
+        budget.used() < base + 1_000,
+        "{} over {base}",
+        budget.used()
+    );
 }
 
 fn leb(out: &mut Vec<u8>, mut value: u64) {

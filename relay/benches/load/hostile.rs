@@ -169,7 +169,17 @@ pub async fn run() {
     let hold = Duration::from_secs(env_or("RUNMESH_HOSTILE_SECS", 30) as u64);
     raise_own_file_limit();
     let tmp = tempfile::tempdir().unwrap();
-    let relay = Relay::start(tmp.path(), &["--max-connections", &max_connections]);
+    // Every subscriber comes from 127.0.0.1, one caller in open mode: its cap on streams
+    // is raised to let them all in (the load is many clients, not one).
+    let relay = Relay::start(
+        tmp.path(),
+        &[
+            "--max-connections",
+            &max_connections,
+            "--max-streams-per-caller",
+            "100000",
+        ],
+    );
     let addr = relay.http.trim_start_matches("http://").to_owned();
     let run = RunId::random();
     crate::create_run(&relay.http, run).await;

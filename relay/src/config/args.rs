@@ -182,6 +182,12 @@ pub struct Args {
     /// Change feeds open at once on one run; more are refused with 503.
     #[arg(long, env = "MAX_SSE_SUBSCRIBERS_PER_RUN", default_value_t = 2500)]
     pub max_sse_subscribers_per_run: usize,
+
+    /// WebSocket sessions and change feeds one caller (a token's subject, else a client
+    /// address) may hold open at once; more are refused with 503. Mesh peers presenting
+    /// the mesh token are not counted.
+    #[arg(long, env = "MAX_STREAMS_PER_CALLER", default_value_t = 256)]
+    pub max_streams_per_caller: usize,
     // Resources (issue 32): how long a client may take to send a request, how many
     // connections it may hold, how large a body may be, how long shutdown waits.
     /// Close a connection that has not sent a whole request head (line and headers) this

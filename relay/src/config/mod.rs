@@ -78,6 +78,8 @@ pub struct Config {
     pub max_sse_subscribers: usize,
     /// Change feeds open at once on one run.
     pub max_sse_subscribers_per_run: usize,
+    /// WebSockets and change feeds one caller may hold open.
+    pub max_streams_per_caller: usize,
     // Resources (issue 32).
     /// Time a client has to send a request head.
     pub header_read_timeout: Duration,
@@ -250,6 +252,9 @@ impl TryFrom<Args> for Config {
             crate::metrics::LamportSeries::Highest
         };
         // The change feed (issue 32, "feed").
+        if args.max_streams_per_caller == 0 {
+            return Err(bad("max-streams-per-caller", "0", "must be at least 1"));
+        }
         if args.max_sse_subscribers == 0 {
             return Err(bad("max-sse-subscribers", "0", "must be at least 1"));
         }
@@ -320,6 +325,7 @@ impl TryFrom<Args> for Config {
             metrics_token,
             lamport_series,
             max_sse_subscribers: args.max_sse_subscribers,
+            max_streams_per_caller: args.max_streams_per_caller,
             max_sse_subscribers_per_run: args.max_sse_subscribers_per_run,
             header_read_timeout: Duration::from_secs(args.header_read_timeout_secs),
             body_read_timeout: Duration::from_secs(args.body_read_timeout_secs),

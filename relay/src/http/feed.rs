@@ -37,7 +37,7 @@ use crate::http::query::Query;
 use crate::http::reads::held;
 use crate::http::state::AppState;
 use crate::http::subscribers::Subscription;
-use crate::limits::{Holder, Who};
+use crate::limits::{Holder, StreamSlot, Who};
 use crate::runs::{DocCmd, Documents, Read};
 
 /// Events read from the run at once. Each costs a diff on the run's task, so a consumer
@@ -69,6 +69,16 @@ pub async fn get_events(
     };
     // A run the relay does not hold is a 404 before anything loads it.
     held(&state.docs, run).await?;
+    let stream = if caller.grants.is_mesh() {
+        None
+    } else {
+        Some(
+            state
+                .streams
+                .open(&caller.who)
+                .map_err(AppError::Unavailable)?,
+        )
+    };
     // Counted before the run is loaded: a refused stream costs nothing.
     let subscription = state
         .subscribers
@@ -97,6 +107,7 @@ pub async fn get_events(
         lease_end: Box::pin(async move { lease.ended().await }),
         ended: false,
         _subscription: subscription,
+        _stream: stream,
         _hold: hold,
         past_share,
     };
@@ -161,6 +172,8 @@ struct Feed {
     /// The `end` event was sent: the stream is over.
     ended: bool,
     _subscription: Subscription,
+    /// The caller's place among its streams (`--max-streams-per-caller`).
+    _stream: Option<StreamSlot>,
 }
 
 impl Feed {

@@ -11,7 +11,7 @@ use tokio_util::task::TaskTracker;
 use crate::auth::Verifier;
 use crate::http::body::BodyLimits;
 use crate::http::subscribers::Subscribers;
-use crate::limits::Limits;
+use crate::limits::{Limits, Streams};
 use crate::mesh::Mesh;
 use crate::metrics::Metrics;
 use crate::runs::Documents;
@@ -42,6 +42,8 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// The open change feeds, under their caps.
     pub subscribers: Subscribers,
+    /// The WebSockets and change feeds each caller holds open, under its cap.
+    pub streams: Arc<Streams>,
     /// Request body limits.
     pub body: BodyLimits,
     /// The WebSockets, which leave the HTTP server once upgraded: shutdown waits (within

@@ -5,12 +5,13 @@
 
 use axum::extract::State;
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use runmesh_core::sync::handshake::Joined;
 use runmesh_core::sync::{PeerId, WireMessage};
 
 use crate::auth::{Grants, Lease};
 use crate::http::caller::Caller;
+use crate::http::error::AppError;
 use crate::http::state::AppState;
 use crate::mesh::Dialled;
 use crate::runs::PeerLink;
@@ -23,6 +24,15 @@ pub async fn ws_handler(
     caller: Caller,
     upgrade: WebSocketUpgrade,
 ) -> Response {
+    // Counted from the upgrade: an idle socket holds a connection as a busy one does.
+    let stream = if caller.grants.is_mesh() {
+        None
+    } else {
+        match state.streams.open(&caller.who) {
+            Ok(stream) => Some(stream),
+            Err(why) => return AppError::Unavailable(why).into_response(),
+        }
+    };
     // Frames up to twice the limit are read so that an oversized one can be answered
     // with an `error` message; beyond that the socket is dropped outright.
     let limit = state.sessions.config.max_frame_bytes.saturating_mul(2);
@@ -37,7 +47,7 @@ pub async fn ws_handler(
         .max_frame_size(limit)
         .on_upgrade(move |socket| async move {
             connection(socket, state, caller).await;
-            drop(tracked);
+            drop((tracked, stream));
         })
 }
 

@@ -13,6 +13,7 @@
 //! ([`holder`]).
 
 mod holder;
+mod streams;
 mod table;
 mod who;
 
@@ -23,6 +24,7 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{Quota, RateLimiter};
 
 pub use holder::{Holder, MemoryShares, sweep};
+pub use streams::{StreamSlot, Streams};
 use table::Table;
 pub use who::{Who, client_ip};
 

@@ -197,7 +197,13 @@ fn bloom_filters_over_a_mebibyte_in_one_message_are_refused() {
     check_sync_message(&filters(1, 600_000)).unwrap();
     let err = check_sync_message(&filters(2, 600_000)).unwrap_err();
     assert!(
-        matches!(err, BoundsError::OutOfRange { what: "bytes of bloom filters", .. }),
+        matches!(
+            err,
+            BoundsError::OutOfRange {
+                what: "bytes of bloom filters",
+                ..
+            }
+        ),
         "{err}"
     );
 }
