@@ -106,6 +106,8 @@ pub async fn state(config: &Config, shutdown: CancellationToken) -> anyhow::Resu
         idle_unload: config.idle_unload,
         mesh_idle_unload: config.mesh_idle_unload,
         started: Instant::now(),
+        titles: runs::Titles::default(),
+        loads: Arc::new(tokio::sync::Semaphore::new(runs::load_permits())),
     });
     let limits = Arc::new(limits::Limits::new(&limits::LimitsConfig {
         changes_per_minute: config.rate_limit_per_minute,

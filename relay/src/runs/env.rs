@@ -4,12 +4,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use runmesh_core::hub::{HubConfig, Millis};
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 
 use crate::metrics::Metrics;
 use crate::runs::digests::Digests;
 use crate::runs::divergence::Divergence;
 use crate::runs::link::MeshLinks;
+use crate::runs::titles::Titles;
 use crate::store::Store;
 
 /// The handles a run task uses.
@@ -35,6 +36,18 @@ pub struct TaskEnv {
     pub mesh_idle_unload: Duration,
     /// The origin of the hubs' clock.
     pub started: Instant,
+    /// The runs' titles, as tasks read them (for the run list).
+    pub titles: Titles,
+    /// Runs being loaded at once: each load is CPU work on one of the runtime's threads,
+    /// and a few heavy ones must not take them all (`/health` answered in 1.7 s while a
+    /// run list loaded 40 heavy runs).
+    pub loads: Arc<Semaphore>,
+}
+
+/// How many runs may be loading at once: one thread's worth fewer than the machine has,
+/// at least one.
+pub fn load_permits() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1))
 }
 
 impl TaskEnv {

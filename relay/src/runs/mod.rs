@@ -23,11 +23,13 @@ mod registry;
 mod shell;
 mod slots;
 mod task;
+mod titles;
 
 pub use command::{DocCmd, Read};
 pub use digests::Digests;
 pub use divergence::Divergence;
-pub use env::TaskEnv;
+pub use env::{TaskEnv, load_permits};
 pub use fanout::{fan_out, until_listening};
 pub use link::{MeshLinks, PeerLink, epoch_millis};
 pub use registry::Documents;
+pub use titles::Titles;

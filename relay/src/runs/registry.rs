@@ -118,6 +118,11 @@ impl Documents {
         &self.catch_ups
     }
 
+    /// The runs' titles, as their tasks read them.
+    pub fn titles(&self) -> &crate::runs::Titles {
+        &self.env.titles
+    }
+
     pub(crate) fn env(&self) -> &TaskEnv {
         &self.env
     }

@@ -43,6 +43,8 @@ pub(crate) struct Shell {
     used_here: bool,
     /// Whether the hub found the relay's memory full since this was last asked.
     memory_full: bool,
+    /// The run list has this run's title.
+    titled: bool,
 }
 
 impl Shell {
@@ -61,11 +63,27 @@ impl Shell {
             settling: HashMap::new(),
             used_here: false,
             memory_full: false,
+            titled: false,
         };
+        // Loading is CPU work on this thread: a few at a time (see `TaskEnv::loads`).
+        let permit = shell.env.loads.clone().acquire_owned().await;
         let loaded = shell.load().await;
         let mesh = shell.mesh_input();
         shell.handle(vec![Input::Loaded(loaded), mesh]).await;
+        drop(permit);
+        shell.note_title();
         shell
+    }
+
+    /// Tells the run list this run's title, once it has one.
+    fn note_title(&mut self) {
+        if self.titled {
+            return;
+        }
+        if let Ok(title) = self.hub.title() {
+            self.env.titles.note(self.id, title);
+            self.titled = true;
+        }
     }
 
     /// The run id as metrics label it.
@@ -255,6 +273,9 @@ impl Shell {
         let stored = self.hub.stored_heads();
         if !self.behind_store {
             self.env.digests.stored(self.id, &stored);
+        }
+        if !stored.is_empty() {
+            self.note_title();
         }
         if self.followers.receiver_count() > 0 {
             self.followers.send_if_modified(|heads| {

@@ -29,6 +29,7 @@ pub(crate) async fn run(
     let mut mesh = env.mesh.clone();
     mesh.mark_unchanged();
     let mut shell = Shell::start(env.clone(), id).await;
+    // Counted once loaded (a task may wait for its turn to load: `TaskEnv::loads`).
     env.metrics.runs_loaded(1);
     let mut active = Instant::now();
     let mut mesh_open = true;

@@ -33,12 +33,6 @@ async fn request(method: Method, url: &str, user: Option<&str>) -> reqwest::Resp
     req.send().await.unwrap()
 }
 
-/// How many runs the relay holds in memory, as the mesh status counts them.
-async fn runs_loaded(relay: &TestRelay) -> u64 {
-    let (_, status) = get(&relay.http("/api/crdt/mesh/status")).await;
-    status["runsLoaded"].as_u64().unwrap()
-}
-
 #[tokio::test]
 async fn made_up_methods_and_paths_add_no_metric_series() {
     let relay = TestRelay::start("eu").await;
@@ -329,7 +323,7 @@ async fn reads_of_runs_the_relay_does_not_hold_load_nothing() {
             .0,
         201
     );
-    let loaded = runs_loaded(&relay).await;
+    let loaded = relay.runs_loaded().await;
     assert_eq!(loaded, 1);
     for _ in 0..200 {
         let run = RunId::random();
@@ -350,7 +344,7 @@ async fn reads_of_runs_the_relay_does_not_hold_load_nothing() {
         assert_eq!(status, 404, "{body}");
     }
     assert_eq!(
-        runs_loaded(&relay).await,
+        relay.runs_loaded().await,
         loaded,
         "no unknown run was loaded"
     );
@@ -399,14 +393,14 @@ async fn with_postgres_a_read_of_a_run_not_stored_loads_nothing() {
     // The other relay on the same database finds it in the store…
     let (status, _) = get(&y.http(&format!("/api/crdt/runs/{run}/state"))).await;
     assert_eq!(status, 200);
-    let loaded = runs_loaded(&y).await;
+    let loaded = y.runs_loaded().await;
     // …and answers runs the database does not hold without loading them.
     for _ in 0..100 {
         let unknown = RunId::random();
         let (status, _) = get(&y.http(&format!("/api/crdt/runs/{unknown}/state"))).await;
         assert_eq!(status, 404);
     }
-    assert_eq!(runs_loaded(&y).await, loaded);
+    assert_eq!(y.runs_loaded().await, loaded);
     x.stop().await;
     y.stop().await;
     schema.drop_all().await;

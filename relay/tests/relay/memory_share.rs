@@ -241,26 +241,18 @@ async fn requests_for_runs_nobody_made_are_weighed_and_leave_memory_soon() {
             break; // refused past the share: the socket is closed
         }
     }
-    let loaded = |metrics: &str| -> f64 {
-        metrics
-            .lines()
-            .find(|l| l.starts_with("runmesh_runs_loaded{"))
-            .and_then(|l| l.rsplit(' ').next())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0.0)
-    };
     // Answered (unavailable, or refused past the budget): never more in memory than
     // the budget holds.
     let mut answers = 0;
     while let Ok(Ok(Some(_))) = tokio::time::timeout(Duration::from_millis(500), conn.recv()).await
     {
         answers += 1;
-        assert!(loaded(&relay.metrics().await) <= 101.0, "past the budget");
+        assert!(loaded_runs(&relay).await <= 101.0, "past the budget");
     }
     assert!(answers > 0, "the relay answered");
     conn.close().await;
     eventually("the made-up runs leaving memory", || async {
-        (loaded(&relay.metrics().await) == 0.0).then_some(())
+        (relay.runs_loaded().await == 0).then_some(())
     })
     .await;
     relay.stop().await;
@@ -413,4 +405,47 @@ async fn session_open(relay: &TestRelay, run: RunId) -> SyncClient {
     let mut client = SyncClient::connect(relay, genesis).await;
     client.open(false).await;
     client
+}
+
+/// The eighth attack's E19: listing runs loaded every run of the page to read its title
+/// (a list of 40 heavy runs cost 8.9 s of CPU, each time). Titles come from what the
+/// runs' tasks noted: a run read once is listed without loading it again.
+#[tokio::test]
+async fn listing_runs_reads_noted_titles_without_loading_them_again() {
+    let tmp = tempfile::tempdir().unwrap();
+    let relay = TestRelay::start_in(tmp.path(), "titles", |c| {
+        c.idle_unload = Duration::from_millis(200);
+        c.mesh_idle_unload = Duration::from_millis(200);
+    })
+    .await;
+    for _ in 0..3 {
+        heavy_run(&relay, None).await;
+    }
+    eventually("the runs leaving memory", || async {
+        (relay.runs_loaded().await == 0).then_some(())
+    })
+    .await;
+    let (status, list) = get(&relay.http("/api/crdt/runs")).await;
+    assert_eq!(status, 200, "{list}");
+    let titles: Vec<&str> = list["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["title"].as_str().unwrap_or("(none)"))
+        .collect();
+    assert_eq!(titles, vec!["T", "T", "T"]);
+    assert_eq!(relay.runs_loaded().await, 0, "listing loaded no run");
+    relay.stop().await;
+}
+
+/// Runs loaded in memory (`runmesh_runs_loaded`; tasks waiting for their turn to load
+/// are not counted).
+async fn loaded_runs(relay: &TestRelay) -> f64 {
+    let metrics = relay.metrics().await;
+    metrics
+        .lines()
+        .find(|l| l.starts_with("runmesh_runs_loaded{"))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
 }

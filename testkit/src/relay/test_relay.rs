@@ -71,6 +71,17 @@ impl TestRelay {
             .unwrap()
     }
 
+    /// How many runs the relay holds in memory, as the mesh status counts them.
+    pub async fn runs_loaded(&self) -> u64 {
+        let status: serde_json::Value = reqwest::get(self.http("/api/crdt/mesh/status"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        status["runsLoaded"].as_u64().unwrap()
+    }
+
     pub fn ws(&self) -> String {
         format!("ws://{}/ws", self.addr)
     }
