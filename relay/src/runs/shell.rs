@@ -3,18 +3,19 @@
 //! blocking pool (their outcomes go straight back to the hub), frames to the peers'
 //! queues, answers to the HTTP handlers.
 
+mod reports;
 mod storage;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
-use runmesh_core::hub::{Effect, HubEvent, Input, Link, RunHub};
+use runmesh_core::hub::{Effect, Input, Link, RunHub};
 use runmesh_core::sync::{PeerId, WireMessage};
 use runmesh_core::{ChangeHash, DocumentId, RunId};
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{oneshot, watch};
 
-use crate::runs::command::{DocCmd, OpAnswer, Read};
+use crate::runs::command::{DocCmd, OpAnswer};
 use crate::runs::env::TaskEnv;
 use crate::runs::link::PeerLink;
 
@@ -343,74 +344,6 @@ impl Shell {
             return self.links.remove(&link.peer);
         }
         None
-    }
-
-    fn read(&mut self, read: Read) {
-        match read {
-            Read::State(reply) => {
-                let _ = reply.send(self.hub.state());
-            }
-            Read::Title(reply) => {
-                let _ = reply.send(self.hub.title());
-            }
-            Read::Changes(reply) => {
-                let _ = reply.send(self.hub.save());
-            }
-            Read::History(reply) => {
-                let _ = reply.send(self.hub.history());
-            }
-            Read::Heads(reply) => {
-                let _ = reply.send(self.hub.heads());
-            }
-            Read::StateAt(heads, reply) => {
-                let _ = reply.send(self.hub.state_at(&heads));
-            }
-            Read::Since(seen, max, reply) => {
-                let _ = reply.send(self.hub.changes_since(seen.as_deref(), max));
-            }
-            Read::Watch(reply) => {
-                self.followers.send_replace(self.hub.stored_heads());
-                let _ = reply.send(self.followers.subscribe());
-            }
-            Read::Diff(from, to, reply) => {
-                let _ = reply.send(self.hub.diff(&from, to.as_deref()));
-            }
-            Read::Fork {
-                new,
-                at,
-                user,
-                reply,
-            } => {
-                let now = self.env.now();
-                let _ = reply.send(self.hub.fork(new, at.as_deref(), &user, now));
-            }
-        }
-    }
-
-    fn event(&mut self, event: &HubEvent) {
-        let metrics = &self.env.metrics;
-        match event {
-            HubEvent::SyncReceived => metrics.sync_message(),
-            HubEvent::SyncRefused(why) => {
-                metrics.sync_failure();
-                tracing::warn!(doc = %self.id, error = %why, "refused a sync message");
-            }
-            HubEvent::SnapshotStored(bytes) => metrics.snapshot_written(*bytes),
-            HubEvent::Lamport(value) => metrics.lamport(&self.label, *value),
-            HubEvent::Unreadable(why) => {
-                tracing::error!(doc = %self.id, error = %why, "stored run cannot be loaded; refusing to serve it");
-            }
-            HubEvent::ElsewhereRefused(why) => {
-                tracing::warn!(doc = %self.id, error = %why, "could not apply what another relay stored; it is read again when the run is next loaded");
-            }
-            HubEvent::StoreFailed(why) => {
-                tracing::error!(doc = %self.id, error = %why, "could not store changes; dropped them and reloading");
-            }
-            HubEvent::MemoryFull => {
-                metrics.memory_full();
-                self.memory_full = true;
-            }
-        }
     }
 }
 

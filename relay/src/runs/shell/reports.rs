@@ -1,0 +1,77 @@
+//! What a run's shell reports outward: the answers to reads (the run, its past, a fork,
+//! the heads its followers watch), and the hub's events as metrics and log lines.
+
+use runmesh_core::hub::HubEvent;
+
+use crate::runs::command::Read;
+use crate::runs::shell::Shell;
+
+impl Shell {
+    pub(super) fn read(&mut self, read: Read) {
+        match read {
+            Read::State(reply) => {
+                let _ = reply.send(self.hub.state());
+            }
+            Read::Title(reply) => {
+                let _ = reply.send(self.hub.title());
+            }
+            Read::Changes(reply) => {
+                let _ = reply.send(self.hub.save());
+            }
+            Read::History(reply) => {
+                let _ = reply.send(self.hub.history());
+            }
+            Read::Heads(reply) => {
+                let _ = reply.send(self.hub.heads());
+            }
+            Read::StateAt(heads, reply) => {
+                let _ = reply.send(self.hub.state_at(&heads));
+            }
+            Read::Since(seen, max, reply) => {
+                let _ = reply.send(self.hub.changes_since(seen.as_deref(), max));
+            }
+            Read::Watch(reply) => {
+                self.followers.send_replace(self.hub.stored_heads());
+                let _ = reply.send(self.followers.subscribe());
+            }
+            Read::Diff(from, to, reply) => {
+                let _ = reply.send(self.hub.diff(&from, to.as_deref()));
+            }
+            Read::Fork {
+                new,
+                at,
+                user,
+                reply,
+            } => {
+                let now = self.env.now();
+                let _ = reply.send(self.hub.fork(new, at.as_deref(), &user, now));
+            }
+        }
+    }
+
+    pub(super) fn event(&mut self, event: &HubEvent) {
+        let metrics = &self.env.metrics;
+        match event {
+            HubEvent::SyncReceived => metrics.sync_message(),
+            HubEvent::SyncRefused(why) => {
+                metrics.sync_failure();
+                tracing::warn!(doc = %self.id, error = %why, "refused a sync message");
+            }
+            HubEvent::SnapshotStored(bytes) => metrics.snapshot_written(*bytes),
+            HubEvent::Lamport(value) => metrics.lamport(&self.label, *value),
+            HubEvent::Unreadable(why) => {
+                tracing::error!(doc = %self.id, error = %why, "stored run cannot be loaded; refusing to serve it");
+            }
+            HubEvent::ElsewhereRefused(why) => {
+                tracing::warn!(doc = %self.id, error = %why, "could not apply what another relay stored; it is read again when the run is next loaded");
+            }
+            HubEvent::StoreFailed(why) => {
+                tracing::error!(doc = %self.id, error = %why, "could not store changes; dropped them and reloading");
+            }
+            HubEvent::MemoryFull => {
+                metrics.memory_full();
+                self.memory_full = true;
+            }
+        }
+    }
+}
