@@ -142,8 +142,12 @@ impl<R> crate::hub::RunHub<R> {
         } else {
             MIN_RUN_WEIGHT
         };
-        // What the peers' last sync messages weigh while they are kept.
-        let weight = weight.saturating_add(self.sync.kept_bytes());
+        // What the peers' last sync messages weigh while they are kept, and the copy
+        // saved for readers.
+        let saved = self.saved.as_ref().map_or(0, |(_, bytes)| bytes.len());
+        let weight = weight
+            .saturating_add(self.sync.kept_bytes())
+            .saturating_add(saved);
         match weight.cmp(&self.reserved) {
             std::cmp::Ordering::Greater => budget.force(self.run_id, weight - self.reserved),
             std::cmp::Ordering::Less => budget.release(self.run_id, self.reserved - weight),

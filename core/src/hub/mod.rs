@@ -140,6 +140,8 @@ pub struct RunHub<R> {
     reserved: usize,
     /// The last load was refused for want of memory.
     memory_refused: bool,
+    /// The document last saved for a reader, and the heads it was saved at.
+    saved: Option<(Vec<automerge::ChangeHash>, Arc<[u8]>)>,
 }
 
 impl<R> RunHub<R> {
@@ -164,6 +166,7 @@ impl<R> RunHub<R> {
             appeared: false,
             reserved: 0,
             memory_refused: false,
+            saved: None,
         }
     }
 

@@ -274,3 +274,21 @@ fn leb(out: &mut Vec<u8>, mut value: u64) {
         out.push(byte | 0x80);
     }
 }
+
+/// The eighth attack's E24: every `GET …/changes` saved the whole run again (a second
+/// of CPU for 30 MB), and a hundred of them at once held a copy each. The document is
+/// saved once for each set of heads and shared by every reader.
+#[test]
+fn the_saved_document_is_made_once_per_heads_and_shared() {
+    let mut hub = TestHub::with_run();
+    let first = hub.hub.saved().unwrap();
+    let again = hub.hub.saved().unwrap();
+    assert!(std::sync::Arc::ptr_eq(&first, &again), "saved once");
+    hub.handle(op(1, graft("step1", "After")));
+    let after = hub.hub.saved().unwrap();
+    assert!(
+        !std::sync::Arc::ptr_eq(&first, &after),
+        "saved again once changed"
+    );
+    assert_eq!(&after[..], &hub.hub.save().unwrap()[..]);
+}

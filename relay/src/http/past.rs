@@ -167,6 +167,7 @@ pub async fn merge(
             }
             other => AppError::from(other),
         })?;
+    let bytes = bytes.to_vec();
     let reply = op(&state, run, RunOp::Merge { from, bytes }, caller.user()).await?;
     let body = serde_json::json!({
         "runId": run,

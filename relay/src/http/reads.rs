@@ -99,7 +99,9 @@ pub async fn get_changes(
 ) -> Result<impl IntoResponse, AppError> {
     caller.read(run)?;
     let bytes = read(&docs, run, Read::Changes).await??;
-    Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes))
+    // Shared with the run's task, not copied: each answer in flight is not another run.
+    let body = bytes::Bytes::from_owner(bytes);
+    Ok(([(header::CONTENT_TYPE, "application/octet-stream")], body))
 }
 
 /// `GET /api/crdt/runs/{runId}/heads`: the document's heads (hex), empty if unknown.

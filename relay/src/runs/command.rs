@@ -21,7 +21,7 @@ pub enum Read {
     /// The run's title.
     Title(oneshot::Sender<Result<String, OpError>>),
     /// The whole document, saved.
-    Changes(oneshot::Sender<Result<Vec<u8>, OpError>>),
+    Changes(oneshot::Sender<Result<std::sync::Arc<[u8]>, OpError>>),
     /// The history of changes.
     History(oneshot::Sender<Result<Vec<HistoryEntry>, OpError>>),
     /// The run as it was at these heads.
@@ -54,6 +54,24 @@ pub enum Read {
         /// The new run's document, saved.
         reply: oneshot::Sender<Result<Vec<u8>, OpError>>,
     },
+}
+
+impl Read {
+    /// Whether whoever asked has gone (a closed connection): the answer would be thrown
+    /// away, so the work is not done.
+    pub fn abandoned(&self) -> bool {
+        match self {
+            Read::State(r) | Read::StateAt(_, r) => r.is_closed(),
+            Read::Title(r) => r.is_closed(),
+            Read::Changes(r) => r.is_closed(),
+            Read::History(r) => r.is_closed(),
+            Read::Since(_, _, r) => r.is_closed(),
+            Read::Watch(r) => r.is_closed(),
+            Read::Diff(_, _, r) => r.is_closed(),
+            Read::Heads(r) => r.is_closed(),
+            Read::Fork { reply, .. } => reply.is_closed(),
+        }
+    }
 }
 
 /// A message to a run's task.

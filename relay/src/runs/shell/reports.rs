@@ -8,6 +8,9 @@ use crate::runs::shell::Shell;
 
 impl Shell {
     pub(super) fn read(&mut self, read: Read) {
+        if read.abandoned() {
+            return; // its requester is gone: no work for nobody (a hundred GETs never read)
+        }
         match read {
             Read::State(reply) => {
                 let _ = reply.send(self.hub.state());
@@ -16,7 +19,7 @@ impl Shell {
                 let _ = reply.send(self.hub.title());
             }
             Read::Changes(reply) => {
-                let _ = reply.send(self.hub.save());
+                let _ = reply.send(self.hub.saved());
             }
             Read::History(reply) => {
                 let _ = reply.send(self.hub.history());
