@@ -77,6 +77,28 @@ impl MemoryBudget {
             .fold(0, |total, w| total.saturating_add(*w))
     }
 
+    /// Reserves `bytes` not held by a run (frames queued for a peer) if they fit.
+    pub fn try_hold(&self, bytes: usize) -> bool {
+        let mut weights = self.lock();
+        if weights.used.saturating_add(bytes) > self.limit {
+            return false;
+        }
+        weights.used += bytes;
+        true
+    }
+
+    /// Reserves `bytes` not held by a run whether they fit or not.
+    pub fn force_hold(&self, bytes: usize) {
+        let mut weights = self.lock();
+        weights.used = weights.used.saturating_add(bytes);
+    }
+
+    /// Gives back `bytes` not held by a run.
+    pub fn release_held(&self, bytes: usize) {
+        let mut weights = self.lock();
+        weights.used = weights.used.saturating_sub(bytes);
+    }
+
     /// Reserves `bytes` for `run` if they fit.
     pub(crate) fn try_reserve(&self, run: RunId, bytes: usize) -> bool {
         let mut weights = self.lock();

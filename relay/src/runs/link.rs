@@ -2,13 +2,77 @@
 //! the live mesh links that flow down to every run task.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use runmesh_core::hub::{Link, PeerKind, SessionId};
+use runmesh_core::hub::{Link, MemoryBudget, PeerKind, SessionId};
 use runmesh_core::sync::PeerId;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+
+/// The most bytes a peer may leave unread in its queue, besides one frame of any size
+/// (a whole run, to a client that has nothing).
+pub const PEER_QUEUE_BYTES: usize = 64 * 1024 * 1024;
+
+/// What is queued for one connection, in bytes, counted in the relay's memory budget: a
+/// peer that asked for a whole run again and again and read nothing was sent a copy each
+/// time (its queue counted frames, not bytes: 350 bytes sent, a 40 MB run fifty times,
+/// the relay dead: ninth attack, E23).
+#[derive(Debug, Default)]
+pub struct Outbox {
+    queued: AtomicUsize,
+    budget: Option<Arc<MemoryBudget>>,
+    /// A client's queue is capped; a mesh link's is only counted (a catch-up offers
+    /// many whole runs at once to a relay that asked for none of them).
+    capped: bool,
+}
+
+impl Outbox {
+    /// Counts a frame of `len` bytes queued; `false` if a client is not keeping up (it has
+    /// frames waiting and this one would take it past [`PEER_QUEUE_BYTES`]) or the
+    /// relay's memory (`--max-loaded-bytes`) cannot hold it.
+    pub fn take(&self, len: usize) -> bool {
+        let queued = self.queued.load(Ordering::Acquire);
+        if !self.capped {
+            if let Some(budget) = &self.budget {
+                budget.force_hold(len);
+            }
+            self.queued.fetch_add(len, Ordering::AcqRel);
+            return true;
+        }
+        if queued > 0 && queued.saturating_add(len) > PEER_QUEUE_BYTES {
+            return false;
+        }
+        if let Some(budget) = &self.budget
+            && !budget.try_hold(len)
+        {
+            return false;
+        }
+        self.queued.fetch_add(len, Ordering::AcqRel);
+        true
+    }
+
+    /// A frame of `len` bytes left the queue (written to the socket).
+    pub fn sent(&self, len: usize) {
+        let before = self
+            .queued
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |q| {
+                Some(q.saturating_sub(len))
+            })
+            .unwrap_or(0);
+        if let Some(budget) = &self.budget {
+            budget.release_held(before.min(len));
+        }
+    }
+
+    /// The connection ended: what was still queued is dropped.
+    pub fn close(&self) {
+        let left = self.queued.swap(0, Ordering::AcqRel);
+        if let Some(budget) = &self.budget {
+            budget.release_held(left);
+        }
+    }
+}
 
 /// One peer connection: where its frames go and how to close it.
 #[derive(Debug, Clone)]
@@ -21,6 +85,8 @@ pub struct PeerLink {
     pub close: CancellationToken,
     /// When the peer last sent a frame (milliseconds since the Unix epoch).
     pub last_heard: Arc<AtomicU64>,
+    /// The bytes of the run frames queued for it.
+    pub outbox: Arc<Outbox>,
 }
 
 impl PeerLink {
@@ -30,6 +96,7 @@ impl PeerLink {
         kind: PeerKind,
         queue: usize,
         close: CancellationToken,
+        budget: Option<Arc<MemoryBudget>>,
     ) -> (Self, mpsc::Receiver<Vec<u8>>) {
         static SESSIONS: AtomicU64 = AtomicU64::new(1);
         let session = SessionId(SESSIONS.fetch_add(1, Ordering::Relaxed));
@@ -43,6 +110,11 @@ impl PeerLink {
             tx,
             close,
             last_heard: Arc::new(AtomicU64::new(0)),
+            outbox: Arc::new(Outbox {
+                queued: AtomicUsize::new(0),
+                budget,
+                capped: kind == PeerKind::Client,
+            }),
         };
         (link, rx)
     }

@@ -319,15 +319,25 @@ impl Shell {
         if matches!(message, WireMessage::Sync { .. }) {
             self.env.metrics.sync_message();
         }
-        match peer.tx.try_send(message.encode()) {
+        let frame = message.encode();
+        let len = frame.len();
+        if !peer.outbox.take(len) {
+            tracing::warn!(doc = %self.id, peer = %to.peer, "peer leaves too many bytes unread; disconnecting it");
+            peer.close.cancel();
+            self.forget(to);
+            return Some(left(to));
+        }
+        match peer.tx.try_send(frame) {
             Ok(()) => None,
             Err(TrySendError::Full(_)) => {
+                peer.outbox.sent(len);
                 tracing::warn!(doc = %self.id, peer = %to.peer, "peer is not keeping up; disconnecting it");
                 peer.close.cancel();
                 self.forget(to);
                 Some(left(to))
             }
             Err(TrySendError::Closed(_)) => {
+                peer.outbox.sent(len);
                 self.forget(to);
                 Some(left(to))
             }

@@ -55,6 +55,7 @@ where
     let idle_timeout = session.idle_timeout();
     let sent = session.sent_counter();
     let frames_out = session.frames_out();
+    let outbox = session.link().outbox.clone();
     let writer = tokio::spawn(async move {
         let mut ping =
             tokio::time::interval_at(tokio::time::Instant::now() + PING_INTERVAL, PING_INTERVAL);
@@ -64,6 +65,7 @@ where
                     Some(frame) => {
                         let len = frame.len() as u64;
                         if sink.send(Outgoing::Frame(frame)).await.is_err() { break }
+                        outbox.sent(len as usize);
                         frames_out.count(len as usize);
                         if let Some(sent) = &sent { sent.inc_by(len); }
                     }
@@ -85,6 +87,7 @@ where
             }
         }
         let _ = sink.close().await;
+        outbox.close();
     });
     let end = loop {
         let frame = tokio::select! {

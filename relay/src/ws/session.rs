@@ -101,7 +101,9 @@ impl Session {
         let admission = Admission::new(grants, env.config.max_runs_per_connection);
         let kind = admission.kind();
         let frames = env.metrics.frame_counters(kind == PeerKind::Mesh);
-        let (link, rx) = PeerLink::new(peer, kind, env.config.peer_queue_frames, close);
+        let budget = env.docs.env().hub.budget.clone();
+        let queue = env.config.peer_queue_frames;
+        let (link, rx) = PeerLink::new(peer, kind, queue, close, budget);
         let session = Self {
             env,
             link,

@@ -449,3 +449,66 @@ async fn loaded_runs(relay: &TestRelay) -> f64 {
         .and_then(|v| v.parse().ok())
         .unwrap_or(0.0)
 }
+
+/// The ninth attack's E23: a 7-byte sync message saying "I have nothing" makes the
+/// relay answer with the whole run, and a client that asks again and again without
+/// reading had a copy queued each time (350 bytes sent, a 40 MB run fifty times, the
+/// relay dead). A client may leave unread one frame and at most 64 MiB more, within
+/// what `--max-loaded-bytes` holds; past that it is cut off.
+#[tokio::test]
+async fn a_client_that_asks_for_a_run_again_and_again_without_reading_is_cut_off() {
+    use automerge::transaction::Transactable;
+    let tmp = tempfile::tempdir().unwrap();
+    let relay = TestRelay::start_in(tmp.path(), "unread", |c| {
+        c.max_loaded_bytes = 8_000_000;
+        c.max_loaded_bytes_per_caller = 8_000_000;
+    })
+    .await;
+    // A run of 400 KB that does not compress.
+    let run = RunId::random();
+    let mut doc = RunDoc::create(run, Identity::random("eu", "u").unwrap(), "T", &[], 1).unwrap();
+    let blob: String = (0..200_000u32)
+        .map(|i| format!("{:02x}", (i.wrapping_mul(2_654_435_761) >> 13) as u8))
+        .collect();
+    doc.automerge_mut().put(ROOT, "blob", blob).unwrap();
+    doc.automerge_mut().commit();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(doc.save());
+    let (status, body) = post(
+        &relay.http(&format!("/api/crdt/runs/{run}/sync")),
+        json!({ "changes": b64 }),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+
+    let me = PeerId::random("greedy");
+    let mut conn = Connection::connect(&relay.ws(), me.clone(), PeerMetadata::default())
+        .await
+        .unwrap();
+    let nothing = WireMessage::Sync {
+        document_id: run.document_id(),
+        sender_id: me,
+        target_id: conn.remote.peer.clone(),
+        data: vec![0x42, 0, 0, 1, 0, 0, 0],
+    };
+    // Paced as the attack was, so that each is its own batch and gets its own answer.
+    for _ in 0..200 {
+        if conn.send(&nothing).await.is_err() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(15)).await;
+    }
+    // Reading now: some copies, then the close.
+    let mut copies = 0;
+    let closed = loop {
+        match tokio::time::timeout(Duration::from_secs(10), conn.recv()).await {
+            Ok(Ok(Some(_))) => copies += 1,
+            Ok(_) => break true,
+            Err(_) => break false,
+        }
+    };
+    assert!(closed, "still open after {copies} copies");
+    assert!(copies < 100, "{copies} copies were queued");
+    let (status, _) = get(&relay.http("/health")).await;
+    assert_eq!(status, 200);
+    relay.stop().await;
+}
