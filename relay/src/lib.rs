@@ -240,6 +240,7 @@ pub async fn run(
     let limits = serve::ServeLimits {
         max_connections,
         header_read_timeout: config.header_read_timeout,
+        write_stall_timeout: config.write_stall_timeout,
         grace: config.shutdown_grace,
     };
     serve::serve(listener, tls_server, router, limits, shutdown, upgraded).await;

@@ -195,6 +195,11 @@ pub struct Args {
     #[arg(long, env = "HEADER_READ_TIMEOUT_SECS", default_value_t = 10)]
     pub header_read_timeout_secs: u64,
 
+    /// Close a connection whose client reads nothing of what the relay writes for this
+    /// many seconds (an answer, a change feed, a WebSocket).
+    #[arg(long, env = "WRITE_STALL_TIMEOUT_SECS", default_value_t = 30)]
+    pub write_stall_timeout_secs: u64,
+
     /// Answer 408 to a request whose body has not arrived whole this many seconds after
     /// the handler started reading it.
     #[arg(long, env = "BODY_READ_TIMEOUT_SECS", default_value_t = 30)]

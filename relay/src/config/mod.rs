@@ -83,6 +83,8 @@ pub struct Config {
     // Resources (issue 32).
     /// Time a client has to send a request head.
     pub header_read_timeout: Duration,
+    /// How long a write may wait for the client to read.
+    pub write_stall_timeout: Duration,
     /// Time a handler waits for a request body.
     pub body_read_timeout: Duration,
     /// Connections served at once.
@@ -268,6 +270,7 @@ impl TryFrom<Args> for Config {
         // Resources (issue 32).
         for (flag, secs) in [
             ("header-read-timeout-secs", args.header_read_timeout_secs),
+            ("write-stall-timeout-secs", args.write_stall_timeout_secs),
             ("body-read-timeout-secs", args.body_read_timeout_secs),
         ] {
             if secs == 0 {
@@ -328,6 +331,7 @@ impl TryFrom<Args> for Config {
             max_streams_per_caller: args.max_streams_per_caller,
             max_sse_subscribers_per_run: args.max_sse_subscribers_per_run,
             header_read_timeout: Duration::from_secs(args.header_read_timeout_secs),
+            write_stall_timeout: Duration::from_secs(args.write_stall_timeout_secs),
             body_read_timeout: Duration::from_secs(args.body_read_timeout_secs),
             max_connections: args.max_connections,
             max_json_body_bytes: args.max_json_body_bytes,

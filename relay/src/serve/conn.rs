@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
 use crate::http::AppError;
+use crate::serve::stall::Stall;
 use crate::tls::PeerAddr;
 
 /// The paths a connection over the cap may still ask for: the health probes.
@@ -54,6 +55,8 @@ pub struct Conn {
     pub addr: SocketAddr,
     /// Time for each request head.
     pub header_read_timeout: Duration,
+    /// How long a write may wait for the client to read ([`Stall`]).
+    pub write_stall_timeout: Duration,
     /// Full or probes only.
     pub lane: Lane,
     /// Fires on shutdown.
@@ -70,6 +73,7 @@ impl Conn {
             router,
             addr,
             header_read_timeout,
+            write_stall_timeout,
             lane,
             shutdown,
         } = self;
@@ -103,7 +107,7 @@ impl Conn {
         });
         let mut conn = pin!(
             builder
-                .serve_connection(TokioIo::new(io), service)
+                .serve_connection(TokioIo::new(Stall::new(io, write_stall_timeout)), service)
                 .with_upgrades()
         );
         let ended = tokio::select! {

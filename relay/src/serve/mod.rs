@@ -7,6 +7,7 @@
 mod conn;
 pub mod fds;
 mod slots;
+mod stall;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,6 +30,8 @@ pub struct ServeLimits {
     pub max_connections: usize,
     /// Time for each request head.
     pub header_read_timeout: Duration,
+    /// How long a write may wait for the client to read.
+    pub write_stall_timeout: Duration,
     /// How long shutdown waits for connections and WebSockets to end.
     pub grace: Duration,
 }
@@ -77,6 +80,7 @@ pub async fn serve(
             router: router.clone(),
             addr,
             header_read_timeout: limits.header_read_timeout,
+            write_stall_timeout: limits.write_stall_timeout,
             lane,
             shutdown: shutdown.clone(),
         };

@@ -111,3 +111,44 @@ async fn the_tls_listener_closes_a_slow_request_head_too() {
     assert_eq!(raw::status(&answer), Some(200), "{answer}");
     relay.stop().await;
 }
+
+/// The ninth attack's E25: a client that asks and never reads held its connection and
+/// the answers for ever (1,700 unread GETs: 1.9 GB). A write that waits for the client
+/// longer than `--write-stall-timeout-secs` closes the connection.
+#[tokio::test]
+async fn a_client_that_reads_nothing_is_closed_after_the_write_stall_timeout() {
+    use base64::Engine;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (relay, _tmp) = relay(|c| c.write_stall_timeout = SHORT).await;
+    // A run of 400 KB that does not compress.
+    let run = runmesh_core::RunId::random();
+    let identity = runmesh_core::Identity::random("eu", "u").unwrap();
+    let mut doc = runmesh_core::RunDoc::create(run, identity, "T", &[], 1).unwrap();
+    let blob: String = (0..200_000u32)
+        .map(|i| format!("{:02x}", (i.wrapping_mul(2_654_435_761) >> 13) as u8))
+        .collect();
+    automerge::transaction::Transactable::put(doc.automerge_mut(), automerge::ROOT, "blob", blob)
+        .unwrap();
+    doc.automerge_mut().commit();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(doc.save());
+    let url = relay.http(&format!("/api/crdt/runs/{run}/sync"));
+    let (status, _) = post(&url, serde_json::json!({ "changes": b64 })).await;
+    assert_eq!(status, 200);
+    // 100 pipelined GETs of it (40 MB of answers), and nothing read for a while.
+    let mut stream = tokio::net::TcpStream::connect(relay.addr).await.unwrap();
+    let get = format!("GET /api/crdt/runs/{run}/changes HTTP/1.1\r\nHost: x\r\n\r\n");
+    stream.write_all(get.repeat(100).as_bytes()).await.unwrap();
+    tokio::time::sleep(SHORT * 4).await;
+    let mut read = 0usize;
+    let mut buf = vec![0u8; 1 << 16];
+    let closed = loop {
+        match tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => break true,
+            Ok(Ok(n)) => read += n,
+            Err(_) => break false,
+        }
+    };
+    assert!(closed, "still open after {read} bytes");
+    assert!(read < 30_000_000, "{read} bytes were answered");
+    relay.stop().await;
+}
