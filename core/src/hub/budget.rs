@@ -164,18 +164,26 @@ impl<R> crate::hub::RunHub<R> {
         } else {
             MIN_RUN_WEIGHT
         };
-        // What the peers' last sync messages weigh while they are kept, and the copy
-        // saved for readers.
+        // The copy saved for readers is the run's too.
         let saved = self.saved.as_ref().map_or(0, |(_, bytes)| bytes.len());
-        let weight = weight
-            .saturating_add(self.sync.kept_bytes())
-            .saturating_add(saved);
+        let weight = weight.saturating_add(saved);
         match weight.cmp(&self.reserved) {
             std::cmp::Ordering::Greater => budget.force(self.run_id, weight - self.reserved),
             std::cmp::Ordering::Less => budget.release(self.run_id, self.reserved - weight),
             std::cmp::Ordering::Equal => {}
         }
         self.reserved = weight;
+        // What the peers' last sync messages weigh while they are kept counts in the
+        // budget but not in the run's weight: the caller who sent it is charged for it
+        // (its session weighs it: `node::Holdings`), not everyone who holds the run
+        // (ninth attack, E26: one reader's messages pushed the run's other holders out).
+        let kept = self.sync.kept_bytes();
+        match kept.cmp(&self.kept_reserved) {
+            std::cmp::Ordering::Greater => budget.force_hold(kept - self.kept_reserved),
+            std::cmp::Ordering::Less => budget.release_held(self.kept_reserved - kept),
+            std::cmp::Ordering::Equal => {}
+        }
+        self.kept_reserved = kept;
     }
 }
 
@@ -183,6 +191,7 @@ impl<R> Drop for crate::hub::RunHub<R> {
     fn drop(&mut self) {
         if let Some(budget) = &self.config.budget {
             budget.release(self.run_id, self.reserved);
+            budget.release_held(self.kept_reserved);
         }
     }
 }

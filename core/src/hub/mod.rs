@@ -140,6 +140,8 @@ pub struct RunHub<R> {
     reserved: usize,
     /// The last load was refused for want of memory.
     memory_refused: bool,
+    /// What this hub holds of the budget for its peers' last sync messages.
+    kept_reserved: usize,
     /// The document last saved for a reader, and the heads it was saved at.
     saved: Option<(Vec<automerge::ChangeHash>, Arc<[u8]>)>,
 }
@@ -166,6 +168,7 @@ impl<R> RunHub<R> {
             appeared: false,
             reserved: 0,
             memory_refused: false,
+            kept_reserved: 0,
             saved: None,
         }
     }

@@ -19,11 +19,19 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use crate::hub::MemoryBudget;
 use crate::id::RunId;
 
-/// One session of a caller and the runs it holds.
+/// One session of a caller, the runs it holds, and what the relay keeps of its last
+/// sync message for each (charged to this caller alone).
 #[derive(Debug)]
 struct Held<S> {
     session: S,
     runs: HashSet<RunId>,
+    kept: HashMap<RunId, usize>,
+}
+
+impl<S> Held<S> {
+    fn kept(&self) -> usize {
+        self.kept.values().sum()
+    }
 }
 
 /// Who holds which runs open, through which sessions (`S` names one, as the shell
@@ -66,7 +74,20 @@ where
             None => sessions.push(Held {
                 session: session.clone(),
                 runs: HashSet::from([run]),
+                kept: HashMap::new(),
             }),
+        }
+    }
+
+    /// The relay keeps `bytes` of the last sync message `who`'s `session` sent for
+    /// `run`, until its next one: charged to `who`.
+    pub fn keep(&self, who: &K, session: &S, run: RunId, bytes: usize) {
+        let mut held = self.lock();
+        let Some(sessions) = held.get_mut(who) else {
+            return;
+        };
+        if let Some(h) = sessions.iter_mut().find(|h| h.session == *session) {
+            h.kept.insert(run, bytes);
         }
     }
 
@@ -82,16 +103,21 @@ where
         }
     }
 
-    /// What the runs `who` holds weigh in memory now (each run once).
+    /// What the runs `who` holds weigh in memory now (each run once), and what the
+    /// relay keeps of its sessions' last messages.
     pub fn weight(&self, who: &K) -> usize {
         let held = self.lock();
-        let runs: HashSet<RunId> = held
-            .get(who)
-            .into_iter()
-            .flatten()
+        let sessions: Vec<&Held<S>> = held.get(who).into_iter().flatten().collect();
+        self.weigh(&sessions)
+    }
+
+    fn weigh(&self, sessions: &[&Held<S>]) -> usize {
+        let runs: HashSet<RunId> = sessions
+            .iter()
             .flat_map(|h| h.runs.iter().copied())
             .collect();
-        self.budget.weight_of_all(runs.iter())
+        let kept: usize = sessions.iter().map(|h| h.kept()).sum();
+        self.budget.weight_of_all(runs.iter()).saturating_add(kept)
     }
 
     /// Callers holding at least one run.
@@ -122,21 +148,14 @@ where
         let held = self.lock();
         let mut close = Vec::new();
         for (who, sessions) in held.iter() {
-            let weigh = |sessions: &[&Held<S>]| {
-                let runs: HashSet<RunId> = sessions
-                    .iter()
-                    .flat_map(|h| h.runs.iter().copied())
-                    .collect();
-                self.budget.weight_of_all(runs.iter())
-            };
             let mut kept: Vec<&Held<S>> = sessions.iter().collect();
-            let total = weigh(&kept);
+            let total = self.weigh(&kept);
             if total <= self.share {
                 continue;
             }
-            kept.sort_by_key(|h| self.budget.weight_of_all(h.runs.iter()));
+            kept.sort_by_key(|h| self.budget.weight_of_all(h.runs.iter()) + h.kept());
             let why = self.past_share(who, total);
-            while weigh(&kept) > self.share {
+            while self.weigh(&kept) > self.share {
                 let Some(heaviest) = kept.pop() else { break };
                 close.push((heaviest.session.clone(), why.clone()));
             }
@@ -253,5 +272,29 @@ mod tests {
             "the heaviest session goes first, and is enough"
         );
         assert!(close[0].1.contains("mallory"), "{}", close[0].1);
+    }
+}
+
+#[cfg(test)]
+mod kept_tests {
+    use super::*;
+
+    /// The ninth attack's E26: what the relay keeps of one caller's messages weighed in
+    /// the run, so against everyone holding it. It is charged to that caller alone.
+    #[test]
+    fn what_a_session_makes_the_relay_keep_is_charged_to_its_caller_only() {
+        let run = RunId::random();
+        let budget = Arc::new(MemoryBudget::new(usize::MAX));
+        assert!(budget.try_reserve(run, 100));
+        let holdings = Holdings::new(budget, 1_000);
+        let (mallory, ada) = ("mallory".to_owned(), "ada".to_owned());
+        holdings.hold(&mallory, &1, run);
+        holdings.hold(&ada, &2, run);
+        holdings.keep(&mallory, &1, run, 5_000);
+        assert_eq!(holdings.weight(&mallory), 5_100);
+        assert_eq!(holdings.weight(&ada), 100);
+        let close = holdings.over_share();
+        assert_eq!(close.len(), 1);
+        assert_eq!(close[0].0, 1, "only mallory's session");
     }
 }

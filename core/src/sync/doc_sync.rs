@@ -52,8 +52,9 @@ pub fn decode_message(data: &[u8]) -> Result<sync::Message, SyncError> {
         .map_err(|e| SyncError::Decode(e.to_string()))
 }
 
-/// What Automerge keeps of `message` until the peer's next one.
-fn kept_bytes(message: &sync::Message) -> usize {
+/// What Automerge keeps of `message` until the peer's next one (its heads, needs and
+/// "have" summaries with their Bloom filters).
+pub fn kept_bytes(message: &sync::Message) -> usize {
     let hash = std::mem::size_of::<automerge::ChangeHash>();
     let haves: usize = message
         .have

@@ -13,6 +13,6 @@ mod wire_decode;
 pub use client::{
     ClientError, ClientSync, MAX_CLIENT_FRAME_BYTES, MAX_CLIENT_RUN_WEIGHT, Received,
 };
-pub use doc_sync::{DocSync, SyncError, change_bytes, decode_message};
+pub use doc_sync::{DocSync, SyncError, change_bytes, decode_message, kept_bytes};
 pub use peer_id::PeerId;
 pub use wire::{PROTOCOL_V1, PeerMetadata, WireError, WireMessage};

@@ -220,9 +220,14 @@ impl Session {
             })
         });
         admitted.map_err(|why| self.protocol_error(why))?;
-        if client && opens {
+        if client {
             let holder = Holder::socket(&self.link);
-            self.env.holdings.hold(&self.who, &holder, RunId::from(doc));
+            let run = RunId::from(doc);
+            if opens {
+                self.env.holdings.hold(&self.who, &holder, run);
+            }
+            let kept = runmesh_core::sync::kept_bytes(&message);
+            self.env.holdings.keep(&self.who, &holder, run, kept);
         }
         let from = self.link.clone();
         let cmd = DocCmd::Sync {
