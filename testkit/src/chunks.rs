@@ -58,7 +58,8 @@ fn uleb(bytes: &[u8]) -> (u64, &[u8]) {
     panic!("truncated LEB128")
 }
 
-fn leb(mut value: u64) -> Vec<u8> {
+/// `value` as unsigned LEB128, as Automerge writes lengths and counts.
+pub fn leb(mut value: u64) -> Vec<u8> {
     let mut out = Vec::new();
     loop {
         let byte = (value & 0x7f) as u8;

@@ -232,13 +232,11 @@ fn a_peers_bloom_filters_weigh_while_they_are_kept() {
     let base = budget.used();
     let a = client("a", 1);
     // No heads or needs; one summary whose filter holds 400,000 entries at 10 bits.
+    use runmesh_testkit::chunks::leb;
     let mut bytes = vec![0x42, 0, 0, 1, 0];
-    let mut filter = Vec::new();
-    for value in [400_000u64, 10, 7] {
-        leb(&mut filter, value);
-    }
+    let mut filter: Vec<u8> = [400_000u64, 10, 7].into_iter().flat_map(leb).collect();
     filter.extend(vec![0xa5; 500_000]);
-    leb(&mut bytes, filter.len() as u64);
+    bytes.extend(leb(filter.len() as u64));
     bytes.extend(&filter);
     bytes.push(0); // no changes
     let message = runmesh_core::sync::decode_message(&bytes).expect("a valid message");
@@ -261,18 +259,6 @@ fn a_peers_bloom_filters_weigh_while_they_are_kept() {
         "{} over {base}",
         budget.used()
     );
-}
-
-fn leb(out: &mut Vec<u8>, mut value: u64) {
-    loop {
-        let byte = (value & 0x7f) as u8;
-        value >>= 7;
-        if value == 0 {
-            out.push(byte);
-            return;
-        }
-        out.push(byte | 0x80);
-    }
 }
 
 /// The eighth attack's E24: every `GET …/changes` saved the whole run again (a second

@@ -33,16 +33,8 @@ fn critical() -> Vec<u8> {
     std::fs::read(path).unwrap()
 }
 
-fn uleb(out: &mut Vec<u8>, mut v: u64) {
-    loop {
-        let byte = (v & 0x7f) as u8;
-        v >>= 7;
-        if v == 0 {
-            out.push(byte);
-            return;
-        }
-        out.push(byte | 0x80);
-    }
+fn uleb(out: &mut Vec<u8>, v: u64) {
+    out.extend(runmesh_testkit::chunks::leb(v));
 }
 
 /// An Automerge sync message (v1) with no heads or needs, the Bloom filter `bloom` in one
