@@ -166,14 +166,16 @@ impl Verifier {
             runs.insert(key, access);
         }
         // Refused from the second after exp plus the leeway, as the keys' validation
-        // counts it.
-        let refused_from = data.claims.exp.max(0.0).floor() as u64 + LEEWAY_SECS + 1;
+        // counts it. An `exp` too far ahead for the clock is no end at all (it once
+        // wrapped, and ended sockets and feeds at once: tenth attack, E31).
+        let refused_from =
+            (data.claims.exp.max(0.0).floor() as u64).saturating_add(LEEWAY_SECS + 1);
         Ok(Verified {
             grants: Grants::User {
                 user: data.claims.sub,
                 runs,
             },
-            expires: Some(UNIX_EPOCH + Duration::from_secs(refused_from)),
+            expires: UNIX_EPOCH.checked_add(Duration::from_secs(refused_from)),
         })
     }
 }

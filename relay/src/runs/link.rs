@@ -10,9 +10,12 @@ use runmesh_core::sync::PeerId;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-/// The most bytes a peer may leave unread in its queue, besides one frame of any size
+/// The most bytes a client may leave unread in its queue, besides one frame of any size
 /// (a whole run, to a client that has nothing).
 pub const PEER_QUEUE_BYTES: usize = 64 * 1024 * 1024;
+
+/// The same for a mesh link, which a catch-up sends many whole runs at once.
+pub const MESH_QUEUE_BYTES: usize = 4 * PEER_QUEUE_BYTES;
 
 /// What is queued for one connection, in bytes, counted in the relay's memory budget: a
 /// peer that asked for a whole run again and again and read nothing was sent a copy each
@@ -22,25 +25,21 @@ pub const PEER_QUEUE_BYTES: usize = 64 * 1024 * 1024;
 pub struct Outbox {
     queued: AtomicUsize,
     budget: Option<Arc<MemoryBudget>>,
-    /// A client's queue is capped; a mesh link's is only counted (a catch-up offers
-    /// many whole runs at once to a relay that asked for none of them).
-    capped: bool,
+    /// What it may leave unread besides one frame: a mesh link more than a client (a
+    /// catch-up offers many whole runs at once to a relay that asked for none of
+    /// them), but a link that stops reading is cut off as a client is (tenth attack,
+    /// E27: a "relay" repeating the client's attack killed an uncapped relay).
+    cap: usize,
 }
 
 impl Outbox {
-    /// Counts a frame of `len` bytes queued; `false` if a client is not keeping up (it has
-    /// frames waiting and this one would take it past [`PEER_QUEUE_BYTES`]) or the
-    /// relay's memory (`--max-loaded-bytes`) cannot hold it.
+    /// Counts a frame of `len` bytes queued; `false` if the peer is not keeping up (it has
+    /// frames waiting and this one would take it past [`PEER_QUEUE_BYTES`], or
+    /// [`MESH_QUEUE_BYTES`] for a relay) or the relay's memory (`--max-loaded-bytes`)
+    /// cannot hold it.
     pub fn take(&self, len: usize) -> bool {
         let queued = self.queued.load(Ordering::Acquire);
-        if !self.capped {
-            if let Some(budget) = &self.budget {
-                budget.force_hold(len);
-            }
-            self.queued.fetch_add(len, Ordering::AcqRel);
-            return true;
-        }
-        if queued > 0 && queued.saturating_add(len) > PEER_QUEUE_BYTES {
+        if queued > 0 && queued.saturating_add(len) > self.cap {
             return false;
         }
         if let Some(budget) = &self.budget
@@ -113,7 +112,11 @@ impl PeerLink {
             outbox: Arc::new(Outbox {
                 queued: AtomicUsize::new(0),
                 budget,
-                capped: kind == PeerKind::Client,
+                cap: if kind == PeerKind::Client {
+                    PEER_QUEUE_BYTES
+                } else {
+                    MESH_QUEUE_BYTES
+                },
             }),
         };
         (link, rx)

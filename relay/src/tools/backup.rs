@@ -204,6 +204,17 @@ pub async fn import(
         };
         // A short read is not an error to `tar`: compare with the size the header gives.
         let size = entry.size();
+        // Stored bytes never weigh more than they inflate to: an entry larger than a run
+        // may weigh is refused before it is read (a 2 KB archive of a sparse entry
+        // declared 8 GiB, and `import` read it whole: tenth attack, E30).
+        if size > max_weight as u64 {
+            let why = format!(
+                "it declares {size} bytes, more than a run may weigh ({max_weight} bytes, --max-document-bytes): not read"
+            );
+            done.refused.push((name.clone(), why));
+            last = Some(name);
+            continue;
+        }
         let mut bytes = Vec::new();
         let read = entry.read_to_end(&mut bytes);
         if read.is_err() || bytes.len() as u64 != size {

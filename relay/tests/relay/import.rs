@@ -224,3 +224,30 @@ async fn a_run_the_relay_could_hold_imports_whatever_its_ops_to_bytes_and_a_heav
         "{stderr}"
     );
 }
+
+/// The tenth attack's E30: a 2 KB archive whose sparse entry declared 8 GiB was read
+/// whole before its size was looked at (1.6 GB resident, then out of memory). An entry
+/// larger than a run may weigh is refused by its header, unread, and named.
+#[tokio::test]
+async fn an_entry_declaring_more_than_a_run_may_weigh_is_refused_unread() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (first, first_bytes) = a_run("first");
+    let huge = RunId::random();
+    let mut bytes = archive(&[(entry_name(first), first_bytes)]);
+    bytes.truncate(bytes.len() - 1024); // the end-of-archive blocks
+    let mut header = tar::Header::new_gnu();
+    header.set_path(entry_name(huge)).unwrap();
+    header.set_size(10_000_000_000);
+    header.set_mode(0o644);
+    header.set_cksum();
+    bytes.extend_from_slice(header.as_bytes());
+    bytes.extend(vec![0u8; 512]);
+    let (ok, err) = import(tmp.path(), &bytes);
+    assert!(!ok, "{err}");
+    let refused = format!(
+        "{} not imported: it declares 10000000000 bytes",
+        entry_name(huge)
+    );
+    assert!(err.contains(&refused), "{err}");
+    assert!(err.contains("imported 1 runs"), "{err}");
+}

@@ -457,6 +457,23 @@ async fn loaded_runs(relay: &TestRelay) -> f64 {
 /// what `--max-loaded-bytes` holds; past that it is cut off.
 #[tokio::test]
 async fn a_client_that_asks_for_a_run_again_and_again_without_reading_is_cut_off() {
+    asks_again_without_reading(PeerMetadata::default()).await;
+}
+
+/// The tenth attack's E27: the same through a claimed mesh link (an open relay takes a
+/// client that names a region for a relay), whose queue was counted but not capped.
+#[tokio::test]
+async fn a_relay_that_asks_again_and_again_without_reading_is_cut_off_too() {
+    let metadata = PeerMetadata {
+        region: Some("elsewhere".into()),
+        ..PeerMetadata::default()
+    };
+    asks_again_without_reading(metadata).await;
+}
+
+/// Asks a relay for a 400 KB run 200 times without reading, as a peer saying
+/// `metadata`: the peer is cut off after fewer than 100 copies, and the relay answers.
+async fn asks_again_without_reading(metadata: PeerMetadata) {
     use automerge::transaction::Transactable;
     let tmp = tempfile::tempdir().unwrap();
     let relay = TestRelay::start_in(tmp.path(), "unread", |c| {
@@ -481,7 +498,7 @@ async fn a_client_that_asks_for_a_run_again_and_again_without_reading_is_cut_off
     assert_eq!(status, 200, "{body}");
 
     let me = PeerId::random("greedy");
-    let mut conn = Connection::connect(&relay.ws(), me.clone(), PeerMetadata::default())
+    let mut conn = Connection::connect(&relay.ws(), me.clone(), metadata)
         .await
         .unwrap();
     let nothing = WireMessage::Sync {

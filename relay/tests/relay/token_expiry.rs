@@ -106,3 +106,21 @@ async fn a_token_whose_nbf_is_ahead_is_refused_until_then() {
     assert!(refused.is_err(), "a WebSocket with a token not valid yet");
     relay.stop().await;
 }
+
+/// The tenth attack's E31: an `exp` of 2^64 − 1 wrapped when the leeway was added, and
+/// the socket and feed such a token opened ended at once while REST took it. A token
+/// that ends beyond the clock's reach does not end.
+#[tokio::test]
+async fn a_token_whose_exp_is_beyond_the_clock_does_not_end_its_feed_at_once() {
+    let (relay, _tmp) = secured().await;
+    let forever = every_run("ada", u64::MAX);
+    create(&relay, &forever).await;
+    let url = relay.http(&format!(
+        "/api/crdt/runs/{}/events?token={forever}",
+        run_id()
+    ));
+    let mut feed = Consumer::open(&url, None).await;
+    let ended = tokio::time::timeout(Duration::from_secs(2), feed.ended()).await;
+    assert!(ended.is_err(), "the feed ended: {ended:?}");
+    relay.stop().await;
+}
