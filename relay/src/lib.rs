@@ -127,6 +127,7 @@ pub async fn state(config: &Config, shutdown: CancellationToken) -> anyhow::Resu
             max_runs_per_connection: config.max_runs_per_connection,
             peer_queue_frames: config.peer_queue_frames,
             idle_timeout: config.idle_timeout,
+            write_stall_timeout: config.write_stall_timeout,
         },
     };
     let mesh = Mesh::new(

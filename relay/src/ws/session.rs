@@ -32,6 +32,8 @@ pub struct SessionLimits {
     pub peer_queue_frames: usize,
     /// Silence after which the connection is closed.
     pub idle_timeout: Duration,
+    /// How long one write may wait for the peer to read before the session ends.
+    pub write_stall_timeout: Duration,
 }
 
 /// What every session needs: the runs, the rate limits, the metrics, who we are.
@@ -139,6 +141,11 @@ impl Session {
     /// How long the peer may stay silent.
     pub fn idle_timeout(&self) -> Duration {
         self.env.config.idle_timeout
+    }
+
+    /// How long one write may wait for the peer to read.
+    pub fn write_stall_timeout(&self) -> Duration {
+        self.env.config.write_stall_timeout
     }
 
     /// This session's connection.

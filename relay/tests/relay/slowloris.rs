@@ -152,3 +152,61 @@ async fn a_client_that_reads_nothing_is_closed_after_the_write_stall_timeout() {
     assert!(read < 30_000_000, "{read} bytes were answered");
     relay.stop().await;
 }
+
+/// The tenth attack's E29: a WebSocket client that asks for a big run, then neither
+/// reads nor sends, kept its connection (and the frame queued for it) until the 90 s
+/// idle timeout. The session ends at the write-stall timeout, whoever is silent.
+#[tokio::test]
+async fn a_websocket_client_that_reads_and_sends_nothing_is_closed_after_the_write_stall_timeout() {
+    use automerge::AutoCommit;
+    use base64::Engine;
+    use runmesh_core::sync::{DocSync, PeerId, PeerMetadata};
+    use runmesh_relay::client::Connection;
+    let (relay, _tmp) = relay(|c| {
+        c.write_stall_timeout = SHORT;
+        c.max_sync_body_bytes = 64 << 20;
+    })
+    .await;
+    // A run of 24 MB that does not compress: more than the socket buffers hold.
+    let run = runmesh_core::RunId::random();
+    let identity = runmesh_core::Identity::random("eu", "u").unwrap();
+    let mut doc = runmesh_core::RunDoc::create(run, identity, "T", &[], 1).unwrap();
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let blob: String = (0..12_000_000u32)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            char::from(b"0123456789abcdef"[(x & 15) as usize])
+        })
+        .collect();
+    automerge::transaction::Transactable::put(doc.automerge_mut(), automerge::ROOT, "blob", blob)
+        .unwrap();
+    doc.automerge_mut().commit();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(doc.save());
+    let url = relay.http(&format!("/api/crdt/runs/{run}/sync"));
+    let (status, _) = post(&url, serde_json::json!({ "changes": b64 })).await;
+    assert_eq!(status, 200);
+
+    let me = PeerId::random("silent");
+    let mut conn = Connection::connect(&relay.ws(), me.clone(), PeerMetadata::default())
+        .await
+        .unwrap();
+    let mut sync = DocSync::new(run.document_id(), me);
+    let mut empty = AutoCommit::load(runmesh_core::GENESIS).unwrap();
+    let opening = sync
+        .add_peer(&mut empty, &conn.remote.peer.clone())
+        .unwrap();
+    conn.send(&opening).await.unwrap();
+    // Silent well past the stall timeout, well inside the idle timeout.
+    tokio::time::sleep(SHORT * 6).await;
+    let closed = loop {
+        match tokio::time::timeout(Duration::from_secs(10), conn.recv()).await {
+            Ok(Ok(Some(_))) => continue,
+            Ok(Ok(None)) | Ok(Err(_)) => break true,
+            Err(_) => break false,
+        }
+    };
+    assert!(closed, "the silent WebSocket is still open");
+    relay.stop().await;
+}
