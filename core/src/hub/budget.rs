@@ -165,7 +165,7 @@ impl<R> crate::hub::RunHub<R> {
             MIN_RUN_WEIGHT
         };
         // The copy saved for readers is the run's too.
-        let saved = self.saved.as_ref().map_or(0, |(_, bytes)| bytes.len());
+        let saved = self.saved.as_ref().map_or(0, super::saved::SaveMemo::bytes);
         let weight = weight.saturating_add(saved);
         match weight.cmp(&self.reserved) {
             std::cmp::Ordering::Greater => budget.force(self.run_id, weight - self.reserved),

@@ -44,6 +44,7 @@ mod lookup;
 mod operations;
 mod peers;
 mod reads;
+mod saved;
 mod settle;
 
 use std::sync::Arc;
@@ -53,6 +54,7 @@ pub use interface::{
     Stored,
 };
 pub use operations::{OpError, OpReply, RunOp};
+pub use saved::SavedRun;
 
 pub use crate::hub::budget::{MIN_RUN_WEIGHT, MemoryBudget};
 use crate::hub::content::Content;
@@ -142,8 +144,8 @@ pub struct RunHub<R> {
     memory_refused: bool,
     /// What this hub holds of the budget for its peers' last sync messages.
     kept_reserved: usize,
-    /// The document last saved for a reader, and the heads it was saved at.
-    saved: Option<(Vec<automerge::ChangeHash>, Arc<[u8]>)>,
+    /// The document last saved for readers, and the heads it holds.
+    saved: Option<saved::SaveMemo>,
 }
 
 impl<R> RunHub<R> {

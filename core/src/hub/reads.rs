@@ -1,12 +1,11 @@
 //! What a hub answers about its run without changing it: the state (now or at some
 //! heads), the title, a diff, the history, the changes since some heads, a fork, a save.
 
-use std::sync::Arc;
-
 use automerge::ChangeHash;
 
 use crate::doc::{ChangeEvent, HistoryEntry, RunDiff, RunDoc};
 use crate::hub::content::Content;
+use crate::hub::saved::{SaveMemo, SavedRun};
 use crate::hub::{Millis, OpError, RunHub};
 use crate::id::RunId;
 use crate::view::RunState;
@@ -101,19 +100,15 @@ impl<R> RunHub<R> {
         Ok(crate::lineage::save_applied(self.run()?.unchanged()))
     }
 
-    /// The whole document, saved, shared: saved once for each set of heads, however many
-    /// ask (one save of a 30 MB run is a second of CPU, and a hundred GETs of it cost 77 s
-    /// and 3.3 GB before: eighth attack, E24).
-    pub fn saved(&mut self) -> Result<Arc<[u8]>, OpError> {
-        let heads = self.run()?.unchanged().get_heads();
-        if let Some((at, bytes)) = &self.saved
-            && *at == heads
-        {
-            return Ok(bytes.clone());
-        }
-        let bytes: Arc<[u8]> = self.save()?.into();
-        self.saved = Some((heads, bytes.clone()));
-        Ok(bytes)
+    /// The whole document, saved, shared: saved once, then extended by the changes
+    /// each later read finds (saved once each), however many ask (one save of a 30 MB
+    /// run is a second of CPU: eighth attack, E24; tenth, E28).
+    pub fn saved(&mut self) -> Result<SavedRun, OpError> {
+        let mut memo = self.saved.take();
+        let doc = self.run()?.unchanged();
+        let saved = SaveMemo::saved(&mut memo, doc, crate::lineage::save_applied);
+        self.saved = memo;
+        Ok(saved)
     }
 
     /// The document's heads (none if it is not here).

@@ -98,10 +98,21 @@ pub async fn get_changes(
     caller: Caller,
 ) -> Result<impl IntoResponse, AppError> {
     caller.read(run)?;
-    let bytes = read(&docs, run, Read::Changes).await??;
+    let saved = read(&docs, run, Read::Changes).await??;
     // Shared with the run's task, not copied: each answer in flight is not another run.
-    let body = bytes::Bytes::from_owner(bytes);
-    Ok(([(header::CONTENT_TYPE, "application/octet-stream")], body))
+    let len = saved.len();
+    let parts = saved
+        .into_parts()
+        .into_iter()
+        .map(|part| Ok::<_, std::convert::Infallible>(bytes::Bytes::from_owner(part)));
+    let body = axum::body::Body::from_stream(futures_util::stream::iter(parts));
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
+            (header::CONTENT_LENGTH, len.to_string()),
+        ],
+        body,
+    ))
 }
 
 /// `GET /api/crdt/runs/{runId}/heads`: the document's heads (hex), empty if unknown.

@@ -21,7 +21,7 @@ pub enum Read {
     /// The run's title.
     Title(oneshot::Sender<Result<String, OpError>>),
     /// The whole document, saved.
-    Changes(oneshot::Sender<Result<std::sync::Arc<[u8]>, OpError>>),
+    Changes(oneshot::Sender<Result<runmesh_core::hub::SavedRun, OpError>>),
     /// The history of changes.
     History(oneshot::Sender<Result<Vec<HistoryEntry>, OpError>>),
     /// The run as it was at these heads.

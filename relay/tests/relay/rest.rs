@@ -448,3 +448,30 @@ async fn undo_fork_and_merge_over_rest() {
     assert_ne!(fork["runId"], run);
     relay.stop().await;
 }
+
+/// `GET …/changes` after each graft: the answer is the save shared by every reader
+/// plus the changes since (tenth attack, E28), and each loads as the whole run.
+#[tokio::test]
+async fn the_changes_read_after_each_graft_load_as_the_whole_run() {
+    let relay = TestRelay::start("us-east-1").await;
+    let run: runmesh_core::RunId = RUN.parse().unwrap();
+    for i in 0..5 {
+        let (status, _) = post(
+            &relay.http(&format!("/app/runs/{RUN}/graft")),
+            &json!({ "after": "step1", "agentName": format!("Agent{i}") }).to_string(),
+        )
+        .await;
+        assert_eq!(status, 201);
+        let resp = reqwest::get(relay.http(&format!("/api/crdt/runs/{RUN}/changes")))
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        let declared = resp.content_length();
+        let bytes = resp.bytes().await.unwrap();
+        assert_eq!(declared, Some(bytes.len() as u64));
+        let identity = runmesh_core::Identity::random("eu", "reader").unwrap();
+        let doc = runmesh_core::RunDoc::load(run, identity, &bytes).unwrap();
+        assert_eq!(doc.state().grafts.len(), i + 1, "after graft {i}");
+    }
+    relay.stop().await;
+}
