@@ -11,6 +11,10 @@ use automerge::{AutoCommit, ChangeHash};
 /// How many parts a saved run may have before it is saved whole again.
 pub const MAX_PARTS: usize = 1024;
 
+/// The change parts a saved run may have whatever its size (half of the whole save
+/// past 128 KiB).
+pub const MIN_ROOM: usize = 64 * 1024;
+
 /// A saved run: Automerge bytes in parts (a document chunk, then change chunks) that
 /// load as one document when put end to end.
 #[derive(Debug, Clone)]
@@ -63,8 +67,8 @@ impl SaveMemo {
     }
 
     /// `doc` saved: from the memo if it holds `doc`'s heads, the memo extended by the
-    /// changes since if they weigh at most half of the whole save, else saved whole
-    /// again by `save_whole`.
+    /// changes since if they weigh at most half of the whole save (or [`MIN_ROOM`]),
+    /// else saved whole again by `save_whole`.
     pub(super) fn saved(
         memo: &mut Option<SaveMemo>,
         doc: &mut AutoCommit,
@@ -112,7 +116,8 @@ impl SaveMemo {
             return false;
         }
         let changes = doc.save_after(&self.heads);
-        if changes.is_empty() || self.after + changes.len() > self.whole / 2 {
+        let room = (self.whole / 2).max(MIN_ROOM);
+        if changes.is_empty() || self.after + changes.len() > room {
             return false;
         }
         self.after += changes.len();
@@ -190,7 +195,7 @@ mod tests {
         let mut memo = None;
         SaveMemo::saved(&mut memo, &mut doc, save);
         let whole = memo.as_ref().unwrap().whole;
-        let big: String = (0..whole * 2)
+        let big: String = (0..(whole * 2).max(MIN_ROOM * 2))
             .map(|i| char::from(b'a' + (i * 11 % 26) as u8))
             .collect();
         doc.put(ROOT, "big", big).unwrap();
