@@ -4,8 +4,9 @@
 use automerge::ChangeHash;
 
 use crate::doc::RunDoc;
+use crate::doc::diff::{RunDiff, compare, fill_who};
 use crate::doc::history::{HistoryEntry, agreed_order, entries};
-use crate::doc::past::{RunDiff, Touched, compare, fill_who};
+use crate::doc::past::Touched;
 use crate::error::RunError;
 use crate::genesis::GENESIS_ACTOR;
 

@@ -1,6 +1,7 @@
 //! [`RunDoc`]: one run's Automerge document, its identity and its materialised view.
 
 mod create;
+mod diff;
 mod edits;
 mod feed;
 mod fork;
@@ -26,11 +27,11 @@ use crate::view::index::Applied;
 use view::View;
 
 pub use create::{MAX_STEP_NAME_CHARS, MAX_STEPS, MAX_TITLE_CHARS, StepSpec};
+pub use diff::{FlagChange, Restored, RunDiff, Who};
 pub use edits::MAX_AGENT_NAME_CHARS;
 pub use feed::ChangeEvent;
 pub use fork::ForkOf;
 pub use history::HistoryEntry;
-pub use past::{FlagChange, Restored, RunDiff, Who};
 
 /// A run document held by one replica.
 ///

@@ -39,6 +39,7 @@ mod durable;
 mod ephemeral;
 mod inputs;
 mod interface;
+mod links;
 mod loading;
 mod lookup;
 mod operations;
@@ -340,39 +341,6 @@ impl<R> RunHub<R> {
             Input::Tick => {
                 let clients = self.lookup.expire(now);
                 self.unavailable_to(clients, out);
-            }
-        }
-    }
-
-    /// Makes every live mesh link a peer of the run, if the run is here.
-    fn attach_mesh(&mut self) {
-        if !self.has_content() {
-            return;
-        }
-        for link in self.peers.mesh().to_vec() {
-            if self.peers.is_current(&link) && self.sync.has_peer(&link.peer) {
-                continue;
-            }
-            let peer = link.peer.clone();
-            self.attach(link);
-            self.sync.join(&peer);
-        }
-    }
-
-    /// Records `link` as its peer's connection; a new connection of a known peer starts a
-    /// new sync session.
-    fn attach(&mut self, link: Link) {
-        let peer = link.peer.clone();
-        if self.peers.attach(link) {
-            self.sync.remove_peer(&peer);
-        }
-    }
-
-    fn unavailable_to(&mut self, clients: Vec<PeerId>, out: &mut Vec<Effect<R>>) {
-        for client in clients {
-            if let Some(link) = self.peers.get(&client) {
-                let message = WireMessage::unavailable(self.id, &self.config.me, &client);
-                out.push(send(link, message));
             }
         }
     }

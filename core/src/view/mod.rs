@@ -8,6 +8,7 @@ mod model;
 mod names;
 mod pipeline;
 pub(crate) mod reader;
+mod records;
 mod siblings;
 mod state;
 
