@@ -6,6 +6,7 @@
 mod actions;
 mod connection;
 mod context;
+mod driver;
 mod identity;
 mod past;
 mod relay_runs;
