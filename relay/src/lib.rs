@@ -103,8 +103,10 @@ pub async fn state(config: &Config, shutdown: CancellationToken) -> anyhow::Resu
         divergence: divergence.clone(),
         digests,
         snapshot_retain: config.snapshot_retain,
-        idle_unload: config.idle_unload,
-        mesh_idle_unload: config.mesh_idle_unload,
+        idle: runmesh_core::node::IdlePeriods {
+            used: config.idle_unload.as_millis() as u64,
+            untouched: config.mesh_idle_unload.as_millis() as u64,
+        },
         started: Instant::now(),
         titles: runs::Titles::default(),
         loads: Arc::new(tokio::sync::Semaphore::new(runs::load_permits())),

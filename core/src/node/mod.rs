@@ -17,6 +17,7 @@
 //!   and the tie-break between two relays that dialled each other.
 //! - [`Holdings`] (`holdings.rs`): the runs each caller holds open, against its share
 //!   of the relay's memory.
+//! - [`Residency`] (`residency.rs`): when a loaded run leaves memory.
 
 mod admission;
 mod catch_up;
@@ -24,6 +25,7 @@ mod digests;
 mod grants;
 mod holdings;
 mod mesh_peers;
+mod residency;
 mod route;
 
 pub use admission::Admission;
@@ -32,4 +34,5 @@ pub use digests::RunDigests;
 pub use grants::{Access, Denied, Grants};
 pub use holdings::{Hold, Holdings};
 pub use mesh_peers::{LinkUp, MeshPeer, MeshPeers, replaces};
+pub use residency::{IdlePeriods, Residency};
 pub use route::{RouteError, Routed, SyncFrame, route};

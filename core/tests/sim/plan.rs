@@ -21,6 +21,9 @@ pub struct Plan {
     /// Both relays of a pair dial each other (each lists the other as a peer), so their
     /// links meet the tie-break.
     pub both_ways: bool,
+    /// How long idle runs stay in memory (used here; only touched by the mesh), in ms:
+    /// short, so runs leave and load again during the faults.
+    pub idle: (u64, u64),
 }
 
 impl Plan {
@@ -34,6 +37,7 @@ impl Plan {
             store_fail: rng.random_range(0..=4),
             duplicate: rng.random_range(0..=3),
             both_ways: rng.random_bool(0.5),
+            idle: (rng.random_range(200..3_000), rng.random_range(20..500)),
         }
     }
 }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use automerge::ChangeHash;
 use runmesh_core::hub::{HubConfig, Input, Link, Persist, PersistId, RunHub, RunOp};
-use runmesh_core::node::{Admission, CatchUp, MeshPeers, RunDigests};
+use runmesh_core::node::{Admission, CatchUp, IdlePeriods, MeshPeers, Residency, RunDigests};
 use runmesh_core::sync::{PeerId, PeerMetadata};
 use runmesh_core::{ActorId, DocumentId, Identity};
 
@@ -91,6 +91,9 @@ pub struct SimRelay {
     pumping: bool,
     config: Arc<HubConfig>,
     hubs: BTreeMap<DocumentId, RunHub<u64>>,
+    /// How long idle runs stay in memory, and each loaded run's clock for it.
+    pub idle: IdlePeriods,
+    residency: BTreeMap<DocumentId, Residency>,
     sessions: BTreeMap<u64, Session>,
     mesh: MeshPeers<Link>,
     /// A deliberately broken tie-break: both links of a pair are kept.
@@ -139,6 +142,11 @@ impl SimRelay {
             digests: RunDigests::new(&format!("relay-{index}-0")),
             config: config(index, 0),
             hubs: BTreeMap::new(),
+            idle: IdlePeriods {
+                used: 30_000,
+                untouched: 2_000,
+            },
+            residency: BTreeMap::new(),
             sessions: BTreeMap::new(),
             mesh: MeshPeers::new(PeerId::from(format!("relay-{index}-0"))),
             keep_duplicates: false,
@@ -179,11 +187,51 @@ impl SimRelay {
         Some(change)
     }
 
-    /// A hub's wake-up.
+    /// A hub's wake-up: time passes for it, and it leaves memory if its residency says
+    /// so (as the relay's run task does).
     pub fn wake(&mut self, now: u64, doc: DocumentId, out: &mut Vec<Out>) {
-        if self.hubs.contains_key(&doc) {
-            self.feed(now, doc, vec![Input::Tick], None, out);
+        if !self.hubs.contains_key(&doc) {
+            return;
         }
+        self.feed(now, doc, vec![Input::Tick], None, out);
+        let offered = self.offered().contains(&doc);
+        let hub = self.hubs.get_mut(&doc).expect("loaded");
+        let made = !hub.heads().is_empty();
+        let idle = hub.is_idle() && !offered;
+        let residency = self.residency.get_mut(&doc).expect("loaded with its hub");
+        // Not leaving: the batch above woke it for when it may, if it is idle.
+        if residency.wake(now, made, false, idle) {
+            self.unload(doc);
+        }
+    }
+
+    /// Wakes `doc` when it may leave memory, if it is idle now: a run that is not idle
+    /// becomes so through an input, which looks again. (The relay's run task wakes
+    /// anyway; here a wake-up that can do nothing would keep the world busy.)
+    pub(super) fn wake_to_leave(&mut self, doc: DocumentId, out: &mut Vec<Out>) {
+        let offered = self.offered().contains(&doc);
+        let hub = self.hubs.get_mut(&doc).expect("loaded");
+        if offered || !hub.is_idle() {
+            return;
+        }
+        let made = !hub.heads().is_empty();
+        let at = self.residency[&doc].leaves_at(made, false);
+        out.push(Out::Wake { doc, at });
+    }
+
+    /// The runs a catch-up is offering: they stay until they are in step or out of
+    /// time, as the relay's run task does while someone waits for it to settle.
+    fn offered(&self) -> std::collections::BTreeSet<DocumentId> {
+        self.catch_ups
+            .values()
+            .flat_map(|(_, c)| c.offered().copied())
+            .collect()
+    }
+
+    fn unload(&mut self, doc: DocumentId) {
+        self.hubs.remove(&doc);
+        self.residency.remove(&doc);
+        self.differs.retain(|(d, _), _| *d != doc);
     }
 
     /// A write completed (`ok`) or failed.
@@ -218,17 +266,16 @@ impl SimRelay {
 
     /// Drops every run that is idle from memory.
     pub fn unload_idle(&mut self) {
-        // A run a catch-up is offering stays until it is in step or out of time, as the
-        // relay's run task does while someone waits for it to settle.
-        let offered: std::collections::BTreeSet<DocumentId> = self
-            .catch_ups
-            .values()
-            .flat_map(|(_, c)| c.offered().copied())
-            .collect();
-        self.hubs
-            .retain(|doc, hub| offered.contains(doc) || !hub.is_idle());
-        let hubs = &self.hubs;
-        self.differs.retain(|(doc, _), _| hubs.contains_key(doc));
+        let offered = self.offered();
+        let mut idle = Vec::new();
+        for (doc, hub) in &mut self.hubs {
+            if !offered.contains(doc) && hub.is_idle() {
+                idle.push(*doc);
+            }
+        }
+        for doc in idle {
+            self.unload(doc);
+        }
     }
 
     /// The relay crashes: memory is gone; each write in flight lands or is lost as
@@ -240,6 +287,7 @@ impl SimRelay {
         self.up = false;
         self.epoch += 1;
         self.hubs.clear();
+        self.residency.clear();
         self.mesh = self.fresh_mesh();
         self.catch_ups.clear();
         self.differs.clear();

@@ -102,6 +102,10 @@ impl World {
         for relay in &mut relays {
             relay.ack_before_write = broken;
             relay.log = log;
+            relay.idle = runmesh_core::node::IdlePeriods {
+                used: plan.idle.0,
+                untouched: plan.idle.1,
+            };
         }
         let clients = (0..plan.clients)
             .map(|c| SimClient::new(c, rng.random_range(0..plan.relays), runs[c % plan.runs]))

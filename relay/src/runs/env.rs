@@ -30,10 +30,9 @@ pub struct TaskEnv {
     pub digests: Digests,
     /// Snapshots kept per run.
     pub snapshot_retain: u32,
-    /// Unload a run after this long without a client or a command.
-    pub idle_unload: Duration,
-    /// Unload a run only other relays touched after this long without a command.
-    pub mesh_idle_unload: Duration,
+    /// How long an idle run stays in memory (`--idle-unload-secs`, and
+    /// `--mesh-idle-unload-ms` for one only other relays touched).
+    pub idle: runmesh_core::node::IdlePeriods,
     /// The origin of the hubs' clock.
     pub started: Instant,
     /// The runs' titles, as tasks read them (for the run list).

@@ -40,8 +40,6 @@ pub(crate) struct Shell {
     differs: HashMap<PeerId, bool>,
     /// Who waits for the run to be in step with a mesh peer (offers of a catch-up).
     settling: HashMap<PeerId, Vec<oneshot::Sender<()>>>,
-    /// Whether a client or a REST call has used the run since it was loaded.
-    used_here: bool,
     /// Whether the hub found the relay's memory full since this was last asked.
     memory_full: bool,
     /// The run list has this run's title.
@@ -62,7 +60,6 @@ impl Shell {
             behind_store: false,
             differs: HashMap::new(),
             settling: HashMap::new(),
-            used_here: false,
             memory_full: false,
             titled: false,
         };
@@ -120,19 +117,21 @@ impl Shell {
         !self.hub.heads().is_empty()
     }
 
-    /// Whether only other relays have touched the run since it was loaded.
-    pub(crate) fn only_mesh_touched(&self) -> bool {
-        !self.used_here && self.followers.receiver_count() == 0
+    /// Whether someone follows the run's changes (the change feed).
+    pub(crate) fn followed(&self) -> bool {
+        self.followers.receiver_count() > 0
     }
 
-    /// Handles a batch of commands: one hub batch (one persist), then the reads.
-    pub(crate) async fn commands(&mut self, batch: Vec<DocCmd>) {
+    /// Handles a batch of commands: one hub batch (one persist), then the reads. Says
+    /// whether a client or a REST call was in it (not only other relays).
+    pub(crate) async fn commands(&mut self, batch: Vec<DocCmd>) -> bool {
+        let mut here = false;
         let mut inputs = Vec::with_capacity(batch.len());
         let mut reads = Vec::new();
         // Events other relays appended, for one read (`Some(empty)`: read the run).
         let mut elsewhere: Option<Vec<i64>> = None;
         for cmd in batch {
-            self.used_here |= match &cmd {
+            here |= match &cmd {
                 DocCmd::Sync { from, .. } | DocCmd::Ephemeral { from, .. } => !from.is_mesh(),
                 DocCmd::Op { .. } | DocCmd::Read(_) => true,
                 _ => false,
@@ -161,6 +160,7 @@ impl Shell {
         for read in reads {
             self.read(read);
         }
+        here
     }
 
     /// The mesh links changed.

@@ -1,12 +1,12 @@
 //! The task that owns one run: it waits for commands, a mesh change or the hub's next
-//! wake-up, hands each batch to its [`Shell`], and leaves memory once the run has been
-//! idle for `--idle-unload-secs` (`--mesh-idle-unload-ms` if only other relays touched
-//! it since it was loaded).
+//! wake-up, hands each batch to its [`Shell`], and leaves memory when the run's
+//! [`Residency`] says (idle for `--idle-unload-secs`, or `--mesh-idle-unload-ms` if
+//! only other relays touched it since it was loaded).
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use runmesh_core::DocumentId;
+use runmesh_core::node::Residency;
 use tokio::sync::mpsc;
 
 use crate::runs::command::DocCmd;
@@ -31,18 +31,13 @@ pub(crate) async fn run(
     let mut shell = Shell::start(env.clone(), id).await;
     // Counted once loaded (a task may wait for its turn to load: `TaskEnv::loads`).
     env.metrics.runs_loaded(1);
-    let mut active = Instant::now();
+    let mut residency = Residency::new(env.now(), env.idle);
     let mut mesh_open = true;
     loop {
         if shell.refused_for_memory() && slots.leave(&id, generation, &rx) {
             break; // the next request loads it again
         }
-        let idle_at = active
-            + if shell.only_mesh_touched() || !shell.exists() {
-                env.mesh_idle_unload
-            } else {
-                env.idle_unload
-            };
+        let idle_at = env.instant(residency.leaves_at(shell.exists(), shell.followed()));
         let wake_at = shell
             .next_wake()
             .map_or(idle_at, |at| env.instant(at).min(idle_at));
@@ -61,8 +56,8 @@ pub(crate) async fn run(
                 batch.retain(|cmd| !matches!(cmd, DocCmd::Shed));
                 let shed = batch.len() < before;
                 if !batch.is_empty() {
-                    shell.commands(batch).await;
-                    active = Instant::now();
+                    let here = shell.commands(batch).await;
+                    residency.used(env.now(), here);
                 }
                 if shell.take_memory_full() {
                     slots.shed();
@@ -81,12 +76,10 @@ pub(crate) async fn run(
                 if shell.take_memory_full() {
                     slots.shed();
                 }
-                let idle = Instant::now() >= idle_at && shell.is_idle();
-                if idle && slots.leave(&id, generation, &rx) {
+                let (made, followed) = (shell.exists(), shell.followed());
+                let idle = shell.is_idle();
+                if residency.wake(env.now(), made, followed, idle) && slots.leave(&id, generation, &rx) {
                     break;
-                }
-                if Instant::now() >= idle_at {
-                    active = Instant::now();
                 }
             }
         }

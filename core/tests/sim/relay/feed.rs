@@ -7,6 +7,7 @@ use std::collections::VecDeque;
 
 use runmesh_core::DocumentId;
 use runmesh_core::hub::{Effect, Input, Link, PeerKind, RunHub};
+use runmesh_core::node::Residency;
 use runmesh_core::sync::{WireMessage, decode_message};
 
 use super::{MAX_BACKLOG, Out, SimRelay};
@@ -18,6 +19,7 @@ impl SimRelay {
         }
         let hub = RunHub::new(self.config.clone(), doc);
         self.hubs.insert(doc, hub);
+        self.residency.insert(doc, Residency::new(now, self.idle));
         let loaded = Input::Loaded(Ok(self.store.get().load(doc)));
         let mesh = Input::Mesh(self.mesh_links());
         self.feed(now, doc, vec![loaded, mesh], None, out);
@@ -35,6 +37,24 @@ impl SimRelay {
     ) {
         if !self.hubs.contains_key(&doc) {
             self.hub(now, doc, out);
+        }
+        // What the relay's run task counts as use: a command, not time or a store's
+        // outcome; a client's or an operation's, not only other relays'.
+        let used = inputs.iter().any(|i| {
+            !matches!(
+                i,
+                Input::Tick
+                    | Input::Loaded(_)
+                    | Input::Mesh(_)
+                    | Input::Stored(_)
+                    | Input::StoreFailed(..)
+            )
+        });
+        let here = from.is_some_and(|l| l.kind == PeerKind::Client)
+            || inputs.iter().any(|i| matches!(i, Input::Op { .. }));
+        if used {
+            let residency = self.residency.get_mut(&doc).expect("loaded with its hub");
+            residency.used(now, here);
         }
         let hub = self.hubs.get_mut(&doc).expect("just loaded");
         let mut queue = VecDeque::from(hub.handle_batch(now, inputs));
@@ -120,6 +140,7 @@ impl SimRelay {
                 hub.backlog()
             )));
         }
+        self.wake_to_leave(doc, out);
         self.after_batch(now, out);
     }
 
