@@ -56,9 +56,8 @@ fn run_id(rng: &mut ChaCha8Rng) -> DocumentId {
 
 /// Through CBOR and back, as the relay sends it; returns the bytes it took.
 fn over_the_wire(message: &DigestMessage) -> (DigestMessage, usize) {
-    let mut bytes = Vec::new();
-    ciborium::ser::into_writer(message, &mut bytes).unwrap();
-    (ciborium::de::from_reader(&bytes[..]).unwrap(), bytes.len())
+    let bytes = message.encode();
+    (DigestMessage::decode(&bytes).unwrap(), bytes.len())
 }
 
 /// What a reconciliation cost.
@@ -268,4 +267,36 @@ fn a_bad_range_is_refused_naming_what_is_wrong() {
         let err = ciborium::de::from_reader::<DigestMessage, _>(&bytes[..]).unwrap_err();
         assert!(err.to_string().contains(expected), "{err}");
     }
+}
+
+/// The eleventh attack's E32: one range asking for every run, repeated 250,000 times in
+/// one frame, made a reply listing every run for each copy (3.3 GB, the relay dead). A
+/// relay sends each part of the tree once, in at most `MAX_RANGES` ranges.
+#[test]
+fn ranges_that_overlap_or_are_too_many_are_refused() {
+    use runmesh_core::digest::{Body, MAX_RANGES, Range};
+    let all = |prefix: Vec<u8>| Range {
+        prefix,
+        body: Body::Items {
+            items: Vec::new(),
+            reply: true,
+        },
+    };
+    let refused = |ranges: Vec<Range>| {
+        DigestMessage::decode(&DigestMessage { ranges }.encode())
+            .unwrap_err()
+            .to_string()
+    };
+    let twice = refused(vec![all(vec![]), all(vec![])]);
+    assert!(twice.contains("overlap"), "{twice}");
+    let covered = refused(vec![all(vec![3]), all(vec![1]), all(vec![3, 7, 1])]);
+    assert!(covered.contains("[3] and [3, 7, 1] overlap"), "{covered}");
+    let many: Vec<Range> = (0..=MAX_RANGES as u32)
+        .map(|i| all((0..4).map(|k| ((i >> (4 * k)) & 15) as u8).collect()))
+        .collect();
+    let err = refused(many);
+    assert!(err.contains("over the limit of 32768"), "{err}");
+    // Disjoint ranges, however many up to the limit, pass.
+    let siblings: Vec<Range> = (0..16).map(|n| all(vec![n])).collect();
+    assert!(DigestMessage::decode(&DigestMessage { ranges: siblings }.encode()).is_ok());
 }

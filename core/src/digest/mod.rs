@@ -24,4 +24,4 @@ mod wire;
 
 pub use index::{DigestIndex, Fingerprint};
 pub use reconcile::{Reconciled, respond, start};
-pub use wire::{Body, DigestError, DigestMessage, Range};
+pub use wire::{Body, DigestError, DigestMessage, MAX_RANGES, Range};

@@ -69,7 +69,29 @@ pub enum DigestError {
     /// Both or neither of sums and items.
     #[error("a digest range must carry either sums or items")]
     Body,
+    /// More ranges than one reply of a relay holds.
+    #[error("a digest message of {count} ranges is over the limit of {MAX_RANGES}")]
+    TooManyRanges {
+        /// Ranges sent.
+        count: usize,
+    },
+    /// Two ranges that cover the same runs: a relay sends each range of the tree once.
+    #[error(
+        "digest ranges {outer:?} and {inner:?} overlap: each part of the tree may be sent once"
+    )]
+    Overlap {
+        /// The shorter prefix.
+        outer: Vec<u8>,
+        /// A prefix it covers (or the same one again).
+        inner: Vec<u8>,
+    },
 }
+
+/// The most ranges one digest message may carry. A relay packs its replies in messages
+/// of about 256 KiB, and the smallest range takes about 10 bytes; a message naming
+/// more ranges, or one range twice, is not a relay's (eleventh attack, E32: one 23-byte
+/// range repeated 250,000 times made a reply listing every run for each copy).
+pub const MAX_RANGES: usize = 32 * 1024;
 
 const SUM_BYTES: usize = 20;
 const ITEM_BYTES: usize = 32;
@@ -170,9 +192,34 @@ impl DigestMessage {
         out
     }
 
-    /// The message from its CBOR, or what is wrong with it.
+    /// The message from its CBOR, or what is wrong with it: it must be readable, name
+    /// at most [`MAX_RANGES`] ranges, and no part of the tree twice.
     pub fn decode(bytes: &[u8]) -> Result<Self, DigestError> {
-        ciborium::de::from_reader(bytes).map_err(|e| DigestError::Malformed(e.to_string()))
+        let message: Self =
+            ciborium::de::from_reader(bytes).map_err(|e| DigestError::Malformed(e.to_string()))?;
+        message.check()?;
+        Ok(message)
+    }
+
+    /// Whether the ranges are few enough and disjoint.
+    fn check(&self) -> Result<(), DigestError> {
+        if self.ranges.len() > MAX_RANGES {
+            return Err(DigestError::TooManyRanges {
+                count: self.ranges.len(),
+            });
+        }
+        let mut prefixes: Vec<&[u8]> = self.ranges.iter().map(|r| &r.prefix[..]).collect();
+        prefixes.sort_unstable();
+        // Sorted, a prefix that covers another is followed by one it covers.
+        for pair in prefixes.windows(2) {
+            if pair[1].starts_with(pair[0]) {
+                return Err(DigestError::Overlap {
+                    outer: pair[0].to_vec(),
+                    inner: pair[1].to_vec(),
+                });
+            }
+        }
+        Ok(())
     }
 }
 

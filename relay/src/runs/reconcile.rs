@@ -44,14 +44,25 @@ impl Documents {
         }
     }
 
+    /// Sends a digest frame within the link's queue allowance, as every frame to a peer
+    /// is: a peer that leaves too much unread is cut off (its next link reconciles
+    /// afresh), and a closed link drops the frame.
     async fn send_digest(&self, link: &PeerLink, message: &DigestMessage) {
         let frame = WireMessage::Digest {
             sender_id: self.me().clone(),
             target_id: link.peer().clone(),
             data: message.encode(),
-        };
-        // A closed link drops the frame: its next link reconciles afresh.
-        let _ = link.tx.send(frame.encode()).await;
+        }
+        .encode();
+        let len = frame.len();
+        if !link.outbox.take(len) {
+            tracing::warn!(peer = %link.peer(), "mesh peer leaves too many bytes unread; disconnecting it");
+            link.close.cancel();
+            return;
+        }
+        if link.tx.send(frame).await.is_err() {
+            link.outbox.sent(len);
+        }
     }
 }
 

@@ -163,6 +163,22 @@ async fn send_sync(
     mesh: bool,
     data: Vec<u8>,
 ) -> Result<String, &'static str> {
+    send_message(relay, mesh, |me, relay| WireMessage::Sync {
+        document_id: run.document_id(),
+        sender_id: me,
+        target_id: relay,
+        data,
+    })
+    .await
+}
+
+/// Sends the message `make` makes (from this peer to the relay's) over a new connection,
+/// as [`send_sync`] does.
+async fn send_message(
+    relay: &ChildRelay,
+    mesh: bool,
+    make: impl FnOnce(PeerId, PeerId) -> WireMessage,
+) -> Result<String, &'static str> {
     let me = PeerId::random("hostile");
     let (metadata, token) = if mesh {
         let metadata = PeerMetadata {
@@ -176,12 +192,7 @@ async fn send_sync(
     let mut conn = Connection::connect_with_token(&relay.ws(), me.clone(), metadata, token)
         .await
         .unwrap();
-    let message = WireMessage::Sync {
-        document_id: run.document_id(),
-        sender_id: me,
-        target_id: conn.remote.peer.clone(),
-        data,
-    };
+    let message = make(me, conn.remote.peer.clone());
     conn.send(&message).await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
@@ -291,5 +302,37 @@ async fn a_mesh_peer_sending_hostile_sync_messages_gets_error_frames() {
         .send_sync(true, sync_message(Some(&four_billion_probes()), &[]))
         .await;
     assert!(refusal.contains("bloom filter probes"), "{refusal}");
+    relay.assert_alive().await;
+}
+
+/// The eleventh attack's E32: a 23-byte digest range asking for every run, repeated in
+/// one frame, made the relay build a reply listing every run for each copy (3.3 GB: dead
+/// in 9 s). A relay sends each part of the tree once: the frame is refused by name.
+#[tokio::test]
+async fn a_digest_that_names_one_range_many_times_is_refused_and_the_relay_lives() {
+    use runmesh_core::digest::{Body, DigestMessage, Range};
+    let mut relay = Capped::start().await;
+    let all = Range {
+        prefix: Vec::new(),
+        body: Body::Items {
+            items: Vec::new(),
+            reply: true,
+        },
+    };
+    let data = DigestMessage {
+        ranges: vec![all; 20_000],
+    }
+    .encode();
+    let answer = send_message(&relay.relay, true, |me, to| WireMessage::Digest {
+        sender_id: me,
+        target_id: to,
+        data,
+    })
+    .await;
+    if answer.is_err() {
+        relay.failed("while answering the digest").await;
+    }
+    let message = answer.unwrap();
+    assert!(message.contains("overlap"), "{message}");
     relay.assert_alive().await;
 }
