@@ -74,7 +74,7 @@ fn a_read_grant_syncs_but_may_not_write_and_nothing_is_spent() {
         why.starts_with("forbidden: this token grants no access"),
         "{why}"
     );
-    assert!(session.ephemeral(doc(other)).is_err());
+    assert!(session.ephemeral(doc(other), 1, 0).is_err());
     assert_eq!(session.attached().count(), 1);
 }
 
@@ -157,4 +157,57 @@ fn frames_route_by_who_sent_them() {
         route(join, &peer, PeerKind::Client),
         Ok(Routed::End(None))
     ));
+}
+
+/// The eleventh attack's E34: presence frames of 15 MB, copied to every other peer of
+/// the run, took a relay to 3.6 GB. An ephemeral message over 64 KiB is refused by
+/// name, from a client or a relay.
+#[test]
+fn ephemeral_data_over_the_limit_is_refused_naming_it() {
+    use runmesh_core::node::MAX_PRESENCE_BYTES;
+    let peer = PeerId::from("client");
+    let run = RunId::random();
+    let ephemeral = |len: usize| WireMessage::Ephemeral {
+        sender_id: peer.clone(),
+        target_id: PeerId::from("relay"),
+        count: 1,
+        session_id: "s".into(),
+        document_id: doc(run),
+        data: vec![7; len],
+    };
+    for kind in [PeerKind::Client, PeerKind::Mesh] {
+        assert!(route(ephemeral(MAX_PRESENCE_BYTES), &peer, kind).is_ok());
+        let err = route(ephemeral(MAX_PRESENCE_BYTES + 1), &peer, kind).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "ephemeral data of 65537 bytes is over the limit of 65536 bytes"
+        );
+    }
+}
+
+/// A client may send so many ephemeral bytes a second; past that they are dropped
+/// (`false`), not refused, and the next second starts afresh. A relay is not limited:
+/// it carries many clients' presence.
+#[test]
+fn a_client_s_presence_past_its_allowance_is_dropped_for_the_rest_of_the_second() {
+    use runmesh_core::node::PRESENCE_BYTES_PER_SEC;
+    let run = RunId::random();
+    let mut session = Admission::new(user(&[(run, Access::Read)]), 10);
+    let piece = PRESENCE_BYTES_PER_SEC / 4;
+    for _ in 0..4 {
+        assert_eq!(session.ephemeral(doc(run), piece, 5_000), Ok(true));
+    }
+    assert_eq!(session.ephemeral(doc(run), 1, 5_999), Ok(false));
+    assert_eq!(session.ephemeral(doc(run), piece, 6_000), Ok(true));
+    let other = RunId::random();
+    assert!(
+        session
+            .ephemeral(doc(other), 1, 6_000)
+            .unwrap_err()
+            .starts_with("forbidden")
+    );
+    let mut link = Admission::new(Grants::Mesh, 1);
+    for _ in 0..8 {
+        assert_eq!(link.ephemeral(doc(run), piece, 5_000), Ok(true));
+    }
 }

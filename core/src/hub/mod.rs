@@ -269,7 +269,7 @@ impl<R> RunHub<R> {
                     count,
                     data,
                 } = presence;
-                if !self.echoes.first_time(&session_id, count) {
+                if !self.echoes.first_time(sender.as_str(), &session_id, count) {
                     return; // it came round the mesh
                 }
                 let others = self.peers.others(&from.peer);

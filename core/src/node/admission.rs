@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use automerge::sync::Message;
 
-use crate::hub::PeerKind;
+use crate::hub::{Millis, PeerKind};
 use crate::id::{DocumentId, RunId};
 use crate::node::{Access, Grants};
 
@@ -16,7 +16,14 @@ pub struct Admission {
     kind: PeerKind,
     attached: HashSet<DocumentId>,
     max_runs: usize,
+    /// The ephemeral bytes a client sent in the current second, and which second.
+    presence: (Millis, usize),
 }
+
+/// The ephemeral bytes (presence, cursors) a client session may send per second; more
+/// is dropped, as presence may be (the next one says the same, newer). Each is copied to
+/// every other peer of the run (eleventh attack, E34).
+pub const PRESENCE_BYTES_PER_SEC: usize = 256 * 1024;
 
 impl Admission {
     /// A session with `grants`, syncing at most `max_runs` runs (mesh links: any number).
@@ -31,6 +38,7 @@ impl Admission {
             kind,
             attached: HashSet::new(),
             max_runs,
+            presence: (0, 0),
         }
     }
 
@@ -88,11 +96,25 @@ impl Admission {
             .map_err(|limited| format!("changes refused, nothing applied: {limited}"))
     }
 
-    /// Admits ephemeral data for `doc`: the run is readable.
-    pub fn ephemeral(&self, doc: DocumentId) -> Result<(), String> {
+    /// Admits `len` bytes of ephemeral data for `doc` at `now`: an error if the run is not
+    /// readable; `false` (drop it) if a client is past [`PRESENCE_BYTES_PER_SEC`]. Mesh
+    /// peers carry many clients' presence, each admitted where it came in.
+    pub fn ephemeral(&mut self, doc: DocumentId, len: usize, now: Millis) -> Result<bool, String> {
         self.grants
             .check(RunId::from(doc), Access::Read)
-            .map_err(|why| format!("forbidden: {why}"))
+            .map_err(|why| format!("forbidden: {why}"))?;
+        if self.kind == PeerKind::Mesh {
+            return Ok(true);
+        }
+        let second = now / 1000;
+        if self.presence.0 != second {
+            self.presence = (second, 0);
+        }
+        if self.presence.1.saturating_add(len) > PRESENCE_BYTES_PER_SEC {
+            return Ok(false);
+        }
+        self.presence.1 += len;
+        Ok(true)
     }
 
     /// Whether this session syncs `doc` already.

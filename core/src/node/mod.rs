@@ -28,11 +28,11 @@ mod mesh_peers;
 mod residency;
 mod route;
 
-pub use admission::Admission;
+pub use admission::{Admission, PRESENCE_BYTES_PER_SEC};
 pub use catch_up::{CatchUp, CatchUpProgress, IN_FLIGHT, SETTLE_MS};
 pub use digests::RunDigests;
 pub use grants::{Access, Denied, Grants};
 pub use holdings::{Hold, Holdings};
 pub use mesh_peers::{LinkUp, MeshPeer, MeshPeers, replaces};
 pub use residency::{IdlePeriods, Residency};
-pub use route::{RouteError, Routed, SyncFrame, route};
+pub use route::{MAX_PRESENCE_BYTES, RouteError, Routed, SyncFrame, route};

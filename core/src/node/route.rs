@@ -57,6 +57,11 @@ pub enum RouteError {
     Protocol(String),
 }
 
+/// The largest ephemeral message (presence, cursors) a peer may send: the relay copies
+/// it to every other peer of the run (eleventh attack, E34: 15 MB presence frames to 40
+/// readers took a relay to 3.6 GB before any queue was counted).
+pub const MAX_PRESENCE_BYTES: usize = 64 * 1024;
+
 /// What `message`, from `peer` at the other end of a `kind` link, asks for.
 pub fn route(message: WireMessage, peer: &PeerId, kind: PeerKind) -> Result<Routed, RouteError> {
     let mesh = kind == PeerKind::Mesh;
@@ -67,6 +72,12 @@ pub fn route(message: WireMessage, peer: &PeerId, kind: PeerKind) -> Result<Rout
         WireMessage::Request {
             document_id, data, ..
         } => sync(document_id, &data, true)?,
+        WireMessage::Ephemeral { data, .. } if data.len() > MAX_PRESENCE_BYTES => {
+            return Err(RouteError::Protocol(format!(
+                "ephemeral data of {} bytes is over the limit of {MAX_PRESENCE_BYTES} bytes",
+                data.len()
+            )));
+        }
         WireMessage::Ephemeral {
             document_id,
             sender_id,

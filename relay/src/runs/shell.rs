@@ -319,9 +319,13 @@ impl Shell {
         if matches!(message, WireMessage::Sync { .. }) {
             self.env.metrics.sync_message();
         }
+        let presence = matches!(message, WireMessage::Ephemeral { .. });
         let frame = message.encode();
         let len = frame.len();
         if !peer.outbox.take(len) {
+            if presence {
+                return None; // presence may be lost; a slow reader is not cut off for it
+            }
             tracing::warn!(doc = %self.id, peer = %to.peer, "peer leaves too many bytes unread; disconnecting it");
             peer.close.cancel();
             self.forget(to);
@@ -329,6 +333,10 @@ impl Shell {
         }
         match peer.tx.try_send(frame) {
             Ok(()) => None,
+            Err(TrySendError::Full(_)) if presence => {
+                peer.outbox.sent(len);
+                None
+            }
             Err(TrySendError::Full(_)) => {
                 peer.outbox.sent(len);
                 tracing::warn!(doc = %self.id, peer = %to.peer, "peer is not keeping up; disconnecting it");

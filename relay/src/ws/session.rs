@@ -177,9 +177,14 @@ impl Session {
         match routed {
             Routed::Sync(frame) => self.on_sync(frame).await,
             Routed::Ephemeral { doc, presence } => {
-                self.admission
-                    .ephemeral(doc)
+                let now = self.env.docs.env().now();
+                let admitted = self
+                    .admission
+                    .ephemeral(doc, presence.data.len(), now)
                     .map_err(|why| self.protocol_error(why))?;
+                if !admitted {
+                    return Ok(()); // past the session's presence allowance: dropped
+                }
                 let from = self.link.clone();
                 self.env
                     .docs
