@@ -60,7 +60,10 @@ mod tests {
         for i in 0..SESSIONS {
             assert!(echoes.first_time("q", &format!("s{i}"), 1));
         }
-        assert!(echoes.first_time("p", "a", 2), "a was forgotten, the oldest");
+        assert!(
+            echoes.first_time("p", "a", 2),
+            "a was forgotten, the oldest"
+        );
         assert!(!echoes.first_time("q", "s255", 1));
     }
 
@@ -69,6 +72,9 @@ mod tests {
         let mut echoes = Echoes::default();
         assert!(echoes.first_time("victim", "s", 1));
         assert!(echoes.first_time("attacker", "s", u64::MAX));
-        assert!(echoes.first_time("victim", "s", 2), "the victim still speaks");
+        assert!(
+            echoes.first_time("victim", "s", 2),
+            "the victim still speaks"
+        );
     }
 }

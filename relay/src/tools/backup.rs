@@ -178,8 +178,11 @@ pub async fn import(
     let max_weight = max_document_bytes.saturating_mul(runmesh_core::hub::LOAD_CEILING);
     let mut tar = tar::Archive::new(input);
     let mut done = Imported::default();
+    // Raw: `tar` would read a GNU long-name or pax extension entry whole, whatever its
+    // size, to apply it to the next (a 3 GiB long name: 2.1 GB resident: eleventh attack,
+    // E33). Export writes none; they are looked at here, by their header, unread.
     let entries = match tar.entries() {
-        Ok(entries) => entries,
+        Ok(entries) => entries.raw(true),
         Err(e) => {
             done.stopped = Some(format!("the archive {label} cannot be read: {e}"));
             return Ok(done);
@@ -204,6 +207,14 @@ pub async fn import(
         };
         // A short read is not an error to `tar`: compare with the size the header gives.
         let size = entry.size();
+        let kind = entry.header().entry_type();
+        if let Some(why) = not_a_run(kind, size) {
+            if let Some(why) = why {
+                done.refused.push((name.clone(), why));
+            }
+            last = Some(name);
+            continue;
+        }
         // Stored bytes never weigh more than they inflate to: an entry larger than a run
         // may weigh is refused before it is read (a 2 KB archive of a sparse entry
         // declared 8 GiB, and `import` read it whole: tenth attack, E30).
@@ -238,6 +249,38 @@ pub async fn import(
         last = Some(name);
     }
     Ok(done)
+}
+
+/// The most bytes of an extension entry (pax, GNU long name) skipped without a word.
+const EXTENSION_BYTES: u64 = 64 * 1024;
+
+/// Whether an entry of type `kind` and `size` bytes cannot be a run, and if so whether
+/// to say why: `Some(None)` skips it silently (a small extension header, which an
+/// archiver may add); `Some(Some(why))` refuses it by name. Only a regular file with
+/// bytes in it is read.
+fn not_a_run(kind: tar::EntryType, size: u64) -> Option<Option<String>> {
+    let extension = kind.is_pax_local_extensions()
+        || kind.is_pax_global_extensions()
+        || kind.is_gnu_longname()
+        || kind.is_gnu_longlink();
+    if extension {
+        return Some((size > EXTENSION_BYTES).then(|| {
+            format!(
+                "an extension header ({kind:?}) of {size} bytes, over {EXTENSION_BYTES}: not read"
+            )
+        }));
+    }
+    if !kind.is_file() {
+        return Some(Some(format!(
+            "a {kind:?} entry, not a regular file: not read"
+        )));
+    }
+    if size == 0 {
+        return Some(Some(
+            "an empty file: a run has at least its first change".into(),
+        ));
+    }
+    None
 }
 
 /// Why one entry was not imported.

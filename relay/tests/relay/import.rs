@@ -251,3 +251,67 @@ async fn an_entry_declaring_more_than_a_run_may_weigh_is_refused_unread() {
     assert!(err.contains(&refused), "{err}");
     assert!(err.contains("imported 1 runs"), "{err}");
 }
+
+/// The eleventh attack's E33: `tar` read a GNU long-name entry whole before `import`
+/// saw it (3 GiB declared: 2.1 GB resident), and a symbolic link named as a run was
+/// stored as an empty run that then answered 409. Only regular files with bytes are
+/// read; extension headers are judged by their header (a small one is skipped, a big
+/// one refused, unread); everything else is refused by name.
+#[tokio::test]
+async fn links_empty_files_and_big_extension_headers_are_refused_unread() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (first, first_bytes) = a_run("first");
+    let (second, second_bytes) = a_run("second");
+    let (link, empty) = (RunId::random(), RunId::random());
+    let mut bytes = archive(&[(entry_name(first), first_bytes)]);
+    bytes.truncate(bytes.len() - 1024); // the end-of-archive blocks
+    let mut append = |kind: tar::EntryType, name: &str, data: &[u8], size: u64| {
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(kind);
+        header.set_path(name).unwrap();
+        if kind == tar::EntryType::Symlink {
+            header.set_link_name("elsewhere").unwrap();
+        }
+        header.set_size(size);
+        header.set_mode(0o644);
+        header.set_cksum();
+        bytes.extend_from_slice(header.as_bytes());
+        bytes.extend_from_slice(data);
+        bytes.extend(vec![0u8; (512 - data.len() % 512) % 512]);
+    };
+    append(tar::EntryType::Symlink, &entry_name(link), &[], 0);
+    append(tar::EntryType::Regular, &entry_name(empty), &[], 0);
+    // A small pax header, as some archivers add, before a run that imports.
+    let pax = b"19 comment=hello12\n";
+    append(
+        tar::EntryType::XHeader,
+        "PaxHeaders/x",
+        pax,
+        pax.len() as u64,
+    );
+    append(
+        tar::EntryType::Regular,
+        &entry_name(second),
+        &second_bytes,
+        second_bytes.len() as u64,
+    );
+    // A long name declaring 3 GiB, and the archive ends.
+    append(tar::EntryType::GNULongName, "././@LongLink", &[], 3 << 30);
+    let (ok, err) = import(tmp.path(), &bytes);
+    assert!(!ok, "{err}");
+    for expected in [
+        format!(
+            "{} not imported: a Symlink entry, not a regular file",
+            entry_name(link)
+        ),
+        format!("{} not imported: an empty file", entry_name(empty)),
+        "an extension header (GNULongName) of 3221225472 bytes".to_owned(),
+        "imported 2 runs".to_owned(),
+    ] {
+        assert!(err.contains(&expected), "{expected:?} in {err}");
+    }
+    assert!(
+        !err.contains("PaxHeaders"),
+        "a small pax header is skipped: {err}"
+    );
+}
