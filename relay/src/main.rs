@@ -43,10 +43,13 @@ enum Command {
 
 fn main() -> anyhow::Result<()> {
     // Logs go to stderr; stdout carries only the "listening on" line scripts read.
+    // Automerge logs at ERROR what it refuses of bytes from outside, which the relay
+    // handles and reports itself: anyone allowed to write could fill the log with it.
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,automerge=off".into()),
         )
         .init();
     let cli = Cli::parse();
