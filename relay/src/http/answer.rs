@@ -10,7 +10,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use runmesh_core::{ChangeHash, RunId};
+use runmesh_core::RunId;
 
 use crate::http::error::AppError;
 use crate::http::reads::{StateBody, read};
@@ -136,11 +136,6 @@ fn split_outside_quotes(text: &str) -> Vec<&str> {
     parts
 }
 
-/// Heads as the API shows them: hex hashes.
-pub fn hex(heads: &[ChangeHash]) -> Vec<String> {
-    heads.iter().map(ToString::to_string).collect()
-}
-
 /// Answers a change to `run` with `body` (what it did), and with the run as it is now under
 /// `state` when the client asked for it (if the run cannot be read, the answer is what the
 /// change did, without `Preference-Applied`: the change itself is made).
@@ -149,15 +144,19 @@ pub async fn answer(
     run: RunId,
     wanted: Wanted,
     status: StatusCode,
-    mut body: serde_json::Value,
+    body: impl serde::Serialize,
 ) -> Response {
+    let mut body = serde_json::to_value(body).expect("answers serialize");
     let mut applied = wanted.preferred;
     if wanted.want == Return::Representation {
         // Read after the change was answered: the run as it is now (RFC 7240's "current
         // state"), which holds the change and perhaps others made since.
         let now = read(&app.docs, run, Read::State).await;
         match now.and_then(|state| state.map_err(AppError::from)) {
-            Ok(state) => body["state"] = serde_json::json!(StateBody::new(state, &app.region)),
+            Ok(state) => {
+                let state = StateBody::new(state, &app.region);
+                body["state"] = serde_json::to_value(state).expect("the state serializes");
+            }
             // The change is made and stored: an error would tell the client otherwise. It
             // gets what the change did, without the preference applied.
             Err(e) => {

@@ -66,7 +66,10 @@ impl AppError {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, code) = self.parts();
-        let body = serde_json::json!({ "error": code, "message": self.to_string() });
+        let body = crate::http::bodies::Failure {
+            error: code,
+            message: self.to_string(),
+        };
         let mut response = (status, Json(body)).into_response();
         if let Self::RateLimited(limited) = &self {
             response

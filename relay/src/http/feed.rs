@@ -146,8 +146,12 @@ impl End {
     }
 
     fn event(&self) -> Event {
-        let data = serde_json::json!({ "code": self.code(), "reason": self.to_string() });
-        Event::default().event("end").data(data.to_string())
+        let data = crate::http::bodies::FeedEnd {
+            code: self.code(),
+            reason: self.to_string(),
+        };
+        let data = serde_json::to_string(&data).expect("the end serializes");
+        Event::default().event("end").data(data)
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod answer;
 mod app;
+mod bodies;
 mod body;
 mod caller;
 mod error;

@@ -1,5 +1,6 @@
 //! Health, readiness, metrics and mesh status.
 
+use crate::http::bodies::{Health, Resynced, ResyncedPeer};
 use axum::Json;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{StatusCode, header};
@@ -16,7 +17,11 @@ use crate::tls::PeerAddr;
 
 /// `GET /health/live`: the process is up.
 pub async fn live() -> impl IntoResponse {
-    Json(serde_json::json!({ "status": "live" }))
+    Json(Health {
+        status: "live",
+        store: None,
+        region: None,
+    })
 }
 
 /// `GET /health/ready`: the store answers and the relay is not shutting down.
@@ -28,12 +33,12 @@ pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    let body = serde_json::json!({
-        "status": if ok { "ready" } else { "unavailable" },
-        "store": if store_ok { "ok" } else { "failing" },
-        "region": state.region,
-    });
-    (status, Json(body))
+    let body = Health {
+        status: if ok { "ready" } else { "unavailable" },
+        store: Some(if store_ok { "ok" } else { "failing" }),
+        region: Some(&state.region),
+    };
+    (status, Json(body)).into_response()
 }
 
 /// `GET /metrics`: Prometheus text, for the `--metrics-token` bearer or a credential
@@ -78,9 +83,9 @@ pub async fn metrics(
 /// `GET /api/crdt/mesh/status`
 pub async fn mesh_status(State(state): State<AppState>, _caller: Caller) -> impl IntoResponse {
     let mut body = state.mesh.status();
-    body["peerId"] = serde_json::json!(state.me);
-    body["runsLoaded"] = serde_json::json!(state.docs.loaded().len());
-    Json(body)
+    body.peer_id = Some(state.me.clone());
+    body.runs_loaded = Some(state.docs.loaded().len());
+    Json(body).into_response()
 }
 
 /// Body of `POST …/register-peer`.
@@ -113,9 +118,17 @@ pub async fn register_peer(
     }
     let mut peers = Vec::new();
     for (link, url) in links {
-        peers.push(serde_json::json!({ "peerId": link.peer(), "url": url }));
+        peers.push(ResyncedPeer {
+            peer_id: link.peer().clone(),
+            url,
+        });
         crate::mesh::offer_all(state.docs.clone(), link).await;
     }
-    let body = serde_json::json!({ "runId": run, "peerRegion": region, "status": "resynced", "peers": peers });
-    Ok((StatusCode::ACCEPTED, Json(body)))
+    let body = Resynced {
+        run_id: run,
+        peer_region: region,
+        status: "resynced",
+        peers,
+    };
+    Ok((StatusCode::ACCEPTED, Json(body)).into_response())
 }

@@ -12,7 +12,8 @@ use runmesh_core::{ChangeHash, RunId};
 use serde::Deserialize;
 use tokio::sync::oneshot;
 
-use crate::http::answer::{Wanted, answer, hex};
+use crate::http::answer::{Wanted, answer};
+use crate::http::bodies::{Created, ForkOf, Merged, Undone, hex};
 use crate::http::body::{JsonBody, SmallBody};
 use crate::http::caller::Caller;
 use crate::http::error::AppError;
@@ -45,12 +46,12 @@ pub async fn undo(
     let change = one_hash("change", &body.change)?;
     caller.write(&state, run)?;
     let reply = op(&state, run, RunOp::Undo { change }, caller.user()).await?;
-    let body = serde_json::json!({
-        "runId": run,
-        "undone": change.to_string(),
-        "change": reply.change.map(|h| h.to_string()),
-        "heads": hex(&reply.heads),
-    });
+    let body = Undone {
+        run_id: run,
+        undone: change.to_string(),
+        change: reply.change.map(|h| h.to_string()),
+        heads: hex(&reply.heads),
+    };
     Ok(answer(&state, run, wanted, StatusCode::OK, body).await)
 }
 
@@ -113,13 +114,10 @@ pub async fn fork(
     state.docs.send(run.document_id(), DocCmd::Read(read)).await;
     let bytes = rx.await.map_err(|_| AppError::Internal)??;
     let reply = op(&state, new, RunOp::Adopt { bytes }, user).await?;
-    let body = serde_json::json!({
-        "runId": new,
-        "documentId": new.document_id().to_string(),
-        "url": new.document_id().url(),
-        "forkOf": { "runId": run },
-        "heads": hex(&reply.heads),
-    });
+    let body = Created {
+        fork_of: Some(ForkOf { run_id: run }),
+        ..Created::new(new, &reply.heads)
+    };
     Ok(answer(&state, new, wanted, StatusCode::CREATED, body).await)
 }
 
@@ -169,12 +167,12 @@ pub async fn merge(
         })?;
     let bytes = bytes.to_vec();
     let reply = op(&state, run, RunOp::Merge { from, bytes }, caller.user()).await?;
-    let body = serde_json::json!({
-        "runId": run,
-        "from": from,
-        "merged": reply.changed,
-        "heads": hex(&reply.heads),
-    });
+    let body = Merged {
+        run_id: run,
+        from,
+        merged: reply.changed,
+        heads: hex(&reply.heads),
+    };
     Ok(answer(&state, run, wanted, StatusCode::OK, body).await)
 }
 

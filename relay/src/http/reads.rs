@@ -1,5 +1,6 @@
 //! The run reads: `GET /api/crdt/runs` and `GET /api/crdt/runs/{runId}/…`.
 
+use crate::http::bodies::{Heads, HistoryPage, ListedRun, RunsPage};
 use axum::Json;
 use axum::extract::State;
 use axum::http::header;
@@ -127,7 +128,7 @@ pub async fn get_heads(
         Err(AppError::NotFound(_)) => Vec::new(),
         Err(e) => return Err(e),
     };
-    Ok(Json(serde_json::json!({ "runId": run, "heads": heads })))
+    Ok(Json(Heads { run_id: run, heads }))
 }
 
 /// `GET /api/crdt/runs/{runId}/history?limit=&after=`: a page of the run's changes in the
@@ -155,12 +156,13 @@ pub async fn get_history(
     let next = more
         .then(|| entries.last().map(|e| e.hash.clone()))
         .flatten();
-    Ok(Json(serde_json::json!({
-        "runId": run,
-        "history": entries,
-        "total": history.len(),
-        "next": next,
-    })))
+    let page = HistoryPage {
+        run_id: run,
+        history: entries,
+        total: history.len(),
+        next,
+    };
+    Ok(Json(page).into_response())
 }
 
 /// Titles read at once for a listing: each is a run loaded, if it is not in memory.
@@ -197,11 +199,11 @@ pub async fn list_runs(
                     Some(title) => Some(title),
                     None => read(docs, run, Read::Title).await.ok().and_then(Result::ok),
                 };
-                serde_json::json!({
-                    "runId": run,
-                    "documentId": run.document_id().to_string(),
-                    "title": title,
-                })
+                ListedRun {
+                    run_id: run,
+                    document_id: run.document_id().to_string(),
+                    title,
+                }
             }
         })
         .buffered(TITLES_AT_ONCE)
@@ -210,11 +212,11 @@ pub async fn list_runs(
     let next = more
         .then(|| items.last().map(ToString::to_string))
         .flatten();
-    Ok(Json(serde_json::json!({
-        "runs": runs,
-        "total": readable.len(),
-        "next": next,
-    })))
+    Ok(Json(RunsPage {
+        runs,
+        total: readable.len(),
+        next,
+    }))
 }
 
 /// The state as the spec shapes it, plus the relay's region.

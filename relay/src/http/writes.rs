@@ -12,7 +12,8 @@ use serde::Deserialize;
 use tokio::sync::oneshot;
 
 use crate::auth::Access;
-use crate::http::answer::{Wanted, answer, hex};
+use crate::http::answer::{Wanted, answer};
+use crate::http::bodies::{Created, Grafted, Synced, Touched, hex};
 use crate::http::body::{JsonBody, WrappedJsonBody};
 use crate::http::caller::Caller;
 use crate::http::error::AppError;
@@ -114,14 +115,15 @@ pub async fn post_sync(
         caller.user(),
     )
     .await?;
-    Ok(Json(serde_json::json!({
-        "runId": run,
-        "applied": reply.changed,
-        "sourceRegion": source_region,
-        "lamportTimestamp": reply.lamport,
-        "senderLamportTimestamp": body.lamport_timestamp,
-        "region": state.region,
-    })))
+    Ok(Json(Synced {
+        run_id: run,
+        applied: reply.changed,
+        source_region: &source_region,
+        lamport_timestamp: reply.lamport,
+        sender_lamport_timestamp: body.lamport_timestamp,
+        region: &state.region,
+    })
+    .into_response())
 }
 
 /// Body of `POST /api/crdt/runs`.
@@ -176,12 +178,7 @@ pub async fn create_run(
         caller.user(),
     )
     .await?;
-    let body = serde_json::json!({
-        "runId": run,
-        "documentId": run.document_id().to_string(),
-        "url": run.document_id().url(),
-        "heads": hex(&reply.heads),
-    });
+    let body = Created::new(run, &reply.heads);
     Ok(answer(&state, run, wanted, StatusCode::CREATED, body).await)
 }
 
@@ -206,11 +203,11 @@ pub async fn graft(
         agent_name: body.agent_name,
     };
     let reply = change(&state, run, graft, &caller).await?;
-    let body = serde_json::json!({
-        "graftId": reply.graft,
-        "runId": run,
-        "heads": hex(&reply.heads),
-    });
+    let body = Grafted {
+        graft_id: reply.graft,
+        run_id: run,
+        heads: hex(&reply.heads),
+    };
     Ok(answer(&state, run, wanted, StatusCode::CREATED, body).await)
 }
 
@@ -231,7 +228,7 @@ pub async fn prune(
 ) -> Result<Response, AppError> {
     let node = body.node_id;
     let reply = change(&state, run, RunOp::Prune { node: node.clone() }, &caller).await?;
-    let body = touched(run, "nodeId", &node, &reply);
+    let body = touched(run, Some(&node), None, &reply);
     Ok(answer(&state, run, wanted, StatusCode::OK, body).await)
 }
 
@@ -245,7 +242,7 @@ pub async fn restore(
 ) -> Result<Response, AppError> {
     let node = body.node_id;
     let reply = change(&state, run, RunOp::Restore { node: node.clone() }, &caller).await?;
-    let body = touched(run, "nodeId", &node, &reply);
+    let body = touched(run, Some(&node), None, &reply);
     Ok(answer(&state, run, wanted, StatusCode::OK, body).await)
 }
 
@@ -270,7 +267,7 @@ pub async fn set_flag(
         value,
     };
     let reply = change(&state, run, set, &caller).await?;
-    let body = touched(run, "key", &key, &reply);
+    let body = touched(run, None, Some(&key), &reply);
     Ok(answer(&state, run, wanted, StatusCode::OK, body).await)
 }
 
@@ -284,17 +281,23 @@ pub async fn clear_flag(
 ) -> Result<Response, AppError> {
     let clear = RunOp::ClearFlag { key: key.clone() };
     let reply = change(&state, run, clear, &caller).await?;
-    let body = touched(run, "key", &key, &reply);
+    let body = touched(run, None, Some(&key), &reply);
     Ok(answer(&state, run, wanted, StatusCode::OK, body).await)
 }
 
 /// What a change to one node or flag answers: `{runId, <what>: id, changed, heads}`
 /// (`changed` is false when it was already so: a prune of a pruned node).
-fn touched(run: RunId, what: &str, id: &str, reply: &OpReply) -> serde_json::Value {
-    serde_json::json!({
-        "runId": run,
-        what: id,
-        "changed": reply.changed,
-        "heads": hex(&reply.heads),
-    })
+fn touched<'a>(
+    run: RunId,
+    node_id: Option<&'a str>,
+    key: Option<&'a str>,
+    reply: &OpReply,
+) -> Touched<'a> {
+    Touched {
+        run_id: run,
+        node_id,
+        key,
+        changed: reply.changed,
+        heads: hex(&reply.heads),
+    }
 }
