@@ -18,6 +18,8 @@
 //! - [`Holdings`] (`holdings.rs`): the runs each caller holds open, against its share
 //!   of the relay's memory.
 //! - [`Residency`] (`residency.rs`): when a loaded run leaves memory.
+//! - [`fits`], [`overflow`] (`outbox.rs`): what a peer's outbound queue may hold, and
+//!   what becomes of a frame it cannot take.
 
 mod admission;
 mod catch_up;
@@ -25,6 +27,7 @@ mod digests;
 mod grants;
 mod holdings;
 mod mesh_peers;
+mod outbox;
 mod residency;
 mod route;
 
@@ -34,5 +37,6 @@ pub use digests::RunDigests;
 pub use grants::{Access, Denied, Grants};
 pub use holdings::{Hold, Holdings};
 pub use mesh_peers::{LinkUp, MeshPeer, MeshPeers, replaces};
+pub use outbox::{CLIENT_QUEUE_BYTES, MESH_QUEUE_BYTES, Overflow, fits, overflow, queue_cap};
 pub use residency::{IdlePeriods, Residency};
 pub use route::{MAX_PRESENCE_BYTES, RouteError, Routed, SyncFrame, route};

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use rand::Rng;
 use runmesh_core::Backoff;
+use runmesh_core::node::{Overflow, overflow};
+use runmesh_core::sync::WireMessage;
 
 use crate::net::{Conn, End, Event};
 use crate::world::World;
@@ -29,7 +31,13 @@ impl World {
         c.in_flight[dir] += 1;
         c.sent[dir] += 1;
         if matches!(from, End::Relay(_)) && c.in_flight[dir] > PEER_QUEUE {
-            // The relay's shell cuts a peer that lets its queue fill.
+            // A frame the peer's queue cannot take, as the relay's shell treats it.
+            c.in_flight[dir] -= 1;
+            let message = WireMessage::decode(&frame, usize::MAX);
+            if message.is_ok_and(|m| overflow(&m) == Overflow::Drop) {
+                self.counts.dropped += 1;
+                return;
+            }
             self.counts.evictions += 1;
             let _ = self.cut(conn);
             return;

@@ -65,6 +65,8 @@ pub struct Counts {
     pub client_crashes: u64,
     pub broken_connections: u64,
     pub evictions: u64,
+    /// Presence a full queue dropped (rather than cutting its reader off).
+    pub dropped: u64,
     pub operations: u64,
     /// Appends another relay sharing the store heard of, and notifications lost.
     pub notifications: u64,
@@ -82,6 +84,7 @@ impl std::ops::AddAssign for Counts {
         self.client_crashes += o.client_crashes;
         self.broken_connections += o.broken_connections;
         self.evictions += o.evictions;
+        self.dropped += o.dropped;
         self.operations += o.operations;
         self.notifications += o.notifications;
         self.lost_notifications += o.lost_notifications;

@@ -6,16 +6,10 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use runmesh_core::hub::{Link, MemoryBudget, PeerKind, SessionId};
+use runmesh_core::node::{fits, queue_cap};
 use runmesh_core::sync::PeerId;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-
-/// The most bytes a client may leave unread in its queue, besides one frame of any size
-/// (a whole run, to a client that has nothing).
-pub const PEER_QUEUE_BYTES: usize = 64 * 1024 * 1024;
-
-/// The same for a mesh link, which a catch-up sends many whole runs at once.
-pub const MESH_QUEUE_BYTES: usize = 4 * PEER_QUEUE_BYTES;
 
 /// What is queued for one connection, in bytes, counted in the relay's memory budget: a
 /// peer that asked for a whole run again and again and read nothing was sent a copy each
@@ -25,21 +19,17 @@ pub const MESH_QUEUE_BYTES: usize = 4 * PEER_QUEUE_BYTES;
 pub struct Outbox {
     queued: AtomicUsize,
     budget: Option<Arc<MemoryBudget>>,
-    /// What it may leave unread besides one frame: a mesh link more than a client (a
-    /// catch-up offers many whole runs at once to a relay that asked for none of
-    /// them), but a link that stops reading is cut off as a client is (tenth attack,
-    /// E27: a "relay" repeating the client's attack killed an uncapped relay).
+    /// What it may leave unread besides one frame ([`queue_cap`]).
     cap: usize,
 }
 
 impl Outbox {
-    /// Counts a frame of `len` bytes queued; `false` if the peer is not keeping up (it has
-    /// frames waiting and this one would take it past [`PEER_QUEUE_BYTES`], or
-    /// [`MESH_QUEUE_BYTES`] for a relay) or the relay's memory (`--max-loaded-bytes`)
+    /// Counts a frame of `len` bytes queued; `false` if the peer is not keeping up (the
+    /// frame does not [`fits`] its queue) or the relay's memory (`--max-loaded-bytes`)
     /// cannot hold it.
     pub fn take(&self, len: usize) -> bool {
         let queued = self.queued.load(Ordering::Acquire);
-        if queued > 0 && queued.saturating_add(len) > self.cap {
+        if !fits(queued, len, self.cap) {
             return false;
         }
         if let Some(budget) = &self.budget
@@ -112,11 +102,7 @@ impl PeerLink {
             outbox: Arc::new(Outbox {
                 queued: AtomicUsize::new(0),
                 budget,
-                cap: if kind == PeerKind::Client {
-                    PEER_QUEUE_BYTES
-                } else {
-                    MESH_QUEUE_BYTES
-                },
+                cap: queue_cap(kind),
             }),
         };
         (link, rx)

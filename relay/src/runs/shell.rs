@@ -10,6 +10,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use runmesh_core::hub::{Effect, Input, Link, RunHub};
+use runmesh_core::node::{self, Overflow};
 use runmesh_core::sync::{PeerId, WireMessage};
 use runmesh_core::{ChangeHash, DocumentId, RunId};
 use tokio::sync::mpsc::error::TrySendError;
@@ -308,9 +309,10 @@ impl Shell {
         });
     }
 
-    /// Sends to the peer's queue. A peer whose queue is full is not keeping up: it is cut
-    /// off (it resyncs from scratch when it reconnects) rather than buffered without
-    /// bound; the hub hears that it left.
+    /// Sends to the peer's queue. A frame the queue cannot take meets core's
+    /// [`node::overflow`] rule: presence is dropped; otherwise the peer is not keeping up
+    /// and is cut off (it resyncs from scratch when it reconnects) rather than buffered
+    /// without bound, and the hub hears that it left.
     fn send(&mut self, to: &Link, message: WireMessage) -> Option<Input<OpAnswer>> {
         let peer = self
             .links
@@ -319,12 +321,12 @@ impl Shell {
         if matches!(message, WireMessage::Sync { .. }) {
             self.env.metrics.sync_message();
         }
-        let presence = matches!(message, WireMessage::Ephemeral { .. });
+        let overflow = node::overflow(&message);
         let frame = message.encode();
         let len = frame.len();
         if !peer.outbox.take(len) {
-            if presence {
-                return None; // presence may be lost; a slow reader is not cut off for it
+            if overflow == Overflow::Drop {
+                return None;
             }
             tracing::warn!(doc = %self.id, peer = %to.peer, "peer leaves too many bytes unread; disconnecting it");
             peer.close.cancel();
@@ -333,7 +335,7 @@ impl Shell {
         }
         match peer.tx.try_send(frame) {
             Ok(()) => None,
-            Err(TrySendError::Full(_)) if presence => {
+            Err(TrySendError::Full(_)) if overflow == Overflow::Drop => {
                 peer.outbox.sent(len);
                 None
             }

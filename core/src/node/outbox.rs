@@ -1,0 +1,81 @@
+//! A peer's outbound queue, as rules: how many bytes it may leave unread, and what
+//! becomes of a frame its queue cannot take. The relay counts the bytes (shared by the
+//! run tasks that send to the peer and the socket's writer); the simulation counts its
+//! own; both decide here.
+
+use crate::hub::PeerKind;
+use crate::sync::WireMessage;
+
+/// The most bytes a client may leave unread in its queue, besides one frame of any size
+/// (a whole run, to a client that has nothing).
+pub const CLIENT_QUEUE_BYTES: usize = 64 * 1024 * 1024;
+
+/// The same for a mesh link, which a catch-up sends many whole runs at once.
+pub const MESH_QUEUE_BYTES: usize = 4 * CLIENT_QUEUE_BYTES;
+
+/// What a peer of `kind` may leave unread besides one frame: a relay more than a client
+/// (a catch-up offers many whole runs at once to a relay that asked for none of them),
+/// but a link that stops reading is cut off as a client is (tenth attack, E27).
+pub fn queue_cap(kind: PeerKind) -> usize {
+    match kind {
+        PeerKind::Client => CLIENT_QUEUE_BYTES,
+        PeerKind::Mesh => MESH_QUEUE_BYTES,
+    }
+}
+
+/// Whether a frame of `len` bytes fits a queue holding `queued` bytes under `cap`: one
+/// frame of any size fits an empty queue.
+pub fn fits(queued: usize, len: usize, cap: usize) -> bool {
+    queued == 0 || queued.saturating_add(len) <= cap
+}
+
+/// What becomes of a frame the peer's queue cannot take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overflow {
+    /// Dropped: presence may be lost (the next says the same, newer), and a reader is
+    /// not cut off for it.
+    Drop,
+    /// The peer is not keeping up: it is cut off, and resyncs from scratch when it
+    /// reconnects (a sync message may not be lost while the session lives).
+    CutOff,
+}
+
+/// What becomes of `message` if the peer's queue cannot take it.
+pub fn overflow(message: &WireMessage) -> Overflow {
+    match message {
+        WireMessage::Ephemeral { .. } => Overflow::Drop,
+        _ => Overflow::CutOff,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sync::PeerId;
+
+    #[test]
+    fn one_frame_of_any_size_fits_an_empty_queue_and_then_the_cap_holds() {
+        let cap = queue_cap(PeerKind::Client);
+        assert!(fits(0, cap * 3, cap));
+        assert!(fits(cap - 10, 10, cap));
+        assert!(!fits(cap - 10, 11, cap));
+        assert!(!fits(usize::MAX, 1, cap), "no overflow of the count");
+        assert!(queue_cap(PeerKind::Mesh) > cap);
+    }
+
+    #[test]
+    fn presence_is_dropped_and_everything_else_cuts_the_peer_off() {
+        let (a, b) = (PeerId::from("a"), PeerId::from("b"));
+        let presence = WireMessage::Ephemeral {
+            sender_id: a.clone(),
+            target_id: b.clone(),
+            count: 1,
+            session_id: "s".into(),
+            document_id: crate::RunId::random().document_id(),
+            data: vec![1],
+        };
+        assert_eq!(overflow(&presence), Overflow::Drop);
+        let leave = WireMessage::Leave { sender_id: a };
+        assert_eq!(overflow(&leave), Overflow::CutOff);
+    }
+}
