@@ -15,6 +15,8 @@
 //!   mesh peers' to find the runs to offer them.
 //! - [`MeshPeers`] (`mesh_peers.rs`): the live links to other relays, one per relay,
 //!   and the tie-break between two relays that dialled each other.
+//! - [`Dialer`] (`dialer.rs`): one configured peer URL's dialling: when, and what each
+//!   outcome means (backoff, stand-by after a lost tie-break).
 //! - [`Holdings`] (`holdings.rs`): the runs each caller holds open, against its share
 //!   of the relay's memory.
 //! - [`Residency`] (`residency.rs`): when a loaded run leaves memory.
@@ -23,6 +25,7 @@
 
 mod admission;
 mod catch_up;
+mod dialer;
 mod digests;
 mod grants;
 mod holdings;
@@ -33,6 +36,7 @@ mod route;
 
 pub use admission::{Admission, PRESENCE_BYTES_PER_SEC};
 pub use catch_up::{CatchUp, CatchUpProgress, IN_FLIGHT, SETTLE_MS};
+pub use dialer::{Dial, Dialer};
 pub use digests::RunDigests;
 pub use grants::{Access, Denied, Grants};
 pub use holdings::{Hold, Holdings};

@@ -14,7 +14,7 @@ use crate::world::World;
 /// Frames a relay lets wait for one peer before it cuts the peer off as too slow.
 const PEER_QUEUE: usize = 12;
 
-fn backoff() -> Backoff {
+pub(crate) fn backoff() -> Backoff {
     Backoff::new(Duration::from_millis(50), Duration::from_millis(800))
 }
 
@@ -114,28 +114,34 @@ impl World {
             // A link between the two went down: whoever stood by for it dials again (the
             // relay's dialer sees that it has no link to the peer any more).
             for key in [(a, b), (b, a)] {
-                if self.relays[key.0].up
-                    && !self.relays[key.0].has_peer(self.relays[key.1].peer_id())
-                    && self.standing_by.remove(&key)
-                {
-                    self.schedule.at(
-                        self.now,
-                        Event::Dial {
-                            from: key.0,
-                            to: key.1,
-                        },
-                    );
-                }
+                self.stood_by(key);
             }
         }
         Ok(())
     }
 
+    /// If `pair`'s dialer stands by and the peer's link to it is gone, it dials again.
+    pub(crate) fn stood_by(&mut self, (from, to): (usize, usize)) {
+        let peer = self.relays[to].peer_id().clone();
+        let gone = self.relays[from].up && !self.relays[from].has_peer(&peer);
+        if let Some(dialer) = self.dialers.get_mut(&(from, to))
+            && gone
+            && dialer.standing_by().is_some()
+        {
+            let at = dialer.ended(self.now, self.rng.random());
+            self.schedule.at(at, Event::Dial { from, to });
+        }
+    }
+
+    /// `pair`'s link, which its dialer made, ended: it dials again (unless it stands by).
     pub(crate) fn redial(&mut self, pair: (usize, usize)) {
-        let failures = self.mesh_failures.entry(pair).or_default();
-        *failures += 1;
-        let wait = backoff().delay(*failures, self.rng.random());
-        let at = self.now + wait.as_millis() as u64;
+        let Some(dialer) = self.dialers.get_mut(&pair) else {
+            return; // the relay is down; it makes new dialers when it restarts
+        };
+        if dialer.standing_by().is_some() {
+            return;
+        }
+        let at = dialer.ended(self.now, self.rng.random());
         self.schedule.at(
             at,
             Event::Dial {
@@ -147,19 +153,22 @@ impl World {
 
     pub(crate) fn dial(&mut self, from: usize, to: usize) -> Result<(), String> {
         let pair = (from, to);
-        if self.mesh_conn.contains_key(&pair) || self.standing_by.contains(&pair) {
-            return Ok(());
+        let now = self.now;
+        let Some(dialer) = self.dialers.get_mut(&pair) else {
+            return Ok(()); // the relay is down
+        };
+        if !dialer.dial(now) {
+            return Ok(()); // not due (an older wake-up), or linked, or standing by
         }
         let pair_key = (from.min(to), from.max(to));
         let reachable =
             self.relays[from].up && self.relays[to].up && !self.partitioned.contains(&pair_key);
         if !reachable {
-            if self.relays[from].up {
-                self.redial(pair);
-            }
+            let at = dialer.failed(now, self.rng.random());
+            self.schedule.at(at, Event::Dial { from, to });
             return Ok(());
         }
-        self.mesh_failures.insert(pair, 0);
+        dialer.linked();
         let conn = self.open(End::Relay(from), End::Relay(to));
         self.mesh_conn.insert(pair, conn);
         self.relays[to].accepted(conn);

@@ -13,6 +13,7 @@ use automerge::ChangeHash;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use runmesh_core::hub::RunOp;
+use runmesh_core::node::Dialer;
 use runmesh_core::{DocumentId, FlagValue, RunId, StepSpec};
 
 pub use crate::plan::{Counts, Plan, Summary};
@@ -58,8 +59,8 @@ pub struct World {
     /// The live connection each relay dialled to each other, by (dialler, dialled).
     pub(crate) mesh_conn: BTreeMap<(usize, usize), u64>,
     /// Diallers whose link lost the tie-break, standing by while the peer's link lives.
-    pub(crate) standing_by: BTreeSet<(usize, usize)>,
-    pub(crate) mesh_failures: BTreeMap<(usize, usize), u32>,
+    /// Each relay's dialer of each peer it dials, as the relay's are: core's.
+    pub(crate) dialers: BTreeMap<(usize, usize), Dialer>,
     pub(crate) partitioned: BTreeSet<(usize, usize)>,
     pub(crate) schedule: Schedule,
     pub(crate) healing: bool,
@@ -131,8 +132,7 @@ impl World {
             next_conn: 0,
             mesh_pairs,
             mesh_conn: BTreeMap::new(),
-            standing_by: BTreeSet::new(),
-            mesh_failures: BTreeMap::new(),
+            dialers: BTreeMap::new(),
             partitioned: BTreeSet::new(),
             schedule: Schedule::default(),
             healing: false,
@@ -184,6 +184,8 @@ impl World {
             self.op(relay, run.document_id(), create)?;
         }
         for (from, to) in self.dials() {
+            self.dialers
+                .insert((from, to), Dialer::new(crate::links::backoff(), 0));
             self.schedule.at(0, Event::Dial { from, to });
         }
         for client in 0..self.clients.len() {
@@ -277,8 +279,12 @@ impl World {
                     return Ok(());
                 }
                 self.relays[relay].restart()?;
+                // A new process: new dialers, which dial at once. Its peers' dialers
+                // find it up at their next attempt.
                 for (from, to) in self.dials() {
-                    if from == relay || to == relay {
+                    if from == relay {
+                        let dialer = Dialer::new(crate::links::backoff(), self.now);
+                        self.dialers.insert((from, to), dialer);
                         self.schedule.at(self.now, Event::Dial { from, to });
                     }
                 }
@@ -312,9 +318,6 @@ impl World {
                 self.schedule.at(self.now, Event::Restart { relay });
             }
         }
-        for (from, to) in self.dials() {
-            self.schedule.at(self.now + 1, Event::Dial { from, to });
-        }
         for client in 0..self.clients.len() {
             self.clients[client].online = true;
             self.schedule.at(self.now + 1, Event::Connect { client });
@@ -331,12 +334,9 @@ impl World {
                     self.cut(conn)?;
                 }
             }
-        } else if self.partitioned.remove(&pair) {
-            for (from, to) in self.dials() {
-                if (from.min(to), from.max(to)) == pair {
-                    self.schedule.at(self.now, Event::Dial { from, to });
-                }
-            }
+        } else {
+            // The dialers find the way open at their next attempt.
+            self.partitioned.remove(&pair);
         }
         Ok(())
     }

@@ -1,11 +1,13 @@
 //! One task per configured peer URL: dial, run the session, and when it ends dial again,
-//! forever, waiting as [`Backoff`] says (100 ms doubling up to `--mesh-backoff-max-ms`).
+//! forever, when core's [`node::Dialer`](runmesh_core::node::Dialer) says ([`Backoff`]:
+//! 100 ms doubling up to `--mesh-backoff-max-ms`; stand-by after a lost tie-break).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use runmesh_core::Backoff;
+use runmesh_core::node::Dialer;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 
@@ -53,7 +55,7 @@ pub fn spawn_all(
         mesh.dialer_up(url, false);
     }
     for index in 0..plan.urls.len() {
-        let dialer = Dialer {
+        let dialer = DialTask {
             mesh: mesh.clone(),
             sessions: sessions.clone(),
             plan: plan.clone(),
@@ -70,7 +72,7 @@ fn jitter() -> f64 {
     f64::from(u32::from_le_bytes(b)) / f64::from(u32::MAX)
 }
 
-struct Dialer {
+struct DialTask {
     mesh: Arc<Mesh>,
     sessions: SessionEnv,
     plan: Arc<DialPlan>,
@@ -78,7 +80,7 @@ struct Dialer {
     shutdown: CancellationToken,
 }
 
-impl Dialer {
+impl DialTask {
     fn url(&self) -> &str {
         &self.plan.urls[self.index]
     }
@@ -89,31 +91,42 @@ impl Dialer {
 
     async fn dial_forever(self) {
         let backoff = Backoff::new(BACKOFF_START, self.plan.backoff_max);
+        let env = self.mesh.docs().env();
+        let mut dialer = Dialer::new(backoff, env.now());
         let mut failures = 0u32;
         while !self.shutdown.is_cancelled() {
-            match self.dial_once().await {
-                Ok(()) => failures = 0,
+            if let Some(at) = dialer.next_dial() {
+                tokio::select! {
+                    () = tokio::time::sleep_until(env.instant(at).into()) => {}
+                    () = self.shutdown.cancelled() => return,
+                }
+            }
+            if !dialer.dial(env.now()) {
+                continue;
+            }
+            match self.dial_once(&mut dialer).await {
+                Ok(()) => {
+                    failures = 0;
+                    dialer.ended(env.now(), jitter());
+                }
                 Err(e) => {
                     if failures == 0 {
                         tracing::warn!(url = %self.url(), error = %e, "CRDT mesh: cannot reach peer; retrying with backoff");
                     }
+                    failures += 1;
                     self.status(|s| {
                         s.attempts += 1;
                         s.last_error = Some(e.to_string());
                     });
+                    dialer.failed(env.now(), jitter());
                 }
-            }
-            failures = failures.saturating_add(1);
-            let delay = backoff.delay(failures, jitter());
-            tokio::select! {
-                () = tokio::time::sleep(delay) => {}
-                () = self.shutdown.cancelled() => return,
             }
         }
     }
 
     /// One connection's life: dial, join, run the session until it ends.
-    async fn dial_once(&self) -> Result<(), crate::client::ClientError> {
+    /// Tells `dialer` whether the link came up or stood by; `Ok` once it has ended.
+    async fn dial_once(&self, dialer: &mut Dialer) -> Result<(), crate::client::ClientError> {
         let url = self.url().to_owned();
         let me = self.sessions.me.clone();
         let token = self.plan.token.as_deref();
@@ -143,6 +156,7 @@ impl Dialer {
             .link_up(link.clone(), region, Dialled::ByUs { url: url.clone() })
         {
             // The peer's own link to us is the one both sides keep: wait while it lives.
+            dialer.stand_by(peer.clone());
             conn.close().await;
             tracing::debug!(%url, %peer, "CRDT mesh: the peer's link to us is kept; standing by");
             while self.mesh.has_peer(&peer) && !self.shutdown.is_cancelled() {
@@ -151,6 +165,7 @@ impl Dialer {
             self.status(|s| s.peer = None);
             return Ok(());
         }
+        dialer.linked();
         let (sink, stream) = conn.into_inner().split();
         let sink = sink.with(|out: Outgoing| {
             std::future::ready(Ok::<_, tokio_tungstenite::tungstenite::Error>(match out {

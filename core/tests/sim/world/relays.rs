@@ -104,14 +104,17 @@ impl World {
                         .iter()
                         .find(|(_, c)| **c == conn)
                         .map(|(k, _)| *k);
-                    self.cut(conn)?;
-                    if let Some((from, to)) = key {
+                    if let Some(key) = key {
                         // Stand by while the peer's link lives (it may be gone already).
-                        let peer = self.relays[to].peer_id().clone();
-                        if self.relays[from].has_peer(&peer) {
-                            self.mesh_conn.remove(&(from, to));
-                            self.standing_by.insert((from, to));
+                        let peer = self.relays[key.1].peer_id().clone();
+                        if let Some(dialer) = self.dialers.get_mut(&key) {
+                            dialer.stand_by(peer);
                         }
+                        self.mesh_conn.remove(&key);
+                        self.cut(conn)?;
+                        self.stood_by(key);
+                    } else {
+                        self.cut(conn)?;
                     }
                 }
                 Out::CatchUpWake { at } => {
@@ -172,7 +175,7 @@ impl World {
         for conn in broken {
             self.cut(conn)?;
         }
-        self.standing_by.retain(|(from, _)| *from != r);
+        self.dialers.retain(|(from, _), _| *from != r);
         for (&pair, &conn) in &self.mesh_conn.clone() {
             if pair.0 == r || pair.1 == r {
                 self.cut(conn)?;
