@@ -129,6 +129,12 @@ impl<L> MeshPeers<L> {
         self.links.contains_key(peer)
     }
 
+    /// Whether this relay starts reconciling on its live link to `peer`: it does if it
+    /// dialled the link (the other side answers; both then offer what the other lacks).
+    pub fn reconciles(&self, peer: &PeerId) -> bool {
+        self.links.get(peer).is_some_and(|l| l.dialer == self.me)
+    }
+
     /// The live link to `peer`.
     pub fn get(&self, peer: &PeerId) -> Option<&MeshPeer<L>> {
         self.links.get(peer)
@@ -182,8 +188,13 @@ mod tests {
             1,
         );
         assert!(matches!(first, LinkUp::Added));
+        assert!(
+            at_b.reconciles(&a),
+            "b dialled the live link: b starts reconciling"
+        );
         let second = at_b.link_up(a.clone(), SessionId(2), None, "eu".into(), 5, 2);
         assert!(matches!(second, LinkUp::Replaced(old) if old.session == SessionId(1)));
+        assert!(!at_b.reconciles(&a), "a dialled the live link: a starts");
         // b dials again: refused, a's link stays.
         let third = at_b.link_up(
             a.clone(),

@@ -93,7 +93,6 @@ impl Mesh {
             Dialled::ByUs { url } => Some(url),
             Dialled::ByThem => None,
         };
-        let we_dialled = url.is_some();
         let since = crate::runs::epoch_millis();
         let mut links = self.lock();
         let peer = link.peer().clone();
@@ -107,9 +106,9 @@ impl Mesh {
             LinkUp::Added => self.metrics.mesh_peers(1),
         }
         self.publish(&links);
+        let reconciles = links.reconciles(link.peer());
         drop(links);
-        // The dialler starts reconciling; both sides then offer what the other lacks.
-        if we_dialled {
+        if reconciles {
             let docs = self.docs.clone();
             tokio::spawn(async move { docs.start_reconcile(&link).await });
         }

@@ -67,7 +67,7 @@ impl SimRelay {
         self.mesh_changed(now, out);
         // Runs in memory sync on the link at once; the dialler starts reconciling the
         // stored ones.
-        if dialled {
+        if self.mesh.reconciles(&peer) {
             self.start_reconcile(conn, &peer, out);
         }
     }
