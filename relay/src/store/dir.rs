@@ -16,10 +16,10 @@ use runmesh_core::DocumentId;
 use runmesh_core::digest::Fingerprint;
 
 use crate::store::dir_digests::Journal;
-use crate::store::dir_layout::{log_path, snapshot_path};
+use crate::store::dir_layout::{
+    HEADER, log_path, newest_snapshot, read_log, snapshot_numbers, snapshot_path, sync_dir,
+};
 use crate::store::{EventMeta, Store, StoreError, Stored};
-
-const HEADER: usize = 8;
 
 /// A store in a directory on the local disk.
 #[derive(Debug, Clone)]
@@ -75,61 +75,6 @@ fn err(doc: &DocumentId, action: &'static str) -> impl FnOnce(io::Error) -> Stor
         action,
         source,
     }
-}
-
-/// Snapshot numbers present in `dir`, ascending.
-fn snapshot_numbers(dir: &Path) -> io::Result<Vec<u64>> {
-    let mut numbers: Vec<u64> = fs::read_dir(dir)?
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            let name = e.file_name().into_string().ok()?;
-            name.strip_prefix("snapshot-")?
-                .strip_suffix(".bin")?
-                .parse()
-                .ok()
-        })
-        .collect();
-    numbers.sort_unstable();
-    Ok(numbers)
-}
-
-fn newest_snapshot(dir: &Path) -> io::Result<u64> {
-    Ok(snapshot_numbers(dir)?.last().copied().unwrap_or(0))
-}
-
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
-}
-
-/// Reads whole records; with `repair`, truncates a torn tail so later appends stay
-/// readable.
-fn read_log(path: &Path, repair: bool) -> io::Result<Vec<Vec<u8>>> {
-    let bytes = match fs::read(path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e),
-    };
-    let mut chunks = Vec::new();
-    let mut at = 0;
-    while at + HEADER <= bytes.len() {
-        let len = u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes")) as usize;
-        let crc = u32::from_le_bytes(bytes[at + 4..at + 8].try_into().expect("4 bytes"));
-        let Some(body) = bytes.get(at + HEADER..at + HEADER + len) else {
-            break;
-        };
-        if crc32fast::hash(body) != crc {
-            break;
-        }
-        chunks.push(body.to_vec());
-        at += HEADER + len;
-    }
-    if repair && at < bytes.len() {
-        tracing::warn!(path = %path.display(), kept = at, dropped = bytes.len() - at, "truncating a torn log tail");
-        let file = OpenOptions::new().write(true).open(path)?;
-        file.set_len(at as u64)?;
-        file.sync_all()?;
-    }
-    Ok(chunks)
 }
 
 impl DirStore {
