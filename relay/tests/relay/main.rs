@@ -26,6 +26,7 @@ mod memory_share;
 mod observability;
 mod operations;
 mod pg_digests;
+mod pg_migration;
 mod pg_tls;
 mod raw;
 mod rest;
