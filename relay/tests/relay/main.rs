@@ -11,6 +11,7 @@ const RELAY: RelayBinary = RelayBinary(env!("CARGO_BIN_EXE_runmesh-relay"));
 mod accounting;
 mod answers;
 mod auth;
+mod auth_mesh;
 mod body_limits;
 mod connection_cap;
 mod deploy_files;
