@@ -45,5 +45,6 @@ mod sync;
 mod tls;
 mod token_expiry;
 mod token_query;
+mod unknown_runs;
 mod unread_queue;
 mod web_app;
