@@ -19,11 +19,15 @@ use runmesh_core::{MAX_DEPTH, RunDoc, RunError};
 use runmesh_testkit::chunks::{forge, hash_of};
 use runmesh_testkit::fixtures::*;
 
-fn actor(n: u8) -> ActorId {
+mod references;
+
+use references::steps_list;
+
+pub(crate) fn actor(n: u8) -> ActorId {
     ActorId::from(&[n; 16][..])
 }
 
-fn op(obj: Option<(u64, &ActorId)>, action: OpType) -> Op {
+pub(crate) fn op(obj: Option<(u64, &ActorId)>, action: OpType) -> Op {
     Op {
         action,
         obj: match obj {
@@ -38,10 +42,10 @@ fn op(obj: Option<(u64, &ActorId)>, action: OpType) -> Op {
 
 /// Where a change on the three-step run starts: right after its ops (1 to 79), as
 /// Automerge starts every change (a gap is refused: `OpsSkipped`).
-const START: u64 = 80;
+pub(crate) const START: u64 = 80;
 
 /// Where a change on `run` as it is starts: right after its last op.
-fn next_op(run: &mut RunDoc) -> u64 {
+pub(crate) fn next_op(run: &mut RunDoc) -> u64 {
     let doc = run.automerge_mut();
     doc.get_changes_meta(&[])
         .iter()
@@ -53,12 +57,12 @@ fn next_op(run: &mut RunDoc) -> u64 {
 
 /// A change by `by` (its change 1) on `deps`, starting at op `start`, encoded by
 /// Automerge.
-fn change(by: &ActorId, deps: Vec<ChangeHash>, start: u64, ops: Vec<Op>) -> Vec<u8> {
+pub(crate) fn change(by: &ActorId, deps: Vec<ChangeHash>, start: u64, ops: Vec<Op>) -> Vec<u8> {
     change_n(by, 1, deps, start, ops, Vec::new())
 }
 
 /// Change `seq` by `by`, with `extra` bytes after its ops.
-fn change_n(
+pub(crate) fn change_n(
     by: &ActorId,
     seq: u64,
     deps: Vec<ChangeHash>,
@@ -82,7 +86,7 @@ fn change_n(
 }
 
 /// The run after a refusal: nothing applied; it still saves, loads and grafts.
-fn still_sound(run: &mut RunDoc, heads: &[ChangeHash]) {
+pub(crate) fn still_sound(run: &mut RunDoc, heads: &[ChangeHash]) {
     assert_eq!(run.heads(), heads, "nothing applied");
     let saved = run.save();
     RunDoc::load(run_id(), who(9, "us", "x"), &saved).unwrap();
@@ -189,150 +193,6 @@ fn a_change_not_encoded_as_automerge_encodes_it_is_refused() {
     assert!(run.apply_bytes(fine.raw_bytes()).unwrap());
     let saved = run.save();
     RunDoc::load(run_id(), who(9, "us", "x"), &saved).unwrap();
-}
-
-/// The run's `steps` list as an op id.
-fn steps_list(run: &mut RunDoc) -> OpId {
-    let (_, id) = run
-        .automerge_mut()
-        .get(automerge::ROOT, "steps")
-        .unwrap()
-        .unwrap();
-    let text = id.to_string();
-    let (ctr, actor) = text.split_once('@').unwrap();
-    let actor = (0..actor.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&actor[i..i + 2], 16).unwrap())
-        .collect::<Vec<u8>>();
-    OpId(ctr.parse().unwrap(), ActorId::from(actor))
-}
-
-/// Ops that Automerge takes without an error (or panics on) but cannot save as they
-/// came, each found by trying them on a run: the save of a run holding any of them did
-/// not load ("mismatching heads").
-fn misfits(run: &mut RunDoc) -> Vec<(&'static str, Op)> {
-    let steps = ObjectId::Id(steps_list(run));
-    let writer = run.automerge_mut().get_actor().clone();
-    let missing = || OpId(999, writer.clone());
-    let put = OpType::Put(ScalarValue::Int(1));
-    vec![
-        (
-            "an overwrite naming an op nobody made",
-            Op {
-                action: put.clone(),
-                obj: ObjectId::Root,
-                key: Key::Map("title".into()),
-                pred: vec![missing()].into(),
-                insert: false,
-            },
-        ),
-        (
-            "a deletion of an element the list does not hold",
-            Op {
-                action: OpType::Delete,
-                obj: steps.clone(),
-                key: Key::Seq(ElementId::Id(missing())),
-                pred: vec![missing()].into(),
-                insert: false,
-            },
-        ),
-        (
-            "a map key in a list",
-            Op {
-                action: put.clone(),
-                obj: steps.clone(),
-                key: Key::Map("x".into()),
-                pred: SortedVec::new(),
-                insert: false,
-            },
-        ),
-        (
-            "an insertion after an element the list does not hold",
-            Op {
-                action: put,
-                obj: steps,
-                key: Key::Seq(ElementId::Id(missing())),
-                pred: SortedVec::new(),
-                insert: true,
-            },
-        ),
-    ]
-}
-
-#[test]
-fn ops_naming_ops_or_elements_the_run_does_not_hold_are_refused() {
-    let mut base = three_step_run();
-    let heads = base.heads();
-    for (what, misfit) in misfits(&mut base) {
-        let mut run = RunDoc::load(run_id(), who(3, "us", "y"), &base.save()).unwrap();
-        let evil = change(&actor(0x36), heads.clone(), START, vec![misfit]);
-        let err = run.apply_bytes(&evil).unwrap_err();
-        assert!(
-            matches!(err, RunError::ApplyFailed { .. }),
-            "{what}: {err:?}"
-        );
-        assert!(
-            err.to_string()
-                .contains("could not apply these changes as they came"),
-            "{what}: {err}"
-        );
-    }
-}
-
-/// An insertion into the run's steps list after `after` (the head if `None`).
-fn insert(steps: &OpId, after: Option<OpId>, value: i64) -> Op {
-    Op {
-        action: OpType::Put(ScalarValue::Int(value)),
-        obj: ObjectId::Id(steps.clone()),
-        key: Key::Seq(after.map_or(ElementId::Head, ElementId::Id)),
-        pred: SortedVec::new(),
-        insert: true,
-    }
-}
-
-#[test]
-fn an_op_naming_an_op_of_a_change_it_does_not_depend_on_is_refused() {
-    // From an outside attack: B inserts into a list; A, not depending on B's change,
-    // inserts after B's element. Each applied, and the run read, but it could not be
-    // loaded again from its store: every read answered 500 after a restart.
-    let mut run = three_step_run();
-    let heads = run.heads();
-    let steps = steps_list(&mut run);
-    let (a, b) = (actor(0x3a), actor(0x3b));
-    let by_b = change(&b, heads.clone(), START, vec![insert(&steps, None, 1)]);
-    let by_a = change(
-        &a,
-        heads.clone(),
-        START,
-        vec![insert(&steps, Some(OpId(START, b.clone())), 2)],
-    );
-    assert!(run.apply_bytes(&by_b).unwrap());
-    let after_b = run.heads();
-    let err = run.apply_bytes(&by_a).unwrap_err();
-    assert!(
-        matches!(&err, RunError::UnseenOp { op, .. } if op.starts_with(&format!("{START}@"))),
-        "{err:?}"
-    );
-    assert!(
-        err.to_string()
-            .contains("belongs to a change it does not depend on"),
-        "{err}"
-    );
-    still_sound(&mut run, &after_b);
-    // Sent together, the same.
-    let mut run = three_step_run();
-    let err = run.apply_bytes(&[by_b.clone(), by_a].concat()).unwrap_err();
-    assert!(matches!(err, RunError::UnseenOp { .. }), "{err:?}");
-    // Depending on B's change, A's insertion applies, and the run loads again.
-    let mut run = three_step_run();
-    let by_a = change(
-        &a,
-        vec![hash_of(&by_b)],
-        START + 1,
-        vec![insert(&steps, Some(OpId(START, b)), 2)],
-    );
-    assert!(run.apply_bytes(&[by_b, by_a].concat()).unwrap());
-    RunDoc::load(run_id(), who(9, "us", "x"), &run.save()).unwrap();
 }
 
 #[test]
