@@ -241,7 +241,11 @@ export declare class Connection {
   onStatus(listener: (status: ConnectionStatus) => void): () => void;
   /** Ephemeral data from other peers on this run. */
   onPresence(listener: (peerId: string, value: unknown) => void): () => void;
-  /** Sends any JSON value to the run's other peers, not stored; false while not connected. */
+  /**
+   * Sends any JSON value to the run's other peers, not stored; false while not connected.
+   * Throws if it is over the relay's limit (64 KiB as CBOR). A relay drops presence past
+   * 256 KiB a second from one connection.
+   */
   sendPresence(value: unknown): boolean;
   /** Resolves when the relay and this replica hold the same changes; rejects if the run is unavailable. */
   synced(options?: { timeoutMs?: number }): Promise<void>;

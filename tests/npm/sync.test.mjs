@@ -58,6 +58,9 @@ test('two replicas sync through a relay, live, with presence', async () => {
     const presence = new Promise((resolve) => bob.onPresence((peer, value) => resolve({ peer, value })));
     assert.equal(alice.sendPresence({ user: 'alice', viewing: 'a' }), true);
     assert.deepEqual(await presence, { peer: alice.peerId, value: { user: 'alice', viewing: 'a' } });
+    // Presence the relay would refuse (and close the socket for) is refused here, by name.
+    assert.throws(() => alice.sendPresence({ blob: 'x'.repeat(70_000) }), /over the relay's limit of 65536 bytes/);
+    assert.equal(alice.status, 'synced');
 
     alice.close();
     bob.close();

@@ -123,6 +123,13 @@ impl WasmClient {
             .map_err(|e| JsError::new(&format!("ephemeral data is not JSON: {e}")))?;
         let mut cbor = Vec::new();
         ciborium::into_writer(&value, &mut cbor).expect("JSON values encode as CBOR");
+        let max = crate::node::MAX_PRESENCE_BYTES;
+        if cbor.len() > max {
+            return Err(JsError::new(&format!(
+                "presence of {} bytes (as CBOR) is over the relay's limit of {max} bytes",
+                cbor.len()
+            )));
+        }
         Ok(self
             .inner
             .ephemeral(cbor)
