@@ -99,8 +99,9 @@ impl Connection {
         } else {
             None
         };
+        // `true`: no Nagle (a relay's frames are small and answered at once).
         let (mut ws, _) =
-            tokio_tungstenite::connect_async_tls_with_config(request, None, false, connector)
+            tokio_tungstenite::connect_async_tls_with_config(request, None, true, connector)
                 .await
                 .map_err(socket_err)?;
         ws.send(Message::Binary(

@@ -57,7 +57,12 @@ pub async fn serve(
             () = shutdown.cancelled() => break,
         };
         let (tcp, addr) = match accepted {
-            Ok(accepted) => accepted,
+            Ok((tcp, addr)) => {
+                // Frames are small and answered at once: Nagle's algorithm would hold each
+                // behind the peer's delayed acknowledgement of the one before.
+                let _ = tcp.set_nodelay(true);
+                (tcp, addr)
+            }
             Err(e) => {
                 // Out of descriptors, most likely: wait rather than spin.
                 tracing::warn!(error = %e, "accept failed");
