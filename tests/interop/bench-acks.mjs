@@ -8,8 +8,15 @@
 //   RUNMESH_RELAY_BIN=target/release/runmesh-relay node tests/interop/bench-acks.mjs
 //
 // RUNMESH_BENCH_REPEAT (10), RUNMESH_BENCH_WRITES (500), RUNMESH_BENCH_INTERVAL_MS (5).
-// One clock: every client lives in this process.
-import { readFileSync } from 'node:fs';
+// With RUNMESH_BENCH_SYNC_SERVER naming an installed @automerge/automerge-repo-sync-server
+// package directory, each repetition also runs against it, interleaved (its writer makes
+// the document, as its clients do). One clock: every client lives in this process.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import * as A from '@automerge/automerge';
 import { Repo } from '@automerge/automerge-repo';
 import { WebSocketClientAdapter } from '@automerge/automerge-repo-network-websocket';
@@ -19,6 +26,7 @@ const CLIENTS = 20;
 const REPEAT = Number(process.env.RUNMESH_BENCH_REPEAT ?? 10);
 const WRITES = Number(process.env.RUNMESH_BENCH_WRITES ?? 500);
 const INTERVAL_MS = Number(process.env.RUNMESH_BENCH_INTERVAL_MS ?? 5);
+const SYNC_SERVER = process.env.RUNMESH_BENCH_SYNC_SERVER;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -40,60 +48,83 @@ async function until(what, check, ms = 120_000) {
   }
 }
 
-/** One repetition on a fresh relay: the writer's acknowledgement and the readers' arrival times. */
-async function once() {
+async function freePort() {
+  const server = createServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** automerge-repo-sync-server on 127.0.0.1 with a fresh data directory. */
+async function startSyncServer() {
+  const dataDir = mkdtempSync(join(tmpdir(), 'sync-server-'));
+  const port = await freePort();
+  const child = spawn('node', [join(SYNC_SERVER, 'src', 'index.js')], {
+    env: { ...process.env, PORT: String(port), DATA_DIR: dataDir },
+    stdio: ['ignore', 'pipe', 'inherit'],
+    cwd: dataDir,
+  });
+  await new Promise((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout });
+    lines.on('line', (line) => line.includes('Listening') && resolve());
+    child.once('exit', (code) => reject(new Error(`sync server exited with ${code}`)));
+  });
+  return {
+    pid: child.pid,
+    ws: `ws://127.0.0.1:${port}`,
+    async stop() {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A fresh runmesh relay, and its run made over REST. */
+async function runmesh() {
   const relay = await startRelay('bench', { args: ['--rate-limit-per-minute', '1000000'] });
+  const res = await fetch(`${relay.http}/api/crdt/runs`, {
+    method: 'POST',
+    body: JSON.stringify({ title: 'Bench', steps: ['plan', 'build', 'ship'] }),
+  });
+  const { documentId } = await res.json();
+  return { ...relay, made: documentId };
+}
+
+/** One repetition against `server`: the writer's acknowledgements and the readers' arrivals. */
+async function once(server) {
   try {
-    const res = await fetch(`${relay.http}/api/crdt/runs`, {
-      method: 'POST',
-      body: JSON.stringify({ title: 'Bench', steps: ['plan', 'build', 'ship'] }),
-    });
-    const { documentId } = await res.json();
-    const url = `automerge:${documentId}`;
     const repos = [];
     const handles = [];
-    let writerAdapter;
-    for (let i = 0; i < CLIENTS; i++) {
-      const adapter = new WebSocketClientAdapter(relay.ws, 100);
-      if (i === 0) writerAdapter = adapter;
-      const repo = new Repo({ network: [adapter], peerId: `bench-${i}` });
+    const writerAdapter = new WebSocketClientAdapter(server.ws, 100);
+    const writerRepo = new Repo({ network: [writerAdapter], peerId: 'bench-0' });
+    repos.push(writerRepo);
+    let documentId = server.made;
+    let first;
+    if (documentId) {
+      first = await writerRepo.find(`automerge:${documentId}`);
+      await first.whenReady();
+    } else {
+      first = writerRepo.create({ grafts: { '00': {} } });
+      documentId = first.documentId;
+      // The server has it once it has answered the writer about it.
+      await new Promise((resolve) =>
+        writerAdapter.on('message', (msg) => msg.documentId === documentId && resolve()),
+      );
+    }
+    handles.push(first);
+    const url = `automerge:${documentId}`;
+    for (let i = 1; i < CLIENTS; i++) {
+      const repo = new Repo({ network: [new WebSocketClientAdapter(server.ws, 100)], peerId: `bench-${i}` });
       repos.push(repo);
       const handle = await repo.find(url);
       await handle.whenReady();
       handles.push(handle);
     }
-    // The writer's writes, in order, and when the relay acknowledged each.
-    const writes = []; // { at, hash, ackedAt }
-    let firstUnacked = 0;
-    writerAdapter.on('message', (msg) => {
-      if (msg.type !== 'sync' || msg.documentId !== documentId) return;
-      const heads = new Set(A.decodeSyncMessage(msg.data).heads);
-      const now = performance.now();
-      let last = -1;
-      for (let j = writes.length - 1; j >= firstUnacked; j--) {
-        if (heads.has(writes[j].hash)) {
-          last = j;
-          break;
-        }
-      }
-      for (; firstUnacked <= last; firstUnacked++) writes[firstUnacked].ackedAt = now;
-    });
-    const arrivals = [];
-    let seen = 0;
-    for (const handle of handles.slice(1)) {
-      handle.on('change', ({ patches }) => {
-        const now = performance.now();
-        for (const p of patches) {
-          if (p.action === 'put' && p.path.length === 3 && p.path[0] === 'grafts') {
-            const sent = JSON.parse(String(p.value)).at;
-            arrivals.push(now - sent);
-            seen += 1;
-          }
-        }
-      });
-    }
     const writer = handles[0];
-    const relay0 = relayCpuMs(relay.pid);
+    const relay0 = relayCpuMs(server.pid);
     for (let i = 0; i < WRITES; i++) {
       const at = performance.now();
       const record = JSON.stringify({ after: 'plan', agentName: `w-${i}`, by: 'u', region: 'bench', lamport: i + 1, at });
@@ -105,7 +136,7 @@ async function once() {
     }
     await until('every write to be acknowledged', () => firstUnacked >= writes.length);
     await until('every reader to hold every write', () => seen >= WRITES * (CLIENTS - 1));
-    const relayMs = relayCpuMs(relay.pid) - relay0;
+    const relayMs = relayCpuMs(server.pid) - relay0;
     await Promise.all(repos.map((r) => r.shutdown()));
     const acks = writes.map((w) => w.ackedAt - w.at);
     return {
@@ -116,16 +147,20 @@ async function once() {
       relayMs,
     };
   } finally {
-    await relay.stop();
+    await server.stop();
   }
 }
 
 const f = (x) => x.toFixed(1);
 console.log(`${CLIENTS} stock clients (1 writer), a write every ${INTERVAL_MS} ms, ${WRITES} writes, ${REPEAT} repetitions`);
-console.log('| # | ack p50 / p99 (ms) | fan-out p50 / p99 (ms) | relay CPU (ms) |');
-console.log('| --- | --- | --- | --- |');
+console.log('| # | server | ack p50 / p99 (ms) | fan-out p50 / p99 (ms) | server CPU (ms) |');
+console.log('| --- | --- | --- | --- | --- |');
+const sides = [['runmesh', runmesh]];
+if (SYNC_SERVER) sides.push(['automerge-repo-sync-server', startSyncServer]);
 for (let r = 1; r <= REPEAT; r++) {
-  const x = await once();
-  console.log(`| ${r} | ${f(x.ack50)} / ${f(x.ack99)} | ${f(x.fan50)} / ${f(x.fan99)} | ${f(x.relayMs)} |`);
+  for (const [name, start] of sides) {
+    const x = await once(await start());
+    console.log(`| ${r} | ${name} | ${f(x.ack50)} / ${f(x.ack99)} | ${f(x.fan50)} / ${f(x.fan99)} | ${f(x.relayMs)} |`);
+  }
 }
 process.exit(0);
