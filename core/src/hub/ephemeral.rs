@@ -15,6 +15,34 @@ use std::collections::{BTreeMap, VecDeque};
 /// Sessions remembered per run; the oldest is forgotten first.
 const SESSIONS: usize = 256;
 
+/// The bytes of presence a run may pass on per second, all its copies counted (a message
+/// to 40 peers counts 40 times). Presence past it is dropped, as presence may be: each
+/// copy is made before any reader's queue is looked at, and 500 sockets sending within
+/// their own allowance made 3.7 GB of copies (twelfth attack, E36).
+pub const PRESENCE_FANOUT_BYTES_PER_SEC: usize = 4 * 1024 * 1024;
+
+/// What a run passed on of presence in the current second.
+#[derive(Debug, Default)]
+pub(crate) struct Fanout {
+    second: u64,
+    bytes: usize,
+}
+
+impl Fanout {
+    /// Whether `bytes` more of copies fit this second (at `now`, in ms); counts them if so.
+    pub(crate) fn spend(&mut self, now: u64, bytes: usize) -> bool {
+        let second = now / 1000;
+        if self.second != second {
+            *self = Self { second, bytes: 0 };
+        }
+        if self.bytes.saturating_add(bytes) > PRESENCE_FANOUT_BYTES_PER_SEC {
+            return false;
+        }
+        self.bytes += bytes;
+        true
+    }
+}
+
 /// The highest count passed on per ephemeral session.
 #[derive(Debug, Default)]
 pub(crate) struct Echoes {
@@ -65,6 +93,15 @@ mod tests {
             "a was forgotten, the oldest"
         );
         assert!(!echoes.first_time("q", "s255", 1));
+    }
+
+    #[test]
+    fn a_run_passes_on_so_many_bytes_of_presence_a_second() {
+        let mut fanout = Fanout::default();
+        assert!(fanout.spend(1_000, PRESENCE_FANOUT_BYTES_PER_SEC - 10));
+        assert!(!fanout.spend(1_500, 11), "past the second's allowance");
+        assert!(fanout.spend(1_999, 10));
+        assert!(fanout.spend(2_000, 11), "a new second");
     }
 
     #[test]

@@ -60,7 +60,7 @@ pub use saved::SavedRun;
 pub use crate::hub::budget::{MIN_RUN_WEIGHT, MemoryBudget};
 use crate::hub::content::Content;
 use crate::hub::durable::Durability;
-use crate::hub::ephemeral::Echoes;
+use crate::hub::ephemeral::{Echoes, Fanout};
 use crate::hub::lookup::Lookup;
 use crate::hub::peers::Peers;
 use crate::id::{DocumentId, RunId};
@@ -127,6 +127,8 @@ pub struct RunHub<R> {
     durable: Durability,
     lookup: Lookup,
     echoes: Echoes,
+    /// Presence passed on this second, all copies counted.
+    fanout: Fanout,
     /// Answers waiting for the persist that holds their change.
     held: Vec<Held<R>>,
     /// The content is being loaded again after a failed store.
@@ -163,6 +165,7 @@ impl<R> RunHub<R> {
             peers: Peers::default(),
             lookup: Lookup::default(),
             echoes: Echoes::default(),
+            fanout: Fanout::default(),
             held: Vec::new(),
             reloading: false,
             source_region: None,
@@ -272,8 +275,15 @@ impl<R> RunHub<R> {
                 if !self.echoes.first_time(sender.as_str(), &session_id, count) {
                     return; // it came round the mesh
                 }
-                let others = self.peers.others(&from.peer);
-                for link in others.filter(|l| l.peer != sender) {
+                let to: Vec<Link> = (self.peers.others(&from.peer))
+                    .filter(|l| l.peer != sender)
+                    .cloned()
+                    .collect();
+                let copy = data.len() + session_id.len() + sender.as_str().len();
+                if !self.fanout.spend(now, copy.saturating_mul(to.len())) {
+                    return; // dropped: past the run's presence allowance this second
+                }
+                for link in &to {
                     let message = WireMessage::Ephemeral {
                         sender_id: sender.clone(),
                         target_id: link.peer.clone(),

@@ -41,6 +41,9 @@ pub use digests::RunDigests;
 pub use grants::{Access, Denied, Grants};
 pub use holdings::{Hold, Holdings};
 pub use mesh_peers::{LinkUp, MeshPeer, MeshPeers, replaces};
-pub use outbox::{CLIENT_QUEUE_BYTES, MESH_QUEUE_BYTES, Overflow, fits, overflow, queue_cap};
+pub use outbox::{
+    CLIENT_QUEUE_BYTES, MESH_QUEUE_BYTES, Overflow, PRESENCE_QUEUE_BYTES, fits, fits_presence,
+    overflow, queue_cap,
+};
 pub use residency::{IdlePeriods, Residency};
 pub use route::{MAX_PRESENCE_BYTES, RouteError, Routed, SyncFrame, route};

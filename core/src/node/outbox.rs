@@ -23,6 +23,17 @@ pub fn queue_cap(kind: PeerKind) -> usize {
     }
 }
 
+/// The most a reader's queue may hold for presence to be queued for it: a reader that
+/// leaves more unread gets none (presence is lossy), so presence never fills the relay's
+/// memory (twelfth attack, E36: presence queued for 256 sockets that read nothing took
+/// the budget, and every other caller's writes got 503).
+pub const PRESENCE_QUEUE_BYTES: usize = 256 * 1024;
+
+/// Whether a presence frame of `len` bytes may join a queue holding `queued` bytes.
+pub fn fits_presence(queued: usize, len: usize) -> bool {
+    queued.saturating_add(len) <= PRESENCE_QUEUE_BYTES
+}
+
 /// Whether a frame of `len` bytes fits a queue holding `queued` bytes under `cap`: one
 /// frame of any size fits an empty queue.
 pub fn fits(queued: usize, len: usize, cap: usize) -> bool {
@@ -61,6 +72,13 @@ mod tests {
         assert!(!fits(cap - 10, 11, cap));
         assert!(!fits(usize::MAX, 1, cap), "no overflow of the count");
         assert!(queue_cap(PeerKind::Mesh) > cap);
+    }
+
+    #[test]
+    fn presence_joins_only_a_short_queue() {
+        assert!(fits_presence(0, PRESENCE_QUEUE_BYTES));
+        assert!(!fits_presence(1, PRESENCE_QUEUE_BYTES));
+        assert!(!fits_presence(usize::MAX, 1));
     }
 
     #[test]

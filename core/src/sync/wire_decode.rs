@@ -39,8 +39,79 @@ impl<'de> Deserialize<'de> for WireMessage {
     }
 }
 
+/// The longest peer id a message may carry (automerge-repo's are a few dozen bytes).
+pub const MAX_PEER_ID_BYTES: usize = 256;
+/// The longest ephemeral session id (automerge-repo's are 16 characters).
+pub const MAX_SESSION_ID_BYTES: usize = 128;
+/// The longest `error` message text, storage id or region.
+pub const MAX_TEXT_BYTES: usize = 4096;
+/// The most protocol versions a `join` may offer.
+pub const MAX_VERSIONS: usize = 16;
+
 impl Fields {
+    /// Refuses text fields longer than any peer writes, naming the field: the relay keeps
+    /// ids (presence, sessions) and copies them to every peer of a run (twelfth attack,
+    /// E42: a 15 MB session id in each of 115 empty presence messages killed a relay).
+    fn check_sizes(&self) -> Result<(), String> {
+        let long = |field: &str, len: usize, max: usize| {
+            Err(format!(
+                "`{field}` of {len} bytes is over the limit of {max} bytes"
+            ))
+        };
+        if self.kind.len() > 64 {
+            return long("type", self.kind.len(), 64);
+        }
+        for (field, id) in [("senderId", &self.sender_id), ("targetId", &self.target_id)] {
+            if let Some(id) = id
+                && id.as_str().len() > MAX_PEER_ID_BYTES
+            {
+                return long(field, id.as_str().len(), MAX_PEER_ID_BYTES);
+            }
+        }
+        if let Some(session) = &self.session_id
+            && session.len() > MAX_SESSION_ID_BYTES
+        {
+            return long("sessionId", session.len(), MAX_SESSION_ID_BYTES);
+        }
+        let texts = [
+            ("message", self.message.as_deref()),
+            ("documentId", self.document_id.as_deref()),
+            (
+                "selectedProtocolVersion",
+                self.selected_protocol_version.as_deref(),
+            ),
+            (
+                "peerMetadata.storageId",
+                self.peer_metadata
+                    .as_ref()
+                    .and_then(|m| m.storage_id.as_deref()),
+            ),
+            (
+                "peerMetadata.region",
+                self.peer_metadata
+                    .as_ref()
+                    .and_then(|m| m.region.as_deref()),
+            ),
+        ];
+        for (field, text) in texts {
+            if let Some(text) = text
+                && text.len() > MAX_TEXT_BYTES
+            {
+                return long(field, text.len(), MAX_TEXT_BYTES);
+            }
+        }
+        if let Some(versions) = &self.supported_protocol_versions
+            && (versions.len() > MAX_VERSIONS || versions.iter().any(|v| v.len() > 64))
+        {
+            return Err(format!(
+                "`supportedProtocolVersions` may list at most {MAX_VERSIONS} versions of up to 64 bytes"
+            ));
+        }
+        Ok(())
+    }
+
     fn into_message(self) -> Result<WireMessage, String> {
+        self.check_sizes()?;
         let kind = self.kind;
         let need = |field: &str| format!("`{kind}` message without `{field}`");
         macro_rules! take {
@@ -186,6 +257,31 @@ mod tests {
             err.contains("`sync` message with an invalid document id \"d\""),
             "{err}"
         );
+    }
+
+    #[test]
+    fn ids_and_texts_longer_than_any_peer_writes_are_refused_naming_the_field() {
+        let long = "x".repeat(MAX_SESSION_ID_BYTES + 1);
+        let frame = cbor(&[
+            ("type", text("ephemeral")),
+            ("senderId", text("a")),
+            ("targetId", text("b")),
+            ("count", ciborium::Value::Integer(1.into())),
+            ("sessionId", text(&long)),
+            ("documentId", text("2UdA8ZzkbzGL9tVjxPzd1YJxE4jX")),
+            ("data", ciborium::Value::Bytes(vec![1])),
+        ]);
+        let err = decode(&frame).unwrap_err();
+        assert!(
+            err.contains("`sessionId` of 129 bytes is over the limit of 128"),
+            "{err}"
+        );
+        let peer = "p".repeat(MAX_PEER_ID_BYTES + 1);
+        let join = cbor(&[("type", text("join")), ("senderId", text(&peer))]);
+        let err = decode(&join).unwrap_err();
+        assert!(err.contains("`senderId` of 257 bytes"), "{err}");
+        let join = cbor(&[("type", text("join")), ("senderId", text("p"))]);
+        assert!(decode(&join).is_ok());
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use runmesh_core::hub::{Link, MemoryBudget, PeerKind, SessionId};
-use runmesh_core::node::{fits, queue_cap};
+use runmesh_core::node::{fits, fits_presence, queue_cap};
 use runmesh_core::sync::PeerId;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -30,6 +30,22 @@ impl Outbox {
     pub fn take(&self, len: usize) -> bool {
         let queued = self.queued.load(Ordering::Acquire);
         if !fits(queued, len, self.cap) {
+            return false;
+        }
+        if let Some(budget) = &self.budget
+            && !budget.try_hold(len)
+        {
+            return false;
+        }
+        self.queued.fetch_add(len, Ordering::AcqRel);
+        true
+    }
+
+    /// Counts a presence frame of `len` bytes queued; `false` (drop it) if the queue
+    /// holds too much for presence ([`fits_presence`]) or the relay's memory cannot hold
+    /// it.
+    pub fn take_presence(&self, len: usize) -> bool {
+        if !fits_presence(self.queued.load(Ordering::Acquire), len) {
             return false;
         }
         if let Some(budget) = &self.budget

@@ -324,10 +324,11 @@ impl Shell {
         let overflow = node::overflow(&message);
         let frame = message.encode();
         let len = frame.len();
-        if !peer.outbox.take(len) {
-            if overflow == Overflow::Drop {
+        if overflow == Overflow::Drop {
+            if !peer.outbox.take_presence(len) {
                 return None;
             }
+        } else if !peer.outbox.take(len) {
             tracing::warn!(doc = %self.id, peer = %to.peer, "peer leaves too many bytes unread; disconnecting it");
             peer.close.cancel();
             self.forget(to);

@@ -180,7 +180,7 @@ impl Session {
                 let now = self.env.docs.env().now();
                 let admitted = self
                     .admission
-                    .ephemeral(doc, presence.data.len(), now)
+                    .ephemeral(doc, presence.data.len() + presence.session_id.len(), now)
                     .map_err(|why| self.protocol_error(why))?;
                 if !admitted {
                     return Ok(()); // past the session's presence allowance: dropped

@@ -115,3 +115,73 @@ async fn presence_flooded_at_a_slow_consumer_is_dropped_and_the_relay_s_memory_s
     let _ = relay.child.kill();
     let _ = relay.child.wait();
 }
+
+/// The twelfth attack's E36: presence is copied for every reader of a run before any
+/// queue is looked at, and 500 sockets that read nothing, each sending within its own
+/// allowance, took a relay to 3.7 GB (and 256 of them filled `--max-loaded-bytes`, so
+/// every other caller's writes got 503). A run passes on so many bytes of presence a
+/// second, all copies counted, and a reader's queue takes presence only while short.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn presence_to_many_readers_that_read_nothing_neither_fills_memory_nor_locks_others_out() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut relay = RELAY.spawn(tmp.path(), &["--max-streams-per-caller", "1000"]);
+    let (http, ws) = (relay.base.clone(), relay.ws());
+    let run = RunId::random();
+    let resp = reqwest::Client::new()
+        .post(format!("{http}/app/runs/{run}/graft"))
+        .body(r#"{"after": "step1", "agentName": "A"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    const READERS: usize = 120;
+    const SENDERS: usize = 8;
+    let mut silent = Vec::new();
+    for i in 0..READERS {
+        silent.push(attach(&ws, run, &format!("silent{i}")).await); // never read
+    }
+    let mut senders = Vec::new();
+    for i in 0..SENDERS {
+        senders.push(attach(&ws, run, &format!("sender{i}")).await);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let start = relay.rss_mib();
+    let mut peak = start;
+    let deadline = Instant::now() + Duration::from_secs(4);
+    let mut count = 0u64;
+    while Instant::now() < deadline {
+        count += 1;
+        for (i, sender) in senders.iter_mut().enumerate() {
+            let message = WireMessage::Ephemeral {
+                sender_id: PeerId::from(format!("sender{i}")),
+                target_id: PeerId::from("relay"),
+                count,
+                session_id: format!("s{i}"),
+                document_id: run.document_id(),
+                data: vec![(count % 251) as u8; 60_000],
+            };
+            sender.send(&message).await.unwrap();
+        }
+        peak = peak.max(relay.rss_mib());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    println!("relay RSS {start:.1} MiB before, peak {peak:.1} MiB");
+    assert!(
+        peak - start < 128.0,
+        "presence to {READERS} silent readers grew the relay by {:.1} MiB",
+        peak - start
+    );
+    // Another caller still writes.
+    let other = RunId::random();
+    let resp = reqwest::Client::new()
+        .post(format!("{http}/app/runs/{other}/graft"))
+        .header("X-Runmesh-User", "someone-else")
+        .body(r#"{"after": "step1", "agentName": "B"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    drop(silent);
+    let _ = relay.child.kill();
+    let _ = relay.child.wait();
+}
