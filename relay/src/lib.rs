@@ -131,6 +131,7 @@ pub async fn state(config: &Config, shutdown: CancellationToken) -> anyhow::Resu
             idle_timeout: config.idle_timeout,
             write_stall_timeout: config.write_stall_timeout,
         },
+        claims: Arc::default(),
     };
     let mesh = Mesh::new(
         me.clone(),

@@ -9,6 +9,7 @@
 //!   thing to do.
 //! - [`Admission`] (`admission.rs`): what one session may do with a run: read it, write
 //!   it, how many runs at once, its rate allowance.
+//! - [`PeerClaims`] (`claims.rs`): which caller holds each client peer id.
 //! - [`CatchUp`] (`catch_up.rs`): the runs a reconciliation found to offer a mesh peer,
 //!   offered a few at a time.
 //! - [`RunDigests`] (`digests.rs`): the fingerprints of the stored runs, compared with
@@ -25,6 +26,7 @@
 
 mod admission;
 mod catch_up;
+mod claims;
 mod dialer;
 mod digests;
 mod grants;
@@ -36,6 +38,7 @@ mod route;
 
 pub use admission::{Admission, PRESENCE_BYTES_PER_SEC};
 pub use catch_up::{CatchUp, CatchUpProgress, IN_FLIGHT, SETTLE_MS};
+pub use claims::PeerClaims;
 pub use dialer::{Dial, Dialer};
 pub use digests::RunDigests;
 pub use grants::{Access, Denied, Grants};

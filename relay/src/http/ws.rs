@@ -13,6 +13,7 @@ use crate::auth::{Grants, Lease};
 use crate::http::caller::Caller;
 use crate::http::error::AppError;
 use crate::http::state::AppState;
+use crate::limits::Who;
 use crate::mesh::Dialled;
 use crate::runs::PeerLink;
 use crate::ws::Session;
@@ -99,8 +100,20 @@ async fn joined_connection(
         grants,
         close.clone(),
     );
-    session.spend_as(who);
+    let verified = matches!(who, Who::Subject(_));
+    session.spend_as(who.clone());
     let link = session.link().clone();
+    // Only a verified caller holds its ids: in open mode anyone may do anything anyway,
+    // and a client whose address changed must be able to reconnect with its id while its
+    // old connection has not yet timed out.
+    let claims = state.sessions.claims.clone();
+    if !link.is_mesh() && verified {
+        let claimed = lock(&claims).claim(&joined.peer, who, link.link.session);
+        if let Err(why) = claimed {
+            tracing::info!(peer = %joined.peer, "refusing a join with a peer id another caller holds");
+            return refuse(&mut socket, &session.error(&why)).await;
+        }
+    }
     if let Some(region) = region {
         session.count_traffic(state.mesh.traffic(&region));
         if !state
@@ -123,6 +136,7 @@ async fn joined_connection(
     if let Some(ending) = ending {
         ending.abort();
     }
+    lock(&claims).release(&joined.peer, link.link.session);
     if link.is_mesh() {
         state.mesh.link_down(&link);
         tracing::warn!(peer = %joined.peer, ?end, "CRDT mesh: peer disconnected from us");
@@ -144,4 +158,10 @@ async fn end_with_lease(lease: Lease, link: PeerLink, me: PeerId) {
         }
         () = link.close.cancelled() => {}
     }
+}
+
+fn lock<T>(claims: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    claims
+        .lock()
+        .expect("the peer claims lock is never poisoned")
 }

@@ -51,6 +51,8 @@ pub struct SessionEnv {
     pub me: PeerId,
     /// Connection limits.
     pub config: SessionLimits,
+    /// Which caller holds each client peer id.
+    pub claims: Arc<std::sync::Mutex<runmesh_core::node::PeerClaims<Who>>>,
 }
 
 /// Why a session ended.

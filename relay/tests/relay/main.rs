@@ -26,6 +26,7 @@ mod lineage;
 mod memory_share;
 mod observability;
 mod operations;
+mod peer_claims;
 mod pg_digests;
 mod pg_migration;
 mod pg_tls;
