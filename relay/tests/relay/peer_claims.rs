@@ -10,7 +10,6 @@ use automerge::AutoCommit;
 use runmesh_core::GENESIS;
 use runmesh_core::sync::{DocSync, PeerId, PeerMetadata, WireMessage};
 use runmesh_relay::client::Connection;
-use runmesh_testkit::relay::*;
 
 use crate::auth::{hs256, now, secured};
 
