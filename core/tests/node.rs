@@ -211,3 +211,21 @@ fn a_client_s_presence_past_its_allowance_is_dropped_for_the_rest_of_the_second(
         assert_eq!(link.ephemeral(doc(run), piece, 5_000), Ok(true));
     }
 }
+
+/// The twelfth attack's E37: four links sent 116,000 small digest messages in 20 s and
+/// kept both cores busy. A link's digests are handled so many a second; the rest wait for
+/// the next second (the link is not read meanwhile).
+#[test]
+fn a_mesh_link_s_digests_are_handled_so_many_a_second() {
+    use runmesh_core::node::DIGESTS_PER_SEC;
+    let mut link = Admission::new(Grants::Mesh, 1);
+    for _ in 0..DIGESTS_PER_SEC {
+        assert_eq!(link.digest(7_250), 7_250);
+    }
+    assert_eq!(link.digest(7_300), 8_000, "the next second");
+    for _ in 1..DIGESTS_PER_SEC {
+        assert_eq!(link.digest(7_301), 8_000);
+    }
+    assert_eq!(link.digest(7_302), 9_000);
+    assert_eq!(link.digest(20_000), 20_000, "a quiet link starts afresh");
+}

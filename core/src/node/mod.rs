@@ -36,7 +36,7 @@ mod outbox;
 mod residency;
 mod route;
 
-pub use admission::{Admission, PRESENCE_BYTES_PER_SEC};
+pub use admission::{Admission, DIGESTS_PER_SEC, PRESENCE_BYTES_PER_SEC};
 pub use catch_up::{CatchUp, CatchUpProgress, IN_FLIGHT, SETTLE_MS};
 pub use claims::PeerClaims;
 pub use dialer::{Dial, Dialer};

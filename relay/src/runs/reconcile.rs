@@ -25,8 +25,15 @@ impl Documents {
 
     /// Answers a digest frame from the peer at the other end of `link`, and queues the
     /// runs this relay must offer it.
-    pub async fn reconcile(&self, link: &PeerLink, message: &DigestMessage) {
-        let step = digest::respond(self.digests().lock().index(), message);
+    pub async fn reconcile(&self, link: &PeerLink, message: DigestMessage) {
+        // Off the runtime's threads: a reply over a large index is CPU work.
+        let digests = self.digests().clone();
+        let answered =
+            tokio::task::spawn_blocking(move || digest::respond(digests.lock().index(), &message))
+                .await;
+        let Ok(step) = answered else {
+            return; // the relay is shutting down
+        };
         for reply in &step.replies {
             self.send_digest(link, reply).await;
         }

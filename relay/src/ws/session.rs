@@ -205,7 +205,10 @@ impl Session {
                 Ok(())
             }
             Routed::Digest(message) => {
-                self.env.docs.reconcile(&self.link, &message).await;
+                let env = self.env.docs.env();
+                let at = self.admission.digest(env.now());
+                tokio::time::sleep_until(env.instant(at).into()).await;
+                self.env.docs.reconcile(&self.link, message).await;
                 Ok(())
             }
             Routed::Nothing => Ok(()),
