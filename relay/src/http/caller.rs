@@ -128,7 +128,7 @@ impl Caller {
             // A caller past its share of memory (the runs its sockets and feeds hold)
             // may not grow runs over REST either.
             let shares = &state.sessions.holdings;
-            shares.check(&self.who).map_err(AppError::Unavailable)?;
+            shares.check_now(&self.who).map_err(AppError::Unavailable)?;
         }
         self.spend(state, &state.limits.changes)
     }
