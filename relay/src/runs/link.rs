@@ -28,24 +28,19 @@ impl Outbox {
     /// frame does not [`fits`] its queue) or the relay's memory (`--max-loaded-bytes`)
     /// cannot hold it.
     pub fn take(&self, len: usize) -> bool {
-        let queued = self.queued.load(Ordering::Acquire);
-        if !fits(queued, len, self.cap) {
-            return false;
-        }
-        if let Some(budget) = &self.budget
-            && !budget.try_hold(len)
-        {
-            return false;
-        }
-        self.queued.fetch_add(len, Ordering::AcqRel);
-        true
+        self.hold(len, |queued| fits(queued, len, self.cap))
     }
 
     /// Counts a presence frame of `len` bytes queued; `false` (drop it) if the queue
     /// holds too much for presence ([`fits_presence`]) or the relay's memory cannot hold
     /// it.
     pub fn take_presence(&self, len: usize) -> bool {
-        if !fits_presence(self.queued.load(Ordering::Acquire), len) {
+        self.hold(len, |queued| fits_presence(queued, len))
+    }
+
+    /// Counts `len` bytes queued if `room` says the queue has it and the budget holds it.
+    fn hold(&self, len: usize, room: impl FnOnce(usize) -> bool) -> bool {
+        if !room(self.queued.load(Ordering::Acquire)) {
             return false;
         }
         if let Some(budget) = &self.budget

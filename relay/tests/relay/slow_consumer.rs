@@ -33,13 +33,7 @@ async fn presence_flooded_at_a_slow_consumer_is_dropped_and_the_relay_s_memory_s
     let mut relay = RELAY.spawn(tmp.path(), &["--peer-queue-frames", "8"]);
     let (http, ws) = (relay.base.clone(), relay.ws());
     let run = RunId::random();
-    let resp = reqwest::Client::new()
-        .post(format!("{http}/app/runs/{run}/graft"))
-        .body(r#"{"after": "step1", "agentName": "A"}"#)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 201);
+    graft(&http, run, None).await;
 
     let slow = attach(&ws, run, "slow").await; // never reads again
     let mut fast = attach(&ws, run, "fast").await;
@@ -127,13 +121,7 @@ async fn presence_to_many_readers_that_read_nothing_neither_fills_memory_nor_loc
     let mut relay = RELAY.spawn(tmp.path(), &["--max-streams-per-caller", "1000"]);
     let (http, ws) = (relay.base.clone(), relay.ws());
     let run = RunId::random();
-    let resp = reqwest::Client::new()
-        .post(format!("{http}/app/runs/{run}/graft"))
-        .body(r#"{"after": "step1", "agentName": "A"}"#)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 201);
+    graft(&http, run, None).await;
     const READERS: usize = 120;
     const SENDERS: usize = 8;
     let mut silent = Vec::new();
@@ -173,15 +161,19 @@ async fn presence_to_many_readers_that_read_nothing_neither_fills_memory_nor_loc
     );
     // Another caller still writes.
     let other = RunId::random();
-    let resp = reqwest::Client::new()
-        .post(format!("{http}/app/runs/{other}/graft"))
-        .header("X-Runmesh-User", "someone-else")
-        .body(r#"{"after": "step1", "agentName": "B"}"#)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 201);
+    graft(&http, other, Some("someone-else")).await;
     drop(silent);
     let _ = relay.child.kill();
     let _ = relay.child.wait();
+}
+
+/// A graft on `run` over REST (by `user`, if named), which must be answered 201.
+async fn graft(http: &str, run: RunId, user: Option<&str>) {
+    let mut request = reqwest::Client::new()
+        .post(format!("{http}/app/runs/{run}/graft"))
+        .body(r#"{"after": "step1", "agentName": "A"}"#);
+    if let Some(user) = user {
+        request = request.header("X-Runmesh-User", user);
+    }
+    assert_eq!(request.send().await.unwrap().status(), 201);
 }

@@ -117,23 +117,13 @@ async fn the_tls_listener_closes_a_slow_request_head_too() {
 /// longer than `--write-stall-timeout-secs` closes the connection.
 #[tokio::test]
 async fn a_client_that_reads_nothing_is_closed_after_the_write_stall_timeout() {
-    use base64::Engine;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let (relay, _tmp) = relay(|c| c.write_stall_timeout = SHORT).await;
     // A run of 400 KB that does not compress.
-    let run = runmesh_core::RunId::random();
-    let identity = runmesh_core::Identity::random("eu", "u").unwrap();
-    let mut doc = runmesh_core::RunDoc::create(run, identity, "T", &[], 1).unwrap();
     let blob: String = (0..200_000u32)
         .map(|i| format!("{:02x}", (i.wrapping_mul(2_654_435_761) >> 13) as u8))
         .collect();
-    automerge::transaction::Transactable::put(doc.automerge_mut(), automerge::ROOT, "blob", blob)
-        .unwrap();
-    doc.automerge_mut().commit();
-    let b64 = base64::engine::general_purpose::STANDARD.encode(doc.save());
-    let url = relay.http(&format!("/api/crdt/runs/{run}/sync"));
-    let (status, _) = post(&url, serde_json::json!({ "changes": b64 })).await;
-    assert_eq!(status, 200);
+    let run = stored_blob(&relay, blob).await;
     // 100 pipelined GETs of it (40 MB of answers), and nothing read for a while.
     let mut stream = tokio::net::TcpStream::connect(relay.addr).await.unwrap();
     let get = format!("GET /api/crdt/runs/{run}/changes HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -159,7 +149,6 @@ async fn a_client_that_reads_nothing_is_closed_after_the_write_stall_timeout() {
 #[tokio::test]
 async fn a_websocket_client_that_reads_and_sends_nothing_is_closed_after_the_write_stall_timeout() {
     use automerge::AutoCommit;
-    use base64::Engine;
     use runmesh_core::sync::{DocSync, PeerId, PeerMetadata};
     use runmesh_relay::client::Connection;
     let (relay, _tmp) = relay(|c| {
@@ -168,9 +157,6 @@ async fn a_websocket_client_that_reads_and_sends_nothing_is_closed_after_the_wri
     })
     .await;
     // A run of 24 MB that does not compress: more than the socket buffers hold.
-    let run = runmesh_core::RunId::random();
-    let identity = runmesh_core::Identity::random("eu", "u").unwrap();
-    let mut doc = runmesh_core::RunDoc::create(run, identity, "T", &[], 1).unwrap();
     let mut x = 0x9e37_79b9_7f4a_7c15u64;
     let blob: String = (0..12_000_000u32)
         .map(|_| {
@@ -180,13 +166,7 @@ async fn a_websocket_client_that_reads_and_sends_nothing_is_closed_after_the_wri
             char::from(b"0123456789abcdef"[(x & 15) as usize])
         })
         .collect();
-    automerge::transaction::Transactable::put(doc.automerge_mut(), automerge::ROOT, "blob", blob)
-        .unwrap();
-    doc.automerge_mut().commit();
-    let b64 = base64::engine::general_purpose::STANDARD.encode(doc.save());
-    let url = relay.http(&format!("/api/crdt/runs/{run}/sync"));
-    let (status, _) = post(&url, serde_json::json!({ "changes": b64 })).await;
-    assert_eq!(status, 200);
+    let run = stored_blob(&relay, blob).await;
 
     let me = PeerId::random("silent");
     let mut conn = Connection::connect(&relay.ws(), me.clone(), PeerMetadata::default())
@@ -209,4 +189,20 @@ async fn a_websocket_client_that_reads_and_sends_nothing_is_closed_after_the_wri
     };
     assert!(closed, "the silent WebSocket is still open");
     relay.stop().await;
+}
+
+/// A run holding `blob` as text, stored over REST `/sync`.
+async fn stored_blob(relay: &TestRelay, blob: String) -> runmesh_core::RunId {
+    use base64::Engine;
+    let run = runmesh_core::RunId::random();
+    let identity = runmesh_core::Identity::random("eu", "u").unwrap();
+    let mut doc = runmesh_core::RunDoc::create(run, identity, "T", &[], 1).unwrap();
+    automerge::transaction::Transactable::put(doc.automerge_mut(), automerge::ROOT, "blob", blob)
+        .unwrap();
+    doc.automerge_mut().commit();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(doc.save());
+    let url = relay.http(&format!("/api/crdt/runs/{run}/sync"));
+    let (status, _) = post(&url, serde_json::json!({ "changes": b64 })).await;
+    assert_eq!(status, 200);
+    run
 }
