@@ -1,6 +1,7 @@
-//! What the open run's client machine asks for, done: the socket's events fed in, its
-//! effects performed (stores in IndexedDB, frames to the relay, the view refreshed),
-//! presence announced while the run is open.
+//! The open run's [`Session`] (its document, client machine, presence and socket) and
+//! what its client machine asks for, done: the socket's events fed in, its effects
+//! performed (stores in IndexedDB, frames to the relay, the view refreshed), presence
+//! announced while the run is open.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -10,13 +11,52 @@ use futures::channel::mpsc::UnboundedReceiver;
 use gloo_timers::future::TimeoutFuture;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use runmesh_core::client::{ClientEffect, ClientInput};
+use runmesh_core::client::{ClientEffect, ClientInput, ClientRun};
+use runmesh_core::{ChangeHash, RunDoc};
 
-use crate::app::connection::Event;
+use crate::app::connection::{Connection, Event, Outbox};
 use crate::app::context::{Ctx, Net};
-use crate::app::session::Session;
 use crate::app::store;
-use crate::presence::{ANNOUNCE_MS, Announce};
+use crate::presence::{ANNOUNCE_MS, Announce, PresenceBook};
+
+/// One open run.
+pub struct Session {
+    pub(super) run: RunDoc,
+    pub(super) client: ClientRun,
+    pub(super) presence: PresenceBook,
+    pub(super) connection: Connection,
+    /// The current socket's outbox, while one is open.
+    pub(super) outbox: Option<Outbox>,
+    /// The user left the run: its loops stop.
+    pub(super) closed: bool,
+    /// The heads `ctx.history` was read at.
+    pub(super) history_at: Vec<ChangeHash>,
+}
+
+impl Session {
+    pub(super) fn handle(&mut self, input: ClientInput<'_>) -> Vec<ClientEffect> {
+        self.client.handle(&mut self.run, input)
+    }
+
+    /// Tells the others on the run who this tab is (an ephemeral message); nothing while
+    /// not joined.
+    pub(super) fn announce(&mut self) {
+        let who = Announce {
+            user: self.run.identity().user().to_owned(),
+            region: self.run.identity().region().to_owned(),
+        };
+        let mut cbor = Vec::new();
+        if ciborium::into_writer(&who, &mut cbor).is_ok()
+            && let Some(outbox) = &self.outbox
+        {
+            for effect in self.client.ephemeral(cbor) {
+                if let ClientEffect::Send(frame) = effect {
+                    outbox.send(frame);
+                }
+            }
+        }
+    }
+}
 
 /// Reads the connection's events until the run is closed.
 pub(super) async fn follow(

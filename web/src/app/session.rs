@@ -1,61 +1,23 @@
-//! The open run: its document, its sync with the relay over a [`Connection`], who else is
-//! on it. The rules (every change stored in IndexedDB before anything goes to the relay)
-//! are the core's client machine, [`ClientRun`]; `driver.rs` performs its effects.
+//! The open run as the screens share it ([`OpenRun`]): opening and closing it, edits,
+//! making and storing new runs. The rules (every change stored in IndexedDB before
+//! anything goes to the relay) are the core's client machine, [`ClientRun`]; `driver.rs`
+//! holds the session and performs its effects.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use runmesh_core::client::{ClientEffect, ClientInput, ClientRun};
+use runmesh_core::client::ClientRun;
 use runmesh_core::sync::PeerId;
 use runmesh_core::{ChangeHash, Identity, RunDoc, RunError, RunId};
 
-use crate::app::connection::{Connection, Outbox};
+use crate::app::connection::Connection;
 use crate::app::context::{Ctx, Net};
-use crate::app::driver::{follow, keep_announcing, perform, refresh};
+use crate::app::driver::{Session, follow, keep_announcing, perform, refresh};
 use crate::app::{identity, store};
-use crate::presence::{Announce, PresenceBook};
+use crate::presence::PresenceBook;
 use crate::route::Route;
-
-/// One open run.
-pub struct Session {
-    pub(super) run: RunDoc,
-    pub(super) client: ClientRun,
-    pub(super) presence: PresenceBook,
-    pub(super) connection: Connection,
-    /// The current socket's outbox, while one is open.
-    pub(super) outbox: Option<Outbox>,
-    /// The user left the run: its loops stop.
-    pub(super) closed: bool,
-    /// The heads `ctx.history` was read at.
-    pub(super) history_at: Vec<ChangeHash>,
-}
-
-impl Session {
-    pub(super) fn handle(&mut self, input: ClientInput<'_>) -> Vec<ClientEffect> {
-        self.client.handle(&mut self.run, input)
-    }
-
-    /// Tells the others on the run who this tab is (an ephemeral message); nothing while
-    /// not joined.
-    pub(super) fn announce(&mut self) {
-        let who = Announce {
-            user: self.run.identity().user().to_owned(),
-            region: self.run.identity().region().to_owned(),
-        };
-        let mut cbor = Vec::new();
-        if ciborium::into_writer(&who, &mut cbor).is_ok()
-            && let Some(outbox) = &self.outbox
-        {
-            for effect in self.client.ephemeral(cbor) {
-                if let ClientEffect::Send(frame) = effect {
-                    outbox.send(frame);
-                }
-            }
-        }
-    }
-}
 
 /// The open run, if any: a handle the screens share.
 #[derive(Clone, Copy)]
