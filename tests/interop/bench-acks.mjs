@@ -123,6 +123,35 @@ async function once(server) {
       await handle.whenReady();
       handles.push(handle);
     }
+    // The writer's writes, in order, and when the server acknowledged each.
+    const writes = []; // { at, hash, ackedAt }
+    let firstUnacked = 0;
+    writerAdapter.on('message', (msg) => {
+      if (msg.type !== 'sync' || msg.documentId !== documentId) return;
+      const heads = new Set(A.decodeSyncMessage(msg.data).heads);
+      const now = performance.now();
+      let last = -1;
+      for (let j = writes.length - 1; j >= firstUnacked; j--) {
+        if (heads.has(writes[j].hash)) {
+          last = j;
+          break;
+        }
+      }
+      for (; firstUnacked <= last; firstUnacked++) writes[firstUnacked].ackedAt = now;
+    });
+    const arrivals = [];
+    let seen = 0;
+    for (const handle of handles.slice(1)) {
+      handle.on('change', ({ patches }) => {
+        const now = performance.now();
+        for (const p of patches) {
+          if (p.action === 'put' && p.path.length === 3 && p.path[0] === 'grafts') {
+            arrivals.push(now - JSON.parse(String(p.value)).at);
+            seen += 1;
+          }
+        }
+      });
+    }
     const writer = handles[0];
     const relay0 = relayCpuMs(server.pid);
     for (let i = 0; i < WRITES; i++) {
