@@ -110,6 +110,9 @@ pub async fn state(config: &Config, shutdown: CancellationToken) -> anyhow::Resu
         started: Instant::now(),
         titles: runs::Titles::default(),
         loads: Arc::new(tokio::sync::Semaphore::new(runs::load_permits())),
+        mesh_residents: std::sync::Mutex::new(runmesh_core::node::MeshResidents::new(
+            config.mesh_catch_up_bytes,
+        )),
     });
     let limits = Arc::new(limits::Limits::new(&limits::LimitsConfig {
         changes_per_minute: config.rate_limit_per_minute,
@@ -144,6 +147,7 @@ pub async fn state(config: &Config, shutdown: CancellationToken) -> anyhow::Resu
     if let Some(feed) = feed {
         tokio::spawn(runs::fan_out(feed, docs.clone(), shutdown.clone()));
     }
+    tokio::spawn(docs.clone().bound_mesh_residents(shutdown.clone()));
     Ok(AppState {
         docs,
         mesh: Arc::new(mesh),

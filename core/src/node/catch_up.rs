@@ -1,7 +1,10 @@
 //! [`CatchUp`]: one mesh link's queue of the runs a reconciliation found this relay must
 //! offer the peer, offered a few at a time. An offered run counts once it is in step with
 //! the peer, or once [`SETTLE_MS`] has passed without that; then the next one goes. So
-//! copying a whole region's runs keeps [`IN_FLIGHT`] runs in memory at a time, not all.
+//! copying a whole region's runs keeps [`IN_FLIGHT`] runs in memory at a time, not all;
+//! fewer when the runs are heavy: it offers only as many as the room left under the
+//! catch-up's memory bound holds at what runs offered so far weighed
+//! ([`super::MeshResidents`]).
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
 
@@ -43,6 +46,9 @@ pub struct CatchUp {
     progress: CatchUpProgress,
     in_flight: usize,
     settle: Millis,
+    /// What an offered run weighs in memory, on average, once loaded; unknown until the
+    /// first is weighed, and until then one run goes at a time.
+    typical: Option<usize>,
     /// Test-only mutation: drop every n-th run queued instead of offering it.
     skip_every: Option<u64>,
 }
@@ -63,6 +69,7 @@ impl CatchUp {
             progress: CatchUpProgress::default(),
             in_flight: in_flight.max(1),
             settle,
+            typical: None,
             skip_every: None,
         }
     }
@@ -98,9 +105,14 @@ impl CatchUp {
         }
     }
 
-    /// The runs to offer now. Offers past their time count as not in step and make
-    /// room; each run returned is in flight until [`CatchUp::settled`] or its time.
-    pub fn due(&mut self, now: Millis) -> Vec<(DocumentId, bool)> {
+    /// The runs to offer now, given `free` bytes of room under the memory bound (`None`:
+    /// no bound). Offers
+    /// past their time count as not in step and make room; each run returned is in
+    /// flight until [`CatchUp::settled`] or its time. Runs in flight count against the
+    /// room at the typical weight (whether or not they are loaded and weighed in `free`
+    /// yet), and one run always goes when none is in flight, so a run heavier than the
+    /// bound still travels.
+    pub fn due(&mut self, now: Millis, free: Option<usize>) -> Vec<(DocumentId, bool)> {
         let late: Vec<DocumentId> = self
             .offered
             .iter()
@@ -110,8 +122,18 @@ impl CatchUp {
         for run in late {
             self.settled(run, false);
         }
+        let fits = match (free, self.typical) {
+            (None, _) => usize::MAX,
+            (Some(free), Some(weight)) => (free / weight.max(1)).saturating_sub(self.offered.len()),
+            (Some(_), None) => 0,
+        };
+        let fits = if self.offered.is_empty() {
+            fits.max(1)
+        } else {
+            fits
+        };
         let mut due = Vec::new();
-        while self.offered.len() < self.in_flight {
+        while self.offered.len() < self.in_flight && due.len() < fits {
             let Some((run, fresh)) = self.waiting.pop_front() else {
                 break;
             };
@@ -137,6 +159,16 @@ impl CatchUp {
             self.progress.unsettled += 1;
         }
         true
+    }
+
+    /// An offered run weighed `bytes` in memory: the typical weight follows (a moving
+    /// average that a heavier run raises at once, so a few heavy runs are not offered
+    /// as many as light ones were).
+    pub fn weighed(&mut self, bytes: usize) {
+        self.typical = Some(match self.typical {
+            Some(typical) if bytes <= typical => typical - (typical - bytes) / 8,
+            _ => bytes,
+        });
     }
 
     /// Runs in flight now.
@@ -175,18 +207,18 @@ mod tests {
         let all = runs(5);
         let mut catch_up = CatchUp::new(2, 100);
         catch_up.enqueue(all.clone(), false);
-        let first = catch_up.due(0);
+        let first = catch_up.due(0, None);
         assert_eq!(first, vec![(all[0], false), (all[1], false)]);
-        assert!(catch_up.due(10).is_empty(), "two in flight already");
+        assert!(catch_up.due(10, None).is_empty(), "two in flight already");
         assert!(catch_up.settled(all[0], true));
         assert!(
             !catch_up.settled(all[0], true),
             "a second answer is ignored"
         );
-        assert_eq!(catch_up.due(20), vec![(all[2], false)]);
+        assert_eq!(catch_up.due(20, None), vec![(all[2], false)]);
         // all[1] runs out of time at 100: it counts as not in step and makes room.
         assert_eq!(catch_up.next_wake(), Some(100));
-        assert_eq!(catch_up.due(100), vec![(all[3], false)]);
+        assert_eq!(catch_up.due(100, None), vec![(all[3], false)]);
         let progress = catch_up.progress();
         assert_eq!((progress.synced, progress.unsettled), (1, 1));
         assert_eq!(progress.pending(), 3);
@@ -198,9 +230,34 @@ mod tests {
         let mut catch_up = CatchUp::new(4, 100);
         catch_up.enqueue(all.clone(), false);
         catch_up.enqueue(all.clone(), true);
-        assert_eq!(catch_up.due(0), vec![(all[0], true)]);
+        assert_eq!(catch_up.due(0, None), vec![(all[0], true)]);
         assert_eq!(catch_up.progress().queued, 1);
         assert!(catch_up.settled(all[0], true));
         assert!(catch_up.is_done());
+    }
+
+    #[test]
+    fn heavy_runs_are_offered_only_as_many_as_the_room_holds() {
+        let all = runs(10);
+        let mut catch_up = CatchUp::new(8, 100);
+        catch_up.enqueue(all.clone(), false);
+        // Nothing weighed yet: one at a time.
+        assert_eq!(catch_up.due(0, Some(1_000)).len(), 1);
+        assert!(catch_up.due(1, Some(1_000)).is_empty());
+        catch_up.weighed(300);
+        assert!(catch_up.settled(all[0], true));
+        // 1,000 bytes free at 300 a run: three.
+        assert_eq!(catch_up.due(2, Some(1_000)).len(), 3);
+        // Two of them loaded and weighed in `free`: the three in flight still count.
+        assert!(catch_up.due(3, Some(400)).is_empty());
+        for run in &all[1..4] {
+            catch_up.settled(*run, true);
+        }
+        // No room at all: still one, so a run heavier than the bound travels.
+        assert_eq!(catch_up.due(4, Some(0)).len(), 1);
+        // A heavier run raises the typical weight at once; lighter ones lower it slowly.
+        catch_up.weighed(900);
+        catch_up.weighed(100);
+        assert_eq!(catch_up.typical, Some(800));
     }
 }

@@ -21,6 +21,8 @@
 //! - [`Holdings`] (`holdings.rs`): the runs each caller holds open, against its share
 //!   of the relay's memory.
 //! - [`Residency`] (`residency.rs`): when a loaded run leaves memory.
+//! - [`MeshResidents`] (`mesh_residents.rs`): the runs in memory only for other relays,
+//!   and the bound on what they weigh (a catch-up's memory).
 //! - [`fits`], [`overflow`] (`outbox.rs`): what a peer's outbound queue may hold, and
 //!   what becomes of a frame it cannot take.
 
@@ -32,6 +34,7 @@ mod digests;
 mod grants;
 mod holdings;
 mod mesh_peers;
+mod mesh_residents;
 mod outbox;
 mod residency;
 mod route;
@@ -44,6 +47,7 @@ pub use digests::RunDigests;
 pub use grants::{Access, Denied, Grants};
 pub use holdings::{Hold, Holdings};
 pub use mesh_peers::{LinkUp, MeshPeer, MeshPeers, replaces};
+pub use mesh_residents::MeshResidents;
 pub use outbox::{
     CLIENT_QUEUE_BYTES, MESH_QUEUE_BYTES, Overflow, PRESENCE_QUEUE_BYTES, fits, fits_presence,
     overflow, queue_cap,

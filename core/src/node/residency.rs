@@ -44,11 +44,16 @@ impl Residency {
         self.used_here |= here;
     }
 
+    /// Whether only other relays have touched the run since it was loaded (`followed`:
+    /// someone follows its changes, which counts as a use).
+    pub fn mesh_only(&self, followed: bool) -> bool {
+        !self.used_here && !followed
+    }
+
     /// When the run may leave memory. `made`: the run exists here; `followed`: someone
     /// follows its changes.
     pub fn leaves_at(&self, made: bool, followed: bool) -> Millis {
-        let untouched = !self.used_here && !followed;
-        let period = if untouched || !made {
+        let period = if self.mesh_only(followed) || !made {
             self.periods.untouched
         } else {
             self.periods.used

@@ -10,6 +10,12 @@
 //!   bytes exchanged, and runs loaded;
 //! - one change: B stops, one run gets a graft on A, B comes back: how long until B has
 //!   it, and how many runs were offered.
+//!
+//! `RUNMESH_MESH_GRAFTS` gives each written run that many grafts (default 1): the memory
+//! of a catch-up must stay bounded whatever size the runs are.
+//! `RUNMESH_MESH_VIA=rest` makes A's runs as users make them instead: a create and a graft
+//! over REST each, so A's directory holds what the relay itself wrote (logs of appends,
+//! their digest records) rather than one snapshot per run.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -33,8 +39,8 @@ pub async fn run() {
     }
 }
 
-/// Writes `n` runs of one graft each into `dir`, as the relay stores them.
-async fn populate(dir: &Path, n: usize) -> Vec<RunId> {
+/// Writes `n` runs of `grafts` grafts each into `dir`, as the relay stores them.
+async fn populate(dir: &Path, n: usize, grafts: usize) -> Vec<RunId> {
     let store = DirStore::open(dir).unwrap();
     let steps = [
         StepSpec::new("step1").unwrap(),
@@ -45,7 +51,10 @@ async fn populate(dir: &Path, n: usize) -> Vec<RunId> {
     for i in 0..n {
         let id = RunId::random();
         let mut run = RunDoc::create(id, identity.clone(), "mesh", &steps, 1).unwrap();
-        run.graft("step1", &format!("Agent{i}"), 2).unwrap();
+        for g in 0..grafts {
+            run.graft("step1", &format!("Agent{i}x{g}"), 2 + g as u64)
+                .unwrap();
+        }
         let meta = EventMeta {
             source_region: "region-a".into(),
             lamport: 1,
@@ -57,6 +66,45 @@ async fn populate(dir: &Path, n: usize) -> Vec<RunId> {
             .await
             .unwrap();
         runs.push(id);
+    }
+    runs
+}
+
+/// Makes `n` runs on the relay at `http` as users make them: a create and a graft each,
+/// over REST, a few at a time.
+async fn made_over_rest(http: &str, n: usize) -> Vec<RunId> {
+    const AT_ONCE: usize = 8;
+    let runs: Vec<RunId> = (0..n).map(|_| RunId::random()).collect();
+    let mut tasks = tokio::task::JoinSet::new();
+    for lane in 0..AT_ONCE {
+        let mine: Vec<RunId> = runs.iter().skip(lane).step_by(AT_ONCE).copied().collect();
+        let http = http.to_string();
+        tasks.spawn(async move {
+            let client = reqwest::Client::new();
+            for (i, run) in mine.into_iter().enumerate() {
+                let create =
+                    serde_json::json!({"runId": run, "title": "mesh", "steps": ["step1", "step2"]});
+                let resp = client
+                    .post(format!("{http}/api/crdt/runs"))
+                    .body(create.to_string())
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(resp.status(), 201, "create {run}");
+                let graft =
+                    serde_json::json!({"after": "step1", "agentName": format!("Agent{lane}x{i}")});
+                let resp = client
+                    .post(format!("{http}/app/runs/{run}/graft"))
+                    .body(graft.to_string())
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(resp.status(), 201, "graft into {run}");
+            }
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap();
     }
     runs
 }
@@ -124,15 +172,35 @@ async fn one_size(n: usize) {
     let tmp = tempfile::tempdir().unwrap();
     let (a_dir, b_dir) = (tmp.path().join("a"), tmp.path().join("b"));
     let written = Instant::now();
-    let runs = populate(&a_dir, n).await;
-    println!(
-        "meshscale {n}: {n} runs written in {:.1?}",
-        written.elapsed()
-    );
-
+    let via_rest = std::env::var("RUNMESH_MESH_VIA").is_ok_and(|v| v == "rest");
+    let grafts = std::env::var("RUNMESH_MESH_GRAFTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    let runs = if via_rest {
+        Vec::new()
+    } else {
+        populate(&a_dir, n, grafts).await
+    };
     // A unloads idle runs after 1 s, so that a run changed over REST is not still in
     // memory (and synced at once over the new link) when B comes back.
     let a = Relay::start_in(&a_dir, "region-a", &["--idle-unload-secs", "1"]);
+    let runs = if via_rest {
+        let runs = made_over_rest(&a.http, n).await;
+        until("A to unload the runs it made", async || {
+            (metric(&a, "runmesh_runs_loaded").await == 0.0).then_some(())
+        })
+        .await;
+        runs
+    } else {
+        runs
+    };
+    println!(
+        "meshscale {n}: {n} runs written in {:.1?}{}; A at {:.0} MiB RSS",
+        written.elapsed(),
+        if via_rest { " over REST" } else { "" },
+        a.rss_mib(),
+    );
     let a_cpu = a.cpu_secs();
     // Catch-up: B starts empty.
     let started = Instant::now();
@@ -173,8 +241,14 @@ async fn one_size(n: usize) {
     let quiet = until_quiet(&a).await.duration_since(started);
     let loaded = metric(&a, "runmesh_runs_loaded").await + metric(&b, "runmesh_runs_loaded").await;
     let offered = [catch_up(&a).await, catch_up(&b).await];
+    let quiet_cpu = (a.cpu_secs() - a_cpu, b.cpu_secs());
+    // The goal is read over the first 20 s after B's start: anything a re-link sets off
+    // late (a second reconciliation, unloads, compaction) counts too.
+    tokio::time::sleep(Duration::from_secs(20).saturating_sub(started.elapsed())).await;
     println!(
-        "meshscale {n}: re-link in step: B up and linked {up:.2?}, quiet {quiet:.2?} after start; CPU A {:.3} s, B {:.3} s (from its start); {:.1} KiB exchanged; runs loaded {loaded}; catch-up A {}, B {}",
+        "meshscale {n}: re-link in step: B up and linked {up:.2?}, quiet {quiet:.2?} after start; CPU A {:.3} s, B {:.3} s until quiet (B from its start), {:.3} / {:.3} s in the first 20 s; {:.1} KiB exchanged; runs loaded {loaded}; catch-up A {}, B {}",
+        quiet_cpu.0,
+        quiet_cpu.1,
         a.cpu_secs() - a_cpu,
         b.cpu_secs(),
         (mesh_bytes(&a).await - bytes) / 1024.0,
@@ -215,13 +289,13 @@ async fn one_size(n: usize) {
     .await;
     let took = started.elapsed();
     let state = get(&format!("{}/api/crdt/runs/{run}/state", b.http)).await;
-    let grafts = state["pipeline"]
+    let grafts_on_b = state["pipeline"]
         .as_array()
         .unwrap()
         .iter()
         .filter(|n| n["kind"] == "graft")
         .count();
-    assert_eq!(grafts, 2, "B has the change");
+    assert_eq!(grafts_on_b, grafts + 1, "B has the change");
     println!(
         "meshscale {n}: one run changed while apart: synced {took:.2?} after B started; runs offered {}",
         queued(&on_a) + queued(&on_b)

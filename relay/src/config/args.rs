@@ -57,6 +57,12 @@ pub struct Args {
     #[arg(long, env = "MESH_IDLE_UNLOAD_MS", default_value_t = 2000)]
     pub mesh_idle_unload_ms: u64,
 
+    /// What the runs in memory only for other relays (a catch-up's, at either end of a
+    /// link) may weigh together, as --max-loaded-bytes weighs runs: past it the oldest
+    /// idle ones leave memory at once and catch-ups offer fewer runs at a time.
+    #[arg(long, env = "MESH_CATCH_UP_BYTES", default_value_t = 64 * 1024 * 1024)]
+    pub mesh_catch_up_bytes: usize,
+
     /// Frames queued for one peer before it counts as too slow and is disconnected.
     #[arg(long, env = "PEER_QUEUE_FRAMES", default_value_t = 1024)]
     pub peer_queue_frames: usize,

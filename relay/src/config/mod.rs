@@ -32,6 +32,8 @@ pub struct Config {
     pub idle_unload: Duration,
     /// Idle time before a run only the mesh touched is unloaded.
     pub mesh_idle_unload: Duration,
+    /// What runs in memory only for the mesh may weigh together.
+    pub mesh_catch_up_bytes: usize,
     /// Frames queued per peer before it is disconnected.
     pub peer_queue_frames: usize,
     /// Longest wait between mesh reconnect attempts.
@@ -305,6 +307,7 @@ impl TryFrom<Args> for Config {
             max_frame_bytes: args.max_frame_bytes,
             idle_unload: Duration::from_secs(args.idle_unload_secs),
             mesh_idle_unload: Duration::from_millis(args.mesh_idle_unload_ms),
+            mesh_catch_up_bytes: args.mesh_catch_up_bytes,
             peer_queue_frames: args.peer_queue_frames,
             mesh_backoff_max: Duration::from_millis(args.mesh_backoff_max_ms.max(100)),
             database_url: args.database_url.filter(|u| !u.trim().is_empty()),

@@ -99,23 +99,28 @@ impl CatchUps {
 
     /// The runs to offer `link` now, and when to look again; `None` once the link's
     /// catch-up is gone (the link went down or was replaced).
-    pub(crate) fn due(&self, link: &PeerLink, now: Millis) -> Option<Due> {
+    /// `free`: the room left under the catch-up memory bound.
+    pub(crate) fn due(&self, link: &PeerLink, now: Millis, free: usize) -> Option<Due> {
         let mut all = self.lock();
         let entry = all
             .get_mut(link.peer())
             .filter(|e| e.session == link.link.session)?;
-        let due = entry.catch_up.due(now);
+        let due = entry.catch_up.due(now, Some(free));
         Some((due, entry.catch_up.next_wake()))
     }
 
-    /// One offered run got in step with the link's peer, or did not in time.
-    pub(crate) fn finished(&self, link: &PeerLink, run: DocumentId, in_step: bool) {
+    /// One offered run got in step with the link's peer, or did not in time; it weighs
+    /// `weight` in memory now (0: not known, it left already).
+    pub(crate) fn finished(&self, link: &PeerLink, run: DocumentId, in_step: bool, weight: usize) {
         let mut all = self.lock();
         if let Some(entry) = all
             .get_mut(link.peer())
             .filter(|e| e.session == link.link.session)
             && entry.catch_up.settled(run, in_step)
         {
+            if weight > 0 {
+                entry.catch_up.weighed(weight);
+            }
             entry.finished = Some(Instant::now());
             entry.wake.notify_one();
         }

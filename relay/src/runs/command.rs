@@ -123,6 +123,9 @@ pub enum DocCmd {
     /// The relay's memory is full: leave it now if nobody holds the run open and
     /// everything it took in is stored.
     Shed,
+    /// The runs in memory only for other relays weigh more than their bound: leave it
+    /// now if nobody holds the run open and everything it took in is stored.
+    Leave,
     /// Another relay sharing the store appended these events to the run (none: it may
     /// have appended anything; read the run).
     StoredElsewhere {

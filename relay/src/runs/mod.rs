@@ -8,6 +8,8 @@
 //!   every task from the mesh, [`Divergence`] flows out of them to the mesh's status.
 //! - `reconcile.rs`: a mesh link's digest frames answered from [`Digests`]; the runs
 //!   found to differ are offered a few at a time by the link's catch-up ([`CatchUps`]).
+//! - `residents.rs`: runs in memory only for other relays leave it once together they
+//!   weigh more than `--mesh-catch-up-bytes`.
 //! - [`Digests`]: the fingerprint of every stored run's heads, kept current by the tasks,
 //!   which the mesh compares with its peers'.
 
@@ -20,6 +22,7 @@ mod fanout;
 mod link;
 mod reconcile;
 mod registry;
+mod residents;
 mod shell;
 mod slots;
 mod task;

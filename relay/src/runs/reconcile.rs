@@ -79,7 +79,8 @@ impl Documents {
 async fn offer_queued(docs: Documents, link: PeerLink, wake: Arc<Notify>) {
     loop {
         let now = docs.env().now();
-        let Some((due, next)) = docs.catch_ups().due(&link, now) else {
+        let free = docs.env().mesh_room();
+        let Some((due, next)) = docs.catch_ups().due(&link, now, free) else {
             return;
         };
         for (run, fresh) in due {
@@ -105,7 +106,8 @@ async fn offer(docs: Documents, link: PeerLink, run: DocumentId, fresh: bool) {
     docs.send(run, cmd).await;
     let settle = Duration::from_millis(SETTLE_MS);
     let in_step = matches!(tokio::time::timeout(settle, in_step).await, Ok(Ok(())));
-    docs.catch_ups().finished(&link, run, in_step);
+    let weight = docs.env().weight_of(runmesh_core::RunId::from(run));
+    docs.catch_ups().finished(&link, run, in_step, weight);
     docs.metrics().mesh_caught_up(in_step);
 }
 

@@ -123,6 +123,10 @@ impl Documents {
         &self.env.titles
     }
 
+    pub(crate) fn slots(&self) -> &Slots {
+        &self.slots
+    }
+
     pub(crate) fn env(&self) -> &TaskEnv {
         &self.env
     }

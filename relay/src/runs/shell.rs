@@ -229,7 +229,7 @@ impl Shell {
                 at_ms: crate::runs::link::epoch_millis(),
                 reply,
             },
-            DocCmd::Read(_) | DocCmd::StoredElsewhere { .. } | DocCmd::Shed => {
+            DocCmd::Read(_) | DocCmd::StoredElsewhere { .. } | DocCmd::Shed | DocCmd::Leave => {
                 unreachable!("taken out of the batch before")
             }
         }

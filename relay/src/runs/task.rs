@@ -1,12 +1,14 @@
 //! The task that owns one run: it waits for commands, a mesh change or the hub's next
 //! wake-up, hands each batch to its [`Shell`], and leaves memory when the run's
 //! [`Residency`] says (idle for `--idle-unload-secs`, or `--mesh-idle-unload-ms` if
-//! only other relays touched it since it was loaded).
+//! only other relays touched it since it was loaded). While only other relays have
+//! touched it, it counts among the mesh's residents (`--mesh-catch-up-bytes`), and
+//! leaves at once when they weigh too much and it is idle ([`DocCmd::Leave`]).
 
 use std::sync::Arc;
 
-use runmesh_core::DocumentId;
 use runmesh_core::node::Residency;
+use runmesh_core::{DocumentId, RunId};
 use tokio::sync::mpsc;
 
 use crate::runs::command::DocCmd;
@@ -32,8 +34,11 @@ pub(crate) async fn run(
     // Counted once loaded (a task may wait for its turn to load: `TaskEnv::loads`).
     env.metrics.runs_loaded(1);
     let mut residency = Residency::new(env.now(), env.idle);
+    let run = RunId::from(id);
     let mut mesh_open = true;
     loop {
+        env.mesh_residents()
+            .mesh_only(run, residency.mesh_only(shell.followed()));
         if shell.refused_for_memory() && slots.leave(&id, generation, &rx) {
             break; // the next request loads it again
         }
@@ -52,9 +57,9 @@ pub(crate) async fn run(
                         Err(_) => break,
                     }
                 }
-                let before = batch.len();
-                batch.retain(|cmd| !matches!(cmd, DocCmd::Shed));
-                let shed = batch.len() < before;
+                let shed = batch.iter().any(|cmd| matches!(cmd, DocCmd::Shed));
+                let leave = batch.iter().any(|cmd| matches!(cmd, DocCmd::Leave));
+                batch.retain(|cmd| !matches!(cmd, DocCmd::Shed | DocCmd::Leave));
                 if !batch.is_empty() {
                     let here = shell.commands(batch).await;
                     residency.used(env.now(), here);
@@ -62,8 +67,10 @@ pub(crate) async fn run(
                 if shell.take_memory_full() {
                     slots.shed();
                 }
-                if shed && shell.is_idle() && slots.leave(&id, generation, &rx) {
-                    env.metrics.run_shed();
+                if (shed || leave) && shell.is_idle() && slots.leave(&id, generation, &rx) {
+                    if shed {
+                        env.metrics.run_shed();
+                    }
                     break;
                 }
             }
@@ -84,6 +91,7 @@ pub(crate) async fn run(
             }
         }
     }
+    env.mesh_residents().left(run);
     env.metrics.runs_loaded(-1);
     env.metrics.forget_run(shell.label());
     // Anything sent after the task left its slot goes to a fresh task.

@@ -40,8 +40,9 @@ impl SimRelay {
             let mut due = Vec::new();
             for (link, catch_up) in self.catch_ups.values_mut() {
                 due.extend(
+                    // The simulation does not weigh memory: no bound on the room.
                     catch_up
-                        .due(now)
+                        .due(now, None)
                         .into_iter()
                         .map(|(doc, fresh)| (link.clone(), doc, fresh)),
                 );
