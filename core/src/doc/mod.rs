@@ -282,6 +282,17 @@ impl RunDoc {
         &self.view().index.title
     }
 
+    /// The title, read from the document alone if the view has not been read: a relay
+    /// that loads a run to copy it to another region needs its title for the run list,
+    /// not the whole view (for a run of thousands of grafts, that is most of its memory).
+    pub fn title_alone(&self) -> String {
+        match self.view.get() {
+            Some(view) => view.index.title.clone(),
+            None => crate::view::index::title_in(crate::view::reader::Now(&self.doc))
+                .unwrap_or_default(),
+        }
+    }
+
     /// The materialised run.
     pub fn state(&self) -> RunState {
         RunState::from_index(self.run_id, &self.view().index, self.lamport)

@@ -16,6 +16,21 @@ use crate::id::RunId;
 /// sync state, its task (about 12 KB each, measured on a relay holding 20,000 such runs).
 pub const MIN_RUN_WEIGHT: usize = 16 * 1024;
 
+/// What a document of `ops` operations and `changes` changes takes in memory, roughly.
+/// The stored size says little about it: a run of 2,000 grafts saves to 35 KB and
+/// takes 864 KB in memory, one of 200 grafts 4 KB and 103 KB, one of 1 graft 0.8 KB and
+/// 28 KB (Automerge 0.12, measured by loading 100 copies and reading the process's RSS,
+/// 2026-12-07). A graft is about one operation and one change.
+pub fn memory_of(ops: u64, changes: u64) -> usize {
+    const BASE: usize = 16 * 1024;
+    const PER_OP: usize = 200;
+    const PER_CHANGE: usize = 220;
+    let ops = usize::try_from(ops).unwrap_or(usize::MAX);
+    let changes = usize::try_from(changes).unwrap_or(usize::MAX);
+    BASE.saturating_add(ops.saturating_mul(PER_OP))
+        .saturating_add(changes.saturating_mul(PER_CHANGE))
+}
+
 /// The weight all runs in memory may have together, what they have, and what each has
 /// (so that a caller's share can be weighed: [`crate::node::Holdings`]).
 #[derive(Debug)]

@@ -57,7 +57,7 @@ pub use interface::{
 pub use operations::{OpError, OpReply, RunOp};
 pub use saved::SavedRun;
 
-pub use crate::hub::budget::{MIN_RUN_WEIGHT, MemoryBudget};
+pub use crate::hub::budget::{MIN_RUN_WEIGHT, MemoryBudget, memory_of};
 use crate::hub::content::Content;
 use crate::hub::durable::Durability;
 use crate::hub::ephemeral::{Echoes, Fanout};

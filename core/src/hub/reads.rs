@@ -26,7 +26,7 @@ impl<R> RunHub<R> {
 
     /// The run's title.
     pub fn title(&mut self) -> Result<String, OpError> {
-        Ok(self.run_doc()?.title().to_owned())
+        Ok(self.run_doc()?.title_alone())
     }
 
     /// The run as it was at `heads`.
@@ -109,6 +109,16 @@ impl<R> RunHub<R> {
         let saved = SaveMemo::saved(&mut memo, doc, crate::lineage::save_applied);
         self.saved = memo;
         Ok(saved)
+    }
+
+    /// What the document takes in memory, roughly ([`crate::hub::memory_of`]); a run
+    /// not here takes [`crate::hub::MIN_RUN_WEIGHT`].
+    pub fn memory(&mut self) -> usize {
+        use automerge::ReadDoc;
+        self.run().map_or(crate::hub::MIN_RUN_WEIGHT, |c| {
+            let stats = c.unchanged().stats();
+            crate::hub::memory_of(stats.num_ops, stats.num_changes)
+        })
     }
 
     /// The document's heads (none if it is not here).

@@ -13,13 +13,15 @@ use std::collections::{BTreeMap, HashMap};
 
 use crate::id::RunId;
 
-/// The runs in memory only for other relays, oldest first (see the module's
-/// documentation).
+/// The runs in memory only for other relays, oldest first, each with what it weighs
+/// (see the module's documentation).
 #[derive(Debug, Clone)]
 pub struct MeshResidents {
     limit: usize,
     by_age: BTreeMap<u64, RunId>,
-    age_of: HashMap<RunId, u64>,
+    /// Each run's age and weight.
+    runs: HashMap<RunId, (u64, usize)>,
+    total: usize,
     next: u64,
 }
 
@@ -29,7 +31,8 @@ impl MeshResidents {
         Self {
             limit,
             by_age: BTreeMap::new(),
-            age_of: HashMap::new(),
+            runs: HashMap::new(),
+            total: 0,
             next: 0,
         }
     }
@@ -39,69 +42,71 @@ impl MeshResidents {
         self.limit
     }
 
-    /// Says whether `run`, in memory, has been touched only by other relays since it was
-    /// loaded. A run keeps its age while it stays one.
-    pub fn mesh_only(&mut self, run: RunId, only: bool) {
+    /// Says whether `run`, in memory and weighing `weight`, has been touched only by
+    /// other relays since it was loaded. A run keeps its age while it stays one.
+    pub fn mesh_only(&mut self, run: RunId, only: bool, weight: usize) {
         if !only {
             self.left(run);
             return;
         }
-        if self.age_of.contains_key(&run) {
-            return;
+        match self.runs.get_mut(&run) {
+            Some((_, w)) => {
+                self.total = self.total - *w + weight;
+                *w = weight;
+            }
+            None => {
+                self.next += 1;
+                self.runs.insert(run, (self.next, weight));
+                self.by_age.insert(self.next, run);
+                self.total += weight;
+            }
         }
-        self.next += 1;
-        self.age_of.insert(run, self.next);
-        self.by_age.insert(self.next, run);
     }
 
     /// `run` left memory.
     pub fn left(&mut self, run: RunId) {
-        if let Some(age) = self.age_of.remove(&run) {
+        if let Some((age, weight)) = self.runs.remove(&run) {
             self.by_age.remove(&age);
+            self.total -= weight;
         }
+    }
+
+    /// What `run` weighs, if it is one of them.
+    pub fn weight_of(&self, run: RunId) -> Option<usize> {
+        self.runs.get(&run).map(|(_, w)| *w)
     }
 
     /// How many runs are in memory only for other relays.
     pub fn len(&self) -> usize {
-        self.age_of.len()
+        self.runs.len()
     }
 
     /// Whether no run is.
     pub fn is_empty(&self) -> bool {
-        self.age_of.is_empty()
+        self.runs.is_empty()
     }
 
-    /// What they weigh together, each weighed by `weigh`.
-    pub fn weight(&self, weigh: impl Fn(RunId) -> usize) -> usize {
-        self.age_of
-            .keys()
-            .fold(0usize, |total, run| total.saturating_add(weigh(*run)))
+    /// What they weigh together.
+    pub fn weight(&self) -> usize {
+        self.total
     }
 
     /// The room left under the bound.
-    pub fn free(&self, weigh: impl Fn(RunId) -> usize) -> usize {
-        self.limit.saturating_sub(self.weight(weigh))
+    pub fn free(&self) -> usize {
+        self.limit.saturating_sub(self.total)
     }
 
     /// The runs that should leave memory now, oldest first, so that those left weigh
     /// under the bound (each leaves only if it is idle; the caller asks).
-    pub fn to_release(&self, weigh: impl Fn(RunId) -> usize) -> Vec<RunId> {
-        let weights: Vec<(RunId, usize)> = self
-            .by_age
-            .values()
-            .map(|run| (*run, weigh(*run)))
-            .collect();
-        let mut over = weights
-            .iter()
-            .fold(0usize, |total, (_, w)| total.saturating_add(*w))
-            .saturating_sub(self.limit);
+    pub fn to_release(&self) -> Vec<RunId> {
+        let mut over = self.total.saturating_sub(self.limit);
         let mut out = Vec::new();
-        for (run, w) in weights {
+        for run in self.by_age.values() {
             if over == 0 {
                 break;
             }
-            over = over.saturating_sub(w);
-            out.push(run);
+            over = over.saturating_sub(self.runs[run].1);
+            out.push(*run);
         }
         out
     }
@@ -120,40 +125,43 @@ mod tests {
         let r = runs(4);
         let mut m = MeshResidents::new(250);
         for run in &r {
-            m.mesh_only(*run, true);
+            m.mesh_only(*run, true, 100);
         }
         // 4 × 100 = 400: 150 over, so the two oldest go.
-        assert_eq!(m.to_release(|_| 100), vec![r[0], r[1]]);
-        assert_eq!(m.free(|_| 100), 0);
+        assert_eq!(m.to_release(), vec![r[0], r[1]]);
+        assert_eq!(m.free(), 0);
         m.left(r[0]);
         m.left(r[1]);
-        assert!(m.to_release(|_| 100).is_empty());
-        assert_eq!(m.free(|_| 100), 50);
+        assert!(m.to_release().is_empty());
+        assert_eq!(m.free(), 50);
     }
 
     #[test]
     fn a_run_someone_uses_is_no_longer_counted_and_keeps_no_age() {
         let r = runs(2);
         let mut m = MeshResidents::new(100);
-        m.mesh_only(r[0], true);
-        m.mesh_only(r[1], true);
-        m.mesh_only(r[0], true); // again: keeps its age
-        assert_eq!(m.to_release(|_| 60), vec![r[0]]);
-        m.mesh_only(r[0], false);
-        assert_eq!(m.len(), 1);
-        assert!(m.to_release(|_| 60).is_empty());
-        m.mesh_only(r[0], true); // only the mesh again: now the youngest
-        assert_eq!(m.to_release(|_| 60), vec![r[1]]);
+        m.mesh_only(r[0], true, 60);
+        m.mesh_only(r[1], true, 60);
+        m.mesh_only(r[0], true, 60); // again: keeps its age
+        assert_eq!(m.to_release(), vec![r[0]]);
+        m.mesh_only(r[0], false, 60);
+        assert_eq!((m.len(), m.weight()), (1, 60));
+        assert!(m.to_release().is_empty());
+        m.mesh_only(r[0], true, 60); // only the mesh again: now the youngest
+        assert_eq!(m.to_release(), vec![r[1]]);
     }
 
     #[test]
-    fn runs_that_are_not_loaded_weigh_nothing() {
-        let r = runs(3);
-        let mut m = MeshResidents::new(10);
-        for run in &r {
-            m.mesh_only(*run, true);
-        }
-        assert_eq!(m.weight(|_| 0), 0);
-        assert!(m.to_release(|_| 0).is_empty());
+    fn a_run_that_grows_is_weighed_afresh() {
+        let r = runs(2);
+        let mut m = MeshResidents::new(100);
+        m.mesh_only(r[0], true, 10);
+        m.mesh_only(r[1], true, 10);
+        assert!(m.to_release().is_empty());
+        m.mesh_only(r[1], true, 95);
+        assert_eq!((m.weight(), m.weight_of(r[1])), (105, Some(95)));
+        assert_eq!(m.to_release(), vec![r[0]]);
+        m.left(r[1]);
+        assert_eq!(m.weight(), 10);
     }
 }

@@ -176,18 +176,12 @@ impl ViewIndex {
 
     pub fn reload_title<'a>(&mut self, doc: impl Reader<'a>) {
         self.issues.remove("title");
-        self.title = match doc.get(&ROOT, keys::TITLE) {
-            Ok(Some((v, _))) => match v.as_str() {
-                Some(s) => shown(s).into_owned(),
-                None => {
-                    self.issues.insert(
-                        "title".into(),
-                        format!("title is {}, expected text", described(&v)),
-                    );
-                    String::new()
-                }
-            },
-            _ => String::new(),
+        self.title = match title_in(doc) {
+            Ok(title) => title,
+            Err(issue) => {
+                self.issues.insert("title".into(), issue);
+                String::new()
+            }
         };
     }
 
@@ -382,5 +376,17 @@ impl ViewIndex {
         if !values.is_empty() {
             self.flags.insert(key.to_owned(), values);
         }
+    }
+}
+
+/// The run's title as the document holds it (empty if it has none), or what is wrong
+/// with it: read alone, without the rest of the view.
+pub fn title_in<'a>(doc: impl Reader<'a>) -> Result<String, String> {
+    match doc.get(&ROOT, keys::TITLE) {
+        Ok(Some((v, _))) => match v.as_str() {
+            Some(s) => Ok(shown(s).into_owned()),
+            None => Err(format!("title is {}, expected text", described(&v))),
+        },
+        _ => Ok(String::new()),
     }
 }

@@ -3,7 +3,6 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use runmesh_core::RunId;
 use runmesh_core::hub::{HubConfig, Millis};
 use runmesh_core::node::MeshResidents;
 use tokio::sync::{Semaphore, watch};
@@ -59,22 +58,12 @@ impl TaskEnv {
         self.started.elapsed().as_millis() as Millis
     }
 
-    /// What `run` weighs in memory now (0 if it is not loaded, or nothing is weighed).
-    pub fn weight_of(&self, run: RunId) -> usize {
-        self.hub.budget.as_ref().map_or(0, |b| b.weight_of(run))
-    }
-
     /// The runs in memory only for other relays.
     pub fn mesh_residents(&self) -> MutexGuard<'_, MeshResidents> {
         // Nothing panics while holding it; the set stays sound.
         self.mesh_residents
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// The room left under `--mesh-catch-up-bytes`.
-    pub fn mesh_room(&self) -> usize {
-        self.mesh_residents().free(|run| self.weight_of(run))
     }
 
     /// The instant a hub's time `at` stands for.

@@ -79,7 +79,7 @@ impl Documents {
 async fn offer_queued(docs: Documents, link: PeerLink, wake: Arc<Notify>) {
     loop {
         let now = docs.env().now();
-        let free = docs.env().mesh_room();
+        let free = docs.env().mesh_residents().free();
         let Some((due, next)) = docs.catch_ups().due(&link, now, free) else {
             return;
         };
@@ -106,8 +106,12 @@ async fn offer(docs: Documents, link: PeerLink, run: DocumentId, fresh: bool) {
     docs.send(run, cmd).await;
     let settle = Duration::from_millis(SETTLE_MS);
     let in_step = matches!(tokio::time::timeout(settle, in_step).await, Ok(Ok(())));
-    let weight = docs.env().weight_of(runmesh_core::RunId::from(run));
-    docs.catch_ups().finished(&link, run, in_step, weight);
+    let weight = docs
+        .env()
+        .mesh_residents()
+        .weight_of(runmesh_core::RunId::from(run));
+    docs.catch_ups()
+        .finished(&link, run, in_step, weight.unwrap_or(0));
     docs.metrics().mesh_caught_up(in_step);
 }
 

@@ -24,8 +24,7 @@ impl Documents {
                 _ = every.tick() => {}
                 () = shutdown.cancelled() => return,
             }
-            let env = self.env();
-            let release = env.mesh_residents().to_release(|run| env.weight_of(run));
+            let release = self.env().mesh_residents().to_release();
             for run in release {
                 let Some(tx) = self.slots().get(&run.document_id()) else {
                     continue;

@@ -112,6 +112,11 @@ impl Shell {
         self.hub.refused_for_memory()
     }
 
+    /// What the run's document takes in memory, roughly.
+    pub(crate) fn memory(&mut self) -> usize {
+        self.hub.memory()
+    }
+
     /// Whether the run exists here (a run nobody has made leaves memory soon: asking
     /// for made-up runs must not hold memory for long).
     pub(crate) fn exists(&mut self) -> bool {

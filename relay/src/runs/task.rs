@@ -37,8 +37,9 @@ pub(crate) async fn run(
     let run = RunId::from(id);
     let mut mesh_open = true;
     loop {
-        env.mesh_residents()
-            .mesh_only(run, residency.mesh_only(shell.followed()));
+        let only = residency.mesh_only(shell.followed());
+        let weight = if only { shell.memory() } else { 0 };
+        env.mesh_residents().mesh_only(run, only, weight);
         if shell.refused_for_memory() && slots.leave(&id, generation, &rx) {
             break; // the next request loads it again
         }
