@@ -186,6 +186,11 @@ impl CatchUp {
         self.progress
     }
 
+    /// Whether runs wait to be offered.
+    pub fn is_waiting(&self) -> bool {
+        !self.waiting.is_empty()
+    }
+
     /// Whether nothing is waiting or in flight.
     pub fn is_done(&self) -> bool {
         self.waiting.is_empty() && self.offered.is_empty()

@@ -16,9 +16,9 @@ use tokio::sync::Notify;
 
 use crate::runs::link::PeerLink;
 
-/// The runs to offer a link now (and whether to start each session over), and when to
-/// look again.
-pub(crate) type Due = (Vec<(DocumentId, bool)>, Option<Millis>);
+/// The runs to offer a link now (and whether to start each session over), when to look
+/// again, and whether runs are still waiting.
+pub(crate) type Due = (Vec<(DocumentId, bool)>, Option<Millis>, bool);
 
 /// How far one link's catch-up has come.
 #[derive(Debug, Clone, Copy, Default)]
@@ -106,7 +106,7 @@ impl CatchUps {
             .get_mut(link.peer())
             .filter(|e| e.session == link.link.session)?;
         let due = entry.catch_up.due(now, Some(free));
-        Some((due, entry.catch_up.next_wake()))
+        Some((due, entry.catch_up.next_wake(), entry.catch_up.is_waiting()))
     }
 
     /// One offered run got in step with the link's peer, or did not in time; it weighs

@@ -73,6 +73,9 @@ impl Documents {
     }
 }
 
+/// How soon a catch-up that found no room under the memory bound looks again.
+const ROOM_POLL: Duration = Duration::from_millis(20);
+
 /// Offers the runs queued for `link` as its [`runmesh_core::node::CatchUp`] lets them
 /// go, until the link closes or its catch-up is forgotten: each counts once its task
 /// says it is in step with the peer, or after [`SETTLE_MS`].
@@ -80,13 +83,23 @@ async fn offer_queued(docs: Documents, link: PeerLink, wake: Arc<Notify>) {
     loop {
         let now = docs.env().now();
         let free = docs.env().mesh_residents().free();
-        let Some((due, next)) = docs.catch_ups().due(&link, now, free) else {
+        let Some((due, next, waiting)) = docs.catch_ups().due(&link, now, free) else {
             return;
         };
+        // Runs wait and none could go: the room (or the runs in flight) holds them back.
+        let stalled = due.is_empty() && waiting;
+        if stalled {
+            docs.release_mesh_residents();
+        }
         for (run, fresh) in due {
             tokio::spawn(offer(docs.clone(), link.clone(), run, fresh));
         }
-        let later = next.map(|at| docs.env().instant(at));
+        let mut later = next.map(|at| docs.env().instant(at));
+        if stalled {
+            // Runs asked to leave do not wake this worker: look again soon.
+            let soon = std::time::Instant::now() + ROOM_POLL;
+            later = Some(later.map_or(soon, |at| at.min(soon)));
+        }
         tokio::select! {
             () = wake.notified() => {}
             () = sleep_until_some(later) => {}

@@ -24,14 +24,21 @@ impl Documents {
                 _ = every.tick() => {}
                 () = shutdown.cancelled() => return,
             }
-            let release = self.env().mesh_residents().to_release();
-            for run in release {
-                let Some(tx) = self.slots().get(&run.document_id()) else {
-                    continue;
-                };
-                // A full queue is a busy run, not an idle one: it is not asked.
-                let _ = tx.try_send(DocCmd::Leave);
-            }
+            self.release_mesh_residents();
+        }
+    }
+
+    /// Asks the oldest runs in memory only for other relays to leave it, if together
+    /// they weigh more than the bound (each leaves if it is idle). A catch-up that
+    /// finds no room asks too, rather than wait for the next check.
+    pub(crate) fn release_mesh_residents(&self) {
+        let release = self.env().mesh_residents().to_release();
+        for run in release {
+            let Some(tx) = self.slots().get(&run.document_id()) else {
+                continue;
+            };
+            // A full queue is a busy run, not an idle one: it is not asked.
+            let _ = tx.try_send(DocCmd::Leave);
         }
     }
 }
