@@ -7,7 +7,8 @@
 //! The run is built in this process and handed to the relay in one `POST …/sync` (making
 //! 10,000 grafts over REST is what is measured, not how the run came to be).
 //! `RUNMESH_REST_GRAFTS` sets how many grafts are timed (default 300), and
-//! `RUNMESH_REST_RUN_GRAFTS` the run's size (default 10,000).
+//! `RUNMESH_REST_RUN_GRAFTS` the run's size (default 10,000). Last, the relay restarts on
+//! its directory and loads the run cold: the time to the first answer, and its memory.
 
 use std::time::{Duration, Instant};
 
@@ -124,6 +125,33 @@ pub async fn run() {
         page.line("history, first page (100)"),
         all.line("history, first page of 1,000"),
         relay.cpu_secs()
+    );
+    relay.terminate();
+    cold_load(tmp.path(), run, size).await;
+}
+
+/// The run loaded cold by a relay that has just started on its directory: how long the
+/// first request that needs it takes, and what the relay's memory grows by.
+async fn cold_load(dir: &std::path::Path, run: RunId, size: usize) {
+    let relay = Relay::start(dir, &[]);
+    let before = relay.rss_mib();
+    let heads = format!("{}/api/crdt/runs/{run}/heads", relay.http);
+    let started = Instant::now();
+    let resp = reqwest::get(&heads).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let loaded = started.elapsed();
+    let after_load = relay.rss_mib();
+    let state = format!("{}/api/crdt/runs/{run}/state", relay.http);
+    let started = Instant::now();
+    let resp = reqwest::get(&state).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let body = resp.bytes().await.unwrap();
+    let viewed = started.elapsed();
+    println!(
+        "restgraft, the {size}-graft run loaded cold: heads answered in {loaded:.2?} (RSS {before:.0} -> {after_load:.0} MiB); then the whole state ({} KiB) in {viewed:.2?} (RSS {:.0} MiB, peak {:.0} MiB)",
+        body.len() / 1024,
+        relay.rss_mib(),
+        relay.peak_rss_mib(),
     );
     relay.stop();
 }
