@@ -17,8 +17,9 @@ use crate::id::RunId;
 pub const MIN_RUN_WEIGHT: usize = 16 * 1024;
 
 /// What a document of `ops` operations and `changes` changes takes in memory, roughly.
-/// The stored size says little about it: a run of 2,000 grafts saves to 35 KB and
-/// takes 864 KB in memory, one of 200 grafts 4 KB and 103 KB, one of 1 graft 0.8 KB and
+/// The budget weighs a run as its size limit does (its operations at
+/// [`crate::bounds::OP_WEIGHT`]); this counts its changes too, and the stored size says
+/// little about either: a run of 2,000 grafts saves to 35 KB and takes 864 KB in memory, one of 200 grafts 4 KB and 103 KB, one of 1 graft 0.8 KB and
 /// 28 KB (Automerge 0.12, measured by loading 100 copies and reading the process's RSS,
 /// 2026-12-07). A graft is about one operation and one change.
 pub fn memory_of(ops: u64, changes: u64) -> usize {
