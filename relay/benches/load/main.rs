@@ -130,10 +130,36 @@ async fn throughput() {
         total as f64 / took.as_secs_f64(),
         (cpu - cpu_before) * 1e6 / total as f64
     );
+    let metrics = reqwest::get(format!("{}/metrics", relay.http))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let frames = |direction: &str| {
+        metric(
+            &metrics,
+            &format!(
+                "runmesh_ws_frames_total{{region=\"bench\",peer=\"client\",direction=\"{direction}\"}}"
+            ),
+        )
+    };
+    println!(
+        "throughput: client frames in {}, out {} (joining included)",
+        frames("in"),
+        frames("out"),
+    );
     for tx in writers.iter().chain(&readers) {
         let _ = tx.send(Cmd::Stop);
     }
     relay.stop();
+}
+
+/// The value of the series named exactly `series` in a Prometheus text exposition.
+fn metric(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no series {series}"))
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {

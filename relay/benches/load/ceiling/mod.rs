@@ -10,7 +10,7 @@ mod traffic;
 use std::time::{Duration, Instant};
 
 /// The relay's run task takes up to this many commands a batch (`runs/task.rs`).
-const RELAY_BATCH: usize = 128;
+pub const RELAY_BATCH: usize = 128;
 
 /// Wall-clock and on-CPU time of one piece of work on this thread.
 pub struct Took {
@@ -41,23 +41,19 @@ pub fn run() {
     const READERS: usize = 10;
     let per_writer = super::per_writer();
     let config = traffic::config();
-    // One change a batch: no coalescing, the most work the traffic can ask; and the
-    // relay's own batch size, which coalesces what arrives together.
-    for batch in [1, RELAY_BATCH] {
-        let traffic = traffic::record(&config, WRITERS, READERS, per_writer, batch);
-        let changes = traffic.changes;
-        let messages: usize = traffic.writing.iter().map(Vec::len).sum();
-        for (name, (generated, took)) in [
-            ("hub", replay::hub(&config, &traffic)),
-            ("bare automerge", replay::bare(&config, &traffic)),
-        ] {
-            println!(
-                "ceiling ({name}, batches of up to {batch}): {changes} grafts from {WRITERS} writers to {} clients, {messages} messages in, {generated} out, in {} batches: {:.0} changes/s, {:.1} µs CPU a change",
-                WRITERS + READERS,
-                traffic.writing.len(),
-                changes as f64 / took.wall.as_secs_f64(),
-                took.cpu.as_secs_f64() * 1e6 / changes as f64,
-            );
-        }
+    let traffic = traffic::record(&config, WRITERS, READERS, per_writer);
+    let changes = traffic.changes;
+    let messages: usize = traffic.writing.iter().map(Vec::len).sum();
+    for (name, (generated, took)) in [
+        ("hub", replay::hub(&config, &traffic)),
+        ("bare automerge", replay::bare(&config, &traffic)),
+    ] {
+        println!(
+            "ceiling ({name}): {changes} grafts from {WRITERS} writers to {} clients, {messages} sync messages in, {generated} out, in {} batches: {:.0} changes/s, {:.1} µs CPU a change",
+            WRITERS + READERS,
+            traffic.writing.len(),
+            changes as f64 / took.wall.as_secs_f64(),
+            took.cpu.as_secs_f64() * 1e6 / changes as f64,
+        );
     }
 }

@@ -7,10 +7,12 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 use runmesh_core::hub::{
-    Effect, HubConfig, Input, Link, MemoryBudget, PeerKind, RunHub, SessionId,
+    Effect, HubConfig, HubEvent, Input, Link, MemoryBudget, PeerKind, RunHub, SessionId,
 };
 use runmesh_core::sync::{DocSync, PeerId, WireMessage, decode_message};
 use runmesh_core::{Identity, RunDoc, RunId, StepSpec};
+
+use super::RELAY_BATCH;
 
 /// One batch the hub was handed: who sent each sync message, and its bytes.
 pub type Batch = Vec<(Link, Vec<u8>)>;
@@ -69,17 +71,23 @@ pub fn step(hub: &mut RunHub<()>, batch: &Batch) -> Vec<(PeerId, Vec<u8>)> {
                 to,
                 message: WireMessage::Sync { data, .. },
             } => sent.push((to.peer, data)),
+            // What the shell turns into metrics.
+            Effect::Event(HubEvent::SyncReceived | HubEvent::SnapshotStored(_)) => {}
             other => panic!("the ceiling expects no {other:?}"),
         }
     }
     sent
 }
 
-/// A load client as `client.rs` has it: a replica of the run and its sync session.
+/// A load client as `client.rs` has it: a replica of the run, its sync session, and the
+/// relay's messages it has not read yet.
 struct Replica {
     link: Link,
     run: RunDoc,
     sync: DocSync,
+    unread: VecDeque<Vec<u8>>,
+    /// Grafts it still has to write.
+    to_write: usize,
 }
 
 impl Replica {
@@ -94,7 +102,7 @@ impl Replica {
             .collect()
     }
 
-    fn receive(&mut self, relay: &PeerId, data: &[u8]) -> Vec<(Link, Vec<u8>)> {
+    fn read(&mut self, relay: &PeerId, data: &[u8]) -> Vec<(Link, Vec<u8>)> {
         let message = decode_message(data).expect("a sync message");
         if self
             .sync
@@ -105,18 +113,25 @@ impl Replica {
         }
         self.messages()
     }
+
+    fn write(&mut self, agent: &str) -> Vec<(Link, Vec<u8>)> {
+        self.run.graft("step1", agent, 0).expect("graft");
+        self.to_write -= 1;
+        self.sync.local_change();
+        self.messages()
+    }
 }
 
-/// Records the scenario: `writers` each write `per_writer` grafts, one round at a
-/// time (every writer one graft, then the relay and the clients exchange messages
-/// until quiet); the relay takes at most `batch` messages a batch, as its run task
-/// does (up to 128).
+/// Records the scenario. The 20 clients join and sync to quiet; then the relay is kept
+/// saturated, as `throughput`'s flood keeps it (its batches run full: about 3,600
+/// client frames in and 600 out for 3,000 grafts): each time round, every client reads
+/// what the relay sent it, then the writers write a graft each in turn until the relay
+/// has a full batch waiting, and the relay takes it.
 pub fn record(
     config: &Arc<HubConfig>,
     writers: usize,
     readers: usize,
     per_writer: usize,
-    batch: usize,
 ) -> Traffic {
     let run = RunId::random();
     let steps = [
@@ -130,8 +145,8 @@ pub fn record(
     let mut hub = loaded_hub(config, run, &stored);
     let relay = config.me.clone();
     let mut clients: BTreeMap<PeerId, Replica> = BTreeMap::new();
+    let mut order = Vec::with_capacity(writers + readers);
     let mut inbox = VecDeque::new();
-    let mut writer_ids = Vec::with_capacity(writers);
     for i in 0..writers + readers {
         let peer = PeerId::from(format!("load{i}").as_str());
         let identity = Identity::random("load", &format!("u{i}")).unwrap();
@@ -143,43 +158,58 @@ pub fn record(
             },
             run: RunDoc::load(run, identity, &stored).unwrap(),
             sync: DocSync::new(run.document_id(), peer.clone()),
+            unread: VecDeque::new(),
+            to_write: if i < writers { per_writer } else { 0 },
         };
         let opening = client.sync.add_peer(client.run.automerge_mut(), &relay);
         if let Some(WireMessage::Sync { data, .. }) = opening {
             inbox.push_back((client.link.clone(), data));
         }
-        if i < writers {
-            writer_ids.push(peer.clone());
-        }
+        order.push(peer.clone());
         clients.insert(peer, client);
     }
-    let mut exchange = |inbox: &mut VecDeque<(Link, Vec<u8>)>,
-                        clients: &mut BTreeMap<PeerId, Replica>| {
-        let mut batches = Vec::new();
-        while !inbox.is_empty() {
-            let taken: Batch = inbox.drain(..batch.min(inbox.len())).collect();
-            for (to, data) in step(&mut hub, &taken) {
-                let client = clients.get_mut(&to).expect("a client");
-                inbox.extend(client.receive(&relay, &data));
-            }
-            batches.push(taken);
+    let mut joining = Vec::new();
+    while !inbox.is_empty() {
+        let taken: Batch = inbox.drain(..RELAY_BATCH.min(inbox.len())).collect();
+        for (to, data) in step(&mut hub, &taken) {
+            let client = clients.get_mut(&to).expect("a client");
+            inbox.extend(client.read(&relay, &data));
         }
-        batches
-    };
-    let joining = exchange(&mut inbox, &mut clients);
+        joining.push(taken);
+    }
     let mut writing = Vec::new();
-    for round in 0..per_writer {
-        for (w, peer) in writer_ids.iter().enumerate() {
+    let mut written = 0;
+    loop {
+        for peer in &order {
             let client = clients.get_mut(peer).unwrap();
-            let agent = format!("w{w}-{round}");
-            client
-                .run
-                .graft("step1", &agent, round as u64)
-                .expect("graft");
-            client.sync.local_change();
-            inbox.extend(client.messages());
+            while let Some(data) = client.unread.pop_front() {
+                inbox.extend(client.read(&relay, &data));
+            }
         }
-        writing.extend(exchange(&mut inbox, &mut clients));
+        let mut any = true;
+        while inbox.len() < RELAY_BATCH && any {
+            any = false;
+            for peer in &order {
+                let client = clients.get_mut(peer).unwrap();
+                if client.to_write > 0 && inbox.len() < RELAY_BATCH {
+                    inbox.extend(client.write(&format!("g{written}")));
+                    written += 1;
+                    any = true;
+                }
+            }
+        }
+        if inbox.is_empty() {
+            break;
+        }
+        let taken: Batch = inbox.drain(..RELAY_BATCH.min(inbox.len())).collect();
+        for (to, data) in step(&mut hub, &taken) {
+            clients
+                .get_mut(&to)
+                .expect("a client")
+                .unread
+                .push_back(data);
+        }
+        writing.push(taken);
     }
     let total = writers * per_writer;
     for client in clients.values() {
