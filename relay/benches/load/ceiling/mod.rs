@@ -9,6 +9,8 @@ mod traffic;
 
 use std::time::{Duration, Instant};
 
+use traffic::Shape;
+
 /// The relay's run task takes up to this many commands a batch (`runs/task.rs`).
 pub const RELAY_BATCH: usize = 128;
 
@@ -41,19 +43,21 @@ pub fn run() {
     const READERS: usize = 10;
     let per_writer = super::per_writer();
     let config = traffic::config();
-    let traffic = traffic::record(&config, WRITERS, READERS, per_writer);
-    let changes = traffic.changes;
-    let messages: usize = traffic.writing.iter().map(Vec::len).sum();
-    for (name, (generated, took)) in [
-        ("hub", replay::hub(&config, &traffic)),
-        ("bare automerge", replay::bare(&config, &traffic)),
-    ] {
-        println!(
-            "ceiling ({name}): {changes} grafts from {WRITERS} writers to {} clients, {messages} sync messages in, {generated} out, in {} batches: {:.0} changes/s, {:.1} µs CPU a change",
-            WRITERS + READERS,
-            traffic.writing.len(),
-            changes as f64 / took.wall.as_secs_f64(),
-            took.cpu.as_secs_f64() * 1e6 / changes as f64,
-        );
+    for shape in [Shape::Flood, Shape::InStep] {
+        let traffic = traffic::record(&config, WRITERS, READERS, per_writer, shape);
+        let changes = traffic.changes;
+        let messages: usize = traffic.writing.iter().map(Vec::len).sum();
+        for (name, (generated, took)) in [
+            ("hub", replay::hub(&config, &traffic)),
+            ("bare automerge", replay::bare(&config, &traffic)),
+        ] {
+            println!(
+                "ceiling ({shape:?}, {name}): {changes} grafts from {WRITERS} writers to {} clients, {messages} sync messages in, {generated} out, in {} batches: {:.0} changes/s, {:.1} µs CPU a change",
+                WRITERS + READERS,
+                traffic.writing.len(),
+                changes as f64 / took.wall.as_secs_f64(),
+                took.cpu.as_secs_f64() * 1e6 / changes as f64,
+            );
+        }
     }
 }

@@ -122,16 +122,28 @@ impl Replica {
     }
 }
 
-/// Records the scenario. The 20 clients join and sync to quiet; then the relay is kept
-/// saturated, as `throughput`'s flood keeps it (its batches run full: about 3,600
-/// client frames in and 600 out for 3,000 grafts): each time round, every client reads
-/// what the relay sent it, then the writers write a graft each in turn until the relay
-/// has a full batch waiting, and the relay takes it.
+/// How the writers keep pace with the relay.
+#[derive(Clone, Copy, Debug)]
+pub enum Shape {
+    /// Each writer writes every graft before it reads anything: `throughput`'s load
+    /// clients are handed all their grafts at once and are faster than the relay, so
+    /// most grafts are written by a replica that has seen none of the others'.
+    Flood,
+    /// Every client reads what the relay sent before the writers write the next full
+    /// batch: the writers stay within one batch of the relay.
+    InStep,
+}
+
+/// Records the scenario. The 20 clients join and sync to quiet; then the writers write
+/// as `shape` says, the relay takes what has reached it up to [`RELAY_BATCH`] at a time
+/// (its batches run full, as under `throughput`: about 3,600 client frames in and 600
+/// out for 3,000 grafts), and each client reads what the relay sent it.
 pub fn record(
     config: &Arc<HubConfig>,
     writers: usize,
     readers: usize,
     per_writer: usize,
+    shape: Shape,
 ) -> Traffic {
     let run = RunId::random();
     let steps = [
@@ -186,12 +198,16 @@ pub fn record(
                 inbox.extend(client.read(&relay, &data));
             }
         }
+        let room = match shape {
+            Shape::Flood => usize::MAX,
+            Shape::InStep => RELAY_BATCH,
+        };
         let mut any = true;
-        while inbox.len() < RELAY_BATCH && any {
+        while inbox.len() < room && any {
             any = false;
             for peer in &order {
                 let client = clients.get_mut(peer).unwrap();
-                if client.to_write > 0 && inbox.len() < RELAY_BATCH {
+                if client.to_write > 0 && inbox.len() < room {
                     inbox.extend(client.write(&format!("g{written}")));
                     written += 1;
                     any = true;
