@@ -144,10 +144,18 @@ async fn throughput() {
             ),
         )
     };
+    let sync = |what: &str| {
+        metric(
+            &metrics,
+            &format!("runmesh_sync_messages_{what}_total{{region=\"bench\"}}"),
+        )
+    };
     println!(
-        "throughput: client frames in {}, out {} (joining included)",
+        "throughput: client frames in {}, out {}; sync messages generated {}, coalesced {} (joining included)",
         frames("in"),
         frames("out"),
+        sync("generated"),
+        sync("coalesced"),
     );
     for tx in writers.iter().chain(&readers) {
         let _ = tx.send(Cmd::Stop);
