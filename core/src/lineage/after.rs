@@ -115,22 +115,37 @@ pub struct AfterCache {
     entries: VecDeque<Entry>,
     /// The last set that was not kept.
     scratch: After,
+    /// The document's heads at the last call: every set was brought up to them or to
+    /// heads before them.
+    last: Vec<ChangeHash>,
 }
 
 impl AfterCache {
+    /// Forgets every set (the document was loaded again).
+    pub(crate) fn clear(&mut self) {
+        *self = Self::default();
+    }
+
     /// The changes of `doc` after `heads`, as `doc.get_changes_meta(heads)` has them.
     pub(crate) fn after(&mut self, doc: &mut AutoCommit, heads: &[ChangeHash]) -> &After {
         let mut heads = heads.to_vec();
         heads.sort_unstable();
         heads.dedup();
         let now = doc.get_heads();
+        // A document that lacks the heads it had at the last call was loaded again
+        // (the hub also says so, by `clear`): the sets are not of it. A look-up of
+        // hashes, not of metadata.
+        if !self.last.is_empty() && !doc.get_missing_deps(&self.last).is_empty() {
+            self.entries.clear();
+        }
+        self.last.clone_from(&now);
         let found = self.entries.iter().position(|e| e.heads == heads);
         let derived = found
             .is_none()
             .then(|| self.derive(doc, &heads, &now))
             .flatten();
         let entry = match found {
-            Some(i) => self.entries.remove(i).and_then(|e| catch_up(e, doc, &now)),
+            Some(i) => self.entries.remove(i).map(|e| catch_up(e, doc, &now)),
             None => derived,
         };
         let entry = entry.or_else(|| {
@@ -162,18 +177,32 @@ impl AfterCache {
         &self.entries[0].after
     }
 
-    /// A kept set turned into the set after `heads`, if one can be.
+    /// A kept set turned into the set after `heads`, if one can be. Only the sets kept
+    /// for heads that `heads` or their dependencies hold are tried (a writer's next
+    /// message names its previous change, whose dependency was the heads before): a walk
+    /// that fails costs as much as one that succeeds, and most sets would fail.
     fn derive(
         &mut self,
         doc: &mut AutoCommit,
         heads: &[ChangeHash],
         now: &[ChangeHash],
     ) -> Option<Entry> {
+        let mut near: HashSet<ChangeHash> = heads.iter().copied().collect();
+        for head in heads {
+            if let Some(m) = doc.get_change_meta_by_hash(head) {
+                near.extend(m.deps);
+            }
+        }
         let mut i = 0;
-        while let Some(entry) = self.entries.remove(i) {
-            let Some(mut entry) = catch_up(entry, doc, now) else {
-                continue; // the document is not the one it was made from: dropped
+        while i < self.entries.len() {
+            if !self.entries[i].heads.iter().all(|h| near.contains(h)) {
+                i += 1;
+                continue;
+            }
+            let Some(entry) = self.entries.remove(i) else {
+                break;
             };
+            let mut entry = catch_up(entry, doc, now);
             // Walk down from `heads` through the changes after the entry's heads: each
             // one walked is seen; where the walk leaves them, it is at changes the
             // entry's heads have seen (or not in the document at all).
@@ -218,23 +247,15 @@ impl AfterCache {
 }
 
 /// `entry` brought up to the document's heads `now`: the changes since it was made are
-/// after its heads too (they came after everything its heads have seen). `None` if the
-/// document no longer holds what it was made from (it was loaded again).
-fn catch_up(mut entry: Entry, doc: &mut AutoCommit, now: &[ChangeHash]) -> Option<Entry> {
-    if entry.at == now {
-        return Some(entry);
+/// after its heads too (they came after everything its heads have seen). The document
+/// holds what it was made from (see [`AfterCache::after`]).
+fn catch_up(mut entry: Entry, doc: &mut AutoCommit, now: &[ChangeHash]) -> Entry {
+    if entry.at != now {
+        let at = std::mem::take(&mut entry.at);
+        entry.after.extend(doc, &at);
+        entry.at = now.to_vec();
     }
-    if !entry
-        .at
-        .iter()
-        .all(|h| doc.get_change_meta_by_hash(h).is_some())
-    {
-        return None;
-    }
-    let at = std::mem::take(&mut entry.at);
-    entry.after.extend(doc, &at);
-    entry.at = now.to_vec();
-    Some(entry)
+    entry
 }
 
 #[cfg(test)]
