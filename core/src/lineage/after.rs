@@ -5,8 +5,8 @@
 //! every such change from its compressed columns. A writer that is behind the relay by
 //! *n* changes made each of its messages cost *n* of those: under the load bench's flood
 //! (10 writers, each behind by up to 2,700 grafts) that was 63 % of the relay's CPU, and
-//! the relay reached 42–57 % of what bare Automerge needs for the same traffic
-//! (docs/benchmarks.md, "The hot-run ceiling").
+//! the relay reached 42–57 % of what bare Automerge needs for the same traffic; with
+//! these sets kept, 96–104 % (docs/benchmarks.md, "The hot-run ceiling").
 //!
 //! A writer's next message usually names its previous change as its heads, and that
 //! change is among the ones kept for its previous heads. So the set for the new heads is
@@ -24,8 +24,9 @@ use automerge::{ActorId, AutoCommit, ChangeHash};
 
 /// Sets kept per document.
 const ENTRIES: usize = 16;
-/// Changes kept in all the sets of one document (each a few dozen bytes); a set that
-/// would pass it is used once and not kept.
+/// Changes kept in all the sets of one document (each about a hundred bytes: at most a
+/// few MiB for a run many writers flood, outside the memory budget, gone when the run
+/// leaves memory); a set that would pass it is used once and not kept.
 const MAX_KEPT: usize = 1 << 15;
 
 /// One change after the heads.
