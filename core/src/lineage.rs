@@ -22,12 +22,14 @@ use crate::genesis::genesis_hash;
 use writers::Written;
 
 mod admission;
+mod after;
 mod kept;
 mod queue;
 mod seen;
 mod writers;
 
 pub use admission::{MAX_DEPTH, MAX_HEADS, MAX_WAITING, MAX_WAITING_BYTES};
+pub(crate) use after::AfterCache;
 pub(crate) use kept::check_kept;
 pub(crate) use queue::save_applied;
 
@@ -160,6 +162,16 @@ impl Roots {
     /// queued changes that they would release and that break a rule.
     pub fn admit_into(&self, doc: &mut AutoCommit) -> Result<(), RunError> {
         admission::admit(&self.writers, doc)
+    }
+
+    /// [`Roots::admit_into`] for a document that takes many inputs: what the check
+    /// learns of the document is kept in `after` for the next one.
+    pub fn admit_into_kept(
+        &self,
+        doc: &mut AutoCommit,
+        after: &mut AfterCache,
+    ) -> Result<(), RunError> {
+        admission::admit_kept(&self.writers, doc, after)
     }
 
     /// Refuses the changes if loading them into a new document would meet an actor

@@ -9,7 +9,7 @@ use crate::hub::content::Content;
 use crate::hub::interface::{Effect, HubEvent, Link, Millis, PeerKind};
 use crate::hub::operations::{self, OpError, RunOp};
 use crate::hub::{Held, RunHub, State, send};
-use crate::lineage::{Holds, Roots};
+use crate::lineage::{AfterCache, Holds, Roots};
 use crate::sync::{SyncError, WireMessage};
 
 impl<R> RunHub<R> {
@@ -75,7 +75,7 @@ impl<R> RunHub<R> {
         // relay holds, which that relay checked when it took it in (or held before the
         // rule: refusing it would keep the run apart between relays for ever).
         let checked = from.kind == PeerKind::Client || !self.config.trust_mesh;
-        if checked && let Err(e) = admit(slot.as_mut(), &message) {
+        if checked && let Err(e) = admit(slot.as_mut(), &message, &mut self.after) {
             let why = e.to_string();
             out.push(Effect::Event(HubEvent::SyncRefused(why.clone())));
             out.push(send(
@@ -258,7 +258,11 @@ impl<R> RunHub<R> {
 
 /// Checks the changes a client's sync message carries against the lineage rule, before
 /// any is applied to what the hub holds.
-fn admit(content: Option<&mut Content>, message: &Message) -> Result<(), RunError> {
+fn admit(
+    content: Option<&mut Content>,
+    message: &Message,
+    after: &mut AfterCache,
+) -> Result<(), RunError> {
     if message.changes.is_empty() {
         return Ok(());
     }
@@ -272,7 +276,7 @@ fn admit(content: Option<&mut Content>, message: &Message) -> Result<(), RunErro
             let holds = content.holds();
             let doc = content.unchanged();
             roots.admit(holds, |h| doc.get_change_meta_by_hash(h).is_some())?;
-            roots.admit_into(doc)
+            roots.admit_into_kept(doc, after)
         }
     }
 }

@@ -13,6 +13,8 @@ impl<R> RunHub<R> {
     ) {
         let ceiling = self.config.max_document_bytes.saturating_mul(LOAD_CEILING);
         self.memory_refused = false;
+        // What was learnt of the document held before does not hold for the one loaded.
+        self.after.clear();
         let loaded = loaded.and_then(|stored| {
             let weight = stored
                 .as_ref()

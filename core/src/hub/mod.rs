@@ -149,6 +149,9 @@ pub struct RunHub<R> {
     kept_reserved: usize,
     /// The document last saved for readers, and the heads it holds.
     saved: Option<saved::SaveMemo>,
+    /// What the lineage check learnt of the document's changes after senders' heads,
+    /// for the next message (`lineage/after.rs`).
+    after: crate::lineage::AfterCache,
 }
 
 impl<R> RunHub<R> {
@@ -176,6 +179,7 @@ impl<R> RunHub<R> {
             memory_refused: false,
             kept_reserved: 0,
             saved: None,
+            after: crate::lineage::AfterCache::default(),
         }
     }
 

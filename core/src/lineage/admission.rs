@@ -34,6 +34,7 @@ use std::collections::{BinaryHeap, HashMap, HashSet};
 
 use automerge::{AutoCommit, ChangeHash, ReadDoc};
 
+use super::after::AfterCache;
 use super::queue;
 use super::writers::{Obj, Written, knows};
 use crate::error::RunError;
@@ -54,7 +55,17 @@ pub const MAX_EXTRA_BYTES: usize = 4096;
 /// it to `doc` would break a rule above. Nothing of the input is applied; `doc` changes
 /// only by losing queued changes that the input would release and that break a rule.
 pub(crate) fn admit(input: &[Written], doc: &mut AutoCommit) -> Result<(), RunError> {
-    admit_with(input, doc, Rules::All)
+    admit_with(input, doc, Rules::All, &mut AfterCache::default())
+}
+
+/// [`admit`], with the changes after earlier senders' heads kept in `after` from one
+/// input to the next (what a document that takes many inputs uses: `after.rs`).
+pub(crate) fn admit_kept(
+    input: &[Written],
+    doc: &mut AutoCommit,
+    after: &mut AfterCache,
+) -> Result<(), RunError> {
+    admit_with(input, doc, Rules::All, after)
 }
 
 /// Refuses `input` if loading it into a new document would meet an actor Automerge does
@@ -62,7 +73,12 @@ pub(crate) fn admit(input: &[Written], doc: &mut AutoCommit) -> Result<(), RunEr
 /// what comes from outside into a held document, not for loading what was stored.
 #[cfg(any(not(target_arch = "wasm32"), feature = "wasm"))]
 pub(crate) fn admit_writers(input: &[Written]) -> Result<(), RunError> {
-    admit_with(input, &mut AutoCommit::new(), Rules::Writers)
+    admit_with(
+        input,
+        &mut AutoCommit::new(),
+        Rules::Writers,
+        &mut AfterCache::default(),
+    )
 }
 
 /// Which rules a check applies.
@@ -72,7 +88,12 @@ enum Rules {
     Writers,
 }
 
-fn admit_with(input: &[Written], doc: &mut AutoCommit, rules: Rules) -> Result<(), RunError> {
+fn admit_with(
+    input: &[Written],
+    doc: &mut AutoCommit,
+    rules: Rules,
+    after: &mut AfterCache,
+) -> Result<(), RunError> {
     if input.is_empty() {
         return Ok(());
     }
@@ -83,10 +104,10 @@ fn admit_with(input: &[Written], doc: &mut AutoCommit, rules: Rules) -> Result<(
     } else {
         Vec::new()
     };
-    match check(input, &queued, doc, rules) {
+    match check(input, &queued, doc, rules, after) {
         Err(Fault::Queued(_)) => {
             queue::drop_queued(doc)?;
-            check(input, &[], doc, rules).map_err(Fault::into_error)
+            check(input, &[], doc, rules, after).map_err(Fault::into_error)
         }
         other => other.map_err(Fault::into_error),
     }
@@ -132,9 +153,11 @@ fn check(
     queued: &[Written],
     doc: &mut AutoCommit,
     rules: Rules,
+    after: &mut AfterCache,
 ) -> Result<(), Fault> {
     let mut pass = Pass {
         doc,
+        after,
         here: HashSet::new(),
         fresh: HashSet::new(),
         taken: Vec::new(),
@@ -205,6 +228,8 @@ fn check(
 /// The changes taken so far, as Automerge would apply them.
 struct Pass<'a, 'w> {
     doc: &'a mut AutoCommit,
+    /// The document's changes after senders' heads, kept between checks.
+    after: &'a mut AfterCache,
     here: HashSet<ChangeHash>,
     /// The changes taken, in order, and whether each was queued.
     taken: Vec<(&'w Written, bool)>,
@@ -275,7 +300,8 @@ impl<'w> Pass<'_, 'w> {
     /// or made by one of them), and no object lies deeper than [`MAX_DEPTH`].
     fn shape(&mut self) -> Result<(), Fault> {
         let taken = std::mem::take(&mut self.taken);
-        super::seen::check_seen(self.doc, &taken).map_err(|(e, queued)| fault(e, queued))?;
+        super::seen::check_seen(self.doc, &taken, self.after)
+            .map_err(|(e, queued)| fault(e, queued))?;
         let mut made: HashMap<&Obj, (Option<&Obj>, usize)> = HashMap::new();
         let mut max_ops: HashMap<ChangeHash, u64> = HashMap::new();
         for (i, (w, _)) in taken.iter().enumerate() {

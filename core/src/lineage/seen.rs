@@ -9,26 +9,19 @@
 //! into a list after the other's element without depending on it.
 
 use std::collections::{HashMap, HashSet};
+use std::ops::RangeInclusive;
 use std::rc::Rc;
 
 use automerge::{ActorId, AutoCommit, ChangeHash};
 
+use super::after::AfterCache;
 use super::writers::Written;
 use crate::error::RunError;
 
-/// A document change after some heads: its sequence number and op counters.
-#[derive(Clone)]
-struct Later {
-    seq: u64,
-    ops: std::ops::RangeInclusive<u64>,
-}
-
-/// The document's changes after a set of heads, by writer.
-type After = HashMap<ActorId, Vec<Later>>;
-
 /// Checks each of `taken` (the changes applied together, in order) against the changes
 /// of `doc` and of `taken` outside its history. The error names the change, and whether
-/// it was queued.
+/// it was queued. The document's changes after each change's history come from
+/// `after` (kept from one check to the next: `after.rs`).
 ///
 /// Linear in the changes for the usual shapes (a chain, changes from many writers on
 /// the same heads): where each change's history reaches the document is carried down
@@ -39,6 +32,7 @@ type After = HashMap<ActorId, Vec<Later>>;
 pub(super) fn check_seen(
     doc: &mut AutoCommit,
     taken: &[(&Written, bool)],
+    after: &mut AfterCache,
 ) -> Result<(), (RunError, bool)> {
     let pool: HashMap<ChangeHash, &Written> = taken.iter().map(|(w, _)| (w.hash, *w)).collect();
     // The changes of `taken` by writer, to find the one an op id belongs to.
@@ -46,10 +40,8 @@ pub(super) fn check_seen(
     for (w, _) in taken {
         by_actor.entry(&w.actor).or_default().push(w);
     }
-    // Where each change's history reaches the document, and what the document holds
-    // after those heads, once per set of heads.
+    // Where each change's history reaches the document.
     let mut reaches: HashMap<ChangeHash, Rc<Vec<ChangeHash>>> = HashMap::new();
-    let mut after: HashMap<Rc<Vec<ChangeHash>>, After> = HashMap::new();
     // The searches up the changes' histories may visit this many changes in all: the
     // usual shapes need about one a change; a chain of 64,000 whose every change names
     // the first one's ops would need two billion (a 640-byte body stalled a relay).
@@ -59,21 +51,9 @@ pub(super) fn check_seen(
         let fault = |e| (e, *queued);
         let heads = reach(w, &pool, &reaches);
         reaches.insert(w.hash, heads.clone());
-        let later = after.entry(heads.clone()).or_insert_with(|| {
-            let mut later: After = HashMap::new();
-            for m in doc.get_changes_meta(&heads) {
-                later
-                    .entry(m.actor.clone().into_owned())
-                    .or_default()
-                    .push(Later {
-                        seq: m.seq,
-                        ops: m.start_op..=m.max_op,
-                    });
-            }
-            later
-        });
-        let unseen_in_doc = |actor: &ActorId, hit: &dyn Fn(&Later) -> bool| {
-            later.get(actor).is_some_and(|l| l.iter().any(hit))
+        let later = after.after(doc, &heads);
+        let unseen_in_doc = |actor: &ActorId, hit: &dyn Fn(u64, &RangeInclusive<u64>) -> bool| {
+            later.any(actor, hit)
         };
         let mut unseen_in_pool = |p: &Written| -> Result<bool, (RunError, bool)> {
             if p.hash == w.hash {
@@ -95,7 +75,7 @@ pub(super) fn check_seen(
                 .and_then(|ws| ws.iter().find(|p| p.seq == prev));
             let skips = match in_pool {
                 Some(p) => unseen_in_pool(p)?,
-                None => unseen_in_doc(&w.actor, &|l| l.seq == prev),
+                None => unseen_in_doc(&w.actor, &|seq, _| seq == prev),
             };
             if skips {
                 return Err(fault(RunError::SkipsOwnChange {
@@ -110,7 +90,7 @@ pub(super) fn check_seen(
                 .and_then(|ws| ws.iter().find(|p| (p.start_op..=p.max_op).contains(ctr)));
             let unseen = match owner {
                 Some(p) => unseen_in_pool(p)?,
-                None => unseen_in_doc(actor, &|l| l.ops.contains(ctr)),
+                None => unseen_in_doc(actor, &|_, ops| ops.contains(ctr)),
             };
             if unseen {
                 return Err(fault(RunError::UnseenOp {

@@ -1,9 +1,10 @@
 //! Load generator: drives the real relay binary over real sockets on 127.0.0.1.
 //!
-//! `cargo bench -p runmesh-relay --bench load [-- throughput|fanout|coldjoin|memory|idle|backup|shareddb|meshscale|restgraft|hostile]`
+//! `cargo bench -p runmesh-relay --bench load [-- throughput|ceiling|fanout|coldjoin|memory|idle|backup|shareddb|meshscale|restgraft|hostile]`
 //! Every scenario is bounded in count and time and stops by itself. Figures: docs/benchmarks.md.
 
 mod backup;
+mod ceiling;
 mod client;
 mod hostile;
 mod mesh_scale;
@@ -76,13 +77,18 @@ async fn clients(
     out
 }
 
+/// Grafts each writer makes in `throughput` (and in `ceiling`, for the same traffic).
+fn per_writer() -> usize {
+    std::env::var("RUNMESH_LOAD_PER_WRITER")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(300)
+}
+
 async fn throughput() {
     const WRITERS: usize = 10;
     const READERS: usize = 10;
-    let per_writer: usize = std::env::var("RUNMESH_LOAD_PER_WRITER")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(300);
+    let per_writer = per_writer();
     let tmp = tempfile::tempdir().unwrap();
     let relay = Relay::start(tmp.path(), &[]);
     let run = RunId::random();
@@ -97,6 +103,7 @@ async fn throughput() {
     })
     .await;
     let total = WRITERS * per_writer;
+    let cpu_before = relay.cpu_secs();
     let start = Instant::now();
     for (w, tx) in writers.iter().enumerate() {
         for i in 0..per_writer {
@@ -116,16 +123,51 @@ async fn throughput() {
     })
     .await;
     let took = start.elapsed();
+    let cpu = relay.cpu_secs();
     println!(
-        "throughput: {total} grafts from {WRITERS} writers reached all {} clients in {took:.2?}: {:.0} changes/s; relay CPU {:.2} s in all",
+        "throughput: {total} grafts from {WRITERS} writers reached all {} clients in {took:.2?}: {:.0} changes/s; relay CPU {cpu:.2} s in all, {:.1} µs a change while writing",
         WRITERS + READERS,
         total as f64 / took.as_secs_f64(),
-        relay.cpu_secs()
+        (cpu - cpu_before) * 1e6 / total as f64
+    );
+    let metrics = reqwest::get(format!("{}/metrics", relay.http))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let frames = |direction: &str| {
+        metric(
+            &metrics,
+            &format!(
+                "runmesh_ws_frames_total{{region=\"bench\",peer=\"client\",direction=\"{direction}\"}}"
+            ),
+        )
+    };
+    let sync = |what: &str| {
+        metric(
+            &metrics,
+            &format!("runmesh_sync_messages_{what}_total{{region=\"bench\"}}"),
+        )
+    };
+    println!(
+        "throughput: client frames in {}, out {}; sync messages generated {}, coalesced {} (joining included)",
+        frames("in"),
+        frames("out"),
+        sync("generated"),
+        sync("coalesced"),
     );
     for tx in writers.iter().chain(&readers) {
         let _ = tx.send(Cmd::Stop);
     }
     relay.stop();
+}
+
+/// The value of the series named exactly `series` in a Prometheus text exposition.
+fn metric(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no series {series}"))
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -368,6 +410,10 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    // The ceiling is one thread's work, outside the runtime.
+    if wanted("ceiling") {
+        ceiling::run();
+    }
     rt.block_on(async {
         if wanted("throughput") {
             throughput().await;

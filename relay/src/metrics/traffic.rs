@@ -1,7 +1,10 @@
 //! Frames and bytes through the relay's sockets, per kind of peer (`client`, `mesh`) and
 //! direction (`in`, `out`): four series of each, whatever the traffic. With them an
 //! operator sees who the relay is sending to and how much, and whether it is waiting on
-//! its peers or working.
+//! its peers or working. Beside them, per region, the sync messages the runs generated
+//! for their peers and the incoming ones coalesced into a batch with others (answered
+//! by the batch's one persist and one message a peer): on a busy run the two tell how
+//! much fan-out the batching saved.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -24,6 +27,8 @@ pub(crate) struct Flow {
 pub(crate) struct Traffic {
     frames: Family<Flow, Counter>,
     bytes: Family<Flow, Counter>,
+    generated: Family<Region, Counter>,
+    coalesced: Family<Region, Counter>,
 }
 
 impl Traffic {
@@ -31,6 +36,8 @@ impl Traffic {
         let traffic = Self {
             frames: Family::default(),
             bytes: Family::default(),
+            generated: Family::default(),
+            coalesced: Family::default(),
         };
         registry.register(
             "runmesh_ws_frames",
@@ -42,6 +49,18 @@ impl Traffic {
             "Bytes of WebSocket frames, by kind of peer (client, mesh) and direction (in, out)",
             traffic.bytes.clone(),
         );
+        registry.register(
+            "runmesh_sync_messages_generated",
+            "Sync messages the runs generated for their peers (clients and relays)",
+            traffic.generated.clone(),
+        );
+        registry.register(
+            "runmesh_sync_messages_coalesced",
+            "Sync messages received in a batch after another: answered with it, by one persist and one message a peer",
+            traffic.coalesced.clone(),
+        );
+        let _ = traffic.generated.get_or_create(region);
+        let _ = traffic.coalesced.get_or_create(region);
         for peer in ["client", "mesh"] {
             for direction in ["in", "out"] {
                 let flow = Flow {
@@ -73,6 +92,23 @@ impl FrameCounter {
 }
 
 impl Metrics {
+    /// A run generated a sync message for a peer.
+    pub fn sync_generated(&self) {
+        self.traffic.generated.get_or_create(&self.region).inc();
+    }
+
+    /// A run took `received` sync messages in one batch: all but the first were
+    /// coalesced with it.
+    pub fn sync_batch(&self, received: usize) {
+        let coalesced = received.saturating_sub(1) as u64;
+        if coalesced > 0 {
+            self.traffic
+                .coalesced
+                .get_or_create(&self.region)
+                .inc_by(coalesced);
+        }
+    }
+
     /// The counters of a socket to a peer (`mesh`: another relay): frames in, frames out.
     pub fn frame_counters(&self, mesh: bool) -> (FrameCounter, FrameCounter) {
         let peer = if mesh { "mesh" } else { "client" };

@@ -162,6 +162,11 @@ impl Shell {
                 None => self.behind_store = true,
             }
         }
+        let syncs = inputs
+            .iter()
+            .filter(|i| matches!(i, Input::Sync { .. }))
+            .count();
+        self.env.metrics.sync_batch(syncs);
         self.handle(inputs).await;
         for read in reads {
             self.read(read);
@@ -257,7 +262,12 @@ impl Shell {
                     Some(Input::Loaded(loaded))
                 }
                 Effect::Persist(persist) => Some(self.persist(persist).await),
-                Effect::Send { to, message } => self.send(&to, message),
+                Effect::Send { to, message } => {
+                    if matches!(message, WireMessage::Sync { .. }) {
+                        self.env.metrics.sync_generated();
+                    }
+                    self.send(&to, message)
+                }
                 Effect::Reply { to, result } => {
                     let _ = to.send(result);
                     None

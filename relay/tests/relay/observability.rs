@@ -130,7 +130,7 @@ fn value(text: &str, name: &str, labels: &[&str]) -> f64 {
 }
 
 #[tokio::test]
-async fn frames_and_bytes_are_counted_by_kind_of_peer_and_direction() {
+async fn frames_bytes_and_sync_messages_are_counted_by_kind_of_peer_and_direction() {
     let relay = TestRelay::start("eu").await;
     let before = relay.metrics().await;
     for peer in ["client", "mesh"] {
@@ -141,6 +141,12 @@ async fn frames_and_bytes_are_counted_by_kind_of_peer_and_direction() {
             ];
             assert_eq!(value(&before, "runmesh_ws_frames_total", &labels), 0.0);
         }
+    }
+    for name in [
+        "runmesh_sync_messages_generated_total",
+        "runmesh_sync_messages_coalesced_total",
+    ] {
+        assert_eq!(value(&before, name, &["region=\"eu\""]), 0.0, "{name}");
     }
     let run = runmesh_core::RunDoc::create(
         runmesh_core::RunId::random(),
@@ -166,6 +172,11 @@ async fn frames_and_bytes_are_counted_by_kind_of_peer_and_direction() {
     );
     let bytes_in = value(&after, "runmesh_ws_frame_bytes_total", &client_in);
     assert!(bytes_in > 100.0, "the run's changes came in: {bytes_in}");
+    // The relay answered the client's opening and acknowledged its changes. (Whether
+    // messages were coalesced depends on how they met in the run's queue: the rule is
+    // `metrics::tests::sync_messages_in_one_batch_after_the_first_are_coalesced`.)
+    let generated = value(&after, "runmesh_sync_messages_generated_total", &[]);
+    assert!(generated >= 1.0, "{after}");
     let mesh = ["peer=\"mesh\"", "direction=\"in\""];
     assert_eq!(value(&after, "runmesh_ws_frames_total", &mesh), 0.0);
     relay.stop().await;
