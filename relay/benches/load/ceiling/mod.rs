@@ -41,7 +41,7 @@ fn thread_cpu() -> Duration {
 pub fn run() {
     const WRITERS: usize = 10;
     const READERS: usize = 10;
-    let per_writer = super::per_writer();
+    let per_writer = crate::throughput::per_writer();
     let config = traffic::config();
     for shape in [Shape::Flood, Shape::InStep] {
         let traffic = traffic::record(&config, WRITERS, READERS, per_writer, shape);
