@@ -9,7 +9,7 @@ use std::time::Duration;
 use runmesh_core::RunId;
 use runmesh_core::hub::MIN_RUN_WEIGHT;
 use runmesh_testkit::relay::*;
-use serde_json::{Value, json};
+use serde_json::json;
 
 const RUNS: usize = 40;
 
@@ -26,23 +26,6 @@ async fn relay(dir: &Path, region: &str, peers: Vec<String>) -> TestRelay {
     .await
 }
 
-async fn loaded(relay: &TestRelay) -> f64 {
-    let text = relay.metrics().await;
-    text.lines()
-        .filter(|l| l.starts_with("runmesh_runs_loaded"))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
-}
-
-async fn catch_up(relay: &TestRelay) -> Option<Value> {
-    let (_, status) = get(&relay.http("/api/crdt/mesh/status")).await;
-    let peer = status["peers"]
-        .as_array()?
-        .iter()
-        .find(|p| p["connected"] == true)?;
-    Some(peer["catchUp"].clone())
-}
-
 #[tokio::test]
 async fn runs_in_memory_only_for_the_mesh_weigh_no_more_than_the_bound() {
     let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
@@ -54,26 +37,23 @@ async fn runs_in_memory_only_for_the_mesh_weigh_no_more_than_the_bound() {
         assert_eq!(status, 201, "{body}");
     }
     eventually("A to unload the runs it made", || async {
-        (loaded(&a).await == 0.0).then_some(())
+        (a.runs_loaded().await == 0).then_some(())
     })
     .await;
 
     let b = relay(b_dir.path(), "eu-central-1", vec![a.ws()]).await;
     eventually("A's catch-up to B", || async {
-        let done = catch_up(&a).await?;
+        let done = a.catch_up().await?;
         let finished = done["synced"].as_u64()? + done["unsettled"].as_u64()?;
         (finished == RUNS as u64).then_some(())
     })
     .await;
     // Each run weighs at least MIN_RUN_WEIGHT, so this many fit under the bound.
-    let most = (BOUND / MIN_RUN_WEIGHT) as f64;
+    let most = (BOUND / MIN_RUN_WEIGHT) as u64;
     for (name, relay) in [("A", &a), ("B", &b)] {
         eventually(
             &format!("{name} to hold no more than the bound"),
-            || async {
-                let n = loaded(relay).await;
-                (n <= most).then_some(())
-            },
+            || async { (relay.runs_loaded().await <= most).then_some(()) },
         )
         .await;
     }

@@ -64,16 +64,6 @@ async fn loaded(relay: &TestRelay) -> f64 {
     metric(relay, "runmesh_runs_loaded").await
 }
 
-/// The catch-up of `relay`'s only mesh peer, once it is connected.
-async fn catch_up(relay: &TestRelay) -> Option<Value> {
-    let (_, status) = get(&relay.http("/api/crdt/mesh/status")).await;
-    let peer = status["peers"]
-        .as_array()?
-        .iter()
-        .find(|p| p["connected"] == true)?;
-    Some(peer["catchUp"].clone())
-}
-
 async fn until_unloaded(relay: &TestRelay) {
     eventually("every run unloaded", || async {
         (loaded(relay).await == 0.0).then_some(())
@@ -110,7 +100,7 @@ async fn sync_only_what_differs(b_database: Option<&str>) {
     // An empty relay dials A: A offers it every run, a few at a time.
     let b = relay_on(b_database, b_dir.path(), "eu-central-1", vec![a.ws()]).await;
     let synced = eventually("A's catch-up to B", || async {
-        let done = catch_up(&a).await?;
+        let done = a.catch_up().await?;
         (done["synced"].as_u64()? == RUNS as u64).then_some(done)
     })
     .await;
@@ -128,16 +118,16 @@ async fn sync_only_what_differs(b_database: Option<&str>) {
 
     // In step: B comes back, the two reconcile, and no run is offered or loaded.
     let b = relay_on(b_database, b_dir.path(), "eu-central-1", vec![a.ws()]).await;
-    eventually("the new link", || async { catch_up(&b).await.map(|_| ()) }).await;
+    eventually("the new link", || async { b.catch_up().await.map(|_| ()) }).await;
     let frames_before = metric(&a, "crdt_sync_messages_total").await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(
-        catch_up(&a).await.unwrap(),
+        a.catch_up().await.unwrap(),
         Value::Null,
         "A offered runs to an in-step peer"
     );
     assert_eq!(
-        catch_up(&b).await.unwrap(),
+        b.catch_up().await.unwrap(),
         Value::Null,
         "B offered runs to an in-step peer"
     );
@@ -157,7 +147,7 @@ async fn sync_only_what_differs(b_database: Option<&str>) {
     let synced = |v: &Value| v["synced"].as_u64().unwrap_or(0);
     let queued = |v: &Value| v["runsToSync"].as_u64().unwrap_or(0);
     let (on_a, on_b) = eventually("the catch-up of the changed run", || async {
-        let (on_a, on_b) = (catch_up(&a).await?, catch_up(&b).await?);
+        let (on_a, on_b) = (a.catch_up().await?, b.catch_up().await?);
         (synced(&on_a) + synced(&on_b) == 1).then_some((on_a, on_b))
     })
     .await;

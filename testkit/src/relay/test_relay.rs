@@ -82,6 +82,17 @@ impl TestRelay {
         status["runsLoaded"].as_u64().unwrap()
     }
 
+    /// The catch-up of the mesh peer this relay is connected to (`null` if none ran on
+    /// the link), once a link is up.
+    pub async fn catch_up(&self) -> Option<serde_json::Value> {
+        let (_, status) = super::get(&self.http("/api/crdt/mesh/status")).await;
+        let peer = status["peers"]
+            .as_array()?
+            .iter()
+            .find(|p| p["connected"] == true)?;
+        Some(peer["catchUp"].clone())
+    }
+
     pub fn ws(&self) -> String {
         format!("ws://{}/ws", self.addr)
     }
