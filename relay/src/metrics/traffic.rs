@@ -126,3 +126,30 @@ impl Metrics {
         (counter("in"), counter("out"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::metrics::{LamportSeries, Metrics};
+
+    #[test]
+    fn sync_messages_in_one_batch_after_the_first_are_coalesced() {
+        let m = Metrics::new("eu", LamportSeries::Highest);
+        let coalesced = |m: &Metrics| {
+            let text = m.render();
+            let series = "runmesh_sync_messages_coalesced_total{region=\"eu\"} ";
+            text.lines()
+                .find_map(|l| l.strip_prefix(series)?.parse::<u64>().ok())
+                .unwrap_or_else(|| panic!("no {series} in\n{text}"))
+        };
+        assert_eq!(coalesced(&m), 0);
+        for received in [0, 1, 5, 2] {
+            m.sync_batch(received);
+        }
+        assert_eq!(coalesced(&m), 4 + 1);
+        m.sync_generated();
+        assert!(
+            m.render()
+                .contains("runmesh_sync_messages_generated_total{region=\"eu\"} 1")
+        );
+    }
+}
