@@ -85,6 +85,10 @@ test(`a run of ${GRAFTS} grafts: open, graft here, graft elsewhere, look at the 
     // Rows grafted above the row being looked at leave it where it is: scrolled to the
     // middle, a graft after the run's first graft (the second row) comes in above.
     const firstGraft = await page.getAttribute('[data-testid=pipeline] [aria-posinset="2"]', 'data-id');
+    // A row's button keeps the keyboard focus while the list scrolls away from it.
+    await page.focus('[data-testid=pipeline] [aria-posinset="3"] [data-testid=toggle-prune]');
+    const focusedRow = await page.getAttribute('[data-testid=pipeline] [aria-posinset="3"]', 'data-id');
+    const focusedId = () => document.activeElement?.closest('[data-id]')?.dataset.id;
     await page.$eval('[data-testid=pipeline]', (l) => { l.scrollTop = l.scrollHeight / 2; });
     await page.waitForFunction(() => {
       const l = document.querySelector('[data-testid=pipeline]');
@@ -98,6 +102,8 @@ test(`a run of ${GRAFTS} grafts: open, graft here, graft elsewhere, look at the 
     const after = await page.evaluate(topRow);
     assert.equal(after.id, looked.id, 'the same row at the top of the list');
     assert.ok(Math.abs(after.top - looked.top) < 2, `it stayed put: ${looked.top} → ${after.top}`);
+    assert.equal(await page.evaluate(focusedId), focusedRow, 'the focus stayed on the row scrolled away from');
+    assert.ok(await page.evaluate(new Function(rows)) <= 100, 'still only the rows near the viewport');
 
     // A local graft: from the submit until its row is shown (it is scrolled into view).
     await page.fill('[data-testid=agent-name]', 'LocalAgent');
