@@ -62,7 +62,8 @@ impl Window {
     }
 }
 
-/// What happened to each node shown from the past, by id, given the run now.
+/// A pipeline's nodes by id: to say what happened since to nodes from the past, and to
+/// look nodes up without scanning the pipeline for each.
 pub fn by_id(now: &[PipelineNode]) -> HashMap<&str, &PipelineNode> {
     now.iter().map(|n| (n.id.as_str(), n)).collect()
 }
