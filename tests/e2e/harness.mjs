@@ -64,8 +64,10 @@ export async function createRun(page, title, steps) {
   return page.url();
 }
 
+/** Grafts as a person does: "+ after" on the anchor's row, then the agent's name. */
 export async function graft(page, after, agent) {
-  await page.selectOption('[data-testid=graft-after]', after);
+  await page.click(`[data-testid=pipeline] [data-id="${after}"] [data-action=after]`);
+  await page.waitForSelector(`[data-testid=graft-after][data-id="${after}"]`);
   await page.fill('[data-testid=agent-name]', agent);
   await page.click('[data-testid=graft-submit]');
 }

@@ -11,6 +11,7 @@ use crate::app::context::ShownRun;
 use crate::app::ui::rows;
 use crate::history_html::{self, describe};
 use crate::html::Row;
+use crate::pipeline_html;
 
 /// History entries shown at first, and added by each "Show older".
 const PAGE: usize = 50;
@@ -60,7 +61,22 @@ pub fn History(actions: Actions, run: ShownRun) -> impl IntoView {
                 .and_then(|oldest| h.iter().position(|e| e.hash == oldest))
                 .map_or(0, |i| i + 1);
             let newest = &h[..wanted.max(kept).min(h.len())];
-            history_html::rows(newest, agent, when, viewing.as_deref())
+            run.state.with_untracked(|s| {
+                // Past a page, grafts are named through the pipeline by id (a graft's node
+                // is named after its agent): a scan of every graft for each row was 5,000
+                // rows × 10,000 grafts once a big run's older rows were shown, on every
+                // change and every point of the past viewed. A graft taken out of the
+                // pipeline is still found by the scan.
+                let by_id = match s {
+                    Some(s) if newest.len() > PAGE => pipeline_html::by_id(&s.pipeline),
+                    _ => Default::default(),
+                };
+                let name = |id: &str| match by_id.get(id) {
+                    Some(node) => Some(node.name.clone()),
+                    None => agent(id),
+                };
+                history_html::rows(newest, name, when, viewing.as_deref())
+            })
         });
         showing.set(fresh.len());
         if let Some(list) = list.get() {

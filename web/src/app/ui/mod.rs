@@ -7,6 +7,7 @@ pub mod history;
 pub mod past_banner;
 pub mod people;
 pub mod pipeline;
+pub mod pipeline_rows;
 pub mod relay_list;
 pub mod rows;
 pub mod run_list;

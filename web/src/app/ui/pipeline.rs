@@ -3,18 +3,17 @@
 //! was, each node marked with what happened to it since (the run view hides the `edit`
 //! controls then).
 //!
-//! The rows are written as HTML (`pipeline_html.rs`); when the run changes only the rows
-//! that differ are replaced, in one step, so a reader never sees the list half rebuilt.
-//! One listener on the list handles every row's buttons, and a focused button keeps its
-//! focus when its row is replaced.
+//! The list holds only the rows on screen and near it (`pipeline_rows.rs`), written as
+//! HTML (`pipeline_html.rs`); one listener on the list handles every row's buttons. The
+//! graft form's anchor is picked with a row's own "+ after" button rather than from a
+//! `<select>` of every node, which at 10,000 grafts was 10,000 options to write and patch.
 
 use leptos::prelude::*;
 
 use crate::app::actions::Actions;
 use crate::app::context::ShownRun;
+use crate::app::ui::pipeline_rows::{self, Shown};
 use crate::app::ui::rows;
-use crate::html::Row;
-use crate::pipeline_html;
 
 #[component]
 pub fn Pipeline(actions: Actions, run: ShownRun) -> impl IntoView {
@@ -32,47 +31,70 @@ pub fn Pipeline(actions: Actions, run: ShownRun) -> impl IntoView {
             after.set(first);
         }
     });
+    // The anchor's name, as the form shows it.
+    let anchor = move || {
+        after.with(|id| {
+            run.with_shown(|s| {
+                let node = s?.pipeline.iter().find(|n| n.id.as_str() == id)?;
+                Some(node.name.clone())
+            })
+        })
+    };
+    let list = NodeRef::<leptos::html::Ol>::new();
+    let shown = StoredValue::new_local(Shown::new());
+    let render = move |changed: bool| {
+        let Some(list) = list.get_untracked() else {
+            return;
+        };
+        run.past.with_untracked(|past| {
+            run.state.with_untracked(|now| {
+                let now = now.as_ref().map_or(&[][..], |s| s.pipeline.as_slice());
+                shown.update_value(|shown| match past {
+                    Some(past) => pipeline_rows::render(
+                        &list,
+                        shown,
+                        &past.state.pipeline,
+                        Some(now),
+                        changed,
+                    ),
+                    None => pipeline_rows::render(&list, shown, now, None, changed),
+                });
+            })
+        });
+    };
+    Effect::new(move |_| {
+        run.past.track();
+        run.state.track();
+        list.track();
+        render(true);
+    });
+    let _resized = window_event_listener(leptos::ev::resize, move |_| render(false));
+    let input = NodeRef::<leptos::html::Input>::new();
     let graft = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let (anchor, name) = (after.get_untracked(), agent.get_untracked());
-        let grafted = actions.edit(move |run, now| run.graft(&anchor, &name, now).map(|_| ()));
+        let mut made = None;
+        let grafted = actions.edit(|run, now| {
+            made = Some(run.graft(&anchor, &name, now)?.to_string());
+            Ok(())
+        });
         if grafted {
+            // Shown where it landed, wherever the list was scrolled to.
+            shown.update_value(|shown| shown.reveal = made);
             agent.set(String::new());
         }
     };
-    let list = NodeRef::<leptos::html::Ol>::new();
-    let shown = StoredValue::new_local(Vec::<Row>::new());
-    Effect::new(move |_| {
-        let fresh = run.past.with(|past| {
-            run.state.with(|now| {
-                let now = now.as_ref().map_or(&[][..], |s| s.pipeline.as_slice());
-                match past {
-                    Some(past) => pipeline_html::rows(&past.state.pipeline, Some(now)),
-                    None => pipeline_html::rows(now, None),
-                }
-            })
-        });
-        if let Some(list) = list.get() {
-            shown.update_value(|shown| rows::patch_keeping_focus(&list, shown, fresh, same_button));
-        }
-    });
-    let select = NodeRef::<leptos::html::Select>::new();
-    let shown_options = StoredValue::new_local(Vec::<Row>::new());
-    Effect::new(move |_| {
-        let options =
-            run.with_shown(|s| pipeline_html::options(s.map_or(&[][..], |s| &s.pipeline)));
-        let chosen = after.get();
-        if let Some(select) = select.get() {
-            shown_options.update_value(|shown| rows::patch(&select, shown, options));
-            select.set_value(&chosen);
-        }
-    });
     let act = move |ev: leptos::ev::MouseEvent| {
         let Some((action, id)) = rows::clicked(&ev) else {
             return;
         };
         match action.as_str() {
-            "after" => after.set(id),
+            "after" => {
+                after.set(id);
+                if let Some(input) = input.get_untracked() {
+                    let _ = input.focus();
+                }
+            }
             "prune" => {
                 actions.edit(move |run, now| run.prune(&id, now).map(|_| ()));
             }
@@ -88,29 +110,20 @@ pub fn Pipeline(actions: Actions, run: ShownRun) -> impl IntoView {
             <form class="row graft edit" on:submit=graft>
                 <span>"Graft"</span>
                 <input data-testid="agent-name" placeholder="Agent name" maxlength="200" required
-                    aria-label="Agent name"
+                    aria-label="Agent name" aria-describedby="graft-after" node_ref=input
                     prop:value=move || agent.get()
                     on:input=move |ev| agent.set(event_target_value(&ev)) />
-                <span>"after"</span>
-                <select data-testid="graft-after" aria-label="Graft after" node_ref=select
-                    on:change=move |ev| after.set(event_target_value(&ev))>
-                </select>
+                <span id="graft-after" data-testid="graft-after" data-id=move || after.get()
+                    title="Pick another node with its row's “+ after”">
+                    "after " <strong>{anchor}</strong>
+                </span>
                 <button type="submit" data-testid="graft-submit">"Graft"</button>
             </form>
-            <ol class="pipeline" data-testid="pipeline" node_ref=list on:click=act></ol>
+            <ol class="pipeline" data-testid="pipeline" role="list" node_ref=list on:click=act
+                on:scroll=move |_| render(false)></ol>
             <Show when=move || first().is_none()>
                 <p class="muted">"No steps yet: this run gets its steps elsewhere, or has not synced. Grafts may name any step id."</p>
             </Show>
         </section>
-    }
-}
-
-/// The button a row's focused button becomes when the row is replaced: Prune becomes
-/// Restore on the same row, and the other way round.
-fn same_button(action: &str) -> String {
-    if matches!(action, "prune" | "restore") {
-        "[data-testid=toggle-prune]".to_owned()
-    } else {
-        format!("[data-action={action}]")
     }
 }

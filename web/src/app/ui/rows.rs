@@ -36,7 +36,11 @@ pub fn patch_keeping_focus(
         if let Ok(Some(button)) = row.query_selector(&same(&action))
             && let Ok(button) = button.dyn_into::<HtmlElement>()
         {
-            let _ = button.focus();
+            // Without scrolling: the focused row may be out of view, kept in the page
+            // while the list scrolls elsewhere (`pipeline_rows.rs`).
+            let options = web_sys::FocusOptions::new();
+            options.set_prevent_scroll(true);
+            let _ = button.focus_with_options(&options);
         }
         return;
     }
