@@ -35,11 +35,17 @@ pub(crate) async fn run(
     env.metrics.runs_loaded(1);
     let mut residency = Residency::new(env.now(), env.idle);
     let run = RunId::from(id);
+    let mut resident = false;
     let mut mesh_open = true;
     loop {
+        // The relay-wide set is locked only for runs in it or joining it, not on every
+        // batch of a run people use.
         let only = residency.mesh_only(shell.followed());
-        let weight = if only { shell.memory() } else { 0 };
-        env.mesh_residents().mesh_only(run, only, weight);
+        if only || resident {
+            let weight = if only { shell.memory() } else { 0 };
+            env.mesh_residents().mesh_only(run, only, weight);
+            resident = only;
+        }
         if shell.refused_for_memory() && slots.leave(&id, generation, &rx) {
             break; // the next request loads it again
         }
@@ -92,7 +98,9 @@ pub(crate) async fn run(
             }
         }
     }
-    env.mesh_residents().left(run);
+    if resident {
+        env.mesh_residents().left(run);
+    }
     env.metrics.runs_loaded(-1);
     env.metrics.forget_run(shell.label());
     // Anything sent after the task left its slot goes to a fresh task.
