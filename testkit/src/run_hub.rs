@@ -279,7 +279,8 @@ impl Peer {
         }
     }
 
-    fn next_input(&mut self, from: &Link) -> Option<Input<u64>> {
+    /// Its next sync message, if it has one to send.
+    pub fn next_input(&mut self, from: &Link) -> Option<Input<u64>> {
         let message = self
             .run
             .automerge_mut()
@@ -315,7 +316,8 @@ impl Peer {
         }
     }
 
-    fn receive(&mut self, data: &[u8]) {
+    /// Takes a sync message's `data` from the hub.
+    pub fn receive(&mut self, data: &[u8]) {
         let message = automerge::sync::Message::decode(data).unwrap();
         self.run
             .automerge_mut()

@@ -23,6 +23,8 @@
 //! - [`Residency`] (`residency.rs`): when a loaded run leaves memory.
 //! - [`MeshResidents`] (`mesh_residents.rs`): the runs in memory only for other relays,
 //!   and the bound on what they weigh (a catch-up's memory).
+//! - [`RunShard`] (`run_shard/`): one loaded run's part of the node (its hub, the
+//!   connections it sends to, who waits for it, its clock for leaving memory).
 //! - [`fits`], [`overflow`] (`outbox.rs`): what a peer's outbound queue may hold, and
 //!   what becomes of a frame it cannot take.
 
@@ -38,6 +40,7 @@ mod mesh_residents;
 mod outbox;
 mod residency;
 mod route;
+mod run_shard;
 
 pub use admission::{Admission, DIGESTS_PER_SEC, PRESENCE_BYTES_PER_SEC};
 pub use catch_up::{CatchUp, CatchUpProgress, IN_FLIGHT, SETTLE_MS};
@@ -54,3 +57,4 @@ pub use outbox::{
 };
 pub use residency::{IdlePeriods, Residency};
 pub use route::{MAX_PRESENCE_BYTES, RouteError, Routed, SyncFrame, route};
+pub use run_shard::{Command, Conn, Effect, RunShard};

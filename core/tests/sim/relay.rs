@@ -11,8 +11,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use automerge::ChangeHash;
-use runmesh_core::hub::{HubConfig, Input, Link, Persist, PersistId, RunHub, RunOp};
-use runmesh_core::node::{Admission, CatchUp, IdlePeriods, MeshPeers, Residency, RunDigests};
+use runmesh_core::hub::{HubConfig, Link, Persist, PersistId, RunHub, RunOp};
+use runmesh_core::node::{
+    Admission, CatchUp, Command, IdlePeriods, MeshPeers, RunDigests, RunShard,
+};
 use runmesh_core::sync::{PeerId, PeerMetadata};
 use runmesh_core::{ActorId, DocumentId, Identity};
 
@@ -23,6 +25,10 @@ mod digests;
 mod feed;
 mod mesh;
 mod sessions;
+
+/// A run's shard as the simulated relay holds it: operations answered by number,
+/// catch-up waiters named by their link's connection.
+type Shard = RunShard<u64, u64, Link>;
 
 /// The most inputs and answers a hub may hold (far above what the workload brings).
 const MAX_BACKLOG: usize = 1024;
@@ -83,17 +89,17 @@ pub struct SimRelay {
     digests: RunDigests,
     /// Each mesh link's catch-up, by connection.
     catch_ups: BTreeMap<u64, (Link, CatchUp)>,
-    /// Whether each loaded run's hub last said it differs from a mesh peer.
-    differs: BTreeMap<(DocumentId, PeerId), bool>,
+    /// Offered runs their shard said are in step with a catch-up's peer, by connection.
+    in_step: Vec<(u64, DocumentId)>,
     /// A run got in step with a peer since the catch-ups last looked.
     settle_pending: bool,
     /// The catch-ups are offering runs now.
     pumping: bool,
     config: Arc<HubConfig>,
-    hubs: BTreeMap<DocumentId, RunHub<u64>>,
-    /// How long idle runs stay in memory, and each loaded run's clock for it.
+    /// The loaded runs.
+    shards: BTreeMap<DocumentId, Shard>,
+    /// How long idle runs stay in memory.
     pub idle: IdlePeriods,
-    residency: BTreeMap<DocumentId, Residency>,
     sessions: BTreeMap<u64, Session>,
     mesh: MeshPeers<Link>,
     /// A deliberately broken tie-break: both links of a pair are kept.
@@ -136,17 +142,16 @@ impl SimRelay {
             log: false,
             skip_offers: None,
             catch_ups: BTreeMap::new(),
-            differs: BTreeMap::new(),
+            in_step: Vec::new(),
             settle_pending: false,
             pumping: false,
             digests: RunDigests::new(&format!("relay-{index}-0")),
             config: config(index, 0),
-            hubs: BTreeMap::new(),
+            shards: BTreeMap::new(),
             idle: IdlePeriods {
                 used: 30_000,
                 untouched: 2_000,
             },
-            residency: BTreeMap::new(),
             sessions: BTreeMap::new(),
             mesh: MeshPeers::new(PeerId::from(format!("relay-{index}-0"))),
             keep_duplicates: false,
@@ -173,34 +178,30 @@ impl SimRelay {
         out: &mut Vec<Out>,
     ) -> Option<ChangeHash> {
         self.hub(now, doc, out);
-        let before = self.hubs.get_mut(&doc)?.heads();
-        let input = Input::Op {
+        let before = self.shards.get_mut(&doc)?.hub().heads();
+        let input = Command::Op {
             op,
             user: "rest".into(),
             at_ms: now,
             reply: id,
         };
         self.feed(now, doc, vec![input], None, out);
-        let after = self.hubs.get_mut(&doc)?.heads();
+        let after = self.shards.get_mut(&doc)?.hub().heads();
         let change = after.into_iter().find(|h| !before.contains(h))?;
         self.op_changes.insert(id, change);
         Some(change)
     }
 
-    /// A hub's wake-up: time passes for it, and it leaves memory if its residency says
-    /// so (as the relay's run task does).
+    /// A run's wake-up: time passes for its shard, and it leaves memory if the shard
+    /// says so (as the relay's run task does).
     pub fn wake(&mut self, now: u64, doc: DocumentId, out: &mut Vec<Out>) {
-        if !self.hubs.contains_key(&doc) {
-            return;
-        }
-        self.feed(now, doc, vec![Input::Tick], None, out);
         let offered = self.offered().contains(&doc);
-        let hub = self.hubs.get_mut(&doc).expect("loaded");
-        let made = !hub.heads().is_empty();
-        let idle = hub.is_idle() && !offered;
-        let residency = self.residency.get_mut(&doc).expect("loaded with its hub");
-        // Not leaving: the batch above woke it for when it may, if it is idle.
-        if residency.wake(now, made, false, idle) {
+        let Some(shard) = self.shards.get_mut(&doc) else {
+            return;
+        };
+        let (effects, leave) = shard.wake(now, false, offered);
+        self.perform(now, doc, effects, None, out);
+        if leave {
             self.unload(doc);
         }
     }
@@ -210,13 +211,14 @@ impl SimRelay {
     /// anyway; here a wake-up that can do nothing would keep the world busy.)
     pub(super) fn wake_to_leave(&mut self, doc: DocumentId, out: &mut Vec<Out>) {
         let offered = self.offered().contains(&doc);
-        let hub = self.hubs.get_mut(&doc).expect("loaded");
-        if offered || !hub.is_idle() {
+        let shard = self.shards.get_mut(&doc).expect("loaded");
+        if offered || !shard.is_idle() {
             return;
         }
-        let made = !hub.heads().is_empty();
-        let at = self.residency[&doc].leaves_at(made, false);
-        out.push(Out::Wake { doc, at });
+        out.push(Out::Wake {
+            doc,
+            at: shard.next_wake(false),
+        });
     }
 
     /// The runs a catch-up is offering: they stay until they are in step or out of
@@ -229,9 +231,7 @@ impl SimRelay {
     }
 
     fn unload(&mut self, doc: DocumentId) {
-        self.hubs.remove(&doc);
-        self.residency.remove(&doc);
-        self.differs.retain(|(d, _), _| *d != doc);
+        self.shards.remove(&doc);
     }
 
     /// A write completed (`ok`) or failed.
@@ -252,14 +252,14 @@ impl SimRelay {
                 doc,
                 chunk: persist.chunk.clone(),
             });
-            Input::Stored(id)
+            Command::Stored(id)
         } else {
-            Input::StoreFailed(id, "simulated disk failure".into())
+            Command::StoreFailed(id, "simulated disk failure".into())
         };
         if self.ack_before_write {
             return; // the broken shell already said it was stored
         }
-        if self.hubs.contains_key(&doc) {
+        if self.shards.contains_key(&doc) {
             self.feed(now, doc, vec![outcome], None, out);
         }
     }
@@ -268,8 +268,8 @@ impl SimRelay {
     pub fn unload_idle(&mut self) {
         let offered = self.offered();
         let mut idle = Vec::new();
-        for (doc, hub) in &mut self.hubs {
-            if !offered.contains(doc) && hub.is_idle() {
+        for (doc, shard) in &mut self.shards {
+            if !offered.contains(doc) && shard.is_idle() {
                 idle.push(*doc);
             }
         }
@@ -286,11 +286,10 @@ impl SimRelay {
     ) -> (Vec<u64>, Vec<(DocumentId, Vec<u8>)>) {
         self.up = false;
         self.epoch += 1;
-        self.hubs.clear();
-        self.residency.clear();
+        self.shards.clear();
         self.mesh = self.fresh_mesh();
         self.catch_ups.clear();
-        self.differs.clear();
+        self.in_step.clear();
         let mut landed = Vec::new();
         for ((doc, _), persist) in std::mem::take(&mut self.writes) {
             if lands() {
@@ -312,8 +311,14 @@ impl SimRelay {
         chunk: Vec<u8>,
         out: &mut Vec<Out>,
     ) {
-        if self.hubs.contains_key(&doc) {
-            self.feed(now, doc, vec![Input::StoredElsewhere(chunk)], None, out);
+        if self.shards.contains_key(&doc) {
+            self.feed(
+                now,
+                doc,
+                vec![Command::StoredElsewhere(Some(chunk))],
+                None,
+                out,
+            );
         } else {
             // Its digest no longer says what the store holds; and the relay that
             // appended may have no link to the regions this one links to.
@@ -332,14 +337,14 @@ impl SimRelay {
         for link in self.mesh_links() {
             self.start_reconcile(link.session.0, &link.peer, out);
         }
-        let docs: Vec<DocumentId> = self.hubs.keys().copied().collect();
+        let docs: Vec<DocumentId> = self.shards.keys().copied().collect();
         for doc in docs {
             let stored = self.store.get().load(doc);
             if let Some(stored) = stored {
                 self.feed(
                     now,
                     doc,
-                    vec![Input::StoredElsewhere(stored.bytes)],
+                    vec![Command::StoredElsewhere(Some(stored.bytes))],
                     None,
                     out,
                 );
@@ -374,6 +379,6 @@ impl SimRelay {
     pub fn hub_for_check(&mut self, now: u64, doc: DocumentId) -> &mut RunHub<u64> {
         let mut out = Vec::new();
         self.hub(now, doc, &mut out);
-        self.hubs.get_mut(&doc).expect("just loaded")
+        self.shards.get_mut(&doc).expect("just loaded").hub()
     }
 }

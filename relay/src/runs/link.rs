@@ -150,3 +150,9 @@ pub fn epoch_millis() -> u64 {
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
 }
+
+impl runmesh_core::node::Conn for PeerLink {
+    fn link(&self) -> &Link {
+        &self.link
+    }
+}

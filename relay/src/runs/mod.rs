@@ -1,8 +1,9 @@
-//! Runs in memory: one task per run owns the run's [hub](runmesh_core::hub) and performs
-//! what it decides.
+//! Runs in memory: one task per run owns the run's shard of the relay node
+//! ([`RunShard`](runmesh_core::node::RunShard): its hub, connections, waiters and clock
+//! for leaving memory) and performs what it decides.
 //!
 //! - [`Documents`] (`registry.rs`): how the rest of the relay reaches a run's task.
-//! - `task.rs`: the task's loop; `shell.rs`: a hub batch in, its effects performed.
+//! - `task.rs`: the task's loop; `shell.rs`: a shard batch in, its effects performed.
 //! - `fanout.rs`: what other relays sharing the store append, to the runs in memory.
 //! - [`PeerLink`] (`link.rs`): a connection as tasks see it; [`MeshLinks`] flow down to
 //!   every task from the mesh, [`Divergence`] flows out of them to the mesh's status.

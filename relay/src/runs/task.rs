@@ -1,13 +1,12 @@
 //! The task that owns one run: it waits for commands, a mesh change or the hub's next
 //! wake-up, hands each batch to its [`Shell`], and leaves memory when the run's
-//! [`Residency`] says (idle for `--idle-unload-secs`, or `--mesh-idle-unload-ms` if
-//! only other relays touched it since it was loaded). While only other relays have
+//! shard says (idle for `--idle-unload-secs`, or `--mesh-idle-unload-ms` if only other
+//! relays touched it since it was loaded: core's `Residency`). While only other relays have
 //! touched it, it counts among the mesh's residents (`--mesh-catch-up-bytes`), and
 //! leaves at once when they weigh too much and it is idle ([`DocCmd::Leave`]).
 
 use std::sync::Arc;
 
-use runmesh_core::node::Residency;
 use runmesh_core::{DocumentId, RunId};
 use tokio::sync::mpsc;
 
@@ -33,14 +32,13 @@ pub(crate) async fn run(
     let mut shell = Shell::start(env.clone(), id).await;
     // Counted once loaded (a task may wait for its turn to load: `TaskEnv::loads`).
     env.metrics.runs_loaded(1);
-    let mut residency = Residency::new(env.now(), env.idle);
     let run = RunId::from(id);
     let mut resident = false;
     let mut mesh_open = true;
     loop {
         // The relay-wide set is locked only for runs in it or joining it, not on every
         // batch of a run people use.
-        let only = residency.mesh_only(shell.followed());
+        let only = shell.mesh_only();
         if only || resident {
             let weight = if only { shell.memory() } else { 0 };
             env.mesh_residents().mesh_only(run, only, weight);
@@ -49,10 +47,7 @@ pub(crate) async fn run(
         if shell.refused_for_memory() && slots.leave(&id, generation, &rx) {
             break; // the next request loads it again
         }
-        let idle_at = env.instant(residency.leaves_at(shell.exists(), shell.followed()));
-        let wake_at = shell
-            .next_wake()
-            .map_or(idle_at, |at| env.instant(at).min(idle_at));
+        let wake_at = env.instant(shell.next_wake());
         tokio::select! {
             biased;
             cmd = rx.recv() => {
@@ -68,8 +63,7 @@ pub(crate) async fn run(
                 let leave = batch.iter().any(|cmd| matches!(cmd, DocCmd::Leave));
                 batch.retain(|cmd| !matches!(cmd, DocCmd::Shed | DocCmd::Leave));
                 if !batch.is_empty() {
-                    let here = shell.commands(batch).await;
-                    residency.used(env.now(), here);
+                    shell.commands(batch).await;
                 }
                 if shell.take_memory_full() {
                     slots.shed();
@@ -86,13 +80,11 @@ pub(crate) async fn run(
                 Err(_) => mesh_open = false, // the relay is shutting down
             },
             () = tokio::time::sleep_until(wake_at.into()) => {
-                shell.tick().await;
+                let due = shell.wake().await;
                 if shell.take_memory_full() {
                     slots.shed();
                 }
-                let (made, followed) = (shell.exists(), shell.followed());
-                let idle = shell.is_idle();
-                if residency.wake(env.now(), made, followed, idle) && slots.leave(&id, generation, &rx) {
+                if due && slots.leave(&id, generation, &rx) {
                     break;
                 }
             }

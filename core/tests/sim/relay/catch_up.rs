@@ -3,9 +3,9 @@
 //! its time runs out), performed as the relay's worker performs them.
 
 use runmesh_core::DocumentId;
-use runmesh_core::hub::{Input, Link};
+use runmesh_core::hub::Link;
 use runmesh_core::node::CatchUp;
-use runmesh_core::sync::PeerId;
+use runmesh_core::node::Command;
 
 use super::{Out, SimRelay};
 
@@ -38,21 +38,25 @@ impl SimRelay {
         loop {
             self.settle_offers();
             let mut due = Vec::new();
-            for (link, catch_up) in self.catch_ups.values_mut() {
+            for (conn, (link, catch_up)) in &mut self.catch_ups {
                 due.extend(
                     // The simulation does not weigh memory: no bound on the room.
                     catch_up
                         .due(now, None)
                         .into_iter()
-                        .map(|(doc, fresh)| (link.clone(), doc, fresh)),
+                        .map(|(doc, fresh)| (*conn, link.clone(), doc, fresh)),
                 );
             }
             if due.is_empty() {
                 break;
             }
             self.settle_pending = false;
-            for (link, doc, fresh) in due {
-                let offer = Input::Offer { to: link, fresh };
+            for (conn, link, doc, fresh) in due {
+                let offer = Command::Offer {
+                    to: link,
+                    fresh,
+                    settled: Some(conn),
+                };
                 self.feed(now, doc, vec![offer], None, out);
             }
         }
@@ -67,16 +71,19 @@ impl SimRelay {
         }
     }
 
-    /// Counts the offers whose run is in step with the peer now, as the relay's run
-    /// tasks report them; an offered run no longer in memory never will be.
+    /// Counts the offers whose run is in step with the peer now, as the runs' shards
+    /// reported them; an offered run no longer in memory never will be.
     fn settle_offers(&mut self) {
-        for (link, catch_up) in self.catch_ups.values_mut() {
+        for (conn, doc) in std::mem::take(&mut self.in_step) {
+            if let Some((_, catch_up)) = self.catch_ups.get_mut(&conn) {
+                catch_up.settled(doc, true);
+            }
+        }
+        for (_, catch_up) in self.catch_ups.values_mut() {
             let offered: Vec<DocumentId> = catch_up.offered().copied().collect();
             for doc in offered {
-                if !self.hubs.contains_key(&doc) {
+                if !self.shards.contains_key(&doc) {
                     catch_up.settled(doc, false);
-                } else if self.differs.get(&(doc, link.peer.clone())) == Some(&false) {
-                    catch_up.settled(doc, true);
                 }
             }
         }
@@ -87,10 +94,10 @@ impl SimRelay {
         self.catch_ups.remove(&conn);
     }
 
-    /// Whether `doc`'s hub last said it holds the run differently from `peer`.
-    pub(super) fn note_divergence(&mut self, doc: DocumentId, peer: PeerId, differs: bool) {
-        self.settle_pending |= !differs && !self.catch_ups.is_empty();
-        self.differs.insert((doc, peer), differs);
+    /// `doc`'s shard says it is in step with the mesh peer on `conn`.
+    pub(super) fn note_in_step(&mut self, doc: DocumentId, conn: u64) {
+        self.in_step.push((conn, doc));
+        self.settle_pending = true;
     }
 
     /// After a batch: offers the next runs if one in flight may have got in step (the

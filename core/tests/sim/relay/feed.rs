@@ -1,4 +1,4 @@
-//! The simulated relay's hubs: loading one, feeding it a batch and performing its
+//! The simulated relay's runs: loading one's shard, feeding it a batch and performing its
 //! effects as the relay's shell does, each effect checked against the rules as it is
 //! performed (a sync message or an answer speaks only of stored changes, a lookup starts
 //! only from a client).
@@ -6,88 +6,69 @@
 use std::collections::VecDeque;
 
 use runmesh_core::DocumentId;
-use runmesh_core::hub::{Effect, Input, Link, PeerKind, RunHub};
-use runmesh_core::node::Residency;
+use runmesh_core::hub::{Link, PeerKind};
+use runmesh_core::node::{Command, Effect};
 use runmesh_core::sync::{WireMessage, decode_message};
 
-use super::{MAX_BACKLOG, Out, SimRelay};
+use super::{MAX_BACKLOG, Out, Shard, SimRelay};
 
 impl SimRelay {
     pub(super) fn hub(&mut self, now: u64, doc: DocumentId, out: &mut Vec<Out>) {
-        if self.hubs.contains_key(&doc) {
+        if self.shards.contains_key(&doc) {
             return;
         }
-        let hub = RunHub::new(self.config.clone(), doc);
-        self.hubs.insert(doc, hub);
-        self.residency.insert(doc, Residency::new(now, self.idle));
-        let loaded = Input::Loaded(Ok(self.store.get().load(doc)));
-        let mesh = Input::Mesh(self.mesh_links());
-        self.feed(now, doc, vec![loaded, mesh], None, out);
+        let (shard, first) = Shard::new(self.config.clone(), doc, now, self.idle);
+        self.shards.insert(doc, shard);
+        self.perform(now, doc, first, None, out);
+        let mesh = Command::Mesh(self.mesh_links());
+        self.feed(now, doc, vec![mesh], None, out);
     }
 
-    /// Feeds `inputs` to `doc`'s hub as one batch and performs what it asks. `from` is
-    /// the peer whose message this is, if any (lookups may only start from clients).
+    /// Feeds `commands` to `doc`'s shard as one batch and performs what it asks. `from`
+    /// is the peer whose message this is, if any (lookups may only start from clients).
     pub(super) fn feed(
         &mut self,
         now: u64,
         doc: DocumentId,
-        inputs: Vec<Input<u64>>,
+        commands: Vec<Command<u64, u64, Link>>,
         from: Option<&Link>,
         out: &mut Vec<Out>,
     ) {
-        if !self.hubs.contains_key(&doc) {
+        if !self.shards.contains_key(&doc) {
             self.hub(now, doc, out);
         }
-        // What the relay's run task counts as use: a command, not time or a store's
-        // outcome; a client's or an operation's, not only other relays'.
-        let used = inputs.iter().any(|i| {
-            !matches!(
-                i,
-                Input::Tick
-                    | Input::Loaded(_)
-                    | Input::Mesh(_)
-                    | Input::Stored(_)
-                    | Input::StoreFailed(..)
-            )
-        });
-        let here = from.is_some_and(|l| l.kind == PeerKind::Client)
-            || inputs.iter().any(|i| matches!(i, Input::Op { .. }));
-        if used {
-            let residency = self.residency.get_mut(&doc).expect("loaded with its hub");
-            residency.used(now, here);
-        }
-        let hub = self.hubs.get_mut(&doc).expect("just loaded");
-        let mut queue = VecDeque::from(hub.handle_batch(now, inputs));
+        let shard = self.shards.get_mut(&doc).expect("just loaded");
+        let effects = shard.handle_batch(now, commands);
+        self.perform(now, doc, effects, from, out);
+    }
+
+    /// Performs a shard's effects in order, each checked against the rules as it is
+    /// performed, handing each outcome back to the shard.
+    pub(super) fn perform(
+        &mut self,
+        now: u64,
+        doc: DocumentId,
+        effects: Vec<Effect<u64, u64, Link>>,
+        from: Option<&Link>,
+        out: &mut Vec<Out>,
+    ) {
+        let mut queue = VecDeque::from(effects);
         while let Some(effect) = queue.pop_front() {
-            let hub = self.hubs.get_mut(&doc).expect("still loaded");
             if self.log {
-                let what = match &effect {
-                    Effect::Send { to, message } => {
-                        format!("send {} to {} s{}", message.kind(), to.peer, to.session.0)
-                    }
-                    Effect::Persist(p) => format!("persist {:?}", p.id),
-                    Effect::Reply { .. } => "reply".into(),
-                    Effect::Load => "load".into(),
-                    Effect::Divergence { peer, differs } => format!("divergence {peer} {differs}"),
-                    Effect::Event(e) => format!("{e:?}"),
-                };
-                eprintln!(
-                    "{now}   relay {} doc {}: {what}",
-                    self.index,
-                    &doc.to_string()[..4]
-                );
+                self.log_effect(now, doc, &effect);
             }
+            let shard = self.shards.get_mut(&doc).expect("still loaded");
             match effect {
                 Effect::Load => {
-                    let loaded = Input::Loaded(Ok(self.store.get().load(doc)));
-                    queue.extend(hub.handle(now, loaded));
+                    let loaded = Command::Loaded(Ok(self.store.get().load(doc)));
+                    queue.extend(shard.handle(now, loaded));
                 }
                 Effect::Persist(persist) => {
                     let id = persist.id;
                     self.writes.insert((doc, id), persist.clone());
                     out.push(Out::Write { doc, persist });
                     if self.ack_before_write {
-                        queue.extend(hub.handle(now, Input::Stored(id)));
+                        queue.extend(shard.handle(now, Command::Stored(id)));
                     }
                 }
                 Effect::Send { to, message } => {
@@ -122,26 +103,48 @@ impl SimRelay {
                         error,
                     });
                 }
-                Effect::Divergence { peer, differs } => {
-                    self.note_divergence(doc, peer, differs);
+                Effect::Settled(conn) => self.note_in_step(doc, conn),
+                Effect::StoredHeads { heads, known } => {
+                    if known {
+                        self.digests.stored(doc, &heads);
+                    }
                 }
-                Effect::Event(_) => {}
+                Effect::Divergence { .. } | Effect::Titled(_) | Effect::Event(_) => {}
             }
         }
-        let stored = self.hubs[&doc].stored_heads();
-        self.digests.stored(doc, &stored);
-        let hub = self.hubs.get_mut(&doc).expect("still loaded");
-        if let Some(at) = hub.next_wake() {
+        let shard = self.shards.get_mut(&doc).expect("still loaded");
+        if let Some(at) = shard.hub().next_wake() {
             out.push(Out::Wake { doc, at });
         }
-        if hub.backlog() > MAX_BACKLOG {
+        let backlog = shard.hub().backlog();
+        if backlog > MAX_BACKLOG {
             out.push(Out::Violation(format!(
-                "a hub holds {} inputs and answers",
-                hub.backlog()
+                "a hub holds {backlog} inputs and answers"
             )));
         }
         self.wake_to_leave(doc, out);
         self.after_batch(now, out);
+    }
+
+    fn log_effect(&self, now: u64, doc: DocumentId, effect: &Effect<u64, u64, Link>) {
+        let what = match effect {
+            Effect::Send { to, message } => {
+                format!("send {} to {} s{}", message.kind(), to.peer, to.session.0)
+            }
+            Effect::Persist(p) => format!("persist {:?}", p.id),
+            Effect::Reply { .. } => "reply".into(),
+            Effect::Load => "load".into(),
+            Effect::Divergence { peer, differs } => format!("divergence {peer} {differs}"),
+            Effect::Settled(conn) => format!("in step for the catch-up on {conn}"),
+            Effect::Titled(title) => format!("titled {title}"),
+            Effect::StoredHeads { heads, known } => format!("stored {heads:?} known {known}"),
+            Effect::Event(e) => format!("{e:?}"),
+        };
+        eprintln!(
+            "{now}   relay {} doc {}: {what}",
+            self.index,
+            &doc.to_string()[..4]
+        );
     }
 
     /// Why sending `message` about `doc` breaks a rule, if it does.

@@ -3,8 +3,8 @@
 //! flowing down to every run in memory, as the relay's mesh keeps them.
 
 use runmesh_core::DocumentId;
-use runmesh_core::hub::{Input, Link, PeerKind, SessionId};
-use runmesh_core::node::{LinkUp, MeshPeers};
+use runmesh_core::hub::{Link, PeerKind, SessionId};
+use runmesh_core::node::{Command, LinkUp, MeshPeers};
 use runmesh_core::sync::PeerId;
 
 use super::{Out, SimRelay};
@@ -87,9 +87,9 @@ impl SimRelay {
     }
 
     pub(super) fn mesh_changed(&mut self, now: u64, out: &mut Vec<Out>) {
-        let docs: Vec<DocumentId> = self.hubs.keys().copied().collect();
+        let docs: Vec<DocumentId> = self.shards.keys().copied().collect();
         for doc in docs {
-            let mesh = Input::Mesh(self.mesh_links());
+            let mesh = Command::Mesh(self.mesh_links());
             self.feed(now, doc, vec![mesh], None, out);
         }
     }

@@ -1,8 +1,8 @@
 //! The simulated relay's connections: accepted or dialled, the handshake, each frame
 //! routed and admitted by the shipped rules (`runmesh_core::node`), and the close.
 
-use runmesh_core::hub::{Input, Link, SessionId};
-use runmesh_core::node::{Admission, Grants, Routed, route};
+use runmesh_core::hub::{Link, SessionId};
+use runmesh_core::node::{Admission, Command, Grants, Routed, route};
 use runmesh_core::sync::{WireMessage, handshake};
 
 use super::{Out, Session, SimRelay};
@@ -48,7 +48,7 @@ impl SimRelay {
                 if let Err(why) = session.admission.sync(doc, &frame.message, |_| Ok(())) {
                     return out.push(Out::Violation(format!("refused a sync message: {why}")));
                 }
-                let input = Input::Sync {
+                let input = Command::Sync {
                     from: link.clone(),
                     message: frame.message,
                     request: frame.request,
@@ -56,14 +56,14 @@ impl SimRelay {
                 self.feed(now, doc, vec![input], Some(&link), out);
             }
             Routed::Ephemeral { doc, presence } => {
-                let input = Input::Ephemeral {
+                let input = Command::Ephemeral {
                     from: link,
                     presence,
                 };
                 self.feed(now, doc, vec![input], None, out);
             }
             Routed::Unavailable { doc } => {
-                let input = Input::Unavailable { from: link };
+                let input = Command::Unavailable { from: link };
                 self.feed(now, doc, vec![input], None, out);
             }
             Routed::Digest(message) => self.on_digest(now, conn, &link, &message, out),
@@ -119,13 +119,14 @@ impl SimRelay {
         };
         let Some(peer) = session.peer else { return };
         self.mesh_link_down(now, conn, &peer, out);
+        let link = Link {
+            peer,
+            session: SessionId(conn),
+            kind: session.admission.kind(),
+        };
         for &doc in session.admission.attached() {
-            if self.hubs.contains_key(&doc) {
-                let left = Input::Left {
-                    peer: peer.clone(),
-                    session: SessionId(conn),
-                };
-                self.feed(now, doc, vec![left], None, out);
+            if self.shards.contains_key(&doc) {
+                self.feed(now, doc, vec![Command::Detach(link.clone())], None, out);
             }
         }
     }

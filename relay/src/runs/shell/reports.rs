@@ -13,32 +13,32 @@ impl Shell {
         }
         match read {
             Read::State(reply) => {
-                let _ = reply.send(self.hub.state());
+                let _ = reply.send(self.shard.hub().state());
             }
             Read::Title(reply) => {
-                let _ = reply.send(self.hub.title());
+                let _ = reply.send(self.shard.hub().title());
             }
             Read::Changes(reply) => {
-                let _ = reply.send(self.hub.saved());
+                let _ = reply.send(self.shard.hub().saved());
             }
             Read::History(reply) => {
-                let _ = reply.send(self.hub.history());
+                let _ = reply.send(self.shard.hub().history());
             }
             Read::Heads(reply) => {
-                let _ = reply.send(self.hub.heads());
+                let _ = reply.send(self.shard.hub().heads());
             }
             Read::StateAt(heads, reply) => {
-                let _ = reply.send(self.hub.state_at(&heads));
+                let _ = reply.send(self.shard.hub().state_at(&heads));
             }
             Read::Since(seen, max, reply) => {
-                let _ = reply.send(self.hub.changes_since(seen.as_deref(), max));
+                let _ = reply.send(self.shard.hub().changes_since(seen.as_deref(), max));
             }
             Read::Watch(reply) => {
-                self.followers.send_replace(self.hub.stored_heads());
+                self.followers.send_replace(self.shard.stored_heads());
                 let _ = reply.send(self.followers.subscribe());
             }
             Read::Diff(from, to, reply) => {
-                let _ = reply.send(self.hub.diff(&from, to.as_deref()));
+                let _ = reply.send(self.shard.hub().diff(&from, to.as_deref()));
             }
             Read::Fork {
                 new,
@@ -47,7 +47,7 @@ impl Shell {
                 reply,
             } => {
                 let now = self.env.now();
-                let _ = reply.send(self.hub.fork(new, at.as_deref(), &user, now));
+                let _ = reply.send(self.shard.hub().fork(new, at.as_deref(), &user, now));
             }
         }
     }

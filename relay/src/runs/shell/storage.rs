@@ -2,9 +2,9 @@
 //! relays sharing the store appended, persist a chunk (and a snapshot).
 
 use runmesh_core::digest::Fingerprint;
-use runmesh_core::hub::{Input, Persist, Stored};
+use runmesh_core::hub::{Persist, Stored};
+use runmesh_core::node::Command;
 
-use crate::runs::command::OpAnswer;
 use crate::runs::shell::Shell;
 use crate::store::EventMeta;
 
@@ -47,7 +47,7 @@ impl Shell {
         }
     }
 
-    pub(super) async fn persist(&self, persist: Persist) -> Input<OpAnswer> {
+    pub(super) async fn persist(&self, persist: Persist) -> super::ShardCommand {
         let (store, id) = (&self.env.store, &self.id);
         let meta = EventMeta {
             source_region: persist.source_region,
@@ -69,10 +69,10 @@ impl Shell {
             Ok::<_, crate::store::StoreError>(())
         };
         match stored.await {
-            Ok(()) => Input::Stored(persist.id),
+            Ok(()) => Command::Stored(persist.id),
             Err(e) => {
                 metrics.store_failure();
-                Input::StoreFailed(persist.id, e.to_string())
+                Command::StoreFailed(persist.id, e.to_string())
             }
         }
     }
