@@ -23,6 +23,9 @@
 //! - [`Residency`] (`residency.rs`): when a loaded run leaves memory.
 //! - [`MeshResidents`] (`mesh_residents.rs`): the runs in memory only for other relays,
 //!   and the bound on what they weigh (a catch-up's memory).
+//! - [`Reconciliation`] (`reconciliation.rs`): the digest index and every link's
+//!   catch-up, and the rules that join them (a digest answered, a run changed elsewhere,
+//!   a store feed that lapsed, a catch-up without room).
 //! - [`RunShard`] (`run_shard/`): one loaded run's part of the node (its hub, the
 //!   connections it sends to, who waits for it, its clock for leaving memory).
 //! - [`fits`], [`overflow`] (`outbox.rs`): what a peer's outbound queue may hold, and
@@ -38,6 +41,7 @@ mod holdings;
 mod mesh_peers;
 mod mesh_residents;
 mod outbox;
+mod reconciliation;
 mod residency;
 mod route;
 mod run_shard;
@@ -55,6 +59,7 @@ pub use outbox::{
     CLIENT_QUEUE_BYTES, MESH_QUEUE_BYTES, Overflow, PRESENCE_QUEUE_BYTES, fits, fits_presence,
     overflow, queue_cap,
 };
+pub use reconciliation::{Due, Progress, ROOM_POLL_MS, Reconciliation};
 pub use residency::{IdlePeriods, Residency};
 pub use route::{MAX_PRESENCE_BYTES, RouteError, Routed, SyncFrame, route};
 pub use run_shard::{Command, Conn, Effect, RunShard};

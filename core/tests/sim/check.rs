@@ -22,6 +22,7 @@ struct Copy {
 
 pub fn converged(world: &mut World) -> Result<(), String> {
     one_link_per_pair(world)?;
+    world.check_intruders()?;
     let now = world.now;
     for relay in &mut world.relays {
         relay.store.get().check_loads()?;

@@ -35,6 +35,7 @@
 mod check;
 mod client;
 mod client_io;
+mod intruder;
 mod links;
 mod net;
 mod plan;
@@ -144,6 +145,10 @@ fn every_seed_keeps_every_rule() {
     let count = env("RUNMESH_SIM_SEEDS").unwrap_or(300);
     let (failures, totals) = run_all(first..first + count);
     eprintln!("{count} seeds from {first}: {totals:?}");
+    assert!(
+        count < 20 || totals.intrusions > 0,
+        "sessions without write access sent changes: {totals:?}"
+    );
     assert!(
         failures.is_empty(),
         "{} of {count} seeds broke a rule:\n{}",
@@ -269,6 +274,26 @@ fn a_catch_up_that_skips_a_run_is_caught() {
     assert!(
         caught >= 5,
         "only {caught} of 40 seeds caught catch-ups that skip runs"
+    );
+}
+
+/// The simulation must be able to fail: with an admission that lets a session with a
+/// read grant write, an intruder's change is stored and spreads.
+#[test]
+fn a_session_admitted_without_its_grant_is_caught() {
+    let caught = (0..40)
+        .filter(|&seed| {
+            let mut world = World::new(seed, false);
+            for relay in &mut world.relays {
+                relay.ignore_grants = true;
+            }
+            matches!(world.run(), Err(why) if why.contains("without write access"))
+        })
+        .count();
+    eprintln!("{caught} of 40 seeds caught sessions admitted without their grant");
+    assert!(
+        caught >= 10,
+        "only {caught} of 40 seeds caught sessions admitted without their grant"
     );
 }
 

@@ -104,6 +104,8 @@ pub enum Event {
     ClientWritten { client: usize, epoch: u32 },
     /// Client `client` tries a failed write again.
     ClientRetry { client: usize, epoch: u32 },
+    /// A session granted only reading run `run` sends relay `relay` a change of it.
+    Intrude { relay: usize, run: usize },
     /// A crashed relay starts again.
     Restart { relay: usize },
     /// The workload does something.

@@ -71,6 +71,8 @@ pub struct Counts {
     /// Appends another relay sharing the store heard of, and notifications lost.
     pub notifications: u64,
     pub lost_notifications: u64,
+    /// Changes sent by sessions without write access.
+    pub intrusions: u64,
 }
 
 impl std::ops::AddAssign for Counts {
@@ -85,6 +87,7 @@ impl std::ops::AddAssign for Counts {
         self.broken_connections += o.broken_connections;
         self.evictions += o.evictions;
         self.dropped += o.dropped;
+        self.intrusions += o.intrusions;
         self.operations += o.operations;
         self.notifications += o.notifications;
         self.lost_notifications += o.lost_notifications;

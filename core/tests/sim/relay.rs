@@ -12,9 +12,7 @@ use std::sync::Arc;
 
 use automerge::ChangeHash;
 use runmesh_core::hub::{HubConfig, Link, Persist, PersistId, RunHub, RunOp};
-use runmesh_core::node::{
-    Admission, CatchUp, Command, IdlePeriods, MeshPeers, RunDigests, RunShard,
-};
+use runmesh_core::node::{Admission, Command, IdlePeriods, MeshPeers, Reconciliation, RunShard};
 use runmesh_core::sync::{PeerId, PeerMetadata};
 use runmesh_core::{ActorId, DocumentId, Identity};
 
@@ -27,8 +25,8 @@ mod mesh;
 mod sessions;
 
 /// A run's shard as the simulated relay holds it: operations answered by number,
-/// catch-up waiters named by their link's connection.
-type Shard = RunShard<u64, u64, Link>;
+/// catch-up waiters named by their link.
+type Shard = RunShard<u64, Link, Link>;
 
 /// The most inputs and answers a hub may hold (far above what the workload brings).
 const MAX_BACKLOG: usize = 1024;
@@ -85,12 +83,10 @@ pub struct SimRelay {
     pub log: bool,
     /// A deliberately broken catch-up: loses every n-th run it is given to offer.
     pub skip_offers: Option<u64>,
-    /// The fingerprints of stored runs, as the relay's index keeps them.
-    digests: RunDigests,
-    /// Each mesh link's catch-up, by connection.
-    catch_ups: BTreeMap<u64, (Link, CatchUp)>,
-    /// Offered runs their shard said are in step with a catch-up's peer, by connection.
-    in_step: Vec<(u64, DocumentId)>,
+    /// The digest index of stored runs and each mesh link's catch-up.
+    reconciliation: Reconciliation,
+    /// Offered runs their shard said are in step with a catch-up's peer.
+    in_step: Vec<(Link, DocumentId)>,
     /// A run got in step with a peer since the catch-ups last looked.
     settle_pending: bool,
     /// The catch-ups are offering runs now.
@@ -104,6 +100,8 @@ pub struct SimRelay {
     mesh: MeshPeers<Link>,
     /// A deliberately broken tie-break: both links of a pair are kept.
     keep_duplicates: bool,
+    /// A deliberately broken admission: a session is admitted as if it held every grant.
+    pub ignore_grants: bool,
     writes: BTreeMap<(DocumentId, PersistId), Persist>,
     /// The change each operation made.
     op_changes: BTreeMap<u64, ChangeHash>,
@@ -141,11 +139,10 @@ impl SimRelay {
             ack_before_write: false,
             log: false,
             skip_offers: None,
-            catch_ups: BTreeMap::new(),
             in_step: Vec::new(),
             settle_pending: false,
             pumping: false,
-            digests: RunDigests::new(&format!("relay-{index}-0")),
+            reconciliation: Reconciliation::new(&format!("relay-{index}-0")),
             config: config(index, 0),
             shards: BTreeMap::new(),
             idle: IdlePeriods {
@@ -155,6 +152,7 @@ impl SimRelay {
             sessions: BTreeMap::new(),
             mesh: MeshPeers::new(PeerId::from(format!("relay-{index}-0"))),
             keep_duplicates: false,
+            ignore_grants: false,
             writes: BTreeMap::new(),
             op_changes: BTreeMap::new(),
         }
@@ -224,10 +222,7 @@ impl SimRelay {
     /// The runs a catch-up is offering: they stay until they are in step or out of
     /// time, as the relay's run task does while someone waits for it to settle.
     fn offered(&self) -> std::collections::BTreeSet<DocumentId> {
-        self.catch_ups
-            .values()
-            .flat_map(|(_, c)| c.offered().copied())
-            .collect()
+        self.reconciliation.offered().copied().collect()
     }
 
     fn unload(&mut self, doc: DocumentId) {
@@ -288,7 +283,7 @@ impl SimRelay {
         self.epoch += 1;
         self.shards.clear();
         self.mesh = self.fresh_mesh();
-        self.catch_ups.clear();
+        self.reconciliation = self.fresh_reconciliation();
         self.in_step.clear();
         let mut landed = Vec::new();
         for ((doc, _), persist) in std::mem::take(&mut self.writes) {
@@ -311,31 +306,25 @@ impl SimRelay {
         chunk: Vec<u8>,
         out: &mut Vec<Out>,
     ) {
-        if self.shards.contains_key(&doc) {
-            self.feed(
-                now,
-                doc,
-                vec![Command::StoredElsewhere(Some(chunk))],
-                None,
-                out,
-            );
+        let loaded = self.shards.contains_key(&doc);
+        let links = self.mesh_links();
+        self.reconciliation
+            .appended_elsewhere(now, doc, loaded, &links);
+        if loaded {
+            let read = Command::StoredElsewhere(Some(chunk));
+            self.feed(now, doc, vec![read], None, out);
         } else {
-            // Its digest no longer says what the store holds; and the relay that
-            // appended may have no link to the regions this one links to.
-            self.digests.forget(doc);
-            for link in self.mesh_links() {
-                self.catch_up(now, &link, [doc], out);
-            }
+            self.offer_due(now, out);
         }
     }
 
     /// Notifications from the shared store were lost: every run in memory reads what
     /// the store holds.
     pub fn resync(&mut self, now: u64, out: &mut Vec<Out>) {
-        self.digests.forget_all();
         // Nothing can be trusted: every link reconciles again.
+        let first = self.reconciliation.lapsed();
         for link in self.mesh_links() {
-            self.start_reconcile(link.session.0, &link.peer, out);
+            self.send_digest(link.session.0, &link.peer, &first, out);
         }
         let docs: Vec<DocumentId> = self.shards.keys().copied().collect();
         for doc in docs {

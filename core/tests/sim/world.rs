@@ -71,6 +71,8 @@ pub struct World {
     /// Changes whose operation was answered with success, and with a storage error.
     pub acked: Vec<(DocumentId, ChangeHash)>,
     pub refused: Vec<(DocumentId, ChangeHash)>,
+    /// Changes sent by sessions without write access (`intruder.rs`).
+    pub(crate) intruded: Vec<(DocumentId, ChangeHash)>,
     trace: DefaultHasher,
     pub counts: Counts,
     /// Print every frame and answer (`RUNMESH_SIM_LOG`).
@@ -141,6 +143,7 @@ impl World {
             ops: BTreeMap::new(),
             acked: Vec::new(),
             refused: Vec::new(),
+            intruded: Vec::new(),
             trace: DefaultHasher::new(),
             counts: Counts::default(),
             log,
@@ -194,6 +197,7 @@ impl World {
         }
         self.schedule.at(1, Event::Act);
         self.schedule.at(self.plan.chaos_ms, Event::Heal);
+        self.plan_intrusions();
         Ok(())
     }
 
@@ -272,6 +276,7 @@ impl World {
             Event::Dial { from, to } => self.dial(from, to),
             Event::Cut { conn } => self.cut(conn),
             Event::Connect { client } => self.connect(client),
+            Event::Intrude { relay, run } => self.intrude(relay, run),
             Event::ClientWritten { client, epoch } => self.client_written(client, epoch),
             Event::ClientRetry { client, epoch } => self.client_retry(client, epoch),
             Event::Restart { relay } => {

@@ -1,13 +1,14 @@
-//! The simulated relay's digests: the index of its stored runs, kept as the relay keeps
-//! it (from the hubs' stored heads, from the store at a restart, forgotten when another
-//! relay sharing the store changes a run), and reconciliation on mesh links.
+//! The simulated relay's digests: the index of its stored runs in the shipped
+//! `Reconciliation`, kept as the relay keeps it (from the shards' stored heads, from the
+//! store at a restart, forgotten when another relay sharing the store changes a run), and
+//! reconciliation on mesh links.
 
 use std::collections::BTreeMap;
 
 use runmesh_core::DocumentId;
-use runmesh_core::digest::{self, DigestMessage, Fingerprint};
+use runmesh_core::digest::{DigestMessage, Fingerprint};
 use runmesh_core::hub::Link;
-use runmesh_core::node::RunDigests;
+use runmesh_core::node::Reconciliation;
 use runmesh_core::sync::{PeerId, WireMessage};
 
 use super::{Out, SimRelay};
@@ -24,7 +25,18 @@ impl SimRelay {
 
     /// We dialled a relay on `conn`: the first digest.
     pub(super) fn start_reconcile(&self, conn: u64, to: &PeerId, out: &mut Vec<Out>) {
-        let frame = self.digest_frame(to, &digest::start(self.digests.index()));
+        self.send_digest(conn, to, &self.reconciliation.start(), out);
+    }
+
+    /// Sends `message` on `conn`.
+    pub(super) fn send_digest(
+        &self,
+        conn: u64,
+        to: &PeerId,
+        message: &DigestMessage,
+        out: &mut Vec<Out>,
+    ) {
+        let frame = self.digest_frame(to, message);
         out.push(Out::Frame { conn, frame });
     }
 
@@ -37,21 +49,29 @@ impl SimRelay {
         message: &DigestMessage,
         out: &mut Vec<Out>,
     ) {
-        let step = digest::respond(self.digests.index(), message);
-        for reply in step.replies {
+        let (replies, _) = self.reconciliation.answer(now, link, message);
+        for reply in replies {
             let frame = self.digest_frame(&link.peer, &reply);
             out.push(Out::Frame { conn, frame });
         }
-        if !step.offer.is_empty() {
-            self.catch_up(now, link, step.offer, out);
-        }
+        self.offer_due(now, out);
     }
 
     /// The index from the store, as at the relay's start-up.
     pub(super) fn reindex(&mut self) {
-        self.digests = RunDigests::new(self.config.me.as_str());
+        self.reconciliation = self.fresh_reconciliation();
         for (doc, fingerprint) in self.store.get().fingerprints() {
-            self.digests.listed(doc, fingerprint);
+            self.reconciliation.digests().listed(doc, fingerprint);
+        }
+    }
+
+    /// A reconciliation for this relay as it runs now (broken on purpose with
+    /// `skip_offers`).
+    pub(super) fn fresh_reconciliation(&self) -> Reconciliation {
+        let fresh = Reconciliation::new(self.config.me.as_str());
+        match self.skip_offers {
+            Some(n) => fresh.skipping_every(n),
+            None => fresh,
         }
     }
 
@@ -59,7 +79,7 @@ impl SimRelay {
     /// against what its store holds.
     pub fn known_digests(&mut self) -> Result<BTreeMap<DocumentId, Fingerprint>, String> {
         let mut known = BTreeMap::new();
-        for (doc, fingerprint) in self.digests.known() {
+        for (doc, fingerprint) in self.reconciliation.digests().known() {
             let stored = self.store.get().stored_heads(doc);
             if Fingerprint::of_heads(&stored) != fingerprint {
                 return Err(format!(

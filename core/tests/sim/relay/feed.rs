@@ -30,7 +30,7 @@ impl SimRelay {
         &mut self,
         now: u64,
         doc: DocumentId,
-        commands: Vec<Command<u64, u64, Link>>,
+        commands: Vec<Command<u64, Link, Link>>,
         from: Option<&Link>,
         out: &mut Vec<Out>,
     ) {
@@ -48,7 +48,7 @@ impl SimRelay {
         &mut self,
         now: u64,
         doc: DocumentId,
-        effects: Vec<Effect<u64, u64, Link>>,
+        effects: Vec<Effect<u64, Link, Link>>,
         from: Option<&Link>,
         out: &mut Vec<Out>,
     ) {
@@ -103,10 +103,10 @@ impl SimRelay {
                         error,
                     });
                 }
-                Effect::Settled(conn) => self.note_in_step(doc, conn),
+                Effect::Settled(link) => self.note_in_step(doc, link),
                 Effect::StoredHeads { heads, known } => {
                     if known {
-                        self.digests.stored(doc, &heads);
+                        self.reconciliation.digests().stored(doc, &heads);
                     }
                 }
                 Effect::Divergence { .. } | Effect::Titled(_) | Effect::Event(_) => {}
@@ -126,7 +126,7 @@ impl SimRelay {
         self.after_batch(now, out);
     }
 
-    fn log_effect(&self, now: u64, doc: DocumentId, effect: &Effect<u64, u64, Link>) {
+    fn log_effect(&self, now: u64, doc: DocumentId, effect: &Effect<u64, Link, Link>) {
         let what = match effect {
             Effect::Send { to, message } => {
                 format!("send {} to {} s{}", message.kind(), to.peer, to.session.0)
@@ -135,7 +135,7 @@ impl SimRelay {
             Effect::Reply { .. } => "reply".into(),
             Effect::Load => "load".into(),
             Effect::Divergence { peer, differs } => format!("divergence {peer} {differs}"),
-            Effect::Settled(conn) => format!("in step for the catch-up on {conn}"),
+            Effect::Settled(link) => format!("in step with {}", link.peer),
             Effect::Titled(title) => format!("titled {title}"),
             Effect::StoredHeads { heads, known } => format!("stored {heads:?} known {known}"),
             Effect::Event(e) => format!("{e:?}"),

@@ -80,7 +80,7 @@ impl SimRelay {
         peer: &PeerId,
         out: &mut Vec<Out>,
     ) {
-        self.forget_catch_up(conn);
+        self.reconciliation.link_down(peer, SessionId(conn));
         if self.mesh.link_down(peer, SessionId(conn)) {
             self.mesh_changed(now, out);
         }

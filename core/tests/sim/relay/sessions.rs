@@ -13,6 +13,19 @@ impl SimRelay {
         self.sessions.insert(conn, session(false));
     }
 
+    /// A client whose token yields `grants` connected to us on `conn` (with
+    /// `ignore_grants`, the broken relay admits it as if it held every grant).
+    pub fn accepted_with(&mut self, conn: u64, grants: Grants) {
+        let grants = if self.ignore_grants {
+            Grants::Open
+        } else {
+            grants
+        };
+        let mut session = session(false);
+        session.admission = Admission::new(grants, usize::MAX);
+        self.sessions.insert(conn, session);
+    }
+
     /// We dialled relay `to` on `conn`: the `join` to send.
     pub fn dialled(&mut self, conn: u64) -> Vec<u8> {
         self.sessions.insert(conn, session(true));
@@ -46,7 +59,12 @@ impl SimRelay {
             Routed::Sync(frame) => {
                 let doc = frame.doc;
                 if let Err(why) = session.admission.sync(doc, &frame.message, |_| Ok(())) {
-                    return out.push(Out::Violation(format!("refused a sync message: {why}")));
+                    // Refused, as the relay's session refuses it. Only a session with
+                    // every grant (the simulation's clients) is never to be refused.
+                    if matches!(session.admission.grants(), Grants::Open) {
+                        out.push(Out::Violation(format!("refused a sync message: {why}")));
+                    }
+                    return;
                 }
                 let input = Command::Sync {
                     from: link.clone(),
