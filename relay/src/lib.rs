@@ -51,7 +51,7 @@ pub use http::{AppError, AppState, BodyLimits, Subscribers, USER_HEADER};
 use crate::mesh::Mesh;
 use crate::mesh::dialer::DialPlan;
 use crate::metrics::Metrics;
-use crate::runs::{Digests, Divergence, Documents, MeshLinks, TaskEnv};
+use crate::runs::{Divergence, Documents, MeshLinks, Reconciler, TaskEnv};
 use crate::store::{DirStore, PgStore, Store};
 use crate::ws::{SessionEnv, SessionLimits};
 
@@ -75,8 +75,8 @@ pub async fn state(config: &Config, shutdown: CancellationToken) -> anyhow::Resu
     let metrics = Arc::new(Metrics::new(&config.region, config.lamport_series));
     let (live, mesh_links) = tokio::sync::watch::channel(MeshLinks::default());
     let divergence = Divergence::default();
-    let digests = Digests::new(me.as_str());
-    index_stored_runs(store.as_ref(), &digests).await?;
+    let reconciler = Reconciler::new(me.as_str());
+    index_stored_runs(store.as_ref(), &reconciler).await?;
     let budget = Arc::new(MemoryBudget::new(config.max_loaded_bytes));
     let holdings: Arc<limits::MemoryShares> = Arc::new(Holdings::new(
         budget.clone(),
@@ -101,7 +101,7 @@ pub async fn state(config: &Config, shutdown: CancellationToken) -> anyhow::Resu
         }),
         mesh: mesh_links,
         divergence: divergence.clone(),
-        digests,
+        reconciler,
         snapshot_retain: config.snapshot_retain,
         idle: runmesh_core::node::IdlePeriods {
             used: config.idle_unload.as_millis() as u64,
@@ -174,7 +174,7 @@ pub async fn state(config: &Config, shutdown: CancellationToken) -> anyhow::Resu
 }
 
 /// Fills the digest index from the store, without loading any run.
-async fn index_stored_runs(store: &dyn Store, digests: &Digests) -> anyhow::Result<()> {
+async fn index_stored_runs(store: &dyn Store, reconciler: &Reconciler) -> anyhow::Result<()> {
     let started = Instant::now();
     let listed = store
         .fingerprints()
@@ -183,7 +183,7 @@ async fn index_stored_runs(store: &dyn Store, digests: &Digests) -> anyhow::Resu
     let (runs, mut unknown) = (listed.len(), 0);
     for (run, fingerprint) in listed {
         unknown += usize::from(fingerprint.is_none());
-        digests.listed(run, fingerprint);
+        reconciler.listed(run, fingerprint);
     }
     tracing::info!(
         runs,

@@ -155,19 +155,17 @@ impl Reconciliation {
         new
     }
 
-    /// Another relay sharing the store appended to `run`; `loaded`: a shard here holds
-    /// it and reads what was appended. Returns the links whose catch-up is new.
-    pub fn appended_elsewhere(
-        &mut self,
-        now: Millis,
-        run: DocumentId,
-        loaded: bool,
-        links: &[Link],
-    ) -> Vec<Link> {
+    /// Another relay sharing the store appended to `run`: the index no longer knows
+    /// what the store holds for it (until a shard here has read it). Call before a shard
+    /// is told to read it.
+    pub fn changed_elsewhere(&mut self, run: DocumentId) {
         self.digests.forget(run);
-        if loaded {
-            return Vec::new();
-        }
+    }
+
+    /// A run [changed elsewhere](Self::changed_elsewhere) that no shard here holds: it is
+    /// offered to every mesh link, since the relay that changed it may have no link to
+    /// their regions. Returns the links whose catch-up is new.
+    pub fn offer_everywhere(&mut self, now: Millis, run: DocumentId, links: &[Link]) -> Vec<Link> {
         links
             .iter()
             .filter(|link| self.offer(now, link, [run], false))

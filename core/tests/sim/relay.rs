@@ -306,14 +306,13 @@ impl SimRelay {
         chunk: Vec<u8>,
         out: &mut Vec<Out>,
     ) {
-        let loaded = self.shards.contains_key(&doc);
-        let links = self.mesh_links();
-        self.reconciliation
-            .appended_elsewhere(now, doc, loaded, &links);
-        if loaded {
+        self.reconciliation.changed_elsewhere(doc);
+        if self.shards.contains_key(&doc) {
             let read = Command::StoredElsewhere(Some(chunk));
             self.feed(now, doc, vec![read], None, out);
         } else {
+            let links = self.mesh_links();
+            self.reconciliation.offer_everywhere(now, doc, &links);
             self.offer_due(now, out);
         }
     }

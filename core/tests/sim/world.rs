@@ -81,14 +81,13 @@ pub struct World {
 }
 
 impl World {
-    /// The world of `seed`; `broken` makes every relay's shell acknowledge writes before
-    /// they are stored.
-    pub fn new(seed: u64, broken: bool) -> Self {
-        Self::with(seed, broken, Storage::Own)
+    /// The world of `seed`.
+    pub fn new(seed: u64) -> Self {
+        Self::with(seed, Storage::Own)
     }
 
     /// The world of `seed` with its relays storing as `storage` says.
-    pub fn with(seed: u64, broken: bool, storage: Storage) -> Self {
+    pub fn with(seed: u64, storage: Storage) -> Self {
         let log = std::env::var_os("RUNMESH_SIM_LOG").is_some();
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let plan = Plan::from_rng(&mut rng);
@@ -103,7 +102,6 @@ impl World {
             .collect();
         let mut relays: Vec<SimRelay> = (0..plan.relays).map(SimRelay::new).collect();
         for relay in &mut relays {
-            relay.ack_before_write = broken;
             relay.log = log;
             relay.idle = runmesh_core::node::IdlePeriods {
                 used: plan.idle.0,

@@ -120,7 +120,9 @@ impl Mesh {
         let mut links = self.lock();
         if links.link_down(link.peer(), link.link.session) {
             self.metrics.mesh_peers(-1);
-            self.docs.catch_ups().forget(link.peer(), link.link.session);
+            self.docs
+                .reconciler()
+                .link_down(link.peer(), link.link.session);
             self.divergence.forget(link.peer());
             self.publish(&links);
         }
@@ -167,7 +169,7 @@ impl Mesh {
             self.metrics.replication_lag(&region, seconds);
         }
         self.metrics
-            .catch_up_pending(self.docs.catch_ups().pending());
+            .catch_up_pending(self.docs.reconciler().pending());
     }
 
     /// The counters of bytes to and from mesh peers in `region`.

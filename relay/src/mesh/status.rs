@@ -79,7 +79,7 @@ impl Mesh {
     /// The catch-up of the link to `peer`: runs found to differ, offered and in step,
     /// still to go, and the rate.
     fn catch_up(&self, peer: &PeerId) -> Option<CatchUpReport> {
-        let progress = self.docs.catch_ups().progress(peer)?;
+        let progress = self.docs.reconciler().progress(peer)?;
         Some(CatchUpReport {
             runs_to_sync: progress.counts.queued,
             synced: progress.counts.synced,

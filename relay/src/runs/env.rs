@@ -8,9 +8,9 @@ use runmesh_core::node::MeshResidents;
 use tokio::sync::{Semaphore, watch};
 
 use crate::metrics::Metrics;
-use crate::runs::digests::Digests;
 use crate::runs::divergence::Divergence;
 use crate::runs::link::MeshLinks;
+use crate::runs::reconciler::Reconciler;
 use crate::runs::titles::Titles;
 use crate::store::Store;
 
@@ -28,7 +28,7 @@ pub struct TaskEnv {
     /// Where tasks report runs that differ from a mesh peer's.
     pub divergence: Divergence,
     /// The fingerprints of stored runs, which tasks keep current.
-    pub digests: Digests,
+    pub reconciler: Reconciler,
     /// Snapshots kept per run.
     pub snapshot_retain: u32,
     /// How long an idle run stays in memory (`--idle-unload-secs`, and

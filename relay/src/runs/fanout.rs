@@ -37,25 +37,19 @@ pub async fn fan_out(mut feed: Feed, docs: Documents, shutdown: CancellationToke
         match item {
             None => return,
             Some(FeedItem::Appended(appended)) => {
-                docs.digests().forget(appended.doc);
+                docs.reconciler().changed_elsewhere(appended.doc);
                 let cmd = DocCmd::StoredElsewhere {
                     events: vec![appended.event],
                 };
                 if !docs.send_if_loaded(appended.doc, cmd).await {
-                    for link in docs.env().mesh.borrow().iter() {
-                        docs.offer(link, [appended.doc], false);
-                    }
+                    docs.offer_everywhere(appended.doc);
                 }
             }
             Some(FeedItem::Resumed) => {
-                docs.digests().forget_all();
+                docs.lapsed().await;
                 for doc in docs.loaded() {
                     let cmd = DocCmd::StoredElsewhere { events: Vec::new() };
                     docs.send_if_loaded(doc, cmd).await;
-                }
-                let links: Vec<_> = docs.env().mesh.borrow().iter().cloned().collect();
-                for link in links {
-                    docs.start_reconcile(&link).await;
                 }
             }
         }

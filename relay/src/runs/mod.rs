@@ -7,21 +7,20 @@
 //! - `fanout.rs`: what other relays sharing the store append, to the runs in memory.
 //! - [`PeerLink`] (`link.rs`): a connection as tasks see it; [`MeshLinks`] flow down to
 //!   every task from the mesh, [`Divergence`] flows out of them to the mesh's status.
-//! - `reconcile.rs`: a mesh link's digest frames answered from [`Digests`]; the runs
-//!   found to differ are offered a few at a time by the link's catch-up ([`CatchUps`]).
+//! - [`Reconciler`] (`reconciler.rs`): core's `Reconciliation` (the digest index of
+//!   stored runs, kept current by the tasks, and every mesh link's catch-up), shared;
+//!   `reconcile.rs`: a link's digest frames answered, the runs found to differ offered a
+//!   few at a time by the link's worker.
 //! - `residents.rs`: runs in memory only for other relays leave it once together they
 //!   weigh more than `--mesh-catch-up-bytes`.
-//! - [`Digests`]: the fingerprint of every stored run's heads, kept current by the tasks,
-//!   which the mesh compares with its peers'.
 
-mod catch_up;
 mod command;
-mod digests;
 mod divergence;
 mod env;
 mod fanout;
 mod link;
 mod reconcile;
+mod reconciler;
 mod registry;
 mod residents;
 mod shell;
@@ -30,10 +29,10 @@ mod task;
 mod titles;
 
 pub use command::{DocCmd, Read};
-pub use digests::Digests;
 pub use divergence::Divergence;
 pub use env::{TaskEnv, load_permits};
 pub use fanout::{fan_out, until_listening};
 pub use link::{MeshLinks, PeerLink, epoch_millis};
+pub use reconciler::Reconciler;
 pub use registry::Documents;
 pub use titles::Titles;

@@ -1,13 +1,13 @@
-//! Reconciling the stored runs with a mesh peer's by digest ([`runmesh_core::digest`]):
-//! the relay that dialled the link starts, each digest frame is answered from the
-//! index, and the runs found to differ go to the link's catch-up, whose worker offers
-//! them a few at a time.
+//! Reconciling the stored runs with a mesh peer's by digest, as core's
+//! [`Reconciliation`](runmesh_core::node::Reconciliation) decides: the relay that dialled
+//! the link starts, each digest frame is answered from the index, and the runs found to
+//! differ go to the link's catch-up, whose worker offers them a few at a time.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use runmesh_core::DocumentId;
-use runmesh_core::digest::{self, DigestMessage};
+use runmesh_core::digest::DigestMessage;
 use runmesh_core::node::SETTLE_MS;
 use runmesh_core::sync::WireMessage;
 use tokio::sync::{Notify, oneshot};
@@ -19,7 +19,7 @@ use crate::runs::registry::Documents;
 impl Documents {
     /// Starts reconciling with the peer at the other end of `link`.
     pub async fn start_reconcile(&self, link: &PeerLink) {
-        let first = digest::start(self.digests().lock().index());
+        let first = self.reconciler().start();
         self.send_digest(link, &first).await;
     }
 
@@ -27,27 +27,49 @@ impl Documents {
     /// runs this relay must offer it.
     pub async fn reconcile(&self, link: &PeerLink, message: DigestMessage) {
         // Off the runtime's threads: a reply over a large index is CPU work.
-        let digests = self.digests().clone();
+        let reconciler = self.reconciler().clone();
+        let (now, hub_link) = (self.env().now(), link.link.clone());
         let answered =
-            tokio::task::spawn_blocking(move || digest::respond(digests.lock().index(), &message))
-                .await;
-        let Ok(step) = answered else {
+            tokio::task::spawn_blocking(move || reconciler.answer(now, &hub_link, &message)).await;
+        let Ok((replies, worker)) = answered else {
             return; // the relay is shutting down
         };
-        for reply in &step.replies {
+        for reply in &replies {
             self.send_digest(link, reply).await;
         }
-        if !step.offer.is_empty() {
-            tracing::debug!(peer = %link.peer(), runs = step.offer.len(), "CRDT mesh: runs to offer after reconciling");
-            self.offer(link, step.offer, false);
+        if let Some(wake) = worker {
+            tokio::spawn(offer_queued(self.clone(), link.clone(), wake));
         }
     }
 
     /// Queues `runs` on `link`'s catch-up (`fresh`: a forced resync), which offers them
     /// [`runmesh_core::node::IN_FLIGHT`] at a time.
     pub fn offer(&self, link: &PeerLink, runs: impl IntoIterator<Item = DocumentId>, fresh: bool) {
-        if let Some(wake) = self.catch_ups().enqueue(link, runs, fresh) {
+        let now = self.env().now();
+        if let Some(wake) = self.reconciler().offer(now, &link.link, runs, fresh) {
             tokio::spawn(offer_queued(self.clone(), link.clone(), wake));
+        }
+    }
+
+    /// A run another relay sharing the store changed, which no task here holds: every
+    /// link's catch-up offers it.
+    pub(crate) fn offer_everywhere(&self, run: DocumentId) {
+        let links: Vec<PeerLink> = self.env().mesh.borrow().iter().cloned().collect();
+        let hub_links: Vec<_> = links.iter().map(|l| l.link.clone()).collect();
+        let now = self.env().now();
+        for (started, wake) in self.reconciler().offer_everywhere(now, run, &hub_links) {
+            if let Some(link) = links.iter().find(|l| l.link == started) {
+                tokio::spawn(offer_queued(self.clone(), link.clone(), wake));
+            }
+        }
+    }
+
+    /// The store's feed lapsed: every link reconciles again.
+    pub(crate) async fn lapsed(&self) {
+        let first = self.reconciler().lapsed();
+        let links: Vec<PeerLink> = self.env().mesh.borrow().iter().cloned().collect();
+        for link in links {
+            self.send_digest(&link, &first).await;
         }
     }
 
@@ -73,9 +95,6 @@ impl Documents {
     }
 }
 
-/// How soon a catch-up that found no room under the memory bound looks again.
-const ROOM_POLL: Duration = Duration::from_millis(20);
-
 /// Offers the runs queued for `link` as its [`runmesh_core::node::CatchUp`] lets them
 /// go, until the link closes or its catch-up is forgotten: each counts once its task
 /// says it is in step with the peer, or after [`SETTLE_MS`].
@@ -83,23 +102,16 @@ async fn offer_queued(docs: Documents, link: PeerLink, wake: Arc<Notify>) {
     loop {
         let now = docs.env().now();
         let free = docs.env().mesh_residents().free();
-        let Some((due, next, waiting)) = docs.catch_ups().due(&link, now, free) else {
+        let Some(due) = docs.reconciler().due(&link.link, now, free) else {
             return;
         };
-        // Runs wait and none could go: the room (or the runs in flight) holds them back.
-        let stalled = due.is_empty() && waiting;
-        if stalled {
+        if due.release {
             docs.release_mesh_residents();
         }
-        for (run, fresh) in due {
+        for (run, fresh) in due.offers {
             tokio::spawn(offer(docs.clone(), link.clone(), run, fresh));
         }
-        let mut later = next.map(|at| docs.env().instant(at));
-        if stalled {
-            // Runs asked to leave do not wake this worker: look again soon.
-            let soon = std::time::Instant::now() + ROOM_POLL;
-            later = Some(later.map_or(soon, |at| at.min(soon)));
-        }
+        let later = due.next.map(|at| docs.env().instant(at));
         tokio::select! {
             () = wake.notified() => {}
             () = sleep_until_some(later) => {}
@@ -123,8 +135,9 @@ async fn offer(docs: Documents, link: PeerLink, run: DocumentId, fresh: bool) {
         .env()
         .mesh_residents()
         .weight_of(runmesh_core::RunId::from(run));
-    docs.catch_ups()
-        .finished(&link, run, in_step, weight.unwrap_or(0));
+    let now = docs.env().now();
+    docs.reconciler()
+        .finished(now, &link.link, run, in_step, weight.unwrap_or(0));
     docs.metrics().mesh_caught_up(in_step);
 }
 

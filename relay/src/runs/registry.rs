@@ -8,10 +8,9 @@ use runmesh_core::DocumentId;
 use runmesh_core::sync::PeerId;
 
 use crate::metrics::Metrics;
-use crate::runs::catch_up::CatchUps;
 use crate::runs::command::DocCmd;
-use crate::runs::digests::Digests;
 use crate::runs::env::TaskEnv;
+use crate::runs::reconciler::Reconciler;
 use crate::runs::slots::Slots;
 use crate::runs::task;
 use crate::store::StoreError;
@@ -21,7 +20,6 @@ use crate::store::StoreError;
 pub struct Documents {
     env: Arc<TaskEnv>,
     slots: Slots,
-    catch_ups: CatchUps,
 }
 
 impl Documents {
@@ -30,7 +28,6 @@ impl Documents {
         Self {
             env: Arc::new(env),
             slots: Slots::default(),
-            catch_ups: CatchUps::default(),
         }
     }
 
@@ -82,7 +79,7 @@ impl Documents {
     /// that must not load it: each loaded run stays for `--idle-unload-secs` (5,000 reads
     /// of made-up ids held ~50 MB for 30 s).
     pub async fn holds(&self, doc: DocumentId) -> Result<bool, StoreError> {
-        if self.slots.get(&doc).is_some() || self.env.digests.get(&doc).is_some() {
+        if self.slots.get(&doc).is_some() || self.env.reconciler.get(&doc).is_some() {
             return Ok(true);
         }
         // Not indexed need not mean not stored: another relay sharing the store may have
@@ -108,14 +105,9 @@ impl Documents {
         self.env.store.list().await
     }
 
-    /// The fingerprints of stored runs.
-    pub fn digests(&self) -> &Digests {
-        &self.env.digests
-    }
-
-    /// Every mesh link's catch-up.
-    pub fn catch_ups(&self) -> &CatchUps {
-        &self.catch_ups
+    /// The digest index and every mesh link's catch-up.
+    pub fn reconciler(&self) -> &Reconciler {
+        &self.env.reconciler
     }
 
     /// The runs' titles, as their tasks read them.

@@ -179,7 +179,7 @@ impl Shell {
                 }
                 Effect::StoredHeads { heads, known } => {
                     if known {
-                        self.env.digests.stored(self.id, &heads);
+                        self.env.reconciler.stored(self.id, &heads);
                     }
                     if self.followers.receiver_count() > 0 {
                         self.followers.send_if_modified(|followed| {
