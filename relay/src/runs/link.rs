@@ -74,9 +74,22 @@ impl Outbox {
     }
 }
 
-/// One peer connection: where its frames go and how to close it.
+/// One peer connection: where its frames go and how to close it. Cloned for every
+/// command and every frame a run sends, so it is one shared allocation.
 #[derive(Debug, Clone)]
-pub struct PeerLink {
+pub struct PeerLink(Arc<Connection>);
+
+impl std::ops::Deref for PeerLink {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        &self.0
+    }
+}
+
+/// What a [`PeerLink`] shares.
+#[derive(Debug)]
+pub struct Connection {
     /// The peer, its connection and kind, as the hub knows them.
     pub link: Link,
     /// Encoded frames to send it. Bounded: a peer that does not keep up is cut off.
@@ -101,7 +114,7 @@ impl PeerLink {
         static SESSIONS: AtomicU64 = AtomicU64::new(1);
         let session = SessionId(SESSIONS.fetch_add(1, Ordering::Relaxed));
         let (tx, rx) = mpsc::channel(queue);
-        let link = Self {
+        let link = Connection {
             link: Link {
                 peer,
                 session,
@@ -116,7 +129,7 @@ impl PeerLink {
                 cap: queue_cap(kind),
             }),
         };
-        (link, rx)
+        (Self(Arc::new(link)), rx)
     }
 
     /// The peer.
