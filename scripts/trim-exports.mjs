@@ -74,9 +74,9 @@ function optimize(bytes) {
     writeFileSync(input, bytes);
     // The producers and target-features sections tell tools how the wasm was built; the
     // browser reads neither.
-    execFileSync('wasm-opt', ['-Oz', ...FEATURES, '--strip-producers', '--strip-target-features', input, '-o', output], {
-      stdio: 'inherit',
-    });
+    // --low-memory-unused as in www/index.html, whose comment says why it holds.
+    const args = ['-Oz', '--low-memory-unused', ...FEATURES, '--strip-producers', '--strip-target-features'];
+    execFileSync('wasm-opt', [...args, input, '-o', output], { stdio: 'inherit' });
     return readFileSync(output);
   } finally {
     rmSync(dir, { recursive: true, force: true });
