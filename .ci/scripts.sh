@@ -19,5 +19,6 @@ check "" "$root/target"
 check "build/out" "$root/build/out"
 check "/tmp/shared-target" "/tmp/shared-target"
 echo "scripts honour CARGO_TARGET_DIR"
-# The web build's own steps (scripts/wasm-imports.mjs, which rewrites the app's wasm).
+# The web build's own steps (scripts/wasm-imports.mjs and scripts/glue-exports.mjs, which
+# rewrite the app's wasm and its glue).
 node --test scripts/test/

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Builds the web app into dist/ with Trunk (Trunk.toml at the root), the small wasm profile
-# and binaryen's wasm-opt 132, minifies the JavaScript glue (scripts/minify-glue.mjs), gives
-# the wasm's imports short names (scripts/short-imports.mjs), then writes the `.br` and
-# `.gz` copies the relay serves to browsers that accept them (scripts/precompress.mjs);
-# prints the wasm's sizes and the whole app's.
+# and binaryen's wasm-opt 132, drops the wasm exports the app never calls and shortens the
+# long ones (scripts/trim-exports.mjs), minifies the JavaScript glue and the service worker
+# (scripts/minify-glue.mjs), gives the wasm's imports short names
+# (scripts/short-imports.mjs), then writes the `.br` and `.gz` copies the relay serves to
+# browsers that accept them (scripts/precompress.mjs); prints the wasm's sizes and the
+# whole app's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -27,6 +29,7 @@ if [ -n "${RUNMESH_WEB_PANIC_MESSAGES:-}" ] ||
     "building with panic messages, ~85 KB gzip larger" small_std_build; then
   trunk_build
 fi
+node scripts/trim-exports.mjs dist
 node scripts/minify-glue.mjs dist
 node scripts/short-imports.mjs dist
 node scripts/precompress.mjs dist

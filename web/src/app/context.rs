@@ -3,7 +3,6 @@
 use std::rc::Rc;
 
 use leptos::prelude::*;
-use rexie::Rexie;
 use runmesh_core::{HistoryEntry, RunId, RunState};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
@@ -97,7 +96,7 @@ pub struct Ctx {
     pub people: RwSignal<Vec<Seen>>,
     /// The last error, shown until the next successful action.
     pub error: RwSignal<Option<String>>,
-    db: StoredValue<Option<Rc<Rexie>>, LocalStorage>,
+    db: StoredValue<Option<Rc<idb::Database>>, LocalStorage>,
 }
 
 impl Ctx {
@@ -120,7 +119,7 @@ impl Ctx {
     }
 
     /// The database, opened on first use.
-    pub async fn db(&self) -> Result<Rc<Rexie>, String> {
+    pub async fn db(&self) -> Result<Rc<idb::Database>, String> {
         if let Some(db) = self.db.with_value(|d| d.clone()) {
             return Ok(db);
         }

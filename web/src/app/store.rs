@@ -2,13 +2,19 @@
 //! keyed by run UUID): the saved document, its title for the list, and the heads the relay
 //! last acknowledged (so the count of unsent changes survives a reload).
 
+use idb::{Database, DatabaseEvent, Factory, ObjectStoreParams, TransactionMode};
 use js_sys::{Array, Object, Reflect, Uint8Array};
-use rexie::{ObjectStore, Rexie, TransactionMode};
 use runmesh_core::RunId;
 use wasm_bindgen::JsValue;
 
 const DB: &str = "runmesh";
 const RUNS: &str = "runs";
+
+/// What a failed IndexedDB call says. The app reached IndexedDB through `rexie`, whose
+/// errors all read "idb error"; the messages users see stay as they were.
+fn idb_error(_: idb::Error) -> String {
+    "idb error".to_owned()
+}
 
 /// A run as the list shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -26,19 +32,36 @@ pub struct StoredRun {
     pub acknowledged: Vec<String>,
 }
 
-/// Opens (creating on first use) the database.
-pub async fn open() -> Result<Rexie, String> {
-    Rexie::builder(DB)
-        .version(1)
-        .add_object_store(ObjectStore::new(RUNS))
-        .build()
+/// Opens (creating on first use) the database. Written against `idb` itself: `rexie`'s
+/// builder, which can also rename and delete stores and indexes, cost 5.7 KB gzip.
+pub async fn open() -> Result<Database, String> {
+    let opened = async {
+        let mut request = Factory::new()?.open(DB, Some(1))?;
+        request.on_upgrade_needed(|event| {
+            // Version 1 is the only one: the upgrade runs once, on an empty database.
+            if let Ok(db) = event.database()
+                && !db.store_names().iter().any(|name| name == RUNS)
+            {
+                let _ = db.create_object_store(RUNS, ObjectStoreParams::new());
+            }
+        });
+        let mut db = request.await?;
+        // Another tab asking for a newer version: let it have the database.
+        db.on_version_change(|event| {
+            if let Ok(db) = event.database() {
+                db.close();
+            }
+        });
+        Ok::<_, idb::Error>(db)
+    };
+    opened
         .await
-        .map_err(|e| format!("cannot open IndexedDB: {e}"))
+        .map_err(|e| format!("cannot open IndexedDB: {}", idb_error(e)))
 }
 
 /// Saves a run; resolves once IndexedDB has committed it.
 pub async fn save(
-    db: &Rexie,
+    db: &Database,
     run_id: RunId,
     title: &str,
     bytes: &[u8],
@@ -56,26 +79,31 @@ pub async fn save(
     set(&record, "updated", &js_sys::Date::now().into());
     let tx = db
         .transaction(&[RUNS], TransactionMode::ReadWrite)
-        .map_err(|e| e.to_string())?;
-    let store = tx.store(RUNS).map_err(|e| e.to_string())?;
-    store
-        .put(&record.into(), Some(&run_id.to_string().into()))
-        .await
-        .map_err(|e| format!("saving run {run_id} locally failed: {e}"))?;
-    tx.done().await.map_err(|e| e.to_string())?;
+        .map_err(idb_error)?;
+    let store = tx.object_store(RUNS).map_err(idb_error)?;
+    let put = async {
+        store
+            .put(&record.into(), Some(&run_id.to_string().into()))?
+            .await
+    };
+    put.await
+        .map_err(|e| format!("saving run {run_id} locally failed: {}", idb_error(e)))?;
+    tx.await.map_err(idb_error)?;
     Ok(())
 }
 
 /// The stored copy of a run, if there is one.
-pub async fn load(db: &Rexie, run_id: RunId) -> Result<Option<StoredRun>, String> {
+pub async fn load(db: &Database, run_id: RunId) -> Result<Option<StoredRun>, String> {
     let tx = db
         .transaction(&[RUNS], TransactionMode::ReadOnly)
-        .map_err(|e| e.to_string())?;
-    let store = tx.store(RUNS).map_err(|e| e.to_string())?;
+        .map_err(idb_error)?;
+    let store = tx.object_store(RUNS).map_err(idb_error)?;
+    let key = JsValue::from(run_id.to_string());
     let Some(record) = store
-        .get(run_id.to_string().into())
+        .get(key)
+        .map_err(idb_error)?
         .await
-        .map_err(|e| e.to_string())?
+        .map_err(idb_error)?
     else {
         return Ok(None);
     };
@@ -91,12 +119,16 @@ pub async fn load(db: &Rexie, run_id: RunId) -> Result<Option<StoredRun>, String
 }
 
 /// Every stored run, most recently saved first.
-pub async fn list(db: &Rexie) -> Result<Vec<RunSummary>, String> {
+pub async fn list(db: &Database) -> Result<Vec<RunSummary>, String> {
     let tx = db
         .transaction(&[RUNS], TransactionMode::ReadOnly)
-        .map_err(|e| e.to_string())?;
-    let store = tx.store(RUNS).map_err(|e| e.to_string())?;
-    let records = store.get_all(None, None).await.map_err(|e| e.to_string())?;
+        .map_err(idb_error)?;
+    let store = tx.object_store(RUNS).map_err(idb_error)?;
+    let records = store
+        .get_all(None, None)
+        .map_err(idb_error)?
+        .await
+        .map_err(idb_error)?;
     let mut runs: Vec<RunSummary> = records
         .iter()
         .filter_map(|r| {
