@@ -2,7 +2,9 @@
 //! keyed by run UUID): the saved document, its title for the list, and the heads the relay
 //! last acknowledged (so the count of unsent changes survives a reload).
 
-use idb::{Database, DatabaseEvent, Factory, ObjectStoreParams, TransactionMode};
+use idb::{
+    Database, DatabaseEvent, Factory, ObjectStoreParams, TransactionMode, TransactionResult,
+};
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use runmesh_core::RunId;
 use wasm_bindgen::JsValue;
@@ -88,8 +90,14 @@ pub async fn save(
     };
     put.await
         .map_err(|e| format!("saving run {run_id} locally failed: {}", idb_error(e)))?;
-    tx.await.map_err(idb_error)?;
-    Ok(())
+    // Saved only once committed: an aborted transaction (quota, a closing database)
+    // stored nothing, and the client machine must not send what is not on the device.
+    match tx.await.map_err(idb_error)? {
+        TransactionResult::Committed => Ok(()),
+        TransactionResult::Aborted => Err(format!(
+            "saving run {run_id} locally failed: IndexedDB aborted the write"
+        )),
+    }
 }
 
 /// The stored copy of a run, if there is one.
