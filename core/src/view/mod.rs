@@ -11,6 +11,8 @@ pub(crate) mod reader;
 mod records;
 mod siblings;
 mod state;
+mod state_patch;
+mod touched;
 
 pub use model::{Graft, NodeKind, PipelineNode, PruneMark, Retraction, SortKey, Step};
 pub use state::{MAX_ISSUES_SHOWN, RunState};

@@ -67,20 +67,20 @@ impl RunState {
             pipeline,
             grafts,
             pruned_steps: index.pruned.values().cloned().collect(),
-            // Keys written before they were checked are shown escaped.
-            flags: index
-                .flags
-                .iter()
-                .map(|(k, v)| (shown(k).into_owned(), v[0].clone()))
-                .collect(),
-            flag_conflicts: index
-                .flags
-                .iter()
-                .filter(|(_, v)| v.len() > 1)
-                .map(|(k, v)| (shown(k).into_owned(), v.clone()))
-                .collect(),
+            flags: flags(index),
+            flag_conflicts: flag_conflicts(index),
             lamport,
             issues,
+        }
+    }
+
+    /// Brings this state, read from `index` when it held what `index.touched` has
+    /// logged since, up to date by patching where the changes landed; a state that
+    /// cannot be patched (see [`patched`](crate::view::state_patch::patched)) is read
+    /// whole.
+    pub(crate) fn update(&mut self, index: &ViewIndex, lamport: u64) {
+        if !crate::view::state_patch::patched(self, index, lamport) {
+            *self = Self::from_index(self.run_id, index, lamport);
         }
     }
 
@@ -88,4 +88,23 @@ impl RunState {
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("run state is plain data")
     }
+}
+
+/// Each flag's winning value. Keys written before they were checked are shown escaped.
+pub(crate) fn flags(index: &ViewIndex) -> BTreeMap<String, FlagValue> {
+    index
+        .flags
+        .iter()
+        .map(|(k, v)| (shown(k).into_owned(), v[0].clone()))
+        .collect()
+}
+
+/// The flags with concurrent values, every value, the winner first.
+pub(crate) fn flag_conflicts(index: &ViewIndex) -> BTreeMap<String, Vec<FlagValue>> {
+    index
+        .flags
+        .iter()
+        .filter(|(_, v)| v.len() > 1)
+        .map(|(k, v)| (shown(k).into_owned(), v.clone()))
+        .collect()
 }
