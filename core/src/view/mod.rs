@@ -4,7 +4,7 @@
 pub(crate) mod containers;
 mod described;
 pub(crate) mod index;
-mod model;
+pub(crate) mod model;
 mod names;
 mod pipeline;
 pub(crate) mod reader;

@@ -7,7 +7,7 @@ use crate::flag::FlagValue;
 use crate::id::RunId;
 use crate::text::shown;
 use crate::view::index::ViewIndex;
-use crate::view::model::{Graft, PipelineNode, PruneMark, Step};
+use crate::view::model::{Graft, PipelineNode, PruneMark, Step, sorted};
 use crate::view::pipeline::pipeline;
 
 /// The whole run as of the document's heads: a pure function of the document.
@@ -43,8 +43,7 @@ pub const MAX_ISSUES_SHOWN: usize = 100;
 impl RunState {
     pub(crate) fn from_index(run_id: RunId, index: &ViewIndex, lamport: u64) -> Self {
         let (pipeline, unplaced) = pipeline(index);
-        let mut grafts: Vec<Graft> = index.grafts.values().cloned().collect();
-        grafts.sort_by_cached_key(Graft::sort_key);
+        let grafts = sorted(index.grafts.values());
         let all = index.issues.len() + unplaced.len();
         let mut issues: Vec<String> = index
             .issues
@@ -66,7 +65,7 @@ impl RunState {
             steps: index.steps.clone(),
             pipeline,
             grafts,
-            pruned_steps: index.pruned.values().cloned().collect(),
+            pruned_steps: prune_marks(index),
             flags: flags(index),
             flag_conflicts: flag_conflicts(index),
             lamport,
@@ -107,4 +106,9 @@ pub(crate) fn flag_conflicts(index: &ViewIndex) -> BTreeMap<String, Vec<FlagValu
         .filter(|(_, v)| v.len() > 1)
         .map(|(k, v)| (shown(k).into_owned(), v.clone()))
         .collect()
+}
+
+/// The prune marks, in id order.
+pub(crate) fn prune_marks(index: &ViewIndex) -> Vec<PruneMark> {
+    index.pruned.values().cloned().collect()
 }

@@ -14,7 +14,7 @@
 use crate::id::NodeId;
 use crate::view::index::ViewIndex;
 use crate::view::model::{Graft, NodeKind, PipelineNode};
-use crate::view::state::{RunState, flag_conflicts, flags};
+use crate::view::state::{RunState, flag_conflicts, flags, prune_marks};
 
 /// Brings `state` up to date with `index` from what the index logged since `state` was
 /// read from it; `false` if it cannot, and then `state` may be part-way and must be read
@@ -31,6 +31,10 @@ pub(crate) fn patched(state: &mut RunState, index: &ViewIndex, lamport: u64) -> 
     }
     for id in &touched.prunes {
         mark_prune(state, index, id);
+    }
+    if !touched.prunes.is_empty() {
+        // Copied whole: marks are few beside grafts, and the copy is code the app has.
+        state.pruned_steps = prune_marks(index);
     }
     if touched.title {
         state.title = index.title.clone();
@@ -92,25 +96,14 @@ fn place_graft(state: &mut RunState, index: &ViewIndex, id: &NodeId) -> bool {
             pruned: index.pruned.contains_key(id),
         },
     );
-    let key = graft.sort_key();
-    let at = state.grafts.partition_point(|g| g.sort_key() < key);
+    let at = state.grafts.partition_point(|g| g.order(graft).is_lt());
     state.grafts.insert(at, graft.clone());
     true
 }
 
-/// Copies the prune mark of `id` (put or removed) into the state's marks and its row.
+/// Marks the row of `id` as its prune mark (put or removed) says.
 fn mark_prune(state: &mut RunState, index: &ViewIndex, id: &NodeId) {
-    let mark = index.pruned.get(id);
-    let marks = &mut state.pruned_steps;
-    match (marks.binary_search_by(|m| m.id.cmp(id)), mark) {
-        (Ok(at), Some(mark)) => marks[at] = mark.clone(),
-        (Ok(at), None) => {
-            marks.remove(at);
-        }
-        (Err(at), Some(mark)) => marks.insert(at, mark.clone()),
-        (Err(_), None) => {}
-    }
     if let Some(row) = state.pipeline.iter_mut().find(|n| &n.id == id) {
-        row.pruned = mark.is_some();
+        row.pruned = index.pruned.contains_key(id);
     }
 }

@@ -16,7 +16,7 @@ use crate::id::NodeId;
 pub(crate) const MAX_TOUCHED: usize = 64;
 
 /// What changed in the index since the log was last taken.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct Touched {
     /// Anything may have changed: read the state whole.
     pub all: bool,
