@@ -70,7 +70,7 @@ impl RunDoc {
             }
             _ => *state = Some(RunState::from_index(run_id, &view.index, lamport)),
         }
-        view.index.touched = Default::default();
+        view.index.touched.clear();
         view.kept = state.as_ref().map(|s| (s.pipeline.len(), s.grafts.len()));
     }
 }

@@ -99,7 +99,6 @@ impl ViewIndex {
             index.put_prune(&item.key, &value);
         }
         index.reload_flags(doc, c);
-        index.touched = Touched::everything();
         index
     }
 
@@ -191,7 +190,6 @@ impl ViewIndex {
     }
 
     pub fn reload_steps<'a>(&mut self, doc: impl Reader<'a>, c: &Containers) {
-        // Steps change rarely, and every graft's place may move with them.
         self.touched.all();
         self.issues.retain(|k, _| !k.starts_with("steps/"));
         self.steps.clear();
@@ -312,7 +310,6 @@ impl ViewIndex {
         let Some(old) = self.grafts.get(key) else {
             return;
         };
-        // A graft rewritten or taken back (an undo) can move many rows.
         self.touched.all();
         if let Some(siblings) = self.children.get_mut(&old.after) {
             let sibling = Sibling::of(old);

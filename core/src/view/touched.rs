@@ -15,8 +15,9 @@ use crate::id::NodeId;
 /// pipeline).
 pub(crate) const MAX_TOUCHED: usize = 64;
 
-/// What changed in the index since the log was last taken.
-#[derive(Clone, Debug, Default)]
+/// What changed in the index since the log was last taken. A new log (a whole read of
+/// the document) says everything changed.
+#[derive(Clone, Debug)]
 pub(crate) struct Touched {
     /// Anything may have changed: read the state whole.
     pub all: bool,
@@ -28,17 +29,32 @@ pub(crate) struct Touched {
     pub title: bool,
 }
 
-impl Touched {
-    /// A log that says everything changed (a fresh read of the whole document).
-    pub fn everything() -> Self {
+impl Default for Touched {
+    fn default() -> Self {
         Self {
             all: true,
-            ..Self::default()
+            grafts: Vec::new(),
+            prunes: Vec::new(),
+            title: true,
         }
     }
+}
 
+impl Touched {
+    /// Nothing changed since now: a state was just brought up to date.
+    pub fn clear(&mut self) {
+        *self = Self {
+            all: false,
+            grafts: Vec::new(),
+            prunes: Vec::new(),
+            title: false,
+        };
+    }
+
+    /// Everything may have changed: steps (every graft's place may move with them), a
+    /// graft rewritten or undone, or too much to list.
     pub fn all(&mut self) {
-        *self = Self::everything();
+        *self = Self::default();
     }
 
     pub fn new_graft(&mut self, id: &NodeId) {

@@ -31,7 +31,7 @@ pub struct Session {
     pub(super) closed: bool,
     /// The heads `ctx.history` was read at.
     pub(super) history_at: Vec<ChangeHash>,
-    /// The whole history is to be read again after the next paint.
+    /// `ctx.history` is to be brought up to date after the next paint.
     pub(super) history_due: bool,
 }
 
