@@ -217,9 +217,7 @@ fn read_grafts<'a>(at: impl Reader<'a>, c: &Containers, ids: &BTreeSet<String>) 
     for id in ids {
         index.read_own_graft(at, c, id);
     }
-    let mut grafts: Vec<Graft> = index.grafts.into_values().collect();
-    grafts.sort_by_cached_key(Graft::sort_key);
-    grafts
+    crate::view::model::sorted(index.grafts.values())
 }
 
 /// What a run's changes touched, read from their notes: `None` if any change has no

@@ -23,6 +23,7 @@ use crate::view::names::Names;
 use crate::view::reader::{Now, Reader};
 use crate::view::records::{read_graft, read_prune, read_step, shared_id};
 use crate::view::siblings::{Sibling, order};
+use crate::view::touched::Touched;
 
 /// The run as of the document's current heads, indexed for cheap updates.
 #[derive(Clone, Debug, Default)]
@@ -40,6 +41,8 @@ pub(crate) struct ViewIndex {
     pub flags: BTreeMap<String, Vec<FlagValue>>,
     /// Data skipped because it was malformed, keyed by where it sits.
     pub issues: BTreeMap<String, String>,
+    /// What changed since a state was last brought up to date from this index.
+    pub touched: Touched,
 }
 
 /// How [`ViewIndex::index_graft`] files a graft among its siblings.
@@ -175,6 +178,7 @@ impl ViewIndex {
     }
 
     pub fn reload_title<'a>(&mut self, doc: impl Reader<'a>) {
+        self.touched.title = true;
         self.issues.remove("title");
         self.title = match title_in(doc) {
             Ok(title) => title,
@@ -186,6 +190,7 @@ impl ViewIndex {
     }
 
     pub fn reload_steps<'a>(&mut self, doc: impl Reader<'a>, c: &Containers) {
+        self.touched.all();
         self.issues.retain(|k, _| !k.starts_with("steps/"));
         self.steps.clear();
         let mut seen = BTreeSet::new();
@@ -256,6 +261,7 @@ impl ViewIndex {
         match mode {
             Siblings::Unsorted => siblings.push(sibling),
             Siblings::Sorted => {
+                self.touched.new_graft(&sibling.id);
                 if let Err(at) = siblings.binary_search_by(|s| order(&self.grafts, s, &sibling)) {
                     siblings.insert(at, sibling);
                 }
@@ -304,6 +310,7 @@ impl ViewIndex {
         let Some(old) = self.grafts.get(key) else {
             return;
         };
+        self.touched.all();
         if let Some(siblings) = self.children.get_mut(&old.after) {
             let sibling = Sibling::of(old);
             if let Ok(at) = siblings.binary_search_by(|s| order(&self.grafts, s, &sibling)) {
@@ -331,6 +338,7 @@ impl ViewIndex {
     pub fn remove_prune(&mut self, key: &str) {
         self.issues.remove(&format!("pruned/{key}"));
         if let Ok(id) = key.parse::<NodeId>() {
+            self.touched.prune(&id);
             self.pruned.remove(&id);
         }
     }

@@ -4,13 +4,15 @@
 pub(crate) mod containers;
 mod described;
 pub(crate) mod index;
-mod model;
+pub(crate) mod model;
 mod names;
 mod pipeline;
 pub(crate) mod reader;
 mod records;
 mod siblings;
 mod state;
+mod state_patch;
+mod touched;
 
 pub use model::{Graft, NodeKind, PipelineNode, PruneMark, Retraction, SortKey, Step};
 pub use state::{MAX_ISSUES_SHOWN, RunState};

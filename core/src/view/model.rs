@@ -40,6 +40,14 @@ pub struct Graft {
     pub retracted: Option<Retraction>,
 }
 
+/// `grafts` in [`SortKey`] order, copied: sorted as references, which is cheaper than
+/// sorting the grafts themselves or their keys (a third of a 100,000-graft state).
+pub(crate) fn sorted<'a>(grafts: impl Iterator<Item = &'a Graft>) -> Vec<Graft> {
+    let mut grafts: Vec<&Graft> = grafts.collect();
+    grafts.sort_unstable_by(|a, b| a.order(b));
+    grafts.into_iter().cloned().collect()
+}
+
 /// Who took a graft out of the pipeline, where and when.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Retraction {
@@ -55,6 +63,17 @@ impl Graft {
     /// Whether the graft is in the pipeline (not retracted).
     pub fn is_live(&self) -> bool {
         self.retracted.is_none()
+    }
+
+    /// The [`SortKey`] order of two grafts, without building their keys (each holds two
+    /// shared names, counted up and down when built).
+    pub(crate) fn order(&self, other: &Self) -> std::cmp::Ordering {
+        (self.lamport, &*self.region, &*self.by, &self.id).cmp(&(
+            other.lamport,
+            &*other.region,
+            &*other.by,
+            &other.id,
+        ))
     }
 
     /// The key that orders concurrent grafts after the same node, the same on every replica.

@@ -7,7 +7,7 @@ use crate::flag::FlagValue;
 use crate::id::RunId;
 use crate::text::shown;
 use crate::view::index::ViewIndex;
-use crate::view::model::{Graft, PipelineNode, PruneMark, Step};
+use crate::view::model::{Graft, PipelineNode, PruneMark, Step, sorted};
 use crate::view::pipeline::pipeline;
 
 /// The whole run as of the document's heads: a pure function of the document.
@@ -43,8 +43,7 @@ pub const MAX_ISSUES_SHOWN: usize = 100;
 impl RunState {
     pub(crate) fn from_index(run_id: RunId, index: &ViewIndex, lamport: u64) -> Self {
         let (pipeline, unplaced) = pipeline(index);
-        let mut grafts: Vec<Graft> = index.grafts.values().cloned().collect();
-        grafts.sort_by_cached_key(Graft::sort_key);
+        let grafts = sorted(index.grafts.values());
         let all = index.issues.len() + unplaced.len();
         let mut issues: Vec<String> = index
             .issues
@@ -66,21 +65,21 @@ impl RunState {
             steps: index.steps.clone(),
             pipeline,
             grafts,
-            pruned_steps: index.pruned.values().cloned().collect(),
-            // Keys written before they were checked are shown escaped.
-            flags: index
-                .flags
-                .iter()
-                .map(|(k, v)| (shown(k).into_owned(), v[0].clone()))
-                .collect(),
-            flag_conflicts: index
-                .flags
-                .iter()
-                .filter(|(_, v)| v.len() > 1)
-                .map(|(k, v)| (shown(k).into_owned(), v.clone()))
-                .collect(),
+            pruned_steps: prune_marks(index),
+            flags: flags(index),
+            flag_conflicts: flag_conflicts(index),
             lamport,
             issues,
+        }
+    }
+
+    /// Brings this state, read from `index` when it held what `index.touched` has
+    /// logged since, up to date by patching where the changes landed; a state that
+    /// cannot be patched (see [`patched`](crate::view::state_patch::patched)) is read
+    /// whole.
+    pub(crate) fn update(&mut self, index: &ViewIndex, lamport: u64) {
+        if !crate::view::state_patch::patched(self, index, lamport) {
+            *self = Self::from_index(self.run_id, index, lamport);
         }
     }
 
@@ -88,4 +87,28 @@ impl RunState {
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("run state is plain data")
     }
+}
+
+/// Each flag's winning value. Keys written before they were checked are shown escaped.
+pub(crate) fn flags(index: &ViewIndex) -> BTreeMap<String, FlagValue> {
+    index
+        .flags
+        .iter()
+        .map(|(k, v)| (shown(k).into_owned(), v[0].clone()))
+        .collect()
+}
+
+/// The flags with concurrent values, every value, the winner first.
+pub(crate) fn flag_conflicts(index: &ViewIndex) -> BTreeMap<String, Vec<FlagValue>> {
+    index
+        .flags
+        .iter()
+        .filter(|(_, v)| v.len() > 1)
+        .map(|(k, v)| (shown(k).into_owned(), v.clone()))
+        .collect()
+}
+
+/// The prune marks, in id order.
+pub(crate) fn prune_marks(index: &ViewIndex) -> Vec<PruneMark> {
+    index.pruned.values().cloned().collect()
 }

@@ -47,7 +47,7 @@ pub fn fork(open: OpenRun, ctx: Ctx, at: Option<&str>) {
     let new_id = RunId::random();
     let forked = open.with_run(|run| {
         let mut fork = run.fork(new_id, at.as_ref().map(std::slice::from_ref), now())?;
-        Ok::<_, runmesh_core::RunError>((fork.state().title, fork.save()))
+        Ok::<_, runmesh_core::RunError>((fork.title().to_owned(), fork.save()))
     });
     let (title, bytes) = match forked {
         Some(Ok(forked)) => forked,
@@ -93,6 +93,7 @@ async fn merge_into(ctx: Ctx, parent: RunId, fork: RunId, bytes: &[u8]) -> Resul
     target
         .merge_from(&mut source, now())
         .map_err(|e| e.to_string())?;
-    let title = target.state().title;
+    // The title alone: the whole state of a big run is not needed for it.
+    let title = target.title().to_owned();
     store::save(&db, parent, &title, &target.save(), &stored.acknowledged).await
 }

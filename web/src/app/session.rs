@@ -84,6 +84,7 @@ impl OpenRun {
             outbox: None,
             closed: false,
             history_at: Vec::new(),
+            history_due: false,
         }));
         self.0.set_value(Some(session.clone()));
         refresh(ctx, &session, true);

@@ -36,11 +36,13 @@ fn when(seconds: i64) -> String {
 
 #[component]
 pub fn History(actions: Actions, run: ShownRun) -> impl IntoView {
-    // A graft's name, by its id, in the run now.
+    // A graft's name, by its id, in the run now. From the newest graft back: the rows
+    // shown first are the newest changes (a scan from the oldest was 50 rows × 100,000
+    // grafts on every change of a big run).
     let agent = move |id: &str| {
         run.state.with_untracked(|s| {
             let s = s.as_ref()?;
-            let graft = s.grafts.iter().find(|g| g.id.as_str() == id)?;
+            let graft = s.grafts.iter().rev().find(|g| g.id.as_str() == id)?;
             Some(graft.agent_name.clone())
         })
     };
