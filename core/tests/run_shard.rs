@@ -112,7 +112,7 @@ fn stored_heads(out: &Out) -> Option<(usize, bool)> {
 }
 
 #[test]
-fn a_loaded_run_tells_its_title_once_and_its_stored_heads_after_every_batch() {
+fn a_loaded_run_tells_its_title_once_and_its_stored_heads_when_they_change() {
     let (mut shard, out) = loaded(0);
     let titles: Vec<_> = out
         .iter()
@@ -122,7 +122,12 @@ fn a_loaded_run_tells_its_title_once_and_its_stored_heads_after_every_batch() {
     assert_eq!(stored_heads(&out), Some((1, true)));
     let again = shard.handle(10, Command::Tick);
     assert!(!again.iter().any(|e| matches!(e, Effect::Titled(_))));
-    assert_eq!(stored_heads(&again), Some((1, true)));
+    assert_eq!(stored_heads(&again), None, "unchanged: not told again");
+    let (a, mut peer) = (client("a", 1), Peer::new(&client("a", 1), 3));
+    connect(&mut shard, &mut peer, &a, 11);
+    peer.graft("AgentA");
+    let out = connect(&mut shard, &mut peer, &a, 12);
+    assert_eq!(stored_heads(&out), Some((1, true)), "a new head, stored");
 }
 
 #[test]
@@ -218,7 +223,7 @@ fn stored_heads_are_not_known_while_what_other_relays_stored_cannot_be_read() {
     let out = shard.handle(1, Command::StoredElsewhere(None));
     assert_eq!(stored_heads(&out), Some((1, false)));
     let out = shard.handle(2, Command::Tick);
-    assert_eq!(stored_heads(&out), Some((1, false)), "still not known");
+    assert_eq!(stored_heads(&out), None, "still not known, not told again");
     let out = shard.handle(3, Command::StoredElsewhere(Some(base_run().save())));
     assert_eq!(stored_heads(&out), Some((1, true)));
 }

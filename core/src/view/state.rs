@@ -73,16 +73,6 @@ impl RunState {
         }
     }
 
-    /// Brings this state, read from `index` when it held what `index.touched` has
-    /// logged since, up to date by patching where the changes landed; a state that
-    /// cannot be patched (see [`patched`](crate::view::state_patch::patched)) is read
-    /// whole.
-    pub(crate) fn update(&mut self, index: &ViewIndex, lamport: u64) {
-        if !crate::view::state_patch::patched(self, index, lamport) {
-            *self = Self::from_index(self.run_id, index, lamport);
-        }
-    }
-
     /// The state as JSON text (the same bytes on every platform for the same document).
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("run state is plain data")

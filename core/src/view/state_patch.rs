@@ -16,10 +16,21 @@ use crate::view::index::ViewIndex;
 use crate::view::model::{Graft, NodeKind, PipelineNode};
 use crate::view::state::{RunState, flag_conflicts, flags, prune_marks};
 
+impl RunState {
+    /// Brings this state, read from `index` when it held what `index.touched` has
+    /// logged since, up to date by patching where the changes landed; a state that
+    /// cannot be patched (see [`patched`]) is read whole.
+    pub(crate) fn update(&mut self, index: &ViewIndex, lamport: u64) {
+        if !patched(self, index, lamport) {
+            *self = Self::from_index(self.run_id, index, lamport);
+        }
+    }
+}
+
 /// Brings `state` up to date with `index` from what the index logged since `state` was
 /// read from it; `false` if it cannot, and then `state` may be part-way and must be read
 /// whole.
-pub(crate) fn patched(state: &mut RunState, index: &ViewIndex, lamport: u64) -> bool {
+fn patched(state: &mut RunState, index: &ViewIndex, lamport: u64) -> bool {
     let touched = &index.touched;
     if touched.all || !index.issues.is_empty() || !state.issues.is_empty() {
         return false;

@@ -9,7 +9,7 @@
 //! - whether each mesh peer holds the run differently, and who waits for it to be in
 //!   step with one ([`Effect::Settled`]: a catch-up's offers);
 //! - whether what other relays stored could be read (until it is, the run's digest is
-//!   "not known": [`Effect::StoredHeads`]);
+//!   "not known": [`Effect::StoredHeads`], told when the heads change or that is read);
 //! - its clock for leaving memory ([`Residency`]), fed by what counts as a use;
 //! - the title the run list shows, told once ([`Effect::Titled`]).
 //!
@@ -50,6 +50,8 @@ pub struct RunShard<R, W, C> {
     behind_store: bool,
     /// The title was told.
     titled: bool,
+    /// The stored heads last told, and whether they were known then.
+    told: Option<(Vec<ChangeHash>, bool)>,
 }
 
 impl<R, W, C: Conn> RunShard<R, W, C> {
@@ -69,6 +71,7 @@ impl<R, W, C: Conn> RunShard<R, W, C> {
             settling: BTreeMap::new(),
             behind_store: false,
             titled: false,
+            told: None,
         };
         (shard, vec![Effect::Load])
     }
@@ -190,12 +193,15 @@ impl<R, W, C: Conn> RunShard<R, W, C> {
                 left(&link)
             }
             Command::Mesh(live) => self.mesh(live),
+            // The index forgot the run when it heard of the append: tell it again.
             Command::StoredElsewhere(Some(bytes)) => {
                 self.behind_store = false;
+                self.told = None;
                 Input::StoredElsewhere(bytes)
             }
             Command::StoredElsewhere(None) => {
                 self.behind_store = true;
+                self.told = None;
                 return None;
             }
             Command::Loaded(loaded) => Input::Loaded(loaded),
@@ -279,10 +285,15 @@ impl<R, W, C: Conn> RunShard<R, W, C> {
             self.titled = true;
             out.push(Effect::Titled(title));
         }
-        out.push(Effect::StoredHeads {
-            heads,
-            known: !self.behind_store,
-        });
+        let known = !self.behind_store;
+        let told = self
+            .told
+            .as_ref()
+            .is_some_and(|(h, k)| *h == heads && *k == known);
+        if !told {
+            self.told = Some((heads.clone(), known));
+            out.push(Effect::StoredHeads { heads, known });
+        }
         out
     }
 

@@ -145,8 +145,9 @@ pub enum Effect<R, W, C> {
     Settled(W),
     /// The run's title, told once it has one (for the run list).
     Titled(String),
-    /// The run's stored heads after a batch, for the digest index (only if `known`: what
-    /// other relays stored could be read) and for whoever follows the run.
+    /// The run's stored heads, for the digest index (only if `known`: what other relays
+    /// stored could be read) and for whoever follows the run: told when they change, and
+    /// again after what other relays stored was read (the index forgot the run then).
     StoredHeads {
         /// The heads of what is stored.
         heads: Vec<ChangeHash>,
