@@ -1,11 +1,15 @@
 //! The relay-wide reconciliation (`runmesh_core::node::Reconciliation`) that the relay's
 //! mesh and the simulation's relays share: a digest answered and its runs offered, a run
 //! changed elsewhere, a store feed that lapsed, a catch-up without room.
+//! And the mesh around it (`RelayMesh`): who starts reconciling on a link, what becomes
+//! of a link that lost the tie-break or was replaced, and of its catch-up.
 
 #![cfg(not(target_arch = "wasm32"))]
 
 use runmesh_core::hub::{Link, PeerKind, SessionId};
-use runmesh_core::node::{IN_FLIGHT, ROOM_POLL_MS, Reconciliation, RunDigests};
+use runmesh_core::node::{
+    IN_FLIGHT, Joined, NewLink, ROOM_POLL_MS, Reconciliation, RelayMesh, RunDigests,
+};
 use runmesh_core::sync::PeerId;
 use runmesh_core::{ChangeHash, DocumentId, RunId};
 
@@ -120,4 +124,116 @@ fn a_catch_up_without_room_asks_runs_to_leave_and_looks_again_soon() {
     let room = a.due(&b, 130, Some(1 << 20)).unwrap();
     assert_eq!(room.offers.len(), 2);
     assert!(!room.release);
+}
+
+/// Brings up `link` at `mesh`; `dialled`: `mesh` dialled it.
+fn up(mesh: &mut RelayMesh<Link>, link: &Link, dialled: bool) -> Joined<Link> {
+    mesh.link_up(NewLink {
+        peer: link.peer.clone(),
+        session: link.session,
+        url: dialled.then(|| format!("wss://{}", link.peer)),
+        region: "eu".into(),
+        since: 0,
+        link: link.clone(),
+    })
+}
+
+fn offered(mesh: &RelayMesh<Link>) -> Vec<DocumentId> {
+    mesh.reconciliation_ref().offered().copied().collect()
+}
+
+#[test]
+fn only_the_relay_that_dialled_starts_reconciling() {
+    let mut a = RelayMesh::new(PeerId::from("a"));
+    let Joined::Up {
+        replaced: None,
+        first_digest: Some(_),
+    } = up(&mut a, &link("b", 1), true)
+    else {
+        panic!("the dialler keeps its link and sends the first digest");
+    };
+    let mut b = RelayMesh::new(PeerId::from("b"));
+    let Joined::Up {
+        replaced: None,
+        first_digest: None,
+    } = up(&mut b, &link("a", 1), false)
+    else {
+        panic!("the dialled relay keeps the link and waits for the digest");
+    };
+    assert!(a.peers().has_peer(&PeerId::from("b")));
+    assert!(b.peers().has_peer(&PeerId::from("a")));
+}
+
+#[test]
+fn two_relays_that_dial_each_other_keep_the_same_link() {
+    // "a" < "b": both keep the link "a" dialled.
+    let mut a = RelayMesh::new(PeerId::from("a"));
+    let mut b = RelayMesh::new(PeerId::from("b"));
+    // b's link to a (session 2 at both ends) came up first everywhere.
+    assert!(matches!(
+        up(&mut a, &link("b", 2), false),
+        Joined::Up { .. }
+    ));
+    assert!(matches!(up(&mut b, &link("a", 2), true), Joined::Up { .. }));
+    // Then the link a dialled (session 1): both keep it and close b's.
+    let Joined::Up {
+        replaced: Some(old),
+        first_digest: Some(_),
+    } = up(&mut a, &link("b", 1), true)
+    else {
+        panic!("a keeps the link it dialled, replacing b's");
+    };
+    assert_eq!(old.session, SessionId(2));
+    let Joined::Up {
+        replaced: Some(old),
+        first_digest: None,
+    } = up(&mut b, &link("a", 1), false)
+    else {
+        panic!("b keeps the link a dialled, replacing its own");
+    };
+    assert_eq!(old.session, SessionId(2));
+    // A later link b dials is refused by both.
+    assert!(matches!(up(&mut a, &link("b", 3), false), Joined::Refused));
+    assert!(matches!(up(&mut b, &link("a", 3), true), Joined::Refused));
+    // The replaced link closing changes nothing; the live one going down does.
+    assert!(!a.link_down(&PeerId::from("b"), SessionId(2)));
+    assert!(a.peers().has_peer(&PeerId::from("b")));
+    assert!(a.link_down(&PeerId::from("b"), SessionId(1)));
+    assert!(!a.peers().has_peer(&PeerId::from("b")));
+}
+
+#[test]
+fn a_link_that_goes_down_or_is_replaced_takes_its_catch_up_with_it() {
+    // Seen from relay "b", which "a" dials.
+    let mut a = RelayMesh::new(PeerId::from("b"));
+    let first = link("a", 1);
+    assert!(matches!(up(&mut a, &first, false), Joined::Up { .. }));
+    let runs: Vec<DocumentId> = (0..3).map(|_| RunId::random().document_id()).collect();
+    a.reconciliation().offer(0, &first, runs.clone(), false);
+    let due = a.reconciliation().due(&first, 0, None).expect("a catch-up");
+    assert_eq!(due.offers.len(), 3);
+    assert_eq!(offered(&a).len(), 3);
+    // "a" dials again (a restart): the new link replaces the old, and the old link's
+    // offers are no longer held.
+    assert!(matches!(
+        up(&mut a, &link("a", 2), false),
+        Joined::Up {
+            replaced: Some(_),
+            ..
+        }
+    ));
+    assert!(offered(&a).is_empty());
+    let second = link("a", 2);
+    a.reconciliation().offer(0, &second, runs, false);
+    assert_eq!(
+        a.reconciliation()
+            .due(&second, 0, None)
+            .unwrap()
+            .offers
+            .len(),
+        3
+    );
+    assert!(a.link_down(&second.peer, second.session));
+    assert!(offered(&a).is_empty());
+    assert_eq!(a.reconciliation_ref().pending(), 0);
 }

@@ -75,7 +75,7 @@ pub async fn state(config: &Config, shutdown: CancellationToken) -> anyhow::Resu
     let metrics = Arc::new(Metrics::new(&config.region, config.lamport_series));
     let (live, mesh_links) = tokio::sync::watch::channel(MeshLinks::default());
     let divergence = Divergence::default();
-    let reconciler = Reconciler::new(me.as_str());
+    let reconciler = Reconciler::new(me.clone());
     index_stored_runs(store.as_ref(), &reconciler).await?;
     let budget = Arc::new(MemoryBudget::new(config.max_loaded_bytes));
     let holdings: Arc<limits::MemoryShares> = Arc::new(Holdings::new(
@@ -137,7 +137,6 @@ pub async fn state(config: &Config, shutdown: CancellationToken) -> anyhow::Resu
         claims: Arc::default(),
     };
     let mesh = Mesh::new(
-        me.clone(),
         config.region.clone(),
         live,
         docs.clone(),

@@ -28,6 +28,23 @@ pub struct MeshPeer<L> {
     pub since: Millis,
 }
 
+/// A link to a relay that just came up, as the shell saw it.
+#[derive(Debug, Clone)]
+pub struct NewLink<L> {
+    /// The relay at the other end.
+    pub peer: PeerId,
+    /// Its session.
+    pub session: SessionId,
+    /// The URL we dialled, if we did (`None`: the peer dialled us).
+    pub url: Option<String>,
+    /// The peer's region.
+    pub region: String,
+    /// When it came up (the shell's clock).
+    pub since: Millis,
+    /// The connection, as the shell holds it.
+    pub link: L,
+}
+
 /// What a new link did.
 #[derive(Debug)]
 pub enum LinkUp<L> {
@@ -73,17 +90,16 @@ impl<L> MeshPeers<L> {
         self
     }
 
-    /// A link to `peer` came up on `session` (`url`: we dialled it there; `None`: the
-    /// peer dialled us). Says whether it is kept, and which link to close.
-    pub fn link_up(
-        &mut self,
-        peer: PeerId,
-        session: SessionId,
-        url: Option<String>,
-        region: String,
-        since: Millis,
-        link: L,
-    ) -> LinkUp<L> {
+    /// A link came up. Says whether it is kept, and which link to close.
+    pub fn link_up(&mut self, new: NewLink<L>) -> LinkUp<L> {
+        let NewLink {
+            peer,
+            session,
+            url,
+            region,
+            since,
+            link,
+        } = new;
         let dialer = if url.is_some() {
             self.me.clone()
         } else {
@@ -179,31 +195,25 @@ mod tests {
         let (a, b) = (PeerId::from("a"), PeerId::from("b"));
         let mut at_b = MeshPeers::new(b.clone());
         // b dialled a first; then a's link to b arrives and wins (a is smaller).
-        let first = at_b.link_up(
-            a.clone(),
-            SessionId(1),
-            Some("ws://a".into()),
-            "eu".into(),
-            0,
-            1,
-        );
+        let new = |session: u64, url: Option<&str>| NewLink {
+            peer: a.clone(),
+            session: SessionId(session),
+            url: url.map(String::from),
+            region: "eu".into(),
+            since: session * 5,
+            link: session,
+        };
+        let first = at_b.link_up(new(1, Some("ws://a")));
         assert!(matches!(first, LinkUp::Added));
         assert!(
             at_b.reconciles(&a),
             "b dialled the live link: b starts reconciling"
         );
-        let second = at_b.link_up(a.clone(), SessionId(2), None, "eu".into(), 5, 2);
+        let second = at_b.link_up(new(2, None));
         assert!(matches!(second, LinkUp::Replaced(old) if old.session == SessionId(1)));
         assert!(!at_b.reconciles(&a), "a dialled the live link: a starts");
         // b dials again: refused, a's link stays.
-        let third = at_b.link_up(
-            a.clone(),
-            SessionId(3),
-            Some("ws://a".into()),
-            "eu".into(),
-            9,
-            3,
-        );
+        let third = at_b.link_up(new(3, Some("ws://a")));
         assert!(matches!(third, LinkUp::Refused));
         assert!(
             !at_b.link_down(&a, SessionId(1)),

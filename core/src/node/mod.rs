@@ -21,15 +21,18 @@
 //! - [`Holdings`] (`holdings.rs`): the runs each caller holds open, against its share
 //!   of the relay's memory.
 //! - [`Residency`] (`residency.rs`): when a loaded run leaves memory.
+//! - [`Shedding`] (`shedding.rs`): when a full memory asks the runs in it to leave.
 //! - [`MeshResidents`] (`mesh_residents.rs`): the runs in memory only for other relays,
 //!   and the bound on what they weigh (a catch-up's memory).
 //! - [`Reconciliation`] (`reconciliation.rs`): the digest index and every link's
 //!   catch-up, and the rules that join them (a digest answered, a run changed elsewhere,
 //!   a store feed that lapsed, a catch-up without room).
+//! - [`RelayMesh`] (`relay_mesh.rs`): the mesh links and the reconciliation over them,
+//!   joined (who starts reconciling, a replaced or lost link's catch-up).
 //! - [`RunShard`] (`run_shard/`): one loaded run's part of the node (its hub, the
 //!   connections it sends to, who waits for it, its clock for leaving memory).
-//! - [`fits`], [`overflow`] (`outbox.rs`): what a peer's outbound queue may hold, and
-//!   what becomes of a frame it cannot take.
+//! - [`has_room`], [`overflow`] (`outbox.rs`): what a peer's outbound queue may hold,
+//!   and what becomes of a frame it cannot take.
 
 mod admission;
 mod catch_up;
@@ -42,9 +45,11 @@ mod mesh_peers;
 mod mesh_residents;
 mod outbox;
 mod reconciliation;
+mod relay_mesh;
 mod residency;
 mod route;
 mod run_shard;
+mod shedding;
 
 pub use admission::{Admission, DIGESTS_PER_SEC, PRESENCE_BYTES_PER_SEC};
 pub use catch_up::{CatchUp, CatchUpProgress, IN_FLIGHT, SETTLE_MS};
@@ -53,13 +58,15 @@ pub use dialer::{Dial, Dialer};
 pub use digests::RunDigests;
 pub use grants::{Access, Denied, Grants};
 pub use holdings::{Hold, Holdings};
-pub use mesh_peers::{LinkUp, MeshPeer, MeshPeers, replaces};
+pub use mesh_peers::{LinkUp, MeshPeer, MeshPeers, NewLink, replaces};
 pub use mesh_residents::MeshResidents;
 pub use outbox::{
     CLIENT_QUEUE_BYTES, MESH_QUEUE_BYTES, Overflow, PRESENCE_QUEUE_BYTES, fits, fits_presence,
-    overflow, queue_cap,
+    has_room, overflow, queue_cap,
 };
 pub use reconciliation::{Due, Progress, ROOM_POLL_MS, Reconciliation};
+pub use relay_mesh::{Joined, RelayMesh};
 pub use residency::{IdlePeriods, Residency};
 pub use route::{MAX_PRESENCE_BYTES, RouteError, Routed, SyncFrame, route};
 pub use run_shard::{Command, Conn, Effect, RunShard};
+pub use shedding::{SHED_EVERY_MS, Shedding};

@@ -59,6 +59,17 @@ pub fn overflow(message: &WireMessage) -> Overflow {
     }
 }
 
+/// Whether a frame of `len` bytes may join a peer's queue holding `queued` bytes under
+/// `cap`, for a frame that [`overflow`]s as `overflow`: presence only while the queue is
+/// short ([`fits_presence`]), anything else while it [`fits`]. A frame without room
+/// meets its overflow: dropped, or the peer cut off.
+pub fn has_room(overflow: Overflow, queued: usize, len: usize, cap: usize) -> bool {
+    match overflow {
+        Overflow::Drop => fits_presence(queued, len),
+        Overflow::CutOff => fits(queued, len, cap),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,6 +90,16 @@ mod tests {
         assert!(fits_presence(0, PRESENCE_QUEUE_BYTES));
         assert!(!fits_presence(1, PRESENCE_QUEUE_BYTES));
         assert!(!fits_presence(usize::MAX, 1));
+    }
+
+    #[test]
+    fn room_follows_what_overflows() {
+        let cap = 4 * PRESENCE_QUEUE_BYTES;
+        let queued = 2 * PRESENCE_QUEUE_BYTES;
+        assert!(has_room(Overflow::CutOff, queued, 10, cap));
+        assert!(!has_room(Overflow::Drop, queued, 10, cap));
+        assert!(!has_room(Overflow::CutOff, cap, 10, cap));
+        assert!(has_room(Overflow::Drop, 0, 10, cap));
     }
 
     #[test]

@@ -5,14 +5,15 @@ use std::time::Duration;
 
 use rand::Rng;
 use runmesh_core::Backoff;
-use runmesh_core::node::{Overflow, overflow};
+use runmesh_core::node::{Overflow, has_room, overflow};
 use runmesh_core::sync::WireMessage;
 
 use crate::net::{Conn, End, Event};
 use crate::world::World;
 
-/// Frames a relay lets wait for one peer before it cuts the peer off as too slow.
-const PEER_QUEUE: usize = 12;
+/// Bytes a relay lets wait for one peer besides one frame before it cuts the peer off
+/// as too slow (the relay's caps, scaled to the simulation's small runs).
+const PEER_QUEUE_BYTES: usize = 16 * 1024;
 
 pub(crate) fn backoff() -> Backoff {
     Backoff::new(Duration::from_millis(50), Duration::from_millis(800))
@@ -28,20 +29,23 @@ impl World {
             return;
         }
         let dir = c.dir(from);
-        c.in_flight[dir] += 1;
-        c.sent[dir] += 1;
-        if matches!(from, End::Relay(_)) && c.in_flight[dir] > PEER_QUEUE {
-            // A frame the peer's queue cannot take, as the relay's shell treats it.
-            c.in_flight[dir] -= 1;
-            let message = WireMessage::decode(&frame, usize::MAX);
-            if message.is_ok_and(|m| overflow(&m) == Overflow::Drop) {
-                self.counts.dropped += 1;
+        let len = frame.len();
+        if matches!(from, End::Relay(_)) {
+            // The relay's rule for a peer's queue: room, or the frame's overflow.
+            let overflows =
+                WireMessage::decode(&frame, usize::MAX).map_or(Overflow::CutOff, |m| overflow(&m));
+            if !has_room(overflows, c.in_flight[dir], len, PEER_QUEUE_BYTES) {
+                if overflows == Overflow::Drop {
+                    self.counts.dropped += 1;
+                } else {
+                    self.counts.evictions += 1;
+                    let _ = self.cut(conn);
+                }
                 return;
             }
-            self.counts.evictions += 1;
-            let _ = self.cut(conn);
-            return;
         }
+        c.in_flight[dir] += len;
+        c.sent[dir] += 1;
         let slow = self.rng.random_bool(0.02);
         let delay = if slow {
             self.rng.random_range(50..300)
@@ -52,7 +56,7 @@ impl World {
         let twice = c.sent[dir] > 1 && self.rng.random_range(0..100) < self.plan.duplicate;
         if twice {
             self.counts.duplicated += 1;
-            c.in_flight[dir] += 1;
+            c.in_flight[dir] += len;
             let copy = frame.clone();
             self.schedule.at(due, Event::Deliver { conn, dir, frame });
             self.schedule.at(

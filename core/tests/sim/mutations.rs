@@ -51,7 +51,7 @@ fn a_client_that_sends_before_storing_is_caught() {
 fn a_catch_up_that_skips_a_run_is_caught() {
     caught(40, 5, "catch-ups that skip runs", &[], |world| {
         for relay in &mut world.relays {
-            relay.skip_offers = Some(1);
+            relay.skip_offers(1);
         }
     });
 }

@@ -26,7 +26,7 @@ pub struct Conn {
     /// Per direction (0: from `ends[0]`), when the last frame is due: a later frame is
     /// never due before it.
     last_due: [u64; 2],
-    /// Per direction, frames in flight.
+    /// Per direction, bytes in flight (the receiver's queue, as a relay counts it).
     pub in_flight: [usize; 2],
     /// Per direction, frames sent so far.
     pub sent: [usize; 2],

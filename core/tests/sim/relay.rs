@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use automerge::ChangeHash;
 use runmesh_core::hub::{HubConfig, Link, Persist, PersistId, RunHub, RunOp};
-use runmesh_core::node::{Admission, Command, IdlePeriods, MeshPeers, Reconciliation, RunShard};
+use runmesh_core::node::{Admission, Command, IdlePeriods, RelayMesh, RunShard};
 use runmesh_core::sync::{PeerId, PeerMetadata};
 use runmesh_core::{ActorId, DocumentId, Identity};
 
@@ -82,9 +82,7 @@ pub struct SimRelay {
     /// Print every effect.
     pub log: bool,
     /// A deliberately broken catch-up: loses every n-th run it is given to offer.
-    pub skip_offers: Option<u64>,
-    /// The digest index of stored runs and each mesh link's catch-up.
-    reconciliation: Reconciliation,
+    skip_offers: Option<u64>,
     /// Offered runs their shard said are in step with a catch-up's peer.
     in_step: Vec<(Link, DocumentId)>,
     /// A run got in step with a peer since the catch-ups last looked.
@@ -97,7 +95,8 @@ pub struct SimRelay {
     /// How long idle runs stay in memory.
     pub idle: IdlePeriods,
     sessions: BTreeMap<u64, Session>,
-    mesh: MeshPeers<Link>,
+    /// The mesh links, the digest index of stored runs and each link's catch-up.
+    mesh: RelayMesh<Link>,
     /// A deliberately broken tie-break: both links of a pair are kept.
     keep_duplicates: bool,
     /// A deliberately broken admission: a session is admitted as if it held every grant.
@@ -142,7 +141,6 @@ impl SimRelay {
             in_step: Vec::new(),
             settle_pending: false,
             pumping: false,
-            reconciliation: Reconciliation::new(&format!("relay-{index}-0")),
             config: config(index, 0),
             shards: BTreeMap::new(),
             idle: IdlePeriods {
@@ -150,7 +148,7 @@ impl SimRelay {
                 untouched: 2_000,
             },
             sessions: BTreeMap::new(),
-            mesh: MeshPeers::new(PeerId::from(format!("relay-{index}-0"))),
+            mesh: RelayMesh::new(PeerId::from(format!("relay-{index}-0"))),
             keep_duplicates: false,
             ignore_grants: false,
             writes: BTreeMap::new(),
@@ -222,7 +220,7 @@ impl SimRelay {
     /// The runs a catch-up is offering: they stay until they are in step or out of
     /// time, as the relay's run task does while someone waits for it to settle.
     fn offered(&self) -> std::collections::BTreeSet<DocumentId> {
-        self.reconciliation.offered().copied().collect()
+        self.mesh.reconciliation_ref().offered().copied().collect()
     }
 
     fn unload(&mut self, doc: DocumentId) {
@@ -283,7 +281,6 @@ impl SimRelay {
         self.epoch += 1;
         self.shards.clear();
         self.mesh = self.fresh_mesh();
-        self.reconciliation = self.fresh_reconciliation();
         self.in_step.clear();
         let mut landed = Vec::new();
         for ((doc, _), persist) in std::mem::take(&mut self.writes) {
@@ -306,13 +303,15 @@ impl SimRelay {
         chunk: Vec<u8>,
         out: &mut Vec<Out>,
     ) {
-        self.reconciliation.changed_elsewhere(doc);
+        self.mesh.reconciliation().changed_elsewhere(doc);
         if self.shards.contains_key(&doc) {
             let read = Command::StoredElsewhere(Some(chunk));
             self.feed(now, doc, vec![read], None, out);
         } else {
             let links = self.mesh_links();
-            self.reconciliation.offer_everywhere(now, doc, &links);
+            self.mesh
+                .reconciliation()
+                .offer_everywhere(now, doc, &links);
             self.offer_due(now, out);
         }
     }
@@ -321,7 +320,7 @@ impl SimRelay {
     /// the store holds.
     pub fn resync(&mut self, now: u64, out: &mut Vec<Out>) {
         // Nothing can be trusted: every link reconciles again.
-        let first = self.reconciliation.lapsed();
+        let first = self.mesh.reconciliation().lapsed();
         for link in self.mesh_links() {
             self.send_digest(link.session.0, &link.peer, &first, out);
         }

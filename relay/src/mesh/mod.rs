@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use prometheus_client::metrics::counter::Counter;
-use runmesh_core::node::{LinkUp, MeshPeers};
+use runmesh_core::node::{Joined, MeshPeers, NewLink};
 use runmesh_core::sync::{PeerId, PeerMetadata};
 use tokio::sync::watch;
 
@@ -37,11 +37,11 @@ pub enum Dialled {
     ByThem,
 }
 
-/// The mesh's shared state.
+/// The mesh's shared state. Its links are core's `RelayMesh`, with the reconciliation
+/// over them, behind the relay's one [`crate::runs::Reconciler`].
 #[derive(Debug)]
 pub struct Mesh {
     region: String,
-    links: Mutex<MeshPeers<PeerLink>>,
     /// One entry per configured URL, updated by its dialer.
     dialers: Mutex<Vec<PeerStatus>>,
     /// The live links, for every run task.
@@ -52,9 +52,8 @@ pub struct Mesh {
 }
 
 impl Mesh {
-    /// The mesh of the relay `me` in `region`, publishing its links on `live`.
+    /// The mesh of this relay in `region`, publishing its links on `live`.
     pub fn new(
-        me: PeerId,
         region: String,
         live: watch::Sender<MeshLinks>,
         docs: Documents,
@@ -62,7 +61,6 @@ impl Mesh {
         metrics: Arc<Metrics>,
     ) -> Self {
         Self {
-            links: Mutex::new(MeshPeers::new(me)),
             region,
             dialers: Mutex::new(Vec::new()),
             live,
@@ -81,50 +79,54 @@ impl Mesh {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, MeshPeers<PeerLink>> {
-        self.links.lock().expect("mesh lock is never poisoned")
-    }
-
-    /// A mesh link came up: remember it, tell the run tasks, and offer it every run.
-    /// Returns `false` if it duplicates a live link to the same relay and lost the
-    /// tie-break ([`replaces`]); the caller closes it.
+    /// A mesh link came up: core's [`RelayMesh`](runmesh_core::node::RelayMesh) keeps it
+    /// or not (the tie-break), and says whether to start reconciling; the run tasks hear
+    /// of it. Returns `false` if it duplicates a live link to the same relay and lost the
+    /// tie-break; the caller closes it.
     pub fn link_up(&self, link: PeerLink, region: String, dialled: Dialled) -> bool {
         let url = match dialled {
             Dialled::ByUs { url } => Some(url),
             Dialled::ByThem => None,
         };
-        let since = crate::runs::epoch_millis();
-        let mut links = self.lock();
-        let peer = link.peer().clone();
-        let session = link.link.session;
-        match links.link_up(peer, session, url, region, since, link.clone()) {
-            LinkUp::Refused => return false,
-            LinkUp::Replaced(old) => {
+        let new = NewLink {
+            peer: link.peer().clone(),
+            session: link.link.session,
+            url,
+            region,
+            since: crate::runs::epoch_millis(),
+            link: link.clone(),
+        };
+        let joined = self
+            .docs
+            .reconciler()
+            .link_up(new, |links| self.publish(links));
+        let Joined::Up {
+            replaced,
+            first_digest,
+        } = joined
+        else {
+            return false;
+        };
+        match replaced {
+            Some(old) => {
                 tracing::info!(peer = %link.peer(), "CRDT mesh: replacing a duplicate link");
                 old.link.close.cancel();
             }
-            LinkUp::Added => self.metrics.mesh_peers(1),
+            None => self.metrics.mesh_peers(1),
         }
-        self.publish(&links);
-        let reconciles = links.reconciles(link.peer());
-        drop(links);
-        if reconciles {
+        if let Some(first) = first_digest {
             let docs = self.docs.clone();
-            tokio::spawn(async move { docs.start_reconcile(&link).await });
+            tokio::spawn(async move { docs.start_reconcile(&link, &first).await });
         }
         true
     }
 
     /// A mesh link went down (ignored if that peer has a newer link).
     pub fn link_down(&self, link: &PeerLink) {
-        let mut links = self.lock();
-        if links.link_down(link.peer(), link.link.session) {
+        let reconciler = self.docs.reconciler();
+        if reconciler.link_down(link.peer(), link.link.session, |links| self.publish(links)) {
             self.metrics.mesh_peers(-1);
-            self.docs
-                .reconciler()
-                .link_down(link.peer(), link.link.session);
             self.divergence.forget(link.peer());
-            self.publish(&links);
         }
     }
 
@@ -135,17 +137,19 @@ impl Mesh {
 
     /// Whether a live link to `peer` exists.
     pub fn has_peer(&self, peer: &PeerId) -> bool {
-        self.lock().has_peer(peer)
+        self.docs.reconciler().peers(|links| links.has_peer(peer))
     }
 
     /// Mesh links to relays in `region`, with the URL we dialled, if we did.
     pub fn links_in(&self, region: &str) -> Vec<(PeerLink, Option<String>)> {
-        self.lock()
-            .iter()
-            .map(|(_, l)| l)
-            .filter(|l| l.region == region)
-            .map(|l| (l.link.clone(), l.url.clone()))
-            .collect()
+        self.docs.reconciler().peers(|links| {
+            links
+                .iter()
+                .map(|(_, l)| l)
+                .filter(|l| l.region == region)
+                .map(|l| (l.link.clone(), l.url.clone()))
+                .collect()
+        })
     }
 
     /// The runs, for offering them to a link.
@@ -156,13 +160,19 @@ impl Mesh {
     /// Sets the replication lag per peer region: how long the oldest unresolved
     /// difference with a connected peer there has lasted (0 when in step).
     pub fn record_lag(&self) {
+        let links: Vec<(PeerId, String)> = self.docs.reconciler().peers(|links| {
+            links
+                .iter()
+                .map(|(peer, l)| (peer.clone(), l.region.clone()))
+                .collect()
+        });
         let mut lag: HashMap<String, f64> = HashMap::new();
-        for (_, link) in self.lock().iter() {
+        for (peer, region) in links {
             let seconds = self
                 .divergence
-                .oldest(link.link.peer())
+                .oldest(&peer)
                 .map_or(0.0, |since| since.elapsed().as_secs_f64());
-            let worst = lag.entry(link.region.clone()).or_default();
+            let worst = lag.entry(region).or_default();
             *worst = worst.max(seconds);
         }
         for (region, seconds) in lag {

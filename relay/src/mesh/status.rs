@@ -92,7 +92,13 @@ impl Mesh {
     /// Region, status, and per peer: URL, region, connected, since, last message and
     /// how many runs have heads that differ from ours.
     pub fn status(&self) -> MeshStatus<'_> {
-        let links = self.lock();
+        // A copy: the catch-up's progress below takes the same lock.
+        let links: std::collections::BTreeMap<_, _> = self.docs().reconciler().peers(|links| {
+            links
+                .iter()
+                .map(|(peer, link)| (peer.clone(), link.clone()))
+                .collect()
+        });
         let mut peers = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for dialer in self.dialer_status().iter() {

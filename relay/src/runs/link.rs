@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use runmesh_core::hub::{Link, MemoryBudget, PeerKind, SessionId};
-use runmesh_core::node::{fits, fits_presence, queue_cap};
+use runmesh_core::node::{Overflow, has_room, queue_cap};
 use runmesh_core::sync::PeerId;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -24,23 +24,12 @@ pub struct Outbox {
 }
 
 impl Outbox {
-    /// Counts a frame of `len` bytes queued; `false` if the peer is not keeping up (the
-    /// frame does not [`fits`] its queue) or the relay's memory (`--max-loaded-bytes`)
-    /// cannot hold it.
-    pub fn take(&self, len: usize) -> bool {
-        self.hold(len, |queued| fits(queued, len, self.cap))
-    }
-
-    /// Counts a presence frame of `len` bytes queued; `false` (drop it) if the queue
-    /// holds too much for presence ([`fits_presence`]) or the relay's memory cannot hold
-    /// it.
-    pub fn take_presence(&self, len: usize) -> bool {
-        self.hold(len, |queued| fits_presence(queued, len))
-    }
-
-    /// Counts `len` bytes queued if `room` says the queue has it and the budget holds it.
-    fn hold(&self, len: usize, room: impl FnOnce(usize) -> bool) -> bool {
-        if !room(self.queued.load(Ordering::Acquire)) {
+    /// Counts a frame of `len` bytes queued; `false` if the queue has no room for it
+    /// (core's [`has_room`] for a frame that overflows as `overflow`: the peer is not
+    /// keeping up, or presence waits behind too much) or the relay's memory
+    /// (`--max-loaded-bytes`) cannot hold it.
+    pub fn take(&self, overflow: Overflow, len: usize) -> bool {
+        if !has_room(overflow, self.queued.load(Ordering::Acquire), len, self.cap) {
             return false;
         }
         if let Some(budget) = &self.budget

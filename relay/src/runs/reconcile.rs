@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use runmesh_core::DocumentId;
 use runmesh_core::digest::DigestMessage;
-use runmesh_core::node::SETTLE_MS;
+use runmesh_core::node::{Overflow, SETTLE_MS};
 use runmesh_core::sync::WireMessage;
 use tokio::sync::{Notify, oneshot};
 
@@ -17,10 +17,10 @@ use crate::runs::link::PeerLink;
 use crate::runs::registry::Documents;
 
 impl Documents {
-    /// Starts reconciling with the peer at the other end of `link`.
-    pub async fn start_reconcile(&self, link: &PeerLink) {
-        let first = self.reconciler().start();
-        self.send_digest(link, &first).await;
+    /// Starts reconciling with the peer at the other end of `link`: the first digest
+    /// frame.
+    pub async fn start_reconcile(&self, link: &PeerLink, first: &DigestMessage) {
+        self.send_digest(link, first).await;
     }
 
     /// Answers a digest frame from the peer at the other end of `link`, and queues the
@@ -84,7 +84,7 @@ impl Documents {
         }
         .encode();
         let len = frame.len();
-        if !link.outbox.take(len) {
+        if !link.outbox.take(Overflow::CutOff, len) {
             tracing::warn!(peer = %link.peer(), "mesh peer leaves too many bytes unread; disconnecting it");
             link.close.cancel();
             return;

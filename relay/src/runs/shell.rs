@@ -30,8 +30,6 @@ pub(crate) struct Shell {
     shard: RunShard<OpAnswer, oneshot::Sender<()>, PeerLink>,
     /// The run's stored heads, for whoever follows the run (the change feed).
     followers: watch::Sender<Vec<ChangeHash>>,
-    /// Whether the hub found the relay's memory full since this was last asked.
-    memory_full: bool,
 }
 
 impl Shell {
@@ -44,7 +42,6 @@ impl Shell {
             id,
             label: RunId::from(id).to_string(),
             followers: watch::Sender::new(Vec::new()),
-            memory_full: false,
         };
         // Loading is CPU work on this thread: a few at a time (see `TaskEnv::loads`).
         let permit = shell.env.loads.clone().acquire_owned().await;
@@ -69,21 +66,22 @@ impl Shell {
         self.shard.mesh_only(self.followed())
     }
 
-    /// Whether the run may leave memory (nobody follows it and the hub is idle).
-    pub(crate) fn is_idle(&mut self) -> bool {
-        !self.followed() && self.shard.is_idle()
+    /// Whether the run may leave memory when asked (core's `RunShard::may_leave`).
+    pub(crate) fn may_leave(&mut self) -> bool {
+        let followed = self.followed();
+        self.shard.may_leave(followed)
     }
 
     /// Whether the relay's memory was found full (a change or a load refused) since
     /// this was last asked: runs nobody holds open should then leave memory.
     pub(crate) fn take_memory_full(&mut self) -> bool {
-        std::mem::take(&mut self.memory_full)
+        self.shard.take_memory_full()
     }
 
     /// Whether the run was not loaded for want of memory: the task leaves at once, so
     /// the next request tries again.
-    pub(crate) fn refused_for_memory(&mut self) -> bool {
-        self.shard.hub().refused_for_memory()
+    pub(crate) fn refused_for_memory(&self) -> bool {
+        self.shard.refused_for_memory()
     }
 
     /// What the run's document takes in memory, roughly.
@@ -213,11 +211,10 @@ impl Shell {
         let overflow = node::overflow(&message);
         let frame = message.encode();
         let len = frame.len();
-        if overflow == Overflow::Drop {
-            if !peer.outbox.take_presence(len) {
+        if !peer.outbox.take(overflow, len) {
+            if overflow == Overflow::Drop {
                 return None;
             }
-        } else if !peer.outbox.take(len) {
             tracing::warn!(doc = %self.id, peer = %to.peer, "peer leaves too many bytes unread; disconnecting it");
             peer.close.cancel();
             return Some(Command::Gone(to.clone()));

@@ -4,11 +4,11 @@
 //! been idle removes itself under the same lock, and only if nothing is queued for it, so
 //! a sender never gets the queue of a task that has already gone.
 
+use runmesh_core::DocumentId;
+use runmesh_core::hub::Millis;
+use runmesh_core::node::Shedding;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
-
-use runmesh_core::DocumentId;
 use tokio::sync::mpsc;
 
 use crate::runs::command::DocCmd;
@@ -16,14 +16,11 @@ use crate::runs::command::DocCmd;
 /// Commands queued per run before senders wait (backpressure on connections).
 const QUEUE: usize = 256;
 
-/// Shortest time between two sheds (a full relay refuses many things at once).
-const SHED_EVERY: Duration = Duration::from_secs(1);
-
 #[derive(Debug, Default)]
 struct Map {
     tasks: HashMap<DocumentId, (u64, mpsc::Sender<DocCmd>)>,
     next: u64,
-    shed_at: Option<Instant>,
+    shedding: Shedding,
 }
 
 /// A task to start: its generation, and its queue's two ends.
@@ -82,15 +79,14 @@ impl Slots {
         true
     }
 
-    /// Asks every run in memory to leave it if nobody holds it open (the relay's memory
-    /// is full); at most once a second. A task whose queue is full is busy, not idle.
-    pub(crate) fn shed(&self) {
+    /// The relay's memory was found full at `now`: asks every run in memory to leave it
+    /// if nobody holds it open, as core's [`Shedding`] says. A task whose queue is full
+    /// is busy, not idle.
+    pub(crate) fn shed(&self, now: Millis) {
         let mut map = self.lock();
-        let now = Instant::now();
-        if map.shed_at.is_some_and(|at| now < at + SHED_EVERY) {
+        if !map.shedding.memory_full(now) {
             return;
         }
-        map.shed_at = Some(now);
         for (_, tx) in map.tasks.values() {
             let _ = tx.try_send(DocCmd::Shed);
         }

@@ -66,9 +66,9 @@ pub(crate) async fn run(
                     shell.commands(batch).await;
                 }
                 if shell.take_memory_full() {
-                    slots.shed();
+                    slots.shed(env.now());
                 }
-                if (shed || leave) && shell.is_idle() && slots.leave(&id, generation, &rx) {
+                if (shed || leave) && shell.may_leave() && slots.leave(&id, generation, &rx) {
                     if shed {
                         env.metrics.run_shed();
                     }
@@ -82,7 +82,7 @@ pub(crate) async fn run(
             () = tokio::time::sleep_until(wake_at.into()) => {
                 let due = shell.wake().await;
                 if shell.take_memory_full() {
-                    slots.shed();
+                    slots.shed(env.now());
                 }
                 if due && slots.leave(&id, generation, &rx) {
                     break;

@@ -52,6 +52,8 @@ pub struct RunShard<R, W, C> {
     titled: bool,
     /// The stored heads last told, and whether they were known then.
     told: Option<(Vec<ChangeHash>, bool)>,
+    /// The hub found the relay's memory full since this was last asked.
+    memory_full: bool,
 }
 
 impl<R, W, C: Conn> RunShard<R, W, C> {
@@ -72,6 +74,7 @@ impl<R, W, C: Conn> RunShard<R, W, C> {
             behind_store: false,
             titled: false,
             told: None,
+            memory_full: false,
         };
         (shard, vec![Effect::Load])
     }
@@ -142,6 +145,25 @@ impl<R, W, C: Conn> RunShard<R, W, C> {
     /// Whether the hub is idle (nothing unstored, no client, no lookup).
     pub fn is_idle(&mut self) -> bool {
         self.hub.is_idle()
+    }
+
+    /// Whether the hub found the relay's memory full (a change or a load refused) since
+    /// this was last asked: the relay then sheds ([`crate::node::Shedding`]).
+    pub fn take_memory_full(&mut self) -> bool {
+        std::mem::take(&mut self.memory_full)
+    }
+
+    /// Whether the run may leave memory when the relay asks it to (its memory is full,
+    /// or the runs held only for other relays weigh too much): nobody follows it
+    /// (`followed`) and its hub is idle.
+    pub fn may_leave(&mut self, followed: bool) -> bool {
+        !followed && self.hub.is_idle()
+    }
+
+    /// Whether the run was not loaded for want of memory: it leaves at once, so the
+    /// next request tries again.
+    pub fn refused_for_memory(&self) -> bool {
+        self.hub.refused_for_memory()
     }
 
     /// Whether the run exists here (it has stored heads).
@@ -273,7 +295,10 @@ impl<R, W, C: Conn> RunShard<R, W, C> {
                     self.differs.insert(peer.clone(), differs);
                     out.push(Effect::Divergence { peer, differs });
                 }
-                hub::Effect::Event(event) => out.push(Effect::Event(event)),
+                hub::Effect::Event(event) => {
+                    self.memory_full |= matches!(event, hub::HubEvent::MemoryFull);
+                    out.push(Effect::Event(event));
+                }
             }
         }
         self.settle(&mut out);

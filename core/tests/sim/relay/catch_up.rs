@@ -20,7 +20,7 @@ impl SimRelay {
             let mut due = Vec::new();
             for link in self.mesh_links() {
                 // The simulation does not weigh memory: no bound on the room.
-                if let Some(d) = self.reconciliation.due(&link, now, None) {
+                if let Some(d) = self.mesh.reconciliation().due(&link, now, None) {
                     due.extend(
                         d.offers
                             .into_iter()
@@ -42,7 +42,7 @@ impl SimRelay {
             }
         }
         self.pumping = false;
-        if let Some(at) = self.reconciliation.next_wake() {
+        if let Some(at) = self.mesh.reconciliation_ref().next_wake() {
             out.push(Out::CatchUpWake { at });
         }
     }
@@ -51,9 +51,11 @@ impl SimRelay {
     /// reported them; an offered run no longer in memory never will be.
     fn settle_offers(&mut self, now: u64) {
         for (link, doc) in std::mem::take(&mut self.in_step) {
-            self.reconciliation.finished(now, &link, doc, true, 0);
+            self.mesh
+                .reconciliation()
+                .finished(now, &link, doc, true, 0);
         }
-        for (peer, session, runs) in self.reconciliation.offered_by_link() {
+        for (peer, session, runs) in self.mesh.reconciliation_ref().offered_by_link() {
             let link = Link {
                 peer,
                 session,
@@ -61,7 +63,9 @@ impl SimRelay {
             };
             for doc in runs {
                 if !self.shards.contains_key(&doc) {
-                    self.reconciliation.finished(now, &link, doc, false, 0);
+                    self.mesh
+                        .reconciliation()
+                        .finished(now, &link, doc, false, 0);
                 }
             }
         }

@@ -1,5 +1,5 @@
 //! The simulated relay's digests: the index of its stored runs in the shipped
-//! `Reconciliation`, kept as the relay keeps it (from the shards' stored heads, from the
+//! `RelayMesh`, kept as the relay keeps it (from the shards' stored heads, from the
 //! store at a restart, forgotten when another relay sharing the store changes a run), and
 //! reconciliation on mesh links.
 
@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 use runmesh_core::DocumentId;
 use runmesh_core::digest::{DigestMessage, Fingerprint};
 use runmesh_core::hub::Link;
-use runmesh_core::node::Reconciliation;
 use runmesh_core::sync::{PeerId, WireMessage};
 
 use super::{Out, SimRelay};
@@ -21,11 +20,6 @@ impl SimRelay {
             data: message.encode(),
         };
         frame.encode()
-    }
-
-    /// We dialled a relay on `conn`: the first digest.
-    pub(super) fn start_reconcile(&self, conn: u64, to: &PeerId, out: &mut Vec<Out>) {
-        self.send_digest(conn, to, &self.reconciliation.start(), out);
     }
 
     /// Sends `message` on `conn`.
@@ -49,7 +43,7 @@ impl SimRelay {
         message: &DigestMessage,
         out: &mut Vec<Out>,
     ) {
-        let (replies, _) = self.reconciliation.answer(now, link, message);
+        let (replies, _) = self.mesh.reconciliation().answer(now, link, message);
         for reply in replies {
             let frame = self.digest_frame(&link.peer, &reply);
             out.push(Out::Frame { conn, frame });
@@ -59,19 +53,11 @@ impl SimRelay {
 
     /// The index from the store, as at the relay's start-up.
     pub(super) fn reindex(&mut self) {
-        self.reconciliation = self.fresh_reconciliation();
         for (doc, fingerprint) in self.store.get().fingerprints() {
-            self.reconciliation.digests().listed(doc, fingerprint);
-        }
-    }
-
-    /// A reconciliation for this relay as it runs now (broken on purpose with
-    /// `skip_offers`).
-    pub(super) fn fresh_reconciliation(&self) -> Reconciliation {
-        let fresh = Reconciliation::new(self.config.me.as_str());
-        match self.skip_offers {
-            Some(n) => fresh.skipping_every(n),
-            None => fresh,
+            self.mesh
+                .reconciliation()
+                .digests()
+                .listed(doc, fingerprint);
         }
     }
 
@@ -79,7 +65,7 @@ impl SimRelay {
     /// against what its store holds.
     pub fn known_digests(&mut self) -> Result<BTreeMap<DocumentId, Fingerprint>, String> {
         let mut known = BTreeMap::new();
-        for (doc, fingerprint) in self.reconciliation.digests().known() {
+        for (doc, fingerprint) in self.mesh.reconciliation().digests().known() {
             let stored = self.store.get().stored_heads(doc);
             if Fingerprint::of_heads(&stored) != fingerprint {
                 return Err(format!(

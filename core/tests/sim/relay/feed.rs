@@ -106,7 +106,7 @@ impl SimRelay {
                 Effect::Settled(link) => self.note_in_step(doc, link),
                 Effect::StoredHeads { heads, known } => {
                     if known {
-                        self.reconciliation.digests().stored(doc, &heads);
+                        self.mesh.reconciliation().digests().stored(doc, &heads);
                     }
                 }
                 Effect::Divergence { .. } | Effect::Titled(_) | Effect::Event(_) => {}

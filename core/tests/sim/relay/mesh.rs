@@ -1,23 +1,28 @@
-//! The simulated relay's mesh links, in the shipped [`MeshPeers`]: one live link per
-//! relay, the tie-break between two relays that dialled each other, and the links
-//! flowing down to every run in memory, as the relay's mesh keeps them.
+//! The simulated relay's mesh links, in the shipped [`RelayMesh`]: one live link per
+//! relay, the tie-break between two relays that dialled each other, who starts
+//! reconciling, and the links flowing down to every run in memory, as the relay's mesh
+//! keeps them.
 
 use runmesh_core::DocumentId;
 use runmesh_core::hub::{Link, PeerKind, SessionId};
-use runmesh_core::node::{Command, LinkUp, MeshPeers};
+use runmesh_core::node::{Command, Joined, MeshPeers, NewLink, Reconciliation, RelayMesh};
 use runmesh_core::sync::PeerId;
 
 use super::{Out, SimRelay};
 
 impl SimRelay {
-    /// An empty set of links for this relay as it runs now.
-    pub(super) fn fresh_mesh(&self) -> MeshPeers<Link> {
-        let mesh = MeshPeers::new(self.config.me.clone());
+    /// No links and an empty index for this relay as it runs now (broken on purpose
+    /// with `keep_duplicates` or `skip_offers`).
+    pub(super) fn fresh_mesh(&self) -> RelayMesh<Link> {
+        let mut peers = MeshPeers::new(self.config.me.clone());
         if self.keep_duplicates {
-            mesh.keeping_duplicates()
-        } else {
-            mesh
+            peers = peers.keeping_duplicates();
         }
+        let mut reconciliation = Reconciliation::new(self.config.me.as_str());
+        if let Some(n) = self.skip_offers {
+            reconciliation = reconciliation.skipping_every(n);
+        }
+        RelayMesh::with(peers, reconciliation)
     }
 
     /// Breaks the tie-break on purpose: both links of a pair are kept.
@@ -26,9 +31,19 @@ impl SimRelay {
         self.mesh = self.fresh_mesh();
     }
 
+    /// Breaks the catch-up on purpose: it loses every `n`-th run it is given to offer.
+    pub fn skip_offers(&mut self, n: u64) {
+        self.skip_offers = Some(n);
+        self.mesh = self.fresh_mesh();
+    }
+
     /// The live links, as every run's hub is told them.
     pub(super) fn mesh_links(&self) -> Vec<Link> {
-        self.mesh.iter().map(|(_, l)| l.link.clone()).collect()
+        self.mesh
+            .peers()
+            .iter()
+            .map(|(_, l)| l.link.clone())
+            .collect()
     }
 
     /// The handshake on `conn` (which we dialled, or not) found a relay of `region`.
@@ -47,28 +62,40 @@ impl SimRelay {
             kind: PeerKind::Mesh,
         };
         let url = dialled.then(|| format!("sim://{peer}"));
-        match self
-            .mesh
-            .link_up(peer.clone(), link.session, url, region, now, link)
-        {
-            LinkUp::Refused if dialled => {
+        let joined = self.mesh.link_up(NewLink {
+            peer: peer.clone(),
+            session: link.session,
+            url,
+            region,
+            since: now,
+            link,
+        });
+        let first_digest = match joined {
+            Joined::Refused if dialled => {
                 // The peer's link to us is kept: stand by while it lives.
                 return out.push(Out::StandBy { conn });
             }
-            LinkUp::Refused => {
+            Joined::Refused => {
                 // Closed once the handshake's answer is on its way, as a socket would.
                 return out.push(Out::CloseAfterSent { conn });
             }
-            LinkUp::Replaced(old) => out.push(Out::Close {
-                conn: old.session.0,
-            }),
-            LinkUp::Added => {}
-        }
+            Joined::Up {
+                replaced,
+                first_digest,
+            } => {
+                if let Some(old) = replaced {
+                    out.push(Out::Close {
+                        conn: old.session.0,
+                    });
+                }
+                first_digest
+            }
+        };
         self.mesh_changed(now, out);
         // Runs in memory sync on the link at once; the dialler starts reconciling the
         // stored ones.
-        if self.mesh.reconciles(&peer) {
-            self.start_reconcile(conn, &peer, out);
+        if let Some(first) = first_digest {
+            self.send_digest(conn, &peer, &first, out);
         }
     }
 
@@ -80,7 +107,6 @@ impl SimRelay {
         peer: &PeerId,
         out: &mut Vec<Out>,
     ) {
-        self.reconciliation.link_down(peer, SessionId(conn));
         if self.mesh.link_down(peer, SessionId(conn)) {
             self.mesh_changed(now, out);
         }
@@ -97,7 +123,7 @@ impl SimRelay {
     /// Whether this relay has a live link to `peer` (a dialler standing by waits while
     /// it does).
     pub fn has_peer(&self, peer: &PeerId) -> bool {
-        self.mesh.has_peer(peer)
+        self.mesh.peers().has_peer(peer)
     }
 
     /// This relay's peer id as it runs now.

@@ -20,7 +20,7 @@ impl World {
         if !c.up {
             return Ok(());
         }
-        c.in_flight[dir] -= 1;
+        c.in_flight[dir] -= frame.len();
         self.counts.frames += 1;
         frame.len().hash(&mut self.trace);
         if self.log {

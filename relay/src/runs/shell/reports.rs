@@ -71,10 +71,7 @@ impl Shell {
             HubEvent::StoreFailed(why) => {
                 tracing::error!(doc = %self.id, error = %why, "could not store changes; dropped them and reloading");
             }
-            HubEvent::MemoryFull => {
-                metrics.memory_full();
-                self.memory_full = true;
-            }
+            HubEvent::MemoryFull => metrics.memory_full(),
         }
     }
 }
