@@ -1,7 +1,8 @@
-//! Relay-wide rules, sans-IO: what a peer's connection may do and where each of its
-//! frames goes. The relay performs them over sockets; the simulation runs the same code.
-//! (The per-run rules are the [hub](crate::hub); this module grows toward the one relay
-//! node that owns them all.)
+//! The relay node, sans-IO: every rule the relay decides by, which the relay performs over
+//! sockets, stores and timers and the simulation runs over its simulated world. The node
+//! is sharded by run so that the relay uses every core: each loaded run is a [`RunShard`]
+//! (around the run's [hub](crate::hub)) on a task of its own, and the relay-wide parts
+//! below are shared between them, each behind one small lock in the relay.
 //!
 //! - [`Grants`] (`grants.rs`): what a connection or request may do, as JWT verification
 //!   (or the mesh token, or open mode) yields it.
