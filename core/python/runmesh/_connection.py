@@ -94,6 +94,7 @@ class Connection:
         self._presence_listeners: List[Callable[[str, Any], None]] = []
         self._change_queues: Set[asyncio.Queue[Optional[ChangeEvent]]] = set()
         self._unsubscribe: Callable[[], None] = lambda: None
+        self._closing: Set[asyncio.Future[None]] = set()
 
     # -- life cycle -------------------------------------------------------------------
 
@@ -298,7 +299,9 @@ class Connection:
             elif kind == "drop":
                 self._error = RuntimeError(value)
                 if self._ws is not None:
-                    asyncio.ensure_future(self._ws.close())
+                    closing = asyncio.ensure_future(self._ws.close())
+                    self._closing.add(closing)  # kept until done: the loop holds tasks weakly
+                    closing.add_done_callback(self._closing.discard)
             elif kind == "storeFailed":
                 self._store_error = f"saving run {self.doc.run_id} failed: {value}"
                 if self._retry is not None:
