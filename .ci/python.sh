@@ -27,6 +27,10 @@ cargo build -p runmesh-relay
 # A fresh environment every run: the wheel must install on its own.
 rm -rf "$out/venv"
 "$PYTHON" -m venv "$out/venv"
-"$out/venv/bin/pip" install --quiet --disable-pip-version-check "$wheel" pytest pytest-asyncio
+"$out/venv/bin/pip" install --quiet --disable-pip-version-check "$wheel" pytest pytest-asyncio mypy
+# The package's annotations and its native module's stubs agree (mypy --strict, on the
+# source: mypy reports nothing in installed packages), and so does the example.
+(cd core/python && "$out/venv/bin/python" -m mypy --strict --cache-dir "$out/mypy-cache" \
+  runmesh examples/orchestrator.py)
 cd tests/python
 RUNMESH_RELAY_BIN="$TARGET_DIR/debug/runmesh-relay" "$out/venv/bin/python" -m pytest -q -p no:cacheprovider

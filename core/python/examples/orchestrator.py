@@ -14,7 +14,7 @@ import asyncio
 import runmesh
 
 
-async def run_step(step: dict, seconds: float) -> None:
+async def run_step(step: runmesh.PipelineNode, seconds: float) -> None:
     """Stands in for the real work of a step (an LLM call, a tool, a build)."""
     await asyncio.sleep(seconds)
 

@@ -22,7 +22,17 @@ from ._connection import Connection, RunUnavailable, connect
 from ._core import MAX_FRAME_BYTES, MAX_PRESENCE_BYTES, RunError
 from ._doc import RunDoc
 from ._store import DirectoryStore, StoredRun
-from ._types import ChangeEvent
+from ._types import (
+    ChangeEvent,
+    ForkOf,
+    Graft,
+    HistoryEntry,
+    PipelineNode,
+    PruneMark,
+    RunDiff,
+    RunState,
+    Step,
+)
 
 __all__ = [
     "MAX_FRAME_BYTES",
@@ -30,9 +40,17 @@ __all__ = [
     "ChangeEvent",
     "Connection",
     "DirectoryStore",
+    "ForkOf",
+    "Graft",
+    "HistoryEntry",
+    "PipelineNode",
+    "PruneMark",
+    "RunDiff",
     "RunDoc",
     "RunError",
+    "RunState",
     "RunUnavailable",
+    "Step",
     "StoredRun",
     "connect",
 ]

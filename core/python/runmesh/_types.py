@@ -1,5 +1,6 @@
 """The shapes ``RunDoc.state()``, ``history()``, ``diff()`` and ``fork_of`` return: plain
-dicts and lists, the JSON the npm package and the REST API give, so keys are camelCase."""
+dicts and lists, the JSON the npm package and the REST API give, so keys are camelCase.
+These types are for type checkers; at run time they are plain dicts."""
 
 from __future__ import annotations
 
