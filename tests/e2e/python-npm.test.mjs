@@ -3,10 +3,12 @@
 // the same moment (and Python prunes a step); all three converge to the same run.
 // Needs the npm package (scripts/build-npm.sh) and the Python package installed in
 // $TARGET_DIR/python/venv (.ci/python.sh), or RUNMESH_PYTHON naming a python that has it.
+// Also: the npm directory store and the Python one share a directory.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import WebSocket from 'ws';
@@ -80,5 +82,34 @@ test('Python, npm and a browser edit one run at once and converge', async () => 
     proc?.kill();
     await alice.close();
     await relay.stop();
+  }
+});
+
+test('a directory the npm package keeps a run in is one the Python package reads and writes', async () => {
+  assert.ok(existsSync(python), `${python} is missing: run .ci/python.sh first (or set RUNMESH_PYTHON)`);
+  const dir = mkdtempSync(join(tmpdir(), 'runmesh-shared-store-'));
+  try {
+    const { RunDoc, directoryStore } = runmesh;
+    const doc = RunDoc.create({ title: 'Shared directory', steps: ['a'], user: 'node' });
+    doc.graft('a', 'FromNode');
+    const store = directoryStore(dir);
+    await store.save(doc.runId, { bytes: doc.save(), acknowledged: doc.heads() });
+    // Python opens what Node saved, grafts, and saves it back in the same layout.
+    const script = [
+      'import json, sys, runmesh',
+      'store = runmesh.DirectoryStore(sys.argv[1])',
+      'kept = store.load(sys.argv[2])',
+      'doc = runmesh.RunDoc.load(kept.data)',
+      'doc.graft("a", "FromPython")',
+      'store.save(sys.argv[2], runmesh.StoredRun(doc.save(), kept.acknowledged))',
+      'print(json.dumps(kept.acknowledged))',
+    ].join('\n');
+    const out = execFileSync(python, ['-c', script, dir, doc.runId], { encoding: 'utf8', timeout: 30_000 });
+    assert.deepEqual(JSON.parse(out), doc.heads(), 'Python read the acknowledged heads Node stored');
+    const back = await store.load(doc.runId);
+    const names = RunDoc.load(back.bytes).state().grafts.map((g) => g.agentName).sort();
+    assert.deepEqual(names, ['FromNode', 'FromPython']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

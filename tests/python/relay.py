@@ -1,5 +1,6 @@
 """Starts the real ``runmesh-relay`` binary on 127.0.0.1:0 with a fresh data directory,
-for the tests: ``RUNMESH_RELAY_BIN`` names it (default ``target/debug/runmesh-relay``)."""
+for the tests: ``RUNMESH_RELAY_BIN`` names it (default ``debug/runmesh-relay`` in Cargo's
+target directory, ``$CARGO_TARGET_DIR`` or ``target/``)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ class Relay:
         self._start(port)
 
     def _start(self, port: int) -> None:
-        binary = os.environ.get("RUNMESH_RELAY_BIN", str(ROOT / "target" / "debug" / "runmesh-relay"))
+        target = ROOT / os.environ.get("CARGO_TARGET_DIR", "target")  # an absolute one wins
+        binary = os.environ.get("RUNMESH_RELAY_BIN", str(target / "debug" / "runmesh-relay"))
         args: List[str] = [binary, "--listen", f"127.0.0.1:{port}", "--region", self.region, "--data-dir", self.data_dir]
         self.proc = subprocess.Popen(
             args,
