@@ -119,20 +119,20 @@ class RunDoc:
 
     def state(self) -> RunState:
         """The whole run, materialised: the same on every replica with the same changes."""
-        return cast(RunState, json.loads(self._raw.state_json()))
+        return cast(RunState, self._raw.state())
 
     def history(self) -> List[HistoryEntry]:
         """Every change, oldest first, in the same order on every replica."""
-        return cast(List[HistoryEntry], json.loads(self._raw.history_json()))
+        return cast(List[HistoryEntry], self._raw.history())
 
     def state_at(self, heads: Sequence[str]) -> RunState:
         """The run as it was at ``heads`` (from :meth:`heads` or :meth:`history`)."""
-        return cast(RunState, json.loads(self._raw.state_at_json(_hashes("heads", heads))))
+        return cast(RunState, self._raw.state_at(_hashes("heads", heads)))
 
     def diff(self, from_heads: Sequence[str], to_heads: Optional[Sequence[str]] = None) -> RunDiff:
         """What changed from ``from_heads`` to ``to_heads`` (default: now), with who did it."""
         to = [] if to_heads is None else _hashes("to_heads", to_heads)
-        return cast(RunDiff, json.loads(self._raw.diff_json(_hashes("from_heads", from_heads), to)))
+        return cast(RunDiff, self._raw.diff(_hashes("from_heads", from_heads), to))
 
     def undo(self, change: str) -> str:
         """Reverses one earlier change (a hash from :meth:`history`) with a new change;
@@ -150,7 +150,7 @@ class RunDoc:
     @property
     def fork_of(self) -> Optional[ForkOf]:
         """Where this run was forked from (``{"run", "at"}``), or None."""
-        return cast(Optional[ForkOf], json.loads(self._raw.fork_of_json()))
+        return cast(Optional[ForkOf], self._raw.fork_of())
 
     def merge_from(self, other: RunDoc) -> bool:
         """Takes every change of a fork of this run (or of the run this one was forked

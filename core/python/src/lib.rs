@@ -1,9 +1,10 @@
 //! The native half of the Python package `runmesh` (module `runmesh._core`): the core's
 //! run document and its client machine, for CPython through PyO3.
 //!
-//! Values cross as strings, bytes and JSON text, as they do for the npm package's wasm
-//! layer (`core/src/wasm/`); the package's own Python (`runmesh/`) turns them into the
-//! documented dicts, events and the asyncio client. Nothing here performs I/O.
+//! Values cross as strings, bytes, JSON text and plain dicts and lists, much as they do for
+//! the npm package's wasm layer (`core/src/wasm/`); the package's own Python (`runmesh/`)
+//! makes the documented API, events and the asyncio client of them. Nothing here performs
+//! I/O.
 //!
 //! Modules:
 //! - `run_doc`: [`RawRunDoc`], one replica of a run.

@@ -95,32 +95,40 @@ impl RawRunDoc {
         self.inner.clear_flag(key, now_ms()).map_err(refused)
     }
 
-    /// The materialised run as JSON text.
-    fn state_json(&self) -> String {
-        self.inner.state().to_json()
+    /// The materialised run.
+    fn state<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        plain(py, &self.inner.state())
     }
 
-    /// The run's history as JSON text.
-    fn history_json(&mut self) -> String {
-        serde_json::to_string(&self.inner.history()).expect("history is plain data")
+    /// The run's history.
+    fn history<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        plain(py, &self.inner.history())
     }
 
-    /// The run as it was at `heads` (hex change hashes), as JSON text.
-    fn state_at_json(&mut self, heads: Vec<String>) -> PyResult<String> {
+    /// The run as it was at `heads` (hex change hashes).
+    fn state_at<'py>(
+        &mut self,
+        py: Python<'py>,
+        heads: Vec<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let heads = parse_heads("heads", &heads)?;
-        Ok(self.inner.state_at(&heads).map_err(refused)?.to_json())
+        plain(py, &self.inner.state_at(&heads).map_err(refused)?)
     }
 
-    /// What changed from `from` to `to` (empty: now), as JSON text.
-    fn diff_json(&mut self, from: Vec<String>, to: Vec<String>) -> PyResult<String> {
+    /// What changed from `from` to `to` (empty: now).
+    fn diff<'py>(
+        &mut self,
+        py: Python<'py>,
+        from: Vec<String>,
+        to: Vec<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let from = parse_heads("from", &from)?;
         let to = if to.is_empty() {
             self.inner.heads()
         } else {
             parse_heads("to", &to)?
         };
-        let diff = self.inner.diff(&from, &to).map_err(refused)?;
-        Ok(serde_json::to_string(&diff).expect("a diff is plain data"))
+        plain(py, &self.inner.diff(&from, &to).map_err(refused)?)
     }
 
     /// Reverses the change `change` (hex hash) with a new change; returns its hash.
@@ -148,9 +156,9 @@ impl RawRunDoc {
         })
     }
 
-    /// Where this run was forked from, as JSON text (`null` if it is no fork).
-    fn fork_of_json(&self) -> String {
-        serde_json::to_string(&self.inner.fork_of()).expect("plain data")
+    /// Where this run was forked from (None if it is no fork).
+    fn fork_of<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        plain(py, &self.inner.fork_of())
     }
 
     /// Takes every change of `other`, a fork of this run or the run it was forked from;
@@ -204,6 +212,14 @@ impl RawRunDoc {
     fn graft_count(&self) -> usize {
         self.inner.graft_count()
     }
+}
+
+/// `value` as Python dicts, lists, strs, ints, floats, bools and None: the shape its JSON
+/// has (the npm package's and the REST API's), built directly rather than through JSON
+/// text and `json.loads`, which took 17 of a 10,000-graft state's 25 ms (2026-12-07;
+/// this way the read takes about a third less).
+fn plain<'py>(py: Python<'py>, value: &impl serde::Serialize) -> PyResult<Bound<'py, PyAny>> {
+    pythonize::pythonize(py, value).map_err(PyErr::from)
 }
 
 /// Milliseconds since the Unix epoch, by this machine's clock.
