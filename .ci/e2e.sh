@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The web app in a real browser: builds it (scripts/build-web.sh), then drives Debian's
 # Chromium with playwright-core against the real relay serving dist/. Screenshots go to
-# target/e2e-screenshots.
+# target/e2e-screenshots. python-npm.test.mjs also needs the npm package and the Python
+# package's venv, which .ci/npm.sh and .ci/python.sh (run before this in .ci/test.sh) make.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/target-dir.sh

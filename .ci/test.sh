@@ -40,6 +40,9 @@ bash .ci/scripts.sh
 echo "== npm package: wasm core vs native, JS tests, packed tarball in a fresh project"
 disk
 bash .ci/npm.sh
+echo "== Python package: wheel built, installed in a fresh venv, pytest against the relay"
+disk
+bash .ci/python.sh
 echo "== interop: stock automerge-repo clients through the relay"
 disk
 bash .ci/interop.sh
