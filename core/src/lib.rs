@@ -59,6 +59,7 @@ mod identity;
 mod intake;
 mod lineage;
 pub mod node;
+pub mod reach;
 mod record;
 pub mod sync;
 mod text;
