@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use runmesh_core::DocumentId;
 
 use runmesh_core::digest::Fingerprint;
+use runmesh_core::reach::StoreEpoch;
 
 use crate::store::dir_digests::Journal;
 use crate::store::dir_layout::{
@@ -29,6 +30,8 @@ pub struct DirStore {
     journal: Arc<Mutex<Journal>>,
     /// Held (read) by every write while it runs; `close` takes it (write) to stop them.
     closed: Arc<RwLock<bool>>,
+    /// The store's life (`store-epoch`).
+    epoch: StoreEpoch,
 }
 
 impl DirStore {
@@ -39,6 +42,7 @@ impl DirStore {
             root: root.to_owned(),
             journal: Arc::new(Mutex::new(Journal::open(root)?)),
             closed: Arc::default(),
+            epoch: super::epoch::of_dir(root)?,
         })
     }
 
@@ -106,6 +110,10 @@ async fn blocking<T: Send + 'static>(
 
 #[async_trait::async_trait]
 impl Store for DirStore {
+    fn epoch(&self) -> StoreEpoch {
+        self.epoch
+    }
+
     async fn load(&self, doc: &DocumentId) -> Result<Option<Stored>, StoreError> {
         let (store, id) = (self.clone(), *doc);
         blocking(doc, move || store.read_stored(&id, true)).await

@@ -11,6 +11,7 @@
 mod dir;
 mod dir_digests;
 mod dir_layout;
+mod epoch;
 mod feed;
 mod pg;
 
@@ -20,6 +21,7 @@ pub use pg::{PgStore, PgTlsError};
 
 use runmesh_core::DocumentId;
 use runmesh_core::digest::Fingerprint;
+use runmesh_core::reach::StoreEpoch;
 
 /// What the store holds for one document.
 #[derive(Debug, Default)]
@@ -124,6 +126,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     ) -> Result<(), StoreError>;
     /// Every stored document.
     async fn list(&self) -> Result<Vec<DocumentId>, StoreError>;
+    /// The store's life: made with it, new when it is made again (see `epoch.rs`).
+    fn epoch(&self) -> StoreEpoch;
     /// Whether anything is stored for `doc` (what `load` would return `Some` for),
     /// without reading it.
     async fn contains(&self, doc: &DocumentId) -> Result<bool, StoreError> {

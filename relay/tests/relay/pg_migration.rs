@@ -105,3 +105,17 @@ const FIRST_SCHEMA: &str = "CREATE TABLE crdt_snapshots (
     CREATE INDEX collaboration_events_run ON collaboration_events (run_id, id);
     CREATE TABLE runmesh_migrations (version INTEGER PRIMARY KEY);
     INSERT INTO runmesh_migrations VALUES (1);";
+
+/// Relays sharing a database agree on its epoch (what other regions are told it holds
+/// stays true while it lives); a database made again gets a new one.
+#[tokio::test]
+async fn relays_sharing_a_database_share_its_epoch_and_a_new_database_has_a_new_one() {
+    let Some(url) = database_url() else { return };
+    let first = Schema::create(&url).await;
+    let a = PgStore::connect(&first.url).await.unwrap();
+    let b = PgStore::connect(&first.url).await.unwrap();
+    assert_eq!(a.epoch(), b.epoch());
+    let second = Schema::create(&url).await;
+    let c = PgStore::connect(&second.url).await.unwrap();
+    assert_ne!(c.epoch(), a.epoch());
+}

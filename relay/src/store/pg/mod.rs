@@ -47,6 +47,7 @@ use std::time::Duration;
 use automerge::{Automerge, ChangeHash, ReadDoc};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use runmesh_core::digest::Fingerprint;
+use runmesh_core::reach::StoreEpoch;
 use runmesh_core::{DocumentId, RunId};
 use uuid::Uuid;
 
@@ -64,6 +65,8 @@ pub struct PgStore {
     listen: Mutex<Option<Target>>,
     /// This store's name in notifications, so its own appends are not fed back.
     origin: String,
+    /// The database's life (`runmesh_store`).
+    epoch: StoreEpoch,
 }
 
 pub(crate) fn pg_err(
@@ -143,6 +146,7 @@ impl PgStore {
             .build()
             .map_err(|e| StoreError::new("-", "building the connection pool", e))?;
         schema::migrate(&pool).await?;
+        let epoch = schema::epoch(&pool).await?;
         let mut origin = [0u8; 8];
         getrandom::fill(&mut origin)
             .map_err(|e| StoreError::new("-", "naming this relay", e.to_string()))?;
@@ -150,6 +154,7 @@ impl PgStore {
             pool,
             listen: Mutex::new(Some(target)),
             origin: origin.iter().map(|b| format!("{b:02x}")).collect(),
+            epoch,
         })
     }
 
@@ -172,6 +177,10 @@ impl PgStore {
 
 #[async_trait::async_trait]
 impl Store for PgStore {
+    fn epoch(&self) -> StoreEpoch {
+        self.epoch
+    }
+
     async fn load(&self, doc: &DocumentId) -> Result<Option<Stored>, StoreError> {
         let name = doc.to_string();
         let run = uuid(doc);

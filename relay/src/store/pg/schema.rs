@@ -2,6 +2,8 @@
 
 use deadpool_postgres::Pool;
 
+use runmesh_core::reach::StoreEpoch;
+
 use crate::store::StoreError;
 use crate::store::pg::pg_err;
 
@@ -45,6 +47,13 @@ const MIGRATIONS: &[&str] = &[
     );
     INSERT INTO crdt_run_digests (run_id)
         SELECT run_id FROM crdt_snapshots UNION SELECT run_id FROM collaboration_events;",
+    // The database's life, one row: what other regions were told it holds stays true
+    // while it lives (`runmesh_core::reach`).
+    "CREATE TABLE runmesh_store (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        created_ms BIGINT NOT NULL,
+        nonce BIGINT NOT NULL
+    );",
 ];
 
 /// Brings the schema up to date (one migrator at a time: relays may share a database).
@@ -82,4 +91,35 @@ pub(crate) async fn migrate(pool: &Pool) -> Result<(), StoreError> {
     tx.commit()
         .await
         .map_err(pg_err("-", "committing the migration"))
+}
+
+/// The database's epoch, made by whichever relay asks first.
+pub(crate) async fn epoch(pool: &Pool) -> Result<StoreEpoch, StoreError> {
+    let fresh = crate::store::epoch::fresh()
+        .map_err(|e| StoreError::new("-", "making the store's epoch", e))?;
+    let client = pool
+        .get()
+        .await
+        .map_err(|e| StoreError::new("-", "connecting to PostgreSQL", e))?;
+    // BIGINT is signed: the numbers are stored as their bits.
+    let (created, nonce) = (fresh.created_ms as i64, fresh.nonce as i64);
+    client
+        .execute(
+            "INSERT INTO runmesh_store (id, created_ms, nonce) VALUES (1, $1, $2)
+             ON CONFLICT (id) DO NOTHING",
+            &[&created, &nonce],
+        )
+        .await
+        .map_err(pg_err("-", "recording the store's epoch"))?;
+    let row = client
+        .query_one(
+            "SELECT created_ms, nonce FROM runmesh_store WHERE id = 1",
+            &[],
+        )
+        .await
+        .map_err(pg_err("-", "reading the store's epoch"))?;
+    Ok(StoreEpoch {
+        created_ms: row.get::<_, i64>(0) as u64,
+        nonce: row.get::<_, i64>(1) as u64,
+    })
 }
