@@ -87,6 +87,7 @@ pub async fn state(config: &Config, shutdown: CancellationToken) -> anyhow::Resu
         me.clone(),
         shutdown.clone(),
     ));
+    let reach = runs::Reach::new(me.clone(), config.region.clone(), store.epoch());
     let docs = Documents::new(TaskEnv {
         store,
         metrics: metrics.clone(),
@@ -102,6 +103,7 @@ pub async fn state(config: &Config, shutdown: CancellationToken) -> anyhow::Resu
         mesh: mesh_links,
         divergence: divergence.clone(),
         reconciler,
+        reach,
         snapshot_retain: config.snapshot_retain,
         idle: runmesh_core::node::IdlePeriods {
             used: config.idle_unload.as_millis() as u64,

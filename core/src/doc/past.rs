@@ -176,6 +176,32 @@ impl RunDoc {
         }
     }
 
+    /// Whether a store whose heads are `heads` holds every change of `wanted`: each is one
+    /// of `heads` or comes before one. Heads this replica does not know yet are left out
+    /// (what they hold is not known here), so the answer may be too small, never too
+    /// large; a change this replica does not know is not held.
+    pub fn holds(&mut self, heads: &[ChangeHash], wanted: &[ChangeHash]) -> bool {
+        let known: Vec<ChangeHash> = heads
+            .iter()
+            .copied()
+            .filter(|h| self.doc.get_change_by_hash(h).is_some())
+            .collect();
+        if known.is_empty()
+            || wanted
+                .iter()
+                .any(|h| self.doc.get_change_by_hash(h).is_none())
+        {
+            return false;
+        }
+        let after: rustc_hash::FxHashSet<ChangeHash> = self
+            .doc
+            .get_changes_meta(&known)
+            .iter()
+            .map(|c| c.hash)
+            .collect();
+        wanted.iter().all(|h| !after.contains(h))
+    }
+
     /// `read` of the changes `to` includes and `from` does not (read in place: copying
     /// every change after `from` costs more than the rest of a diff), and whether `to`
     /// includes `from`: it does if each head of `from` is in `to` or a dependency of a

@@ -29,6 +29,12 @@ impl<R> RunHub<R> {
         Ok(self.run_doc()?.title_alone())
     }
 
+    /// Whether a store whose heads are `heads` holds every change of `wanted` (see
+    /// [`crate::RunDoc::holds`]).
+    pub fn holds(&mut self, heads: &[ChangeHash], wanted: &[ChangeHash]) -> Result<bool, OpError> {
+        Ok(self.run_doc()?.holds(heads, wanted))
+    }
+
     /// The run as it was at `heads`.
     pub fn state_at(&mut self, heads: &[ChangeHash]) -> Result<RunState, OpError> {
         Ok(self.run_doc()?.state_at(heads)?)

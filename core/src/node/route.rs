@@ -7,6 +7,7 @@ use automerge::sync::Message;
 use crate::digest::DigestMessage;
 use crate::hub::{PeerKind, Presence};
 use crate::id::DocumentId;
+use crate::reach::ReachMessage;
 use crate::sync::{PeerId, WireMessage, decode_message};
 
 /// One frame's request.
@@ -29,6 +30,8 @@ pub enum Routed {
     },
     /// A mesh peer's digest frame: which runs it holds, to reconcile with ours.
     Digest(DigestMessage),
+    /// A mesh peer's claims of which regions' stores hold which runs' changes.
+    Reach(ReachMessage),
     /// The peer left, or reported an error (`Some`): the session ends.
     End(Option<String>),
     /// Nothing to do (other peers' gossip a relay does not need).
@@ -111,6 +114,14 @@ pub fn route(message: WireMessage, peer: &PeerId, kind: PeerKind) -> Result<Rout
         WireMessage::Digest { .. } => {
             return Err(RouteError::Protocol(
                 "`runmesh-digest` is for relays only".into(),
+            ));
+        }
+        WireMessage::Reach { data, .. } if mesh => Routed::Reach(
+            ReachMessage::decode(&data).map_err(|e| RouteError::Protocol(e.to_string()))?,
+        ),
+        WireMessage::Reach { .. } => {
+            return Err(RouteError::Protocol(
+                "`runmesh-reach` is for relays only".into(),
             ));
         }
         // Not needed by a relay: it answers requests itself, and does not gossip heads.

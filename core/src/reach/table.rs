@@ -138,6 +138,24 @@ impl ReachTable {
             .collect()
     }
 
+    /// Per region, the heads each of its claims for `run` names (a change is stored
+    /// there if one of them covers it).
+    pub fn claimed(&self, run: &DocumentId) -> Vec<(String, Vec<Vec<ChangeHash>>)> {
+        self.regions
+            .iter()
+            .map(|(name, region)| {
+                let heads = region
+                    .reporters
+                    .values()
+                    .filter_map(|reporter| reporter.runs.get(run))
+                    .map(|reported| reported.heads.clone())
+                    .collect::<Vec<_>>();
+                (name.clone(), heads)
+            })
+            .filter(|(_, heads)| !heads.is_empty())
+            .collect()
+    }
+
     /// The regions known to have stored anything (this relay's own among them once it
     /// stored something).
     pub fn known_regions(&self) -> impl Iterator<Item = &str> {

@@ -137,6 +137,18 @@ pub enum WireMessage {
         #[serde(with = "serde_bytes")]
         data: Vec<u8>,
     },
+    /// Relay to relay only: which regions' stores hold which runs' changes
+    /// ([`crate::reach`]), a [`crate::reach::ReachMessage`] in CBOR.
+    #[serde(rename = "runmesh-reach", rename_all = "camelCase")]
+    Reach {
+        /// Sender.
+        sender_id: PeerId,
+        /// Receiver.
+        target_id: PeerId,
+        /// A [`crate::reach::ReachMessage`], encoded.
+        #[serde(with = "serde_bytes")]
+        data: Vec<u8>,
+    },
     /// Remote-heads gossip: accepted and ignored (the relay does not gossip heads).
     #[serde(rename = "remote-subscription-change")]
     RemoteSubscriptionChange {},
@@ -245,6 +257,7 @@ impl WireMessage {
             Self::Ephemeral { .. } => "ephemeral",
             Self::Error { .. } => "error",
             Self::Digest { .. } => "runmesh-digest",
+            Self::Reach { .. } => "runmesh-reach",
             Self::RemoteSubscriptionChange {} => "remote-subscription-change",
             Self::RemoteHeadsChanged {} => "remote-heads-changed",
         }
@@ -304,6 +317,11 @@ mod tests {
                 sender_id: peer("a"),
                 target_id: peer("b"),
                 data: vec![0xa0],
+            },
+            WireMessage::Reach {
+                sender_id: peer("a"),
+                target_id: peer("b"),
+                data: vec![0xa1],
             },
         ];
         for m in messages {

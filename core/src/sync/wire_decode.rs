@@ -186,6 +186,11 @@ impl Fields {
                 target_id: take!(target_id, "targetId"),
                 data: take!(data, "data"),
             },
+            "runmesh-reach" => WireMessage::Reach {
+                sender_id: take!(sender_id, "senderId"),
+                target_id: take!(target_id, "targetId"),
+                data: take!(data, "data"),
+            },
             "remote-subscription-change" => WireMessage::RemoteSubscriptionChange {},
             "remote-heads-changed" => WireMessage::RemoteHeadsChanged {},
             other => return Err(format!("unknown message type {other:?}")),

@@ -5,6 +5,7 @@ mod app;
 mod bodies;
 mod body;
 mod caller;
+mod durability;
 mod error;
 mod feed;
 mod heads;
@@ -58,6 +59,10 @@ pub fn router(state: AppState, web_dist: Option<&std::path::Path>) -> Router {
         .route("/api/crdt/runs/{run_id}/diff", get(reads::get_diff))
         .route("/api/crdt/runs/{run_id}/events", get(feed::get_events))
         .route("/api/crdt/runs/{run_id}/heads", get(reads::get_heads))
+        .route(
+            "/api/crdt/runs/{run_id}/durability",
+            get(durability::get_durability),
+        )
         .route("/api/crdt/runs/{run_id}/sync", post(writes::post_sync))
         .route("/api/crdt/runs/{run_id}/undo", post(past::undo))
         .route("/api/crdt/runs/{run_id}/fork", post(past::fork))

@@ -107,6 +107,7 @@ impl Mesh {
         else {
             return false;
         };
+        self.docs.env().reach.link_up(link.clone());
         match replaced {
             Some(old) => {
                 tracing::info!(peer = %link.peer(), "CRDT mesh: replacing a duplicate link");
@@ -127,6 +128,7 @@ impl Mesh {
         if reconciler.link_down(link.peer(), link.link.session, |links| self.publish(links)) {
             self.metrics.mesh_peers(-1);
             self.divergence.forget(link.peer());
+            self.docs.env().reach.link_down(link.peer());
         }
     }
 

@@ -33,6 +33,11 @@ pub enum Read {
         usize,
         oneshot::Sender<Result<Followed, OpError>>,
     ),
+    /// Which regions' stores hold these changes (none: the heads stored here).
+    Durability(
+        Option<Vec<ChangeHash>>,
+        oneshot::Sender<Result<Durability, OpError>>,
+    ),
     /// A receiver of the run's stored heads, told each time they change.
     Watch(oneshot::Sender<watch::Receiver<Vec<ChangeHash>>>),
     /// What changed from the first heads to the second (none: now).
@@ -68,6 +73,7 @@ impl Read {
             Read::Since(_, _, r) => r.is_closed(),
             Read::Watch(r) => r.is_closed(),
             Read::Diff(_, _, r) => r.is_closed(),
+            Read::Durability(_, r) => r.is_closed(),
             Read::Heads(r) => r.is_closed(),
             Read::Fork { reply, .. } => reply.is_closed(),
         }
@@ -132,4 +138,13 @@ pub enum DocCmd {
         /// The events' numbers in the store.
         events: Vec<i64>,
     },
+}
+
+/// Which regions' stores hold some of a run's changes, as this relay knows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Durability {
+    /// The changes asked about.
+    pub heads: Vec<ChangeHash>,
+    /// The regions whose stores hold every one of them, sorted.
+    pub regions: Vec<String>,
 }

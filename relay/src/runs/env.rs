@@ -29,6 +29,8 @@ pub struct TaskEnv {
     pub divergence: Divergence,
     /// The fingerprints of stored runs, which tasks keep current.
     pub reconciler: Reconciler,
+    /// Which regions' stores hold which runs' changes.
+    pub reach: crate::runs::Reach,
     /// Snapshots kept per run.
     pub snapshot_retain: u32,
     /// How long an idle run stays in memory (`--idle-unload-secs`, and

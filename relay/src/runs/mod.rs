@@ -11,6 +11,8 @@
 //!   stored runs, kept current by the tasks, and every mesh link's catch-up), shared;
 //!   `reconcile.rs`: a link's digest frames answered, the runs found to differ offered a
 //!   few at a time by the link's worker.
+//! - [`Reach`] (`reach.rs`): core's `ReachTable` (which regions' stores hold which
+//!   runs' changes), fed by the tasks and the mesh links, and each link's sender of it.
 //! - `residents.rs`: runs in memory only for other relays leave it once together they
 //!   weigh more than `--mesh-catch-up-bytes`.
 
@@ -19,6 +21,7 @@ mod divergence;
 mod env;
 mod fanout;
 mod link;
+mod reach;
 mod reconcile;
 mod reconciler;
 mod registry;
@@ -33,6 +36,7 @@ pub use divergence::Divergence;
 pub use env::{TaskEnv, load_permits};
 pub use fanout::{fan_out, until_listening};
 pub use link::{MeshLinks, PeerLink, epoch_millis};
+pub use reach::Reach;
 pub use reconciler::Reconciler;
 pub use registry::Documents;
 pub use titles::Titles;

@@ -179,6 +179,9 @@ impl Shell {
                     if known {
                         self.env.reconciler.stored(self.id, &heads);
                     }
+                    if !heads.is_empty() {
+                        self.env.reach.stored_here(self.id, heads.clone());
+                    }
                     if self.followers.receiver_count() > 0 {
                         self.followers.send_if_modified(|followed| {
                             let changed = *followed != heads;

@@ -211,6 +211,14 @@ impl Session {
                 self.env.docs.reconcile(&self.link, message).await;
                 Ok(())
             }
+            Routed::Reach(message) => {
+                // Within the same allowance as digest frames.
+                let env = self.env.docs.env();
+                let at = self.admission.digest(env.now());
+                tokio::time::sleep_until(env.instant(at).into()).await;
+                env.reach.heard(self.link.peer(), message.claims);
+                Ok(())
+            }
             Routed::Nothing => Ok(()),
         }
     }

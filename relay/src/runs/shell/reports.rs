@@ -1,12 +1,29 @@
 //! What a run's shell reports outward: the answers to reads (the run, its past, a fork,
-//! the heads its followers watch), and the hub's events as metrics and log lines.
+//! the heads its followers watch, which regions hold it), and the hub's events as metrics and log lines.
 
-use runmesh_core::hub::HubEvent;
+use runmesh_core::ChangeHash;
+use runmesh_core::hub::{HubEvent, OpError};
 
-use crate::runs::command::Read;
+use crate::runs::command::{Durability, Read};
 use crate::runs::shell::Shell;
 
 impl Shell {
+    /// Which regions' stores hold `wanted` (none: the heads stored here), from what the
+    /// relay was told ([`crate::runs::Reach`]) checked against the run's changes.
+    fn durability(&mut self, wanted: Option<Vec<ChangeHash>>) -> Result<Durability, OpError> {
+        let heads = wanted.unwrap_or_else(|| self.shard.stored_heads());
+        let mut regions = Vec::new();
+        for (region, claims) in self.env.reach.claimed(&self.id) {
+            for claimed in claims {
+                if self.shard.hub().holds(&claimed, &heads)? {
+                    regions.push(region);
+                    break;
+                }
+            }
+        }
+        Ok(Durability { heads, regions })
+    }
+
     pub(super) fn read(&mut self, read: Read) {
         if read.abandoned() {
             return; // its requester is gone: no work for nobody (a hundred GETs never read)
@@ -36,6 +53,9 @@ impl Shell {
             Read::Watch(reply) => {
                 self.followers.send_replace(self.shard.stored_heads());
                 let _ = reply.send(self.followers.subscribe());
+            }
+            Read::Durability(wanted, reply) => {
+                let _ = reply.send(self.durability(wanted));
             }
             Read::Diff(from, to, reply) => {
                 let _ = reply.send(self.shard.hub().diff(&from, to.as_deref()));
