@@ -31,8 +31,13 @@ async fn get(relay: &TestRelay, path: &str) -> Option<Value> {
 }
 
 async fn graft(relay: &TestRelay, agent: &str) -> Vec<String> {
+    graft_waiting(relay, agent, "").await.0
+}
+
+/// Grafts with `query` (e.g. `?durable=regions:3`): the heads after it, and the answer.
+async fn graft_waiting(relay: &TestRelay, agent: &str, query: &str) -> (Vec<String>, Value) {
     let (status, body) = post(
-        &relay.http(&format!("/app/runs/{RUN}/graft")),
+        &relay.http(&format!("/app/runs/{RUN}/graft{query}")),
         json!({"after": "step1", "agentName": agent}),
     )
     .await;
@@ -40,7 +45,10 @@ async fn graft(relay: &TestRelay, agent: &str) -> Vec<String> {
     let heads = get(relay, &format!("/api/crdt/runs/{RUN}/heads"))
         .await
         .unwrap();
-    serde_json::from_value(heads["heads"].clone()).unwrap()
+    (
+        serde_json::from_value(heads["heads"].clone()).unwrap(),
+        body,
+    )
 }
 
 /// The regions `relay` says hold `heads`.
@@ -85,6 +93,43 @@ async fn a_change_is_known_stored_in_a_region_only_once_that_region_stored_it() 
         regions(&relays[0], &unknown).await.unwrap(),
         Vec::<String>::new()
     );
+    for relay in relays {
+        relay.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_change_can_be_answered_once_enough_regions_hold_it() {
+    let mut relays = line().await;
+    // The first graft makes the run (and the links settle) before waiting on one.
+    let first = graft(&relays[0], "Warm").await;
+    eventually("the run in all three regions", || async {
+        let held = regions(&relays[0], &first).await?;
+        (held.len() == 3).then_some(())
+    })
+    .await;
+    let (_, answer) = graft_waiting(&relays[0], "Safe", "?durable=regions:3").await;
+    assert_eq!(answer["durability"]["reached"], true, "{answer}");
+    assert_eq!(answer["durability"]["regions"], json!(["a", "b", "c"]));
+    // With C stopped, three regions are not reached in time; the answer says which hold it.
+    relays.pop().unwrap().stop().await;
+    let (_, answer) = graft_waiting(
+        &relays[0],
+        "Waiting",
+        "?durable=regions:3&durableTimeoutMs=500",
+    )
+    .await;
+    assert_eq!(answer["durability"]["reached"], false, "{answer}");
+    assert_eq!(answer["durability"]["regions"], json!(["a", "b"]));
+    assert_eq!(answer["durability"]["wanted"], 3);
+    // A bad wait is refused before anything is changed.
+    let (status, body) = post(
+        &relays[0].http(&format!("/app/runs/{RUN}/graft?durable=everywhere")),
+        json!({"after": "step1", "agentName": "Never"}),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_string().contains("durable"), "{body}");
     for relay in relays {
         relay.stop().await;
     }

@@ -84,3 +84,16 @@ fn a_duplicate_link_kept_on_both_sides_is_caught() {
         },
     );
 }
+
+/// Shards that tell the heads in memory as stored (a region reported to hold a change one
+/// step early, before its write lands) let other relays hear a claim its store does not
+/// back.
+#[test]
+fn a_region_reported_before_its_store_holds_the_change_is_caught() {
+    let what = "claims of stored changes made before the store held them";
+    caught(40, 10, what, &["its store does not hold it"], |world| {
+        for relay in &mut world.relays {
+            relay.tell_heads_early = true;
+        }
+    });
+}

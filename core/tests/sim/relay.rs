@@ -22,6 +22,7 @@ mod catch_up;
 mod digests;
 mod feed;
 mod mesh;
+mod reach;
 mod sessions;
 
 /// A run's shard as the simulated relay holds it: operations answered by number,
@@ -57,6 +58,8 @@ pub enum Out {
         stored: bool,
         error: Option<String>,
     },
+    /// Claims of where runs are stored this relay heard (the world checks them).
+    Claims(Vec<runmesh_core::reach::Claim>),
     /// A rule was broken.
     Violation(String),
 }
@@ -79,6 +82,9 @@ pub struct SimRelay {
     pub acked: Vec<(DocumentId, ChangeHash)>,
     /// A deliberately broken shell: tells the hub a write is stored as soon as it starts.
     pub ack_before_write: bool,
+    /// Deliberately broken shards: they tell the heads in memory as stored, so claims of
+    /// where changes are stored come before the store holds them.
+    pub tell_heads_early: bool,
     /// Print every effect.
     pub log: bool,
     /// A deliberately broken catch-up: loses every n-th run it is given to offer.
@@ -97,6 +103,8 @@ pub struct SimRelay {
     sessions: BTreeMap<u64, Session>,
     /// The mesh links, the digest index of stored runs and each link's catch-up.
     mesh: RelayMesh<Link>,
+    /// Which regions' stores hold which runs' changes, as this relay knows.
+    reach: runmesh_core::reach::ReachTable,
     /// A deliberately broken tie-break: both links of a pair are kept.
     keep_duplicates: bool,
     /// A deliberately broken admission: a session is admitted as if it held every grant.
@@ -136,6 +144,7 @@ impl SimRelay {
             store: Shared::default(),
             acked: Vec::new(),
             ack_before_write: false,
+            tell_heads_early: false,
             log: false,
             skip_offers: None,
             in_step: Vec::new(),
@@ -149,6 +158,11 @@ impl SimRelay {
             },
             sessions: BTreeMap::new(),
             mesh: RelayMesh::new(PeerId::from(format!("relay-{index}-0"))),
+            reach: runmesh_core::reach::ReachTable::new(
+                PeerId::from(format!("relay-{index}-0")),
+                region(index),
+                reach::EPOCH,
+            ),
             keep_duplicates: false,
             ignore_grants: false,
             writes: BTreeMap::new(),
@@ -344,6 +358,7 @@ impl SimRelay {
         self.up = true;
         self.config = config(self.index, self.epoch);
         self.mesh = self.fresh_mesh();
+        self.reach = self.fresh_reach();
         self.reindex();
         self.store.get().check_loads()?;
         self.check_acked()

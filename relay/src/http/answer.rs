@@ -12,6 +12,7 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use runmesh_core::RunId;
 
+use crate::http::durable::Durable;
 use crate::http::error::AppError;
 use crate::http::reads::{StateBody, read};
 use crate::http::state::AppState;
@@ -37,12 +38,15 @@ pub struct Wanted {
     pub want: Return,
     /// Chosen by a `Prefer: return=…` header.
     pub preferred: bool,
+    /// `?durable=regions:<n>`: answer once that many regions hold the change.
+    pub durable: Option<Durable>,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Wanted {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
+        let durable = crate::http::durable::parse(parts.uri.query())?;
         // The query flag is the route's own parameter: a bad value is the client's error.
         // A bad `Prefer` is not: RFC 7240 has a preference the server does not understand
         // ignored.
@@ -55,6 +59,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Wanted {
             return Ok(Self {
                 want,
                 preferred: false,
+                durable,
             });
         }
         let headers = parts.headers.get_all(HeaderName::from_static("prefer"));
@@ -63,10 +68,12 @@ impl<S: Send + Sync> FromRequestParts<S> for Wanted {
             Some(want) => Self {
                 want,
                 preferred: true,
+                durable,
             },
             None => Self {
                 want: Return::Minimal,
                 preferred: false,
+                durable,
             },
         })
     }
@@ -147,6 +154,16 @@ pub async fn answer(
     body: impl serde::Serialize,
 ) -> Response {
     let mut body = serde_json::to_value(body).expect("answers serialize");
+    if let Some(durable) = wanted.durable {
+        let heads = body["heads"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|h| h.as_str()?.parse().ok())
+            .collect();
+        let held = crate::http::durable::wait(app, run, heads, durable).await;
+        body["durability"] = serde_json::to_value(held).expect("serializes");
+    }
     let mut applied = wanted.preferred;
     if wanted.want == Return::Representation {
         // Read after the change was answered: the run as it is now (RFC 7240's "current

@@ -6,6 +6,7 @@ mod bodies;
 mod body;
 mod caller;
 mod durability;
+mod durable;
 mod error;
 mod feed;
 mod heads;

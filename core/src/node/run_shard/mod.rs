@@ -54,6 +54,8 @@ pub struct RunShard<R, W, C> {
     told: Option<(Vec<ChangeHash>, bool)>,
     /// The hub found the relay's memory full since this was last asked.
     memory_full: bool,
+    /// Test-only mutation: tells the heads in memory as stored, before they are.
+    early: bool,
 }
 
 impl<R, W, C: Conn> RunShard<R, W, C> {
@@ -75,8 +77,17 @@ impl<R, W, C: Conn> RunShard<R, W, C> {
             titled: false,
             told: None,
             memory_full: false,
+            early: false,
         };
         (shard, vec![Effect::Load])
+    }
+
+    /// A deliberately broken shard that tells the heads in memory as stored before the
+    /// store holds them, for the simulation to show that it is caught.
+    #[doc(hidden)]
+    pub fn telling_heads_early(mut self) -> Self {
+        self.early = true;
+        self
     }
 
     /// The run's hub, for reads.
@@ -302,7 +313,11 @@ impl<R, W, C: Conn> RunShard<R, W, C> {
             }
         }
         self.settle(&mut out);
-        let heads = self.hub.stored_heads();
+        let heads = if self.early {
+            self.hub.heads()
+        } else {
+            self.hub.stored_heads()
+        };
         if !heads.is_empty()
             && !self.titled
             && let Ok(title) = self.hub.title()

@@ -17,7 +17,10 @@ impl SimRelay {
         if self.shards.contains_key(&doc) {
             return;
         }
-        let (shard, first) = Shard::new(self.config.clone(), doc, now, self.idle);
+        let (mut shard, first) = Shard::new(self.config.clone(), doc, now, self.idle);
+        if self.tell_heads_early {
+            shard = shard.telling_heads_early();
+        }
         self.shards.insert(doc, shard);
         self.perform(now, doc, first, None, out);
         let mesh = Command::Mesh(self.mesh_links());
@@ -107,6 +110,9 @@ impl SimRelay {
                 Effect::StoredHeads { heads, known } => {
                     if known {
                         self.mesh.reconciliation().digests().stored(doc, &heads);
+                    }
+                    if !heads.is_empty() {
+                        self.stored_here(doc, heads, out);
                     }
                 }
                 Effect::Divergence { .. } | Effect::Titled(_) | Effect::Event(_) => {}

@@ -92,6 +92,9 @@ impl SimRelay {
             }
         };
         self.mesh_changed(now, out);
+        // The link is told every claim of where runs are stored.
+        self.reach.link_up(peer.clone());
+        self.send_reach(out);
         // Runs in memory sync on the link at once; the dialler starts reconciling the
         // stored ones.
         if let Some(first) = first_digest {
@@ -108,6 +111,7 @@ impl SimRelay {
         out: &mut Vec<Out>,
     ) {
         if self.mesh.link_down(peer, SessionId(conn)) {
+            self.reach.link_down(peer);
             self.mesh_changed(now, out);
         }
     }

@@ -85,8 +85,7 @@ impl SimRelay {
                 self.feed(now, doc, vec![input], None, out);
             }
             Routed::Digest(message) => self.on_digest(now, conn, &link, &message, out),
-            // The simulated relays do not pass claims of where runs are stored yet.
-            Routed::Reach(_) => {}
+            Routed::Reach(message) => self.heard_claims(&link.peer, message.claims, out),
             Routed::End(Some(message)) => {
                 out.push(Out::Violation(format!(
                     "relay {} was sent an error: {message}",

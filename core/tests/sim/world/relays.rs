@@ -123,6 +123,7 @@ impl World {
                     self.schedule.at(at.max(self.now), wake);
                 }
                 Out::Stored { doc, chunk } => self.notify(r, doc, chunk),
+                Out::Claims(claims) => self.check_claims(r, &claims)?,
                 Out::Answered { op, stored, error } => {
                     let Some((doc, change)) = self.ops.get(&op).copied() else {
                         continue;
@@ -213,5 +214,35 @@ impl World {
             chunk,
         };
         self.schedule.at(at, event);
+    }
+
+    /// A claim relay `r` heard of where a run is stored must be true when heard: the
+    /// region's store holds every head it names (a tier is never reported before it is
+    /// true).
+    fn check_claims(
+        &mut self,
+        r: usize,
+        claims: &[runmesh_core::reach::Claim],
+    ) -> Result<(), String> {
+        for claim in claims {
+            let Some(holder) = self
+                .relays
+                .iter()
+                .position(|relay| crate::relay::region(relay.index) == claim.region)
+            else {
+                return Err(format!(
+                    "relay {r} heard a claim of region {}, which no relay is in",
+                    claim.region
+                ));
+            };
+            let mut store = self.relays[holder].store.get();
+            if let Some(head) = claim.heads.iter().find(|h| !store.holds(claim.run, h)) {
+                return Err(format!(
+                    "relay {r} heard that region {} stored change {head} of {}, and its store does not hold it",
+                    claim.region, claim.run
+                ));
+            }
+        }
+        Ok(())
     }
 }
