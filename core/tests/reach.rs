@@ -74,9 +74,9 @@ fn line() -> Vec<(PeerId, ReachTable)> {
 fn a_relay_learns_what_a_region_it_has_no_link_to_stored() {
     let run = RunId::random().document_id();
     let mut tables = line();
-    tables[0].1.stored_here(run, vec![hash(2)]);
-    tables[1].1.stored_here(run, vec![hash(2)]);
-    tables[2].1.stored_here(run, vec![hash(1)]);
+    tables[0].1.stored_here(0, run, vec![hash(2)]);
+    tables[1].1.stored_here(0, run, vec![hash(2)]);
+    tables[2].1.stored_here(0, run, vec![hash(1)]);
     let crossed = settle(&mut tables, &[(0, 1), (1, 2)]);
     // Each of three claims reaches the two other relays over one link each.
     assert_eq!(crossed, 6, "each claim crosses each link once");
@@ -84,7 +84,7 @@ fn a_relay_learns_what_a_region_it_has_no_link_to_stored() {
     assert_eq!(at_a(hash(1)), vec!["ap", "eu", "us"]);
     assert_eq!(at_a(hash(2)), vec!["eu", "us"], "ap stored only change 1");
     // C stores change 2: A hears of it through B, and only that claim crosses.
-    tables[2].1.stored_here(run, vec![hash(2)]);
+    tables[2].1.stored_here(0, run, vec![hash(2)]);
     assert_eq!(settle(&mut tables, &[(0, 1), (1, 2)]), 2);
     assert_eq!(
         tables[0].1.regions(&run, covers(hash(2))),
@@ -107,7 +107,7 @@ fn a_relay_learns_what_a_region_it_has_no_link_to_stored() {
 fn a_wiped_store_is_no_longer_counted_once_its_new_life_is_heard_of() {
     let run = RunId::random().document_id();
     let mut tables = line();
-    tables[2].1.stored_here(run, vec![hash(3)]);
+    tables[2].1.stored_here(0, run, vec![hash(3)]);
     settle(&mut tables, &[(0, 1), (1, 2)]);
     assert_eq!(tables[0].1.regions(&run, covers(hash(3))), vec!["ap"]);
     // C's data directory is wiped: it restarts as a new relay on a new store, which
@@ -117,7 +117,7 @@ fn a_wiped_store_is_no_longer_counted_once_its_new_life_is_heard_of() {
     tables[2].1.link_up(PeerId::from("b"));
     tables[1].1.link_down(&PeerId::from("c"));
     tables[1].1.link_up(c);
-    tables[2].1.stored_here(run, vec![hash(1)]);
+    tables[2].1.stored_here(0, run, vec![hash(1)]);
     settle(&mut tables, &[(0, 1), (1, 2)]);
     assert!(
         tables[0].1.regions(&run, covers(hash(3))).is_empty(),
@@ -141,7 +141,7 @@ fn a_wiped_store_is_no_longer_counted_once_its_new_life_is_heard_of() {
 fn a_restarted_relay_knows_nothing_until_its_links_tell_it_again() {
     let run = RunId::random().document_id();
     let mut tables = line();
-    tables[2].1.stored_here(run, vec![hash(1)]);
+    tables[2].1.stored_here(0, run, vec![hash(1)]);
     settle(&mut tables, &[(0, 1), (1, 2)]);
     // A restarts (same store, new peer id): it knows of no region, not even its own.
     let a = PeerId::from("a2");
@@ -184,7 +184,7 @@ fn a_link_that_comes_up_is_told_everything_in_bounded_messages() {
         .map(|_| RunId::random().document_id())
         .collect();
     for run in &runs {
-        at_a.stored_here(*run, vec![hash(1)]);
+        at_a.stored_here(0, *run, vec![hash(1)]);
     }
     let b = PeerId::from("b");
     assert!(at_a.due(&b).is_none(), "no link, nothing due");
@@ -229,4 +229,39 @@ fn a_reach_message_is_checked_as_it_is_decoded() {
     assert!(err.to_string().contains("region is 0 bytes"), "{err}");
     let garbage = ReachMessage::decode(b"\xff\x00garbage").unwrap_err();
     assert!(matches!(garbage, ReachError::Malformed(_)), "{garbage}");
+}
+
+#[test]
+fn the_oldest_change_not_known_in_a_region_is_aged_until_that_region_claims_it() {
+    let (run, other) = (RunId::random().document_id(), RunId::random().document_id());
+    let mut at_a = table("a", "eu");
+    at_a.stored_here(500, run, vec![hash(1)]);
+    assert!(
+        at_a.unreplicated(900).is_empty(),
+        "no other region known yet"
+    );
+    at_a.stored_here(1_000, run, vec![hash(1)]);
+    let claim = |run, heads| Claim {
+        region: "us".into(),
+        epoch: epoch(1),
+        reporter: PeerId::from("b"),
+        seq: 1,
+        run,
+        heads,
+    };
+    // "us" is known from a claim of another run: it lacks this one.
+    at_a.heard(&PeerId::from("b"), [claim(other, vec![hash(9)])]);
+    at_a.stored_here(1_500, run, vec![hash(2)]);
+    assert_eq!(
+        at_a.unreplicated(4_000)["us"],
+        3_000,
+        "aged from the first change since a region was known"
+    );
+    // "us" claims the newer heads: nothing stored here is missing there.
+    let newer = Claim {
+        seq: 2,
+        ..claim(run, vec![hash(2)])
+    };
+    at_a.heard(&PeerId::from("b"), [newer]);
+    assert_eq!(at_a.unreplicated(5_000)["us"], 0);
 }

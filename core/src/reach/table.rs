@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use automerge::ChangeHash;
 
+use crate::hub::Millis;
 use crate::id::DocumentId;
 use crate::reach::{Claim, MAX_CLAIMS, ReachMessage, StoreEpoch};
 use crate::sync::PeerId;
@@ -37,6 +38,15 @@ struct Region {
 /// Which claim: its region, reporter and run.
 type Key = (String, PeerId, DocumentId);
 
+/// A run whose stored changes some region is not known to hold yet.
+#[derive(Debug)]
+struct Pending {
+    /// When this relay's store first held a change not known to be everywhere.
+    since: Millis,
+    /// The heads it holds now.
+    heads: Vec<ChangeHash>,
+}
+
 /// What one relay knows of where runs are stored (see the module's documentation).
 #[derive(Debug)]
 pub struct ReachTable {
@@ -50,6 +60,8 @@ pub struct ReachTable {
     unsent: BTreeMap<PeerId, BTreeSet<Key>>,
     /// Counts arrivals, for forgetting the reporter heard from least recently.
     arrivals: u64,
+    /// Runs with changes stored here that some other region is not known to hold.
+    pending: BTreeMap<DocumentId, Pending>,
 }
 
 impl ReachTable {
@@ -64,13 +76,19 @@ impl ReachTable {
             regions: BTreeMap::new(),
             unsent: BTreeMap::new(),
             arrivals: 0,
+            pending: BTreeMap::new(),
         }
     }
 
-    /// This relay's store holds `heads` of `run` (and all before them): a claim of its
-    /// own, for every link.
-    pub fn stored_here(&mut self, run: DocumentId, heads: Vec<ChangeHash>) {
+    /// This relay's store holds `heads` of `run` (and all before them) at `now`: a claim
+    /// of its own, for every link.
+    pub fn stored_here(&mut self, now: Millis, run: DocumentId, heads: Vec<ChangeHash>) {
         self.seq += 1;
+        let pending = self.pending.entry(run).or_insert(Pending {
+            since: now,
+            heads: Vec::new(),
+        });
+        pending.heads.clone_from(&heads);
         let claim = Claim {
             region: self.region.clone(),
             epoch: self.epoch,
@@ -154,6 +172,34 @@ impl ReachTable {
             })
             .filter(|(_, heads)| !heads.is_empty())
             .collect()
+    }
+
+    /// Per other region known, how long the oldest change stored here has not been known
+    /// to be stored there (0 when it holds all): for an operator's alert. A region counts
+    /// from its first claim heard, for the changes stored here after the last look that
+    /// knew no other region (those before are the digest reconciliation's to bring over,
+    /// and its lag is measured apart); one that stopped talking keeps counting.
+    pub fn unreplicated(&mut self, now: Millis) -> BTreeMap<String, Millis> {
+        let others: Vec<&String> = self.regions.keys().filter(|r| **r != self.region).collect();
+        let mut ages: BTreeMap<String, Millis> = others.iter().map(|r| ((*r).clone(), 0)).collect();
+        let regions = &self.regions;
+        self.pending.retain(|run, pending| {
+            let mut everywhere = true;
+            for region in &others {
+                let holds = regions[*region]
+                    .reporters
+                    .values()
+                    .filter_map(|reporter| reporter.runs.get(run))
+                    .any(|reported| pending.heads.iter().all(|h| reported.heads.contains(h)));
+                if !holds {
+                    everywhere = false;
+                    let age = ages.entry((*region).clone()).or_default();
+                    *age = (*age).max(now.saturating_sub(pending.since));
+                }
+            }
+            !everywhere
+        });
+        ages
     }
 
     /// The regions known to have stored anything (this relay's own among them once it

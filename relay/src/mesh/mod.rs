@@ -160,7 +160,9 @@ impl Mesh {
     }
 
     /// Sets the replication lag per peer region: how long the oldest unresolved
-    /// difference with a connected peer there has lasted (0 when in step).
+    /// difference with a connected peer there has lasted (0 when in step); and how long
+    /// the oldest change stored here has not been known to be stored there, linked or not
+    /// (core's `ReachTable::unreplicated`).
     pub fn record_lag(&self) {
         let links: Vec<(PeerId, String)> = self.docs.reconciler().peers(|links| {
             links
@@ -182,6 +184,10 @@ impl Mesh {
         }
         self.metrics
             .catch_up_pending(self.docs.reconciler().pending());
+        let now = self.docs.env().now();
+        for (region, age) in self.docs.env().reach.unreplicated(now) {
+            self.metrics.unreplicated_age(&region, age as f64 / 1000.0);
+        }
     }
 
     /// The counters of bytes to and from mesh peers in `region`.

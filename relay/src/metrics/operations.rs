@@ -83,6 +83,9 @@ pub(crate) struct Operations {
     pub bytes_sent: Family<Peer, Counter>,
     pub bytes_received: Family<Peer, Counter>,
     pub lag_seconds: Family<Peer, Gauge<f64, std::sync::atomic::AtomicU64>>,
+    /// Per peer region, how long the oldest change stored here has not been known to be
+    /// stored there.
+    pub unreplicated_seconds: Family<Peer, Gauge<f64, std::sync::atomic::AtomicU64>>,
     pub peer_up: Family<Dialed, Gauge>,
 }
 
@@ -98,6 +101,7 @@ impl Operations {
             bytes_sent: Family::default(),
             bytes_received: Family::default(),
             lag_seconds: Family::default(),
+            unreplicated_seconds: Family::default(),
             peer_up: Family::default(),
         };
         registry.register(
@@ -144,6 +148,11 @@ impl Operations {
             "runmesh_mesh_replication_lag_seconds",
             "How long the oldest difference with a connected mesh peer has been unresolved",
             ops.lag_seconds.clone(),
+        );
+        registry.register(
+            "runmesh_mesh_unreplicated_age_seconds",
+            "How long the oldest change stored here has not been known to be stored in a peer region",
+            ops.unreplicated_seconds.clone(),
         );
         registry.register(
             "runmesh_mesh_peer_up",
@@ -229,6 +238,15 @@ impl super::Metrics {
     pub fn replication_lag(&self, peer_region: &str, seconds: f64) {
         self.ops
             .lag_seconds
+            .get_or_create(&self.peer(peer_region))
+            .set(seconds);
+    }
+
+    /// How long the oldest change stored here has not been known to be stored in
+    /// `peer_region`.
+    pub fn unreplicated_age(&self, peer_region: &str, seconds: f64) {
+        self.ops
+            .unreplicated_seconds
             .get_or_create(&self.peer(peer_region))
             .set(seconds);
     }

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use runmesh_core::hub::Millis;
 use runmesh_core::node::Overflow;
 use runmesh_core::reach::{Claim, ReachMessage, ReachTable, StoreEpoch};
 use runmesh_core::sync::{PeerId, WireMessage};
@@ -50,10 +51,10 @@ impl Reach {
         self.inner.lock().expect("reach lock is never poisoned")
     }
 
-    /// This relay's store holds `heads` of `run`.
-    pub fn stored_here(&self, run: DocumentId, heads: Vec<ChangeHash>) {
+    /// This relay's store holds `heads` of `run` at `now`.
+    pub fn stored_here(&self, now: Millis, run: DocumentId, heads: Vec<ChangeHash>) {
         let mut shared = self.lock();
-        shared.table.stored_here(run, heads);
+        shared.table.stored_here(now, run, heads);
         shared.wakes.values().for_each(|wake| wake.notify_one());
     }
 
@@ -102,6 +103,12 @@ impl Reach {
     /// The heads each region's claims name for `run`, to check against the run.
     pub fn claimed(&self, run: &DocumentId) -> Vec<(String, Vec<Vec<ChangeHash>>)> {
         self.lock().table.claimed(run)
+    }
+
+    /// Per other region, how long the oldest change stored here has not been known to be
+    /// stored there (see [`ReachTable::unreplicated`]).
+    pub fn unreplicated(&self, now: Millis) -> std::collections::BTreeMap<String, Millis> {
+        self.lock().table.unreplicated(now)
     }
 
     fn due(&self, peer: &PeerId) -> Option<ReachMessage> {

@@ -180,7 +180,9 @@ impl Shell {
                         self.env.reconciler.stored(self.id, &heads);
                     }
                     if !heads.is_empty() {
-                        self.env.reach.stored_here(self.id, heads.clone());
+                        self.env
+                            .reach
+                            .stored_here(self.env.now(), self.id, heads.clone());
                     }
                     if self.followers.receiver_count() > 0 {
                         self.followers.send_if_modified(|followed| {

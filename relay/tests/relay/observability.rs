@@ -61,13 +61,24 @@ async fn every_metric_the_alerts_and_dashboard_use_is_exported() {
         (state["grafts"].as_array().is_some_and(|g| g.len() == 1)).then_some(())
     })
     .await;
-    let text = west.metrics().await;
-    let series = |name: &str| {
-        text.lines()
-            .any(|l| l.starts_with(&format!("{name}{{")) || l.starts_with(&format!("{name} ")))
+    // Some series follow the graft by a moment (what the other region said it stored).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let text = loop {
+        let text = west.metrics().await;
+        let series = |name: &str| {
+            text.lines()
+                .any(|l| l.starts_with(&format!("{name}{{")) || l.starts_with(&format!("{name} ")))
+        };
+        let missing: Vec<&String> = used.iter().filter(|name| !series(name)).collect();
+        if missing.is_empty() {
+            break text;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not exported: {missing:?}\n{text}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     };
-    let missing: Vec<&String> = used.iter().filter(|name| !series(name)).collect();
-    assert!(missing.is_empty(), "not exported: {missing:?}\n{text}");
     assert!(
         text.contains("route=\"/app/runs/{run_id}/graft\""),
         "routes are templates"

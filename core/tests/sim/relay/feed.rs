@@ -112,7 +112,7 @@ impl SimRelay {
                         self.mesh.reconciliation().digests().stored(doc, &heads);
                     }
                     if !heads.is_empty() {
-                        self.stored_here(doc, heads, out);
+                        self.stored_here(now, doc, heads, out);
                     }
                 }
                 Effect::Divergence { .. } | Effect::Titled(_) | Effect::Event(_) => {}

@@ -25,11 +25,12 @@ impl SimRelay {
     /// The store holds `heads` of `doc`: claimed, and told to every link.
     pub(super) fn stored_here(
         &mut self,
+        now: u64,
         doc: DocumentId,
         heads: Vec<ChangeHash>,
         out: &mut Vec<Out>,
     ) {
-        self.reach.stored_here(doc, heads);
+        self.reach.stored_here(now, doc, heads);
         self.send_reach(out);
     }
 
