@@ -92,6 +92,24 @@ pub struct Connection {
 }
 
 impl PeerLink {
+    /// Queues `frame` (relay to relay: digests, claims) within the link's queue
+    /// allowance, waiting for room in its channel: a peer that leaves too much unread is
+    /// cut off (its next link starts afresh). `false` if the frame was not sent (cut off,
+    /// or the link closed).
+    pub async fn send_mesh_frame(&self, frame: Vec<u8>) -> bool {
+        let len = frame.len();
+        if !self.outbox.take(Overflow::CutOff, len) {
+            tracing::warn!(peer = %self.peer(), "mesh peer leaves too many bytes unread; disconnecting it");
+            self.close.cancel();
+            return false;
+        }
+        if self.tx.send(frame).await.is_err() {
+            self.outbox.sent(len);
+            return false;
+        }
+        true
+    }
+
     /// A new connection of `peer`, numbered apart from every other connection.
     pub fn new(
         peer: PeerId,

@@ -9,7 +9,6 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use runmesh_core::hub::Millis;
-use runmesh_core::node::Overflow;
 use runmesh_core::reach::{Claim, ReachMessage, ReachTable, StoreEpoch};
 use runmesh_core::sync::{PeerId, WireMessage};
 use runmesh_core::{ChangeHash, DocumentId};
@@ -132,14 +131,7 @@ async fn send_claims(reach: Reach, link: PeerLink, wake: Arc<Notify>) {
                 data: message.encode(),
             }
             .encode();
-            let len = frame.len();
-            if !link.outbox.take(Overflow::CutOff, len) {
-                tracing::warn!(peer = %link.peer(), "mesh peer leaves too many bytes unread; disconnecting it");
-                link.close.cancel();
-                return;
-            }
-            if link.tx.send(frame).await.is_err() {
-                link.outbox.sent(len);
+            if !link.send_mesh_frame(frame).await {
                 return;
             }
         }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use runmesh_core::DocumentId;
 use runmesh_core::digest::DigestMessage;
-use runmesh_core::node::{Overflow, SETTLE_MS};
+use runmesh_core::node::SETTLE_MS;
 use runmesh_core::sync::WireMessage;
 use tokio::sync::{Notify, oneshot};
 
@@ -83,15 +83,7 @@ impl Documents {
             data: message.encode(),
         }
         .encode();
-        let len = frame.len();
-        if !link.outbox.take(Overflow::CutOff, len) {
-            tracing::warn!(peer = %link.peer(), "mesh peer leaves too many bytes unread; disconnecting it");
-            link.close.cancel();
-            return;
-        }
-        if link.tx.send(frame).await.is_err() {
-            link.outbox.sent(len);
-        }
+        link.send_mesh_frame(frame).await;
     }
 }
 
