@@ -12,7 +12,6 @@ import asyncio
 import json
 import logging
 import random
-import urllib.parse
 from typing import Any, AsyncIterator, Callable, List, Optional, Set, Tuple, Union
 
 from websockets.asyncio.client import ClientConnection
@@ -25,6 +24,7 @@ from ._doc import RunDoc
 from ._outbox import Outbox
 from ._store import StoredRun
 from ._types import ChangeEvent
+from ._url import check_seconds, relay_url
 
 _log = logging.getLogger("runmesh")
 
@@ -61,18 +61,12 @@ class Connection:
         max_delay: float = 10.0,
         open_timeout: float = 10.0,
     ) -> None:
-        if not isinstance(url, str):
-            raise TypeError(f"url must be a str, got {type(url).__name__}")
-        parts = urllib.parse.urlsplit(url)
-        if parts.scheme not in ("ws", "wss") or not parts.netloc:
-            raise ValueError(f"url {url!r} is not a ws:// or wss:// URL")
-        if token is not None:
-            query = urllib.parse.parse_qsl(parts.query) + [("token", token)]
-            parts = parts._replace(query=urllib.parse.urlencode(query))
+        # The token stays out of every message: they show `_shown_url`.
+        self._url, self._shown_url = relay_url(url, token)
+        check_seconds("open_timeout", open_timeout)
         if store is not None and not (callable(getattr(store, "load", None)) and callable(getattr(store, "save", None))):
             raise TypeError("store must have load(run_id) and save(run_id, StoredRun)")
         _core.backoff_delay(1, 0.0, min_delay, max_delay)  # refuses bad delays now, by name
-        self._url = urllib.parse.urlunsplit(parts)
         self._run = run
         self._store = store
         self._region, self._user = region, user
@@ -191,7 +185,7 @@ class Connection:
             raise self._unavailable()
         if self._status == "closed":
             raise RuntimeError("connection closed")
-        await self._wait(self._synced_waiters, timeout, f"not synced with {self._url}")
+        await self._wait(self._synced_waiters, timeout, f"not synced with {self._shown_url}")
 
     async def stored(self, timeout: float = 10.0) -> None:
         """Returns once the store holds every change this replica has."""
