@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import resource
 import time
 import urllib.request
 from typing import Callable, Iterator, List
@@ -20,6 +21,20 @@ def relay() -> Iterator[Relay]:
         yield r
     finally:
         r.stop()
+
+
+@pytest.fixture
+def memory_cap() -> Iterator[None]:
+    """Caps this process's address space at 2 GB more than it holds now, for a test that
+    could otherwise exhaust memory: it fails with MemoryError instead."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    with open("/proc/self/statm") as f:
+        held = int(f.read().split()[0]) * resource.getpagesize()
+    resource.setrlimit(resource.RLIMIT_AS, (held + 2_000_000_000, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
 async def until(check: Callable[[], bool], what: str, timeout: float = 10.0) -> None:

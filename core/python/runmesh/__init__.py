@@ -18,7 +18,8 @@ package run), with an asyncio client that keeps a run in sync with a relay::
     asyncio.run(main())
 """
 
-from ._connection import Connection, RunUnavailable, connect
+from ._connect import connect
+from ._connection import Connection, RunUnavailable
 from ._core import MAX_FRAME_BYTES, MAX_PRESENCE_BYTES, RunError
 from ._doc import RunDoc
 from ._store import DirectoryStore, StoredRun

@@ -9,11 +9,9 @@ the core's backoff, and the events an application listens to.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import json
 import logging
 import random
-import urllib.parse
 from typing import Any, AsyncIterator, Callable, List, Optional, Set, Tuple, Union
 
 from websockets.asyncio.client import ClientConnection
@@ -21,9 +19,12 @@ from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import WebSocketException
 
 from . import _core
+from ._callbacks import call, guarded, offer, subscribe
 from ._doc import RunDoc
+from ._outbox import Outbox
 from ._store import StoredRun
 from ._types import ChangeEvent
+from ._url import check_seconds, relay_url
 
 _log = logging.getLogger("runmesh")
 
@@ -60,18 +61,12 @@ class Connection:
         max_delay: float = 10.0,
         open_timeout: float = 10.0,
     ) -> None:
-        if not isinstance(url, str):
-            raise TypeError(f"url must be a str, got {type(url).__name__}")
-        parts = urllib.parse.urlsplit(url)
-        if parts.scheme not in ("ws", "wss") or not parts.netloc:
-            raise ValueError(f"url {url!r} is not a ws:// or wss:// URL")
-        if token is not None:
-            query = urllib.parse.parse_qsl(parts.query) + [("token", token)]
-            parts = parts._replace(query=urllib.parse.urlencode(query))
+        # The token stays out of every message: they show `_shown_url`.
+        self._url, self._shown_url = relay_url(url, token)
+        check_seconds("open_timeout", open_timeout)
         if store is not None and not (callable(getattr(store, "load", None)) and callable(getattr(store, "save", None))):
             raise TypeError("store must have load(run_id) and save(run_id, StoredRun)")
         _core.backoff_delay(1, 0.0, min_delay, max_delay)  # refuses bad delays now, by name
-        self._url = urllib.parse.urlunsplit(parts)
         self._run = run
         self._store = store
         self._region, self._user = region, user
@@ -83,7 +78,8 @@ class Connection:
         self._started = False
         self._dialer: Optional[asyncio.Task[None]] = None
         self._ws: Optional[ClientConnection] = None
-        self._outbox: Optional[asyncio.Queue[bytes]] = None
+        self._outbox: Optional[Outbox] = None
+        self._session_synced = False
         self._writer: Optional[asyncio.Task[None]] = None
         self._retry: Optional[asyncio.TimerHandle] = None
         self._error: Optional[BaseException] = None
@@ -109,14 +105,19 @@ class Connection:
         else:
             record = None
             if not isinstance(self._run, RunDoc):
-                record = await _call(self._store.load, self.doc.run_id)
+                record = await call(self._store.load, self.doc.run_id)
                 if record is not None and not isinstance(record, StoredRun):
                     raise TypeError(f"store.load({self.doc.run_id!r}) must return a StoredRun or None")
+            try:
                 if record is not None:
                     self.doc = RunDoc.load(record.data, run_id=self.doc.run_id, region=self._region, user=self._user)
                     raw = self.doc._raw
-            acknowledged = record.acknowledged if record is not None else []
-            self._client = _core.RawClient.with_store(raw, record is not None, acknowledged)
+                acknowledged = record.acknowledged if record is not None else []
+                self._client = _core.RawClient.with_store(raw, record is not None, acknowledged)
+            except _core.RunError as e:
+                # Name the file (or store) so the person who has to fix it can find it.
+                source = (record.origin if record is not None else "") or repr(self._store)
+                raise _core.RunError(f"{source}: the stored copy of run {self.doc.run_id} is refused: {e}") from None
         self._unsubscribe = self.doc.on_change(self._on_doc_change)
         if self._store is not None:
             self._perform(self._client.retry_store(raw))
@@ -141,7 +142,7 @@ class Connection:
         self._settle(self._synced_waiters, RuntimeError("connection closed"))
         self._settle(self._stored_waiters, RuntimeError("connection closed"))
         for queue in self._change_queues:
-            _offer(queue, None)
+            offer(queue, None)
 
     async def __aenter__(self) -> Connection:
         return await self.start()
@@ -184,7 +185,7 @@ class Connection:
             raise self._unavailable()
         if self._status == "closed":
             raise RuntimeError("connection closed")
-        await self._wait(self._synced_waiters, timeout, f"not synced with {self._url}")
+        await self._wait(self._synced_waiters, timeout, f"not synced with {self._shown_url}")
 
     async def stored(self, timeout: float = 10.0) -> None:
         """Returns once the store holds every change this replica has."""
@@ -196,20 +197,20 @@ class Connection:
 
     def on_status(self, listener: Callable[[Status], None]) -> Callable[[], None]:
         """Calls ``listener(status)`` on every change of status; returns an unsubscribe."""
-        return _subscribe(self._status_listeners, listener)
+        return subscribe(self._status_listeners, listener)
 
     def on_presence(self, listener: Callable[[str, Any], None]) -> Callable[[], None]:
         """Calls ``listener(peer_id, value)`` for presence from other peers on the run."""
-        return _subscribe(self._presence_listeners, listener)
+        return subscribe(self._presence_listeners, listener)
 
     def send_presence(self, value: Any) -> bool:
         """Sends any JSON value to the run's other peers, not stored; False while not
-        connected. Raises ``RunError`` over the relay's limit (64 KiB as CBOR)."""
+        connected, or while the relay is not taking frames (a backlog of 1 MiB). Raises
+        ``RunError`` over the relay's limit (64 KiB as CBOR)."""
         frame = self._started_client().ephemeral_json(json.dumps(value))
         if frame is None or self._outbox is None:
             return False
-        self._outbox.put_nowait(frame)
-        return True
+        return self._outbox.offer(frame)
 
     async def changes(self) -> AsyncIterator[ChangeEvent]:
         """Every change to the run from now on, made here or received, until the
@@ -217,7 +218,7 @@ class Connection:
         next has them all)."""
         queue: asyncio.Queue[Optional[ChangeEvent]] = asyncio.Queue(MAX_QUEUED_CHANGES)
         self._change_queues.add(queue)
-        unsubscribe = self.doc.on_change(lambda event: _offer(queue, event))
+        unsubscribe = self.doc.on_change(lambda event: offer(queue, event))
         try:
             while not self._closed:
                 event = await queue.get()
@@ -234,6 +235,7 @@ class Connection:
         failures = 0
         while not self._closed:
             self._set_status("connecting")
+            self._session_synced = False
             try:
                 async with ws_connect(
                     self._url,
@@ -241,7 +243,6 @@ class Connection:
                     compression=None,
                     open_timeout=self._open_timeout,
                 ) as ws:
-                    failures = 0
                     await self._session(ws)
             except (OSError, WebSocketException, asyncio.TimeoutError) as e:
                 self._error = e
@@ -250,13 +251,15 @@ class Connection:
                 return
             if self._status != "unavailable":
                 self._set_status("offline")
-            failures += 1
+            # Only a session that reached "synced" resets the delays: a relay that takes
+            # the socket and then garbles every session was redialled every 0.25 s.
+            failures = 1 if self._session_synced else failures + 1
             await asyncio.sleep(_core.backoff_delay(failures, random.random(), self._min_delay, self._max_delay))
 
     async def _session(self, ws: ClientConnection) -> None:
-        outbox: asyncio.Queue[bytes] = asyncio.Queue()
+        outbox = Outbox()
         self._ws, self._outbox = ws, outbox
-        sender = asyncio.ensure_future(_send_all(ws, outbox))
+        sender = asyncio.ensure_future(outbox.send_all(ws))
         try:
             self._perform(self._started_client().open(self.doc._raw))
             async for message in ws:
@@ -282,7 +285,7 @@ class Connection:
         for kind, value in effects:
             if kind == "send":
                 if self._outbox is not None:
-                    self._outbox.put_nowait(value)
+                    self._outbox.put(value)
             elif kind == "storeDue":
                 self._write()
             elif kind == "changed":
@@ -295,7 +298,7 @@ class Connection:
                 peer, value_json = value
                 presence = json.loads(value_json)
                 for listener in list(self._presence_listeners):
-                    _guarded(listener, peer, presence)
+                    guarded(listener, peer, presence)
             elif kind == "drop":
                 self._error = RuntimeError(value)
                 if self._ws is not None:
@@ -319,7 +322,7 @@ class Connection:
 
     async def _save(self, write_id: int, data: bytes, acknowledged: List[str]) -> None:
         try:
-            await _call(self._store.save, self.doc.run_id, StoredRun(data, acknowledged))
+            await call(self._store.save, self.doc.run_id, StoredRun(data, acknowledged))
         except Exception as e:
             effects = self._started_client().store_failed(self.doc._raw, write_id, str(e) or repr(e))
         else:
@@ -340,6 +343,7 @@ class Connection:
             return
         self._set_status("synced" if synced else "syncing")
         if synced:
+            self._session_synced = True
             self._settle(self._synced_waiters, None)
 
     # -- small parts ------------------------------------------------------------------
@@ -354,7 +358,7 @@ class Connection:
             return
         self._status = status
         for listener in list(self._status_listeners):
-            _guarded(listener, status)
+            guarded(listener, status)
 
     def _unavailable(self) -> RunUnavailable:
         return RunUnavailable(f"run {self.doc.run_id} is not on the relay (nor on any relay it knows)")
@@ -382,77 +386,3 @@ class Connection:
                 else:
                     waiter.set_exception(error)
         waiters.clear()
-
-
-def connect(
-    url: str,
-    run: Union[str, RunDoc],
-    *,
-    token: Optional[str] = None,
-    store: Any = None,
-    region: str = "local",
-    user: str = "anonymous",
-    min_delay: float = 0.25,
-    max_delay: float = 10.0,
-    open_timeout: float = 10.0,
-) -> Connection:
-    """Syncs a run with a relay (``ws://host:port/ws``).
-
-    Given a run id, starts from the ``store``'s copy (or an empty replica) and fetches
-    the run; given a :class:`RunDoc`, syncs that one. With a ``store``, every change, made
-    here or received, is saved there before anything goes to the relay: a process that
-    dies and connects again on the same store loses nothing it made. Redials with
-    backoff (``min_delay`` doubling to ``max_delay`` seconds, with jitter).
-    """
-    return Connection(
-        url,
-        run,
-        token=token,
-        store=store,
-        region=region,
-        user=user,
-        min_delay=min_delay,
-        max_delay=max_delay,
-        open_timeout=open_timeout,
-    )
-
-
-async def _send_all(ws: ClientConnection, outbox: asyncio.Queue[bytes]) -> None:
-    try:
-        while True:
-            await ws.send(await outbox.get())
-    except WebSocketException:
-        pass  # the receiving side sees the close and ends the session
-
-
-async def _call(method: Callable[..., Any], *args: Any) -> Any:
-    if inspect.iscoroutinefunction(method):
-        return await method(*args)
-    return await asyncio.to_thread(method, *args)
-
-
-def _offer(queue: asyncio.Queue[Optional[ChangeEvent]], event: Optional[ChangeEvent]) -> None:
-    if event is None:
-        while queue.full():
-            queue.get_nowait()  # the end must get through
-    if not queue.full():
-        queue.put_nowait(event)
-
-
-def _subscribe(listeners: List[Any], listener: Any) -> Callable[[], None]:
-    if not callable(listener):
-        raise TypeError("a listener must be a function")
-    listeners.append(listener)
-
-    def unsubscribe() -> None:
-        if listener in listeners:
-            listeners.remove(listener)
-
-    return unsubscribe
-
-
-def _guarded(listener: Callable[..., None], *args: Any) -> None:
-    try:
-        listener(*args)
-    except Exception:
-        _log.exception("a runmesh listener raised")

@@ -105,7 +105,11 @@ class RunDoc:
         return self._edited(self._raw.restore(node))
 
     def set_flag(self, key: str, value: FlagValue) -> None:
-        """Sets a flag to a JSON scalar (None, bool, number or str)."""
+        """Sets a flag to a JSON scalar (None, bool, number or str); an int must fit in
+        64 bits (signed)."""
+        if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**63:
+            # Past 64 bits the core stored the int as a float, silently rounded.
+            raise _core.RunError(f"flag {key!r}: {value} is outside the 64-bit integer range")
         try:
             value_json = json.dumps(value, allow_nan=False)
         except (TypeError, ValueError) as e:
@@ -155,12 +159,14 @@ class RunDoc:
     def merge_from(self, other: RunDoc) -> bool:
         """Takes every change of a fork of this run (or of the run this one was forked
         from); True if anything came in."""
-        return self._received(self._raw.merge_from(_raw_of("merge_from", other)))
+        raw = _raw_of("merge_from", other)
+        return False if raw is self._raw else self._received(self._raw.merge_from(raw))
 
     def merge(self, other: RunDoc) -> bool:
         """Takes every change ``other`` (a replica of the same run) has; True if the run
         changed."""
-        return self._received(self._raw.merge(_raw_of("merge", other)))
+        raw = _raw_of("merge", other)  # itself: nothing can come in
+        return False if raw is self._raw else self._received(self._raw.merge(raw))
 
     def save(self) -> bytes:
         """The whole document, compacted."""

@@ -32,18 +32,25 @@ impl RawRunDoc {
         Ok(Self { inner })
     }
 
-    /// Opens a run from bytes. `run_id` may be empty when the bytes name their run.
+    /// Opens a run from bytes. `run_id` may be empty when the bytes name their run; when
+    /// given, bytes that name another run are refused: loaded under `run_id` they would
+    /// be synced into it, joining two unrelated histories.
     #[staticmethod]
     fn load(bytes: &[u8], run_id: &str, region: &str, user: &str) -> PyResult<Self> {
         let identity = Identity::random(region, user).map_err(refused)?;
-        let inner = if run_id.is_empty() {
-            RunDoc::open(identity, bytes)
-        } else {
-            RunDoc::load(parse_run_id(run_id)?, identity, bytes)
-        };
-        Ok(Self {
-            inner: inner.map_err(refused)?,
-        })
+        if run_id.is_empty() {
+            let inner = RunDoc::open(identity, bytes).map_err(refused)?;
+            return Ok(Self { inner });
+        }
+        let run_id = parse_run_id(run_id)?;
+        let inner = RunDoc::load(run_id, identity, bytes).map_err(refused)?;
+        match inner.stored_run_id() {
+            Some(named) if named != run_id => Err(refused(format!(
+                "the bytes ({} bytes) are run {named}, not run {run_id}",
+                bytes.len()
+            ))),
+            _ => Ok(Self { inner }),
+        }
     }
 
     /// A replica of a run that holds nothing yet (to be filled by sync or merge).
