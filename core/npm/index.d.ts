@@ -168,7 +168,10 @@ export interface ChangeEvent {
 export declare class RunDoc {
   private constructor();
   static create(options?: CreateOptions): RunDoc;
-  /** Opens a full save, incremental chunks, or both concatenated. Throws on corrupt bytes. */
+  /**
+   * Opens a full save, incremental chunks, or both concatenated. Throws on corrupt bytes,
+   * and on bytes that name another run than `options.runId`.
+   */
   static load(bytes: Uint8Array | ArrayBuffer, options?: LoadOptions): RunDoc;
   /** A replica that holds nothing yet, to be filled by `merge`, `applyChanges` or `connect`. */
   static empty(runId: string, options?: ReplicaOptions): RunDoc;

@@ -111,6 +111,17 @@ pub enum RunError {
         /// What Automerge found wrong.
         source: Box<automerge::AutomergeError>,
     },
+    /// The bytes name another run than the one they were opened as: loaded under the
+    /// wrong id they would be synced into it, joining two unrelated histories.
+    #[error("the bytes ({len} bytes) are run {named}, not run {wanted}")]
+    OtherRun {
+        /// How many bytes were given.
+        len: usize,
+        /// The run the bytes name.
+        named: crate::RunId,
+        /// The run they were opened as.
+        wanted: crate::RunId,
+    },
     /// The bytes declared more than they hold or more than a stated ceiling, and were
     /// refused before Automerge parsed them (see `bounds`).
     #[error("refused document bytes ({len} bytes): {source}")]

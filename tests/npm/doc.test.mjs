@@ -77,6 +77,12 @@ test('bad input arrives as an Error that names what was wrong, and nothing is wr
   const bare = RunDoc.empty(doc.runId);
   assert.throws(() => RunDoc.load(bare.save()), /pass the run id/);
   assert.equal(RunDoc.load(bare.save(), { runId: doc.runId }).runId, doc.runId);
+  const other = RunDoc.create();
+  assert.throws(
+    () => RunDoc.load(doc.save(), { runId: other.runId }),
+    new RegExp(`are run ${doc.runId}, not run ${other.runId}`),
+    'bytes of one run are not opened as another',
+  );
   assert.throws(() => doc.merge(RunDoc.create()), /cannot merge run/);
 });
 

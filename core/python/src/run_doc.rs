@@ -43,14 +43,8 @@ impl RawRunDoc {
             return Ok(Self { inner });
         }
         let run_id = parse_run_id(run_id)?;
-        let inner = RunDoc::load(run_id, identity, bytes).map_err(refused)?;
-        match inner.stored_run_id() {
-            Some(named) if named != run_id => Err(refused(format!(
-                "the bytes ({} bytes) are run {named}, not run {run_id}",
-                bytes.len()
-            ))),
-            _ => Ok(Self { inner }),
-        }
+        let inner = RunDoc::load_as(run_id, identity, bytes).map_err(refused)?;
+        Ok(Self { inner })
     }
 
     /// A replica of a run that holds nothing yet (to be filled by sync or merge).

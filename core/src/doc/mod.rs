@@ -124,6 +124,21 @@ impl RunDoc {
         Self::from_doc(run_id, identity, doc)
     }
 
+    /// Opens the run `run_id` from bytes as a user's copy of it ([`RunDoc::load`]), and
+    /// refuses bytes that name another run ([`RunError::OtherRun`]); bytes that name no
+    /// run load.
+    pub fn load_as(run_id: RunId, identity: Identity, bytes: &[u8]) -> Result<Self, RunError> {
+        let run = Self::load(run_id, identity, bytes)?;
+        match run.stored_run_id() {
+            Some(named) if named != run_id => Err(RunError::OtherRun {
+                len: bytes.len(),
+                named,
+                wanted: run_id,
+            }),
+            _ => Ok(run),
+        }
+    }
+
     /// Opens a run from bytes that name it (every run made by [`RunDoc::create`] does);
     /// [`RunError::UnknownRunId`] if they do not.
     pub fn open(identity: Identity, bytes: &[u8]) -> Result<Self, RunError> {

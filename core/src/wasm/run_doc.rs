@@ -30,7 +30,8 @@ impl WasmRunDoc {
         Ok(Self { inner })
     }
 
-    /// Opens a run from bytes. `run_id` may be empty when the bytes name their run.
+    /// Opens a run from bytes. `run_id` may be empty when the bytes name their run; when
+    /// given, bytes that name another run are refused.
     pub fn load(
         bytes: &[u8],
         run_id: &str,
@@ -41,7 +42,7 @@ impl WasmRunDoc {
         let inner = if run_id.is_empty() {
             RunDoc::open(identity, bytes)?
         } else {
-            RunDoc::load(run_id.parse()?, identity, bytes)?
+            RunDoc::load_as(run_id.parse()?, identity, bytes)?
         };
         Ok(Self { inner })
     }
