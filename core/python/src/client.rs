@@ -133,25 +133,8 @@ impl RawClient {
         py: Python<'py>,
         json: &str,
     ) -> PyResult<Option<Bound<'py, PyBytes>>> {
-        let value: serde_json::Value = serde_json::from_str(json)
-            .map_err(|e| refused(format!("presence is not JSON: {e}")))?;
-        let mut cbor = Vec::new();
-        ciborium::into_writer(&value, &mut cbor).expect("JSON values encode as CBOR");
-        let max = runmesh_core::node::MAX_PRESENCE_BYTES;
-        if cbor.len() > max {
-            return Err(refused(format!(
-                "presence of {} bytes (as CBOR) is over the relay's limit of {max} bytes",
-                cbor.len()
-            )));
-        }
-        Ok(self
-            .inner
-            .ephemeral(cbor)
-            .into_iter()
-            .find_map(|e| match e {
-                ClientEffect::Send(frame) => Some(PyBytes::new(py, &frame)),
-                _ => None,
-            }))
+        let frame = self.inner.ephemeral_json(json).map_err(refused)?;
+        Ok(frame.map(|frame| PyBytes::new(py, &frame)))
     }
 
     /// `(joined, stored, unacknowledged, synced)`.

@@ -189,6 +189,28 @@ impl ClientRun {
         })
     }
 
+    /// An ephemeral frame (presence) carrying `json`, any JSON value, as CBOR (what the
+    /// web app, the npm and the Python packages send); `None` while not joined. Refused,
+    /// naming why, when it is not JSON or over the relay's limit
+    /// ([`crate::node::MAX_PRESENCE_BYTES`] as CBOR).
+    pub fn ephemeral_json(&mut self, json: &str) -> Result<Option<Vec<u8>>, String> {
+        let value: serde_json::Value =
+            serde_json::from_str(json).map_err(|e| format!("presence is not JSON: {e}"))?;
+        let mut cbor = Vec::new();
+        ciborium::into_writer(&value, &mut cbor).expect("JSON values encode as CBOR");
+        let max = crate::node::MAX_PRESENCE_BYTES;
+        if cbor.len() > max {
+            return Err(format!(
+                "presence of {} bytes (as CBOR) is over the relay's limit of {max} bytes",
+                cbor.len()
+            ));
+        }
+        Ok(self.ephemeral(cbor).into_iter().find_map(|e| match e {
+            ClientEffect::Send(frame) => Some(frame),
+            _ => None,
+        }))
+    }
+
     /// An ephemeral frame (presence) carrying `data`; nothing while not joined. It holds
     /// no change, so it does not wait for the store.
     pub fn ephemeral(&mut self, data: Vec<u8>) -> Vec<ClientEffect> {

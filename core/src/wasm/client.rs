@@ -119,25 +119,9 @@ impl WasmClient {
     /// joined.
     #[wasm_bindgen(js_name = ephemeralJson)]
     pub fn ephemeral_json(&mut self, json: &str) -> Result<Option<Vec<u8>>, JsError> {
-        let value: serde_json::Value = serde_json::from_str(json)
-            .map_err(|e| JsError::new(&format!("ephemeral data is not JSON: {e}")))?;
-        let mut cbor = Vec::new();
-        ciborium::into_writer(&value, &mut cbor).expect("JSON values encode as CBOR");
-        let max = crate::node::MAX_PRESENCE_BYTES;
-        if cbor.len() > max {
-            return Err(JsError::new(&format!(
-                "presence of {} bytes (as CBOR) is over the relay's limit of {max} bytes",
-                cbor.len()
-            )));
-        }
-        Ok(self
-            .inner
-            .ephemeral(cbor)
-            .into_iter()
-            .find_map(|e| match e {
-                ClientEffect::Send(frame) => Some(frame),
-                _ => None,
-            }))
+        self.inner
+            .ephemeral_json(json)
+            .map_err(|why| JsError::new(&why))
     }
 
     /// `{joined, stored, unacknowledged, synced}`.
