@@ -118,9 +118,9 @@ pub enum RunError {
         /// How many bytes were given.
         len: usize,
         /// The run the bytes name.
-        named: crate::RunId,
+        named: crate::id::RunId,
         /// The run they were opened as.
-        wanted: crate::RunId,
+        wanted: crate::id::RunId,
     },
     /// The bytes declared more than they hold or more than a stated ceiling, and were
     /// refused before Automerge parsed them (see `bounds`).

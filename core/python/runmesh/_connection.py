@@ -1,7 +1,7 @@
 """``Connection``: keeps a :class:`RunDoc` in sync with a relay over a WebSocket.
 
 The rules (automerge-repo's protocol, *stored before sent*, what counts as synced) are
-the core's client machine (``_core.RawClient``); this module performs its effects: a
+the core's client machine (``RawClient``); this module performs its effects: a
 socket from the ``websockets`` library, writes to an optional local store, redials with
 the core's backoff, and the events an application listens to.
 """
@@ -18,7 +18,7 @@ from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import WebSocketException
 
-from . import _core
+from ._core import MAX_FRAME_BYTES, RawClient, RunError, backoff_delay
 from ._callbacks import call, guarded, offer, subscribe
 from ._doc import RunDoc
 from ._outbox import Outbox
@@ -66,13 +66,13 @@ class Connection:
         check_seconds("open_timeout", open_timeout)
         if store is not None and not (callable(getattr(store, "load", None)) and callable(getattr(store, "save", None))):
             raise TypeError("store must have load(run_id) and save(run_id, StoredRun)")
-        _core.backoff_delay(1, 0.0, min_delay, max_delay)  # refuses bad delays now, by name
+        backoff_delay(1, 0.0, min_delay, max_delay)  # refuses bad delays now, by name
         self._run = run
         self._store = store
         self._region, self._user = region, user
         self._min_delay, self._max_delay, self._open_timeout = min_delay, max_delay, open_timeout
         self.doc: RunDoc = run if isinstance(run, RunDoc) else RunDoc.empty(run, region=region, user=user)
-        self._client: Optional[_core.RawClient] = None
+        self._client: Optional[RawClient] = None
         self._status: Status = "connecting"
         self._closed = False
         self._started = False
@@ -101,7 +101,7 @@ class Connection:
         self._started = True
         raw = self.doc._raw
         if self._store is None:
-            self._client = _core.RawClient.without_store(raw)
+            self._client = RawClient.without_store(raw)
         else:
             record = None
             if not isinstance(self._run, RunDoc):
@@ -113,11 +113,11 @@ class Connection:
                     self.doc = RunDoc.load(record.data, run_id=self.doc.run_id, region=self._region, user=self._user)
                     raw = self.doc._raw
                 acknowledged = record.acknowledged if record is not None else []
-                self._client = _core.RawClient.with_store(raw, record is not None, acknowledged)
-            except _core.RunError as e:
+                self._client = RawClient.with_store(raw, record is not None, acknowledged)
+            except RunError as e:
                 # Name the file (or store) so the person who has to fix it can find it.
                 source = (record.origin if record is not None else "") or repr(self._store)
-                raise _core.RunError(f"{source}: the stored copy of run {self.doc.run_id} is refused: {e}") from None
+                raise RunError(f"{source}: the stored copy of run {self.doc.run_id} is refused: {e}") from None
         self._unsubscribe = self.doc.on_change(self._on_doc_change)
         if self._store is not None:
             self._perform(self._client.retry_store(raw))
@@ -239,7 +239,7 @@ class Connection:
             try:
                 async with ws_connect(
                     self._url,
-                    max_size=_core.MAX_FRAME_BYTES,
+                    max_size=MAX_FRAME_BYTES,
                     compression=None,
                     open_timeout=self._open_timeout,
                 ) as ws:
@@ -254,7 +254,7 @@ class Connection:
             # Only a session that reached "synced" resets the delays: a relay that takes
             # the socket and then garbles every session was redialled every 0.25 s.
             failures = 1 if self._session_synced else failures + 1
-            await asyncio.sleep(_core.backoff_delay(failures, random.random(), self._min_delay, self._max_delay))
+            await asyncio.sleep(backoff_delay(failures, random.random(), self._min_delay, self._max_delay))
 
     async def _session(self, ws: ClientConnection) -> None:
         outbox = Outbox()
@@ -348,7 +348,7 @@ class Connection:
 
     # -- small parts ------------------------------------------------------------------
 
-    def _started_client(self) -> _core.RawClient:
+    def _started_client(self) -> RawClient:
         if self._client is None:
             raise RuntimeError("the connection has not started: use `async with` or `await connect(...)`")
         return self._client

@@ -6,7 +6,7 @@ import json
 import logging
 from typing import Callable, Dict, List, Optional, Sequence, Union, cast
 
-from . import _core
+from ._core import RawRunDoc, RunError
 from ._types import ChangeEvent, ForkOf, HistoryEntry, RunDiff, RunState
 
 FlagValue = Union[None, bool, int, float, str]
@@ -25,8 +25,8 @@ class RunDoc:
 
     __slots__ = ("_raw", "_listeners")
 
-    def __init__(self, raw: _core.RawRunDoc) -> None:
-        if not isinstance(raw, _core.RawRunDoc):
+    def __init__(self, raw: RawRunDoc) -> None:
+        if not isinstance(raw, RawRunDoc):
             raise TypeError("use RunDoc.create(), RunDoc.load() or RunDoc.empty()")
         self._raw = raw
         self._listeners: List[Listener] = []
@@ -49,7 +49,7 @@ class RunDoc:
             steps_json = json.dumps(list(steps))
         except (TypeError, ValueError) as e:
             raise TypeError(f"steps must be a list of step ids or dicts: {e}") from None
-        return cls(_core.RawRunDoc.create(run_id, title, steps_json, region, user))
+        return cls(RawRunDoc.create(run_id, title, steps_json, region, user))
 
     @classmethod
     def load(
@@ -62,13 +62,13 @@ class RunDoc:
     ) -> RunDoc:
         """Opens a full save, incremental chunks, or both concatenated. ``run_id`` is needed
         only when the bytes do not name their run. Raises ``RunError`` on corrupt bytes."""
-        return cls(_core.RawRunDoc.load(_bytes(data), run_id, region, user))
+        return cls(RawRunDoc.load(_bytes(data), run_id, region, user))
 
     @classmethod
     def empty(cls, run_id: str, *, region: str = "local", user: str = "anonymous") -> RunDoc:
         """A replica that holds nothing yet, to be filled by ``merge``, ``apply_changes``
         or ``connect``."""
-        return cls(_core.RawRunDoc.empty(run_id, region, user))
+        return cls(RawRunDoc.empty(run_id, region, user))
 
     @property
     def run_id(self) -> str:
@@ -109,11 +109,11 @@ class RunDoc:
         64 bits (signed)."""
         if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**63:
             # Past 64 bits the core stored the int as a float, silently rounded.
-            raise _core.RunError(f"flag {key!r}: {value} is outside the 64-bit integer range")
+            raise RunError(f"flag {key!r}: {value} is outside the 64-bit integer range")
         try:
             value_json = json.dumps(value, allow_nan=False)
         except (TypeError, ValueError) as e:
-            raise _core.RunError(f"flag {key!r}: {value!r} is not a JSON scalar: {e}") from None
+            raise RunError(f"flag {key!r}: {value!r} is not a JSON scalar: {e}") from None
         self._raw.set_flag(key, value_json)
         self._emit(True)
 
@@ -221,7 +221,7 @@ class RunDoc:
                 _log.exception("a change listener of run %s raised", self.run_id)
 
 
-def _raw_of(method: str, other: object) -> _core.RawRunDoc:
+def _raw_of(method: str, other: object) -> RawRunDoc:
     if not isinstance(other, RunDoc):
         raise TypeError(f"{method}() takes another RunDoc, got {type(other).__name__}")
     return other._raw

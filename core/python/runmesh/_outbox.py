@@ -13,12 +13,12 @@ import asyncio
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import WebSocketException
 
-from . import _core
+from ._core import MAX_PRESENCE_BYTES
 
 #: Presence is refused while this many bytes wait for the socket: sixteen of the
 #: largest presence values. Without a cap, 2,000 presence values of 60 KB sent while a
 #: relay did not read held 120 MB (2026-12-07).
-MAX_PRESENCE_BACKLOG = 16 * _core.MAX_PRESENCE_BYTES
+MAX_PRESENCE_BACKLOG = 16 * MAX_PRESENCE_BYTES
 
 
 class Outbox:
